@@ -1,1 +1,7 @@
-export {};
+export * from './common';
+export * from './conversation';
+export * from './topic';
+export * from './events/asset.events';
+export * from './events/service.routes';
+export * from './rest/api.dto';
+export * from './rest/openapi';

@@ -1,1 +1,1 @@
-export {};
+export { CHROMIUM_ARGS, DEFAULT_CHROMIUM_PATH, chromiumExecutablePath, launchChromium } from './browser';

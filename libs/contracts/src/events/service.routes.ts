@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { Conversation } from '../conversation';
+import { AssetKind, EncoderName, ModelRef, StoragePath, Tag, TenantId } from '../common';
+import { defineRoute, defineTopic } from '../topic';
+
+export const EmbedTextsRequest = z.object({
+  texts: z.array(z.string().min(1).max(1000)).min(1).max(256),
+  encoders: z.array(EncoderName).min(1),
+});
+export const EmbedTextsReply = z.object({
+  clip: z.array(z.array(z.number())).optional(),
+  caption: z.array(z.array(z.number())).optional(),
+  models: z.object({ clip: ModelRef.optional(), caption: ModelRef.optional() }),
+});
+export type EmbedTextsRequest = z.infer<typeof EmbedTextsRequest>;
+export type EmbedTextsReply = z.infer<typeof EmbedTextsReply>;
+
+export const SearchRequest = z.object({
+  tenant: TenantId,
+  text: z.string().trim().min(1).max(500),
+  k: z.number().int().min(1).max(50).default(3),
+  kind: AssetKind.default('seed'),
+  tagsAll: z.array(Tag).max(16).optional(),
+});
+export const SearchHit = z.object({
+  rank: z.number().int(),
+  assetId: z.string(),
+  path: StoragePath,
+  score: z.number(),
+  scores: z.object({ clip: z.number().optional(), caption: z.number().optional() }),
+  caption: z.string().optional(),
+  tags: z.array(z.string()),
+});
+export const SearchReply = z.object({
+  hits: z.array(SearchHit),
+  encoders: z.object({ clip: ModelRef.optional(), caption: ModelRef.optional() }),
+  fusion: z.string(),
+});
+export type SearchRequest = z.infer<typeof SearchRequest>;
+export type SearchHit = z.infer<typeof SearchHit>;
+export type SearchReply = z.infer<typeof SearchReply>;
+
+export const GenerateAdRequest = z.object({
+  tenant: TenantId,
+  seedPath: StoragePath,
+  brandPath: StoragePath.optional(),
+  headline: z.string().max(120).optional(),
+  callToAction: z.string().max(40).optional(),
+  subject: z.string().max(200).optional(),
+  segment: z.string().max(500).optional(),
+});
+export const GenerateAdReply = z.object({
+  path: StoragePath,
+  seedPath: StoragePath,
+  brandPath: StoragePath,
+  generator: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+});
+export type GenerateAdRequest = z.infer<typeof GenerateAdRequest>;
+export type GenerateAdReply = z.infer<typeof GenerateAdReply>;
+
+export const ConversationCommand = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('start'), tenant: TenantId, segment: z.string().trim().min(1).max(500), brandPath: StoragePath.optional() }),
+  z.object({ type: z.literal('reply'), tenant: TenantId, conversationId: z.string().min(1).max(64), text: z.string().trim().min(1).max(1000) }),
+  z.object({ type: z.literal('get'), tenant: TenantId, conversationId: z.string().min(1).max(64) }),
+]);
+export type ConversationCommand = z.infer<typeof ConversationCommand>;
+
+export const ServiceRoutes = {
+  embedTexts: defineRoute('adseed.embedding.texts-requested.v1', EmbedTextsRequest, EmbedTextsReply),
+  search: defineRoute('adseed.retrieval.search-requested.v1', SearchRequest, SearchReply),
+  generateAd: defineRoute('adseed.generation.ad-requested.v1', GenerateAdRequest, GenerateAdReply),
+  conversation: defineRoute('adseed.conversation.command-requested.v1', ConversationCommand, Conversation),
+} as const;
+
+/** Broadcast whenever a conversation changes; the gateway fans it out to SSE clients. */
+export const ConversationTopics = {
+  updated: defineTopic('adseed.conversation.updated.v1', Conversation, 3),
+} as const;

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { AssetKind, EncoderName, ModelRef, StoragePath, Tag } from '../common';
+
+/** REST request/response bodies of the gateway. One schema serves validation, types and OpenAPI. */
+export const Asset = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  kind: AssetKind,
+  path: StoragePath,
+  url: z.string(),
+  contentType: z.string(),
+  bytes: z.number().int(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  caption: z.string().optional(),
+  tags: z.array(z.string()),
+  createdAt: z.string(),
+});
+export type Asset = z.infer<typeof Asset>;
+
+/** Multipart fields that accompany the uploaded `file`. */
+export const UploadAssetFields = z.object({
+  kind: z.enum(['seed', 'brand']).default('seed'),
+  caption: z.string().trim().max(2000).optional(),
+  tags: z
+    .string()
+    .max(2000)
+    .optional()
+    .transform((s) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []))
+    .pipe(z.array(Tag).max(32)),
+});
+export type UploadAssetFields = z.infer<typeof UploadAssetFields>;
+
+export const UploadAssetResponse = z.object({ asset: Asset, ingest: z.enum(['queued']) });
+
+export const ListAssetsQuery = z.object({
+  kind: AssetKind.default('seed'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(1024).optional(),
+});
+export type ListAssetsQuery = z.infer<typeof ListAssetsQuery>;
+export const ListAssetsResponse = z.object({ items: z.array(Asset), nextCursor: z.string().optional() });
+
+export const AssetContentQuery = z.object({ path: StoragePath });
+
+export const SearchBody = z.object({
+  text: z.string().trim().min(1, 'must not be empty').max(500),
+  k: z.number().int().min(1).max(50).default(3),
+  kind: AssetKind.default('seed'),
+  tags: z.array(Tag).max(16).optional(),
+});
+export type SearchBody = z.infer<typeof SearchBody>;
+export const SearchResponse = z.object({
+  hits: z.array(
+    z.object({
+      rank: z.number().int(),
+      assetId: z.string(),
+      path: StoragePath,
+      url: z.string(),
+      score: z.number(),
+      scores: z.object({ clip: z.number().optional(), caption: z.number().optional() }),
+      caption: z.string().optional(),
+      tags: z.array(z.string()),
+    }),
+  ),
+  encoders: z.object({ clip: ModelRef.optional(), caption: ModelRef.optional() }),
+  fusion: z.string(),
+});
+
+export const CreateConversationBody = z.object({
+  segment: z.string().trim().min(1, 'must not be empty').max(500),
+  brandPath: StoragePath.optional(),
+});
+export const SendMessageBody = z.object({ text: z.string().trim().min(1, 'must not be empty').max(1000) });
+
+export const CreateAdBody = z
+  .object({
+    segment: z.string().trim().min(1).max(500).optional(),
+    seedPath: StoragePath.optional(),
+    brandPath: StoragePath.optional(),
+    headline: z.string().trim().max(120).optional(),
+    callToAction: z.string().trim().max(40).optional(),
+  })
+  .refine((b) => Boolean(b.segment) !== Boolean(b.seedPath), {
+    message: 'give exactly one of segment or seedPath',
+    path: ['segment'],
+  });
+export type CreateAdBody = z.infer<typeof CreateAdBody>;
+export const CreateAdResponse = z.object({
+  ad: z.object({
+    path: StoragePath,
+    url: z.string(),
+    seedPath: StoragePath,
+    brandPath: StoragePath,
+    generator: z.string(),
+    subject: z.string().optional(),
+  }),
+});
+
+export const EncoderStatus = z.object({
+  name: EncoderName,
+  loaded: z.boolean(),
+  model: ModelRef.optional(),
+  note: z.string(),
+});
+export type EncoderStatus = z.infer<typeof EncoderStatus>;

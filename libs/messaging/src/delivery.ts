@@ -1,0 +1,80 @@
+import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
+import type { Logger, ServiceMetrics } from '@adseed/telemetry';
+import { decode } from './envelope';
+import { backoffMs, H, PermanentError, type Headers, type IncomingMessage, type RetryPolicy } from './event-bus.port';
+
+export interface RawDelivery {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string;
+  value: string;
+  headers: Headers;
+}
+
+export interface DeliveryContext {
+  group: string;
+  retry: RetryPolicy;
+  logger: Logger;
+  metrics?: ServiceMetrics;
+  /** Sends the raw message to the topic's DLT; must not resolve before it is durably sent. */
+  deadLetter(dltTopic: string, message: { key: string; value: string; headers: Headers }): Promise<void>;
+  sleep?(ms: number): Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The consumer's contract, shared by both bus adapters: validate, run the handler, retry
+ * transient failures with exponential back-off, and dead-letter what cannot be processed.
+ * Resolves when the message is done with (handled or dead-lettered): only then may the caller
+ * commit the offset. Never rejects, so one poison message cannot stop a partition.
+ */
+export async function deliver<T>(
+  topic: TopicDef<T>,
+  raw: RawDelivery,
+  ctx: DeliveryContext,
+  handler: (message: IncomingMessage<T>) => Promise<void>,
+): Promise<'handled' | 'dead-lettered'> {
+  const decoded = decode(topic, raw.value);
+  if (!decoded.ok) {
+    await sendToDlt(raw, ctx, 'validation', decoded.reason, 1);
+    return 'dead-lettered';
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handler({ ...raw, value: decoded.value, attempt });
+      ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'ok' });
+      return 'handled';
+    } catch (error) {
+      const permanent = error instanceof PermanentError;
+      if (permanent || attempt >= ctx.retry.maxAttempts) {
+        await sendToDlt(raw, ctx, permanent ? 'permanent' : 'exhausted', (error as Error).message, attempt);
+        return 'dead-lettered';
+      }
+      const wait = backoffMs(ctx.retry, attempt);
+      ctx.logger.warn('handler failed, will retry', { topic: raw.topic, key: raw.key, attempt, retryInMs: wait, error });
+      ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'retry' });
+      await (ctx.sleep ?? defaultSleep)(wait);
+    }
+  }
+}
+
+async function sendToDlt(raw: RawDelivery, ctx: DeliveryContext, kind: string, reason: string, attempts: number): Promise<void> {
+  const dlt = deadLetterTopicName(raw.topic);
+  ctx.logger.error('message dead-lettered', { topic: raw.topic, dlt, key: raw.key, kind, reason, attempts });
+  await ctx.deadLetter(dlt, {
+    key: raw.key,
+    value: raw.value,
+    headers: {
+      ...raw.headers,
+      [H.error]: reason.slice(0, 4000),
+      [H.errorKind]: kind,
+      [H.originalTopic]: raw.topic,
+      [H.attempts]: String(attempts),
+      [H.group]: ctx.group,
+    },
+  });
+  ctx.metrics?.deadLettered.inc({ topic: raw.topic });
+  ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'dead-lettered' });
+}

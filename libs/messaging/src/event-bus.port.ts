@@ -1,0 +1,120 @@
+import type { RemoteErrorPayload, RouteDef, TopicDef } from '@adseed/contracts';
+
+export type Headers = Record<string, string>;
+
+export interface OutgoingMessage<T> {
+  /** The aggregate id (asset id, conversation id): one key, one partition, in order. */
+  key: string;
+  value: T;
+  headers?: Headers;
+}
+
+export interface IncomingMessage<T> {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string;
+  value: T;
+  headers: Headers;
+  /** 1 on first delivery, counts up on redelivery after a failure. */
+  attempt: number;
+}
+
+export interface SubscribeOptions {
+  /** Consumer group: each group sees every message once; members of a group share partitions. */
+  group: string;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/**
+ * The event bus port. Two adapters implement it: the in-process bus (one process, no servers)
+ * and Kafka. Both validate every payload against its topic's schema, both send a message that
+ * fails validation or keeps failing to the topic's `.dlt` twin with the reason in a header,
+ * and both commit a consumer's offset only after its handler finished.
+ */
+export interface EventBus {
+  ensureTopics(topics: TopicDef<unknown>[]): Promise<void>;
+  publish<T>(topic: TopicDef<T>, message: OutgoingMessage<T>): Promise<void>;
+  /** Publishes bytes as they are, unvalidated: how data teams' and foreign events arrive. */
+  publishRaw(topic: string, message: { key: string; value: string; headers?: Headers }): Promise<void>;
+  subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription>;
+  request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res>;
+  respond<Req, Res>(route: RouteDef<Req, Res>, options: SubscribeOptions, handler: (message: IncomingMessage<Req>) => Promise<Res>): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+export const EVENT_BUS = Symbol('EVENT_BUS');
+
+/** Thrown by a handler for a fault that retrying cannot fix: the message goes to the DLT at once. */
+export class PermanentError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'PermanentError';
+  }
+}
+
+/**
+ * An error with an HTTP-like status that a responder sends back to the requester, and that a
+ * gateway maps to its HTTP response. 4xx: the caller's fault; 5xx: ours.
+ */
+export class ServiceError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly issues?: { field: string; reason: string }[],
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+
+  static fromPayload(payload: RemoteErrorPayload): ServiceError {
+    return new ServiceError(payload.status, payload.code, payload.message, payload.issues);
+  }
+
+  toPayload(): RemoteErrorPayload {
+    return { status: this.status, code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) };
+  }
+}
+
+export class RequestTimeoutError extends ServiceError {
+  constructor(topic: string, timeoutMs: number) {
+    super(504, 'upstream_timeout', `no reply on ${topic} within ${timeoutMs} ms`);
+  }
+}
+
+export interface RetryPolicy {
+  /** Deliveries before a failing message goes to the DLT. */
+  maxAttempts: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 5_000 };
+
+export const backoffMs = (policy: RetryPolicy, attempt: number): number =>
+  Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempt - 1));
+
+/** Header names, shared by both adapters. CloudEvents binary mode uses `ce_*`. */
+export const H = {
+  id: 'ce_id',
+  type: 'ce_type',
+  source: 'ce_source',
+  time: 'ce_time',
+  specversion: 'ce_specversion',
+  contentType: 'content-type',
+  correlationId: 'adseed-correlation-id',
+  replyTo: 'adseed-reply-to',
+  error: 'adseed-error',
+  errorKind: 'adseed-error-kind',
+  originalTopic: 'adseed-original-topic',
+  attempts: 'adseed-attempts',
+  group: 'adseed-group',
+} as const;
