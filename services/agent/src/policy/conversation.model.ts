@@ -1,0 +1,82 @@
+/**
+ * The conversation the agent holds with a marketer, as the REST API exposes it.
+ * Plain types on purpose: the zod schema lives in the contracts library, and
+ * `conversation.model.spec.ts` fails the build if the two drift apart.
+ */
+
+export type ConversationStatus = 'awaiting-subject' | 'awaiting-seed' | 'generating' | 'done' | 'failed';
+
+export interface SeedHit {
+  rank: number;
+  assetId: string;
+  path: string;
+  url: string;
+  score: number;
+  caption?: string;
+}
+
+export interface ChatMessage {
+  role: 'agent' | 'user';
+  text: string;
+  /** ISO-8601 timestamp */
+  at: string;
+}
+
+export interface ProposedSubject {
+  /** what retrieval searches for; a catalogue dataset name (e.g. `beagle`) or the user's free text */
+  name: string;
+  /** one line telling the marketer why this subject fits the segment */
+  reason: string;
+}
+
+export interface Conversation {
+  id: string;
+  tenant: string;
+  segment: string;
+  status: ConversationStatus;
+  subject?: ProposedSubject;
+  /** the top seeds retrieved for `subject`, fetched once per subject */
+  seeds: SeedHit[];
+  /** index into `seeds` of the seed being shown */
+  seedIndex: number;
+  currentSeed?: SeedHit;
+  rejectedSubjects: string[];
+  ad?: { path: string; url: string };
+  messages: ChatMessage[];
+  brandPath?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type Intent =
+  | { kind: 'accept' }
+  | { kind: 'reject' }
+  | { kind: 'different-subject' }
+  | { kind: 'show-subject'; subject: string }
+  | { kind: 'unknown' };
+
+/** What the policy needs from the rest of the system; the agent service adapts these to the bus. */
+export interface PolicyPorts {
+  /** top-K seeds for a subject (the retrieval service, via the bus) */
+  retrieve(subject: string, k: number): Promise<SeedHit[]>;
+  /** generate the ad from the chosen seed; returns the ad's storage path */
+  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string }): Promise<{ path: string; url: string }>;
+}
+
+export interface SubjectProposer {
+  readonly name: string;
+  /** Proposes the subject that best fits `segment`, never one named in `exclude` (compared case-insensitively). */
+  propose(segment: string, exclude: string[]): Promise<ProposedSubject>;
+}
+
+export interface ReplyInterpreter {
+  interpret(text: string, state: Conversation): Promise<Intent>;
+}
+
+/** Thrown by a proposer when every subject it knows has been excluded. */
+export class SubjectsExhaustedError extends Error {
+  constructor(readonly excluded: readonly string[]) {
+    super(`every known subject has been rejected (${excluded.length} so far); name one yourself with "show me a <subject>"`);
+    this.name = 'SubjectsExhaustedError';
+  }
+}
