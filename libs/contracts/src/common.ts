@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** A tenant id: the unit of access control. Lower-case so it can prefix storage keys safely. */
@@ -56,3 +57,9 @@ export function toErrorIssues(error: z.ZodError, prefix = ''): ErrorIssue[] {
     reason: issue.message,
   }));
 }
+
+/**
+ * An asset's id is derived from its storage path, so the same object always has the same id,
+ * whoever announces it (upload, CLI, a data team's event, a storage notification).
+ */
+export const assetIdFor = (path: string): string => createHash('sha256').update(path).digest('hex').slice(0, 32);

@@ -23,6 +23,8 @@ export interface IncomingMessage<T> {
 export interface SubscribeOptions {
   /** Consumer group: each group sees every message once; members of a group share partitions. */
   group: string;
+  /** A new group starts at the oldest retained message (default) or only sees new ones. */
+  fromBeginning?: boolean;
 }
 
 export interface RequestOptions {

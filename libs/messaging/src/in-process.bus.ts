@@ -64,7 +64,7 @@ export class InProcessEventBus implements EventBus {
   async subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription> {
     this.options.broker.createTopic(topic.name, topic.partitions);
     const leave = this.options.broker.join(topic.name, options.group, {
-      fromBeginning: true,
+      fromBeginning: options.fromBeginning ?? true,
       deliver: async (raw: RawDelivery) => {
         await deliver(topic, raw, this.deliveryContext(options.group), handler);
       },

@@ -4,3 +4,4 @@ export * from './delivery';
 export * from './request-reply';
 export * from './in-process.broker';
 export * from './in-process.bus';
+export * from './kafka.bus';

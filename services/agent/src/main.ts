@@ -1,1 +1,4 @@
-export {};
+import { runService } from '@adseed/platform';
+import { AgentService } from './agent.module';
+
+void runService(AgentService);

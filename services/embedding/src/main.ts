@@ -1,1 +1,4 @@
-export {};
+import { runService } from '@adseed/platform';
+import { EmbeddingService } from './embedding.module';
+
+void runService(EmbeddingService);

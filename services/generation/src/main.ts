@@ -1,1 +1,4 @@
-export {};
+import { runService } from '@adseed/platform';
+import { GenerationService } from './generation.module';
+
+void runService(GenerationService);

@@ -1,1 +1,4 @@
-export {};
+import { runService } from '@adseed/platform';
+import { RetrievalService } from './retrieval.module';
+
+void runService(RetrievalService);

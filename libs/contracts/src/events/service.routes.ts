@@ -21,6 +21,8 @@ export const SearchRequest = z.object({
   k: z.number().int().min(1).max(50).default(3),
   kind: AssetKind.default('seed'),
   tagsAll: z.array(Tag).max(16).optional(),
+  /** Which encoders' rankings to fuse; both by default. */
+  encoders: z.array(EncoderName).min(1).max(2).default(['clip', 'caption']),
 });
 export const SearchHit = z.object({
   rank: z.number().int(),
@@ -64,6 +66,7 @@ export const ConversationCommand = z.discriminatedUnion('type', [
   z.object({ type: z.literal('start'), tenant: TenantId, segment: z.string().trim().min(1).max(500), brandPath: StoragePath.optional() }),
   z.object({ type: z.literal('reply'), tenant: TenantId, conversationId: z.string().min(1).max(64), text: z.string().trim().min(1).max(1000) }),
   z.object({ type: z.literal('get'), tenant: TenantId, conversationId: z.string().min(1).max(64) }),
+  z.object({ type: z.literal('select-seed'), tenant: TenantId, conversationId: z.string().min(1).max(64), index: z.number().int().min(0) }),
 ]);
 export type ConversationCommand = z.infer<typeof ConversationCommand>;
 

@@ -48,6 +48,8 @@ export const SearchBody = z.object({
   k: z.number().int().min(1).max(50).default(3),
   kind: AssetKind.default('seed'),
   tags: z.array(Tag).max(16).optional(),
+  /** Rank with these encoders only (default: CLIP and caption, fused). */
+  encoders: z.array(EncoderName).min(1).max(2).optional(),
 });
 export type SearchBody = z.infer<typeof SearchBody>;
 export const SearchResponse = z.object({
@@ -72,6 +74,8 @@ export const CreateConversationBody = z.object({
   brandPath: StoragePath.optional(),
 });
 export const SendMessageBody = z.object({ text: z.string().trim().min(1, 'must not be empty').max(1000) });
+/** Jump to one of the seeds already retrieved for the current subject (no new search). */
+export const SelectSeedBody = z.object({ index: z.number().int().min(0).max(49) });
 
 export const CreateAdBody = z
   .object({

@@ -11,6 +11,7 @@ import {
   ListAssetsResponse,
   SearchBody,
   SearchResponse,
+  SelectSeedBody,
   SendMessageBody,
   UploadAssetResponse,
 } from './api.dto';
@@ -90,6 +91,12 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     summary: 'Reply to the agent: yes / not quite / different subject / show me a <subject>',
     request: { headers: tenantHeader, params: idParam, body: { content: { 'application/json': { schema: SendMessageBody } } } },
     responses: { 200: json(Conversation, 'The conversation after the agent handled the reply.'), ...errors, 404: json(ErrorBody, 'No such conversation.') },
+  });
+  r.registerPath({
+    method: 'post', path: '/v1/conversations/{id}/seed', tags: ['conversations'],
+    summary: 'Show one of the seeds already retrieved for the current subject, by index',
+    request: { headers: tenantHeader, params: idParam, body: { content: { 'application/json': { schema: SelectSeedBody } } } },
+    responses: { 200: json(Conversation, 'The conversation showing that seed.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), 409: json(ErrorBody, 'The conversation is not showing seeds.') },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}/events', tags: ['conversations'],

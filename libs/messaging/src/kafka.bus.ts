@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { deadLetterTopicName, type RouteDef, type TopicDef } from '@adseed/contracts';
+import { Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import { deliver, type RawDelivery } from './delivery';
+import { cloudEventHeaders, encode } from './envelope';
+import {
+  DEFAULT_RETRY,
+  H,
+  type EventBus,
+  type Headers,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type RequestOptions,
+  type RetryPolicy,
+  type SubscribeOptions,
+  type Subscription,
+} from './event-bus.port';
+import { PendingReplies, produceReply, replyHeaders } from './request-reply';
+
+export interface KafkaBusOptions {
+  source: string;
+  brokers: string[];
+  clientId?: string;
+  ssl?: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  retry?: Partial<RetryPolicy>;
+  requestTimeoutMs?: number;
+  /** Partitions of one topic handled at once by one consumer (order is kept within a partition). */
+  partitionsConsumedConcurrently?: number;
+  logger?: Logger;
+  metrics?: ServiceMetrics;
+  decorateHeaders?: (headers: Headers) => Headers;
+}
+
+/**
+ * The Kafka adapter of the event bus — the only file that imports kafkajs. CloudEvents binary
+ * headers, key = aggregate id, one consumer group per service, offsets committed by hand after
+ * the handler (or the DLT) is done, and request/reply over a reply topic owned by this instance.
+ */
+export class KafkaEventBus implements EventBus {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly retry: RetryPolicy;
+  private readonly logger: Logger;
+  private readonly replies = new PendingReplies();
+  private readonly replyTopic: string;
+  private readonly consumers = new Set<Consumer>();
+  private readonly known = new Set<string>();
+  private connected?: Promise<void>;
+  private replyConsumer?: Promise<void>;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.logger = options.logger ?? new Logger({ service: options.source });
+    const config: KafkaConfig = {
+      clientId: options.clientId ?? `adseed-${options.source}`,
+      brokers: options.brokers,
+      ssl: options.ssl ?? false,
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 300, retries: 10 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => this.logger.warn(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace }),
+      ...(options.sasl ? { sasl: options.sasl as SASLOptions } : {}),
+    };
+    this.kafka = new Kafka(config);
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.admin = this.kafka.admin();
+    this.replyTopic = `adseed.reply.${options.source}-${randomUUID().slice(0, 8)}`;
+  }
+
+  async ensureTopics(topics: TopicDef<unknown>[]): Promise<void> {
+    await this.connect();
+    const wanted = topics.flatMap((t) => [
+      { topic: t.name, numPartitions: t.partitions },
+      { topic: deadLetterTopicName(t.name), numPartitions: 1 },
+    ]);
+    await this.createTopics(wanted);
+  }
+
+  async publish<T>(topic: TopicDef<T>, message: OutgoingMessage<T>): Promise<void> {
+    await this.send(topic.name, message.key, encode(topic, message.value), this.headers(topic.name, message.headers));
+  }
+
+  async publishRaw(topic: string, message: { key: string; value: string; headers?: Headers }): Promise<void> {
+    await this.send(topic, message.key, message.value, this.headers(topic, message.headers));
+  }
+
+  async subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription> {
+    return this.consume(topic.name, options, async (raw) => {
+      await deliver(topic, raw, this.deliveryContext(options.group), handler);
+    });
+  }
+
+  async request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res> {
+    await this.ensureReplyConsumer();
+    const { correlationId, reply } = this.replies.open(route as RouteDef<unknown, Res>, options?.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
+    try {
+      await this.publish(route.request, { ...message, headers: { ...message.headers, [H.correlationId]: correlationId, [H.replyTo]: this.replyTopic } });
+    } catch (error) {
+      this.replies.fail(correlationId, error as Error);
+    }
+    return reply;
+  }
+
+  async respond<Req, Res>(route: RouteDef<Req, Res>, options: SubscribeOptions, handler: (message: IncomingMessage<Req>) => Promise<Res>): Promise<Subscription> {
+    return this.consume(route.request.name, options, async (raw) => {
+      const replyTo = raw.headers[H.replyTo];
+      const outcome = await deliver(route.request, raw, this.deliveryContext(options.group), async (message) => {
+        const value = await produceReply(route, message, handler);
+        if (replyTo) await this.send(replyTo, raw.key, value, this.headers(replyTo, replyHeaders(raw.headers)));
+      });
+      if (outcome === 'dead-lettered' && replyTo) {
+        const error = { status: 400, code: 'invalid_request', message: `request on ${route.request.name} was rejected (see its DLT)` };
+        await this.send(replyTo, raw.key, JSON.stringify({ ok: false, error }), replyHeaders(raw.headers));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.replies.rejectAll(new Error('bus closed'));
+    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    if (this.replyConsumer) await this.admin.deleteTopics({ topics: [this.replyTopic] }).catch(() => undefined);
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  private connect(): Promise<void> {
+    this.connected ??= (async () => {
+      await this.producer.connect();
+      await this.admin.connect();
+    })();
+    return this.connected;
+  }
+
+  private async createTopics(topics: { topic: string; numPartitions: number }[]): Promise<void> {
+    const missing = topics.filter((t) => !this.known.has(t.topic));
+    if (missing.length === 0) return;
+    const existing = new Set(await this.admin.listTopics());
+    const create = missing.filter((t) => !existing.has(t.topic));
+    if (create.length) await this.admin.createTopics({ topics: create.map((t) => ({ ...t, replicationFactor: -1 })), waitForLeaders: true });
+    for (const t of missing) this.known.add(t.topic);
+  }
+
+  private async send(topic: string, key: string, value: string, headers: Headers): Promise<void> {
+    await this.connect();
+    await this.producer.send({ topic, acks: -1, messages: [{ key, value, headers }] });
+  }
+
+  private async consume(topic: string, options: SubscribeOptions, handle: (raw: RawDelivery) => Promise<void>): Promise<Subscription> {
+    await this.connect();
+    const consumer = this.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+        try {
+          await handle({ topic: t, partition, offset: Number(message.offset), key: message.key?.toString('utf8') ?? '', value: message.value?.toString('utf8') ?? '', headers: stringHeaders(message.headers) });
+        } finally {
+          clearInterval(beat);
+        }
+        // Only now is the message done with (handled or dead-lettered): commit past it.
+        await consumer.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      },
+    });
+    return {
+      close: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  private ensureReplyConsumer(): Promise<void> {
+    this.replyConsumer ??= (async () => {
+      await this.connect();
+      await this.createTopics([{ topic: this.replyTopic, numPartitions: 1 }]);
+      // The reply topic is new and ours alone, so reading it from the beginning misses nothing.
+      await this.consume(this.replyTopic, { group: this.replyTopic, fromBeginning: true }, async (raw) => this.replies.settle(raw.headers, raw.value));
+    })();
+    return this.replyConsumer;
+  }
+
+  private headers(topic: string, extra?: Headers): Headers {
+    const headers = cloudEventHeaders(topic, this.options.source, extra);
+    return this.options.decorateHeaders ? this.options.decorateHeaders(headers) : headers;
+  }
+
+  private deliveryContext(group: string) {
+    return {
+      group,
+      retry: this.retry,
+      logger: this.logger,
+      metrics: this.options.metrics,
+      deadLetter: async (dlt: string, message: { key: string; value: string; headers: Headers }) => {
+        await this.createTopics([{ topic: dlt, numPartitions: 1 }]);
+        await this.send(dlt, message.key, message.value, message.headers);
+      },
+    };
+  }
+}
+
+function stringHeaders(headers: IHeaders | undefined): Headers {
+  const out: Headers = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.map(String).join(',') : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+  }
+  return out;
+}

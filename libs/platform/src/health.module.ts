@@ -1,0 +1,65 @@
+import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { RUNTIME, type ServiceRuntime } from './service-runtime';
+
+export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
+
+/** Services register what must be true before they take traffic (models loaded, index open). */
+@Injectable()
+export class Readiness {
+  private readonly checks = new Map<string, ReadinessCheck>();
+  register(name: string, check: ReadinessCheck): void {
+    this.checks.set(name, check);
+  }
+  async evaluate(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }> {
+    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+    for (const [name, check] of this.checks) {
+      try {
+        checks[name] = await check();
+      } catch (error) {
+        checks[name] = { ok: false, detail: (error as Error).message };
+      }
+    }
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+}
+
+@Controller()
+export class HealthController {
+  constructor(
+    private readonly readiness: Readiness,
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+  ) {}
+
+  @Get('healthz')
+  @HttpCode(200)
+  live(): { status: 'ok'; service: string } {
+    return { status: 'ok', service: this.runtime.service };
+  }
+
+  @Get('readyz')
+  async ready(): Promise<unknown> {
+    const result = await this.readiness.evaluate();
+    if (!result.ready) throw new HttpException({ status: 'not-ready', ...result }, 503);
+    return { status: 'ready', ...result };
+  }
+
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  metrics(): Promise<string> {
+    return this.runtime.metrics.registry.metrics();
+  }
+}
+
+@Module({})
+export class PlatformModule {
+  /** Provides the runtime (and its parts) to the whole service; `http` adds health endpoints. */
+  static forRoot(runtime: ServiceRuntime, options: { http: boolean }): DynamicModule {
+    return {
+      module: PlatformModule,
+      global: true,
+      controllers: options.http ? [HealthController] : [],
+      providers: [{ provide: RUNTIME, useValue: runtime }, Readiness],
+      exports: [RUNTIME, Readiness],
+    };
+  }
+}

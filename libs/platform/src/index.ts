@@ -1,0 +1,3 @@
+export * from './service-runtime';
+export * from './health.module';
+export * from './bootstrap';

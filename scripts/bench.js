@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// `npm run bench`: speed figures from ONE run on this machine, printed as a table (and written
+// to docs/benchmarks.md with --write). Nothing here is asserted: timings belong in benchmarks,
+// never in tests. The CLIP figures use a generated ViT-B/32 with random weights: the real
+// architecture and compute, since the real weights cannot be fetched on our machines.
+const { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { cpus, tmpdir, totalmem } = require('node:os');
+const { join, resolve } = require('node:path');
+
+const repo = resolve(__dirname, '..');
+const cache = process.env.ADSEED_CACHE_DIR ?? join(repo, '.cache');
+const { startAdseed, DEFAULT_DEMO_LIBRARY, parseManifest } = require(join(repo, 'services/standalone/dist'));
+const { ensureCaptionModel, generateClipModels, sharedClipTokenizerDir } = require(join(repo, 'services/embedding/dist'));
+const { OnnxClipEncoder } = require(join(repo, 'services/embedding/dist/encoders/clip/onnx-clip.encoder'));
+const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/dist/vector-index/embedded-vector.index.bench'));
+const { benchLocalGenerator } = require(join(repo, 'services/generation/dist/generators/local-ad.generator.bench'));
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const ms = (x) => `${x.toFixed(1)} ms`;
+const rows = [];
+const record = (what, value, note = '') => {
+  rows.push({ what, value, note });
+  console.log(`${what.padEnd(58)} ${String(value).padEnd(22)} ${note}`);
+};
+
+async function vitB32() {
+  const dir = join(cache, 'models', 'clip-vit-b32-random');
+  if (!existsSync(join(dir, 'onnx', 'text_model.onnx'))) {
+    console.log('generating the random-weight ViT-B/32 (once, cached in .cache/models) ...');
+    await generateClipModels({ kind: 'vit-b32', outDir: dir, tokenizerDir: sharedClipTokenizerDir() });
+  }
+  return dir;
+}
+
+function photoSubset(count) {
+  const rowsAll = parseManifest(readFileSync(join(DEFAULT_DEMO_LIBRARY, 'manifest.csv'), 'utf8'));
+  const subset = rowsAll.slice(0, count);
+  const dir = mkdtempSync(join(tmpdir(), 'adseed-bench-lib-'));
+  const lines = ['file,breed,species'];
+  for (const row of subset) {
+    mkdirSync(join(dir, row.file.split('/')[0]), { recursive: true });
+    cpSync(join(DEFAULT_DEMO_LIBRARY, row.file), join(dir, row.file));
+    lines.push(`${row.file},${row.tags[0]},${row.tags[1] ?? ''}`);
+  }
+  writeFileSync(join(dir, 'manifest.csv'), lines.join('\n'));
+  return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
+}
+
+async function main() {
+  console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
+  const clipDir = await vitB32();
+  const captionDir = await ensureCaptionModel(cache);
+  const N = Number(process.env.BENCH_IMAGES ?? 64);
+  const library = photoSubset(N);
+
+  // 1. Encoder: raw (the encoder called directly) vs through the ingest pipeline (store → event →
+  //    embedding (CLIP + caption) → event → index), same photos, same model.
+  const encoder = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: 16 });
+  const bytes = library.files.map((f) => readFileSync(f));
+  await encoder.embedImages(bytes.slice(0, 16));
+  let t0 = performance.now();
+  await encoder.embedImages(bytes);
+  const rawPerSecond = N / ((performance.now() - t0) / 1000);
+  await encoder.close();
+  record('CLIP ViT-B/32 image encoder, raw (batch 16)', `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included`);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
+  const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });
+  t0 = performance.now();
+  await app.demoLibrary;
+  await app.whenIdle();
+  const pipelinePerSecond = N / ((performance.now() - t0) / 1000);
+  record('ingest pipeline, embedded (store → bus → embed → index)', `${pipelinePerSecond.toFixed(2)} images/s`, `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)}`);
+
+  // 2. Conversation time-to-first-seed: POST /v1/conversations, then "yes" → a seed is shown.
+  const json = (path, body) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+  const segments = ['young urban professionals', 'outdoor-loving dog owner', 'cat lovers in small apartments', 'busy families with kids', 'retired seniors'];
+  const ttfs = [];
+  for (let i = 0; i < 20; i++) {
+    t0 = performance.now();
+    const c = await json('/v1/conversations', { segment: segments[i % segments.length] });
+    const shown = await json(`/v1/conversations/${c.id}/messages`, { text: 'yes' });
+    if (!shown.currentSeed) throw new Error(`no seed shown: ${JSON.stringify(shown).slice(0, 300)}`);
+    ttfs.push(performance.now() - t0);
+  }
+  record('conversation time-to-first-seed p50 / p99', `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`, '20 conversations, CLIP + caption, RRF');
+  const searches = [];
+  for (let i = 0; i < 50; i++) {
+    t0 = performance.now();
+    await json('/v1/search', { text: segments[i % segments.length] });
+    searches.push(performance.now() - t0);
+  }
+  record('gateway search (text → top-3) p50 / p99, embedded', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 queries over ${N} seeds, both text towers`);
+  await app.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(library.dir, { recursive: true, force: true });
+
+  // 3. Embedded vector index: top-3 with a tenant filter at 10k and 100k × 512.
+  for (const r of await benchEmbeddedIndex({ sizes: [10_000, 100_000] })) {
+    record(`embedded index top-3 p50 / p99 at ${r.size.toLocaleString('en')} × 512`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `build ${(r.buildMs / 1000).toFixed(1)} s, rss ${Math.round(r.rssMb)} MB`);
+  }
+
+  // 4. Local generation per ad (1080×1080, headline + CTA).
+  const gen = await benchLocalGenerator(10);
+  if ('skipped' in gen) record('local generation per ad', 'skipped', gen.skipped);
+  else record('local generation per ad p50 / p99', `${ms(gen.p50Ms)} / ${ms(gen.p99Ms)}`, '1080×1080, headline + CTA, 10 runs');
+
+  if (process.argv.includes('--write')) {
+    const table = ['| figure | value | note |', '|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.note} |`)].join('\n');
+    const doc = readFileSync(join(repo, 'docs', 'benchmarks.md'), 'utf8').replace(/<!-- figures -->[\s\S]*<!-- \/figures -->/, `<!-- figures -->\n${table}\n<!-- /figures -->`);
+    writeFileSync(join(repo, 'docs', 'benchmarks.md'), doc);
+    console.log('\nwrote docs/benchmarks.md');
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

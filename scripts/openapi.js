@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Writes docs/openapi.json from the contracts' zod schemas; `--check` fails if the committed copy
+// is stale (CI runs the check, so the spec in the repo always matches the code).
+const { readFileSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { buildOpenApiDocument } = require('../libs/contracts/dist');
+
+const file = join(__dirname, '..', 'docs', 'openapi.json');
+const fresh = JSON.stringify(buildOpenApiDocument(), null, 2) + '\n';
+if (process.argv.includes('--check')) {
+  let committed = '';
+  try { committed = readFileSync(file, 'utf8'); } catch {}
+  if (committed !== fresh) {
+    console.error('docs/openapi.json is stale: run `npm run openapi` and commit the result');
+    process.exit(1);
+  }
+  console.log('docs/openapi.json is up to date');
+} else {
+  writeFileSync(file, fresh);
+  console.log(`wrote ${file}`);
+}

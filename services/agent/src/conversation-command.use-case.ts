@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { ConversationTopics, ServiceRoutes, type Conversation, type ConversationCommand } from '@adseed/contracts';
+import { ServiceError } from '@adseed/messaging';
+import type { ServiceRuntime } from '@adseed/platform';
+import type { ConversationRepository } from './conversation.repository';
+import { ConversationPolicy } from './policy/conversation.policy';
+import type { PolicyPorts, ReplyInterpreter, SubjectProposer } from './policy/conversation.model';
+import type { Conversation as PolicyConversation } from './policy/conversation.model';
+
+export const contentUrl = (path: string): string => `/v1/assets/content?path=${encodeURIComponent(path)}`;
+
+/** A subject name from the catalogue (`english_cocker_spaniel`) as a search text. */
+const searchText = (subject: string): string => subject.replace(/_/g, ' ');
+
+/**
+ * The agent's one entry point: start, reply to, or read a conversation. Holds no state in
+ * memory: every step is loaded from and saved to the repository and broadcast as an update.
+ */
+export class ConversationCommandUseCase {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    private readonly repository: ConversationRepository,
+    private readonly proposer: SubjectProposer,
+    private readonly interpreter: ReplyInterpreter,
+    private readonly seedsPerSubject: number,
+  ) {}
+
+  execute(command: ConversationCommand): Promise<Conversation> {
+    switch (command.type) {
+      case 'start':
+        return this.start(command);
+      case 'reply':
+        return this.serialised(command.conversationId, () => this.reply(command));
+      case 'get':
+        return this.load(command.tenant, command.conversationId);
+      case 'select-seed':
+        return this.serialised(command.conversationId, () => this.selectSeed(command));
+    }
+  }
+
+  /** Moves within the seeds already retrieved; an index outside them is the caller's error. */
+  private async selectSeed(command: Extract<ConversationCommand, { type: 'select-seed' }>): Promise<Conversation> {
+    const current = await this.load(command.tenant, command.conversationId);
+    if (current.status !== 'awaiting-seed') {
+      throw new ServiceError(409, 'not_showing_seeds', `the conversation is ${current.status}, not showing seeds`, [{ field: 'index', reason: 'no seeds to choose from now' }]);
+    }
+    if (command.index >= current.seeds.length) {
+      const last = current.seeds.length - 1;
+      throw new ServiceError(400, 'validation_failed', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [{ field: 'index', reason: `must be between 0 and ${last}` }]);
+    }
+    const now = new Date().toISOString();
+    const seed = current.seeds[command.index];
+    return this.commit({
+      ...current,
+      seedIndex: command.index,
+      currentSeed: seed,
+      messages: [...current.messages, { role: 'agent', text: `Here is seed ${command.index + 1} of ${current.seeds.length}${seed.caption ? `: ${seed.caption}` : ''}.`, at: now }],
+      updatedAt: now,
+    });
+  }
+
+  private async start(command: Extract<ConversationCommand, { type: 'start' }>): Promise<Conversation> {
+    const conversation = await this.policyFor(command.tenant).start({
+      id: randomUUID(),
+      tenant: command.tenant,
+      segment: command.segment,
+      ...(command.brandPath ? { brandPath: command.brandPath } : {}),
+    });
+    return this.commit(conversation);
+  }
+
+  private async reply(command: Extract<ConversationCommand, { type: 'reply' }>): Promise<Conversation> {
+    const current = await this.load(command.tenant, command.conversationId);
+    const next = await this.policyFor(command.tenant).reply(current as PolicyConversation, command.text, {
+      onState: async (intermediate) => {
+        await this.commit(intermediate);
+      },
+    });
+    return this.commit(next);
+  }
+
+  private async load(tenant: string, id: string): Promise<Conversation> {
+    const conversation = await this.repository.get(tenant, id);
+    if (!conversation) throw new ServiceError(404, 'not_found', `no conversation ${id}`, [{ field: 'id', reason: 'unknown conversation' }]);
+    return conversation;
+  }
+
+  private async commit(conversation: PolicyConversation | Conversation): Promise<Conversation> {
+    const saved = conversation as Conversation;
+    await this.repository.save(saved);
+    await this.runtime.bus.publish(ConversationTopics.updated, { key: saved.id, value: saved });
+    return saved;
+  }
+
+  /** Replies to one conversation are handled one at a time, in order. */
+  private serialised<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.locks.set(id, next);
+    void next.finally(() => {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private policyFor(tenant: string): ConversationPolicy {
+    const { bus } = this.runtime;
+    const ports: PolicyPorts = {
+      retrieve: async (subject, k) => {
+        const reply = await bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: searchText(subject), k, kind: 'seed', encoders: ['clip', 'caption'] } });
+        return reply.hits.map((h) => ({ rank: h.rank, assetId: h.assetId, path: h.path, url: contentUrl(h.path), score: h.score, ...(h.caption ? { caption: h.caption } : {}) }));
+      },
+      generate: async ({ seedPath, brandPath, subject, segment }) => {
+        const ad = await bus.request(
+          ServiceRoutes.generateAd,
+          { key: tenant, value: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment } },
+          { timeoutMs: 300_000 },
+        );
+        return { path: ad.path, url: contentUrl(ad.path) };
+      },
+    };
+    return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject });
+  }
+}

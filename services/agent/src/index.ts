@@ -1,0 +1,2 @@
+export { AgentModule, AgentService, AGENT_GROUP } from './agent.module';
+export { AgentEnv } from './agent.env';

@@ -1,0 +1,84 @@
+import { AssetTopics, splitStoragePath, type AssetEmbedded, type AssetIngestRequested } from '@adseed/contracts';
+import { PermanentError } from '@adseed/messaging';
+import { ObjectNotFoundError } from '@adseed/storage';
+import type { ServiceRuntime } from '@adseed/platform';
+import { captionTextFor } from './caption-text';
+import type { LoadedEncoders } from './encoder-registry';
+import type { EmbeddingEnv } from './embedding.env';
+import { MicroBatcher } from './micro-batcher';
+
+/**
+ * Ingest step 2: reads the asset by path from the store, computes its CLIP image vector and its
+ * caption vector (batched across concurrent events), and publishes `asset.embedded`.
+ */
+export class EmbedAssetUseCase {
+  private readonly images?: MicroBatcher<Buffer, Float32Array>;
+  private readonly captions?: MicroBatcher<string, Float32Array>;
+
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    private readonly encoders: LoadedEncoders,
+    env: EmbeddingEnv,
+  ) {
+    const options = (tower: string) => ({
+      maxBatch: env.ADSEED_ENCODER_BATCH_SIZE,
+      maxWaitMs: env.ADSEED_ENCODER_BATCH_WAIT_MS,
+      onBatch: (size: number, seconds: number) => {
+        runtime.metrics.encoderBatchSize.observe({ tower }, size);
+        runtime.metrics.encoderLatency.observe({ tower }, seconds);
+      },
+    });
+    const clip = encoders.clip;
+    const caption = encoders.caption;
+    if (clip) this.images = new MicroBatcher((bytes) => clip.embedImages(bytes), options('clip-image'));
+    if (caption) this.captions = new MicroBatcher((texts) => caption.embedTexts(texts), options('caption'));
+  }
+
+  async execute(event: AssetIngestRequested): Promise<AssetEmbedded> {
+    const { bucket, key } = splitStoragePath(event.path);
+    let object;
+    try {
+      object = await this.runtime.store.get(bucket, key);
+    } catch (error) {
+      // A notification can outrun the object's visibility: let the bus retry, then dead-letter.
+      if (error instanceof ObjectNotFoundError) throw new Error(`object ${event.path} not found`);
+      throw error;
+    }
+    const caption = event.caption ?? object.info.metadata['caption'];
+    const tags = event.tags.length ? event.tags : splitTags(object.info.metadata['tags']);
+    const captionText = captionTextFor({ caption, tags, path: event.path });
+
+    const [clipVector, captionVector] = await Promise.all([
+      this.images?.add(object.body).catch((error: Error) => {
+        throw new PermanentError(`cannot embed image ${event.path}: ${error.message}`, error);
+      }),
+      captionText ? this.captions?.add(captionText) : undefined,
+    ]);
+    if (!clipVector && !captionVector) {
+      throw new PermanentError(`nothing to embed for ${event.path}: no CLIP encoder loaded and no caption, tags or descriptive file name`);
+    }
+    const { clip, caption: captionEncoder } = this.encoders;
+    const embedded: AssetEmbedded = {
+      assetId: event.assetId,
+      tenant: event.tenant,
+      kind: event.kind,
+      path: event.path,
+      contentHash: event.contentHash ?? object.info.etag,
+      caption: caption ?? captionText,
+      tags,
+      vectors: {
+        ...(clipVector ? { clip: Array.from(clipVector) } : {}),
+        ...(captionVector ? { caption: Array.from(captionVector) } : {}),
+      },
+      models: {
+        ...(clipVector && clip ? { clip: { id: clip.info.modelId, version: clip.info.modelVersion } } : {}),
+        ...(captionVector && captionEncoder ? { caption: { id: captionEncoder.info.modelId, version: captionEncoder.info.modelVersion } } : {}),
+      },
+      embeddedAt: new Date().toISOString(),
+    };
+    await this.runtime.bus.publish(AssetTopics.embedded, { key: event.assetId, value: embedded });
+    return embedded;
+  }
+}
+
+const splitTags = (raw?: string): string[] => (raw ? raw.split(',').map((t) => t.trim()).filter(Boolean) : []);

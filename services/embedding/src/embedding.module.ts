@@ -1,0 +1,62 @@
+import { AssetTopics, ServiceRoutes } from '@adseed/contracts';
+import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { EmbedAssetUseCase } from './embed-asset.use-case';
+import { EmbedTextsUseCase } from './embed-texts.use-case';
+import { closeEncoders, ENCODERS, loadEncoders, type LoadedEncoders } from './encoder-registry';
+import { EmbeddingEnv } from './embedding.env';
+
+export const EMBEDDING_GROUP = 'embedding';
+
+/** Thin edge: subscribes the use cases to their topics; all logic lives in the use cases. */
+@Injectable()
+export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(ENCODERS) private readonly encoders: LoadedEncoders,
+    private readonly embedAsset: EmbedAssetUseCase,
+    private readonly embedTexts: EmbedTextsUseCase,
+    readiness: Readiness,
+  ) {
+    readiness.register('encoders', async () => ({
+      ok: Boolean(encoders.clip || encoders.caption),
+      detail: encoders.status.map((s) => `${s.name}: ${s.loaded ? 'loaded' : 'absent'}`).join(', '),
+    }));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { bus } = this.runtime;
+    await bus.ensureTopics([AssetTopics.ingestRequested, AssetTopics.embedded, ServiceRoutes.embedTexts.request]);
+    await bus.subscribe(AssetTopics.ingestRequested, { group: EMBEDDING_GROUP }, async (m) => {
+      await this.embedAsset.execute(m.value);
+    });
+    await bus.respond(ServiceRoutes.embedTexts, { group: EMBEDDING_GROUP }, (m) => this.embedTexts.execute(m.value));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeEncoders(this.encoders);
+  }
+}
+
+@Module({})
+export class EmbeddingModule {
+  static register(runtime: ServiceRuntime, env: EmbeddingEnv, options: { http: boolean }): DynamicModule {
+    return {
+      module: EmbeddingModule,
+      imports: [PlatformModule.forRoot(runtime, options)],
+      providers: [
+        { provide: ENCODERS, useFactory: () => loadEncoders(env, runtime.logger) },
+        { provide: EmbedAssetUseCase, inject: [ENCODERS], useFactory: (e: LoadedEncoders) => new EmbedAssetUseCase(runtime, e, env) },
+        { provide: EmbedTextsUseCase, inject: [ENCODERS], useFactory: (e: LoadedEncoders) => new EmbedTextsUseCase(runtime, e) },
+        EmbeddingConsumers,
+      ],
+      exports: [ENCODERS],
+    };
+  }
+}
+
+export const EmbeddingService: ServiceDefinition<typeof EmbeddingEnv> = {
+  name: 'embedding',
+  env: EmbeddingEnv,
+  module: (runtime, env, options) => EmbeddingModule.register(runtime, env, options),
+};

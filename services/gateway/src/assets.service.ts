@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { AssetTopics, assetIdFor, splitStoragePath, type Asset, type AssetKind, type ListAssetsQuery, type UploadAssetFields } from '@adseed/contracts';
+import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import type { ObjectInfo } from '@adseed/storage';
+import { Inject, Injectable } from '@nestjs/common';
+import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import { ApiError } from './http-errors';
+import { inspectImage } from './image-inspector';
+
+export const contentUrl = (path: string): string => `/v1/assets/content?path=${encodeURIComponent(path)}`;
+
+/** A file name we can keep in a key: letters, digits, `._-`, at most 100 characters. */
+const safeName = (name: string, extension: string): string => {
+  const stem = name.replace(/\.[^.]*$/, '').normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100);
+  return `${stem || 'image'}.${extension}`;
+};
+
+@Injectable()
+export class AssetsService {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+  ) {}
+
+  /**
+   * Stores the image under `<tenant>/<content hash>/<file name>` (so the same upload twice is the
+   * same object and the same asset id) and publishes the ingest event. Nothing is stored unless
+   * the image passed inspection.
+   */
+  async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<Asset> {
+    if (!file || file.buffer.length === 0) throw new ApiError(400, 'validation_failed', 'attach the image as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
+    const image = await inspectImage(file.buffer, this.env.ADSEED_MAX_IMAGE_PIXELS);
+    const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
+    const hash = createHash('sha256').update(file.buffer).digest('hex').slice(0, 24);
+    const key = `${tenant}/${hash}/${safeName(file.originalname, image.extension)}`;
+    const path = `${bucket}/${key}`;
+    const info = await this.runtime.store.put(bucket, key, file.buffer, {
+      contentType: image.contentType,
+      metadata: {
+        tenant,
+        kind: fields.kind,
+        width: String(image.width),
+        height: String(image.height),
+        ...(fields.caption ? { caption: fields.caption } : {}),
+        ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
+      },
+    });
+    const assetId = assetIdFor(path);
+    await this.runtime.bus.publish(AssetTopics.ingestRequested, {
+      key: assetId,
+      value: {
+        assetId,
+        tenant,
+        kind: fields.kind,
+        path,
+        contentHash: info.etag,
+        ...(fields.caption ? { caption: fields.caption } : {}),
+        tags: fields.tags,
+        source: 'upload',
+        requestedAt: new Date().toISOString(),
+      },
+    });
+    return this.toAsset(tenant, fields.kind, info);
+  }
+
+  async list(tenant: string, query: ListAssetsQuery): Promise<{ items: Asset[]; nextCursor?: string }> {
+    const bucket = this.bucketOf(query.kind);
+    if (query.cursor && !query.cursor.startsWith(`${tenant}/`)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
+    const page = await this.runtime.store.list(bucket, `${tenant}/`, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
+    return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: page.nextStartAfter } : {}) };
+  }
+
+  /** The bytes behind a path, if the path is in one of our buckets and belongs to the tenant. */
+  async content(tenant: string, path: string): Promise<{ body: Buffer; info: ObjectInfo }> {
+    const { bucket, key } = splitStoragePath(path);
+    const buckets = Object.values(this.runtime.buckets);
+    if (!buckets.includes(bucket) || !key.startsWith(`${tenant}/`)) {
+      throw new ApiError(404, 'not_found', `no object at ${path}`, [{ field: 'query.path', reason: 'not found for this tenant' }]);
+    }
+    return this.runtime.store.get(bucket, key);
+  }
+
+  private bucketOf(kind: AssetKind): string {
+    return this.runtime.buckets[kind];
+  }
+
+  private toAsset(tenant: string, kind: AssetKind, info: ObjectInfo): Asset {
+    const path = `${info.bucket}/${info.key}`;
+    const m = info.metadata;
+    return {
+      id: assetIdFor(path),
+      tenant,
+      kind,
+      path,
+      url: contentUrl(path),
+      contentType: info.contentType,
+      bytes: info.size,
+      ...(m.width ? { width: Number(m.width) } : {}),
+      ...(m.height ? { height: Number(m.height) } : {}),
+      ...(m.caption ? { caption: m.caption } : {}),
+      tags: m.tags ? m.tags.split(',').filter(Boolean) : [],
+      createdAt: info.lastModified.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,173 @@
+import {
+  AssetContentQuery,
+  CreateAdBody,
+  CreateConversationBody,
+  ListAssetsQuery,
+  SearchBody,
+  SelectSeedBody,
+  SendMessageBody,
+  ServiceRoutes,
+  UploadAssetFields,
+  type Conversation,
+} from '@adseed/contracts';
+import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import type { Response } from 'express';
+import { z } from 'zod';
+import { AssetsService, contentUrl } from './assets.service';
+import { ConversationEventsHub } from './conversation-events.hub';
+import { ApiError } from './http-errors';
+import { Tenant, TenantGuard } from './tenant.guard';
+import { ZodPipe } from './zod.pipe';
+
+/** Controllers only parse, validate and delegate: one call each. */
+
+const ConversationId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be a conversation id');
+const parseId = (id: string): string => {
+  const result = ConversationId.safeParse(id);
+  if (!result.success) throw new ApiError(404, 'not_found', `no conversation ${id.slice(0, 64)}`, [{ field: 'id', reason: 'unknown conversation' }]);
+  return result.data;
+};
+
+@Controller('v1/assets')
+@UseGuards(TenantGuard)
+export class AssetsController {
+  constructor(private readonly assets: AssetsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @UseInterceptors(FileInterceptor('file'))
+  async upload(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer; originalname: string } | undefined, @Body(new ZodPipe(UploadAssetFields)) fields: UploadAssetFields) {
+    return { asset: await this.assets.upload(tenant, file, fields), ingest: 'queued' as const };
+  }
+
+  @Get()
+  list(@Tenant() tenant: string, @Query(new ZodPipe(ListAssetsQuery, 'query')) query: ListAssetsQuery) {
+    return this.assets.list(tenant, query);
+  }
+
+  @Get('content')
+  async content(@Tenant() tenant: string, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>, @Res() res: Response) {
+    const { body, info } = await this.assets.content(tenant, query.path);
+    res.setHeader('Content-Type', info.contentType);
+    res.setHeader('Cache-Control', 'private, max-age=300');
+    res.setHeader('ETag', `"${info.etag}"`);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.send(body);
+  }
+}
+
+@Controller('v1/search')
+@UseGuards(TenantGuard)
+export class SearchController {
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  @Post()
+  @HttpCode(200)
+  async search(@Tenant() tenant: string, @Body(new ZodPipe(SearchBody)) body: SearchBody) {
+    const reply = await this.runtime.bus.request(ServiceRoutes.search, {
+      key: tenant,
+      value: { tenant, text: body.text, k: body.k, kind: body.kind, encoders: body.encoders ?? ['clip', 'caption'], ...(body.tags ? { tagsAll: body.tags } : {}) },
+    });
+    return { ...reply, hits: reply.hits.map((h) => ({ ...h, url: contentUrl(h.path) })) };
+  }
+}
+
+@Controller('v1/conversations')
+@UseGuards(TenantGuard)
+export class ConversationsController {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly hub: ConversationEventsHub,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  create(@Tenant() tenant: string, @Body(new ZodPipe(CreateConversationBody)) body: z.infer<typeof CreateConversationBody>): Promise<Conversation> {
+    return this.command({ type: 'start', tenant, segment: body.segment, ...(body.brandPath ? { brandPath: body.brandPath } : {}) }, tenant);
+  }
+
+  @Get(':id')
+  get(@Tenant() tenant: string, @Param('id') id: string): Promise<Conversation> {
+    return this.command({ type: 'get', tenant, conversationId: parseId(id) }, id);
+  }
+
+  @Post(':id/messages')
+  @HttpCode(200)
+  reply(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SendMessageBody)) body: z.infer<typeof SendMessageBody>): Promise<Conversation> {
+    return this.command({ type: 'reply', tenant, conversationId: parseId(id), text: body.text }, id);
+  }
+
+  @Post(':id/seed')
+  @HttpCode(200)
+  selectSeed(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SelectSeedBody)) body: z.infer<typeof SelectSeedBody>): Promise<Conversation> {
+    return this.command({ type: 'select-seed', tenant, conversationId: parseId(id), index: body.index }, id);
+  }
+
+  /** Server-sent events: the current state first, then every change, until the client leaves. */
+  @Get(':id/events')
+  async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response): Promise<void> {
+    const conversationId = parseId(id);
+    const initial = await this.command({ type: 'get', tenant, conversationId }, conversationId);
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    const send = (c: Conversation) => res.write(`event: state\nid: ${c.updatedAt}\ndata: ${JSON.stringify(c)}\n\n`);
+    send(initial);
+    const stop = this.hub.listen(conversationId, (c) => {
+      if (c.tenant === tenant) send(c);
+    });
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    res.on('close', () => {
+      clearInterval(heartbeat);
+      stop();
+    });
+  }
+
+  private command(value: Parameters<ServiceRuntime['bus']['request']>[1]['value'] & object, key: string): Promise<Conversation> {
+    return this.runtime.bus.request(ServiceRoutes.conversation, { key, value: value as never });
+  }
+}
+
+@Controller('v1/ads')
+@UseGuards(TenantGuard)
+export class AdsController {
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  /** Without a conversation: from a seed (+ brand), or from a segment via its best-matching seed. */
+  @Post()
+  @HttpCode(201)
+  async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateAdBody)) body: CreateAdBody) {
+    const { bus } = this.runtime;
+    let seedPath = body.seedPath;
+    let subject: string | undefined;
+    if (!seedPath) {
+      const found = await bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: body.segment!, k: 1, kind: 'seed', encoders: ['clip', 'caption'] } });
+      const best = found.hits[0];
+      if (!best) throw new ApiError(404, 'no_seeds', 'the seed library has nothing for this segment yet: upload seed photos first', [{ field: 'segment', reason: 'no matching seed' }]);
+      seedPath = best.path;
+      subject = best.caption;
+    }
+    const ad = await bus.request(
+      ServiceRoutes.generateAd,
+      {
+        key: tenant,
+        value: {
+          tenant,
+          seedPath,
+          ...(body.brandPath ? { brandPath: body.brandPath } : {}),
+          ...(body.headline ? { headline: body.headline } : {}),
+          ...(body.callToAction ? { callToAction: body.callToAction } : {}),
+          ...(subject ? { subject } : {}),
+          ...(body.segment ? { segment: body.segment } : {}),
+        },
+      },
+      { timeoutMs: 300_000 },
+    );
+    return { ad: { path: ad.path, url: contentUrl(ad.path), seedPath: ad.seedPath, brandPath: ad.brandPath, generator: ad.generator, ...(subject ? { subject } : {}) } };
+  }
+}

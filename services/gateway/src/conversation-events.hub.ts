@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import { ConversationTopics, type Conversation } from '@adseed/contracts';
+import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+
+type Listener = (conversation: Conversation) => void;
+
+/**
+ * Fans `conversation.updated` out to the SSE clients of this gateway replica. Each replica is its
+ * own consumer group, starting at new messages: every replica sees every update.
+ */
+@Injectable()
+export class ConversationEventsHub implements OnApplicationBootstrap {
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.runtime.bus.subscribe(ConversationTopics.updated, { group: `gateway-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+      for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
+    });
+  }
+
+  listen(conversationId: string, listener: Listener): () => void {
+    const set = this.listeners.get(conversationId) ?? new Set<Listener>();
+    set.add(listener);
+    this.listeners.set(conversationId, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(conversationId);
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { envInt } from '@adseed/config';
+import { z } from 'zod';
+
+const ApiKeys = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    const map = new Map<string, string>();
+    for (const entry of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const [key, tenant] = entry.split(':');
+      if (!key || !tenant || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a comma list of <key>:<tenant>' });
+        return map;
+      }
+      map.set(key, tenant);
+    }
+    return map;
+  });
+
+export const GatewayEnv = z.object({
+  /** `key:tenant` pairs. When set, every /v1 call needs `Authorization: Bearer <key>`. */
+  ADSEED_API_KEYS: ApiKeys,
+  ADSEED_DEFAULT_TENANT: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('demo'),
+  ADSEED_MAX_UPLOAD_BYTES: envInt(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+  ADSEED_MAX_IMAGE_PIXELS: envInt(40_000_000, 1, 500_000_000),
+  ADSEED_MAX_BODY_BYTES: envInt(64 * 1024, 1024, 10 * 1024 * 1024),
+  ADSEED_PRESIGN_EXPIRY_SECONDS: envInt(300, 1, 86_400),
+});
+export type GatewayEnv = z.infer<typeof GatewayEnv>;
+export const GATEWAY_ENV = Symbol('GATEWAY_ENV');

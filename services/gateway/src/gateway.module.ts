@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { NestLoggerAdapter } from '@adseed/telemetry';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { json, static as serveStatic } from 'express';
+import { AssetsService } from './assets.service';
+import { ConversationEventsHub } from './conversation-events.hub';
+import { AdsController, AssetsController, ConversationsController, SearchController } from './controllers';
+import { DocsController } from './docs.controller';
+import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
+import { HttpErrorFilter } from './http-error.filter';
+import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { TenantGuard } from './tenant.guard';
+import { MulterModule } from '@nestjs/platform-express';
+import { ApiError } from './http-errors';
+
+export const PUBLIC_DIR = join(__dirname, '..', 'public');
+
+@Module({})
+export class GatewayModule {
+  static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        PlatformModule.forRoot(runtime, options),
+        MulterModule.register({ limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+      ],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, DocsController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, TenantGuard, AssetsService, ConversationEventsHub],
+    };
+  }
+}
+
+/** Builds the gateway's HTTP app: body limits, the web UI, Swagger UI assets, errors as JSON. */
+export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.register(runtime, env, { http: true }), {
+    logger: new NestLoggerAdapter(runtime.logger),
+    bodyParser: false,
+  });
+  app.disable('x-powered-by');
+  app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
+  app.use('/docs/assets', serveStatic(require('swagger-ui-dist').getAbsoluteFSPath(), { index: false }));
+  app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
+  app.useGlobalFilters(new HttpErrorFilter(runtime));
+  app.useGlobalInterceptors(new HttpMetricsInterceptor(runtime));
+  app.enableShutdownHooks();
+  await runtime.store.ensureBucket(runtime.buckets.seed);
+  await runtime.store.ensureBucket(runtime.buckets.brand);
+  await runtime.store.ensureBucket(runtime.buckets.ad);
+  return app;
+}
+
+export const GatewayService: ServiceDefinition<typeof GatewayEnv> = {
+  name: 'gateway',
+  env: GatewayEnv,
+  module: (runtime, env, options) => GatewayModule.register(runtime, env, options),
+};
+
+export { ApiError };

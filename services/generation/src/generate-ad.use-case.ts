@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { splitStoragePath, type GenerateAdReply, type GenerateAdRequest } from '@adseed/contracts';
+import { ServiceError } from '@adseed/messaging';
+import type { ServiceRuntime } from '@adseed/platform';
+import { ObjectNotFoundError } from '@adseed/storage';
+import type { AdGenerator } from './generators/ad-generator.port';
+import { InvalidImageError } from './generators/ad-request.errors';
+
+/**
+ * Generate: reads the chosen seed and the brand image by path, composes the ad, writes the PNG
+ * to the ads bucket and returns only its path.
+ */
+export class GenerateAdUseCase {
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    private readonly generator: AdGenerator,
+    private readonly size: number,
+  ) {}
+
+  async execute(request: GenerateAdRequest): Promise<GenerateAdReply> {
+    const seedPath = request.seedPath;
+    const brandPath = request.brandPath ?? (await this.latestBrand(request.tenant));
+    const [seed, brand] = await Promise.all([this.read(request.tenant, seedPath, 'seedPath'), this.read(request.tenant, brandPath, 'brandPath')]);
+    const end = this.runtime.metrics.generationDuration.startTimer({ generator: this.generator.name });
+    let ad;
+    try {
+      ad = await this.generator.generate({
+        seed,
+        brand,
+        size: this.size,
+        ...(request.headline ? { headline: request.headline } : {}),
+        ...(request.callToAction ? { callToAction: request.callToAction } : {}),
+        ...(request.subject ? { subject: request.subject } : {}),
+        ...(request.segment ? { segment: request.segment } : {}),
+      });
+    } catch (error) {
+      if (error instanceof InvalidImageError) throw new ServiceError(422, 'invalid_image', error.message, [{ field: error.field === 'brand' ? 'brandPath' : 'seedPath', reason: error.message }]);
+      throw error;
+    } finally {
+      end();
+    }
+    const key = `${request.tenant}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}.png`;
+    await this.runtime.store.put(this.runtime.buckets.ad, key, ad.png, {
+      contentType: 'image/png',
+      metadata: { tenant: request.tenant, seed: seedPath, brand: brandPath, generator: ad.generator, ...(request.subject ? { subject: request.subject } : {}) },
+    });
+    return { path: `${this.runtime.buckets.ad}/${key}`, seedPath, brandPath, generator: ad.generator, width: ad.width, height: ad.height };
+  }
+
+  /** Tenants can only use their own images: keys start with the tenant id. */
+  private async read(tenant: string, path: string, field: string): Promise<Buffer> {
+    const { bucket, key } = splitStoragePath(path);
+    if (!key.startsWith(`${tenant}/`)) throw new ServiceError(404, 'not_found', `no image at ${path}`, [{ field, reason: 'not found for this tenant' }]);
+    try {
+      return (await this.runtime.store.get(bucket, key)).body;
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) throw new ServiceError(404, 'not_found', `no image at ${path}`, [{ field, reason: 'not found' }]);
+      throw error;
+    }
+  }
+
+  private async latestBrand(tenant: string): Promise<string> {
+    const { items } = await this.runtime.store.list(this.runtime.buckets.brand, `${tenant}/`, { limit: 1000 });
+    const latest = items.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime())[0];
+    if (!latest) {
+      throw new ServiceError(404, 'no_brand_image', 'no brand image for this tenant: upload one with kind=brand or pass brandPath', [
+        { field: 'brandPath', reason: 'required when the tenant has no brand image' },
+      ]);
+    }
+    return `${latest.bucket}/${latest.key}`;
+  }
+}

@@ -1,0 +1,3 @@
+export { GenerationModule, GenerationService, GENERATION_GROUP } from './generation.module';
+export { GenerationEnv } from './generation.env';
+export { renderDemoBrandPack } from './generators/demo-brand';

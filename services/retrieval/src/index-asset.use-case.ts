@@ -1,0 +1,62 @@
+import { AssetTopics, type AssetEmbedded } from '@adseed/contracts';
+import type { ServiceRuntime } from '@adseed/platform';
+import type { VectorIndex, VectorRecord } from './vector-index/vector-index.port';
+
+/**
+ * Ingest step 3: puts an embedded asset into the index. Idempotent: the same event twice, or a
+ * re-ingest of unchanged content with the same models, leaves the index untouched.
+ */
+export class IndexAssetUseCase {
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    private readonly index: VectorIndex,
+  ) {}
+
+  async execute(event: AssetEmbedded): Promise<{ changed: boolean }> {
+    const existing = await this.index.get(event.assetId);
+    const changed = !existing || fingerprint(existing) !== fingerprintOf(event);
+    if (changed) {
+      const record: VectorRecord = {
+        id: event.assetId,
+        vectors: {
+          ...(event.vectors.clip ? { clip: Float32Array.from(event.vectors.clip) } : {}),
+          ...(event.vectors.caption ? { caption: Float32Array.from(event.vectors.caption) } : {}),
+        },
+        payload: {
+          tenant: event.tenant,
+          kind: event.kind,
+          path: event.path,
+          tags: event.tags,
+          ...(event.caption ? { caption: event.caption } : {}),
+          contentHash: event.contentHash ?? '',
+          clipModel: event.models.clip ? `${event.models.clip.id}@${event.models.clip.version}` : '',
+          captionModel: event.models.caption ? `${event.models.caption.id}@${event.models.caption.version}` : '',
+          ...(event.models.clip ? { modelId: event.models.clip.id, modelVersion: event.models.clip.version } : {}),
+          indexedAt: new Date().toISOString(),
+        },
+      };
+      await this.index.upsert([record]);
+      this.runtime.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
+    }
+    await this.runtime.bus.publish(AssetTopics.indexed, {
+      key: event.assetId,
+      value: { assetId: event.assetId, tenant: event.tenant, path: event.path, changed, indexedAt: new Date().toISOString() },
+    });
+    return { changed };
+  }
+}
+
+const fingerprint = (r: VectorRecord): string =>
+  JSON.stringify([r.payload.tenant, r.payload.kind, r.payload.path, r.payload.contentHash, r.payload.clipModel, r.payload.captionModel, r.payload.caption ?? '', r.payload.tags]);
+
+const fingerprintOf = (e: AssetEmbedded): string =>
+  JSON.stringify([
+    e.tenant,
+    e.kind,
+    e.path,
+    e.contentHash ?? '',
+    e.models.clip ? `${e.models.clip.id}@${e.models.clip.version}` : '',
+    e.models.caption ? `${e.models.caption.id}@${e.models.caption.version}` : '',
+    e.caption ?? '',
+    e.tags,
+  ]);

@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { AssetTopics, ServiceRoutes } from '@adseed/contracts';
+import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { IndexAssetUseCase } from './index-asset.use-case';
+import { RetrievalEnv } from './retrieval.env';
+import { SearchUseCase } from './search.use-case';
+import { EmbeddedVectorIndex } from './vector-index/embedded-vector.index';
+import type { VectorIndex } from './vector-index/vector-index.port';
+
+export const RETRIEVAL_GROUP = 'retrieval';
+export const VECTOR_INDEX = Symbol('VECTOR_INDEX');
+
+async function openIndex(runtime: ServiceRuntime, env: RetrievalEnv): Promise<VectorIndex> {
+  switch (env.ADSEED_INDEX) {
+    case 'embedded': {
+      const dir = join(runtime.dataDir, 'index');
+      const index = await EmbeddedVectorIndex.open({ dir, dimensions: { clip: env.ADSEED_CLIP_DIM, caption: env.ADSEED_CAPTION_DIM } });
+      runtime.logger.info('embedded vector index open', { dir, vectors: await index.count() });
+      return index;
+    }
+    case 'qdrant':
+      throw new Error('ADSEED_INDEX=qdrant: the Qdrant adapter is not part of this build yet; use ADSEED_INDEX=embedded');
+  }
+}
+
+@Injectable()
+export class RetrievalConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
+    private readonly indexAsset: IndexAssetUseCase,
+    private readonly search: SearchUseCase,
+    readiness: Readiness,
+  ) {
+    readiness.register('index', async () => ({ ok: true, detail: `${await index.count()} vectors` }));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { bus } = this.runtime;
+    await bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, ServiceRoutes.search.request]);
+    await bus.subscribe(AssetTopics.embedded, { group: RETRIEVAL_GROUP }, async (m) => {
+      await this.indexAsset.execute(m.value);
+    });
+    await bus.respond(ServiceRoutes.search, { group: RETRIEVAL_GROUP }, (m) => this.search.execute(m.value));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.index.close();
+  }
+}
+
+@Module({})
+export class RetrievalModule {
+  static register(runtime: ServiceRuntime, env: RetrievalEnv, options: { http: boolean }): DynamicModule {
+    return {
+      module: RetrievalModule,
+      imports: [PlatformModule.forRoot(runtime, options)],
+      providers: [
+        { provide: VECTOR_INDEX, useFactory: () => openIndex(runtime, env) },
+        { provide: IndexAssetUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new IndexAssetUseCase(runtime, i) },
+        { provide: SearchUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new SearchUseCase(runtime, i, env.ADSEED_RRF_K) },
+        RetrievalConsumers,
+      ],
+      exports: [VECTOR_INDEX],
+    };
+  }
+}
+
+export const RetrievalService: ServiceDefinition<typeof RetrievalEnv> = {
+  name: 'retrieval',
+  env: RetrievalEnv,
+  module: (runtime, env, options) => RetrievalModule.register(runtime, env, options),
+};

@@ -1,0 +1,118 @@
+import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { AgentService } from '@adseed/agent';
+import { CommonEnv, loadConfig } from '@adseed/config';
+import { EmbeddingService } from '@adseed/embedding';
+import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
+import { GenerationService } from '@adseed/generation';
+import { InProcessBroker } from '@adseed/messaging';
+import { createRuntime, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { RetrievalService } from '@adseed/retrieval';
+import { FsObjectStore } from '@adseed/storage';
+import { Logger, NestLoggerAdapter } from '@adseed/telemetry';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import { seedDemoLibrary } from './demo-library';
+
+/** Repository root, from services/standalone/dist. */
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const DEFAULT_DEMO_LIBRARY = resolve(REPO_ROOT, '..', 'shared', 'datasets', 'oxford-pets-sample');
+
+export interface AdseedOptions {
+  dataDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** null: start with an empty library. */
+  seedLibraryDir?: string | null;
+  clipModelDir?: string | null;
+  captionModelDir?: string | null;
+  /** Extra environment (wins over process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Where log lines go (tests silence them). */
+  logSink?: (line: string) => void;
+}
+
+export interface RunningAdseed {
+  url: string;
+  broker: InProcessBroker;
+  store: FsObjectStore;
+  /** Resolves when the demo library is stored and indexed. */
+  demoLibrary: Promise<{ photos: number; published: number }>;
+  /** Resolves when no service has a message left to handle. */
+  whenIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded default: all five services in one process, sharing an in-process broker and a
+ * filesystem object store — the same modules that run as separate processes in production.
+ */
+export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(options.clipModelDir !== undefined ? { ADSEED_CLIP_MODEL_DIR: options.clipModelDir ?? join(dataDir, 'no-clip-model') } : {}),
+    ...(options.captionModelDir !== undefined ? { ADSEED_CAPTION_MODEL_DIR: options.captionModelDir ?? join(dataDir, 'no-caption-model') } : {}),
+    ...options.env,
+    ADSEED_DATA_DIR: dataDir,
+    ADSEED_BUS: 'memory',
+    ADSEED_STORE: 'fs',
+  };
+  const common = loadConfig(CommonEnv, env);
+  const broker = new InProcessBroker();
+  const store = new FsObjectStore(join(dataDir, 'objects'));
+  const shared = { broker, store };
+  const runtimeOf = (name: string) => createRuntime(name, common, { shared, sink: options.logSink });
+
+  const contexts: INestApplicationContext[] = [];
+  const startWorker = async <E extends z.ZodType>(definition: ServiceDefinition<E>) => {
+    const runtime = await runtimeOf(definition.name);
+    const context = await NestFactory.createApplicationContext(definition.module(runtime, loadConfig(definition.env, env), { http: false }), {
+      logger: new NestLoggerAdapter(runtime.logger),
+    });
+    await context.init();
+    contexts.push(context);
+    return runtime;
+  };
+  // Consumers first, so nothing the gateway publishes waits for a subscriber.
+  await startWorker(EmbeddingService);
+  await startWorker(RetrievalService);
+  await startWorker(GenerationService);
+  await startWorker(AgentService);
+  const gatewayRuntime: ServiceRuntime = await runtimeOf('gateway');
+  const gateway = await createGatewayApp(gatewayRuntime, loadConfig(GatewayEnv, env));
+  await gateway.listen(options.port ?? common.PORT, options.host ?? '127.0.0.1');
+  const address = gateway.getHttpServer().address() as AddressInfo;
+  const url = `http://${address.address === '::' ? 'localhost' : address.address}:${address.port}`;
+
+  const libraryDir = options.seedLibraryDir === undefined ? DEFAULT_DEMO_LIBRARY : options.seedLibraryDir;
+  const logger = new Logger({ service: 'standalone', level: common.LOG_LEVEL, format: common.LOG_FORMAT, sink: options.logSink });
+  const demoLibrary = seedDemoLibrary({
+    dir: libraryDir ?? join(dataDir, 'no-demo-library'),
+    tenant: loadConfig(GatewayEnv, env).ADSEED_DEFAULT_TENANT,
+    store,
+    bus: gatewayRuntime.bus,
+    buckets: gatewayRuntime.buckets,
+    logger,
+    markerFile: join(dataDir, 'demo-library.complete'),
+    whenIndexed: () => broker.whenIdle(),
+  });
+  demoLibrary.catch((error: Error) => logger.error('demo library failed', { error }));
+
+  return {
+    url,
+    broker,
+    store,
+    demoLibrary,
+    whenIdle: () => broker.whenIdle(),
+    close: async () => {
+      await gateway.close();
+      for (const context of contexts.reverse()) await context.close();
+    },
+  };
+}
