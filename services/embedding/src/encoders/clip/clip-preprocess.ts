@@ -1,0 +1,101 @@
+import sharp from 'sharp';
+
+import { RawImage, resizeBicubicLikePillow } from './pillow-resample';
+
+/** CLIP ViT-B/32 input side (preprocessor_config.json: shortest_edge and crop_size). */
+export const CLIP_IMAGE_SIZE = 224;
+export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
+export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+
+/** Refuse decoding images above this many pixels unless the caller raises it (decompression bombs). */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+export interface ClipPreprocessOptions {
+  /** Largest width × height accepted before decoding; default 50 megapixels. */
+  readonly maxPixels?: number;
+}
+
+/**
+ * Composites RGBA onto white and drops alpha with Pillow's integer arithmetic
+ * (`Image.alpha_composite(white, im).convert("RGB")`, as transformers' convert_to_rgb does),
+ * so transparent images match the reference pixel for pixel.
+ */
+function flattenOnWhiteLikePillow(rgba: Uint8Array, pixels: number): Uint8Array {
+  const rgb = new Uint8Array(pixels * 3);
+  const shiftForDiv255 = (v: number): number => ((v >>> 8) + v) >>> 8;
+  for (let i = 0; i < pixels; i++) {
+    const a = rgba[i * 4 + 3];
+    for (let c = 0; c < 3; c++) {
+      if (a === 0) {
+        rgb[i * 3 + c] = 255;
+        continue;
+      }
+      // Over an opaque background Pillow's 7-bit coefficients reduce to a·128 and (255−a)·128.
+      const tmp = rgba[i * 4 + c] * a * 128 + 255 * (255 - a) * 128;
+      rgb[i * 3 + c] = shiftForDiv255(tmp + (0x80 << 7)) >>> 7;
+    }
+  }
+  return rgb;
+}
+
+/** Decodes an image file to 8-bit RGB: EXIF orientation applied, alpha composited onto white. */
+export async function decodeRgb(bytes: Buffer, opts: ClipPreprocessOptions = {}): Promise<RawImage> {
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  let decoded;
+  try {
+    decoded = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
+      .rotate()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/pixel limit/i.test(message)) {
+      throw new Error(`image has more than ${maxPixels} pixels; shrink it or raise maxPixels`);
+    }
+    throw new Error(`cannot decode image (${bytes.length} bytes): ${message}`);
+  }
+  const { data, info } = decoded;
+  const pixels = info.width * info.height;
+  const bytesView = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  if (info.channels === 3) return { data: bytesView, width: info.width, height: info.height, channels: 3 };
+  if (info.channels === 4) return { data: flattenOnWhiteLikePillow(bytesView, pixels), width: info.width, height: info.height, channels: 3 };
+  throw new Error(`cannot decode image (${bytes.length} bytes): ${info.channels} channels after sRGB conversion, expected 3 or 4`);
+}
+
+/** Size after "shortest edge → 224", with the long side truncated as transformers does. */
+export function clipResizeTarget(width: number, height: number, size = CLIP_IMAGE_SIZE): { width: number; height: number } {
+  if (width <= height) return { width: size, height: Math.trunc((size * height) / width) };
+  return { width: Math.trunc((size * width) / height), height: size };
+}
+
+/**
+ * RGB pixels → CLIP's input tensor: shortest edge to 224 (Pillow bicubic), centre crop 224×224,
+ * ×1/255, per-channel mean/std; laid out CHW as float32.
+ */
+export function rgbToClipTensor(rgb: RawImage, size = CLIP_IMAGE_SIZE): Float32Array {
+  const target = clipResizeTarget(rgb.width, rgb.height, size);
+  const resized = resizeBicubicLikePillow(rgb, target.width, target.height);
+  const top = Math.floor((resized.height - size) / 2);
+  const left = Math.floor((resized.width - size) / 2);
+  const plane = size * size;
+  const out = new Float32Array(3 * plane);
+  const ch = resized.channels;
+  for (let y = 0; y < size; y++) {
+    const rowBase = ((y + top) * resized.width + left) * ch;
+    for (let x = 0; x < size; x++) {
+      const p = rowBase + x * ch;
+      const o = y * size + x;
+      for (let c = 0; c < 3; c++) {
+        // Math.fround mirrors numpy's float32 rescale before normalising.
+        out[c * plane + o] = (Math.fround(resized.data[p + c] / 255) - CLIP_MEAN[c]) / CLIP_STD[c];
+      }
+    }
+  }
+  return out;
+}
+
+/** Image file bytes (JPEG/PNG/WebP/…) → CLIP input tensor [3,224,224] (CHW, float32). */
+export async function preprocessForClip(bytes: Buffer, opts: ClipPreprocessOptions = {}): Promise<Float32Array> {
+  return rgbToClipTensor(await decodeRgb(bytes, opts));
+}

@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+
+import * as ort from 'onnxruntime-node';
+
+import { EncoderInfo, ImageTextEncoder } from '../encoder.port';
+import { CLIP_IMAGE_SIZE, ClipPreprocessOptions, preprocessForClip } from './clip-preprocess';
+import { ClipTokenizer } from './clip-tokenizer';
+
+export interface OnnxClipEncoderOptions {
+  /** Folder in the layout of Xenova/clip-vit-base-patch32 (onnx/…, tokenizer.json, config.json). */
+  readonly modelDir: string;
+  /** Images or texts per model call; default 16. */
+  readonly batchSize?: number;
+  /** onnxruntime intra-op threads; default: onnxruntime's choice (all cores). */
+  readonly intraOpThreads?: number;
+  /** Largest decoded image accepted, in pixels (default 50 MP). */
+  readonly maxPixels?: number;
+}
+
+export interface ClipModelProbe {
+  readonly ok: boolean;
+  /** Why the folder cannot be loaded, phrased for an operator. */
+  readonly reason?: string;
+  readonly visionPath?: string;
+  readonly textPath?: string;
+}
+
+const VISION_CANDIDATES = ['onnx/vision_model_quantized.onnx', 'onnx/vision_model.onnx'];
+const TEXT_CANDIDATES = ['onnx/text_model_quantized.onnx', 'onnx/text_model.onnx'];
+const VISION_IO = { inputs: ['pixel_values'], output: 'image_embeds' } as const;
+const TEXT_IO = { inputs: ['input_ids', 'attention_mask'], output: 'text_embeds' } as const;
+const DEFAULT_BATCH_SIZE = 16;
+// Images decoded ahead of the model: enough to keep sharp's threads busy without holding
+// a whole large request in memory as float tensors.
+const PREPROCESS_CONCURRENCY = 4;
+
+function firstExisting(dir: string, candidates: readonly string[]): string | undefined {
+  return candidates.map((c) => join(dir, c)).find((p) => existsSync(p));
+}
+
+/** Rejects files that exist but cannot be models: Git LFS pointers, empty or truncated downloads. */
+async function modelFileProblem(path: string): Promise<string | undefined> {
+  const size = (await stat(path)).size;
+  if (size < 64) return `${path} is only ${size} bytes; the download looks incomplete`;
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    await handle.read(head, 0, 64, 0);
+    if (head.toString('latin1').startsWith('version https://git-lfs')) {
+      return `${path} is a Git LFS pointer, not the weights; fetch it with git lfs pull`;
+    }
+  } finally {
+    await handle.close();
+  }
+  return undefined;
+}
+
+async function sha256OfFiles(paths: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const path of paths) {
+    await new Promise<void>((resolveRead, rejectRead) => {
+      createReadStream(path, { highWaterMark: 4 << 20 })
+        .on('data', (chunk) => hash.update(chunk))
+        .on('end', () => resolveRead())
+        .on('error', rejectRead);
+    });
+  }
+  return hash.digest('hex');
+}
+
+function l2Normalise(row: Float32Array): Float32Array {
+  let sum = 0;
+  for (const v of row) sum += v * v;
+  const norm = Math.sqrt(sum);
+  // A zero vector has no direction; leave it zero rather than fill it with NaN.
+  if (norm > 0) for (let i = 0; i < row.length; i++) row[i] /= norm;
+  return row;
+}
+
+function splitRows(data: Float32Array, rows: number, dim: number): Float32Array[] {
+  return Array.from({ length: rows }, (_, i) => l2Normalise(data.slice(i * dim, (i + 1) * dim)));
+}
+
+function checkIo(session: ort.InferenceSession, expected: { inputs: readonly string[]; output: string }, path: string): void {
+  const missing = expected.inputs.filter((n) => !session.inputNames.includes(n));
+  if (missing.length > 0 || !session.outputNames.includes(expected.output)) {
+    throw new Error(
+      `${path}: expected inputs [${expected.inputs.join(', ')}] and output ${expected.output}, ` +
+        `found inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; ` +
+        'is this a CLIP export in the Xenova/clip-vit-base-patch32 layout?',
+    );
+  }
+}
+
+async function runTextTower(session: ort.InferenceSession, tokenizer: ClipTokenizer, texts: readonly string[]): Promise<ort.Tensor> {
+  const batch = tokenizer.encodeBatch(texts);
+  const shape = [batch.batchSize, batch.seqLen];
+  const feeds = {
+    input_ids: new ort.Tensor('int64', batch.inputIds, shape),
+    attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
+  };
+  return (await session.run(feeds))[TEXT_IO.output];
+}
+
+async function textEmbeddingDim(session: ort.InferenceSession, tokenizer: ClipTokenizer): Promise<number> {
+  const { dims } = await runTextTower(session, tokenizer, ['']);
+  if (dims.length !== 2 || dims[0] !== 1) throw new Error(`OnnxClipEncoder: text_embeds has shape [${dims.join(',')}], expected [batch, dim]`);
+  return dims[1];
+}
+
+/**
+ * CLIP image and text encoder running in process on onnxruntime (CPU). Loads the two towers
+ * of a Xenova-layout export (quantized preferred), tokenises with the model's tokenizer.json,
+ * preprocesses like Hugging Face's CLIPImageProcessor, and returns L2-normalised vectors.
+ */
+export class OnnxClipEncoder implements ImageTextEncoder {
+  private closed = false;
+
+  private constructor(
+    readonly info: EncoderInfo,
+    private readonly vision: ort.InferenceSession,
+    private readonly text: ort.InferenceSession,
+    private readonly tokenizer: ClipTokenizer,
+    private readonly batchSize: number,
+    private readonly preprocessOptions: ClipPreprocessOptions,
+  ) {}
+
+  /** Tells whether `modelDir` holds loadable CLIP weights, without loading them. */
+  static async probe(modelDir: string): Promise<ClipModelProbe> {
+    const dir = resolve(modelDir);
+    if (!existsSync(dir)) return { ok: false, reason: `model folder ${dir} does not exist` };
+    const visionPath = firstExisting(dir, VISION_CANDIDATES);
+    const textPath = firstExisting(dir, TEXT_CANDIDATES);
+    if (!visionPath || !textPath) {
+      const wanted = [...(visionPath ? [] : VISION_CANDIDATES), ...(textPath ? [] : TEXT_CANDIDATES)];
+      return { ok: false, reason: `no CLIP weights in ${dir}: none of ${wanted.join(', ')} exist` };
+    }
+    if (!existsSync(join(dir, 'tokenizer.json'))) return { ok: false, reason: `${dir}/tokenizer.json is missing` };
+    for (const path of [visionPath, textPath]) {
+      const problem = await modelFileProblem(path);
+      if (problem) return { ok: false, reason: problem, visionPath, textPath };
+    }
+    return { ok: true, visionPath, textPath };
+  }
+
+  static async load(opts: OnnxClipEncoderOptions): Promise<OnnxClipEncoder> {
+    const dir = resolve(opts.modelDir);
+    const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`OnnxClipEncoder: batchSize must be a positive integer, got ${batchSize}`);
+    const probe = await OnnxClipEncoder.probe(dir);
+    if (!probe.ok || !probe.visionPath || !probe.textPath) throw new Error(`OnnxClipEncoder: ${probe.reason ?? 'model folder unusable'}`);
+
+    const tokenizer = ClipTokenizer.fromFile(join(dir, 'tokenizer.json'));
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      interOpNumThreads: 1,
+      ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+    };
+    const opened = await Promise.allSettled([
+      OnnxClipEncoder.openSession(probe.visionPath, sessionOptions),
+      OnnxClipEncoder.openSession(probe.textPath, sessionOptions),
+    ]);
+    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // Do not leak the tower that did load.
+      await Promise.allSettled(opened.map((r) => (r.status === 'fulfilled' ? r.value.release() : undefined)));
+      throw failed.reason;
+    }
+    const [vision, text] = opened.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
+    try {
+      checkIo(vision, VISION_IO, probe.visionPath);
+      checkIo(text, TEXT_IO, probe.textPath);
+      const info: EncoderInfo = {
+        modelId: await OnnxClipEncoder.readModelId(dir),
+        modelVersion: (await sha256OfFiles([probe.visionPath, probe.textPath])).slice(0, 12),
+        // One tiny text call both proves the text tower runs and reads the embedding width.
+        dim: await textEmbeddingDim(text, tokenizer),
+      };
+      return new OnnxClipEncoder(info, vision, text, tokenizer, batchSize, { maxPixels: opts.maxPixels });
+    } catch (err) {
+      await Promise.allSettled([vision.release(), text.release()]);
+      throw err;
+    }
+  }
+
+  private static async openSession(path: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+    try {
+      return await ort.InferenceSession.create(path, options);
+    } catch (err) {
+      throw new Error(`OnnxClipEncoder: onnxruntime cannot load ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  private static async readModelId(dir: string): Promise<string> {
+    try {
+      const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { _name_or_path?: unknown };
+      if (typeof config._name_or_path === 'string' && config._name_or_path.length > 0) return config._name_or_path;
+    } catch {
+      // No or unreadable config.json: the folder name is the best identity left.
+    }
+    return basename(dir);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('OnnxClipEncoder: used after close()');
+  }
+
+  async embedImages(images: Buffer[]): Promise<Float32Array[]> {
+    this.assertOpen();
+    const result: Float32Array[] = [];
+    const plane = 3 * CLIP_IMAGE_SIZE * CLIP_IMAGE_SIZE;
+    for (let start = 0; start < images.length; start += this.batchSize) {
+      const chunk = images.slice(start, start + this.batchSize);
+      const tensors = await this.preprocessAll(chunk, start);
+      const batch = new Float32Array(chunk.length * plane);
+      tensors.forEach((t, i) => batch.set(t, i * plane));
+      const feeds = { pixel_values: new ort.Tensor('float32', batch, [chunk.length, 3, CLIP_IMAGE_SIZE, CLIP_IMAGE_SIZE]) };
+      const out = (await this.vision.run(feeds))[VISION_IO.output];
+      result.push(...this.rowsOf(out, chunk.length, VISION_IO.output));
+    }
+    return result;
+  }
+
+  async embedTexts(texts: string[]): Promise<Float32Array[]> {
+    this.assertOpen();
+    const result: Float32Array[] = [];
+    for (let start = 0; start < texts.length; start += this.batchSize) {
+      const chunk = texts.slice(start, start + this.batchSize);
+      result.push(...this.rowsOf(await this.runText(chunk), chunk.length, TEXT_IO.output));
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([this.vision.release(), this.text.release()]);
+  }
+
+  private runText(texts: readonly string[]): Promise<ort.Tensor> {
+    return runTextTower(this.text, this.tokenizer, texts);
+  }
+
+  private rowsOf(out: ort.Tensor | undefined, rows: number, name: string): Float32Array[] {
+    // Also catches towers of different widths, which would not share one embedding space.
+    if (!out || out.type !== 'float32' || out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== this.info.dim) {
+      throw new Error(
+        `OnnxClipEncoder: ${name} came back as ${out ? `${out.type}[${out.dims.join(',')}]` : 'nothing'}, expected float32[${rows},${this.info.dim}]`,
+      );
+    }
+    return splitRows(out.data as Float32Array, rows, out.dims[1]);
+  }
+
+  private async preprocessAll(chunk: readonly Buffer[], offset: number): Promise<Float32Array[]> {
+    const out = new Array<Float32Array>(chunk.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunk.length) {
+        const i = next++;
+        try {
+          out[i] = await preprocessForClip(chunk[i], this.preprocessOptions);
+        } catch (err) {
+          throw new Error(`image ${offset + i}: ${(err as Error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PREPROCESS_CONCURRENCY, chunk.length) }, worker));
+    return out;
+  }
+}

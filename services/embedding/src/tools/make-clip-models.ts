@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Writes a stand-in CLIP model folder (toy or random-weight ViT-B/32) where the real weights
+// cannot be downloaded. Usage:
+//   node services/embedding/dist/tools/make-clip-models.js --kind toy|vit-b32 --out <dir>
+//        [--tokenizer-dir <clip-vit-base-patch32 folder>] [--seed <n>] [--quantized]
+// --quantized (vit-b32 only) writes int8 matmuls to onnx/*_quantized.onnx, like the real q8 export.
+// The tokenizer folder defaults to $ADSEED_SHARED_DIR/models/clip-vit-base-patch32.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { ClipModelKind, generateClipModels } from '../encoders/clip/clip-model.generator';
+import { sharedClipTokenizerDir } from '../encoders/clip/shared-clip-dir';
+
+const USAGE = 'usage: make-clip-models --kind toy|vit-b32 --out <dir> [--tokenizer-dir <dir>] [--seed <n>] [--quantized]';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      kind: { type: 'string' },
+      out: { type: 'string' },
+      'tokenizer-dir': { type: 'string' },
+      seed: { type: 'string' },
+      quantized: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const kind = values.kind;
+  if (kind !== 'toy' && kind !== 'vit-b32') throw new Error(`--kind must be toy or vit-b32, got ${kind ?? 'nothing'}\n${USAGE}`);
+  if (!values.out) throw new Error(`--out is required\n${USAGE}`);
+  const tokenizerDir = values['tokenizer-dir'] ?? sharedClipTokenizerDir();
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+  const started = process.hrtime.bigint();
+  const result = await generateClipModels({
+    kind: kind as ClipModelKind,
+    outDir: resolve(values.out),
+    tokenizerDir,
+    seed,
+    quantized: values.quantized ?? false,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(`wrote ${result.modelId} to ${resolve(values.out)} in ${seconds.toFixed(1)} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`make-clip-models: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
