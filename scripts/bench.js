@@ -27,10 +27,12 @@ const record = (what, value, note = '') => {
 };
 
 async function vitB32() {
-  const dir = join(cache, 'models', 'clip-vit-b32-random');
+  // int8 like the published q8 export the product loads; fp32 with BENCH_FP32=1.
+  const fp32 = process.env.BENCH_FP32 === '1';
+  const dir = join(cache, 'models', fp32 ? 'clip-vit-b32-random' : 'clip-vit-b32-random-q8');
   if (!existsSync(join(dir, 'onnx', 'text_model.onnx'))) {
     console.log('generating the random-weight ViT-B/32 (once, cached in .cache/models) ...');
-    await generateClipModels({ kind: 'vit-b32', outDir: dir, tokenizerDir: sharedClipTokenizerDir() });
+    await generateClipModels({ kind: 'vit-b32', outDir: dir, tokenizerDir: sharedClipTokenizerDir(), quantized: !fp32 });
   }
   return dir;
 }
@@ -65,7 +67,7 @@ async function main() {
   await encoder.embedImages(bytes);
   const rawPerSecond = N / ((performance.now() - t0) / 1000);
   await encoder.close();
-  record('CLIP ViT-B/32 image encoder, raw (batch 16)', `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included`);
+  record(`CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`, `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
   const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });

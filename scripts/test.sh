@@ -13,7 +13,9 @@ stage "openapi spec"
 node scripts/openapi.js --check
 stage "browser for the web-UI test"
 bash scripts/install-chromium.sh
+stage "helm chart: lint, render, validate offline (no cluster can run here)"
+bash scripts/chart/test.sh
 stage "tests"
 mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print | sort)
-node --test --test-concurrency=2 --test-timeout=600000 "${specs[@]}"
+node --test --test-concurrency=2 --test-timeout=600000 "${specs[@]}" scripts/chart/dockerfile-sources.test.js
 stage done
