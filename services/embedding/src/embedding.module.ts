@@ -1,10 +1,11 @@
-import { AssetTopics, ServiceRoutes } from '@adseed/contracts';
+import { AssetTopics, ServiceRoutes, StorageTopics } from '@adseed/contracts';
 import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { EmbedAssetUseCase } from './embed-asset.use-case';
 import { EmbedTextsUseCase } from './embed-texts.use-case';
 import { closeEncoders, ENCODERS, loadEncoders, type LoadedEncoders } from './encoder-registry';
 import { EmbeddingEnv } from './embedding.env';
+import { StorageNotificationUseCase } from './storage-notification.use-case';
 
 export const EMBEDDING_GROUP = 'embedding';
 
@@ -16,6 +17,7 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
     @Inject(ENCODERS) private readonly encoders: LoadedEncoders,
     private readonly embedAsset: EmbedAssetUseCase,
     private readonly embedTexts: EmbedTextsUseCase,
+    private readonly storageNotifications: StorageNotificationUseCase,
     readiness: Readiness,
   ) {
     readiness.register('encoders', async () => ({
@@ -26,7 +28,11 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this.runtime;
-    await bus.ensureTopics([AssetTopics.ingestRequested, AssetTopics.embedded, ServiceRoutes.embedTexts.request]);
+    await bus.ensureTopics([AssetTopics.ingestRequested, AssetTopics.embedded, ServiceRoutes.embedTexts.request, StorageTopics.objectEvents]);
+    // A data team dropping images into the seeds bucket: MinIO → Kafka → here → ingest.
+    await bus.subscribe(StorageTopics.objectEvents, { group: `${EMBEDDING_GROUP}-storage-bridge` }, async (m) => {
+      await this.storageNotifications.execute(m.value);
+    });
     await bus.subscribe(AssetTopics.ingestRequested, { group: EMBEDDING_GROUP }, async (m) => {
       await this.embedAsset.execute(m.value);
     });
@@ -48,6 +54,7 @@ export class EmbeddingModule {
         { provide: ENCODERS, useFactory: () => loadEncoders(env, runtime.logger) },
         { provide: EmbedAssetUseCase, inject: [ENCODERS], useFactory: (e: LoadedEncoders) => new EmbedAssetUseCase(runtime, e, env) },
         { provide: EmbedTextsUseCase, inject: [ENCODERS], useFactory: (e: LoadedEncoders) => new EmbedTextsUseCase(runtime, e) },
+        { provide: StorageNotificationUseCase, useFactory: () => new StorageNotificationUseCase(runtime) },
         EmbeddingConsumers,
       ],
       exports: [ENCODERS],

@@ -1,0 +1,62 @@
+import { AssetTopics, assetIdFor, TenantId, type AssetKind, type StorageObjectEvent } from '@adseed/contracts';
+import type { ServiceRuntime } from '@adseed/platform';
+
+const IMAGE_KEY = /\.(jpe?g|png|webp)$/i;
+
+/**
+ * Turns MinIO bucket notifications into ingest events, so a data team that drops images into
+ * the seeds (or brands) bucket triggers indexing with no other call. The tenant is the key's
+ * first segment (`<tenant>/…`), as for uploads. Removals and foreign buckets are ignored.
+ */
+export class StorageNotificationUseCase {
+  constructor(private readonly runtime: ServiceRuntime) {}
+
+  async execute(event: StorageObjectEvent): Promise<number> {
+    const { buckets, bus, logger } = this.runtime;
+    let published = 0;
+    for (const record of event.Records) {
+      if (!record.eventName.startsWith('s3:ObjectCreated:')) continue;
+      const bucket = record.s3.bucket.name;
+      const kind: AssetKind | undefined = bucket === buckets.seed ? 'seed' : bucket === buckets.brand ? 'brand' : undefined;
+      const key = decodeKey(record.s3.object.key);
+      if (!kind || !IMAGE_KEY.test(key)) continue;
+      const tenant = TenantId.safeParse(key.split('/')[0]);
+      if (!tenant.success || !key.includes('/')) {
+        logger.warn('ignoring an object outside any tenant prefix', { bucket, key });
+        continue;
+      }
+      const meta = lowerKeys(record.s3.object.userMetadata ?? {});
+      const caption = meta['x-amz-meta-caption'] ?? meta['caption'];
+      const tags = (meta['x-amz-meta-tags'] ?? meta['tags'] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+      const path = `${bucket}/${key}`;
+      const assetId = assetIdFor(path);
+      await bus.publish(AssetTopics.ingestRequested, {
+        key: assetId,
+        value: {
+          assetId,
+          tenant: tenant.data,
+          kind,
+          path,
+          ...(record.s3.object.eTag ? { contentHash: record.s3.object.eTag } : {}),
+          ...(caption ? { caption: safeDecode(caption) } : {}),
+          tags: tags.map(safeDecode),
+          source: 'storage-notification',
+          requestedAt: new Date().toISOString(),
+        },
+      });
+      published++;
+    }
+    return published;
+  }
+}
+
+/** S3 notifications URL-encode keys, with `+` for spaces. */
+const decodeKey = (key: string): string => safeDecode(key.replace(/\+/g, ' '));
+const safeDecode = (v: string): string => {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+};
+const lowerKeys = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
