@@ -51,15 +51,19 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
-async function main() {
-  console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
+// `--only ingest|index|generation` runs one section (for experiments); the figures that go in
+// docs/benchmarks.md come from a full run.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+
+/** Encoder raw vs through the ingest pipeline, then conversation and search latency on that app. */
+async function benchIngestAndConversation() {
   const clipDir = await vitB32();
   const captionDir = await ensureCaptionModel(cache);
   const N = Number(process.env.BENCH_IMAGES ?? 64);
   const library = photoSubset(N);
 
-  // 1. Encoder: raw (the encoder called directly) vs through the ingest pipeline (store → event →
-  //    embedding (CLIP + caption) → event → index), same photos, same model.
+  // Raw: the encoder called directly. Pipeline: store → event → embedding (CLIP + caption) →
+  // event → index upsert (fsync) → event; same photos, same model.
   const encoder = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: 16 });
   const bytes = library.files.map((f) => readFileSync(f));
   await encoder.embedImages(bytes.slice(0, 16));
@@ -71,45 +75,56 @@ async function main() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
   const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });
-  t0 = performance.now();
-  await app.demoLibrary;
-  await app.whenIdle();
-  const pipelinePerSecond = N / ((performance.now() - t0) / 1000);
-  record('ingest pipeline, embedded (store → bus → embed → index)', `${pipelinePerSecond.toFixed(2)} images/s`, `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)}`);
-
-  // 2. Conversation time-to-first-seed: POST /v1/conversations, then "yes" → a seed is shown.
-  const json = (path, body) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
-  const segments = ['young urban professionals', 'outdoor-loving dog owner', 'cat lovers in small apartments', 'busy families with kids', 'retired seniors'];
-  const ttfs = [];
-  for (let i = 0; i < 20; i++) {
+  try {
     t0 = performance.now();
-    const c = await json('/v1/conversations', { segment: segments[i % segments.length] });
-    const shown = await json(`/v1/conversations/${c.id}/messages`, { text: 'yes' });
-    if (!shown.currentSeed) throw new Error(`no seed shown: ${JSON.stringify(shown).slice(0, 300)}`);
-    ttfs.push(performance.now() - t0);
-  }
-  record('conversation time-to-first-seed p50 / p99', `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`, '20 conversations, CLIP + caption, RRF');
-  const searches = [];
-  for (let i = 0; i < 50; i++) {
-    t0 = performance.now();
-    await json('/v1/search', { text: segments[i % segments.length] });
-    searches.push(performance.now() - t0);
-  }
-  record('gateway search (text → top-3) p50 / p99, embedded', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 queries over ${N} seeds, both text towers`);
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(library.dir, { recursive: true, force: true });
+    await app.demoLibrary;
+    await app.whenIdle();
+    const pipelinePerSecond = N / ((performance.now() - t0) / 1000);
+    record('ingest pipeline, embedded (store → bus → embed → index)', `${pipelinePerSecond.toFixed(2)} images/s`, `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)}`);
+    if (only === 'ingest') return;
 
-  // 3. Embedded vector index: top-3 with a tenant filter at 10k and 100k × 512.
+    const json = (path, body) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+    const segments = ['young urban professionals', 'outdoor-loving dog owner', 'cat lovers in small apartments', 'busy families with kids', 'retired seniors'];
+    const ttfs = [];
+    for (let i = 0; i < 20; i++) {
+      t0 = performance.now();
+      const c = await json('/v1/conversations', { segment: segments[i % segments.length] });
+      const shown = await json(`/v1/conversations/${c.id}/messages`, { text: 'yes' });
+      if (!shown.currentSeed) throw new Error(`no seed shown: ${JSON.stringify(shown).slice(0, 300)}`);
+      ttfs.push(performance.now() - t0);
+    }
+    record('conversation time-to-first-seed p50 / p99', `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`, '20 conversations, CLIP + caption, RRF');
+    const searches = [];
+    for (let i = 0; i < 50; i++) {
+      t0 = performance.now();
+      await json('/v1/search', { text: segments[i % segments.length] });
+      searches.push(performance.now() - t0);
+    }
+    record('gateway search (text → top-3) p50 / p99, embedded', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 queries over ${N} seeds, both text towers`);
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(library.dir, { recursive: true, force: true });
+  }
+}
+
+async function benchIndex() {
   for (const r of await benchEmbeddedIndex({ sizes: [10_000, 100_000] })) {
     record(`embedded index top-3 p50 / p99 at ${r.size.toLocaleString('en')} × 512`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `build ${(r.buildMs / 1000).toFixed(1)} s, rss ${Math.round(r.rssMb)} MB`);
   }
+}
 
-  // 4. Local generation per ad (1080×1080, headline + CTA).
+async function benchGeneration() {
   const gen = await benchLocalGenerator(10);
   if ('skipped' in gen) record('local generation per ad', 'skipped', gen.skipped);
   else record('local generation per ad p50 / p99', `${ms(gen.p50Ms)} / ${ms(gen.p99Ms)}`, '1080×1080, headline + CTA, 10 runs');
+}
 
+async function main() {
+  console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
+  if (!only || only === 'ingest') await benchIngestAndConversation();
+  if (!only || only === 'index') await benchIndex();
+  if (!only || only === 'generation') await benchGeneration();
   if (process.argv.includes('--write')) {
     const table = ['| figure | value | note |', '|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.note} |`)].join('\n');
     const doc = readFileSync(join(repo, 'docs', 'benchmarks.md'), 'utf8').replace(/<!-- figures -->[\s\S]*<!-- \/figures -->/, `<!-- figures -->\n${table}\n<!-- /figures -->`);

@@ -107,6 +107,11 @@ function formatScore(score) {
   return typeof score === 'number' && Number.isFinite(score) ? score.toFixed(3) : '–';
 }
 
+/** Subjects may arrive as ids (`german_shorthaired`); people read words. */
+function displayName(name) {
+  return String(name).replace(/[_-]+/g, ' ').trim();
+}
+
 function formatTime(iso) {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? '' : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -340,8 +345,17 @@ function setUpChat() {
     renderStage(conversation, status, busy);
   }
 
+  /** The chat as the marketer saw it: the segment they typed opens it, if the agent did not log it. */
+  function chatOf(conversation) {
+    if (!conversation) return [];
+    const [first] = conversation.messages;
+    const logged = first && first.role === 'user' && first.text.trim() === conversation.segment.trim();
+    return logged ? conversation.messages
+      : [{ role: 'user', text: conversation.segment, at: conversation.createdAt }, ...conversation.messages];
+  }
+
   function renderMessages(conversation) {
-    const messages = conversation ? conversation.messages : [];
+    const messages = chatOf(conversation);
     if (messages.length < state.renderedMessages) {
       ui.log.querySelectorAll('.bubble:not(.bubble-intro)').forEach((bubble) => bubble.remove());
       state.renderedMessages = 0;
@@ -389,7 +403,7 @@ function setUpChat() {
     }
 
     if (show.subject) {
-      byTestId('subject-name', ui.subjectCard).textContent = conversation.subject.name;
+      byTestId('subject-name', ui.subjectCard).textContent = displayName(conversation.subject.name);
       byTestId('subject-reason', ui.subjectCard).textContent = conversation.subject.reason;
     }
     if (show.seed) {
@@ -412,7 +426,7 @@ function setUpChat() {
         image.classList.remove('is-loaded');
         image.src = conversation.ad.url;
       }
-      image.alt = conversation.subject ? `The finished ad featuring ${conversation.subject.name}` : 'The finished ad';
+      image.alt = conversation.subject ? `The finished ad featuring ${displayName(conversation.subject.name)}` : 'The finished ad';
       const download = byTestId('ad-download', ui.adCard);
       download.href = conversation.ad.url;
       download.setAttribute('download', downloadName(conversation));
@@ -519,9 +533,11 @@ function setUpSearch() {
     const encoders = Object.entries(result?.encoders ?? {})
       .filter(([, model]) => model)
       .map(([name, model]) => `${name}: ${model.id}${model.version ? `@${model.version}` : ''}`);
-    summary.textContent = `${list.length} ${list.length === 1 ? 'match' : 'matches'}` +
+    summary.textContent = (list.length === 0
+      ? 'No matches. Try describing the photo differently, or upload photos first.'
+      : `${list.length} ${list.length === 1 ? 'match' : 'matches'}`) +
       (encoders.length ? ` · encoders ${encoders.join(', ')}` : '') +
-      (result?.fusion ? ` · fusion ${result.fusion}` : '');
+      (list.length > 0 && result?.fusion && result.fusion !== 'none' ? ` · fusion ${result.fusion}` : '');
     hits.replaceChildren(...list.map((hit) => {
       const item = document.createElement('li');
       item.className = 'hit';
@@ -599,7 +615,8 @@ function setUpUpload(chat) {
     const details = document.createElement('p');
     details.className = 'meta';
     const size = asset.width && asset.height ? `${asset.width}×${asset.height}, ` : '';
-    details.textContent = `${asset.path} · ${size}${Math.round(asset.bytes / 1024)} KB`;
+    const weight = asset.bytes < 1024 ? `${asset.bytes} bytes` : `${Math.round(asset.bytes / 1024)} KB`;
+    details.textContent = `${asset.path} · ${size}${weight}`;
     const note = document.createElement('p');
     note.className = 'meta';
     note.textContent = asset.kind === 'seed'

@@ -48,7 +48,7 @@ export const AssetIndexed = z.object({
 export type AssetIndexed = z.infer<typeof AssetIndexed>;
 
 export const AssetTopics = {
-  ingestRequested: defineTopic('adseed.asset.ingest-requested.v1', AssetIngestRequested, 6),
+  ingestRequested: defineTopic('adseed.asset.ingest-requested.v1', AssetIngestRequested, 16),
   embedded: defineTopic('adseed.asset.embedded.v1', AssetEmbedded, 6),
   indexed: defineTopic('adseed.asset.indexed.v1', AssetIndexed, 3),
 } as const;

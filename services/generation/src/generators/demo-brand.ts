@@ -45,7 +45,7 @@ function bowlIcon(): string {
   );
 }
 
-/** SVG source of the demo pack shot: a stand-up pouch of dog food on pure white. */
+/** SVG source of the demo pack shot: a stand-up pouch of pet food on pure white. */
 export function demoBrandPackSvg(): string {
   const { body, bodyDark, accent } = DEMO_BRAND_COLOURS;
   const crimps = Array.from({ length: 21 }, (_, i) => 194 + i * 20.6)
@@ -76,7 +76,7 @@ export function demoBrandPackSvg(): string {
     `<rect x="300" y="402" width="200" height="5" rx="2.5" fill="${accent}"/>` +
     `<text x="400" y="440" ${font} font-size="19" fill="${bodyDark}">SALMON &amp; SWEET POTATO</text>` +
     `<text x="400" y="470" ${font} font-size="16" fill="${bodyDark}" letter-spacing="2">GRAIN-FREE RECIPE</text>` +
-    `<text x="400" y="560" ${font} font-size="28" fill="#ffffff" letter-spacing="3">ADULT DOG FOOD</text>` +
+    `<text x="400" y="560" ${font} font-size="28" fill="#ffffff" letter-spacing="3">CATS &amp; DOGS</text>` +
     `<g transform="translate(300 668)">${bowlIcon()}</g>` +
     `<text x="512" y="690" ${font} font-size="40" fill="${bodyDark}">2 kg</text>` +
     // "New" roundel overlapping the label corner.

@@ -8,6 +8,7 @@ import { launchChromium } from '@adseed/testing';
 import type { Browser, ConsoleMessage, Locator, Page } from 'playwright-core';
 
 import { startAdseed, type RunningAdseed } from '../adseed.app';
+import { testModels } from './harness';
 
 // Generous ceilings, not expectations: a cold CPU-only machine may need a while to embed or compose.
 const SUITE_TIMEOUT_MS = 600_000;
@@ -56,7 +57,7 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'adseed-web-ui-'));
     // Default seedLibraryDir: the bundled demo library, so there are real photos to pick from.
-    app = await startAdseed({ dataDir, port: 0, logSink: () => undefined });
+    app = await startAdseed({ dataDir, port: 0, logSink: () => undefined, ...(await testModels()) });
     const library = await app.demoLibrary;
     assert.ok(library.photos > 0, 'the demo library has photos to build ads on');
     browser = await launchChromium();
