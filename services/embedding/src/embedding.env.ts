@@ -1,4 +1,4 @@
-import { envInt } from '@adseed/config';
+import { envBoolean, envInt, envList } from '@adseed/config';
 import { z } from 'zod';
 
 export const EmbeddingEnv = z.object({
@@ -9,5 +9,15 @@ export const EmbeddingEnv = z.object({
   ADSEED_ENCODER_BATCH_WAIT_MS: envInt(15, 0, 1_000),
   ADSEED_ENCODER_THREADS: envInt(0, 0, 64),
   ADSEED_MAX_IMAGE_PIXELS: envInt(40_000_000, 1, 500_000_000),
+  // ADSEED_ENCODER=triton: KServe v2 gRPC endpoints in order of preference.
+  TRITON_ENDPOINTS: envList().pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'each endpoint must be host:port'))),
+  TRITON_FALLBACK_ONNX: envBoolean(false),
+  TRITON_TIMEOUT_MS: envInt(10_000, 1, 600_000),
+  TRITON_CLIP_IMAGE_MODEL: z.string().min(1).default('clip_image'),
+  TRITON_CLIP_TEXT_MODEL: z.string().min(1).default('clip_text'),
+}).superRefine((env, ctx) => {
+  if (env.ADSEED_ENCODER === 'triton' && env.TRITON_ENDPOINTS.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['TRITON_ENDPOINTS'], message: 'required with ADSEED_ENCODER=triton: comma-separated host:port list' });
+  }
 });
 export type EmbeddingEnv = z.infer<typeof EmbeddingEnv>;
