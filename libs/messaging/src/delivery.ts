@@ -1,5 +1,5 @@
 import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
-import type { Logger, ServiceMetrics } from '@adseed/telemetry';
+import { recordSpanError, withConsumerSpan, type Logger, type ServiceMetrics } from '@adseed/telemetry';
 import { decode } from './envelope';
 import { backoffMs, H, PermanentError, type Headers, type IncomingMessage, type RetryPolicy } from './event-bus.port';
 
@@ -20,6 +20,9 @@ export interface DeliveryContext {
   /** Sends the raw message to the topic's DLT; must not resolve before it is durably sent. */
   deadLetter(dltTopic: string, message: { key: string; value: string; headers: Headers }): Promise<void>;
   sleep?(ms: number): Promise<void>;
+  /** For the consumer span: which adapter delivered and which service handles it. */
+  system?: 'kafka' | 'in-process';
+  service?: string;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -31,6 +34,31 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * commit the offset. Never rejects, so one poison message cannot stop a partition.
  */
 export async function deliver<T>(
+  topic: TopicDef<T>,
+  raw: RawDelivery,
+  ctx: DeliveryContext,
+  handler: (message: IncomingMessage<T>) => Promise<void>,
+): Promise<'handled' | 'dead-lettered'> {
+  // The span's parent comes from the message's headers only, never from memory, so a trace
+  // looks the same whether the bus is in-process or Kafka.
+  const info = {
+    system: ctx.system ?? 'in-process',
+    topic: raw.topic,
+    service: ctx.service ?? ctx.group,
+    messageId: raw.headers[H.id],
+    key: raw.key,
+    group: ctx.group,
+    partition: raw.partition,
+    offset: raw.offset,
+  } as const;
+  return withConsumerSpan(info, raw.headers, async (consumerSpan) => {
+    const outcome = await deliverInSpan(topic, raw, ctx, handler);
+    consumerSpan.setAttribute('adseed.delivery.outcome', outcome);
+    return outcome;
+  });
+}
+
+async function deliverInSpan<T>(
   topic: TopicDef<T>,
   raw: RawDelivery,
   ctx: DeliveryContext,
@@ -52,6 +80,7 @@ export async function deliver<T>(
         await sendToDlt(raw, ctx, permanent ? 'permanent' : 'exhausted', (error as Error).message, attempt);
         return 'dead-lettered';
       }
+      recordSpanError(error, { fail: false });
       const wait = backoffMs(ctx.retry, attempt);
       ctx.logger.warn('handler failed, will retry', { topic: raw.topic, key: raw.key, attempt, retryInMs: wait, error });
       ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'retry' });
@@ -62,6 +91,7 @@ export async function deliver<T>(
 
 async function sendToDlt(raw: RawDelivery, ctx: DeliveryContext, kind: string, reason: string, attempts: number): Promise<void> {
   const dlt = deadLetterTopicName(raw.topic);
+  recordSpanError(`${kind}: ${reason}`, { fail: true });
   ctx.logger.error('message dead-lettered', { topic: raw.topic, dlt, key: raw.key, kind, reason, attempts });
   await ctx.deadLetter(dlt, {
     key: raw.key,

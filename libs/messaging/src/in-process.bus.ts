@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RouteDef, TopicDef } from '@adseed/contracts';
-import { Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { Logger, withProducerSpan, type ServiceMetrics } from '@adseed/telemetry';
 import { deliver, type RawDelivery } from './delivery';
 import { cloudEventHeaders, encode } from './envelope';
 import {
@@ -41,6 +41,7 @@ export class InProcessEventBus implements EventBus {
   private readonly replyTopic: string;
   private replySubscription?: Promise<Subscription>;
   private readonly subscriptions = new Set<Subscription>();
+  private readonly consumed: { topic: string; group: string }[] = [];
 
   constructor(private readonly options: InProcessBusOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -54,15 +55,16 @@ export class InProcessEventBus implements EventBus {
 
   async publish<T>(topic: TopicDef<T>, message: OutgoingMessage<T>): Promise<void> {
     this.options.broker.createTopic(topic.name, topic.partitions);
-    this.options.broker.append(topic.name, { key: message.key, value: encode(topic, message.value), headers: this.headers(topic.name, message.headers) });
+    this.send(topic.name, message.key, encode(topic, message.value), message.headers);
   }
 
   async publishRaw(topic: string, message: { key: string; value: string; headers?: Headers }): Promise<void> {
-    this.options.broker.append(topic, { key: message.key, value: message.value, headers: this.headers(topic, message.headers) });
+    this.send(topic, message.key, message.value, message.headers);
   }
 
   async subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription> {
     this.options.broker.createTopic(topic.name, topic.partitions);
+    this.consumed.push({ topic: topic.name, group: options.group });
     const leave = this.options.broker.join(topic.name, options.group, {
       fromBeginning: options.fromBeginning ?? true,
       deliver: async (raw: RawDelivery) => {
@@ -88,13 +90,14 @@ export class InProcessEventBus implements EventBus {
 
   async respond<Req, Res>(route: RouteDef<Req, Res>, options: SubscribeOptions, handler: (message: IncomingMessage<Req>) => Promise<Res>): Promise<Subscription> {
     this.options.broker.createTopic(route.request.name, route.request.partitions);
+    this.consumed.push({ topic: route.request.name, group: options.group });
     const leave = this.options.broker.join(route.request.name, options.group, {
       fromBeginning: true,
       deliver: async (raw: RawDelivery) => {
         const replyTo = raw.headers[H.replyTo];
         const outcome = await deliver(route.request, raw, this.deliveryContext(options.group), async (message) => {
           const value = await produceReply(route, message, handler);
-          if (replyTo) this.options.broker.append(replyTo, { key: raw.key, value, headers: this.headers(replyTo, replyHeaders(raw.headers)) });
+          if (replyTo) this.send(replyTo, raw.key, value, replyHeaders(raw.headers));
         });
         if (outcome === 'dead-lettered' && replyTo) {
           const error = { status: 400, code: 'invalid_request', message: `request on ${route.request.name} was rejected (see its DLT)` };
@@ -108,6 +111,11 @@ export class InProcessEventBus implements EventBus {
   async close(): Promise<void> {
     for (const subscription of [...this.subscriptions]) await subscription.close();
     this.replies.rejectAll(new Error('bus closed'));
+  }
+
+  /** Sets the consumer-lag gauge for every topic and group this client consumes (call on scrape). */
+  reportLag(): void {
+    for (const { topic, group } of this.consumed) this.options.metrics?.consumerLag.set({ topic, group }, this.options.broker.lag(topic, group));
   }
 
   private ensureReplySubscription(): Promise<Subscription> {
@@ -138,12 +146,21 @@ export class InProcessEventBus implements EventBus {
     return this.options.decorateHeaders ? this.options.decorateHeaders(headers) : headers;
   }
 
+  /** Appends inside a PRODUCER span whose trace context travels in the message's headers. */
+  private send(topic: string, key: string, value: string, extra?: Headers): void {
+    const headers = this.headers(topic, extra);
+    const info = { system: 'in-process', topic, service: this.options.source, messageId: headers[H.id], key } as const;
+    withProducerSpan(info, headers, (traced) => this.options.broker.append(topic, { key, value, headers: traced }));
+  }
+
   private deliveryContext(group: string) {
     return {
       group,
       retry: this.retry,
       logger: this.logger,
       metrics: this.options.metrics,
+      system: 'in-process' as const,
+      service: this.options.source,
       deadLetter: async (dlt: string, message: { key: string; value: string; headers: Headers }) => {
         this.options.broker.append(dlt, message);
       },

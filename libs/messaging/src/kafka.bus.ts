@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { deadLetterTopicName, type RouteDef, type TopicDef } from '@adseed/contracts';
-import { Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { Logger, withProducerSpan, type ServiceMetrics } from '@adseed/telemetry';
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
 import { deliver, type RawDelivery } from './delivery';
 import { cloudEventHeaders, encode } from './envelope';
@@ -81,11 +81,11 @@ export class KafkaEventBus implements EventBus {
   }
 
   async publish<T>(topic: TopicDef<T>, message: OutgoingMessage<T>): Promise<void> {
-    await this.send(topic.name, message.key, encode(topic, message.value), this.headers(topic.name, message.headers));
+    await this.sendTraced(topic.name, message.key, encode(topic, message.value), message.headers);
   }
 
   async publishRaw(topic: string, message: { key: string; value: string; headers?: Headers }): Promise<void> {
-    await this.send(topic, message.key, message.value, this.headers(topic, message.headers));
+    await this.sendTraced(topic, message.key, message.value, message.headers);
   }
 
   async subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription> {
@@ -110,7 +110,7 @@ export class KafkaEventBus implements EventBus {
       const replyTo = raw.headers[H.replyTo];
       const outcome = await deliver(route.request, raw, this.deliveryContext(options.group), async (message) => {
         const value = await produceReply(route, message, handler);
-        if (replyTo) await this.send(replyTo, raw.key, value, this.headers(replyTo, replyHeaders(raw.headers)));
+        if (replyTo) await this.sendTraced(replyTo, raw.key, value, replyHeaders(raw.headers));
       });
       if (outcome === 'dead-lettered' && replyTo) {
         const error = { status: 400, code: 'invalid_request', message: `request on ${route.request.name} was rejected (see its DLT)` };
@@ -148,9 +148,18 @@ export class KafkaEventBus implements EventBus {
     await this.producer.send({ topic, acks: -1, messages: [{ key, value, headers }] });
   }
 
+  /** Sends inside a PRODUCER span whose trace context travels in the message's headers. */
+  private sendTraced(topic: string, key: string, value: string, extra?: Headers): Promise<void> {
+    const headers = this.headers(topic, extra);
+    const info = { system: 'kafka', topic, service: this.options.source, messageId: headers[H.id], key } as const;
+    return withProducerSpan(info, headers, (traced) => this.send(topic, key, value, traced));
+  }
+
   private async consume(topic: string, options: SubscribeOptions, handle: (raw: RawDelivery) => Promise<void>): Promise<Subscription> {
     await this.connect();
-    const consumer = this.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    // One Kafka group per (service group, topic): kafkajs's assigner expects every member of a group
+    // to subscribe to the same topics, so one group across several topics leaves partitions unread.
+    const consumer = this.kafka.consumer({ groupId: kafkaGroupId(options.group, topic), allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     this.consumers.add(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
@@ -197,6 +206,8 @@ export class KafkaEventBus implements EventBus {
       retry: this.retry,
       logger: this.logger,
       metrics: this.options.metrics,
+      system: 'kafka' as const,
+      service: this.options.source,
       deadLetter: async (dlt: string, message: { key: string; value: string; headers: Headers }) => {
         await this.createTopics([{ topic: dlt, numPartitions: 1 }]);
         await this.send(dlt, message.key, message.value, message.headers);
@@ -204,6 +215,9 @@ export class KafkaEventBus implements EventBus {
     };
   }
 }
+
+/** The Kafka consumer group of a service's subscription to one topic, e.g. `embedding.adseed.asset.embedded.v1`. */
+export const kafkaGroupId = (group: string, topic: string): string => (topic.startsWith('adseed.reply.') ? group : `${group}.${topic}`);
 
 function stringHeaders(headers: IHeaders | undefined): Headers {
   const out: Headers = {};

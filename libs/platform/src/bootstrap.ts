@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { CommonEnv, ConfigError, loadConfig } from '@adseed/config';
-import { NestLoggerAdapter } from '@adseed/telemetry';
-import type { DynamicModule } from '@nestjs/common';
+import { NestLoggerAdapter, startTracing, type Tracing } from '@adseed/telemetry';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { z } from 'zod';
@@ -28,11 +28,37 @@ export async function runService<E extends z.ZodType>(definition: ServiceDefinit
     }
     throw error;
   }
-  const runtime = await createRuntime(definition.name, common);
-  const app = await NestFactory.create<NestExpressApplication>(definition.module(runtime, own, { http: true }), {
+  // Before anything that could open a span; OTEL_* variables choose the exporter (none by default).
+  let tracing: Tracing;
+  try {
+    tracing = startTracing({ serviceName: definition.name });
+  } catch (error) {
+    process.stderr.write(`${definition.name}: ${(error as Error).message}\n`);
+    process.exit(78);
+  }
+  const runtime = await createRuntime(definition.name, common, { tracing });
+  const app = await NestFactory.create<NestExpressApplication>(TracedServiceModule.wrap(definition.module(runtime, own, { http: true }), tracing), {
     logger: new NestLoggerAdapter(runtime.logger),
   });
   app.enableShutdownHooks();
   await app.listen(common.PORT, '0.0.0.0');
   runtime.logger.info(`${definition.name} listening`, { port: common.PORT });
+}
+
+const TRACING = Symbol('TRACING');
+
+/** Flushes the last spans when the service shuts down (SIGTERM → Nest's shutdown hooks). */
+@Injectable()
+class TracingShutdown implements OnApplicationShutdown {
+  constructor(@Inject(TRACING) private readonly tracing: Tracing) {}
+  onApplicationShutdown(): Promise<void> {
+    return this.tracing.shutdown();
+  }
+}
+
+@Module({})
+class TracedServiceModule {
+  static wrap(service: DynamicModule, tracing: Tracing): DynamicModule {
+    return { module: TracedServiceModule, imports: [service], providers: [{ provide: TRACING, useValue: tracing }, TracingShutdown] };
+  }
 }

@@ -1,7 +1,7 @@
 import { bucketsOf, type Buckets, type CommonEnv } from '@adseed/config';
 import { InProcessBroker, InProcessEventBus, KafkaEventBus, type EventBus, type Headers } from '@adseed/messaging';
 import { FsObjectStore, MinioObjectStore, type ObjectStore } from '@adseed/storage';
-import { Logger, ServiceMetrics } from '@adseed/telemetry';
+import { Logger, MergedRegistry, ServiceMetrics, startTracing, traceMethods, type Tracing } from '@adseed/telemetry';
 import { join, resolve } from 'node:path';
 
 /** What every service is given: its bus, store, logger and metrics, already configured. */
@@ -15,6 +15,8 @@ export interface ServiceRuntime {
   readonly buckets: Buckets;
   /** Local state directory (embedded index, conversation cache). */
   readonly dataDir: string;
+  /** This process's tracing, when the runtime started or was given it (not in the one-process mode). */
+  readonly tracing?: Tracing;
 }
 
 export const RUNTIME = Symbol('RUNTIME');
@@ -29,6 +31,8 @@ export interface RuntimeOverrides {
   shared?: SharedEmbedded;
   decorateHeaders?: (headers: Headers) => Headers;
   sink?: (line: string) => void;
+  /** Tracing already started by the caller; otherwise a service on its own starts it from OTEL_*. */
+  tracing?: Tracing;
 }
 
 /**
@@ -36,13 +40,43 @@ export interface RuntimeOverrides {
  * here; the Kafka and MinIO adapters plug in beside them (`ADSEED_BUS`, `ADSEED_STORE`).
  */
 export async function createRuntime(service: string, env: CommonEnv, overrides: RuntimeOverrides = {}): Promise<ServiceRuntime> {
+  // The one-process mode starts tracing once for all services (startAdseed).
+  const tracing = overrides.tracing ?? (overrides.shared ? undefined : startTracing({ serviceName: service }));
   const logger = new Logger({ service, level: env.LOG_LEVEL, format: env.LOG_FORMAT, sink: overrides.sink });
   const metrics = new ServiceMetrics(service);
   const dataDir = resolve(env.ADSEED_DATA_DIR);
-  const store = overrides.shared?.store ?? (await createStore(env, dataDir));
+  const store = tracedStore(overrides.shared?.store ?? (await createStore(env, dataDir)));
   const bus = await createBus(service, env, { logger, metrics, broker: overrides.shared?.broker, decorateHeaders: overrides.decorateHeaders });
   const buckets = bucketsOf(env);
-  return { service, env, bus, store, logger, metrics, buckets, dataDir };
+  return { service, env, bus, store, logger, metrics, buckets, dataDir, ...(tracing ? { tracing } : {}) };
+}
+
+/**
+ * The one-process mode's scrape: `runtime`'s /metrics shows every listed service's registry
+ * (series told apart by their `service` label) and refreshes the in-process consumer lag first.
+ * Metrics are still recorded in each service's own registry; only the scrape is shared.
+ */
+export function withMergedMetrics(runtime: ServiceRuntime, services: () => ServiceRuntime[]): ServiceRuntime {
+  const all = () => [runtime, ...services().filter((s) => s !== runtime && s.service !== runtime.service)];
+  const registry = new MergedRegistry(
+    () => all().map((s) => s.metrics.registry),
+    () => {
+      for (const s of all()) if (s.bus instanceof InProcessEventBus) s.bus.reportLag();
+    },
+  );
+  return { ...runtime, metrics: { ...runtime.metrics, registry } };
+}
+
+/** Every store call is a span (bucket, key, size), whichever adapter is behind the port. */
+function tracedStore(store: ObjectStore): ObjectStore {
+  return traceMethods(store, 'ObjectStore', {
+    methods: ['put', 'get', 'stat', 'list', 'delete'],
+    attributes: (_method, [bucket, key, body]) => ({
+      'adseed.store.bucket': typeof bucket === 'string' ? bucket : undefined,
+      'adseed.store.key': typeof key === 'string' ? key : undefined,
+      'adseed.store.bytes': Buffer.isBuffer(body) ? body.length : undefined,
+    }),
+  });
 }
 
 async function createStore(env: CommonEnv, dataDir: string): Promise<ObjectStore> {

@@ -1,2 +1,5 @@
 export * from './logger';
 export * from './metrics';
+export * from './merged-registry';
+export * from './tracing';
+export * from './otlp-receiver';

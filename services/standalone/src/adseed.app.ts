@@ -7,10 +7,10 @@ import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
 import { GenerationService } from '@adseed/generation';
 import { InProcessBroker } from '@adseed/messaging';
-import { createRuntime, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { createRuntime, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { RetrievalService } from '@adseed/retrieval';
 import { FsObjectStore } from '@adseed/storage';
-import { Logger, NestLoggerAdapter } from '@adseed/telemetry';
+import { Logger, NestLoggerAdapter, startTracing } from '@adseed/telemetry';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
@@ -64,12 +64,15 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     ADSEED_STORE: 'fs',
   };
   const common = loadConfig(CommonEnv, env);
+  // One SDK for the process; each service's spans still name it (`adseed.service`, tracer name).
+  const tracing = startTracing({ serviceName: 'adseed', env });
   const broker = new InProcessBroker();
   const store = new FsObjectStore(join(dataDir, 'objects'));
   const shared = { broker, store };
   const runtimeOf = (name: string) => createRuntime(name, common, { shared, sink: options.logSink });
 
   const contexts: INestApplicationContext[] = [];
+  const runtimes: ServiceRuntime[] = [];
   const startWorker = async <E extends z.ZodType>(definition: ServiceDefinition<E>) => {
     const runtime = await runtimeOf(definition.name);
     const context = await NestFactory.createApplicationContext(definition.module(runtime, loadConfig(definition.env, env), { http: false }), {
@@ -77,6 +80,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     });
     await context.init();
     contexts.push(context);
+    runtimes.push(runtime);
     return runtime;
   };
   // Consumers first, so nothing the gateway publishes waits for a subscriber.
@@ -84,7 +88,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   await startWorker(RetrievalService);
   await startWorker(GenerationService);
   await startWorker(AgentService);
-  const gatewayRuntime: ServiceRuntime = await runtimeOf('gateway');
+  // The gateway's /metrics is the process's: it shows every service's registry.
+  const gatewayRuntime: ServiceRuntime = withMergedMetrics(await runtimeOf('gateway'), () => runtimes);
   const gateway = await createGatewayApp(gatewayRuntime, loadConfig(GatewayEnv, env));
   await gateway.listen(options.port ?? common.PORT, options.host ?? '127.0.0.1');
   const address = gateway.getHttpServer().address() as AddressInfo;
@@ -113,6 +118,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     close: async () => {
       await gateway.close();
       for (const context of contexts.reverse()) await context.close();
+      await tracing.shutdown();
     },
   };
 }

@@ -1,0 +1,402 @@
+import {
+  context,
+  createContextKey,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
+// The OTLP exporters come with @opentelemetry/sdk-node (its own dependencies, same version).
+import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpHttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { NodeSDK, resources, tracing as sdk } from '@opentelemetry/sdk-node';
+
+export type { Span } from '@opentelemetry/api';
+
+/** Which service produced a span: in the one-process mode all five share one tracer provider. */
+export const SERVICE_ATTRIBUTE = 'adseed.service';
+
+export type TraceExporterName = 'otlp' | 'console';
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+
+export type TracingConfig =
+  | { enabled: false; serviceName: string; reason: string }
+  | { enabled: true; serviceName: string; exporters: TraceExporterName[]; protocol: OtlpProtocol; endpoint: string; headers: Record<string, string> };
+
+const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
+const EXPORTERS: readonly string[] = ['otlp', 'console', 'none'];
+
+/**
+ * Reads the standard `OTEL_*` variables. One deviation from the SDK's defaults: with no exporter
+ * and no endpoint configured, tracing is off (the SDK would export to localhost:4318 and fail
+ * quietly forever). Bad values throw, naming the variable and what it accepts.
+ */
+export function resolveTracingConfig(env: NodeJS.ProcessEnv, defaultServiceName: string): TracingConfig {
+  const serviceName = env.OTEL_SERVICE_NAME?.trim() || defaultServiceName;
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { enabled: false, serviceName, reason: 'OTEL_SDK_DISABLED=true' };
+  const listed = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const unknown = listed.filter((name) => !EXPORTERS.includes(name));
+  if (unknown.length) throw new Error(`OTEL_TRACES_EXPORTER: unsupported ${unknown.join(', ')}; use otlp, console or none`);
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim() as OtlpProtocol;
+  if (!PROTOCOLS.includes(protocol)) throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: unsupported "${protocol}"; use ${PROTOCOLS.join(', ')}`);
+  const signalEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const baseEndpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (listed.includes('none')) return { enabled: false, serviceName, reason: 'OTEL_TRACES_EXPORTER=none' };
+  if (listed.length === 0 && !signalEndpoint && !baseEndpoint) {
+    return { enabled: false, serviceName, reason: 'no OTEL_EXPORTER_OTLP_ENDPOINT and no OTEL_TRACES_EXPORTER' };
+  }
+  const exporters = (listed.length ? listed : ['otlp']) as TraceExporterName[];
+  // The per-signal variable is used as is; the base one gets the signal's path (OTLP spec), not for gRPC.
+  const endpoint =
+    signalEndpoint ??
+    (baseEndpoint
+      ? protocol === 'grpc' ? baseEndpoint : `${baseEndpoint.replace(/\/+$/, '')}/v1/traces`
+      : protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318/v1/traces');
+  if (exporters.includes('otlp') && !/^https?:\/\//.test(endpoint)) {
+    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT: "${endpoint}" is not an http(s) URL`);
+  }
+  const headers = parseHeaderList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS ?? '');
+  return { enabled: true, serviceName, exporters: [...new Set(exporters)], protocol, endpoint, headers };
+}
+
+function parseHeaderList(list: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of list.split(',')) {
+    const cut = pair.indexOf('=');
+    if (cut > 0) headers[decodeURIComponent(pair.slice(0, cut).trim())] = decodeURIComponent(pair.slice(cut + 1).trim());
+  }
+  return headers;
+}
+
+export interface TracingOptions {
+  /** `service.name` unless OTEL_SERVICE_NAME is set. In the one-process mode: `adseed`. */
+  serviceName: string;
+  /** Where the `OTEL_*` variables are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Replaces the exporters the environment asks for (tests). */
+  exporter?: sdk.SpanExporter;
+}
+
+export interface Tracing {
+  readonly config: TracingConfig;
+  /** Exports every ended span now; resolves when the exporter answered (or gave up). */
+  flush(): Promise<void>;
+  /** Flushes and releases this handle; the SDK stops when the last handle of the process stops. */
+  shutdown(): Promise<void>;
+}
+
+interface ActiveSdk {
+  sdk: NodeSDK;
+  processors: sdk.SpanProcessor[];
+  config: TracingConfig;
+  handles: number;
+}
+
+let active: ActiveSdk | undefined;
+
+/**
+ * Starts OpenTelemetry tracing for this process (W3C trace context, async-local context). The
+ * SDK is global: a second call while it runs shares the first one's exporter and returns
+ * another handle.
+ */
+export function startTracing(options: TracingOptions): Tracing {
+  const config = resolveTracingConfig(options.env ?? process.env, options.serviceName);
+  if (!config.enabled && !options.exporter) {
+    return { config, flush: async () => undefined, shutdown: async () => undefined };
+  }
+  if (!active) {
+    const processors = options.exporter ? [new sdk.SimpleSpanProcessor(options.exporter)] : config.enabled ? spanProcessorsFor(config) : [];
+    const nodeSdk = new NodeSDK({
+      serviceName: config.serviceName,
+      resource: resources.resourceFromAttributes({ 'service.namespace': 'adseed' }),
+      spanProcessors: processors,
+      // Logs and metrics stay with our JSON logger and prom-client; without this the SDK would
+      // set up an OTLP log exporter by default.
+      logRecordProcessors: [],
+      instrumentations: [],
+    });
+    nodeSdk.start();
+    active = { sdk: nodeSdk, processors, config, handles: 0 };
+  }
+  const owner = active;
+  owner.handles++;
+  let released = false;
+  return {
+    config: owner.config,
+    flush: () => flushProcessors(owner.processors),
+    shutdown: async () => {
+      if (released) return;
+      released = true;
+      if (--owner.handles > 0) {
+        await flushProcessors(owner.processors);
+        return;
+      }
+      if (active === owner) active = undefined;
+      await owner.sdk.shutdown();
+      // Unregister the globals so a later startTracing in this process (tests) can register again.
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
+}
+
+/** Exports the spans ended so far, if tracing runs in this process. */
+export function flushTracing(): Promise<void> {
+  return active ? flushProcessors(active.processors) : Promise.resolve();
+}
+
+async function flushProcessors(processors: sdk.SpanProcessor[]): Promise<void> {
+  await Promise.all(processors.map((p) => p.forceFlush()));
+}
+
+function spanProcessorsFor(config: Extract<TracingConfig, { enabled: true }>): sdk.SpanProcessor[] {
+  return config.exporters.map((name) => {
+    if (name === 'console') return new sdk.SimpleSpanProcessor(new sdk.ConsoleSpanExporter());
+    const options = { url: config.endpoint, headers: config.headers, timeoutMillis: 10_000 };
+    switch (config.protocol) {
+      case 'http/json':
+        return new sdk.BatchSpanProcessor(new OtlpHttpJsonExporter(options));
+      case 'http/protobuf':
+        return new sdk.BatchSpanProcessor(new OtlpHttpProtoExporter(options));
+      case 'grpc': {
+        // Loaded only when asked for: it pulls in @grpc/grpc-js.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
+        return new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: 10_000 }));
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spans
+
+export type SpanAttributeValue = string | number | boolean | undefined;
+export type SpanAttributes = Record<string, SpanAttributeValue>;
+export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+
+const KINDS: Record<SpanKindName, SpanKind> = {
+  internal: SpanKind.INTERNAL,
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+};
+
+export interface StartSpanOptions {
+  kind?: SpanKindName;
+  /** The producing service; defaults to the service of the enclosing span. */
+  service?: string;
+  /** The parent context; defaults to the active one. */
+  parent?: Context;
+}
+
+const SERVICE_KEY = createContextKey('adseed.service');
+
+/** The service whose code is running (set by the bus's consumer spans and HTTP server spans). */
+export function currentService(): string | undefined {
+  return context.active().getValue(SERVICE_KEY) as string | undefined;
+}
+
+export interface StartedSpan {
+  readonly span: Span;
+  /** Runs `fn` with this span active: spans started inside are its children. */
+  run<T>(fn: () => T): T;
+  /** Ends the span; an error marks it failed. Later calls do nothing. */
+  end(attributes?: SpanAttributes, error?: unknown): void;
+}
+
+/**
+ * Starts a span that the caller ends (for work whose end is an event, like an HTTP response
+ * closing). Prefer `withSpan` when the work is one function call.
+ */
+export function startSpan(name: string, attributes: SpanAttributes, options: StartSpanOptions = {}): StartedSpan {
+  const parent = options.parent ?? context.active();
+  const service = options.service ?? (parent.getValue(SERVICE_KEY) as string | undefined);
+  const tracer = trace.getTracer(service ? `adseed.${service}` : 'adseed');
+  const span = tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: cleanAttributes({ ...attributes, [SERVICE_ATTRIBUTE]: service }) }, parent);
+  const inSpan = service ? trace.setSpan(parent, span).setValue(SERVICE_KEY, service) : trace.setSpan(parent, span);
+  let ended = false;
+  return {
+    span,
+    run: (fn) => context.with(inSpan, fn),
+    end: (extra, error) => {
+      if (ended) return;
+      ended = true;
+      if (extra) span.setAttributes(cleanAttributes(extra));
+      if (error !== undefined) failSpan(span, error);
+      span.end();
+    },
+  };
+}
+
+/**
+ * Runs `fn` inside a new span, ended when `fn` returns or its promise settles; a throw or a
+ * rejection marks the span failed and is passed on unchanged. Cheap when tracing is off.
+ */
+export function withSpan<T>(name: string, attributes: SpanAttributes, fn: (span: Span) => T, options: StartSpanOptions = {}): T {
+  const started = startSpan(name, attributes, options);
+  return started.run(() => {
+    let result: T;
+    try {
+      result = fn(started.span);
+    } catch (error) {
+      started.end(undefined, error);
+      throw error;
+    }
+    if (isPromiseLike(result)) {
+      return result.then(
+        (value) => {
+          started.end();
+          return value;
+        },
+        (error: unknown) => {
+          started.end(undefined, error);
+          throw error;
+        },
+      ) as T;
+    }
+    started.end();
+    return result;
+  });
+}
+
+/** Notes an error on the active span (an event); `fail` also marks the span failed. */
+export function recordSpanError(error: unknown, options: { fail: boolean }): void {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  if (options.fail) failSpan(span, error);
+  else span.recordException(asException(error));
+}
+
+/** The active trace id, for logs and error bodies; undefined when nothing is traced. */
+export function currentTraceId(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+}
+
+function failSpan(span: Span, error: unknown): void {
+  const exception = asException(error);
+  span.recordException(exception);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof exception === 'string' ? exception : exception.message });
+}
+
+function asException(error: unknown): Error | string {
+  return error instanceof Error ? error : String(error);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function cleanAttributes(attributes: SpanAttributes): Attributes {
+  const out: Attributes = {};
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context in message headers (W3C traceparent/tracestate): the only way a trace crosses a bus.
+
+export type HeaderCarrier = Record<string, string | string[] | undefined>;
+
+/** A copy of `headers` carrying the active trace context (replacing any it carried before). */
+export function injectTraceHeaders(headers: Record<string, string>): Record<string, string> {
+  const out = { ...headers };
+  // With no propagator registered (tracing off) `fields()` is empty and upstream context passes through.
+  for (const field of propagation.fields()) delete out[field];
+  propagation.inject(context.active(), out);
+  return out;
+}
+
+/** The trace context carried by `headers`, on top of an empty context (never the caller's). */
+export function extractTraceContext(headers: HeaderCarrier): Context {
+  return propagation.extract(ROOT_CONTEXT, headers);
+}
+
+export interface MessageSpanInfo {
+  system: 'kafka' | 'in-process';
+  topic: string;
+  /** The service sending or handling the message. */
+  service: string;
+  /** CloudEvents `ce_id`: the de-duplication key. */
+  messageId?: string;
+  key?: string;
+  group?: string;
+  partition?: number;
+  offset?: number;
+}
+
+function messagingAttributes(info: MessageSpanInfo, operation: 'publish' | 'process'): SpanAttributes {
+  return {
+    'messaging.system': info.system,
+    'messaging.destination.name': info.topic,
+    'messaging.operation.type': operation === 'publish' ? 'send' : 'process',
+    'messaging.operation.name': operation,
+    'messaging.message.id': info.messageId,
+    'messaging.consumer.group.name': info.group,
+    'messaging.destination.partition.id': info.partition === undefined ? undefined : String(info.partition),
+    'messaging.kafka.message.key': info.key,
+    'messaging.kafka.offset': info.offset,
+  };
+}
+
+/** A PRODUCER span around a send; `send` gets the headers with this span's trace context. */
+export function withProducerSpan<T>(info: MessageSpanInfo, headers: Record<string, string>, send: (headers: Record<string, string>) => T): T {
+  return withSpan(`${info.topic} publish`, messagingAttributes(info, 'publish'), () => send(injectTraceHeaders(headers)), {
+    kind: 'producer',
+    service: info.service,
+  });
+}
+
+/**
+ * A CONSUMER span around a handler, child of the context in the message's headers. The
+ * in-memory context of whoever happened to schedule the delivery is ignored on purpose, so the
+ * one-process mode traces exactly as the Kafka mode does.
+ */
+export function withConsumerSpan<T>(info: MessageSpanInfo, headers: HeaderCarrier, handle: (span: Span) => T): T {
+  return withSpan(`${info.topic} process`, messagingAttributes(info, 'process'), handle, {
+    kind: 'consumer',
+    service: info.service,
+    parent: extractTraceContext(headers),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports
+
+export interface TraceMethodsOptions {
+  /** Only these methods get spans (default: every method). */
+  methods?: readonly string[];
+  /** Span attributes from a call's arguments (never whole payloads). */
+  attributes?: (method: string, args: readonly unknown[]) => SpanAttributes;
+}
+
+/**
+ * The same object, with a span `<component>.<method>` around each method call: one line at the
+ * place a port's adapter is built traces every adapter behind it (object store, vector index,
+ * encoders, generators), including methods added later. `instanceof` still works.
+ */
+export function traceMethods<T extends object>(target: T, component: string, options: TraceMethodsOptions = {}): T {
+  const wrappers = new WeakMap<(...args: unknown[]) => unknown, (...args: unknown[]) => unknown>();
+  return new Proxy(target, {
+    get(object, property) {
+      const value: unknown = Reflect.get(object, property, object);
+      if (typeof value !== 'function' || typeof property !== 'string' || property === 'constructor') return value;
+      if (options.methods && !options.methods.includes(property)) return value;
+      const method = value as (...args: unknown[]) => unknown;
+      let wrapper = wrappers.get(method);
+      if (!wrapper) {
+        wrapper = (...args: unknown[]) =>
+          withSpan(`${component}.${property}`, { 'adseed.component': component, ...options.attributes?.(property, args) }, () => method.apply(object, args));
+        wrappers.set(method, wrapper);
+      }
+      return wrapper;
+    },
+  });
+}
