@@ -1,4 +1,4 @@
-import { Client, type BucketItemStat } from 'minio';
+import { Client, NotificationConfig, ObjectCreatedAll, QueueConfig, type BucketItemStat } from 'minio';
 import {
   assertValidBucket,
   assertValidKey,
@@ -95,6 +95,15 @@ export class MinioObjectStore implements ObjectStore {
   async presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string> {
     assertValidKey(key);
     return this.client.presignedGetObject(bucket, key, expirySeconds);
+  }
+
+  /** Idempotent: replaces the bucket's notification configuration with this one target. */
+  async enableNotifications(bucket: string, targetArn: string): Promise<void> {
+    const config = new NotificationConfig();
+    const queue = new QueueConfig(targetArn);
+    queue.addEvent(ObjectCreatedAll);
+    config.add(queue);
+    await this.client.setBucketNotification(bucket, config);
   }
 
   async close(): Promise<void> {}

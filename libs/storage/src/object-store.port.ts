@@ -34,6 +34,11 @@ export interface ObjectStore {
   delete(bucket: string, key: string): Promise<void>;
   /** A short-lived URL a browser can GET directly, where the store supports it. */
   presignedGetUrl(bucket: string, key: string, expirySeconds: number): Promise<string | undefined>;
+  /**
+   * Asks the store to announce every object created in the bucket to a notification target
+   * (MinIO: `arn:minio:sqs::<id>:kafka`). Stores without notifications leave this out.
+   */
+  enableNotifications?(bucket: string, targetArn: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import type { EncoderStatus } from '@adseed/contracts';
-import type { Logger } from '@adseed/telemetry';
+import { traceMethods, type Logger } from '@adseed/telemetry';
 import { MiniLmCaptionEncoder } from './encoders/caption/minilm-caption.encoder';
 import { OnnxClipEncoder } from './encoders/clip/onnx-clip.encoder';
 import type { ImageTextEncoder, TextEncoder } from './encoders/encoder.port';
+import { TritonClipEncoder } from './encoders/triton/triton-clip.encoder';
 import type { EmbeddingEnv } from './embedding.env';
 
 /** The encoders this process could load, and what their absence means for search quality. */
@@ -16,15 +17,31 @@ export interface LoadedEncoders {
 export const ENCODERS = Symbol('ENCODERS');
 
 export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<LoadedEncoders> {
-  if (env.ADSEED_ENCODER === 'triton') {
-    throw new Error('ADSEED_ENCODER=triton: the Triton (KServe v2) adapter is not part of this build yet; use ADSEED_ENCODER=onnx');
-  }
   const loaded: LoadedEncoders = { status: [] };
   const threads = env.ADSEED_ENCODER_THREADS || undefined;
 
   const clipDir = resolve(env.ADSEED_CLIP_MODEL_DIR);
-  const clipProbe = await OnnxClipEncoder.probe(clipDir);
-  if (clipProbe.ok) {
+  const clipProbe = env.ADSEED_ENCODER === 'onnx' ? await OnnxClipEncoder.probe(clipDir) : undefined;
+  if (env.ADSEED_ENCODER === 'triton') {
+    // A misconfigured or unreachable Triton fails start-up (unless the ONNX fallback is on):
+    // silently indexing without CLIP would be worse.
+    const triton = await TritonClipEncoder.load({
+      endpoints: env.TRITON_ENDPOINTS,
+      modelDir: clipDir,
+      timeoutMs: env.TRITON_TIMEOUT_MS,
+      imageModel: env.TRITON_CLIP_IMAGE_MODEL,
+      textModel: env.TRITON_CLIP_TEXT_MODEL,
+      batchSize: env.ADSEED_ENCODER_BATCH_SIZE,
+      fallbackToOnnx: env.TRITON_FALLBACK_ONNX,
+      intraOpThreads: threads,
+      maxPixels: env.ADSEED_MAX_IMAGE_PIXELS,
+      logger: logger.child({ component: 'triton' }),
+    });
+    loaded.clip = triton;
+    const model = { id: triton.info.modelId, version: triton.info.modelVersion };
+    const fallback = env.TRITON_FALLBACK_ONNX ? `, in-process ONNX fallback from ${clipDir}` : '';
+    loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) on Triton ${env.TRITON_ENDPOINTS.join(', ')}${fallback}` });
+  } else if (clipProbe?.ok) {
     loaded.clip = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: env.ADSEED_ENCODER_BATCH_SIZE, intraOpThreads: threads });
     const model = { id: loaded.clip.info.modelId, version: loaded.clip.info.modelVersion };
     loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) from ${clipDir}` });
@@ -33,7 +50,7 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
       name: 'clip',
       loaded: false,
       note:
-        `no CLIP weights in ${clipDir} (${clipProbe.reason ?? 'not found'}): images are indexed by caption only, so ` +
+        `no CLIP weights in ${clipDir} (${clipProbe?.reason ?? 'not found'}): images are indexed by caption only, so ` +
         'search matches captions, tags and file names, not what the photo shows. `npm run models:fetch` on a machine ' +
         'with internet access fetches the pinned CLIP ViT-B/32 weights.',
     });
@@ -53,6 +70,9 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
     });
   }
 
+  // Every encoder call is a span (batched calls hang under the request that filled the batch).
+  if (loaded.clip) loaded.clip = traceMethods(loaded.clip, 'ClipEncoder', { methods: ['embedImages', 'embedTexts'], attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }) });
+  if (loaded.caption) loaded.caption = traceMethods(loaded.caption, 'CaptionEncoder', { methods: ['embedTexts'], attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }) });
   for (const s of loaded.status) (s.loaded ? logger.info : logger.warn).call(logger, `encoder ${s.name}: ${s.note}`);
   if (!loaded.clip && !loaded.caption) logger.error('no encoder loaded: nothing can be indexed or searched');
   return loaded;

@@ -25,6 +25,8 @@ export const GatewayEnv = z.object({
   ADSEED_MAX_IMAGE_PIXELS: envInt(40_000_000, 1, 500_000_000),
   ADSEED_MAX_BODY_BYTES: envInt(64 * 1024, 1024, 10 * 1024 * 1024),
   ADSEED_PRESIGN_EXPIRY_SECONDS: envInt(300, 1, 86_400),
+  /** MinIO notification target for the seeds and brands buckets, e.g. `arn:minio:sqs::ADSEED:kafka`. */
+  ADSEED_STORAGE_NOTIFY_ARN: z.string().optional(),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { NestLoggerAdapter } from '@adseed/telemetry';
-import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, static as serveStatic } from 'express';
@@ -18,6 +18,14 @@ import { ApiError } from './http-errors';
 
 export const PUBLIC_DIR = join(__dirname, '..', 'public');
 
+/** Flushes this process's spans when the gateway stops (no-op in the one-process mode). */
+class TracingFlush implements OnApplicationShutdown {
+  constructor(private readonly runtime: ServiceRuntime) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.runtime.tracing?.shutdown();
+  }
+}
+
 @Module({})
 export class GatewayModule {
   static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
@@ -28,7 +36,7 @@ export class GatewayModule {
         MulterModule.register({ limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, DocsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, TenantGuard, AssetsService, ConversationEventsHub],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub],
     };
   }
 }
@@ -49,6 +57,11 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
   await runtime.store.ensureBucket(runtime.buckets.seed);
   await runtime.store.ensureBucket(runtime.buckets.brand);
   await runtime.store.ensureBucket(runtime.buckets.ad);
+  if (env.ADSEED_STORAGE_NOTIFY_ARN) {
+    if (!runtime.store.enableNotifications) throw new Error('ADSEED_STORAGE_NOTIFY_ARN is set but this object store has no bucket notifications');
+    for (const bucket of [runtime.buckets.seed, runtime.buckets.brand]) await runtime.store.enableNotifications(bucket, env.ADSEED_STORAGE_NOTIFY_ARN);
+    runtime.logger.info('bucket notifications enabled', { buckets: [runtime.buckets.seed, runtime.buckets.brand], target: env.ADSEED_STORAGE_NOTIFY_ARN });
+  }
   return app;
 }
 

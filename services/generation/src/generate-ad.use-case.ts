@@ -4,7 +4,7 @@ import { ServiceError } from '@adseed/messaging';
 import type { ServiceRuntime } from '@adseed/platform';
 import { ObjectNotFoundError } from '@adseed/storage';
 import type { AdGenerator } from './generators/ad-generator.port';
-import { InvalidImageError } from './generators/ad-request.errors';
+import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
 
 /**
  * Generate: reads the chosen seed and the brand image by path, composes the ad, writes the PNG
@@ -35,6 +35,7 @@ export class GenerateAdUseCase {
       });
     } catch (error) {
       if (error instanceof InvalidImageError) throw new ServiceError(422, 'invalid_image', error.message, [{ field: error.field === 'brand' ? 'brandPath' : 'seedPath', reason: error.message }]);
+      if (error instanceof InvalidAdRequestError) throw new ServiceError(400, 'validation_failed', error.message, [{ field: error.field, reason: error.message }]);
       throw error;
     } finally {
       end();

@@ -1,10 +1,12 @@
 import { ServiceRoutes } from '@adseed/contracts';
 import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { traceMethods } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import { GenerateAdUseCase } from './generate-ad.use-case';
 import { GenerationEnv } from './generation.env';
 import type { AdGenerator } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
+import { ReplicateAdGenerator } from './generators/replicate-ad.generator';
 
 export const GENERATION_GROUP = 'generation';
 
@@ -13,7 +15,15 @@ function createGenerator(env: GenerationEnv): AdGenerator {
     case 'local':
       return new LocalAdGenerator();
     case 'replicate':
-      throw new Error('ADSEED_GENERATOR=replicate: the Replicate adapter is not part of this build yet; use ADSEED_GENERATOR=local');
+      return new ReplicateAdGenerator({
+        apiToken: env.REPLICATE_API_TOKEN ?? '',
+        model: env.REPLICATE_MODEL,
+        ...(env.REPLICATE_MODEL_VERSION ? { version: env.REPLICATE_MODEL_VERSION } : {}),
+        baseUrl: env.REPLICATE_BASE_URL,
+        timeoutMs: env.REPLICATE_TIMEOUT_MS,
+        maxAttempts: env.REPLICATE_MAX_ATTEMPTS,
+        breaker: { failureThreshold: env.REPLICATE_BREAKER_FAILURES, cooldownMs: env.REPLICATE_BREAKER_COOLDOWN_MS },
+      });
   }
 }
 
@@ -38,7 +48,7 @@ export class GenerationModule {
     return {
       module: GenerationModule,
       imports: [PlatformModule.forRoot(runtime, options)],
-      providers: [{ provide: GenerateAdUseCase, useFactory: () => new GenerateAdUseCase(runtime, createGenerator(env), env.ADSEED_AD_SIZE) }, GenerationConsumers],
+      providers: [{ provide: GenerateAdUseCase, useFactory: () => new GenerateAdUseCase(runtime, traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }), env.ADSEED_AD_SIZE) }, GenerationConsumers],
     };
   }
 }

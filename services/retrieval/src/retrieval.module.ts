@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { AssetTopics, ServiceRoutes } from '@adseed/contracts';
 import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { traceMethods } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { IndexAssetUseCase } from './index-asset.use-case';
 import { RetrievalEnv } from './retrieval.env';
 import { SearchUseCase } from './search.use-case';
 import { EmbeddedVectorIndex } from './vector-index/embedded-vector.index';
+import { QdrantVectorIndex } from './vector-index/qdrant-vector.index';
 import type { VectorIndex } from './vector-index/vector-index.port';
 
 export const RETRIEVAL_GROUP = 'retrieval';
@@ -19,8 +21,18 @@ async function openIndex(runtime: ServiceRuntime, env: RetrievalEnv): Promise<Ve
       runtime.logger.info('embedded vector index open', { dir, vectors: await index.count() });
       return index;
     }
-    case 'qdrant':
-      throw new Error('ADSEED_INDEX=qdrant: the Qdrant adapter is not part of this build yet; use ADSEED_INDEX=embedded');
+    case 'qdrant': {
+      const index = await QdrantVectorIndex.open({
+        url: env.QDRANT_URL as string, // RetrievalEnv requires it when ADSEED_INDEX=qdrant
+        apiKey: env.QDRANT_API_KEY,
+        timeoutMs: env.QDRANT_TIMEOUT_MS,
+        prefix: env.QDRANT_COLLECTION_PREFIX,
+        version: env.QDRANT_COLLECTION_VERSION,
+        dimensions: { clip: env.ADSEED_CLIP_DIM, caption: env.ADSEED_CAPTION_DIM },
+      });
+      runtime.logger.info('qdrant vector index open', { url: env.QDRANT_URL, alias: index.target, collection: index.collection });
+      return index;
+    }
   }
 }
 
@@ -57,7 +69,7 @@ export class RetrievalModule {
       module: RetrievalModule,
       imports: [PlatformModule.forRoot(runtime, options)],
       providers: [
-        { provide: VECTOR_INDEX, useFactory: () => openIndex(runtime, env) },
+        { provide: VECTOR_INDEX, useFactory: async () => traceMethods(await openIndex(runtime, env), 'VectorIndex', { methods: ['search', 'upsert', 'delete', 'get', 'count'] }) },
         { provide: IndexAssetUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new IndexAssetUseCase(runtime, i) },
         { provide: SearchUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new SearchUseCase(runtime, i, env.ADSEED_RRF_K) },
         RetrievalConsumers,

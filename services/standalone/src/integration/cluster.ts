@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../adseed.app';
+
+export const SERVICES = ['embedding', 'retrieval', 'generation', 'agent', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** The local servers `scripts/infra/all.sh up` starts (see scripts/infra/README.md). */
+export const INFRA = {
+  kafka: '127.0.0.1:19092',
+  minio: { endPoint: '127.0.0.1', port: 19000, accessKey: process.env.MINIO_ROOT_USER ?? 'adseed', secretKey: process.env.MINIO_ROOT_PASSWORD ?? 'adseed-secret' },
+  kserve: '127.0.0.1:18001',
+  qdrant: 'http://127.0.0.1:16333',
+  notifyArn: 'arn:minio:sqs::ADSEED:kafka',
+};
+
+export interface ClusterOptions {
+  /** Per-service state (embedded index, logs) lives below this. */
+  dataDir: string;
+  basePort: number;
+  /** Environment for every service (adapters, models, buckets). */
+  env: NodeJS.ProcessEnv;
+  /** Extra environment for one service. */
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+}
+
+export interface Cluster {
+  gatewayUrl: string;
+  portOf(service: ServiceName): number;
+  /** Starts one service's process (again) and waits for its /readyz. */
+  start(service: ServiceName): Promise<void>;
+  kill(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  logFile(service: ServiceName): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every service as its own process, the built `node services/<name>/dist/main.js` form, configured
+ * only by environment variables — how they run in production, on real servers.
+ */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const processes = new Map<ServiceName, ChildProcess>();
+  const portOf = (service: ServiceName) => options.basePort + SERVICES.indexOf(service);
+  const logFile = (service: ServiceName) => join(options.dataDir, `${service}.log`);
+
+  const start = async (service: ServiceName) => {
+    const dir = join(options.dataDir, service);
+    mkdirSync(dir, { recursive: true });
+    const log = createWriteStream(logFile(service), { flags: 'a' });
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'services', service, 'dist', 'main.js')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...options.env, ...options.serviceEnv?.[service], PORT: String(portOf(service)), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    processes.set(service, child);
+    await waitReady(service, portOf(service), child, logFile(service));
+  };
+
+  const kill = async (service: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => {
+    const child = processes.get(service);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const cluster: Cluster = {
+    gatewayUrl: `http://127.0.0.1:${portOf('gateway')}`,
+    portOf,
+    start,
+    kill,
+    logFile,
+    stop: async () => {
+      for (const service of [...SERVICES].reverse()) await kill(service);
+    },
+  };
+  try {
+    for (const service of SERVICES) await start(service);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
+
+async function waitReady(service: string, port: number, child: ChildProcess, log: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode} during start-up; see ${log}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${service} not ready on :${port} within ${timeoutMs} ms; see ${log}`);
+}

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { renderDemoBrandPack } from '@adseed/generation';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Client as MinioClient } from 'minio';
+import { parseManifest } from '../demo-library';
+import { DEMO_LIBRARY, PNG_SIGNATURE, startTestApp, testModels } from '../e2e/harness';
+import { INFRA, startCluster, type Cluster } from './cluster';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The adapters under test; each can be pointed back at its embedded twin to isolate a fault. */
+export const clusterEnv = (models: { clipModelDir: string; captionModelDir: string }): NodeJS.ProcessEnv => ({
+  ADSEED_BUS: 'kafka',
+  KAFKA_BROKERS: INFRA.kafka,
+  ADSEED_STORE: 'minio',
+  MINIO_ENDPOINT: INFRA.minio.endPoint,
+  MINIO_PORT: String(INFRA.minio.port),
+  MINIO_ACCESS_KEY: INFRA.minio.accessKey,
+  MINIO_SECRET_KEY: INFRA.minio.secretKey,
+  ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
+  ADSEED_ENCODER: process.env.ADSEED_IT_ENCODER ?? 'onnx',
+  TRITON_ENDPOINTS: INFRA.kserve,
+  ADSEED_INDEX: process.env.ADSEED_IT_INDEX ?? 'embedded',
+  QDRANT_URL: INFRA.qdrant,
+  ADSEED_CLIP_MODEL_DIR: models.clipModelDir,
+  ADSEED_CAPTION_MODEL_DIR: models.captionModelDir,
+  LOG_LEVEL: 'info',
+});
+
+/** Watches `asset.indexed` from the test's own consumer group, keyed by asset id. */
+async function watchIndexed(tenant: string): Promise<{ consumer: Consumer; changes: Map<string, boolean[]> }> {
+  const kafka = new Kafka({ clientId: 'adseed-it', brokers: [INFRA.kafka], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `it-watch-${randomUUID()}` });
+  const changes = new Map<string, boolean[]>();
+  // A new group starts at the end of the log only once it has joined: wait for the assignment
+  // (listen before run(), which may join before it returns).
+  const joined = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the watcher did not join its consumer group within 60 s')), 60_000);
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'adseed.asset.indexed.v1', fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const value = JSON.parse(message.value!.toString()) as { assetId: string; tenant: string; changed: boolean };
+      if (value.tenant === tenant) changes.set(value.assetId, [...(changes.get(value.assetId) ?? []), value.changed]);
+    },
+  });
+  await joined;
+  return { consumer, changes };
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('every service its own process, on real Kafka and MinIO', () => {
+  const tenant = `mp-${randomUUID().slice(0, 8)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'adseed-cluster-'));
+  let cluster: Cluster;
+  let models: { clipModelDir: string; captionModelDir: string };
+  const minio = new MinioClient({ ...INFRA.minio, useSSL: false });
+  const rows = parseManifest(readFileSync(join(DEMO_LIBRARY, 'manifest.csv'), 'utf8')).slice(0, 200);
+  const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
+    fetch(`${cluster.gatewayUrl}${path}`, {
+      ...init,
+      headers: { 'x-tenant-id': tenant, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(init.headers as Record<string, string>) },
+      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
+    });
+
+  before(async () => {
+    models = await testModels();
+    cluster = await startCluster({ dataDir, basePort: 18400, env: clusterEnv(models) });
+  });
+  after(async () => {
+    await cluster?.stop();
+    if (process.env.ADSEED_IT_KEEP !== '1') rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('indexes 200 images dropped straight into MinIO — bucket notification → Kafka → embedding → retrieval — each exactly once', async () => {
+    const { consumer, changes } = await watchIndexed(tenant);
+    try {
+      for (const row of rows) {
+        await minio.putObject('seeds', `${tenant}/oxford-pets/${row.file}`, readFileSync(join(DEMO_LIBRARY, row.file)), undefined, {
+          'Content-Type': 'image/jpeg',
+          ...(row.caption ? { 'X-Amz-Meta-Caption': encodeURIComponent(row.caption) } : {}),
+          'X-Amz-Meta-Tags': encodeURIComponent(row.tags.join(',')),
+        });
+      }
+      await until(`200 assets indexed (have ${changes.size})`, () => changes.size >= 200, 600_000);
+      await new Promise((r) => setTimeout(r, 2_000)); // would any duplicate still arrive?
+      assert.equal(changes.size, 200);
+      for (const [id, seen] of changes) assert.deepEqual(seen, [true], `asset ${id} indexed once`);
+      const listed = (await (await api('/v1/assets?kind=seed&limit=500')).json()) as Json;
+      assert.equal(listed.items.length, 200);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('runs a whole conversation through the gateway and stores the PNG ad in MinIO', async () => {
+    const form = new FormData();
+    form.set('file', new Blob([new Uint8Array(await renderDemoBrandPack())]), 'pawsome.png');
+    form.set('kind', 'brand');
+    assert.equal((await api('/v1/assets', { method: 'POST', body: form })).status, 201);
+    let c = (await (await api('/v1/conversations', { method: 'POST', json: { segment: 'outdoor-loving dog owner' } })).json()) as Json;
+    assert.equal(c.status, 'awaiting-subject', JSON.stringify(c));
+    for (const text of ['yes', 'next', 'yes']) {
+      c = (await (await api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text } })).json()) as Json;
+    }
+    assert.equal(c.status, 'done', JSON.stringify(c.messages?.slice(-2)));
+    const [bucket, ...key] = c.ad.path.split('/');
+    const stat = await minio.statObject(bucket, key.join('/'));
+    assert.ok(stat.size > 10_000);
+    const png = Buffer.from(await (await api(c.ad.url)).arrayBuffer());
+    assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE));
+  });
+
+  it('returns the same ranking through the gateway as the embedded mode does for the same data', async () => {
+    const library = mkdtempSync(join(tmpdir(), 'adseed-same-data-'));
+    const lines = ['file,breed,species'];
+    for (const row of rows) {
+      mkdirSync(join(library, row.file.split('/')[0]), { recursive: true });
+      cpSync(join(DEMO_LIBRARY, row.file), join(library, row.file));
+      lines.push(`${row.file},${row.tags[0]},${row.tags[1] ?? ''}`);
+    }
+    writeFileSync(join(library, 'manifest.csv'), lines.join('\n'));
+    const embedded = await startTestApp({ seedLibraryDir: library, ...models, env: { ADSEED_DEFAULT_TENANT: tenant } });
+    try {
+      await embedded.demoLibrary;
+      await embedded.whenIdle();
+      for (const text of ['a photo of a beagle', 'a fluffy white dog', 'a black cat', 'something red', 'a small terrier']) {
+        const body = { text, k: 3 };
+        const viaCluster = (await (await api('/v1/search', { method: 'POST', json: body })).json()) as Json;
+        const viaEmbedded = (await (await embedded.api('/v1/search', { method: 'POST', json: body, tenant })).json()) as Json;
+        assert.equal(viaCluster.hits.length, 3, text);
+        assert.deepEqual(viaCluster.hits.map((h: Json) => h.path), viaEmbedded.hits.map((h: Json) => h.path), text);
+      }
+    } finally {
+      await embedded.stop();
+      rmSync(library, { recursive: true, force: true });
+    }
+  });
+});
+
