@@ -179,13 +179,18 @@ export class QdrantVectorIndex implements VectorIndex {
     }
     checkFilter(filter, 'query.filter', true);
     const unit = normalise(query.vector, using, this.dimensions[using], 'query.vector');
+    // Qdrant orders equal scores its own way; the contract breaks ties by ascending asset id (as
+    // the embedded index does), so identical vectors — e.g. photos sharing one caption — rank the
+    // same on both. Over-fetch so a tie group straddling the limit is still ordered by id.
+    const fetch = Math.min(limit + Math.max(16, limit), limit + 1000);
     const response = await call(`query ${this.target}`, () => this.client.query(this.target, {
-      query: Array.from(unit), using, filter: toQdrantFilter(filter), limit, with_payload: true, with_vector: false,
+      query: Array.from(unit), using, filter: toQdrantFilter(filter), limit: fetch, with_payload: true, with_vector: false,
     }));
-    return response.points.map((point) => {
+    const hits = response.points.map((point) => {
       const { id, payload } = payloadOf(point.payload);
       return { id: id ?? String(point.id), score: point.score, payload };
     });
+    return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, limit);
   }
 
   async count(filter?: Partial<SearchFilter>): Promise<number> {

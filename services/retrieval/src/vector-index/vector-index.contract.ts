@@ -173,6 +173,18 @@ export function describeVectorIndexContract(
       }
     }));
 
+    it('breaks exact score ties by ascending id, also across the limit', withIndex(async (index) => {
+      // Photos that share one caption have identical caption vectors: every adapter must rank
+      // them the same way, or the same data ranks differently on different deployments.
+      const random = rng(21);
+      const shared = randomVector(dims.caption, random);
+      const ids = [7, 3, 12, 5, 9, 1, 30, 18, 4, 25, 2, 11];
+      const twins = ids.map((n) => ({ id: testId(n), vectors: { caption: shared }, payload: { tenant: 't1', kind: 'seed' as const, path: `seeds/t1/${n}.jpg`, tags: [], indexedAt: '2026-01-01T00:00:00.000Z' } }));
+      await index.upsert([...twins, makeRecord(99, 't1', 'seed', [], random, dims, ['caption'])]);
+      const hits = await index.search({ using: 'caption', vector: shared, filter: { tenant: 't1' }, limit: 4 });
+      assert.deepEqual(hits.map((h) => h.id), [...twins.map((t) => t.id)].sort().slice(0, 4));
+    }));
+
     it('only returns records that have the named vector', withIndex(async (index) => {
       const random = rng(9);
       const clipOnly = makeRecord(1, 't1', 'seed', [], random, dims, ['clip']);
