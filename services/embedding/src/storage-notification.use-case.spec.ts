@@ -22,7 +22,7 @@ describe(StorageNotificationUseCase.name, () => {
     const published: AssetIngestRequested[] = [];
     const n = await new StorageNotificationUseCase(runtimeRecording(published)).execute({
       Records: [
-        record('s3:ObjectCreated:Put', 'seeds', 'acme/summer+2026/golden%20retriever_1.jpg', { 'X-Amz-Meta-Caption': 'a%20dog', 'X-Amz-Meta-Tags': 'dog,outdoor' }),
+        record('s3:ObjectCreated:Put', 'seeds', 'acme/summer+2026/golden%20retriever_1.jpg', { 'X-Amz-Meta-Caption': 'a%20dog', 'X-Amz-Meta-Tags': 'dog%2Coutdoor' }),
         record('s3:ObjectCreated:CompleteMultipartUpload', 'brands', 'acme/pack.png'),
         record('s3:ObjectRemoved:Delete', 'seeds', 'acme/gone.jpg'),
         record('s3:ObjectCreated:Put', 'ads', 'acme/ad.png'),

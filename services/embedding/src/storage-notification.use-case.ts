@@ -27,7 +27,8 @@ export class StorageNotificationUseCase {
       }
       const meta = lowerKeys(record.s3.object.userMetadata ?? {});
       const caption = meta['x-amz-meta-caption'] ?? meta['caption'];
-      const tags = (meta['x-amz-meta-tags'] ?? meta['tags'] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+      // Metadata values arrive URL-encoded: decode before splitting, or an encoded comma survives.
+      const tags = safeDecode(meta['x-amz-meta-tags'] ?? meta['tags'] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
       const path = `${bucket}/${key}`;
       const assetId = assetIdFor(path);
       await bus.publish(AssetTopics.ingestRequested, {
@@ -39,7 +40,7 @@ export class StorageNotificationUseCase {
           path,
           ...(record.s3.object.eTag ? { contentHash: record.s3.object.eTag } : {}),
           ...(caption ? { caption: safeDecode(caption) } : {}),
-          tags: tags.map(safeDecode),
+          tags,
           source: 'storage-notification',
           requestedAt: new Date().toISOString(),
         },
