@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from './object-store.port';
+
+/**
+ * What every object-store adapter promises (MinIO's model), run against the filesystem store and
+ * against a real MinIO server. Each run works in its own fresh bucket.
+ */
+export function describeObjectStoreContract(name: string, factory: () => Promise<{ store: ObjectStore; cleanup(bucket: string): Promise<void> }>): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    let store: ObjectStore;
+    let cleanup: (bucket: string) => Promise<void>;
+    const bucket = `contract-${randomBytes(4).toString('hex')}`;
+
+    before(async () => {
+      ({ store, cleanup } = await factory());
+      await store.ensureBucket(bucket);
+      await store.ensureBucket(bucket); // idempotent
+    });
+    after(async () => {
+      await cleanup?.(bucket);
+      await store?.close();
+    });
+
+    it('stores bytes with content type and user metadata, and lists by prefix in pages', async () => {
+      const info = await store.put(bucket, 'demo/a/one.jpg', Buffer.from('one'), { contentType: 'image/jpeg', metadata: { Caption: 'a cat, on a mat', tags: 'cat,indoor' } });
+      assert.equal(info.size, 3);
+      assert.equal(info.metadata.caption, 'a cat, on a mat');
+      await store.put(bucket, 'demo/b/two.jpg', Buffer.from('two'), { contentType: 'image/jpeg' });
+      await store.put(bucket, 'other/three.jpg', Buffer.from('three'), { contentType: 'image/jpeg' });
+      const got = await store.get(bucket, 'demo/a/one.jpg');
+      assert.equal(got.body.toString(), 'one');
+      assert.equal(got.info.contentType, 'image/jpeg');
+      assert.equal(got.info.metadata.tags, 'cat,indoor');
+      const first = await store.list(bucket, 'demo/', { limit: 1 });
+      assert.deepEqual(first.items.map((i) => i.key), ['demo/a/one.jpg']);
+      const second = await store.list(bucket, 'demo/', { limit: 1, startAfter: first.nextStartAfter });
+      assert.deepEqual(second.items.map((i) => i.key), ['demo/b/two.jpg']);
+      assert.equal(second.nextStartAfter, undefined);
+    });
+
+    it('replaces an object and changes its etag; deletes it', async () => {
+      const a = await store.put(bucket, 'k.png', Buffer.from('a'), { contentType: 'image/png' });
+      const b = await store.put(bucket, 'k.png', Buffer.from('b'), { contentType: 'image/png' });
+      assert.notEqual(a.etag, b.etag);
+      assert.equal((await store.list(bucket, 'k.png')).items.length, 1);
+      await store.delete(bucket, 'k.png');
+      assert.equal(await store.stat(bucket, 'k.png'), undefined);
+    });
+
+    it('rejects keys that could escape the bucket, before any request', async () => {
+      for (const key of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a\\b', 'a/./b', '']) {
+        await assert.rejects(store.put(bucket, key, Buffer.from('x'), { contentType: 'text/plain' }), InvalidKeyError, key);
+      }
+      await assert.rejects(store.get(bucket, 'missing.jpg'), ObjectNotFoundError);
+      assert.equal(await store.stat(bucket, 'missing.jpg'), undefined);
+    });
+  });
+}
