@@ -46,6 +46,13 @@ const SEEDS = 'seeds';
 /** A bucket without bucket notifications, for objects the tests reference by hand. */
 const PROBE_BUCKET = 'adseed-it-probes';
 const INDEXED = AssetTopics.indexed.name;
+const BROKER_DOWN_MS = 10_000;
+
+interface Reply {
+  ok: boolean;
+  value?: unknown;
+  error?: { status: number; code: string; message: string };
+}
 
 interface Upload {
   row: ManifestRow;
@@ -77,7 +84,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
   };
 
   /** Drops images into the seeds bucket as a data team would: MinIO notifies Kafka of each. */
-  const uploadAll = async (uploads: Upload[], concurrency = 6): Promise<void> => {
+  const uploadAll = async (uploads: Upload[], onUploaded: () => void = () => undefined, concurrency = 6): Promise<void> => {
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < uploads.length; i = next++) {
@@ -87,6 +94,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
           ...(row.caption ? { 'X-Amz-Meta-Caption': encodeURIComponent(row.caption) } : {}),
           'X-Amz-Meta-Tags': encodeURIComponent(row.tags.join(',')),
         });
+        onUploaded();
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -96,8 +104,8 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
   const watchIndexed = async (tenant: string): Promise<{ watch: Watch; changes: Map<string, boolean[]> }> => {
     const changes = new Map<string, boolean[]>();
     const watch = await probe.watch([INDEXED], { fromBeginning: false }, (m) => {
-      const value = JSON.parse(m.value) as AssetIndexed;
-      if (value.tenant === tenant) changes.set(value.assetId, [...(changes.get(value.assetId) ?? []), value.changed]);
+      const value = parseJson(m.value) as AssetIndexed | undefined;
+      if (value?.tenant === tenant) changes.set(value.assetId, [...(changes.get(value.assetId) ?? []), value.changed]);
     });
     return { watch, changes };
   };
@@ -154,9 +162,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const expected = new Set(uploads.map((u) => assetIdFor(`${SEEDS}/${u.key}`)));
     const { watch, changes } = await watchIndexed(tenant);
     try {
-      const uploaded = uploadAll(uploads);
+      let uploadedCount = 0;
+      const uploaded = uploadAll(uploads, () => uploadedCount++);
       await until(() => `250 of 500 assets indexed before the kill (have ${changes.size})`, () => changes.size >= 250, 300_000);
       const indexedAtKill = changes.size;
+      const uploadedAtKill = uploadedCount;
       await cluster.kill('embedding', 'SIGKILL');
       const restartStarted = Date.now();
       await cluster.start('embedding');
@@ -169,7 +179,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       assert.ok(indexedAtKill < 500, `the kill came after everything was indexed (${indexedAtKill}); it tested nothing`);
       assert.equal(await indexedVectors(tenant), 500, 'the index holds each asset once');
       console.log(
-        `[faults] kill -9 embedding: ${((Date.now() - started) / 1000).toFixed(1)} s; killed at ${indexedAtKill}/500 indexed, ` +
+        `[faults] kill -9 embedding: ${((Date.now() - started) / 1000).toFixed(1)} s; killed at ${indexedAtKill}/500 indexed (${uploadedAtKill} uploaded), ` +
           `restart to ready ${restartSeconds.toFixed(1)} s, ${duplicates} duplicate asset.indexed (changed: false)`,
       );
     } finally {
@@ -186,8 +196,8 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     // upload's notification is in Kafka, so what is tested is the services, not MinIO.
     const notified = new Set<string>();
     const notifications = await probe.watch([StorageTopics.objectEvents.name], { fromBeginning: false }, (m) => {
-      const event = JSON.parse(m.value) as StorageObjectEvent;
-      for (const r of event.Records ?? []) {
+      const event = parseJson(m.value) as Partial<StorageObjectEvent> | undefined;
+      for (const r of event?.Records ?? []) {
         const key = decodeURIComponent(r.s3.object.key.replace(/\+/g, ' '));
         if (key.startsWith(`${tenant}/`)) notified.add(key);
       }
@@ -204,6 +214,8 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       await sh('bash scripts/infra/kafka.sh stop', 120_000);
       const indexedWhenDown = changes.size;
       const stopSeconds = (Date.now() - stopStarted) / 1000;
+      // Down long enough that every client notices: fetches, heartbeats and sends all fail.
+      await new Promise((r) => setTimeout(r, BROKER_DOWN_MS));
       await sh('bash scripts/infra/kafka.sh start', 180_000);
       brokerDown = false;
       const brokerBack = Date.now();
@@ -226,7 +238,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       for (const hit of body.hits) assert.ok(hit.path.startsWith(`${SEEDS}/${tenant}/`), hit.path);
       console.log(
         `[faults] Kafka stop/start: ${((Date.now() - started) / 1000).toFixed(1)} s; broker stopped at ${indexedWhenDown}/${uploads.length} indexed ` +
-          `(stop took ${stopSeconds.toFixed(1)} s), all indexed ${recoverySeconds.toFixed(1)} s after it was back, ${duplicates} duplicate asset.indexed`,
+          `(stop took ${stopSeconds.toFixed(1)} s, down ${BROKER_DOWN_MS / 1000} s more), all indexed ${recoverySeconds.toFixed(1)} s after it was back, ${duplicates} duplicate asset.indexed`,
       );
     } finally {
       // Never leave the broker down for the tests after this one.
@@ -265,21 +277,21 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
 
     const replyTopic = `adseed.reply.it-probe-${run}`;
     await probe.createTopic(replyTopic);
-    const replies = new Map<string, { ok: boolean; value?: unknown; error?: { status: number; code: string; message: string } }>();
+    const replies = new Map<string, Reply>();
     const dead = new Map<string, ProbedMessage[]>();
     const ingested: AssetIngestRequested[] = [];
     const embedded: AssetEmbedded[] = [];
     const indexed: AssetIndexed[] = [];
     const watches = await Promise.all([
-      probe.watch([replyTopic], { fromBeginning: true }, (m) => replies.set(m.headers[H.correlationId] ?? '', JSON.parse(m.value))),
+      probe.watch([replyTopic], { fromBeginning: true }, (m) => replies.set(m.headers[H.correlationId] ?? '', parseJson(m.value) as Reply)),
       // DLTs from the start: our messages are told apart by their ids, and nothing can be missed.
       probe.watch(topics.map((t) => deadLetterTopicName(t.topic)), { fromBeginning: true }, (m) => {
         const id = m.headers[H.id] ?? '';
         if (id.startsWith(`fault-${run}-`)) dead.set(id, [...(dead.get(id) ?? []), m]);
       }),
       probe.watch([AssetTopics.ingestRequested.name, AssetTopics.embedded.name, INDEXED], { fromBeginning: false }, (m) => {
-        const value = JSON.parse(m.value) as { tenant?: string };
-        if (value.tenant !== tenant) return;
+        const value = parseJson(m.value) as { tenant?: string } | undefined; // the poison passes here too
+        if (value?.tenant !== tenant) return;
         if (m.topic === AssetTopics.ingestRequested.name) ingested.push(value as AssetIngestRequested);
         else if (m.topic === AssetTopics.embedded.name) embedded.push(value as AssetEmbedded);
         else indexed.push(value as AssetIndexed);
@@ -386,6 +398,14 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     }
   });
 });
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs a shell command from the repository root without blocking the event loop. */
 function sh(command: string, timeoutMs: number): Promise<void> {

@@ -90,7 +90,7 @@ export class KafkaProbe {
    * the group has its partitions, so with `fromBeginning: false` nothing sent afterwards is missed.
    */
   async watch(topics: string[], options: { fromBeginning: boolean }, onMessage: (message: ProbedMessage) => void): Promise<Watch> {
-    const consumer = this.kafka.consumer({ groupId: `it-probe-${randomUUID()}`, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    const consumer = this.kafka.consumer({ groupId: `it-probe-${randomUUID()}`, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000 });
     this.consumers.add(consumer);
     const next = new Map<string, bigint>();
     // Listen before run(): run() may join the group before it returns.

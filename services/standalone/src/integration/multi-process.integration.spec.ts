@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { renderDemoBrandPack } from '@adseed/generation';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@adseed/telemetry';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { parseManifest } from '../demo-library';
@@ -70,6 +71,7 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
   const tenant = `mp-${randomUUID().slice(0, 8)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-cluster-'));
   let cluster: Cluster;
+  let receiver: OtlpReceiver;
   let models: { clipModelDir: string; captionModelDir: string };
   const minio = new MinioClient({ ...INFRA.minio, useSSL: false });
   const rows = parseManifest(readFileSync(join(DEMO_LIBRARY, 'manifest.csv'), 'utf8')).slice(0, 200);
@@ -82,10 +84,16 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
 
   before(async () => {
     models = await testModels();
-    cluster = await startCluster({ dataDir, basePort: 18400, env: clusterEnv(models) });
+    receiver = await startOtlpReceiver();
+    cluster = await startCluster({
+      dataDir,
+      basePort: 18400,
+      env: { ...clusterEnv(models), OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200' },
+    });
   });
   after(async () => {
     await cluster?.stop();
+    await receiver?.close();
     if (process.env.ADSEED_IT_KEEP !== '1') rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -126,6 +134,30 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     assert.ok(stat.size > 10_000);
     const png = Buffer.from(await (await api(c.ad.url)).arrayBuffer());
     assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE));
+  });
+
+  it('traces one conversation turn as ONE trace across processes: gateway → agent → retrieval → embedding', async () => {
+    const c = (await (await api('/v1/conversations', { method: 'POST', json: { segment: 'cat lovers in small apartments' } })).json()) as Json;
+    const traceId = randomUUID().replace(/-/g, '');
+    const res = await api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'yes' }, headers: { traceparent: `00-${traceId}-${'ab'.repeat(8)}-01` } });
+    assert.equal(((await res.json()) as Json).status, 'awaiting-seed');
+    // The chain of parents from the embedding service's consumer span back to the root: spans of
+    // each process arrive in that process's own export batches, so wait for the whole chain.
+    const chainOf = (all: ReceivedSpan[]): string[] => {
+      const turn = all.filter((x) => x.traceId === traceId);
+      const byId = new Map(turn.map((x) => [x.spanId, x]));
+      const services: string[] = [];
+      let span: ReceivedSpan | undefined = turn.find((x) => x.serviceName === 'embedding' && x.kind === 'consumer');
+      for (; span; span = byId.get(span.parentSpanId)) services.push(span.serviceName);
+      return [...new Set(services)];
+    };
+    const complete = (all: ReceivedSpan[]) => chainOf(all).includes('gateway') && all.some((x) => x.traceId === traceId && x.serviceName === 'gateway' && x.kind === 'server');
+    const spans = await receiver.waitFor(complete, 30_000).catch(() => receiver.spans);
+    const turn = spans.filter((x) => x.traceId === traceId);
+    const dump = turn.map((x) => `${x.serviceName}:${x.kind}:${x.name} ${x.spanId}<-${x.parentSpanId}`).join('\n');
+    assert.deepEqual(chainOf(spans), ['embedding', 'retrieval', 'agent', 'gateway'], dump);
+    assert.equal(new Set(turn.map((x) => x.traceId)).size, 1);
+    assert.ok(turn.some((x) => x.serviceName === 'gateway' && x.kind === 'server'));
   });
 
   it('returns the same ranking through the gateway as the embedded mode does for the same data', async () => {
