@@ -49,6 +49,8 @@ export interface EventBus {
   subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription>;
   request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res>;
   respond<Req, Res>(route: RouteDef<Req, Res>, options: SubscribeOptions, handler: (message: IncomingMessage<Req>) => Promise<Res>): Promise<Subscription>;
+  /** Refreshes the consumer-lag gauge (messages not yet committed, per topic and group); called on scrape. */
+  reportLag?(): Promise<void> | void;
   close(): Promise<void>;
 }
 

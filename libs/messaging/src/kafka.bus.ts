@@ -48,6 +48,7 @@ export class KafkaEventBus implements EventBus {
   private readonly replyTopic: string;
   private readonly consumers = new Set<Consumer>();
   private readonly known = new Set<string>();
+  private readonly consumed = new Map<string, { topic: string; group: string }>();
   private connected?: Promise<void>;
   private replyConsumer?: Promise<void>;
 
@@ -119,6 +120,22 @@ export class KafkaEventBus implements EventBus {
     });
   }
 
+  /** Lag = the partitions' high watermarks minus the group's committed offsets, per topic. */
+  async reportLag(): Promise<void> {
+    const gauge = this.options.metrics?.consumerLag;
+    if (!gauge || this.consumed.size === 0) return;
+    await this.connect();
+    for (const { topic, group } of this.consumed.values()) {
+      const [high, committed] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.admin.fetchOffsets({ groupId: group, topics: [topic] })]);
+      const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      const lag = high.reduce((sum, p) => {
+        const at = done.get(p.partition) ?? -1;
+        return sum + Math.max(0, Number(p.high) - (at >= 0 ? at : Number(p.low)));
+      }, 0);
+      gauge.set({ topic, group }, lag);
+    }
+  }
+
   async close(): Promise<void> {
     this.replies.rejectAll(new Error('bus closed'));
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
@@ -163,6 +180,7 @@ export class KafkaEventBus implements EventBus {
     this.consumers.add(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+    if (!topic.startsWith('adseed.reply.')) this.consumed.set(kafkaGroupId(options.group, topic), { topic, group: kafkaGroupId(options.group, topic) });
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,

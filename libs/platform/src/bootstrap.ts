@@ -5,6 +5,7 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutd
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { z } from 'zod';
+import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { createRuntime, type ServiceRuntime } from './service-runtime';
 
 export interface ServiceDefinition<E extends z.ZodType> {
@@ -40,6 +41,7 @@ export async function runService<E extends z.ZodType>(definition: ServiceDefinit
   const app = await NestFactory.create<NestExpressApplication>(TracedServiceModule.wrap(definition.module(runtime, own, { http: true }), tracing), {
     logger: new NestLoggerAdapter(runtime.logger),
   });
+  app.useGlobalInterceptors(new HttpMetricsInterceptor(runtime));
   app.enableShutdownHooks();
   await app.listen(common.PORT, '0.0.0.0');
   runtime.logger.info(`${definition.name} listening`, { port: common.PORT });

@@ -45,7 +45,8 @@ export class HealthController {
 
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4')
-  metrics(): Promise<string> {
+  async metrics(): Promise<string> {
+    await Promise.resolve(this.runtime.bus.reportLag?.()).catch((error: Error) => this.runtime.logger.warn('could not read consumer lag', { error }));
     return this.runtime.metrics.registry.metrics();
   }
 }

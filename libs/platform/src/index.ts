@@ -1,3 +1,4 @@
 export * from './service-runtime';
 export * from './health.module';
 export * from './bootstrap';
+export * from './http-metrics.interceptor';

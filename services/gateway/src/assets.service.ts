@@ -80,6 +80,22 @@ export class AssetsService {
     return this.runtime.store.get(bucket, key);
   }
 
+  /** Presigned (MinIO) when the store can, so clients fetch bytes without the gateway in the path. */
+  async url(tenant: string, path: string): Promise<{ url: string; expiresAt?: string; presigned: boolean }> {
+    const { info } = await this.statOwned(tenant, path);
+    const expiry = this.env.ADSEED_PRESIGN_EXPIRY_SECONDS;
+    const presigned = await this.runtime.store.presignedGetUrl(info.bucket, info.key, expiry);
+    if (!presigned) return { url: contentUrl(path), presigned: false };
+    return { url: presigned, expiresAt: new Date(Date.now() + expiry * 1000).toISOString(), presigned: true };
+  }
+
+  private async statOwned(tenant: string, path: string): Promise<{ info: ObjectInfo }> {
+    const { bucket, key } = splitStoragePath(path);
+    const info = Object.values(this.runtime.buckets).includes(bucket) && key.startsWith(`${tenant}/`) ? await this.runtime.store.stat(bucket, key) : undefined;
+    if (!info) throw new ApiError(404, 'not_found', `no object at ${path}`, [{ field: 'query.path', reason: 'not found for this tenant' }]);
+    return { info };
+  }
+
   private bucketOf(kind: AssetKind): string {
     return this.runtime.buckets[kind];
   }

@@ -47,6 +47,11 @@ export class AssetsController {
     return this.assets.list(tenant, query);
   }
 
+  @Get('url')
+  url(@Tenant() tenant: string, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>) {
+    return this.assets.url(tenant, query.path);
+  }
+
   @Get('content')
   async content(@Tenant() tenant: string, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>, @Res() res: Response) {
     const { body, info } = await this.assets.content(tenant, query.path);

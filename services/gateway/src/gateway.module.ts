@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { HttpMetricsInterceptor, PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { NestLoggerAdapter } from '@adseed/telemetry';
 import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -11,7 +11,7 @@ import { AdsController, AssetsController, ConversationsController, SearchControl
 import { DocsController } from './docs.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+
 import { TenantGuard } from './tenant.guard';
 import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';

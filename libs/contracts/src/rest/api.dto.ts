@@ -42,6 +42,12 @@ export type ListAssetsQuery = z.infer<typeof ListAssetsQuery>;
 export const ListAssetsResponse = z.object({ items: z.array(Asset), nextCursor: z.string().optional() });
 
 export const AssetContentQuery = z.object({ path: StoragePath });
+export const AssetUrlResponse = z.object({
+  url: z.string(),
+  /** When the URL stops working; absent for the gateway's own content URL. */
+  expiresAt: z.string().optional(),
+  presigned: z.boolean(),
+});
 
 export const SearchBody = z.object({
   text: z.string().trim().min(1, 'must not be empty').max(500),

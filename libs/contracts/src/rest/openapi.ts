@@ -4,6 +4,7 @@ import { ErrorBody } from '../common';
 import { Conversation } from '../conversation';
 import {
   AssetContentQuery,
+  AssetUrlResponse,
   CreateAdBody,
   CreateAdResponse,
   CreateConversationBody,
@@ -70,6 +71,12 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
       ...errors,
       404: json(ErrorBody, 'No such object for this tenant.'),
     },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/assets/url', tags: ['assets'],
+    summary: 'A short-lived URL a browser can GET directly (presigned on MinIO; the gateway content URL otherwise)',
+    request: { headers: tenantHeader, query: AssetContentQuery },
+    responses: { 200: json(AssetUrlResponse, 'The URL and when it expires.'), ...errors, 404: json(ErrorBody, 'No such object for this tenant.') },
   });
   r.registerPath({
     method: 'post', path: '/v1/search', tags: ['search'], summary: 'Top-K seeds for a text (CLIP text tower fused with captions)',

@@ -141,6 +141,8 @@ describe('embedded mode, end to end through the REST API', { skip: existsSync(DE
     const ad = ((await bySeed.json()) as Json).ad;
     assert.match(ad.brandPath, /^brands\/demo\//);
     assert.ok(Buffer.from(await (await app.api(ad.url)).arrayBuffer()).subarray(0, 8).equals(PNG_SIGNATURE));
+    const link = (await (await app.api(`/v1/assets/url?path=${encodeURIComponent(ad.path)}`)).json()) as Json;
+    assert.deepEqual(link, { url: ad.url, presigned: false }, 'the filesystem store has no presigned URLs: the gateway serves the bytes');
     const bySegment = await app.api('/v1/ads', { method: 'POST', json: { segment: 'families with a playful beagle' } });
     assert.equal(bySegment.status, 201);
   });

@@ -134,6 +134,12 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     assert.ok(stat.size > 10_000);
     const png = Buffer.from(await (await api(c.ad.url)).arrayBuffer());
     assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE));
+    // Clients can fetch straight from MinIO with a short-lived presigned URL.
+    const link = (await (await api(`/v1/assets/url?path=${encodeURIComponent(c.ad.path)}`)).json()) as Json;
+    assert.equal(link.presigned, true);
+    assert.match(link.url, /X-Amz-Signature=/);
+    const direct = Buffer.from(await (await fetch(link.url)).arrayBuffer());
+    assert.ok(direct.equals(png));
   });
 
   it('traces one conversation turn as ONE trace across processes: gateway → agent → retrieval → embedding', async () => {

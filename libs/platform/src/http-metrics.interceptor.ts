@@ -1,4 +1,4 @@
-import type { ServiceRuntime } from '@adseed/platform';
+import type { ServiceRuntime } from './service-runtime';
 import { extractTraceContext, startSpan } from '@adseed/telemetry';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import type { Request, Response } from 'express';
