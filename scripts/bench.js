@@ -51,11 +51,13 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
-// `--only ingest|index|generation` runs one section (for experiments); the figures that go in
+// `--only ingest|cluster|index|generation` runs one section (for experiments); the figures that go in
 // docs/benchmarks.md come from a full run.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 /** Encoder raw vs through the ingest pipeline, then conversation and search latency on that app. */
+let lastRawPerSecond;
+
 async function benchIngestAndConversation() {
   const clipDir = await vitB32();
   const captionDir = await ensureCaptionModel(cache);
@@ -71,6 +73,7 @@ async function benchIngestAndConversation() {
   await encoder.embedImages(bytes);
   const rawPerSecond = N / ((performance.now() - t0) / 1000);
   await encoder.close();
+  lastRawPerSecond = rawPerSecond;
   record(`CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`, `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
@@ -108,6 +111,77 @@ async function benchIngestAndConversation() {
   }
 }
 
+/**
+ * The same ingest over the real servers: images put straight into MinIO, bucket notification →
+ * Kafka → embedding (CLIP towers in Triton over KServe v2 gRPC, the same generated ViT-B/32) →
+ * Kafka → retrieval (Qdrant adapter on the qdrant-edge shim), five service processes. Compared
+ * with the in-process encoder measured in the same run; then gateway search over Kafka
+ * request/reply. Needs the servers of scripts/infra (started here, stopped after if we started them).
+ */
+async function benchCluster(rawPerSecond) {
+  const { execFileSync } = require('node:child_process');
+  const { Kafka, logLevel } = require('kafkajs');
+  const { Client: Minio } = require('minio');
+  const { startCluster, INFRA } = require(join(repo, 'services/standalone/dist/integration/cluster'));
+  const clipDir = await vitB32();
+  const captionDir = await ensureCaptionModel(cache);
+  const infra = (...args) => execFileSync('bash', [join(repo, 'scripts/infra', ...args)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ADSEED_KSERVE_MODEL_DIR: clipDir } });
+  infra('all.sh', 'up');
+  infra('kserve.sh', 'stop'); // serve the benchmark model, whatever was served before
+  infra('kserve.sh', 'start');
+  const N = Number(process.env.BENCH_IMAGES ?? 64);
+  const rowsAll = parseManifest(readFileSync(join(DEFAULT_DEMO_LIBRARY, 'manifest.csv'), 'utf8')).slice(0, N);
+  const tenant = `bench-${Date.now().toString(36)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-cluster-'));
+  const cluster = await startCluster({
+    dataDir, basePort: 18600,
+    env: {
+      ADSEED_BUS: 'kafka', KAFKA_BROKERS: INFRA.kafka, ADSEED_STORE: 'minio', MINIO_ENDPOINT: INFRA.minio.endPoint, MINIO_PORT: String(INFRA.minio.port),
+      MINIO_ACCESS_KEY: INFRA.minio.accessKey, MINIO_SECRET_KEY: INFRA.minio.secretKey, ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
+      ADSEED_ENCODER: 'triton', TRITON_ENDPOINTS: INFRA.kserve, ADSEED_INDEX: 'qdrant', QDRANT_URL: INFRA.qdrant, QDRANT_COLLECTION_PREFIX: 'bench',
+      ADSEED_CLIP_MODEL_DIR: clipDir, ADSEED_CAPTION_MODEL_DIR: captionDir, LOG_LEVEL: 'warn',
+    },
+  });
+  const kafka = new Kafka({ clientId: 'adseed-bench', brokers: [INFRA.kafka], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-${tenant}` });
+  const indexed = new Set();
+  try {
+    const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'adseed.asset.indexed.v1', fromBeginning: false });
+    await consumer.run({ eachMessage: async ({ message }) => { const v = JSON.parse(message.value.toString()); if (v.tenant === tenant) indexed.add(v.assetId); } });
+    await joined;
+    const minio = new Minio({ ...INFRA.minio, useSSL: false });
+    const t0 = performance.now();
+    for (const row of rowsAll) {
+      await minio.putObject('seeds', `${tenant}/${row.file}`, readFileSync(join(DEFAULT_DEMO_LIBRARY, row.file)), undefined, {
+        'Content-Type': 'image/jpeg', 'X-Amz-Meta-Caption': encodeURIComponent(row.caption ?? ''), 'X-Amz-Meta-Tags': encodeURIComponent(row.tags.join(',')),
+      });
+    }
+    while (indexed.size < rowsAll.length) {
+      if (performance.now() - t0 > 600_000) throw new Error(`only ${indexed.size} of ${rowsAll.length} indexed after 10 min`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const perSecond = rowsAll.length / ((performance.now() - t0) / 1000);
+    record('ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; 5 processes` : '5 processes');
+    const searches = [];
+    const texts = ['young urban professionals', 'outdoor-loving dog owner', 'a black cat', 'a fluffy white dog', 'a small terrier'];
+    for (let i = 0; i < 50; i++) {
+      const s0 = performance.now();
+      const res = await fetch(`${cluster.gatewayUrl}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ text: texts[i % texts.length] }) });
+      if (!res.ok) throw new Error(`search failed: ${res.status}`);
+      await res.json();
+      searches.push(performance.now() - s0);
+    }
+    record('gateway search p50 / p99 over Kafka request/reply', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, 'gateway → retrieval → embedding (Triton) → Qdrant adapter');
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await cluster.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_INFRA !== '1') infra('all.sh', 'down');
+  }
+}
+
 async function benchIndex() {
   for (const r of await benchEmbeddedIndex({ sizes: [10_000, 100_000] })) {
     record(`embedded index top-3 p50 / p99 at ${r.size.toLocaleString('en')} × 512`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `build ${(r.buildMs / 1000).toFixed(1)} s, rss ${Math.round(r.rssMb)} MB`);
@@ -123,6 +197,7 @@ async function benchGeneration() {
 async function main() {
   console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
   if (!only || only === 'ingest') await benchIngestAndConversation();
+  if (!only || only === 'cluster') await benchCluster(lastRawPerSecond);
   if (!only || only === 'index') await benchIndex();
   if (!only || only === 'generation') await benchGeneration();
   if (process.argv.includes('--write')) {
