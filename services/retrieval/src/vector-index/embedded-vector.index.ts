@@ -1,3 +1,4 @@
+import { checkFilter, checkPayload, normalise } from './vector-index.validation';
 import { endianness } from 'node:os';
 import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -398,56 +399,8 @@ function sameDimensions(a: VectorIndexDimensions, b: VectorIndexDimensions): boo
   return VECTOR_NAMES.every((name) => a[name] === b[name]);
 }
 
-/** Validates and L2-normalises a copy of `vector`. */
-function normalise(vector: unknown, name: VectorName, expected: number, at: string): Float32Array {
-  if (!(vector instanceof Float32Array)) throw new VectorIndexInputError(`${at} must be a Float32Array`);
-  if (vector.length !== expected) {
-    throw new VectorIndexInputError(`${at} has ${vector.length} dimensions; the '${name}' vector needs exactly ${expected}`);
-  }
-  let sum = 0;
-  for (let i = 0; i < vector.length; i++) sum += vector[i] * vector[i];
-  if (!Number.isFinite(sum)) throw new VectorIndexInputError(`${at} contains NaN or infinite values`);
-  if (sum === 0) throw new VectorIndexInputError(`${at} is all zeros; cosine similarity needs a non-zero vector`);
-  const norm = Math.sqrt(sum);
-  const unit = new Float32Array(vector.length);
-  for (let i = 0; i < vector.length; i++) unit[i] = vector[i] / norm;
-  return unit;
-}
 
-/** Checks required fields and returns the payload as it will be stored (its JSON round trip). */
-function checkPayload(payload: unknown, at: string): IndexedPayload {
-  if (typeof payload !== 'object' || payload === null) throw new VectorIndexInputError(`${at} must be an object`);
-  const p = payload as Partial<IndexedPayload>;
-  for (const field of ['tenant', 'path', 'indexedAt'] as const) {
-    if (typeof p[field] !== 'string' || (field === 'tenant' && p[field] === '')) {
-      throw new VectorIndexInputError(`${at}.${field} must be a ${field === 'tenant' ? 'non-empty ' : ''}string`);
-    }
-  }
-  if (!ASSET_KINDS.includes(p.kind as AssetKind)) {
-    throw new VectorIndexInputError(`${at}.kind must be one of ${ASSET_KINDS.join(', ')}, got ${String(p.kind)}`);
-  }
-  if (!Array.isArray(p.tags) || p.tags.some((tag) => typeof tag !== 'string')) {
-    throw new VectorIndexInputError(`${at}.tags must be an array of strings`);
-  }
-  try {
-    return JSON.parse(JSON.stringify(payload)) as IndexedPayload;
-  } catch (error) {
-    throw new VectorIndexInputError(`${at} must be JSON-serialisable: ${(error as Error).message}`);
-  }
-}
 
-function checkFilter(filter: Partial<SearchFilter> | undefined, at: string, tenantRequired: boolean): void {
-  if (typeof filter !== 'object' || filter === null) throw new VectorIndexInputError(`${at} must be an object`);
-  if ((tenantRequired || filter.tenant !== undefined) && (typeof filter.tenant !== 'string' || filter.tenant === '')) {
-    throw new VectorIndexInputError(`${at}.tenant must be a non-empty string`);
-  }
-  if (filter.kind !== undefined && !ASSET_KINDS.includes(filter.kind)) {
-    throw new VectorIndexInputError(`${at}.kind must be one of ${ASSET_KINDS.join(', ')}, got ${String(filter.kind)}`);
-  }
-  if (filter.tagsAll !== undefined && (!Array.isArray(filter.tagsAll) || filter.tagsAll.some((t) => typeof t !== 'string'))) {
-    throw new VectorIndexInputError(`${at}.tagsAll must be an array of strings`);
-  }
-}
 
 /** The non-tenant part of a filter as a predicate, or null when it accepts everything. */
 function acceptor(filter: Partial<SearchFilter>): ((record: StoredRecord) => boolean) | null {

@@ -1,3 +1,4 @@
+import { checkFilter, checkPayload, normalise } from './vector-index.validation';
 import { createHash } from 'node:crypto';
 import { QdrantClient, QdrantClientTimeoutError, type Schemas } from '@qdrant/js-client-rest';
 import {
@@ -221,7 +222,7 @@ export class QdrantVectorIndex implements VectorIndex {
     if (typeof record.id !== 'string' || record.id.length === 0) {
       throw new VectorIndexInputError(`${at}.id must be a non-empty string`);
     }
-    const payload = checkPayload(record.payload, `${at}.payload`);
+    const payload = checkPayload(record.payload, `${at}.payload`, { key: ASSET_ID_PAYLOAD_KEY, why: 'by the Qdrant index (it stores the record id)' });
     const vector: Record<string, number[]> = {};
     for (const [name, value] of Object.entries(record.vectors ?? {})) {
       if (!VECTOR_NAMES.includes(name as VectorName)) {
@@ -418,54 +419,5 @@ async function call<T>(what: string, body: () => Promise<T>): Promise<T> {
 
 // --- validation (the same rules as the embedded index, so both adapters reject the same calls) --
 
-function normalise(vector: unknown, name: VectorName, expected: number, at: string): Float32Array {
-  if (!(vector instanceof Float32Array)) throw new VectorIndexInputError(`${at} must be a Float32Array`);
-  if (vector.length !== expected) {
-    throw new VectorIndexInputError(`${at} has ${vector.length} dimensions; the '${name}' vector needs exactly ${expected}`);
-  }
-  let sum = 0;
-  for (let i = 0; i < vector.length; i++) sum += vector[i] * vector[i];
-  if (!Number.isFinite(sum)) throw new VectorIndexInputError(`${at} contains NaN or infinite values`);
-  if (sum === 0) throw new VectorIndexInputError(`${at} is all zeros; cosine similarity needs a non-zero vector`);
-  const norm = Math.sqrt(sum);
-  const unit = new Float32Array(vector.length);
-  for (let i = 0; i < vector.length; i++) unit[i] = vector[i] / norm;
-  return unit;
-}
 
-function checkPayload(payload: unknown, at: string): IndexedPayload {
-  if (typeof payload !== 'object' || payload === null) throw new VectorIndexInputError(`${at} must be an object`);
-  const p = payload as Partial<IndexedPayload>;
-  for (const field of ['tenant', 'path', 'indexedAt'] as const) {
-    if (typeof p[field] !== 'string' || (field === 'tenant' && p[field] === '')) {
-      throw new VectorIndexInputError(`${at}.${field} must be a ${field === 'tenant' ? 'non-empty ' : ''}string`);
-    }
-  }
-  if (!ASSET_KINDS.includes(p.kind as AssetKind)) {
-    throw new VectorIndexInputError(`${at}.kind must be one of ${ASSET_KINDS.join(', ')}, got ${String(p.kind)}`);
-  }
-  if (!Array.isArray(p.tags) || p.tags.some((tag) => typeof tag !== 'string')) {
-    throw new VectorIndexInputError(`${at}.tags must be an array of strings`);
-  }
-  if (ASSET_ID_PAYLOAD_KEY in p) {
-    throw new VectorIndexInputError(`${at}.${ASSET_ID_PAYLOAD_KEY} is reserved by the Qdrant index (it stores the record id); rename the field`);
-  }
-  try {
-    return JSON.parse(JSON.stringify(payload)) as IndexedPayload;
-  } catch (error) {
-    throw new VectorIndexInputError(`${at} must be JSON-serialisable: ${(error as Error).message}`);
-  }
-}
 
-function checkFilter(filter: Partial<SearchFilter> | undefined, at: string, tenantRequired: boolean): void {
-  if (typeof filter !== 'object' || filter === null) throw new VectorIndexInputError(`${at} must be an object`);
-  if ((tenantRequired || filter.tenant !== undefined) && (typeof filter.tenant !== 'string' || filter.tenant === '')) {
-    throw new VectorIndexInputError(`${at}.tenant must be a non-empty string`);
-  }
-  if (filter.kind !== undefined && !ASSET_KINDS.includes(filter.kind)) {
-    throw new VectorIndexInputError(`${at}.kind must be one of ${ASSET_KINDS.join(', ')}, got ${String(filter.kind)}`);
-  }
-  if (filter.tagsAll !== undefined && (!Array.isArray(filter.tagsAll) || filter.tagsAll.some((t) => typeof t !== 'string'))) {
-    throw new VectorIndexInputError(`${at}.tagsAll must be an array of strings`);
-  }
-}
