@@ -30,7 +30,7 @@ async function vitB32() {
   // int8 like the published q8 export the product loads; fp32 with BENCH_FP32=1.
   const fp32 = process.env.BENCH_FP32 === '1';
   const dir = join(cache, 'models', fp32 ? 'clip-vit-b32-random' : 'clip-vit-b32-random-q8');
-  if (!existsSync(join(dir, 'onnx', 'text_model.onnx'))) {
+  if (!existsSync(join(dir, 'onnx', fp32 ? 'text_model.onnx' : 'text_model_quantized.onnx'))) {
     console.log('generating the random-weight ViT-B/32 (once, cached in .cache/models) ...');
     await generateClipModels({ kind: 'vit-b32', outDir: dir, tokenizerDir: sharedClipTokenizerDir(), quantized: !fp32 });
   }
@@ -125,7 +125,7 @@ async function benchCluster(rawPerSecond) {
   const { startCluster, INFRA } = require(join(repo, 'services/standalone/dist/integration/cluster'));
   const clipDir = await vitB32();
   const captionDir = await ensureCaptionModel(cache);
-  const infra = (...args) => execFileSync('bash', [join(repo, 'scripts/infra', ...args)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ADSEED_KSERVE_MODEL_DIR: clipDir } });
+  const infra = (script, ...args) => execFileSync('bash', [join(repo, 'scripts/infra', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ADSEED_KSERVE_MODEL_DIR: clipDir } });
   infra('all.sh', 'up');
   infra('kserve.sh', 'stop'); // serve the benchmark model, whatever was served before
   infra('kserve.sh', 'start');

@@ -64,8 +64,10 @@ start() {
   fi
   require_cmd curl
   install
-  for f in vision_model.onnx text_model.onnx; do
-    [[ -f "$MODEL_DIR/onnx/$f" ]] || die "$MODEL_DIR/onnx/$f not found (ADSEED_KSERVE_MODEL_DIR=$MODEL_DIR)"
+  # Same names the product's encoder accepts: the q8 export's *_quantized.onnx, or the plain files.
+  for tower in vision text; do
+    [[ -f "$MODEL_DIR/onnx/${tower}_model_quantized.onnx" || -f "$MODEL_DIR/onnx/${tower}_model.onnx" ]] ||
+      die "$MODEL_DIR/onnx/${tower}_model[_quantized].onnx not found (ADSEED_KSERVE_MODEL_DIR=$MODEL_DIR)"
   done
   fail_if_port_taken "$GRPC_PORT" "KServe gRPC"
   fail_if_port_taken "$HTTP_PORT" "KServe HTTP"

@@ -26,6 +26,12 @@ EMBED_DIM = 512
 LOG = logging.getLogger("adseed.kserve")
 
 
+def _model_file(model_dir: Path, tower: str) -> Path:
+    """The q8 export's *_quantized.onnx when present (as the product's encoder prefers), else the plain file."""
+    quantized = model_dir / "onnx" / f"{tower}_model_quantized.onnx"
+    return quantized if quantized.exists() else model_dir / "onnx" / f"{tower}_model.onnx"
+
+
 def _session(path: Path, threads: int) -> ort.InferenceSession:
     if not path.is_file():
         sys.exit(f"missing model file {path}: run scripts/infra/kserve.sh install, or point "
@@ -61,8 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
-    vision_path = args.model_dir / "onnx" / "vision_model.onnx"
-    text_path = args.model_dir / "onnx" / "text_model.onnx"
+    vision_path = _model_file(args.model_dir, "vision")
+    text_path = _model_file(args.model_dir, "text")
     vision = _session(vision_path, args.ort_threads)
     text = _session(text_path, args.ort_threads)
     _check_io(vision, ["pixel_values"], "image_embeds", vision_path)

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AppendLog, encodeFrame, Frame, FrameKind, readFrames, writeFileAtomically } from './record-log';
 import { MAX_DIMENSION, VectorColumn } from './vector-column';
 import {
-  ASSET_KINDS, AssetKind, DEFAULT_VECTOR_DIMENSIONS, IndexedPayload, SearchFilter, VECTOR_NAMES,
+  AssetKind, DEFAULT_VECTOR_DIMENSIONS, IndexedPayload, SearchFilter, VECTOR_NAMES,
   VectorHit, VectorIndex, VectorIndexDimensions, VectorIndexInputError, VectorName, VectorQuery, VectorRecord,
 } from './vector-index.port';
 

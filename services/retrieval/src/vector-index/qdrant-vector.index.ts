@@ -2,7 +2,7 @@ import { checkFilter, checkPayload, normalise } from './vector-index.validation'
 import { createHash } from 'node:crypto';
 import { QdrantClient, QdrantClientTimeoutError, type Schemas } from '@qdrant/js-client-rest';
 import {
-  ASSET_KINDS, AssetKind, DEFAULT_VECTOR_DIMENSIONS, IndexedPayload, SearchFilter, VECTOR_NAMES,
+  DEFAULT_VECTOR_DIMENSIONS, IndexedPayload, SearchFilter, VECTOR_NAMES,
   VectorHit, VectorIndex, VectorIndexDimensions, VectorIndexInputError, VectorName, VectorQuery, VectorRecord,
 } from './vector-index.port';
 
