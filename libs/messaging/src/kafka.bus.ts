@@ -40,6 +40,8 @@ export interface KafkaBusOptions {
  */
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
+  /** Replies' own client: kafkajs takes metadata retries from the client, not the producer. */
+  private readonly replyKafka: Kafka;
   private readonly producer: Producer;
   private readonly admin: Admin;
   private readonly retry: RetryPolicy;
@@ -51,6 +53,7 @@ export class KafkaEventBus implements EventBus {
   private readonly consumed = new Map<string, { topic: string; group: string }>();
   private connected?: Promise<void>;
   private replyConsumer?: Promise<void>;
+  private replyProducer?: Promise<Producer>;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -63,10 +66,13 @@ export class KafkaEventBus implements EventBus {
       requestTimeout: 30_000,
       retry: { initialRetryTime: 300, retries: 10 },
       logLevel: logLevel.WARN,
-      logCreator: () => (entry) => this.logger.warn(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace }),
+      // kafkajs puts the broker's reason in `error` ("Response Metadata" alone says nothing).
+      logCreator: () => (entry) => this.logger.warn(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace, ...(entry.log.error ? { reason: String(entry.log.error) } : {}) }),
       ...(options.sasl ? { sasl: options.sasl as SASLOptions } : {}),
     };
     this.kafka = new Kafka(config);
+    // Few retries: a reply is only useful within the requester's timeout.
+    this.replyKafka = new Kafka({ ...config, retry: { initialRetryTime: 200, retries: 3 } });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.admin = this.kafka.admin();
     this.replyTopic = `adseed.reply.${options.source}-${randomUUID().slice(0, 8)}`;
@@ -111,11 +117,11 @@ export class KafkaEventBus implements EventBus {
       const replyTo = raw.headers[H.replyTo];
       const outcome = await deliver(route.request, raw, this.deliveryContext(options.group), async (message) => {
         const value = await produceReply(route, message, handler);
-        if (replyTo) await this.sendTraced(replyTo, raw.key, value, replyHeaders(raw.headers));
+        if (replyTo) await this.sendTraced(replyTo, raw.key, value, replyHeaders(raw.headers), (...args) => this.sendReply(...args));
       });
       if (outcome === 'dead-lettered' && replyTo) {
         const error = { status: 400, code: 'invalid_request', message: `request on ${route.request.name} was rejected (see its DLT)` };
-        await this.send(replyTo, raw.key, JSON.stringify({ ok: false, error }), replyHeaders(raw.headers));
+        await this.sendReply(replyTo, raw.key, JSON.stringify({ ok: false, error }), replyHeaders(raw.headers));
       }
     });
   }
@@ -140,7 +146,9 @@ export class KafkaEventBus implements EventBus {
     this.replies.rejectAll(new Error('bus closed'));
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     if (this.replyConsumer) await this.admin.deleteTopics({ topics: [this.replyTopic] }).catch(() => undefined);
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    const replyProducer = this.replyProducer;
+    this.replyProducer = undefined;
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect(), replyProducer?.then((p) => p.disconnect())]);
   }
 
   private connect(): Promise<void> {
@@ -166,10 +174,42 @@ export class KafkaEventBus implements EventBus {
   }
 
   /** Sends inside a PRODUCER span whose trace context travels in the message's headers. */
-  private sendTraced(topic: string, key: string, value: string, extra?: Headers): Promise<void> {
+  private sendTraced(topic: string, key: string, value: string, extra?: Headers, send = (t: string, k: string, v: string, h: Headers) => this.send(t, k, v, h)): Promise<void> {
     const headers = this.headers(topic, extra);
     const info = { system: 'kafka', topic, service: this.options.source, messageId: headers[H.id], key } as const;
-    return withProducerSpan(info, headers, (traced) => this.send(topic, key, value, traced));
+    return withProducerSpan(info, headers, (traced) => send(topic, key, value, traced));
+  }
+
+  /**
+   * Replies go out on a producer of their own. A requester deletes its reply topic when it stops,
+   * and a kafkajs producer that ever wrote to a since-deleted topic fails every later metadata
+   * refresh, so every send to a topic it has not written to before (kafkajs 2.2.4): one restarted
+   * gateway would otherwise stop this service from replying to anyone, or dead-lettering. So a
+   * failed reply replaces the reply producer and is tried once more on the new one; a reply
+   * that still fails is dropped (its requester is gone or times out), never retried for minutes
+   * while the request's partition waits.
+   */
+  private async sendReply(topic: string, key: string, value: string, headers: Headers): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const current = (this.replyProducer ??= this.connectReplyProducer());
+      try {
+        await (await current).send({ topic, acks: -1, messages: [{ key, value, headers }] });
+        return;
+      } catch (error) {
+        if (this.replyProducer === current) this.replyProducer = undefined;
+        void current.then((p) => p.disconnect()).catch(() => undefined);
+        if (attempt >= 2) {
+          this.logger.warn('reply dropped: its reply topic is gone or the broker is unreachable', { topic, correlationId: headers[H.correlationId], error });
+          return;
+        }
+      }
+    }
+  }
+
+  private async connectReplyProducer(): Promise<Producer> {
+    const producer = this.replyKafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    return producer;
   }
 
   private async consume(topic: string, options: SubscribeOptions, handle: (raw: RawDelivery) => Promise<void>): Promise<Subscription> {

@@ -23,8 +23,14 @@ export class Readiness {
   }
 }
 
+/** A scrape waits this long for fresh consumer lag, then serves the last values it has. */
+const LAG_WAIT_MS = 2_000;
+
 @Controller()
 export class HealthController {
+  /** One lag read at a time: while the broker is down, scrapes must not pile up admin calls. */
+  private lagRead?: Promise<void>;
+
   constructor(
     private readonly readiness: Readiness,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
@@ -46,7 +52,16 @@ export class HealthController {
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4')
   async metrics(): Promise<string> {
-    await Promise.resolve(this.runtime.bus.reportLag?.()).catch((error: Error) => this.runtime.logger.warn('could not read consumer lag', { error }));
+    // Reading lag asks the broker; when it is down that retries for minutes, and a scrape that
+    // times out loses every other metric exactly when they matter.
+    this.lagRead ??= Promise.resolve(this.runtime.bus.reportLag?.())
+      .catch((error: Error) => this.runtime.logger.warn('could not read consumer lag', { error }))
+      .finally(() => {
+        this.lagRead = undefined;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.lagRead, new Promise<void>((resolve) => (timer = setTimeout(resolve, LAG_WAIT_MS)))]);
+    clearTimeout(timer);
     return this.runtime.metrics.registry.metrics();
   }
 }
