@@ -82,6 +82,9 @@ start() {
   export MINIO_NOTIFY_KAFKA_ENABLE_ADSEED=on
   export MINIO_NOTIFY_KAFKA_BROKERS_ADSEED="127.0.0.1:$KAFKA_PORT"
   export MINIO_NOTIFY_KAFKA_TOPIC_ADSEED="$TOPIC"
+  # Events raised while Kafka is down wait on disk here and are sent once it is back.
+  export MINIO_NOTIFY_KAFKA_QUEUE_DIR_ADSEED="$HOME_DIR/notify-queue"
+  mkdir -p "$MINIO_NOTIFY_KAFKA_QUEUE_DIR_ADSEED"
   start_daemon minio "$HOME_DIR/minio.log" "$BIN" server --quiet --address "127.0.0.1:$PORT" --console-address "127.0.0.1:$CONSOLE_PORT" "$DATA_DIR"
   wait_until "$START_TIMEOUT" "http://127.0.0.1:$PORT/minio/health/live" minio live
   log "ready after $((SECONDS - t0))s: S3 http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT, notify target arn:minio:sqs::ADSEED:kafka -> $TOPIC"

@@ -2,10 +2,12 @@ import { INFRA } from './cluster';
 
 /**
  * The environment of every service of an integration cluster: the real adapters, each of which
- * can be pointed back at its embedded twin to isolate a fault. The same as the flow test's
- * `clusterEnv`, which cannot be imported from its spec file without running that file's tests.
+ * can be pointed back at its embedded twin to isolate a fault.
  */
-export const clusterEnv = (models: { clipModelDir: string; captionModelDir: string }): NodeJS.ProcessEnv => ({
+export const clusterEnv = (
+  models: { clipModelDir: string; captionModelDir: string },
+  adapters: { encoder?: 'onnx' | 'triton'; index?: 'embedded' | 'qdrant' } = {},
+): NodeJS.ProcessEnv => ({
   ADSEED_BUS: 'kafka',
   KAFKA_BROKERS: INFRA.kafka,
   ADSEED_STORE: 'minio',
@@ -14,9 +16,9 @@ export const clusterEnv = (models: { clipModelDir: string; captionModelDir: stri
   MINIO_ACCESS_KEY: INFRA.minio.accessKey,
   MINIO_SECRET_KEY: INFRA.minio.secretKey,
   ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
-  ADSEED_ENCODER: process.env.ADSEED_IT_ENCODER ?? 'onnx',
+  ADSEED_ENCODER: process.env.ADSEED_IT_ENCODER ?? adapters.encoder ?? 'onnx',
   TRITON_ENDPOINTS: INFRA.kserve,
-  ADSEED_INDEX: process.env.ADSEED_IT_INDEX ?? 'embedded',
+  ADSEED_INDEX: process.env.ADSEED_IT_INDEX ?? adapters.index ?? 'embedded',
   QDRANT_URL: INFRA.qdrant,
   ADSEED_CLIP_MODEL_DIR: models.clipModelDir,
   ADSEED_CAPTION_MODEL_DIR: models.captionModelDir,

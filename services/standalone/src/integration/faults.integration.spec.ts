@@ -30,8 +30,9 @@ import { KafkaProbe, until, type ProbedMessage, type Watch } from './kafka-probe
 /**
  * Faults of the multi-process deployment on the real servers of `scripts/infra/all.sh up`: a
  * service killed with SIGKILL mid-ingest, the Kafka broker stopped and started under load, and
- * poison messages on every topic a service consumes. Runs after the flow test (never beside it:
- * both clusters use the same consumer groups, and this file stops the broker).
+ * poison messages on every topic a service consumes. Never beside another cluster on the same
+ * servers (scripts/test.sh runs integration files one at a time): all clusters share the services'
+ * consumer groups, and this file stops the broker.
  */
 
 /**
@@ -192,6 +193,9 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const tenant = `fb-${run}`;
     const uploads = rows.map((row) => ({ row, key: `${tenant}/${row.file}` }));
     const expected = new Set(uploads.map((u) => assetIdFor(`${SEEDS}/${u.key}`)));
+    // No probe consumer lives through the restart (see KafkaProbe.watch): progress comes from the
+    // retrieval service's index gauge, and `asset.indexed` is read afterwards from here.
+    const indexedFrom = await probe.endOffsets(INDEXED);
     // MinIO drops notifications while the broker is down (no queue_dir): only stop it once every
     // upload's notification is in Kafka, so what is tested is the services, not MinIO.
     const notified = new Set<string>();
@@ -202,17 +206,18 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         if (key.startsWith(`${tenant}/`)) notified.add(key);
       }
     });
-    const { watch, changes } = await watchIndexed(tenant);
     let brokerDown = false;
+    let watch: Watch | undefined;
     try {
       await uploadAll(uploads);
       await until(() => `MinIO's notifications of ${uploads.length} uploads (have ${notified.size})`, () => notified.size >= uploads.length, 60_000);
-      await until(() => `the first assets indexed (have ${changes.size})`, () => changes.size >= 10, 120_000);
+      await notifications.stop();
+      await untilAsync(() => 'the first assets indexed', async () => (await indexedVectors(tenant)) >= 10, 120_000);
 
       brokerDown = true;
       const stopStarted = Date.now();
       await sh('bash scripts/infra/kafka.sh stop', 120_000);
-      const indexedWhenDown = changes.size;
+      const indexedWhenDown = await indexedVectors(tenant);
       const stopSeconds = (Date.now() - stopStarted) / 1000;
       // Down long enough that every client notices: fetches, heartbeats and sends all fail.
       await new Promise((r) => setTimeout(r, BROKER_DOWN_MS));
@@ -220,6 +225,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       brokerDown = false;
       const brokerBack = Date.now();
 
+      const changes = new Map<string, boolean[]>();
+      watch = await probe.watch([INDEXED], { fromBeginning: true, startAt: { topic: INDEXED, offsets: indexedFrom } }, (m) => {
+        const value = parseJson(m.value) as AssetIndexed | undefined;
+        if (value?.tenant === tenant) changes.set(value.assetId, [...(changes.get(value.assetId) ?? []), value.changed]);
+      });
       await until(() => `all ${uploads.length} assets indexed after the broker came back (have ${changes.size})`, () => changes.size >= uploads.length, 240_000);
       const recoverySeconds = (Date.now() - brokerBack) / 1000;
       await pipelineSettled(watch, 120_000);
@@ -243,7 +253,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     } finally {
       // Never leave the broker down for the tests after this one.
       if (brokerDown) await sh('bash scripts/infra/kafka.sh start', 180_000);
-      await Promise.allSettled([watch.stop(), notifications.stop()]);
+      await Promise.allSettled([watch?.stop(), notifications.stop()]);
     }
   });
 
@@ -275,15 +285,21 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       { topic: ConversationTopics.updated.name, group: /^gateway-sse-/, key: conversation.id },
     ] as const;
 
-    const replyTopic = `adseed.reply.it-probe-${run}`;
-    await probe.createTopic(replyTopic);
+    // Two requesters in turn: the first one's reply topic is deleted (as a stopping gateway's is)
+    // before the second one asks, and the responders must still answer the second.
+    const [firstReplyTopic, secondReplyTopic] = [`adseed.reply.it-probe-${run}-1`, `adseed.reply.it-probe-${run}-2`];
+    await probe.createTopic(firstReplyTopic);
+    await probe.createTopic(secondReplyTopic);
     const replies = new Map<string, Reply>();
     const dead = new Map<string, ProbedMessage[]>();
     const ingested: AssetIngestRequested[] = [];
     const embedded: AssetEmbedded[] = [];
     const indexed: AssetIndexed[] = [];
+    const onReply = (m: ProbedMessage) => replies.set(m.headers[H.correlationId] ?? '', parseJson(m.value) as Reply);
+    // One consumer per requester: a consumer subscribed to a deleted topic stops fetching altogether.
+    const firstRequester = await probe.watch([firstReplyTopic], { fromBeginning: true }, onReply);
     const watches = await Promise.all([
-      probe.watch([replyTopic], { fromBeginning: true }, (m) => replies.set(m.headers[H.correlationId] ?? '', parseJson(m.value) as Reply)),
+      probe.watch([secondReplyTopic], { fromBeginning: true }, onReply),
       // DLTs from the start: our messages are told apart by their ids, and nothing can be missed.
       probe.watch(topics.map((t) => deadLetterTopicName(t.topic)), { fromBeginning: true }, (m) => {
         const id = m.headers[H.id] ?? '';
@@ -297,57 +313,34 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         else indexed.push(value as AssetIndexed);
       }),
     ]);
-    const headersFor = (id: string, request: boolean) => ({
+    const headersFor = (id: string, replyTo?: string) => ({
       [H.id]: id,
       [H.type]: 'fault-test',
       [H.source]: 'adseed-it',
-      ...(request ? { [H.correlationId]: id, [H.replyTo]: replyTopic } : {}),
+      ...(replyTo ? { [H.correlationId]: id, [H.replyTo]: replyTo } : {}),
     });
+    let firstReplyTopicDeleted = false;
 
     try {
       // The gateway's SSE hub starts at new messages once its group joined: see one update through
       // it first, or a poison sent too early would be skipped rather than dead-lettered.
       await until(() => 'the initial SSE state', () => sse.states.length >= 1, 30_000);
       const warmUp = { ...conversation, updatedAt: new Date().toISOString(), segment: `warm-up ${run}` };
-      await probe.produce(ConversationTopics.updated.name, [{ key: conversation.id, value: JSON.stringify(warmUp), headers: headersFor(`warm-${run}`, false) }]);
+      await probe.produce(ConversationTopics.updated.name, [{ key: conversation.id, value: JSON.stringify(warmUp), headers: headersFor(`warm-${run}`) }]);
       await until(() => 'a conversation update through the SSE hub', () => sse.states.some((s) => s.segment === warmUp.segment), 60_000);
 
       // 1. Poison: bytes that are not JSON, and JSON that fails the topic's schema.
       for (const t of topics) {
+        const replyTo = 'request' in t ? firstReplyTopic : undefined;
         await probe.produce(t.topic, [
-          { key: t.key, value: Buffer.from('{"assetId": "half a message', 'utf8'), headers: headersFor(`fault-${run}-json-${t.topic}`, 'request' in t) },
-          { key: t.key, value: JSON.stringify({ tenant: 42, hello: 'world' }), headers: headersFor(`fault-${run}-schema-${t.topic}`, 'request' in t) },
+          { key: t.key, value: Buffer.from('{"assetId": "half a message', 'utf8'), headers: headersFor(`fault-${run}-json-${t.topic}`, replyTo) },
+          { key: t.key, value: JSON.stringify({ tenant: 42, hello: 'world' }), headers: headersFor(`fault-${run}-schema-${t.topic}`, replyTo) },
         ]);
       }
 
-      // 2. A valid event after the poison, on the same partition (same key).
-      const probeAssetId = assetIdFor(probePath);
-      const caption = `fault probe ${run}`;
-      const storageEtag = `fault-${run}-etag`;
-      const valid = (topic: string, value: unknown, id: string, request = false) =>
-        probe.produce(topic, [{ key: topics.find((t) => t.topic === topic)!.key, value: JSON.stringify(value), headers: headersFor(id, request) }]);
-      const storageEvent: StorageObjectEvent = {
-        EventName: 's3:ObjectCreated:Put',
-        Key: `${SEEDS}/${storageKey}`,
-        Records: [{ eventName: 's3:ObjectCreated:Put', s3: { bucket: { name: SEEDS }, object: { key: encodeURIComponent(storageKey), eTag: storageEtag, size: image.length } } }],
-      };
-      await valid(StorageTopics.objectEvents.name, storageEvent, `valid-${run}-storage`);
-      const ingest: AssetIngestRequested = { assetId: probeAssetId, tenant, kind: 'seed', path: probePath, caption, tags: ['probe'], source: 'event' };
-      await valid(AssetTopics.ingestRequested.name, ingest, `valid-${run}-ingest`);
-      await valid(ServiceRoutes.embedTexts.request.name, { texts: ['a dog on a beach'], encoders: ['clip', 'caption'] }, `valid-${run}-texts`, true);
-      await valid(ServiceRoutes.search.request.name, { tenant, text: 'a dog', k: 1 }, `valid-${run}-search`, true);
-      await valid(ServiceRoutes.generateAd.request.name, { tenant, seedPath: probePath, brandPath: probePath, headline: 'Fault probe' }, `valid-${run}-ad`, true);
-      await valid(ServiceRoutes.conversation.request.name, { type: 'get', tenant, conversationId: conversation.id }, `valid-${run}-command`, true);
-      const update = { ...conversation, updatedAt: new Date().toISOString(), segment: `after the poison ${run}` };
-      await valid(ConversationTopics.updated.name, update, `valid-${run}-updated`);
-      // asset.embedded: the embedding service's own output for the probe, under another asset id.
-      await until(() => 'asset.embedded for the ingest probe', () => embedded.some((e) => e.assetId === probeAssetId && e.caption === caption), 60_000);
-      const copyId = `fault-${run}-copy`;
-      await valid(AssetTopics.embedded.name, { ...embedded.find((e) => e.assetId === probeAssetId)!, assetId: copyId }, `valid-${run}-embedded`);
-
-      // 3. Every poison dead-lettered with its reason, every valid event processed.
+      // 2. Every poison dead-lettered with its reason; requesters told at once.
       const poisonIds = topics.flatMap((t) => [`fault-${run}-json-${t.topic}`, `fault-${run}-schema-${t.topic}`]);
-      await until(() => `all ${poisonIds.length} poison messages in their DLTs (missing ${poisonIds.filter((id) => !dead.has(id)).join(', ')})`, () => poisonIds.every((id) => dead.has(id)), 60_000);
+      await until(() => `all ${poisonIds.length} poison messages in their DLTs (missing ${poisonIds.filter((id) => !dead.has(id)).join(', ')})`, () => poisonIds.every((id) => dead.has(id)), 90_000);
       for (const t of topics) {
         for (const [shape, reason] of [
           ['json', 'payload is not JSON'],
@@ -366,18 +359,40 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         }
       }
       assert.match(dead.get(`fault-${run}-schema-${AssetTopics.ingestRequested.name}`)![0]!.headers[H.error]!, /tenant/, 'the reason names the field');
-
       // Requesters hear of a rejected request at once instead of waiting for their timeout.
-      for (const t of topics.filter((t) => 'request' in t)) {
-        for (const shape of ['json', 'schema']) {
-          const id = `fault-${run}-${shape}-${t.topic}`;
-          await until(() => `the error reply to ${id}`, () => replies.has(id), 30_000);
-          const reply = replies.get(id)!;
-          assert.equal(reply.ok, false, id);
-          assert.equal(reply.error?.status, 400, id);
-          assert.equal(reply.error?.code, 'invalid_request', id);
-        }
-      }
+      const rejected = topics.filter((t) => 'request' in t).flatMap((t) => [`fault-${run}-json-${t.topic}`, `fault-${run}-schema-${t.topic}`]);
+      await until(() => `error replies (missing ${rejected.filter((id) => !replies.has(id)).join(', ')})`, () => rejected.every((id) => replies.has(id)), 30_000);
+      for (const id of rejected) assert.deepEqual([replies.get(id)!.ok, replies.get(id)!.error?.status, replies.get(id)!.error?.code], [false, 400, 'invalid_request'], id);
+
+      // The first requester goes away, as a stopping gateway does: its reply topic is deleted.
+      await firstRequester.stop();
+      await probe.deleteTopic(firstReplyTopic);
+      firstReplyTopicDeleted = true;
+
+      // 3. A valid event after the poison, on the same partition (same key): each is processed.
+      const probeAssetId = assetIdFor(probePath);
+      const caption = `fault probe ${run}`;
+      const storageEtag = `fault-${run}-etag`;
+      const valid = (topic: string, value: unknown, id: string, replyTo?: string) =>
+        probe.produce(topic, [{ key: topics.find((t) => t.topic === topic)!.key, value: JSON.stringify(value), headers: headersFor(id, replyTo) }]);
+      const storageEvent: StorageObjectEvent = {
+        EventName: 's3:ObjectCreated:Put',
+        Key: `${SEEDS}/${storageKey}`,
+        Records: [{ eventName: 's3:ObjectCreated:Put', s3: { bucket: { name: SEEDS }, object: { key: encodeURIComponent(storageKey), eTag: storageEtag, size: image.length } } }],
+      };
+      await valid(StorageTopics.objectEvents.name, storageEvent, `valid-${run}-storage`);
+      const ingest: AssetIngestRequested = { assetId: probeAssetId, tenant, kind: 'seed', path: probePath, caption, tags: ['probe'], source: 'event' };
+      await valid(AssetTopics.ingestRequested.name, ingest, `valid-${run}-ingest`);
+      await valid(ServiceRoutes.embedTexts.request.name, { texts: ['a dog on a beach'], encoders: ['clip', 'caption'] }, `valid-${run}-texts`, secondReplyTopic);
+      await valid(ServiceRoutes.search.request.name, { tenant, text: 'a dog', k: 1 }, `valid-${run}-search`, secondReplyTopic);
+      await valid(ServiceRoutes.generateAd.request.name, { tenant, seedPath: probePath, brandPath: probePath, headline: 'Fault probe' }, `valid-${run}-ad`, secondReplyTopic);
+      await valid(ServiceRoutes.conversation.request.name, { type: 'get', tenant, conversationId: conversation.id }, `valid-${run}-command`, secondReplyTopic);
+      const update = { ...conversation, updatedAt: new Date().toISOString(), segment: `after the poison ${run}` };
+      await valid(ConversationTopics.updated.name, update, `valid-${run}-updated`);
+      // asset.embedded: the embedding service's own output for the probe, under another asset id.
+      await until(() => 'asset.embedded for the ingest probe', () => embedded.some((e) => e.assetId === probeAssetId && e.caption === caption), 60_000);
+      const copyId = `fault-${run}-copy`;
+      await valid(AssetTopics.embedded.name, { ...embedded.find((e) => e.assetId === probeAssetId)!, assetId: copyId }, `valid-${run}-embedded`);
 
       const validReplies = ['texts', 'search', 'ad', 'command'].map((s) => `valid-${run}-${s}`);
       await until(() => `replies to the valid requests (missing ${validReplies.filter((id) => !replies.has(id)).join(', ')})`, () => validReplies.every((id) => replies.has(id)), 60_000);
@@ -393,11 +408,20 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       console.log(`[faults] poison on ${topics.length} topics: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       sse.close();
-      await Promise.allSettled(watches.map((w) => w.stop()));
-      await probe.deleteTopic(replyTopic).catch(() => undefined);
+      await Promise.allSettled([firstRequester, ...watches].map((w) => w.stop()));
+      const leftovers = firstReplyTopicDeleted ? [secondReplyTopic] : [firstReplyTopic, secondReplyTopic];
+      for (const topic of leftovers) await probe.deleteTopic(topic).catch(() => undefined);
     }
   });
 });
+
+async function untilAsync(what: () => string, predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 function parseJson(text: string): unknown {
   try {

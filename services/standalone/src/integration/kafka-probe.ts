@@ -86,10 +86,19 @@ export class KafkaProbe {
 
   /**
    * Calls `onMessage` for every message on `topics` from a new consumer group, once per
-   * (topic, partition, offset) even if the group re-reads after a broker restart. Resolves once
-   * the group has its partitions, so with `fromBeginning: false` nothing sent afterwards is missed.
+   * (topic, partition, offset) even if the group re-reads after a rebalance. Resolves once the
+   * group has its partitions, so with `fromBeginning: false` nothing sent afterwards is missed.
+   * `startAt` (offsets from `endOffsets`, taken earlier) reads one topic from there instead.
+   *
+   * A watch should not live through a broker restart: kafkajs 2.2.4 consumers that crash and
+   * restart leave their group-coordinator connections open after disconnect(), which keeps the
+   * test process from exiting. Stop it before, and start a new one with `startAt` after.
    */
-  async watch(topics: string[], options: { fromBeginning: boolean }, onMessage: (message: ProbedMessage) => void): Promise<Watch> {
+  async watch(
+    topics: string[],
+    options: { fromBeginning: boolean; startAt?: { topic: string; offsets: Map<number, bigint> } },
+    onMessage: (message: ProbedMessage) => void,
+  ): Promise<Watch> {
     const consumer = this.kafka.consumer({ groupId: `it-probe-${randomUUID()}`, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000 });
     this.consumers.add(consumer);
     const next = new Map<string, bigint>();
@@ -119,11 +128,15 @@ export class KafkaProbe {
         });
       },
     });
+    const { startAt } = options;
+    if (startAt) for (const [partition, offset] of startAt.offsets) consumer.seek({ topic: startAt.topic, partition, offset: offset.toString() });
     await joined;
     // Where each partition stood when the group joined: a watch that starts at new messages has
     // "read" a partition up to here even though it saw none of it.
     const baseline = new Map<string, Map<number, bigint>>();
-    for (const topic of topics) baseline.set(topic, options.fromBeginning ? new Map() : await this.endOffsets(topic));
+    for (const topic of topics) {
+      baseline.set(topic, startAt?.topic === topic ? startAt.offsets : options.fromBeginning ? new Map() : await this.endOffsets(topic));
+    }
     return {
       hasReadUpTo: (topic, ends) => [...ends].every(([p, end]) => end <= (baseline.get(topic)?.get(p) ?? 0n) || (next.get(`${topic}/${p}`) ?? 0n) >= end),
       stop: async () => {

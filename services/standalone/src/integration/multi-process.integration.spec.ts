@@ -11,27 +11,10 @@ import { Client as MinioClient } from 'minio';
 import { parseManifest } from '../demo-library';
 import { DEMO_LIBRARY, PNG_SIGNATURE, startTestApp, testModels } from '../e2e/harness';
 import { INFRA, startCluster, type Cluster } from './cluster';
+import { clusterEnv } from './cluster-env';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The adapters under test; each can be pointed back at its embedded twin to isolate a fault. */
-export const clusterEnv = (models: { clipModelDir: string; captionModelDir: string }): NodeJS.ProcessEnv => ({
-  ADSEED_BUS: 'kafka',
-  KAFKA_BROKERS: INFRA.kafka,
-  ADSEED_STORE: 'minio',
-  MINIO_ENDPOINT: INFRA.minio.endPoint,
-  MINIO_PORT: String(INFRA.minio.port),
-  MINIO_ACCESS_KEY: INFRA.minio.accessKey,
-  MINIO_SECRET_KEY: INFRA.minio.secretKey,
-  ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
-  ADSEED_ENCODER: process.env.ADSEED_IT_ENCODER ?? 'triton',
-  TRITON_ENDPOINTS: INFRA.kserve,
-  ADSEED_INDEX: process.env.ADSEED_IT_INDEX ?? 'qdrant',
-  QDRANT_URL: INFRA.qdrant,
-  ADSEED_CLIP_MODEL_DIR: models.clipModelDir,
-  ADSEED_CAPTION_MODEL_DIR: models.captionModelDir,
-  LOG_LEVEL: 'info',
-});
 
 /** Watches `asset.indexed` from the test's own consumer group, keyed by asset id. */
 async function watchIndexed(tenant: string): Promise<{ consumer: Consumer; changes: Map<string, boolean[]> }> {
@@ -88,7 +71,7 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     cluster = await startCluster({
       dataDir,
       basePort: 18400,
-      env: { ...clusterEnv(models), OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200' },
+      env: { ...clusterEnv(models, { encoder: 'triton', index: 'qdrant' }), OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200' },
     });
   });
   after(async () => {
