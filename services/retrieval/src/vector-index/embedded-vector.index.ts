@@ -1,4 +1,4 @@
-import { checkFilter, checkPayload, normalise } from './vector-index.validation';
+import { checkFilter, checkPayload, checkQuery, normalise } from './vector-index.validation';
 import { endianness } from 'node:os';
 import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -151,14 +151,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
   async search(query: VectorQuery): Promise<VectorHit[]> {
     this.assertOpen();
     const { using, filter, limit } = query;
-    if (!VECTOR_NAMES.includes(using)) {
-      throw new VectorIndexInputError(`query.using must be one of ${VECTOR_NAMES.join(', ')}, got ${String(using)}`);
-    }
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new VectorIndexInputError(`query.limit must be a positive integer, got ${String(limit)}`);
-    }
-    checkFilter(filter, 'query.filter', true);
-    const unit = normalise(query.vector, using, this.dimensions[using], 'query.vector');
+    const unit = checkQuery(query, this.dimensions);
     const tenantCode = this.tenantCodes.get(filter.tenant);
     if (tenantCode === undefined) return [];
     const accept = acceptor(filter);

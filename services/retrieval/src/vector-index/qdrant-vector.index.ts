@@ -1,4 +1,4 @@
-import { checkFilter, checkPayload, normalise } from './vector-index.validation';
+import { checkFilter, checkPayload, checkQuery, normalise } from './vector-index.validation';
 import { createHash } from 'node:crypto';
 import { QdrantClient, QdrantClientTimeoutError, type Schemas } from '@qdrant/js-client-rest';
 import {
@@ -172,14 +172,7 @@ export class QdrantVectorIndex implements VectorIndex {
   async search(query: VectorQuery): Promise<VectorHit[]> {
     this.assertOpen();
     const { using, filter, limit } = query;
-    if (!VECTOR_NAMES.includes(using)) {
-      throw new VectorIndexInputError(`query.using must be one of ${VECTOR_NAMES.join(', ')}, got ${String(using)}`);
-    }
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new VectorIndexInputError(`query.limit must be a positive integer, got ${String(limit)}`);
-    }
-    checkFilter(filter, 'query.filter', true);
-    const unit = normalise(query.vector, using, this.dimensions[using], 'query.vector');
+    const unit = checkQuery(query, this.dimensions);
     // Qdrant orders equal scores its own way; the contract breaks ties by ascending asset id (as
     // the embedded index does), so identical vectors — e.g. photos sharing one caption — rank the
     // same on both. Over-fetch so a tie group straddling the limit is still ordered by id.

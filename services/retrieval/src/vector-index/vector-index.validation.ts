@@ -1,4 +1,4 @@
-import { ASSET_KINDS, VectorIndexInputError, type AssetKind, type IndexedPayload, type SearchFilter, type VectorName } from './vector-index.port';
+import { ASSET_KINDS, VECTOR_NAMES, VectorIndexInputError, type AssetKind, type IndexedPayload, type SearchFilter, type VectorIndexDimensions, type VectorName, type VectorQuery } from './vector-index.port';
 
 /**
  * Input checks shared by every VectorIndex adapter, so all of them reject the same calls with
@@ -55,4 +55,17 @@ export function checkFilter(filter: Partial<SearchFilter> | undefined, at: strin
   if (filter.tagsAll !== undefined && (!Array.isArray(filter.tagsAll) || filter.tagsAll.some((t) => typeof t !== 'string'))) {
     throw new VectorIndexInputError(`${at}.tagsAll must be an array of strings`);
   }
+}
+
+/** Checks a search request and returns its query vector, L2-normalised. */
+export function checkQuery(query: VectorQuery, dimensions: VectorIndexDimensions): Float32Array {
+  const { using, filter, limit } = query;
+  if (!VECTOR_NAMES.includes(using)) {
+    throw new VectorIndexInputError(`query.using must be one of ${VECTOR_NAMES.join(', ')}, got ${String(using)}`);
+  }
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new VectorIndexInputError(`query.limit must be a positive integer, got ${String(limit)}`);
+  }
+  checkFilter(filter, 'query.filter', true);
+  return normalise(query.vector, using, dimensions[using], 'query.vector');
 }
