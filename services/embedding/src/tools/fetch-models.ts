@@ -8,6 +8,7 @@
  * can reach; CLIP weights only exist on Hugging Face, which they cannot, so that part is expected
  * to fail here and succeed on a machine with internet access.
  */
+import { sharedClipTokenizerDir } from '../encoders/clip/shared-clip-dir';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -159,7 +160,8 @@ export const CLIP_WEIGHTS: ReadonlyArray<{ readonly file: string; readonly sha25
 /** Tokenizer and configs: copied from the shared folder when there, else downloaded at the same revision. */
 const CLIP_REQUIRED_SIDE_FILES = ['tokenizer.json', 'config.json', 'preprocessor_config.json'] as const;
 const CLIP_OPTIONAL_SIDE_FILES = ['special_tokens_map.json', 'merges.txt', 'tokenizer_config.json', 'vocab.json'] as const;
-export const DEFAULT_CLIP_SHARED_DIR = '/work/shared/models/clip-vit-base-patch32';
+/** `../shared/models/clip-vit-base-patch32` beside the checkout, or under `$ADSEED_SHARED_DIR`. */
+export const DEFAULT_CLIP_SHARED_DIR = sharedClipTokenizerDir();
 
 export interface FetchClipWeightsOptions {
   /** Replaces `https://huggingface.co`; URLs are `<baseUrl>/<repo>/resolve/<revision>/<file>`. */

@@ -3,14 +3,15 @@
  * Run: node services/generation/dist/generators/local-ad.generator.bench.js [runs]
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { renderDemoBrandPack } from './demo-brand';
 import { LocalAdGenerator } from './local-ad.generator';
 
 /** Sample photo library; override with ADSEED_PETS_DIR. */
-export const PET_PHOTOS_DIR = process.env.ADSEED_PETS_DIR ?? '/work/shared/datasets/oxford-pets-sample';
+// Compiled to services/generation/dist/generators/: ../shared sits beside the repository.
+export const PET_PHOTOS_DIR = process.env.ADSEED_PETS_DIR ?? resolve(__dirname, '../../../../../shared/datasets/oxford-pets-sample');
 
 export interface LatencySummary {
   runs: number;
