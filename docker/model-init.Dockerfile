@@ -7,8 +7,8 @@
 #   docker build -f docker/model-init.Dockerfile -t adseed-model-init:0.1.0 .
 #
 # Pins: releases pass digests for both images (`docker buildx imagetools inspect <image>`).
-ARG GO_IMAGE=golang:1.24-bookworm
-ARG BASE_IMAGE=debian:bookworm-slim
+ARG GO_IMAGE=golang:1.24.4-bookworm
+ARG BASE_IMAGE=debian:12.11-slim
 
 # mc from source at a fixed module version: MinIO no longer publishes community images/binaries
 # we could pin, while the Go module proxy serves the source reproducibly.
