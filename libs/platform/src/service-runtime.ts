@@ -53,7 +53,7 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
 
 /**
  * The one-process mode's scrape: `runtime`'s /metrics shows every listed service's registry
- * (series told apart by their `service` label) and refreshes the in-process consumer lag first.
+ * (series told apart by their `service` label) and refreshes every bus's consumer lag first.
  * Metrics are still recorded in each service's own registry; only the scrape is shared.
  */
 export function withMergedMetrics(runtime: ServiceRuntime, services: () => ServiceRuntime[]): ServiceRuntime {
@@ -61,7 +61,7 @@ export function withMergedMetrics(runtime: ServiceRuntime, services: () => Servi
   const registry = new MergedRegistry(
     () => all().map((s) => s.metrics.registry),
     () => {
-      for (const s of all()) if (s.bus instanceof InProcessEventBus) s.bus.reportLag();
+      for (const s of all()) void Promise.resolve(s.bus.reportLag?.()).catch(() => undefined);
     },
   );
   return { ...runtime, metrics: { ...runtime.metrics, registry } };

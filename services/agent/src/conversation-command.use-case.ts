@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConversationTopics, ServiceRoutes, type Conversation, type ConversationCommand } from '@adseed/contracts';
+import { ConversationTopics, ServiceRoutes, type Conversation, type ConversationCommand, assetContentUrl } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
 import type { ServiceRuntime } from '@adseed/platform';
 import type { ConversationRepository } from './conversation.repository';
@@ -7,7 +7,6 @@ import { ConversationPolicy } from './policy/conversation.policy';
 import type { PolicyPorts, ReplyInterpreter, SubjectProposer } from './policy/conversation.model';
 import type { Conversation as PolicyConversation } from './policy/conversation.model';
 
-export const contentUrl = (path: string): string => `/v1/assets/content?path=${encodeURIComponent(path)}`;
 
 /** A subject name from the catalogue (`english_cocker_spaniel`) as a search text. */
 const searchText = (subject: string): string => subject.replace(/_/g, ' ');
@@ -110,7 +109,7 @@ export class ConversationCommandUseCase {
     const ports: PolicyPorts = {
       retrieve: async (subject, k) => {
         const reply = await bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: searchText(subject), k, kind: 'seed', encoders: ['clip', 'caption'] } });
-        return reply.hits.map((h) => ({ rank: h.rank, assetId: h.assetId, path: h.path, url: contentUrl(h.path), score: h.score, ...(h.caption ? { caption: h.caption } : {}) }));
+        return reply.hits.map((h) => ({ rank: h.rank, assetId: h.assetId, path: h.path, url: assetContentUrl(h.path), score: h.score, ...(h.caption ? { caption: h.caption } : {}) }));
       },
       generate: async ({ seedPath, brandPath, subject, segment }) => {
         const ad = await bus.request(
@@ -118,7 +117,7 @@ export class ConversationCommandUseCase {
           { key: tenant, value: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment } },
           { timeoutMs: 300_000 },
         );
-        return { path: ad.path, url: contentUrl(ad.path) };
+        return { path: ad.path, url: assetContentUrl(ad.path) };
       },
     };
     return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject });

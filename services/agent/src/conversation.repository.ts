@@ -1,5 +1,5 @@
 import { Conversation } from '@adseed/contracts';
-import type { ObjectStore } from '@adseed/storage';
+import { ObjectNotFoundError, type ObjectStore } from '@adseed/storage';
 
 /**
  * Conversations live in the object store as JSON (`<state bucket>/conversations/<tenant>/<id>.json`),
@@ -17,9 +17,13 @@ export class ConversationRepository {
 
   async get(tenant: string, id: string): Promise<Conversation | undefined> {
     if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) return undefined;
-    const key = this.key(tenant, id);
-    if (!(await this.store.stat(this.bucket, key))) return undefined;
-    const { body } = await this.store.get(this.bucket, key);
+    let body: Buffer;
+    try {
+      ({ body } = await this.store.get(this.bucket, this.key(tenant, id)));
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return undefined;
+      throw error;
+    }
     return Conversation.parse(JSON.parse(body.toString('utf8')));
   }
 

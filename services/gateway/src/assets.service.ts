@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AssetTopics, assetIdFor, splitStoragePath, type Asset, type AssetKind, type ListAssetsQuery, type UploadAssetFields } from '@adseed/contracts';
+import { AssetTopics, assetIdFor, splitStoragePath, type Asset, type AssetKind, type ListAssetsQuery, type UploadAssetFields, assetContentUrl } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import type { ObjectInfo } from '@adseed/storage';
 import { Inject, Injectable } from '@nestjs/common';
@@ -7,7 +7,6 @@ import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { inspectImage } from './image-inspector';
 
-export const contentUrl = (path: string): string => `/v1/assets/content?path=${encodeURIComponent(path)}`;
 
 /** A file name we can keep in a key: letters, digits, `._-`, at most 100 characters. */
 const safeName = (name: string, extension: string): string => {
@@ -85,7 +84,7 @@ export class AssetsService {
     const { info } = await this.statOwned(tenant, path);
     const expiry = this.env.ADSEED_PRESIGN_EXPIRY_SECONDS;
     const presigned = await this.runtime.store.presignedGetUrl(info.bucket, info.key, expiry);
-    if (!presigned) return { url: contentUrl(path), presigned: false };
+    if (!presigned) return { url: assetContentUrl(path), presigned: false };
     return { url: presigned, expiresAt: new Date(Date.now() + expiry * 1000).toISOString(), presigned: true };
   }
 
@@ -108,7 +107,7 @@ export class AssetsService {
       tenant,
       kind,
       path,
-      url: contentUrl(path),
+      url: assetContentUrl(path),
       contentType: info.contentType,
       bytes: info.size,
       ...(m.width ? { width: Number(m.width) } : {}),

@@ -1,5 +1,6 @@
 import {
   AssetContentQuery,
+  assetContentUrl,
   CreateAdBody,
   CreateConversationBody,
   ListAssetsQuery,
@@ -9,13 +10,14 @@ import {
   ServiceRoutes,
   UploadAssetFields,
   type Conversation,
+  type ConversationCommand,
 } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { AssetsService, contentUrl } from './assets.service';
+import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
 import { ApiError } from './http-errors';
 import { Tenant, TenantGuard } from './tenant.guard';
@@ -75,7 +77,7 @@ export class SearchController {
       key: tenant,
       value: { tenant, text: body.text, k: body.k, kind: body.kind, encoders: body.encoders ?? ['clip', 'caption'], ...(body.tags ? { tagsAll: body.tags } : {}) },
     });
-    return { ...reply, hits: reply.hits.map((h) => ({ ...h, url: contentUrl(h.path) })) };
+    return { ...reply, hits: reply.hits.map((h) => ({ ...h, url: assetContentUrl(h.path) })) };
   }
 }
 
@@ -133,8 +135,8 @@ export class ConversationsController {
     });
   }
 
-  private command(value: Parameters<ServiceRuntime['bus']['request']>[1]['value'] & object, key: string): Promise<Conversation> {
-    return this.runtime.bus.request(ServiceRoutes.conversation, { key, value: value as never });
+  private command(value: ConversationCommand, key: string): Promise<Conversation> {
+    return this.runtime.bus.request(ServiceRoutes.conversation, { key, value });
   }
 }
 
@@ -173,6 +175,6 @@ export class AdsController {
       },
       { timeoutMs: 300_000 },
     );
-    return { ad: { path: ad.path, url: contentUrl(ad.path), seedPath: ad.seedPath, brandPath: ad.brandPath, generator: ad.generator, ...(subject ? { subject } : {}) } };
+    return { ad: { path: ad.path, url: assetContentUrl(ad.path), seedPath: ad.seedPath, brandPath: ad.brandPath, generator: ad.generator, ...(subject ? { subject } : {}) } };
   }
 }

@@ -13,28 +13,10 @@ export class IndexAssetUseCase {
   ) {}
 
   async execute(event: AssetEmbedded): Promise<{ changed: boolean }> {
+    const record = toRecord(event);
     const existing = await this.index.get(event.assetId);
-    const changed = !existing || fingerprint(existing) !== fingerprintOf(event);
+    const changed = !existing || fingerprint(existing) !== fingerprint(record);
     if (changed) {
-      const record: VectorRecord = {
-        id: event.assetId,
-        vectors: {
-          ...(event.vectors.clip ? { clip: Float32Array.from(event.vectors.clip) } : {}),
-          ...(event.vectors.caption ? { caption: Float32Array.from(event.vectors.caption) } : {}),
-        },
-        payload: {
-          tenant: event.tenant,
-          kind: event.kind,
-          path: event.path,
-          tags: event.tags,
-          ...(event.caption ? { caption: event.caption } : {}),
-          contentHash: event.contentHash ?? '',
-          clipModel: event.models.clip ? `${event.models.clip.id}@${event.models.clip.version}` : '',
-          captionModel: event.models.caption ? `${event.models.caption.id}@${event.models.caption.version}` : '',
-          ...(event.models.clip ? { modelId: event.models.clip.id, modelVersion: event.models.clip.version } : {}),
-          indexedAt: new Date().toISOString(),
-        },
-      };
       await this.index.upsert([record]);
       this.runtime.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
     }
@@ -46,17 +28,28 @@ export class IndexAssetUseCase {
   }
 }
 
+function toRecord(event: AssetEmbedded): VectorRecord {
+  return {
+    id: event.assetId,
+    vectors: {
+      ...(event.vectors.clip ? { clip: Float32Array.from(event.vectors.clip) } : {}),
+      ...(event.vectors.caption ? { caption: Float32Array.from(event.vectors.caption) } : {}),
+    },
+    payload: {
+      tenant: event.tenant,
+      kind: event.kind,
+      path: event.path,
+      tags: event.tags,
+      ...(event.caption ? { caption: event.caption } : {}),
+      contentHash: event.contentHash ?? '',
+      clipModel: event.models.clip ? `${event.models.clip.id}@${event.models.clip.version}` : '',
+      captionModel: event.models.caption ? `${event.models.caption.id}@${event.models.caption.version}` : '',
+      ...(event.models.clip ? { modelId: event.models.clip.id, modelVersion: event.models.clip.version } : {}),
+      indexedAt: new Date().toISOString(),
+    },
+  };
+}
+
+/** What makes a re-index a no-op: same object, same models, same caption and tags (not the time). */
 const fingerprint = (r: VectorRecord): string =>
   JSON.stringify([r.payload.tenant, r.payload.kind, r.payload.path, r.payload.contentHash, r.payload.clipModel, r.payload.captionModel, r.payload.caption ?? '', r.payload.tags]);
-
-const fingerprintOf = (e: AssetEmbedded): string =>
-  JSON.stringify([
-    e.tenant,
-    e.kind,
-    e.path,
-    e.contentHash ?? '',
-    e.models.clip ? `${e.models.clip.id}@${e.models.clip.version}` : '',
-    e.models.caption ? `${e.models.caption.id}@${e.models.caption.version}` : '',
-    e.caption ?? '',
-    e.tags,
-  ]);

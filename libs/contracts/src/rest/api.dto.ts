@@ -42,6 +42,8 @@ export type ListAssetsQuery = z.infer<typeof ListAssetsQuery>;
 export const ListAssetsResponse = z.object({ items: z.array(Asset), nextCursor: z.string().optional() });
 
 export const AssetContentQuery = z.object({ path: StoragePath });
+/** The gateway URL that serves an object's bytes (what `url` fields of responses hold). */
+export const assetContentUrl = (path: string): string => `/v1/assets/content?path=${encodeURIComponent(path)}`;
 export const AssetUrlResponse = z.object({
   url: z.string(),
   /** When the URL stops working; absent for the gateway's own content URL. */
