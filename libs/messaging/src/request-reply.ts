@@ -26,6 +26,10 @@ export class PendingReplies {
       }, timeoutMs);
       this.pending.set(correlationId, { resolve: resolve as (v: unknown) => void, reject, timer, route: route as RouteDef<unknown, unknown> });
     });
+    // The reply can settle before the caller gets the promise (a fast error reply racing the
+    // producer's acknowledgement). Mark it handled now so that is not an unhandled rejection,
+    // which would end the process; the caller still receives the rejection.
+    reply.catch(() => undefined);
     return { correlationId, reply };
   }
 
