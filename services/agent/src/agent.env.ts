@@ -9,5 +9,7 @@ export const AgentEnv = z.object({
   OPENAI_TIMEOUT_MS: envInt(20_000, 100, 300_000),
   ADSEED_BUCKET_STATE: z.string().default('state'),
   ADSEED_SEEDS_PER_SUBJECT: envInt(3, 1, 10),
+  /** A conversation holds at most this many messages (user and agent); then it answers 409. */
+  ADSEED_CONVERSATION_MAX_MESSAGES: envInt(200, 4, 10_000),
 });
 export type AgentEnv = z.infer<typeof AgentEnv>;

@@ -70,7 +70,7 @@ export class AgentModule {
           inject: [ConversationRepository],
           useFactory: (repository: ConversationRepository) => {
             const { proposer, interpreter } = createProviders(runtime, env);
-            return new ConversationCommandUseCase(runtime, repository, proposer, interpreter, env.ADSEED_SEEDS_PER_SUBJECT);
+            return new ConversationCommandUseCase(runtime, repository, proposer, interpreter, env.ADSEED_SEEDS_PER_SUBJECT, { maxMessages: env.ADSEED_CONVERSATION_MAX_MESSAGES });
           },
         },
         AgentConsumers,

@@ -8,6 +8,13 @@ import type { PolicyPorts, ReplyInterpreter, SubjectProposer } from './policy/co
 import type { Conversation as PolicyConversation } from './policy/conversation.model';
 
 
+export interface ConversationLimits {
+  /** Messages (user and agent) one conversation may hold; a reply needs room for two. */
+  maxMessages: number;
+}
+
+export const DEFAULT_CONVERSATION_LIMITS: ConversationLimits = { maxMessages: 200 };
+
 /** A subject name from the catalogue (`english_cocker_spaniel`) as a search text. */
 const searchText = (subject: string): string => subject.replace(/_/g, ' ');
 
@@ -24,6 +31,7 @@ export class ConversationCommandUseCase {
     private readonly proposer: SubjectProposer,
     private readonly interpreter: ReplyInterpreter,
     private readonly seedsPerSubject: number,
+    private readonly limits: ConversationLimits = DEFAULT_CONVERSATION_LIMITS,
   ) {}
 
   execute(command: ConversationCommand): Promise<Conversation> {
@@ -42,6 +50,7 @@ export class ConversationCommandUseCase {
   /** Moves within the seeds already retrieved; an index outside them is the caller's error. */
   private async selectSeed(command: Extract<ConversationCommand, { type: 'select-seed' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
+    this.assertRoom(current, 1);
     if (current.status !== 'awaiting-seed') {
       throw new ServiceError(409, 'not_showing_seeds', `the conversation is ${current.status}, not showing seeds`, [{ field: 'index', reason: 'no seeds to choose from now' }]);
     }
@@ -72,12 +81,34 @@ export class ConversationCommandUseCase {
 
   private async reply(command: Extract<ConversationCommand, { type: 'reply' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
+    if (current.status === 'done') {
+      throw new ServiceError(
+        409,
+        'conversation_done',
+        `conversation ${current.id} is done: its ad is at ${current.ad?.url ?? 'its storage path'}; start a new conversation for another ad`,
+        [{ field: 'id', reason: 'the conversation is done' }],
+      );
+    }
+    this.assertRoom(current, 2);
     const next = await this.policyFor(command.tenant).reply(current as PolicyConversation, command.text, {
       onState: async (intermediate) => {
         await this.commit(intermediate);
       },
     });
     return this.commit(next);
+  }
+
+  /** Keeps every conversation bounded: its stored size and every read of it. */
+  private assertRoom(current: Conversation, adding: number): void {
+    const max = this.limits.maxMessages;
+    if (current.messages.length + adding > max) {
+      throw new ServiceError(
+        409,
+        'conversation_full',
+        `conversation ${current.id} has ${current.messages.length} messages and the limit is ${max}: start a new conversation`,
+        [{ field: 'id', reason: `at most ${max} messages per conversation` }],
+      );
+    }
   }
 
   private async load(tenant: string, id: string): Promise<Conversation> {
