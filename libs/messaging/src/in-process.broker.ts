@@ -155,7 +155,7 @@ export class InProcessBroker {
         durable: member.fromBeginning,
       };
       this.groups.set(id, group);
-      if (group.durable) this.journal?.committed();
+      if (group.durable && this.topics.get(topic)!.journalled) this.journal?.committed();
     }
     group.members.push(member);
     partitions.forEach((_, i) => this.schedule(group!, i));
@@ -183,10 +183,13 @@ export class InProcessBroker {
     return partitions.reduce((sum, p, i) => sum + (p.base + p.log.length - (group?.offsets[i] ?? p.base)), 0);
   }
 
-  /** Resolves once no group has a message left to handle and no handler is running. */
-  whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /**
+   * Resolves once no group has a message left to handle and no handler is running, and the
+   * journal has written what that left pending.
+   */
+  async whenIdle(): Promise<void> {
+    if (!this.isIdle()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.journal?.settle();
   }
 
   private isIdle(): boolean {
@@ -208,7 +211,9 @@ export class InProcessBroker {
   }
 
   private async pump(group: Group, partition: number): Promise<void> {
-    const p = this.topics.get(group.topic)!.partitions[partition];
+    const topic = this.topics.get(group.topic)!;
+    const p = topic.partitions[partition];
+    const journalled = () => topic.journalled;
     try {
       while (!this.halted && group.members.length > 0 && group.offsets[partition] < p.base + p.log.length) {
         const member = group.members[partition % group.members.length];
@@ -216,7 +221,7 @@ export class InProcessBroker {
         if (message) await member.deliver({ topic: group.topic, partition, ...message });
         if (this.halted) break;
         group.offsets[partition] = (message?.offset ?? group.offsets[partition]) + 1; // commit only after the work is done
-        if (group.durable) this.journal?.committed();
+        if (group.durable && journalled()) this.journal?.committed();
       }
     } finally {
       group.pumping[partition] = false;

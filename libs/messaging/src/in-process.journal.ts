@@ -152,6 +152,7 @@ export class BrokerJournal {
   private readonly lastActive = new Map<string, number>();
   private snapshot: () => GroupSnapshot[] = () => [];
   private offsetsDirty = false;
+  private lastOffsets?: string;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private state: 'open' | 'closed' | 'halted' = 'open';
@@ -161,9 +162,9 @@ export class BrokerJournal {
     this.dir = options.dir;
     this.policy = options.fsync ?? 'interval';
     this.intervalMs = options.fsyncIntervalMs ?? 5;
-    this.segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+    this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
     this.rollConsumedBytes = Math.min(this.segmentBytes, 1024 * 1024);
-    this.unreadRetentionBytes = options.unreadRetentionBytes ?? 64 * 1024 * 1024;
+    this.unreadRetentionBytes = options.unreadRetentionBytes ?? 4 * 1024 * 1024;
     this.groupRetentionMs = options.groupRetentionMs ?? 7 * 24 * 3600_000;
     this.logger = options.logger ?? new Logger({ service: 'bus-journal' });
     mkdirSync(join(this.dir, 'topics'), { recursive: true });
@@ -225,6 +226,16 @@ export class BrokerJournal {
     if (this.state !== 'open') return;
     this.offsetsDirty = true;
     this.schedule();
+  }
+
+  /** Runs a scheduled flush now, and resolves when no flush is running (nothing is left dirty). */
+  async settle(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.runFlush();
+    }
+    await this.flushing?.catch(() => undefined);
   }
 
   /** Syncs what is pending, writes the offsets, and applies retention now. */
@@ -304,10 +315,14 @@ export class BrokerJournal {
     const now = Date.now();
     const records = groups.map((g) => {
       const id = groupId(g.topic, g.group);
-      if (g.active || !this.lastActive.has(id)) this.lastActive.set(id, now);
+      // Hour precision is plenty against a retention of days, and keeps an unchanged file unchanged.
+      const seen = this.lastActive.get(id);
+      if (seen === undefined || (g.active && now - seen > 3600_000)) this.lastActive.set(id, now);
       return { topic: g.topic, group: g.group, offsets: g.offsets, lastActive: this.lastActive.get(id) };
     });
     const body = JSON.stringify({ version: 1, groups: records });
+    if (body === this.lastOffsets) return;
+    this.lastOffsets = body;
     const file = join(this.dir, OFFSETS_FILE);
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, body);
