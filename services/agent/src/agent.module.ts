@@ -105,7 +105,9 @@ export class AgentModule {
             new LibrarySubjectProposer({
               catalogue,
               embedTexts,
-              searchSeeds: async (tenant, text, k) => (await seeds.find(tenant, text, k)).seeds,
+              // evidence is a ranking signal, not something shown: seeds under the floor count too
+              // (the sentence encoder's ranking: it reads a segment like a sentence; CLIP's text tower reads it as a caption)
+              searchSeeds: async (tenant, text, k) => (await seeds.find(tenant, text, k, { encoders: ['caption'] })).ranked.slice(0, k),
               segmentFloor: env.ADSEED_SEGMENT_FLOOR,
             }),
         },

@@ -110,8 +110,13 @@ export class ConversationCommandUseCase {
   private policyFor(tenant: string): ConversationPolicy {
     const { bus } = this.runtime;
     const ports: PolicyPorts = {
-      retrieve: async (subject, k) => {
-        const found = await this.seeds.find(tenant, searchText(subject), k);
+      retrieve: async (subject, k, segment) => {
+        const catalogue = await this.catalogue.read(tenant);
+        const entry = catalogue.byName(subject);
+        const members = new Map((entry ? catalogue.seedsOf(entry) : []).map((s) => [s.assetId, s.path]));
+        // a subject with enough photos of its own: show those that suit the segment best;
+        // otherwise search for the subject by name
+        const found = members.size >= k ? await this.seeds.find(tenant, segment, k, { members, onlyMembers: true }) : await this.seeds.find(tenant, searchText(subject), k, { members });
         if (found.seeds.length === 0) await this.catalogue.recordGap(tenant, 'subject', searchText(subject), found.bestScore);
         return found.seeds;
       },

@@ -8,7 +8,7 @@ import type { VectorName } from './vector-index/vector-index.port';
  * weights cannot be fetched here, so this default is not calibrated on our data — re-run the
  * script with the weights present and set ADSEED_FLOOR_CLIP.
  */
-export const RELEVANCE_FLOOR_DEFAULTS: Readonly<Record<VectorName, number>> = { clip: 0.24, caption: 0.45 };
+export const RELEVANCE_FLOOR_DEFAULTS: Readonly<Record<VectorName, number>> = { clip: 0.24, caption: 0.55 };
 
 export type RelevanceFloor = Partial<Record<VectorName, number>>;
 

@@ -59,8 +59,11 @@ export type Intent =
 
 /** What the policy needs from the rest of the system; the agent service adapts these to the bus. */
 export interface PolicyPorts {
-  /** top-K seeds for a subject that clear the relevance floor (the retrieval service); empty when none does */
-  retrieve(subject: string, k: number): Promise<SeedHit[]>;
+  /**
+   * top-K seeds for a subject that clear the relevance floor (the retrieval service), those that
+   * suit the segment first; empty when none does
+   */
+  retrieve(subject: string, k: number, segment: string): Promise<SeedHit[]>;
   /** generate the ad from the chosen seed; returns the ad's storage path */
   generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string }): Promise<{ path: string; url: string }>;
 }

@@ -246,7 +246,7 @@ export class ConversationPolicy {
     const label = this.displayName(subject.name);
     let seeds: SeedHit[];
     try {
-      seeds = await this.retrieve(subject.name);
+      seeds = await this.retrieve(subject.name, c.segment);
     } catch (error) {
       return this.say(
         c,
@@ -319,9 +319,9 @@ export class ConversationPolicy {
     }
   }
 
-  private async retrieve(subjectName: string): Promise<SeedHit[]> {
+  private async retrieve(subjectName: string, segment: string): Promise<SeedHit[]> {
     const hits = await withTimeout(
-      this.ports.retrieve(subjectName, this.seedsPerSubject),
+      this.ports.retrieve(subjectName, this.seedsPerSubject, segment),
       this.timeouts.retrieveMs,
       `retrieving photos for "${subjectName}"`,
     );

@@ -3,7 +3,7 @@ import { normalizeWords } from '../policy/subject-matcher';
 import { cosine, type EmbedTexts, type SubjectCatalogueService } from './subject-catalogue.service';
 import type { SubjectEntry, TenantCatalogue } from './tenant-catalogue';
 
-/** Seeds that clear the relevance floor for a text, best first (the retrieval service). */
+/** The seeds retrieval ranks first for a text (the retrieval service). */
 export type SearchSeeds = (tenant: string, text: string, k: number) => Promise<{ assetId: string }[]>;
 
 export interface LibrarySubjectProposerOptions {

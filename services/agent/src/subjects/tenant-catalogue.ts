@@ -213,6 +213,14 @@ export class TenantCatalogue {
     };
   }
 
+  /** Every seed of a subject, with its path. */
+  seedsOf(entry: SubjectEntry): { assetId: string; path: string }[] {
+    return [...entry.members].flatMap((assetId) => {
+      const m = this.membership.get(assetId);
+      return m ? [{ assetId, path: m.path }] : [];
+    });
+  }
+
   /** The subjects an asset belongs to (for ranking subjects by retrieval evidence). */
   subjectsOfAsset(assetId: string): SubjectEntry[] {
     const found = new Set<SubjectEntry>();
