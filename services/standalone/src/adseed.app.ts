@@ -15,11 +15,11 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
-import { seedDemoLibrary } from './demo-library';
+import { DEFAULT_DEMO_LIBRARY, seedDemoLibrary } from './demo-library';
 
 /** Repository root, from services/standalone/dist. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-export const DEFAULT_DEMO_LIBRARY = resolve(REPO_ROOT, '..', 'shared', 'datasets', 'oxford-pets-sample');
+export { DEFAULT_DEMO_LIBRARY };
 
 export interface AdseedOptions {
   dataDir: string;

@@ -7,6 +7,9 @@ import type { ObjectStore } from '@adseed/storage';
 import type { Logger } from '@adseed/telemetry';
 import { renderDemoBrandPack } from '@adseed/generation';
 
+/** The demo seed library beside the repository (`../shared`), from services/standalone/dist. */
+export const DEFAULT_DEMO_LIBRARY = join(__dirname, '..', '..', '..', '..', 'shared', 'datasets', 'oxford-pets-sample');
+
 /** The demo library's subject descriptions (data shipped with the demo, not product code). */
 export const DEMO_SUBJECT_EDITS = join(__dirname, '..', 'demo', 'subject-edits.json');
 
