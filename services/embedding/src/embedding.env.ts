@@ -9,6 +9,10 @@ export const EmbeddingEnv = z.object({
   ADSEED_ENCODER_BATCH_WAIT_MS: envInt(15, 0, 1_000),
   ADSEED_ENCODER_THREADS: envInt(0, 0, 64),
   ADSEED_MAX_IMAGE_PIXELS: envInt(40_000_000, 1, 500_000_000),
+  // Query texts: embeddings cached (entries, both towers together; 0 = off) and how long an idle
+  // text model waits to batch concurrent queries (0 = only those arriving in the same tick).
+  ADSEED_TEXT_CACHE_SIZE: envInt(10_000, 0, 10_000_000),
+  ADSEED_TEXT_BATCH_WAIT_MS: envInt(0, 0, 1_000),
   // ADSEED_ENCODER=triton: KServe v2 gRPC endpoints in order of preference.
   TRITON_ENDPOINTS: envList().pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'each endpoint must be host:port'))),
   TRITON_FALLBACK_ONNX: envBoolean(false),
