@@ -52,7 +52,7 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
-// `--only ingest|cluster|index|generation` runs one section (for experiments); the figures that go in
+// `--only ingest|search|cluster|index|generation` runs one section (for experiments); the figures that go in
 // docs/benchmarks.md come from a full run.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
@@ -228,7 +228,7 @@ async function benchGeneration() {
 
 async function main() {
   console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
-  if (!only || only === 'ingest') await benchIngestAndConversation();
+  if (!only || only === 'ingest' || only === 'search') await benchIngestAndConversation();
   if (!only || only === 'cluster') await benchCluster(lastRawPerSecond);
   if (!only || only === 'index') await benchIndex();
   if (!only || only === 'generation') await benchGeneration();

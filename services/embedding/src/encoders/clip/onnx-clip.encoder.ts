@@ -6,6 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import { EncoderInfo, ImageTextEncoder } from '../encoder.port';
+import { threadSpinning } from '../onnx-threads';
 import { CLIP_IMAGE_SIZE, ClipPreprocessOptions, preprocessForClip } from './clip-preprocess';
 import { ClipTokenizer } from './clip-tokenizer';
 
@@ -18,6 +19,8 @@ export interface OnnxClipEncoderOptions {
   readonly intraOpThreads?: number;
   /** Largest decoded image accepted, in pixels (default 50 MP). */
   readonly maxPixels?: number;
+  /** Let idle onnxruntime threads spin-wait (default false: see threadSpinning). */
+  readonly spinThreads?: boolean;
 }
 
 export interface ClipModelProbe {
@@ -175,6 +178,7 @@ export class OnnxClipEncoder implements ImageTextEncoder {
       graphOptimizationLevel: 'all',
       interOpNumThreads: 1,
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+      ...threadSpinning(opts.spinThreads ?? false),
     };
     const opened = await Promise.allSettled([
       OnnxClipEncoder.openSession(probe.visionPath, sessionOptions),

@@ -35,6 +35,8 @@ export interface TritonClipEncoderOptions {
   readonly fallbackToOnnx?: boolean;
   /** onnxruntime threads of the fallback encoder. */
   readonly intraOpThreads?: number;
+  /** Let the fallback's idle onnxruntime threads spin-wait (default false). */
+  readonly spinThreads?: boolean;
   readonly maxPixels?: number;
   readonly logger?: TritonEncoderLog;
   /** Called after every batch sent to Triton (not for the fallback), e.g. for metrics. */
@@ -178,7 +180,7 @@ export class TritonClipEncoder implements ImageTextEncoder {
     let fallback: OnnxClipEncoder | undefined;
     if (options.fallbackToOnnx) {
       try {
-        fallback = await OnnxClipEncoder.load({ modelDir: dir, batchSize, intraOpThreads: options.intraOpThreads, maxPixels: options.maxPixels });
+        fallback = await OnnxClipEncoder.load({ modelDir: dir, batchSize, intraOpThreads: options.intraOpThreads, maxPixels: options.maxPixels, spinThreads: options.spinThreads });
       } catch (error) {
         throw new Error(`TritonClipEncoder: the ONNX fallback (TRITON_FALLBACK_ONNX=true) cannot load ${dir}: ${(error as Error).message}`);
       }
