@@ -52,7 +52,7 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
-// `--only ingest|search|cluster|index|generation` runs one section (for experiments); the figures that go in
+// `--only ingest|search|cluster|catalogue|index|generation` runs one section (for experiments); the figures that go in
 // docs/benchmarks.md come from a full run.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
@@ -220,6 +220,19 @@ async function benchIndex() {
   }
 }
 
+async function benchCatalogue() {
+  const { benchCatalogue } = require(join(repo, 'services/agent/dist/subjects/subject-catalogue.bench'));
+  const { MiniLmCaptionEncoder } = require(join(repo, 'services/embedding/dist/encoders/caption/minilm-caption.encoder'));
+  const encoder = await MiniLmCaptionEncoder.load({ modelDir: await ensureCaptionModel(cache), batchSize: 32 });
+  try {
+    const r = await benchCatalogue({ assets: 100_000, subjects: 2_000, embedTexts: (texts) => encoder.embedTexts(texts) });
+    record(`subject catalogue update per indexed asset p50 / p99 at ${r.assets.toLocaleString('en')} assets`, `${ms(r.updateP50Ms)} / ${ms(r.updateP99Ms)}`, `${r.subjects} subjects; snapshot written in the background every second`);
+    record('subject catalogue merge pass (near duplicates, all-MiniLM-L6-v2)', ms(r.mergePassMs), `first read after ${r.assets.toLocaleString('en')} assets; later passes only check new subjects; list ${ms(r.listMs)}`);
+  } finally {
+    await encoder.close?.();
+  }
+}
+
 async function benchGeneration() {
   const gen = await benchLocalGenerator(10);
   if ('skipped' in gen) record('local generation per ad', 'skipped', gen.skipped);
@@ -230,6 +243,7 @@ async function main() {
   console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
   if (!only || only === 'ingest' || only === 'search') await benchIngestAndConversation();
   if (!only || only === 'cluster') await benchCluster(lastRawPerSecond);
+  if (!only || only === 'catalogue') await benchCatalogue();
   if (!only || only === 'index') await benchIndex();
   if (!only || only === 'generation') await benchGeneration();
   if (process.argv.includes('--write')) {

@@ -1,4 +1,4 @@
-import { AssetTopics, splitStoragePath, type AssetEmbedded, type AssetIngestRequested } from '@adseed/contracts';
+import { AssetTopics, rightsFromMetadata, splitStoragePath, type AssetEmbedded, type AssetIngestRequested } from '@adseed/contracts';
 import { PermanentError } from '@adseed/messaging';
 import { ObjectNotFoundError } from '@adseed/storage';
 import type { ServiceRuntime } from '@adseed/platform';
@@ -46,6 +46,7 @@ export class EmbedAssetUseCase {
     }
     const caption = event.caption ?? object.info.metadata['caption'];
     const tags = event.tags.length ? event.tags : splitTags(object.info.metadata['tags']);
+    const rights = event.rights ?? rightsFromMetadata(object.info.metadata);
     const captionText = captionTextFor({ caption, tags, path: event.path });
 
     const [clipVector, captionVector] = await Promise.all([
@@ -66,6 +67,7 @@ export class EmbedAssetUseCase {
       contentHash: event.contentHash ?? object.info.etag,
       caption: caption ?? captionText,
       tags,
+      ...(rights ? { rights } : {}),
       vectors: {
         ...(clipVector ? { clip: Array.from(clipVector) } : {}),
         ...(captionVector ? { caption: Array.from(captionVector) } : {}),
