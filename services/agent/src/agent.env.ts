@@ -15,5 +15,7 @@ export const AgentEnv = z.object({
   ADSEED_SEGMENT_FLOOR: z.coerce.number().min(-1).max(1).default(0.3),
   /** How long subject-catalogue changes may wait before they are written to the object store. */
   ADSEED_CATALOGUE_SAVE_MS: envInt(1000, 0, 600_000),
+  /** A conversation holds at most this many messages (user and agent); then it answers 409. */
+  ADSEED_CONVERSATION_MAX_MESSAGES: envInt(200, 4, 10_000),
 });
 export type AgentEnv = z.infer<typeof AgentEnv>;

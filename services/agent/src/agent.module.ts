@@ -121,7 +121,7 @@ export class AgentModule {
           inject: [ConversationRepository, LibrarySubjectProposer, SubjectCatalogueService, SeedFinder],
           useFactory: (repository: ConversationRepository, library: LibrarySubjectProposer, catalogue: SubjectCatalogueService, seeds: SeedFinder) => {
             const { proposer, interpreter } = createProviders(env, library, catalogue);
-            return new ConversationCommandUseCase(runtime, repository, proposer, interpreter, env.ADSEED_SEEDS_PER_SUBJECT, seeds, catalogue);
+            return new ConversationCommandUseCase(runtime, repository, proposer, interpreter, env.ADSEED_SEEDS_PER_SUBJECT, seeds, catalogue, { maxMessages: env.ADSEED_CONVERSATION_MAX_MESSAGES });
           },
         },
         AgentConsumers,

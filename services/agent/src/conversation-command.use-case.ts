@@ -9,6 +9,13 @@ import type { Conversation as PolicyConversation } from './policy/conversation.m
 import type { SeedFinder } from './subjects/seed-finder';
 import type { SubjectCatalogueService } from './subjects/subject-catalogue.service';
 
+export interface ConversationLimits {
+  /** Messages (user and agent) one conversation may hold; a reply needs room for two. */
+  maxMessages: number;
+}
+
+export const DEFAULT_CONVERSATION_LIMITS: ConversationLimits = { maxMessages: 200 };
+
 /** A subject name as a search text (names written with `_` read as words). */
 const searchText = (subject: string): string => subject.replace(/_/g, ' ');
 
@@ -27,6 +34,7 @@ export class ConversationCommandUseCase {
     private readonly seedsPerSubject: number,
     private readonly seeds: SeedFinder,
     private readonly catalogue: SubjectCatalogueService,
+    private readonly limits: ConversationLimits = DEFAULT_CONVERSATION_LIMITS,
   ) {}
 
   execute(command: ConversationCommand): Promise<Conversation> {
@@ -45,6 +53,7 @@ export class ConversationCommandUseCase {
   /** Moves within the seeds already retrieved; an index outside them is the caller's error. */
   private async selectSeed(command: Extract<ConversationCommand, { type: 'select-seed' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
+    this.assertRoom(current, 1);
     if (current.status !== 'awaiting-seed') {
       throw new ServiceError(409, 'not_showing_seeds', `the conversation is ${current.status}, not showing seeds`, [{ field: 'index', reason: 'no seeds to choose from now' }]);
     }
@@ -75,12 +84,34 @@ export class ConversationCommandUseCase {
 
   private async reply(command: Extract<ConversationCommand, { type: 'reply' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
+    if (current.status === 'done') {
+      throw new ServiceError(
+        409,
+        'conversation_done',
+        `conversation ${current.id} is done: its ad is at ${current.ad?.url ?? 'its storage path'}; start a new conversation for another ad`,
+        [{ field: 'id', reason: 'the conversation is done' }],
+      );
+    }
+    this.assertRoom(current, 2);
     const next = await this.policyFor(command.tenant).reply(current as PolicyConversation, command.text, {
       onState: async (intermediate) => {
         await this.commit(intermediate);
       },
     });
     return this.commit(next);
+  }
+
+  /** Keeps every conversation bounded: its stored size and every read of it. */
+  private assertRoom(current: Conversation, adding: number): void {
+    const max = this.limits.maxMessages;
+    if (current.messages.length + adding > max) {
+      throw new ServiceError(
+        409,
+        'conversation_full',
+        `conversation ${current.id} has ${current.messages.length} messages and the limit is ${max}: start a new conversation`,
+        [{ field: 'id', reason: `at most ${max} messages per conversation` }],
+      );
+    }
   }
 
   private async load(tenant: string, id: string): Promise<Conversation> {

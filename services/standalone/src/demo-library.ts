@@ -42,7 +42,15 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
   await store.ensureBucket(buckets.brand);
   const brandKey = `${tenant}/pawsome-pack.png`;
   if (!(await store.stat(buckets.brand, brandKey))) {
-    await store.put(buckets.brand, brandKey, await renderDemoBrandPack(), { contentType: 'image/png', metadata: { tenant, kind: 'brand', caption: 'Pawsome pet food pack (demo brand)' } });
+    const caption = 'Pawsome pet food pack (demo brand)';
+    await store.put(buckets.brand, brandKey, await renderDemoBrandPack(), { contentType: 'image/png', metadata: { tenant, kind: 'brand', caption } });
+    // Indexed like an uploaded brand image, so start-up never finds it stored but unindexed.
+    const path = `${buckets.brand}/${brandKey}`;
+    const assetId = assetIdFor(path);
+    await bus.publish(AssetTopics.ingestRequested, {
+      key: assetId,
+      value: { assetId, tenant, kind: 'brand', path, caption, tags: [], source: 'demo', requestedAt: new Date().toISOString() },
+    });
   }
   const manifestFile = join(dir, 'manifest.csv');
   if (!existsSync(manifestFile)) {
