@@ -174,6 +174,8 @@ interface NibbleDotExports {
 
 type Region = 'tenants' | 'coarse' | 'high' | 'low' | 'out' | 'list' | 'highOut' | 'lowOut';
 export type DetailPlane = 'high' | 'low';
+export type Plane = 'coarse' | DetailPlane;
+export const PLANES: readonly Plane[] = ['coarse', 'high', 'low'];
 
 /**
  * Three nibble planes of one vector column in a WebAssembly memory owned by this store:
@@ -207,9 +209,9 @@ export class NibbleRowStore {
     this.resize(Math.max(1, initialCapacity), 0);
   }
 
-  /** Grows to hold at least `capacity` rows, keeping the first `liveRows` rows. */
+  /** Grows to hold `capacity` rows (the caller picks the growth factor), keeping the first `liveRows`. */
   ensureCapacity(capacity: number, liveRows: number): void {
-    if (capacity > this.capacity) this.resize(Math.max(capacity, this.capacity * 2), liveRows);
+    if (capacity > this.capacity) this.resize(capacity, liveRows);
   }
 
   /**
@@ -242,6 +244,20 @@ export class NibbleRowStore {
       plane.copyWithin(to * this.rowBytes, start, start + this.rowBytes);
     }
     this.tenantsView[to] = this.tenantsView[from];
+  }
+
+  /**
+   * The first `rows` rows of a plane, for saving it or loading it in one read. The view is
+   * detached by the next growth: do not keep it across one.
+   */
+  plane(name: Plane, rows: number): Uint8Array {
+    const view = name === 'coarse' ? this.coarseView : name === 'high' ? this.highView : this.lowView;
+    return view.subarray(0, rows * this.rowBytes);
+  }
+
+  /** Tenant codes of the first `rows` rows (same lifetime as `plane`). */
+  tenantCodes(rows: number): Int32Array {
+    return this.tenantsView.subarray(0, rows);
   }
 
   /** Query codes for the next scans; entries beyond `dimension` are zero. */
