@@ -37,10 +37,14 @@ interface PreparedRecord {
   /** The record's vectors in the order they sit in its log frame. */
   names: VectorName[];
   vectors: Float32Array[];
+  /** Their code records (VectorColumn.encode), when known. */
+  codes?: Uint8Array[];
 }
 
 interface UpsertHeader {
   records: { id: string; payload: IndexedPayload; vectors: VectorName[] }[];
+  /** True when the vectors' code records follow the vectors (frames written before lack them). */
+  codes?: boolean;
 }
 
 interface SnapshotMeta {
@@ -141,7 +145,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
     if (!Array.isArray(records)) throw new VectorIndexInputError('upsert expects an array of records');
     const prepared = records.map((record, i) => this.prepare(record, i));
     if (prepared.length === 0) return;
-    const frame = encodeUpsert(prepared);
+    const frame = encodeUpsert(prepared, this.columns);
     await this.mutate(frame, (at) => this.applyUpsert(prepared, LOG_ID, at + floatsOffsetOf(frame)));
   }
 
@@ -182,6 +186,11 @@ export class EmbeddedVectorIndex implements VectorIndex {
     if (filter === undefined) return this.records.size;
     checkFilter(filter, 'filter', false);
     return this.records.countMatching(filter);
+  }
+
+  /** Work done by the last search of the `name` vectors, for benchmarks. */
+  lastSearchStats(name: VectorName): Readonly<{ matched: number; secondStage: number; exact: number }> {
+    return this.columns[name].lastSearch;
   }
 
   /** Writes a snapshot of the current state and starts a fresh log. */
@@ -270,7 +279,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
       const tenantCode = this.records.tenantCode(r);
       record.names.forEach((name, k) => {
         const vector = record.vectors[k];
-        this.records.setRow(r, name, this.columns[name].add(vector, tenantCode, r, { file, offset: at }));
+        this.records.setRow(r, name, this.columns[name].add(vector, tenantCode, r, { file, offset: at }, record.codes?.[k]));
         at += vector.byteLength;
       });
     }
@@ -340,7 +349,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const read = await readFrames(path, (frame, at) => {
       first ??= frame.kind;
       last = frame.kind;
-      if (frame.kind === FrameKind.Upsert) this.applyUpsert(decodeUpsert(frame, this.dimensions), SNAPSHOT_ID, at + frame.floatsAt);
+      if (frame.kind === FrameKind.Upsert) this.applyUpsert(decodeUpsert(frame, this.columns), SNAPSHOT_ID, at + frame.floatsAt);
     });
     if (first !== FrameKind.Header || last !== FrameKind.SnapshotEnd || read.discardedBytes > 0) {
       throw new Error(`snapshot ${path} is damaged (it is written to a temporary file and renamed, so this is not ` +
@@ -376,7 +385,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
   private replayLogFrame(frame: Frame, at: number): void {
     switch (frame.kind) {
       case FrameKind.Upsert:
-        this.applyUpsert(decodeUpsert(frame, this.dimensions), LOG_ID, at + frame.floatsAt);
+        this.applyUpsert(decodeUpsert(frame, this.columns), LOG_ID, at + frame.floatsAt);
         return;
       case FrameKind.Delete:
         this.applyDelete((frame.header as { ids: string[] }).ids);
@@ -460,22 +469,50 @@ function snapshotDimensions(snapshot: SnapshotReader<SnapshotMeta>): VectorIndex
   return snapshot.meta.dimensions;
 }
 
-function encodeUpsert(records: readonly PreparedRecord[]): Buffer {
-  const header: UpsertHeader = { records: records.map(({ id, payload, names }) => ({ id, payload, vectors: names })) };
-  return encodeFrame(FrameKind.Upsert, header, records.flatMap((record) => record.vectors));
+/**
+ * An upsert frame: a JSON header, the vectors back to back, then their code records, so that a
+ * replay copies codes instead of quantising again.
+ */
+function encodeUpsert(records: readonly PreparedRecord[], columns: Record<VectorName, VectorColumn>): Buffer {
+  const header: UpsertHeader = { records: records.map(({ id, payload, names }) => ({ id, payload, vectors: names })), codes: true };
+  const vectors = records.flatMap((record) => record.vectors);
+  const codeBytes = records.reduce((sum, record) => sum + record.names.reduce((n, name) => n + columns[name].codeRecordBytes, 0), 0);
+  const codes = new Uint8Array(codeBytes);
+  let at = 0;
+  for (const record of records) {
+    record.codes = record.names.map((name, k) => {
+      const out = codes.subarray(at, at + columns[name].codeRecordBytes);
+      columns[name].encode(record.vectors[k], out);
+      at += out.length;
+      return out;
+    });
+  }
+  return encodeFrame(FrameKind.Upsert, header, [...vectors, new Float32Array(codes.buffer)]);
 }
 
-function decodeUpsert(frame: Frame, dimensions: VectorIndexDimensions): PreparedRecord[] {
+function decodeUpsert(frame: Frame, columns: Record<VectorName, VectorColumn>): PreparedRecord[] {
   const header = frame.header as UpsertHeader;
+  const floats = frame.floats;
   let at = 0;
-  return header.records.map(({ id, payload, vectors: names }) => {
+  const records = header.records.map(({ id, payload, vectors: names }) => {
     const vectors = names.map((name) => {
-      const vector = frame.floats.subarray(at, at + dimensions[name]);
-      at += dimensions[name];
+      const vector = floats.subarray(at, at + columns[name].dimension);
+      at += columns[name].dimension;
       return vector;
     });
-    return { id, payload, payloadJson: JSON.stringify(payload), names, vectors };
+    return { id, payload, payloadJson: JSON.stringify(payload), names, vectors } as PreparedRecord;
   });
+  if (header.codes) {
+    let byte = floats.byteOffset + 4 * at;
+    for (const record of records) {
+      record.codes = record.names.map((name) => {
+        const codes = new Uint8Array(floats.buffer, byte, columns[name].codeRecordBytes);
+        byte += codes.length;
+        return codes;
+      });
+    }
+  }
+  return records;
 }
 
 function checkDimensions(dimensions: VectorIndexDimensions): void {

@@ -215,25 +215,36 @@ export class NibbleRowStore {
   }
 
   /**
-   * Stores a row: `coarse` codes in [0, 15] and int8 `codes` in [-127, 127], one per dimension.
-   * Padding dimensions get coarse code 0 and int8 code 0; callers correct for the former.
+   * Packs one row into `out`, three planes of `rowBytes` each (coarse, high, low): `coarse`
+   * codes in [0, 15] and int8 `codes` in [-127, 127], one per dimension. Padding dimensions get
+   * coarse code 0 and int8 code 0; callers correct for the former.
    */
-  setRow(row: number, coarse: Uint8Array, codes: Int8Array, tenantCode: number): void {
-    const base = row * this.rowBytes;
-    this.coarseView.fill(0, base, base + this.rowBytes);
-    this.highView.fill(0x88, base, base + this.rowBytes); // high nibble 8 = int8 code 0
-    this.lowView.fill(0, base, base + this.rowBytes);
+  packRow(coarse: Uint8Array, codes: Int8Array, out: Uint8Array): void {
+    const rowBytes = this.rowBytes;
+    out.fill(0, 0, rowBytes);
+    out.fill(0x88, rowBytes, 2 * rowBytes); // high nibble 8 = int8 code 0
+    out.fill(0, 2 * rowBytes, 3 * rowBytes);
     for (let d = 0; d < codes.length; d++) {
       const code = codes[d];
       const block = d >>> 5;
       const nibble = (d >>> 3) & 3;
       const lane = d & 7;
-      const byte = base + block * BLOCK_BYTES + 2 * lane + (nibble >>> 1); // little-endian lanes
+      const byte = block * BLOCK_BYTES + 2 * lane + (nibble >>> 1); // little-endian lanes
       const shift = (nibble & 1) * 4;
-      this.coarseView[byte] |= coarse[d] << shift;
-      this.highView[byte] = (this.highView[byte] & (0xf0 >> shift)) | (((code >> 4) + 8) << shift);
-      this.lowView[byte] |= (code & 0x0f) << shift;
+      out[byte] |= coarse[d] << shift;
+      const high = rowBytes + byte;
+      out[high] = (out[high] & (0xf0 >> shift)) | (((code >> 4) + 8) << shift);
+      out[2 * rowBytes + byte] |= (code & 0x0f) << shift;
     }
+  }
+
+  /** Stores a row packed by `packRow` (the three planes back to back in `packed`). */
+  setRow(row: number, packed: Uint8Array, tenantCode: number): void {
+    const rowBytes = this.rowBytes;
+    const base = row * rowBytes;
+    this.coarseView.set(packed.subarray(0, rowBytes), base);
+    this.highView.set(packed.subarray(rowBytes, 2 * rowBytes), base);
+    this.lowView.set(packed.subarray(2 * rowBytes, 3 * rowBytes), base);
     this.tenantsView[row] = tenantCode;
   }
 

@@ -71,9 +71,13 @@ export class VectorColumn {
   private readonly nibbles: NibbleRowStore;
   private readonly codes: Int8Array;
   private readonly coarse: Uint8Array;
-  private readonly coarseTrial: Uint8Array;
+  private readonly trialSteps: Float64Array;
+  private readonly trialInverses: Float64Array;
+  private readonly trialErrors = new Float64Array(COARSE_STEPS.length);
+  private readonly trialNorms = new Float64Array(COARSE_STEPS.length);
   private readonly queryCodes: Int16Array;
   private readonly rowFloats: Float32Array;
+  private readonly codeScratch: Uint8Array;
   private readonly rowBytes: Uint8Array;
   // Per-search scratch, sized to capacity.
   private approx: Float64Array;
@@ -95,10 +99,12 @@ export class VectorColumn {
     this.nibbles = new NibbleRowStore(dimension, c);
     this.codes = new Int8Array(dimension);
     this.coarse = new Uint8Array(dimension);
-    this.coarseTrial = new Uint8Array(dimension);
+    this.trialSteps = Float64Array.from(COARSE_STEPS, (multiple) => Math.fround(multiple / Math.sqrt(dimension)));
+    this.trialInverses = this.trialSteps.map((step) => 1 / step);
     this.queryCodes = new Int16Array(dimension);
     this.rowFloats = new Float32Array(dimension);
     this.rowBytes = new Uint8Array(this.rowFloats.buffer);
+    this.codeScratch = new Uint8Array(this.codeRecordBytes);
   }
 
   /** Work done by the last search, for benchmarks: rows matched and rows that needed int8 codes. */
@@ -113,15 +119,40 @@ export class VectorColumn {
     return 4 * this.dimension;
   }
 
-  /** Appends a unit vector, already durable at `location`; returns its row. */
-  add(unit: Float32Array, tenantCode: number, owner: number, location: RowLocation): number {
+  /**
+   * Bytes of a row's code record: the COLUMN_SCALARS as float32, then the three nibble planes.
+   * The log stores it beside each vector so that a replay need not quantise again.
+   */
+  get codeRecordBytes(): number {
+    return 4 * COLUMN_SCALARS.length + 3 * this.nibbles.rowBytes;
+  }
+
+  /** The code record of a unit vector (see codeRecordBytes), written into `out`. */
+  encode(unit: Float32Array, out: Uint8Array): void {
+    this.quantise(unit, out);
+  }
+
+  /**
+   * Appends a unit vector, already durable at `location`, with its code record if known;
+   * returns its row.
+   */
+  add(unit: Float32Array, tenantCode: number, owner: number, location: RowLocation, codeRecord?: Uint8Array): number {
     if (this.rowCount === this.capacity) this.grow(Math.ceil(this.capacity * GROWTH));
     const row = this.rowCount++;
     this.owners[row] = owner;
     this.fileOf[row] = location.file;
     this.offsetOf[row] = location.offset;
     this.crcOf[row] = crc32(new Uint8Array(unit.buffer, unit.byteOffset, unit.byteLength));
-    this.quantise(row, unit, tenantCode);
+    let record = codeRecord;
+    if (record === undefined) {
+      record = this.codeScratch;
+      this.quantise(unit, record);
+    }
+    const scalars = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    COLUMN_SCALARS.forEach((name, i) => {
+      this.scalars[name][row] = scalars.getFloat32(4 * i, true);
+    });
+    this.nibbles.setRow(row, record.subarray(4 * COLUMN_SCALARS.length), tenantCode);
     return row;
   }
 
@@ -308,47 +339,51 @@ export class VectorColumn {
     return s0 + s1 + s2 + s3;
   }
 
-  private quantise(row: number, unit: Float32Array, tenantCode: number): void {
+  private quantise(unit: Float32Array, out: Uint8Array): void {
     const d = this.dimension;
+    const codes = this.codes;
     let maxAbs = 0;
     for (let i = 0; i < d; i++) maxAbs = Math.max(maxAbs, Math.abs(unit[i]));
     const s = Math.fround(maxAbs / ROW_LEVELS);
+    const inverse8 = 1 / s;
     let e8 = 0, n8 = 0;
     for (let i = 0; i < d; i++) {
-      const code = Math.max(-ROW_LEVELS, Math.min(ROW_LEVELS, Math.round(unit[i] / s)));
-      this.codes[i] = code;
+      const code = Math.max(-ROW_LEVELS, Math.min(ROW_LEVELS, Math.round(unit[i] * inverse8)));
+      codes[i] = code;
       const v8 = s * code;
-      e8 += (unit[i] - v8) ** 2;
+      e8 += (unit[i] - v8) * (unit[i] - v8);
       n8 += v8 * v8;
     }
+    // The errors of every candidate 4-bit step in one pass over the row (this runs for every
+    // upsert and every replayed log record, so it avoids allocations and repeated passes).
     // Padding dimensions carry coarse code 0, i.e. -7.5 steps; the kernel's zero query entries
     // there make them contribute nothing, so no correction is needed.
-    const rms = 1 / Math.sqrt(d);
-    let best = { step: 0, err: Infinity, norm: 0 };
-    for (const multiple of COARSE_STEPS) {
-      const step = Math.fround(multiple * rms);
-      let e4 = 0, n4 = 0;
-      for (let i = 0; i < d; i++) {
-        const k = Math.max(0, Math.min(15, Math.floor(unit[i] / step) + 8));
-        this.coarseTrial[i] = k;
-        const v4 = step * (k - 7.5);
-        e4 += (unit[i] - v4) ** 2;
-        n4 += v4 * v4;
-      }
-      if (e4 < best.err) {
-        best = { step, err: e4, norm: n4 };
-        this.coarse.set(this.coarseTrial);
+    const steps = this.trialSteps;
+    const inverses = this.trialInverses;
+    const errors = this.trialErrors;
+    const norms = this.trialNorms;
+    errors.fill(0);
+    norms.fill(0);
+    for (let i = 0; i < d; i++) {
+      const u = unit[i];
+      for (let j = 0; j < steps.length; j++) {
+        const v4 = steps[j] * (coarseCode(u, inverses[j]) - 7.5);
+        errors[j] += (u - v4) * (u - v4);
+        norms[j] += v4 * v4;
       }
     }
-    const { scale, step4, err4, norm4, err8, norm8 } = this.scalars;
-    scale[row] = s;
-    step4[row] = best.step;
-    // Rounded up so that float32 storage never makes a bound smaller than the true value.
-    err4[row] = roundUp(Math.sqrt(best.err));
-    norm4[row] = roundUp(Math.sqrt(best.norm));
-    err8[row] = roundUp(Math.sqrt(e8));
-    norm8[row] = roundUp(Math.sqrt(n8));
-    this.nibbles.setRow(row, this.coarse, this.codes, tenantCode);
+    let best = 0;
+    for (let j = 1; j < steps.length; j++) if (errors[j] < errors[best]) best = j;
+    const step = steps[best];
+    const inverse = inverses[best];
+    const coarse = this.coarse;
+    for (let i = 0; i < d; i++) coarse[i] = coarseCode(unit[i], inverse);
+    // In COLUMN_SCALARS order. Bounds are rounded up so that float32 storage never makes them
+    // smaller than the true value.
+    const scalars = new DataView(out.buffer, out.byteOffset, 4 * COLUMN_SCALARS.length);
+    const values = [s, step, roundUp(Math.sqrt(errors[best])), roundUp(Math.sqrt(norms[best])), roundUp(Math.sqrt(e8)), roundUp(Math.sqrt(n8))];
+    for (let i = 0; i < values.length; i++) scalars.setFloat32(4 * i, values[i], true);
+    this.nibbles.packRow(coarse, codes, out.subarray(4 * COLUMN_SCALARS.length));
   }
 
   private quantiseQuery(query: Float32Array): { t: number; queryError: number; codeSum: number } {
@@ -382,6 +417,14 @@ export class VectorColumn {
     this.nibbles.ensureCapacity(capacity, this.rowCount);
     this.capacity = capacity;
   }
+}
+
+/**
+ * The 4-bit code of `u` for a step of 1 / `inverse`: v ≈ step · (code − 7.5), code in [0, 15].
+ * Truncation equals floor wherever the result is not clamped to 0 (|u| ≤ 1, so no overflow).
+ */
+function coarseCode(u: number, inverse: number): number {
+  return Math.max(0, Math.min(15, (u * inverse + 8) | 0));
 }
 
 function roundUp(x: number): number {
