@@ -63,7 +63,7 @@ const DEFAULT_COMPACTION_MIN_BYTES = 64 * 1024 * 1024;
 /** File ids of the full-precision rows' locations. */
 const SNAPSHOT_ID = 0;
 const LOG_ID = 1;
-const RECORD_SECTIONS = ['ids', 'tenantNames', 'tagNames', 'tenant', 'kind', 'tagStart', 'tagCodes', 'payloadStart', 'payloads', 'rowClip', 'rowCaption'] as const;
+const RECORD_SECTIONS = ['ids', 'idStart', 'idHash', 'idSlots', 'tenantNames', 'tagNames', 'tenant', 'kind', 'tagStart', 'tagCodes', 'payloadStart', 'payloads', 'rowClip', 'rowCaption'] as const;
 
 /**
  * An in-process vector index with exact cosine search (see VectorColumn), persisted as a
@@ -315,6 +315,9 @@ export class EmbeddedVectorIndex implements VectorIndex {
       snapshot.readArray(`records.${name}`, ctor);
     const sections: RecordSections = {
       ids: await snapshot.readBuffer('records.ids'),
+      idStart: await read('idStart', Float64Array),
+      idHash: await read('idHash', Int32Array),
+      idSlots: await read('idSlots', Int32Array),
       tenantNames: await snapshot.readBuffer('records.tenantNames'),
       tagNames: await snapshot.readBuffer('records.tagNames'),
       tenant: await read('tenant', Int32Array),
@@ -327,8 +330,10 @@ export class EmbeddedVectorIndex implements VectorIndex {
       rowCaption: await read('rowCaption', Int32Array),
     };
     const n = meta.records;
-    const counts = [sections.tenant, sections.kind, sections.rowClip, sections.rowCaption].map((a) => a.length);
-    if (counts.some((c) => c !== n) || sections.tagStart.length !== n + 1 || sections.payloadStart.length !== n + 1) {
+    const counts = [sections.tenant, sections.kind, sections.idHash, sections.rowClip, sections.rowCaption].map((a) => a.length);
+    const slots = sections.idSlots.length;
+    if (counts.some((c) => c !== n) || [sections.idStart, sections.tagStart, sections.payloadStart].some((a) => a.length !== n + 1) ||
+      slots < 2 * n || (slots & (slots - 1)) !== 0) {
       throw new Error(`snapshot ${snapshot.path} is damaged (its record sections disagree on the number of records)`);
     }
     this.records = RecordTable.fromSections(sections);

@@ -10,8 +10,13 @@ import { ASSET_KINDS, AssetKind, IndexedPayload, SearchFilter, VECTOR_NAMES, Vec
 export class RecordTable {
   private capacity: number;
   private count = 0;
-  private ids: string[] = [];
-  private readonly byId = new Map<string, number>();
+  /** Ids: UTF-8 bytes in an arena, their FNV-1a hashes, and a linear-probing table of records. */
+  private idArena: Buffer;
+  private idUsed = 0;
+  private idStart: Float64Array;
+  private idLength: Int32Array;
+  private idHash: Int32Array;
+  private slots: Int32Array;
   private tenantOf: Int32Array;
   private kindOf: Uint8Array;
   private tagStart: Int32Array;
@@ -38,6 +43,11 @@ export class RecordTable {
     this.rowOf = { clip: new Int32Array(c), caption: new Int32Array(c) };
     this.tagArena = new Int32Array(c);
     this.payloadArena = Buffer.allocUnsafe(c * 64);
+    this.idArena = Buffer.allocUnsafe(c * 16);
+    this.idStart = new Float64Array(c);
+    this.idLength = new Int32Array(c);
+    this.idHash = new Int32Array(c);
+    this.slots = new Int32Array(4 * c).fill(-1);
   }
 
   get size(): number {
@@ -45,11 +55,20 @@ export class RecordTable {
   }
 
   indexOf(id: string): number | undefined {
-    return this.byId.get(id);
+    const bytes = Buffer.from(id, 'utf8');
+    const hash = fnv1a(bytes);
+    const mask = this.slots.length - 1;
+    for (let j = hash & mask; ; j = (j + 1) & mask) {
+      const record = this.slots[j];
+      if (record === -1) return undefined;
+      if (this.idHash[record] === hash && this.idLength[record] === bytes.length &&
+        this.idArena.compare(bytes, 0, bytes.length, this.idStart[record], this.idStart[record] + bytes.length) === 0) return record;
+    }
   }
 
   idAt(record: number): string {
-    return this.ids[record];
+    const start = this.idStart[record];
+    return this.idArena.toString('utf8', start, start + this.idLength[record]);
   }
 
   tenantCode(record: number): number {
@@ -76,8 +95,14 @@ export class RecordTable {
   add(id: string, payload: IndexedPayload, payloadJson: string): number {
     if (this.count === this.capacity) this.grow(Math.max(16, Math.ceil(this.capacity * 1.5)));
     const record = this.count++;
-    this.ids[record] = id;
-    this.byId.set(id, record);
+    const idBytes = Buffer.byteLength(id);
+    this.idArena = reserve(this.idArena, this.idUsed, idBytes);
+    this.idStart[record] = this.idUsed;
+    this.idLength[record] = this.idArena.write(id, this.idUsed);
+    this.idUsed += idBytes;
+    this.idHash[record] = fnv1a(this.idArena.subarray(this.idStart[record], this.idUsed));
+    if (2 * this.count > this.slots.length) this.rehash(4 * this.count); // places the new record too
+    else this.place(record);
     this.tenantOf[record] = this.tenants.code(payload.tenant);
     this.kindOf[record] = ASSET_KINDS.indexOf(payload.kind);
     const tags = [...new Set(payload.tags)];
@@ -88,11 +113,7 @@ export class RecordTable {
     this.tagCount[record] = tags.length;
     for (const tag of tags) this.tagArena[this.tagUsed++] = this.tags.code(tag);
     const bytes = Buffer.byteLength(payloadJson);
-    if (this.payloadUsed + bytes > this.payloadArena.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.payloadUsed + bytes, Math.ceil(this.payloadArena.length * 1.5)));
-      this.payloadArena.copy(next, 0, 0, this.payloadUsed);
-      this.payloadArena = next;
-    }
+    this.payloadArena = reserve(this.payloadArena, this.payloadUsed, bytes);
     this.payloadStart[record] = this.payloadUsed;
     this.payloadLength[record] = this.payloadArena.write(payloadJson, this.payloadUsed);
     this.payloadUsed += bytes;
@@ -107,14 +128,12 @@ export class RecordTable {
    */
   remove(record: number): number {
     const last = --this.count;
-    this.byId.delete(this.ids[record]);
+    this.unplace(record);
     if (record !== last) {
-      this.ids[record] = this.ids[last];
-      this.byId.set(this.ids[record], record);
+      this.slots[this.slotOf(last)] = record;
       for (const arr of [this.tenantOf, this.kindOf, this.tagStart, this.tagCount, this.payloadStart, this.payloadLength,
-        this.rowOf.clip, this.rowOf.caption]) arr[record] = arr[last];
+        this.idStart, this.idLength, this.idHash, this.rowOf.clip, this.rowOf.caption]) arr[record] = arr[last];
     }
-    this.ids.length = last;
     return record === last ? -1 : last;
   }
 
@@ -178,8 +197,18 @@ export class RecordTable {
     }
     tagStart[n] = t;
     payloadStart[n] = p;
+    const idStart = new Float64Array(n + 1);
+    let idBytes = 0;
+    for (let r = 0; r < n; r++) idBytes += this.idLength[r];
+    const ids = Buffer.allocUnsafe(idBytes);
+    let i = 0;
+    for (let r = 0; r < n; r++) {
+      idStart[r] = i;
+      i += this.idArena.copy(ids, i, this.idStart[r], this.idStart[r] + this.idLength[r]);
+    }
+    idStart[n] = i;
     return {
-      ids: Buffer.from(JSON.stringify(this.ids.slice(0, n))),
+      ids, idStart, idHash: this.idHash.subarray(0, n), idSlots: this.slots,
       tenantNames: Buffer.from(JSON.stringify(this.tenants.names)),
       tagNames: Buffer.from(JSON.stringify(this.tags.names)),
       tenant: this.tenantOf.subarray(0, n), kind: this.kindOf.subarray(0, n),
@@ -190,14 +219,17 @@ export class RecordTable {
 
   /** Replaces the whole table with one read from a snapshot (arrays are adopted, not copied). */
   static fromSections(s: RecordSections): RecordTable {
-    const ids = JSON.parse(s.ids.toString('utf8')) as string[];
-    const n = ids.length;
+    const n = s.tenant.length;
     const table = new RecordTable(0);
     table.capacity = n;
     table.count = n;
-    table.ids = ids;
-    for (let r = 0; r < n; r++) table.byId.set(ids[r], r);
-    if (table.byId.size !== n) throw new Error('snapshot lists an id twice');
+    table.idArena = s.ids;
+    table.idUsed = s.ids.length;
+    table.idStart = s.idStart.subarray(0, n);
+    table.idLength = new Int32Array(n);
+    for (let r = 0; r < n; r++) table.idLength[r] = s.idStart[r + 1] - s.idStart[r];
+    table.idHash = s.idHash;
+    table.slots = s.idSlots;
     table.tenants.adopt(JSON.parse(s.tenantNames.toString('utf8')) as string[]);
     table.tags.adopt(JSON.parse(s.tagNames.toString('utf8')) as string[]);
     table.tenantOf = s.tenant;
@@ -219,14 +251,59 @@ export class RecordTable {
 
   /** Adopts the packed arenas just written to a snapshot, dropping the garbage of the old ones. */
   compacted(s: RecordSections): void {
+    this.idArena = s.ids;
+    this.idUsed = s.ids.length;
     this.tagArena = s.tagCodes;
     this.tagUsed = s.tagCodes.length;
     this.payloadArena = s.payloads;
     this.payloadUsed = s.payloads.length;
     for (let r = 0; r < this.count; r++) {
+      this.idStart[r] = s.idStart[r];
       this.tagStart[r] = s.tagStart[r];
       this.payloadStart[r] = s.payloadStart[r];
     }
+  }
+
+  /** Puts `record` in the first free slot of its probe sequence. */
+  private place(record: number): void {
+    const mask = this.slots.length - 1;
+    let j = this.idHash[record] & mask;
+    while (this.slots[j] !== -1) j = (j + 1) & mask;
+    this.slots[j] = record;
+  }
+
+  private slotOf(record: number): number {
+    const mask = this.slots.length - 1;
+    let j = this.idHash[record] & mask;
+    while (this.slots[j] !== record) {
+      if (this.slots[j] === -1) throw new Error(`record ${record} is missing from the id table`);
+      j = (j + 1) & mask;
+    }
+    return j;
+  }
+
+  /** Frees `record`'s slot, shifting later entries of the run back so every probe still finds them. */
+  private unplace(record: number): void {
+    const mask = this.slots.length - 1;
+    let hole = this.slotOf(record);
+    this.slots[hole] = -1;
+    for (let j = (hole + 1) & mask; this.slots[j] !== -1; j = (j + 1) & mask) {
+      const home = this.idHash[this.slots[j]] & mask;
+      // The entry at j may move into the hole unless its home lies cyclically in (hole, j].
+      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!between) {
+        this.slots[hole] = this.slots[j];
+        this.slots[j] = -1;
+        hole = j;
+      }
+    }
+  }
+
+  private rehash(minSlots: number): void {
+    let size = 16;
+    while (size < minSlots) size *= 2;
+    this.slots = new Int32Array(size).fill(-1);
+    for (let r = 0; r < this.count; r++) this.place(r);
   }
 
   private grow(capacity: number): void {
@@ -236,14 +313,21 @@ export class RecordTable {
     this.tagCount = widen(this.tagCount, capacity);
     this.payloadStart = widen(this.payloadStart, capacity);
     this.payloadLength = widen(this.payloadLength, capacity);
+    this.idStart = widen(this.idStart, capacity);
+    this.idLength = widen(this.idLength, capacity);
+    this.idHash = widen(this.idHash, capacity);
     for (const name of VECTOR_NAMES) this.rowOf[name] = widen(this.rowOf[name], capacity);
     this.capacity = capacity;
   }
 }
 
 export interface RecordSections {
-  /** JSON array of ids, in record order. */
+  /** Record r's id is ids[idStart[r] .. idStart[r + 1]) (UTF-8); n + 1 entries. */
   ids: Buffer;
+  idStart: Float64Array;
+  /** FNV-1a of each id's bytes, and the id table: a power-of-two array of records or -1, linear probing. */
+  idHash: Int32Array;
+  idSlots: Int32Array;
   /** JSON arrays of names; code c is names[c - 1] (0 is never used). */
   tenantNames: Buffer;
   tagNames: Buffer;
@@ -284,6 +368,21 @@ export class Dictionary {
     this.codes.clear();
     names.forEach((name, i) => this.codes.set(name, i + 1));
   }
+}
+
+/** 32-bit FNV-1a of `bytes`. */
+export function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h | 0;
+}
+
+/** `arena`, or a larger copy of its first `used` bytes, with room for `more` bytes after them. */
+function reserve(arena: Buffer, used: number, more: number): Buffer {
+  if (used + more <= arena.length) return arena;
+  const next = Buffer.allocUnsafe(Math.max(used + more, Math.ceil(arena.length * 1.5)));
+  arena.copy(next, 0, 0, used);
+  return next;
 }
 
 type Typed = Int32Array | Uint8Array | Float64Array | Float32Array | Uint32Array;
