@@ -194,6 +194,8 @@ export class VectorColumn {
     const seeds = new TopK<number>(limit, (a, b) => a < b);
     const offset4 = 7.5 * codeSum;
     let matched = 0;
+    // Most rows fall below the seeds' floor: test it here rather than in a call per row.
+    let floor = -Infinity;
     for (let r = 0; r < n; r++) {
       const k = coarse[r];
       if (k === SKIPPED_ROW || (accept !== null && !accept(owners[r]))) {
@@ -203,7 +205,10 @@ export class VectorColumn {
       matched++;
       const a = t * step4[r] * (k - offset4);
       approx[r] = a;
-      seeds.offer(a, r);
+      if (a >= floor) {
+        seeds.offer(a, r);
+        floor = seeds.threshold();
+      }
     }
     if (matched === 0) return [];
 
