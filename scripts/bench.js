@@ -53,7 +53,7 @@ function photoSubset(count) {
 }
 
 // `--only ingest|search|cluster|catalogue|index|generation` runs one section (for experiments); the figures that go in
-// docs/benchmarks.md come from a full run.
+// docs/benchmarks.md come from a full run. `--skip-1m` leaves out the index's 1M case.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 /** Encoder raw vs through the ingest pipeline, then conversation and search latency on that app. */
@@ -214,9 +214,41 @@ async function benchCluster(rawPerSecond) {
   }
 }
 
+/**
+ * The embedded index at 10k / 100k / 1M × 512 (1M skipped with `--skip-1m` or BENCH_INDEX_1M=0: it
+ * needs ~3 GB and a few minutes): build, memory after build and after a reopen in a fresh
+ * process, reopen time, exact top-3 latency; and the numpy peer (one float32 matrix-vector
+ * product per query) on the same shape of data, when python3 with numpy is there (BENCH_PYTHON
+ * names another interpreter).
+ */
 async function benchIndex() {
-  for (const r of await benchEmbeddedIndex({ sizes: [10_000, 100_000] })) {
-    record(`embedded index top-3 p50 / p99 at ${r.size.toLocaleString('en')} × 512`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `build ${(r.buildMs / 1000).toFixed(1)} s, rss ${Math.round(r.rssMb)} MB`);
+  const { spawnSync } = require('node:child_process');
+  const skip1M = process.argv.includes('--skip-1m') || process.env.BENCH_INDEX_1M === '0';
+  const sizes = [10_000, 100_000, ...(skip1M ? [] : [1_000_000])];
+  const python = process.env.BENCH_PYTHON ?? 'python3';
+  const hasNumpy = spawnSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+  const mb = (x) => `${Math.round(x).toLocaleString('en')} MB`;
+  for (const size of sizes) {
+    const [r] = await benchEmbeddedIndex({ sizes: [size] });
+    const shape = `${size.toLocaleString('en')} × 512`;
+    const ratio = (rss) => (rss / r.rawMb).toFixed(2);
+    record(`embedded index build, ${shape}`, `${(r.buildMs / 1000).toFixed(1)} s`, 'upserts of 1,000 with fsync, compactions included');
+    record(`embedded index RSS after build / after reopen, ${shape}`, `${mb(r.afterBuild.rssMb)} / ${mb(r.afterOpen.rssMb)}`,
+      `ratio RSS/raw = ${ratio(r.afterBuild.rssMb)} / ${ratio(r.afterOpen.rssMb)} (raw float32 ${mb(r.rawMb)}); peak ${mb(r.afterBuild.peakRssMb)} / ${mb(r.afterOpen.peakRssMb)}`);
+    record(`embedded index reopen (fresh process), ${shape}`, `${(r.openMs / 1000).toFixed(2)} s`,
+      `snapshot of ${r.snapshotRecords.toLocaleString('en')} records + ${r.logFrames} log frames replayed`);
+    let peer = 'numpy peer skipped: no numpy for ' + python;
+    if (hasNumpy) {
+      const run = spawnSync(python, [join(repo, 'scripts/bench-index-numpy.py'), String(size)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (run.status === 0) {
+        const np = JSON.parse(run.stdout.trim().split('\n').pop());
+        peer = `numpy ${ms(np.p50Ms)} / ${ms(np.p99Ms)} (ratio p99 numpy/embedded = ${(np.p99Ms / r.afterOpen.p99Ms).toFixed(1)}; .npy load ${(np.loadMs / 1000).toFixed(2)} s, RSS ${mb(np.rssMb)})`;
+      } else {
+        peer = `numpy peer failed: ${run.stderr.trim().split('\n').pop()}`;
+      }
+    }
+    record(`embedded index exact top-3 p50 / p99, ${shape}`, `${ms(r.afterOpen.p50Ms)} / ${ms(r.afterOpen.p99Ms)}`,
+      `after reopen (after build ${ms(r.afterBuild.p50Ms)} / ${ms(r.afterBuild.p99Ms)}), ${r.afterOpen.exactRowsPerSearch} rows re-scored per search; ${peer}`);
   }
 }
 
