@@ -16,6 +16,11 @@ export const EmbeddingEnv = z.object({
   // text model waits to batch concurrent queries (0 = only those arriving in the same tick).
   ADSEED_TEXT_CACHE_SIZE: envInt(10_000, 0, 10_000_000),
   ADSEED_TEXT_BATCH_WAIT_MS: envInt(0, 0, 1_000),
+  // Zero-shot labels (needs CLIP weights): a vocabulary of subjects each image is scored against;
+  // labels whose cosine reaches the minimum (the CLIP relevance floor) become catalogue subjects.
+  ADSEED_ZERO_SHOT_LABELS: envList(),
+  ADSEED_ZERO_SHOT_MIN_SCORE: z.coerce.number().min(-1).max(1).default(0.24),
+  ADSEED_ZERO_SHOT_TOP: envInt(2, 1, 16),
   // ADSEED_ENCODER=triton: KServe v2 gRPC endpoints in order of preference.
   TRITON_ENDPOINTS: envList().pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'each endpoint must be host:port'))),
   TRITON_FALLBACK_ONNX: envBoolean(false),

@@ -31,6 +31,7 @@ export class IndexAssetUseCase {
         ...(event.caption ? { caption: event.caption } : {}),
         tags: event.tags,
         ...(event.rights ? { rights: event.rights } : {}),
+        ...(event.labels?.length ? { labels: event.labels } : {}),
         indexedAt: new Date().toISOString(),
       },
     });

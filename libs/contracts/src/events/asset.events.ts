@@ -34,6 +34,8 @@ export const AssetEmbedded = z.object({
   caption: z.string().max(2000).optional(),
   tags: Tags,
   rights: Rights.optional(),
+  /** Zero-shot labels from the CLIP towers over a configured vocabulary (ADSEED_ZERO_SHOT_LABELS). */
+  labels: z.array(z.string().max(100)).max(16).optional(),
   vectors: z.object({ clip: Vector.optional(), caption: Vector.optional() }),
   models: z.object({ clip: ModelRef.optional(), caption: ModelRef.optional() }),
   embeddedAt: z.string(),
@@ -54,6 +56,7 @@ export const AssetIndexed = z.object({
   caption: z.string().max(2000).optional(),
   tags: Tags.optional(),
   rights: Rights.optional(),
+  labels: z.array(z.string().max(100)).max(16).optional(),
   indexedAt: z.string(),
 });
 export type AssetIndexed = z.infer<typeof AssetIndexed>;
