@@ -6,7 +6,8 @@ import type { ConversationRepository } from './conversation.repository';
 import { ConversationPolicy } from './policy/conversation.policy';
 import type { PolicyPorts, ReplyInterpreter, SubjectProposer } from './policy/conversation.model';
 import type { Conversation as PolicyConversation } from './policy/conversation.model';
-
+import type { SeedFinder } from './subjects/seed-finder';
+import type { SubjectCatalogueService } from './subjects/subject-catalogue.service';
 
 export interface ConversationLimits {
   /** Messages (user and agent) one conversation may hold; a reply needs room for two. */
@@ -15,7 +16,7 @@ export interface ConversationLimits {
 
 export const DEFAULT_CONVERSATION_LIMITS: ConversationLimits = { maxMessages: 200 };
 
-/** A subject name from the catalogue (`english_cocker_spaniel`) as a search text. */
+/** A subject name as a search text (names written with `_` read as words). */
 const searchText = (subject: string): string => subject.replace(/_/g, ' ');
 
 /**
@@ -31,6 +32,8 @@ export class ConversationCommandUseCase {
     private readonly proposer: SubjectProposer,
     private readonly interpreter: ReplyInterpreter,
     private readonly seedsPerSubject: number,
+    private readonly seeds: SeedFinder,
+    private readonly catalogue: SubjectCatalogueService,
     private readonly limits: ConversationLimits = DEFAULT_CONVERSATION_LIMITS,
   ) {}
 
@@ -138,14 +141,20 @@ export class ConversationCommandUseCase {
   private policyFor(tenant: string): ConversationPolicy {
     const { bus } = this.runtime;
     const ports: PolicyPorts = {
-      retrieve: async (subject, k) => {
-        const reply = await bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: searchText(subject), k, kind: 'seed', encoders: ['clip', 'caption'] } });
-        return reply.hits.map((h) => ({ rank: h.rank, assetId: h.assetId, path: h.path, url: assetContentUrl(h.path), score: h.score, ...(h.caption ? { caption: h.caption } : {}) }));
+      retrieve: async (subject, k, segment) => {
+        const catalogue = await this.catalogue.read(tenant);
+        const entry = catalogue.byName(subject);
+        const members = new Map((entry ? catalogue.seedsOf(entry) : []).map((s) => [s.assetId, s.path]));
+        // a subject with enough photos of its own: show those that suit the segment best;
+        // otherwise search for the subject by name
+        const found = members.size >= k ? await this.seeds.find(tenant, segment, k, { members, onlyMembers: true }) : await this.seeds.find(tenant, searchText(subject), k, { members });
+        if (found.seeds.length === 0) await this.catalogue.recordGap(tenant, 'subject', searchText(subject), found.bestScore);
+        return found.seeds;
       },
       generate: async ({ seedPath, brandPath, subject, segment }) => {
         const ad = await bus.request(
           ServiceRoutes.generateAd,
-          { key: tenant, value: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment } },
+          { key: seedPath, value: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment } },
           { timeoutMs: 300_000 },
         );
         return { path: ad.path, url: assetContentUrl(ad.path) };

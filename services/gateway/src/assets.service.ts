@@ -1,5 +1,20 @@
 import { createHash } from 'node:crypto';
-import { AssetTopics, assetIdFor, splitStoragePath, type Asset, type AssetKind, type ListAssetsQuery, type UploadAssetFields, assetContentUrl } from '@adseed/contracts';
+import {
+  AssetTopics,
+  assetContentUrl,
+  assetIdFor,
+  rightsFromMetadata,
+  rightsOf,
+  rightsToMetadata,
+  ServiceRoutes,
+  splitStoragePath,
+  type Asset,
+  type AssetKind,
+  type IndexedAsset,
+  type ListAssetsQuery,
+  type PatchAssetBody,
+  type UploadAssetFields,
+} from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import type { ObjectInfo } from '@adseed/storage';
 import { Inject, Injectable } from '@nestjs/common';
@@ -29,6 +44,7 @@ export class AssetsService {
   async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<Asset> {
     if (!file || file.buffer.length === 0) throw new ApiError(400, 'validation_failed', 'attach the image as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
     const image = await inspectImage(file.buffer, this.env.ADSEED_MAX_IMAGE_PIXELS);
+    const rights = rightsOf(fields);
     const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
     const hash = createHash('sha256').update(file.buffer).digest('hex').slice(0, 24);
     const key = `${tenant}/${hash}/${safeName(file.originalname, image.extension)}`;
@@ -42,6 +58,7 @@ export class AssetsService {
         height: String(image.height),
         ...(fields.caption ? { caption: fields.caption } : {}),
         ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
+        ...rightsToMetadata(rights),
       },
     });
     const assetId = assetIdFor(path);
@@ -55,11 +72,62 @@ export class AssetsService {
         contentHash: info.etag,
         ...(fields.caption ? { caption: fields.caption } : {}),
         tags: fields.tags,
+        ...(rights ? { rights } : {}),
         source: 'upload',
         requestedAt: new Date().toISOString(),
       },
     });
     return this.toAsset(tenant, fields.kind, info);
+  }
+
+  /**
+   * Deletes the object now and announces it: the retrieval service drops the vectors and the
+   * agent the subject membership, from the event. Deleting an unknown id is a 404.
+   */
+  async delete(tenant: string, id: string): Promise<{ deleted: { id: string; path: string } }> {
+    const asset = await this.indexed(tenant, id);
+    const { bucket, key } = splitStoragePath(asset.path);
+    await this.runtime.store.delete(bucket, key);
+    await this.runtime.bus.publish(AssetTopics.deleted, { key: id, value: { assetId: id, tenant, path: asset.path, deletedAt: new Date().toISOString() } });
+    return { deleted: { id, path: asset.path } };
+  }
+
+  /** Changes caption, tags or rights: the object's metadata is rewritten and the asset re-ingested (caption re-embedded, index updated). */
+  async update(tenant: string, id: string, patch: PatchAssetBody): Promise<Asset> {
+    const asset = await this.indexed(tenant, id);
+    const { bucket, key } = splitStoragePath(asset.path);
+    const { body, info } = await this.runtime.store.get(bucket, key);
+    const caption = patch.caption ?? asset.caption ?? info.metadata['caption'];
+    const tags = patch.tags ?? asset.tags;
+    const rights = patch.rights ?? asset.rights;
+    const { caption: _c, tags: _t, licence: _l, attribution: _a, 'expires-at': _e, channels: _ch, ...kept } = info.metadata;
+    const stored = await this.runtime.store.put(bucket, key, body, {
+      contentType: info.contentType,
+      metadata: { ...kept, ...(caption ? { caption } : {}), ...(tags.length ? { tags: tags.join(',') } : {}), ...rightsToMetadata(rights) },
+    });
+    await this.runtime.bus.publish(AssetTopics.ingestRequested, {
+      key: id,
+      value: {
+        assetId: id,
+        tenant,
+        kind: asset.kind,
+        path: asset.path,
+        contentHash: stored.etag,
+        ...(caption ? { caption } : {}),
+        tags,
+        ...(rights ? { rights } : {}),
+        source: 'upload',
+        requestedAt: new Date().toISOString(),
+      },
+    });
+    return this.toAsset(tenant, asset.kind, stored);
+  }
+
+  /** The asset as the index holds it, for this tenant only. */
+  private async indexed(tenant: string, id: string): Promise<IndexedAsset> {
+    const { asset } = await this.runtime.bus.request(ServiceRoutes.getAsset, { key: id, value: { tenant, assetId: id } });
+    if (!asset) throw new ApiError(404, 'not_found', `no asset ${id}`, [{ field: 'id', reason: 'unknown asset for this tenant (or not indexed yet)' }]);
+    return asset;
   }
 
   async list(tenant: string, query: ListAssetsQuery): Promise<{ items: Asset[]; nextCursor?: string }> {
@@ -114,6 +182,7 @@ export class AssetsService {
       ...(m.height ? { height: Number(m.height) } : {}),
       ...(m.caption ? { caption: m.caption } : {}),
       tags: m.tags ? m.tags.split(',').filter(Boolean) : [],
+      ...(rightsFromMetadata(m) ? { rights: rightsFromMetadata(m) } : {}),
       createdAt: info.lastModified.toISOString(),
     };
   }

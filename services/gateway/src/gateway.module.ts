@@ -9,6 +9,7 @@ import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
 import { AdsController, AssetsController, ConversationsController, SearchController } from './controllers';
 import { DocsController } from './docs.controller';
+import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
 
@@ -35,7 +36,7 @@ export class GatewayModule {
         PlatformModule.forRoot(runtime, options),
         MulterModule.register({ limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, DocsController],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController],
       providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub],
     };
   }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AgentService } from '@adseed/agent';
+import { AgentService, SubjectCatalogueService } from '@adseed/agent';
 import { CommonEnv, envBoolean, envInt, loadConfig } from '@adseed/config';
 import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
@@ -15,7 +15,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { seedDemoLibrary } from './demo-library';
+import { DEFAULT_DEMO_LIBRARY, seedDemoLibrary } from './demo-library';
 import { requeueStoredUnindexed } from './stored-unindexed';
 
 /** The one-process mode's own settings: the in-process bus's journal. */
@@ -29,7 +29,7 @@ export type StandaloneEnv = z.infer<typeof StandaloneEnv>;
 
 /** Repository root, from services/standalone/dist. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-export const DEFAULT_DEMO_LIBRARY = resolve(REPO_ROOT, '..', 'shared', 'datasets', 'oxford-pets-sample');
+export { DEFAULT_DEMO_LIBRARY };
 
 export interface AdseedOptions {
   dataDir: string;
@@ -110,6 +110,12 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   const retrieval = await startWorker(RetrievalService);
   await startWorker(GenerationService);
   await startWorker(AgentService);
+  const catalogue = contexts[contexts.length - 1].get(SubjectCatalogueService);
+  /** Idle: no message left to handle, and the subject catalogue's pending snapshot written. */
+  const whenIdle = async () => {
+    await broker.whenIdle();
+    await catalogue.flush();
+  };
   // The gateway's /metrics is the process's: it shows every service's registry.
   const gatewayRuntime: ServiceRuntime = withMergedMetrics(await runtimeOf('gateway'), () => runtimes);
   const gateway = await createGatewayApp(gatewayRuntime, loadConfig(GatewayEnv, env));
@@ -149,7 +155,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     store,
     demoLibrary,
     requeued,
-    whenIdle: () => broker.whenIdle(),
+    whenIdle,
     close: async () => {
       await gateway.close();
       for (const context of contexts.reverse()) await context.close();
