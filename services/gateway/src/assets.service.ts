@@ -8,10 +8,33 @@ import { ApiError } from './http-errors';
 import { inspectImage } from './image-inspector';
 
 
-/** A file name we can keep in a key: letters, digits, `._-`, at most 100 characters. */
-const safeName = (name: string, extension: string): string => {
-  const stem = name.replace(/\.[^.]*$/, '').normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100);
+/** Letters NFKD does not decompose into an ASCII base letter plus marks. */
+const TRANSLITERATIONS: Record<string, string> = {
+  ß: 'ss', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', đ: 'd', Đ: 'D', ð: 'd', Ð: 'D', ł: 'l', Ł: 'L', þ: 'th', Þ: 'Th', ı: 'i',
+};
+
+/**
+ * The ASCII slug of a file name we keep in a storage key: accents dropped ("été" → "ete"), a
+ * few letters transliterated, anything else one `_`; at most 100 characters. The name as
+ * uploaded is kept in the object's metadata (`originalName`).
+ */
+export const safeName = (name: string, extension: string): string => {
+  const stem = name
+    .replace(/\.[^.]*$/, '')
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .replace(/[^\x00-\x7F]/g, (c) => TRANSLITERATIONS[c] ?? '_')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/_{2,}/g, '_')
+    .replace(/^[._]+|_+$/g, '')
+    .slice(0, 100);
   return `${stem || 'image'}.${extension}`;
+};
+
+/** The uploaded name as a person wrote it: NFC, no control or bidi-override characters, at most 255 characters. */
+export const originalName = (name: string): string | undefined => {
+  const clean = [...name.normalize('NFC').replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu, '').trim()].slice(0, 255).join('');
+  return clean || undefined;
 };
 
 @Injectable()
@@ -32,6 +55,7 @@ export class AssetsService {
     const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
     const hash = createHash('sha256').update(file.buffer).digest('hex').slice(0, 24);
     const key = `${tenant}/${hash}/${safeName(file.originalname, image.extension)}`;
+    const uploadedName = originalName(file.originalname);
     const path = `${bucket}/${key}`;
     const info = await this.runtime.store.put(bucket, key, file.buffer, {
       contentType: image.contentType,
@@ -40,6 +64,7 @@ export class AssetsService {
         kind: fields.kind,
         width: String(image.width),
         height: String(image.height),
+        ...(uploadedName ? { originalname: uploadedName } : {}),
         ...(fields.caption ? { caption: fields.caption } : {}),
         ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
       },
@@ -88,6 +113,22 @@ export class AssetsService {
     return { url: presigned, expiresAt: new Date(Date.now() + expiry * 1000).toISOString(), presigned: true };
   }
 
+  /**
+   * A brand image the tenant may use: in the brands bucket, under the tenant's prefix, and
+   * stored. Checked when a conversation or ad is requested, so a bad path fails at once, not at
+   * the final "yes".
+   */
+  async assertBrandImage(tenant: string, path: string, field = 'brandPath'): Promise<void> {
+    const { bucket, key } = splitStoragePath(path);
+    if (bucket !== this.runtime.buckets.brand) {
+      throw new ApiError(400, 'validation_failed', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.runtime.buckets.brand} bucket`, [
+        { field, reason: 'not a brand image' },
+      ]);
+    }
+    const info = key.startsWith(`${tenant}/`) ? await this.runtime.store.stat(bucket, key) : undefined;
+    if (!info) throw new ApiError(404, 'not_found', `no brand image at ${path}`, [{ field, reason: 'not found for this tenant' }]);
+  }
+
   private async statOwned(tenant: string, path: string): Promise<{ info: ObjectInfo }> {
     const { bucket, key } = splitStoragePath(path);
     const info = Object.values(this.runtime.buckets).includes(bucket) && key.startsWith(`${tenant}/`) ? await this.runtime.store.stat(bucket, key) : undefined;
@@ -113,6 +154,7 @@ export class AssetsService {
       ...(m.width ? { width: Number(m.width) } : {}),
       ...(m.height ? { height: Number(m.height) } : {}),
       ...(m.caption ? { caption: m.caption } : {}),
+      ...(m.originalname ? { originalName: m.originalname } : {}),
       tags: m.tags ? m.tags.split(',').filter(Boolean) : [],
       createdAt: info.lastModified.toISOString(),
     };

@@ -1,4 +1,5 @@
 import { envInt } from '@adseed/config';
+import { GuardrailsEnv } from '@adseed/guardrails';
 import { z } from 'zod';
 
 const ApiKeys = z
@@ -27,6 +28,8 @@ export const GatewayEnv = z.object({
   ADSEED_PRESIGN_EXPIRY_SECONDS: envInt(300, 1, 86_400),
   /** MinIO notification target for the seeds and brands buckets, e.g. `arn:minio:sqs::ADSEED:kafka`. */
   ADSEED_STORAGE_NOTIFY_ARN: z.string().optional(),
+  /** The text guardrail: profanity filter, per-tenant deny lists, optional moderation endpoint. */
+  ...GuardrailsEnv.shape,
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');

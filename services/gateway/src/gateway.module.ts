@@ -11,6 +11,8 @@ import { AdsController, AssetsController, ConversationsController, SearchControl
 import { DocsController } from './docs.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { securityHeaders } from './security-headers';
+import { TextGuardrailModule } from './text-guardrail.interceptor';
 
 import { TenantGuard } from './tenant.guard';
 import { MulterModule } from '@nestjs/platform-express';
@@ -33,7 +35,8 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         PlatformModule.forRoot(runtime, options),
-        MulterModule.register({ limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        TextGuardrailModule.register(runtime, env),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, DocsController],
       providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub],
@@ -48,6 +51,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
     bodyParser: false,
   });
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
   app.use('/docs/assets', serveStatic(require('swagger-ui-dist').getAbsoluteFSPath(), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));

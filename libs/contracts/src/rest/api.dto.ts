@@ -13,6 +13,8 @@ export const Asset = z.object({
   width: z.number().int().optional(),
   height: z.number().int().optional(),
   caption: z.string().optional(),
+  /** The file name as uploaded (NFC); the storage key holds an ASCII slug of it. */
+  originalName: z.string().optional(),
   tags: z.array(z.string()),
   createdAt: z.string(),
 });

@@ -25,6 +25,11 @@ const errors = {
   400: json(ErrorBody, 'The request is invalid; `issues` names each bad field and why.'),
   401: json(ErrorBody, 'Missing or unknown API key (only when API keys are configured).'),
 };
+/** Routes whose text reaches a generator or an ad go through the text guardrail first. */
+const moderation = {
+  422: json(ErrorBody, 'Rejected by the content policy: `code` is `moderation_rejected`; each issue names the field and the category (`profanity`, `deny_list`, or the moderation endpoint\'s, e.g. `harassment`). The text itself is never logged.'),
+  503: json(ErrorBody, 'The configured moderation endpoint cannot answer and the guardrail fails closed (`moderation_unavailable`).'),
+};
 
 /** Builds the gateway's OpenAPI document from the same zod schemas that validate requests. */
 export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGeneratorV31['generateDocument']> {
@@ -54,6 +59,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     responses: {
       201: json(UploadAssetResponse, 'Stored; an ingest event was published.'),
       ...errors,
+      ...moderation,
       413: json(ErrorBody, 'The file or image is larger than allowed.'),
       415: json(ErrorBody, 'The content is not a supported image (sniffed, not by extension).'),
     },
@@ -86,7 +92,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/conversations', tags: ['conversations'], summary: 'Start a conversation for a segment; the agent proposes a subject',
     request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateConversationBody } } } },
-    responses: { 201: json(Conversation, 'The new conversation.'), ...errors },
+    responses: { 201: json(Conversation, 'The new conversation.'), ...errors, 404: json(ErrorBody, '`brandPath` names no brand image of this tenant.'), ...moderation },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}', tags: ['conversations'], summary: "A conversation's state",
@@ -97,7 +103,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     method: 'post', path: '/v1/conversations/{id}/messages', tags: ['conversations'],
     summary: 'Reply to the agent: yes / not quite / different subject / show me a <subject>',
     request: { headers: tenantHeader, params: idParam, body: { content: { 'application/json': { schema: SendMessageBody } } } },
-    responses: { 200: json(Conversation, 'The conversation after the agent handled the reply.'), ...errors, 404: json(ErrorBody, 'No such conversation.') },
+    responses: { 200: json(Conversation, 'The conversation after the agent handled the reply.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), ...moderation },
   });
   r.registerPath({
     method: 'post', path: '/v1/conversations/{id}/seed', tags: ['conversations'],
@@ -114,7 +120,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/ads', tags: ['ads'], summary: 'Generate an ad directly: from a segment, or from a seed (+ brand) image',
     request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateAdBody } } } },
-    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist.') },
+    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist.'), ...moderation },
   });
 
   return new OpenApiGeneratorV31(r.definitions).generateDocument({

@@ -1,0 +1,68 @@
+import type { ErrorIssue } from '@adseed/contracts';
+import { createTextGuardrail, ModerationUnavailableError, TEXT_GUARDRAIL, type GuardrailsEnv, type TextField, type TextGuardrail } from '@adseed/guardrails';
+import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { applyDecorators, Inject, Injectable, Module, SetMetadata, type DynamicModule, UseInterceptors, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import type { Observable } from 'rxjs';
+import { ApiError } from './http-errors';
+
+const MODERATED_FIELDS = Symbol('MODERATED_FIELDS');
+
+/**
+ * Checks the named body fields with the text guardrail before the handler runs: a rejection is
+ * 422 `moderation_rejected` naming each field and category. Put it above `FileInterceptor` on a
+ * multipart route (decorators apply bottom-up, so the form is parsed first).
+ */
+export const ModerateText = (...fields: string[]): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(MODERATED_FIELDS, fields), UseInterceptors(TextGuardrailInterceptor));
+
+/**
+ * Runs at the edge, before the body reaches a service or a log line. It logs only the fields
+ * and categories of a rejection, never the text.
+ */
+@Injectable()
+export class TextGuardrailInterceptor implements NestInterceptor {
+  constructor(
+    @Inject(TEXT_GUARDRAIL) private readonly guardrail: TextGuardrail,
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const names = this.reflector.get<string[] | undefined>(MODERATED_FIELDS, context.getHandler()) ?? [];
+    const request = context.switchToHttp().getRequest<Request & { tenant?: string }>();
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    // Only strings: anything else is the validation pipe's to reject, after this.
+    const fields: TextField[] = names.flatMap((field) => (typeof body[field] === 'string' ? [{ field, text: body[field] as string }] : []));
+    const tenant = request.tenant ?? '';
+    let verdict;
+    try {
+      verdict = await this.guardrail.check(tenant, fields);
+    } catch (error) {
+      if (error instanceof ModerationUnavailableError) {
+        throw new ApiError(503, 'moderation_unavailable', 'the moderation service cannot check this text right now; try again shortly', [{ field: fields[0]?.field ?? '(body)', reason: 'moderation unavailable' }]);
+      }
+      throw error;
+    }
+    if (!verdict.allowed) {
+      const issues: ErrorIssue[] = verdict.findings.map((f) => ({ field: f.field, reason: f.category }));
+      this.runtime.logger.info('text rejected by the guardrail', { tenant, route: request.route?.path, findings: verdict.findings });
+      const fieldsNamed = [...new Set(issues.map((i) => i.field))].join(', ');
+      const categories = [...new Set(issues.map((i) => i.reason))].join(', ');
+      throw new ApiError(422, 'moderation_rejected', `rejected by the content policy (${categories}): rephrase ${fieldsNamed}`, issues);
+    }
+    return next.handle();
+  }
+}
+
+/** Provides the text guardrail built from the gateway's environment (what `@ModerateText` uses). */
+@Module({})
+export class TextGuardrailModule {
+  static register(runtime: ServiceRuntime, env: GuardrailsEnv): DynamicModule {
+    const guardrail = createTextGuardrail(env, {
+      onRemoteFailure: (error) => runtime.logger.warn('moderation endpoint unavailable; text let through (ADSEED_MODERATION_FAIL_OPEN)', { error: error.message }),
+    });
+    return { module: TextGuardrailModule, providers: [{ provide: TEXT_GUARDRAIL, useValue: guardrail }], exports: [TEXT_GUARDRAIL] };
+  }
+}
