@@ -15,6 +15,7 @@ const { OnnxClipEncoder } = require(join(repo, 'services/embedding/dist/encoders
 const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/dist/vector-index/embedded-vector.index.bench'));
 const { benchLocalGenerator } = require(join(repo, 'services/generation/dist/generators/local-ad.generator.bench'));
 const { benchTextGuardrail } = require(join(repo, 'libs/guardrails/dist/text-guardrail.bench'));
+const { benchImageGuardrail } = require(join(repo, 'libs/guardrails/dist/image-guardrail.bench'));
 
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -204,6 +205,17 @@ async function benchGuardrails() {
   for (const r of await benchTextGuardrail(2_000)) {
     const share = lastGenerationP50 && r.label.startsWith('ad:') ? `; ${((100 * r.p50Ms) / lastGenerationP50).toFixed(3)} % of a local ad's p50` : '';
     record(`text guardrail, ${r.label}, p50 / p99`, `${r.p50Ms.toFixed(3)} ms / ${r.p99Ms.toFixed(3)} ms`, `${r.runs} runs${share}`);
+  }
+  // nsfwjs MobileNetV2 per uploaded photo (decode + squash + classify); the demo pets are all safe, so every flag is a false positive.
+  for (const [backend, count] of [['wasm', Infinity], ['cpu', 10]]) {
+    const r = await benchImageGuardrail(count, backend);
+    if ('skipped' in r) {
+      record(`image guardrail (${backend})`, 'skipped', r.skipped);
+      continue;
+    }
+    const share = lastGenerationP50 ? `; ${((100 * r.p50Ms) / lastGenerationP50).toFixed(0)} % of a local ad's p50` : '';
+    const flagged = r.flagged.map((f) => `${f.file} ${f.reasons.join('+')} ${Math.max(...f.reasons.map((c) => f.scores[c])).toFixed(2)}`).join(', ');
+    record(`image guardrail nsfwjs MobileNetV2 (${backend}) per photo p50 / p99`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.images} demo photos, model load ${(r.loadMs / 1000).toFixed(1)} s, flagged ${r.flagged.length}${flagged ? ` (${flagged})` : ''}${share}`);
   }
 }
 

@@ -5,6 +5,26 @@ import { OpenAiModerationRepository } from './openai-moderation.repository';
 import { ProfanityTextCheck } from './profanity.text-check';
 import { CompositeTextGuardrail } from './text-guardrail';
 import type { ModerationUnavailableError, TextCheck, TextGuardrail } from './text-guardrail.port';
+import type { ImageGuardrail } from './image-guardrail.port';
+import { NSFW_CLASS_NAMES, NSFW_MODELS, type NsfwClass } from './nsfw-classes';
+
+/** `porn:0.7,hentai:0.7,sexy:0.9`: a class flags an image when its probability reaches its threshold. */
+const NsfwThresholds = z
+  .string()
+  .default('porn:0.7,hentai:0.7,sexy:0.9')
+  .transform((raw, ctx): Partial<Record<NsfwClass, number>> => {
+    const out: Partial<Record<NsfwClass, number>> = {};
+    for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const [name, value] = entry.split(':').map((s) => s.trim().toLowerCase());
+      const threshold = Number(value);
+      if (!NSFW_CLASS_NAMES.includes(name as NsfwClass) || !(threshold > 0 && threshold <= 1)) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma list of <class>:<threshold in (0, 1]> with classes ${NSFW_CLASS_NAMES.join(', ')}; got "${entry}"` });
+        continue;
+      }
+      out[name as NsfwClass] = threshold;
+    }
+    return out;
+  });
 
 const TenantOrAll = z.string().regex(/^(\*|[a-z0-9][a-z0-9-]{0,62})$/, 'keys must be tenant ids or "*"');
 const DenyLists = z.record(TenantOrAll, z.array(z.string().trim().min(1).max(200)).max(10_000));
@@ -43,6 +63,10 @@ export const GuardrailsEnv = z.object({
   ADSEED_MODERATION_TIMEOUT_MS: envInt(5_000, 50, 120_000),
   /** When the endpoint cannot answer: let text through (true) or answer 503 (false, the default). */
   ADSEED_MODERATION_FAIL_OPEN: envBoolean(false),
+  /** Classify uploads with nsfwjs and quarantine what it flags (`off` by default: see the README). */
+  ADSEED_IMAGE_GUARDRAIL: z.enum(['off', 'nsfwjs']).default('off'),
+  ADSEED_NSFW_MODEL: z.enum(NSFW_MODELS).default('MobileNetV2'),
+  ADSEED_NSFW_THRESHOLDS: NsfwThresholds,
 });
 export type GuardrailsEnv = z.infer<typeof GuardrailsEnv>;
 
@@ -63,3 +87,11 @@ export function createTextGuardrail(env: GuardrailsEnv, hooks: { onRemoteFailure
 }
 
 
+
+/** The image guardrail, or undefined when it is off. tfjs and the model load only when it is on. */
+export function createImageGuardrail(env: GuardrailsEnv): (ImageGuardrail & { warmUp(): Promise<unknown> }) | undefined {
+  if (env.ADSEED_IMAGE_GUARDRAIL === 'off') return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { NsfwjsImageGuardrail } = require('./nsfwjs.image-classifier') as typeof import('./nsfwjs.image-classifier');
+  return new NsfwjsImageGuardrail({ model: env.ADSEED_NSFW_MODEL, thresholds: env.ADSEED_NSFW_THRESHOLDS });
+}

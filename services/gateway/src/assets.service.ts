@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { AssetTopics, assetIdFor, splitStoragePath, type Asset, type AssetKind, type ListAssetsQuery, type UploadAssetFields, assetContentUrl } from '@adseed/contracts';
+import { AssetTopics, assetIdFor, splitStoragePath, type Asset, type AssetKind, type ListAssetsQuery, type UploadAssetFields, type UploadAssetResponse, assetContentUrl } from '@adseed/contracts';
+import { IMAGE_GUARDRAIL, ImageModerationUnavailableError, type ImageGuardrail, type ImageVerdict } from '@adseed/guardrails';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import type { ObjectInfo } from '@adseed/storage';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { inspectImage } from './image-inspector';
@@ -37,38 +38,57 @@ export const originalName = (name: string): string | undefined => {
   return clean || undefined;
 };
 
+const parseModeration = (raw: string | undefined): Pick<Asset, 'moderation'> => {
+  try {
+    return raw ? { moderation: JSON.parse(raw) as NonNullable<Asset['moderation']> } : {};
+  } catch {
+    return {};
+  }
+};
+
 @Injectable()
 export class AssetsService {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Optional() @Inject(IMAGE_GUARDRAIL) private readonly imageGuardrail: ImageGuardrail | null = null,
   ) {}
 
   /**
    * Stores the image under `<tenant>/<content hash>/<file name>` (so the same upload twice is the
    * same object and the same asset id) and publishes the ingest event. Nothing is stored unless
-   * the image passed inspection.
+   * the image passed inspection. With the image guardrail on, an image it flags goes to the
+   * quarantine bucket instead (`<tenant>/<kind>/<hash>/<name>`) and no ingest event is published.
    */
-  async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<Asset> {
+  async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<UploadAssetResponse> {
     if (!file || file.buffer.length === 0) throw new ApiError(400, 'validation_failed', 'attach the image as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
     const image = await inspectImage(file.buffer, this.env.ADSEED_MAX_IMAGE_PIXELS);
-    const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
+    const verdict = await this.moderate(file.buffer);
     const hash = createHash('sha256').update(file.buffer).digest('hex').slice(0, 24);
-    const key = `${tenant}/${hash}/${safeName(file.originalname, image.extension)}`;
+    const name = safeName(file.originalname, image.extension);
     const uploadedName = originalName(file.originalname);
+    const metadata = {
+      tenant,
+      kind: fields.kind,
+      width: String(image.width),
+      height: String(image.height),
+      ...(uploadedName ? { originalname: uploadedName } : {}),
+      ...(fields.caption ? { caption: fields.caption } : {}),
+      ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
+    };
+    if (verdict?.flagged) {
+      const quarantined = await this.runtime.store.put(this.env.ADSEED_BUCKET_QUARANTINE, `${tenant}/${fields.kind}/${hash}/${name}`, file.buffer, {
+        contentType: image.contentType,
+        metadata: { ...metadata, status: 'quarantined', moderation: JSON.stringify({ model: verdict.model, reasons: verdict.reasons, scores: verdict.scores }) },
+      });
+      // No file name or caption in the log: they are the uploader's words.
+      this.runtime.logger.info('upload quarantined by the image guardrail', { tenant, kind: fields.kind, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
+      return { asset: this.toAsset(tenant, fields.kind, quarantined), ingest: 'quarantined' };
+    }
+    const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
+    const key = `${tenant}/${hash}/${name}`;
     const path = `${bucket}/${key}`;
-    const info = await this.runtime.store.put(bucket, key, file.buffer, {
-      contentType: image.contentType,
-      metadata: {
-        tenant,
-        kind: fields.kind,
-        width: String(image.width),
-        height: String(image.height),
-        ...(uploadedName ? { originalname: uploadedName } : {}),
-        ...(fields.caption ? { caption: fields.caption } : {}),
-        ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
-      },
-    });
+    const info = await this.runtime.store.put(bucket, key, file.buffer, { contentType: image.contentType, metadata });
     const assetId = assetIdFor(path);
     await this.runtime.bus.publish(AssetTopics.ingestRequested, {
       key: assetId,
@@ -84,13 +104,29 @@ export class AssetsService {
         requestedAt: new Date().toISOString(),
       },
     });
-    return this.toAsset(tenant, fields.kind, info);
+    return { asset: this.toAsset(tenant, fields.kind, info), ingest: 'queued' };
+  }
+
+  /** The image guardrail's verdict, or undefined when it is off; fails closed (503) when it cannot run. */
+  private async moderate(bytes: Buffer): Promise<ImageVerdict | undefined> {
+    if (!this.imageGuardrail) return undefined;
+    try {
+      return await this.imageGuardrail.check(bytes);
+    } catch (error) {
+      if (error instanceof ImageModerationUnavailableError) {
+        throw new ApiError(503, 'moderation_unavailable', 'the image classifier is not available right now; try again shortly', [{ field: 'file', reason: 'moderation unavailable' }]);
+      }
+      throw error;
+    }
   }
 
   async list(tenant: string, query: ListAssetsQuery): Promise<{ items: Asset[]; nextCursor?: string }> {
-    const bucket = this.bucketOf(query.kind);
-    if (query.cursor && !query.cursor.startsWith(`${tenant}/`)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
-    const page = await this.runtime.store.list(bucket, `${tenant}/`, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
+    const quarantined = query.status === 'quarantined';
+    const bucket = quarantined ? this.env.ADSEED_BUCKET_QUARANTINE : this.bucketOf(query.kind);
+    const prefix = quarantined ? `${tenant}/${query.kind}/` : `${tenant}/`;
+    if (quarantined && this.env.ADSEED_IMAGE_GUARDRAIL === 'off') return { items: [] };
+    if (query.cursor && !query.cursor.startsWith(prefix)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
+    const page = await this.runtime.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
     return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: page.nextStartAfter } : {}) };
   }
 
@@ -157,6 +193,7 @@ export class AssetsService {
       ...(m.originalname ? { originalName: m.originalname } : {}),
       tags: m.tags ? m.tags.split(',').filter(Boolean) : [],
       createdAt: info.lastModified.toISOString(),
+      ...(m.status === 'quarantined' ? { status: 'quarantined' as const, ...parseModeration(m.moderation) } : {}),
     };
   }
 }

@@ -43,7 +43,7 @@ export class AssetsController {
   @ModerateText('caption', 'tags')
   @UseInterceptors(FileInterceptor('file'))
   async upload(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer; originalname: string } | undefined, @Body(new ZodPipe(UploadAssetFields)) fields: UploadAssetFields) {
-    return { asset: await this.assets.upload(tenant, file, fields), ingest: 'queued' as const };
+    return this.assets.upload(tenant, file, fields);
   }
 
   @Get()

@@ -1,7 +1,7 @@
 import type { ErrorIssue } from '@adseed/contracts';
-import { createTextGuardrail, ModerationUnavailableError, TEXT_GUARDRAIL, type GuardrailsEnv, type TextField, type TextGuardrail } from '@adseed/guardrails';
+import { ModerationUnavailableError, TEXT_GUARDRAIL, type TextField, type TextGuardrail } from '@adseed/guardrails';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { applyDecorators, Inject, Injectable, Module, SetMetadata, type DynamicModule, UseInterceptors, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { applyDecorators, Inject, Injectable, SetMetadata, UseInterceptors, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
@@ -56,13 +56,3 @@ export class TextGuardrailInterceptor implements NestInterceptor {
   }
 }
 
-/** Provides the text guardrail built from the gateway's environment (what `@ModerateText` uses). */
-@Module({})
-export class TextGuardrailModule {
-  static register(runtime: ServiceRuntime, env: GuardrailsEnv): DynamicModule {
-    const guardrail = createTextGuardrail(env, {
-      onRemoteFailure: (error) => runtime.logger.warn('moderation endpoint unavailable; text let through (ADSEED_MODERATION_FAIL_OPEN)', { error: error.message }),
-    });
-    return { module: TextGuardrailModule, providers: [{ provide: TEXT_GUARDRAIL, useValue: guardrail }], exports: [TEXT_GUARDRAIL] };
-  }
-}

@@ -57,7 +57,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
       },
     },
     responses: {
-      201: json(UploadAssetResponse, 'Stored; an ingest event was published.'),
+      201: json(UploadAssetResponse, 'Stored; an ingest event was published (`ingest: queued`), or, with the image guardrail on and the image flagged, kept in quarantine and not indexed (`ingest: quarantined`, `asset.moderation` says why).'),
       ...errors,
       ...moderation,
       413: json(ErrorBody, 'The file or image is larger than allowed.'),
@@ -65,7 +65,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     },
   });
   r.registerPath({
-    method: 'get', path: '/v1/assets', tags: ['assets'], summary: "List the tenant's assets of a kind",
+    method: 'get', path: '/v1/assets', tags: ['assets'], summary: "List the tenant's assets of a kind (`status=quarantined`: the uploads the image guardrail flagged)",
     request: { headers: tenantHeader, query: ListAssetsQuery },
     responses: { 200: json(ListAssetsResponse, 'A page of assets.'), ...errors },
   });
