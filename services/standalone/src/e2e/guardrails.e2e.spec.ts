@@ -55,8 +55,10 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
   });
 
   it('rejects a profane chat message and leaves the conversation as it was', async () => {
+    const commands = app.broker.read('adseed.conversation.command-requested.v1').length;
     const created = await app.api('/v1/conversations', { method: 'POST', json: { segment: 'outdoor-loving dog owners' } });
     assert.equal(created.status, 201, 'clean text passes');
+    assert.equal(app.broker.read('adseed.conversation.command-requested.v1').length, commands + 1, 'and reaches the agent');
     const c = (await created.json()) as Json;
     await assertRejected(await app.api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'show me a fucking beagle' } }), [{ field: 'text', reason: 'profanity' }]);
     const after = (await (await app.api(`/v1/conversations/${c.id}`)).json()) as Json;
