@@ -11,6 +11,7 @@ const repo = resolve(__dirname, '..');
 const cache = process.env.ADSEED_CACHE_DIR ?? join(repo, '.cache');
 const { startAdseed, DEFAULT_DEMO_LIBRARY, parseManifest } = require(join(repo, 'services/standalone/dist'));
 const { ensureCaptionModel, generateClipModels, sharedClipTokenizerDir } = require(join(repo, 'services/embedding/dist'));
+const { benchCaptions } = require(join(repo, 'services/embedding/dist/encoders/caption/minilm-caption.bench'));
 const { OnnxClipEncoder } = require(join(repo, 'services/embedding/dist/encoders/clip/onnx-clip.encoder'));
 const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/dist/vector-index/embedded-vector.index.bench'));
 const { benchLocalGenerator } = require(join(repo, 'services/generation/dist/generators/local-ad.generator.bench'));
@@ -53,8 +54,8 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
-// `--only ingest|cluster|index|generation|guardrails` runs one section (for experiments); the figures that go in
-// docs/benchmarks.md come from a full run.
+// `--only ingest|search|cluster|catalogue|index|generation|guardrails` runs one section (for experiments); the figures that go in
+// docs/benchmarks.md come from a full run. `--skip-1m` leaves out the index's 1M case.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 /** Encoder raw vs through the ingest pipeline, then conversation and search latency on that app. */
@@ -98,19 +99,50 @@ async function benchIngestAndConversation() {
       if (!shown.currentSeed) throw new Error(`no seed shown: ${JSON.stringify(shown).slice(0, 300)}`);
       ttfs.push(performance.now() - t0);
     }
-    record('conversation time-to-first-seed p50 / p99', `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`, '20 conversations, CLIP + caption, RRF');
-    const searches = [];
-    for (let i = 0; i < 50; i++) {
-      t0 = performance.now();
-      await json('/v1/search', { text: segments[i % segments.length] });
-      searches.push(performance.now() - t0);
-    }
-    record('gateway search (text → top-3) p50 / p99, embedded', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 queries over ${N} seeds, both text towers`);
+    record('conversation time-to-first-seed p50 / p99', `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`, '20 conversations, CLIP + caption, RRF (5 segments: repeats hit the text cache)');
+    await benchSearch(json, N);
   } finally {
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(library.dir, { recursive: true, force: true });
   }
+}
+
+/** Distinct search texts, the same on every run: demo-like captions, made unique by position. */
+function distinctQueries(count, offset = 0) {
+  return benchCaptions(count).map((c, i) => `${c} ${['at dawn', 'at noon', 'at dusk', 'at night'][i % 4]} ${offset + i}`);
+}
+
+/**
+ * Search through REST on the embedded app: sequential without cache hits, then 20 concurrent
+ * clients over 1,000 distinct texts (no cache hits: every text is encoded by both towers, and
+ * concurrent encodes share batched model runs), then repeated texts (answered from the text cache).
+ */
+async function benchSearch(json, seeds) {
+  const timedSearch = async (text) => {
+    const t0 = performance.now();
+    const reply = await json('/v1/search', { text });
+    if (!Array.isArray(reply.hits)) throw new Error(`search failed: ${JSON.stringify(reply).slice(0, 300)}`);
+    return performance.now() - t0;
+  };
+  const sequential = [];
+  for (const text of distinctQueries(50, 100_000)) sequential.push(await timedSearch(text));
+  record('gateway search (text → top-3) p50 / p99, embedded', `${ms(percentile(sequential, 50))} / ${ms(percentile(sequential, 99))}`, `50 sequential distinct queries over ${seeds} seeds, both text towers, no cache hits`);
+
+  const clients = 20;
+  const texts = distinctQueries(1000);
+  const latencies = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < texts.length) latencies.push(await timedSearch(texts[next++]));
+  }));
+  const perSecond = texts.length / ((performance.now() - t0) / 1000);
+  record(`gateway search, ${clients} concurrent clients: throughput / p99`, `${perSecond.toFixed(0)}/s / ${ms(percentile(latencies, 99))}`, `${texts.length} distinct texts (no cache hits), p50 ${ms(percentile(latencies, 50))}; target ≥ 100/s, p99 ≤ 300 ms`);
+
+  const hits = [];
+  for (let i = 0; i < 100; i++) hits.push(await timedSearch(texts[i % 10]));
+  record('gateway search, text-cache hit p50 / p99', `${ms(percentile(hits, 50))} / ${ms(percentile(hits, 99))}`, '100 sequential repeats of 10 texts already searched; target ≤ 5 ms');
 }
 
 /**
@@ -184,9 +216,54 @@ async function benchCluster(rawPerSecond) {
   }
 }
 
+/**
+ * The embedded index at 10k / 100k / 1M × 512 (1M skipped with `--skip-1m` or BENCH_INDEX_1M=0: it
+ * needs ~3 GB and a few minutes): build, memory after build and after a reopen in a fresh
+ * process, reopen time, exact top-3 latency; and the numpy peer (one float32 matrix-vector
+ * product per query) on the same shape of data, when python3 with numpy is there (BENCH_PYTHON
+ * names another interpreter).
+ */
 async function benchIndex() {
-  for (const r of await benchEmbeddedIndex({ sizes: [10_000, 100_000] })) {
-    record(`embedded index top-3 p50 / p99 at ${r.size.toLocaleString('en')} × 512`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `build ${(r.buildMs / 1000).toFixed(1)} s, rss ${Math.round(r.rssMb)} MB`);
+  const { spawnSync } = require('node:child_process');
+  const skip1M = process.argv.includes('--skip-1m') || process.env.BENCH_INDEX_1M === '0';
+  const sizes = [10_000, 100_000, ...(skip1M ? [] : [1_000_000])];
+  const python = process.env.BENCH_PYTHON ?? 'python3';
+  const hasNumpy = spawnSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+  const mb = (x) => `${Math.round(x).toLocaleString('en')} MB`;
+  for (const size of sizes) {
+    const [r] = await benchEmbeddedIndex({ sizes: [size] });
+    const shape = `${size.toLocaleString('en')} × 512`;
+    const ratio = (rss) => (rss / r.rawMb).toFixed(2);
+    record(`embedded index build, ${shape}`, `${(r.buildMs / 1000).toFixed(1)} s`, 'upserts of 1,000 with fsync, compactions included');
+    record(`embedded index RSS after build / after reopen, ${shape}`, `${mb(r.afterBuild.rssMb)} / ${mb(r.afterOpen.rssMb)}`,
+      `ratio RSS/raw = ${ratio(r.afterBuild.rssMb)} / ${ratio(r.afterOpen.rssMb)} (raw float32 ${mb(r.rawMb)}); peak ${mb(r.afterBuild.peakRssMb)} / ${mb(r.afterOpen.peakRssMb)}`);
+    record(`embedded index reopen (fresh process), ${shape}`, `${(r.openMs / 1000).toFixed(2)} s`,
+      `snapshot of ${r.snapshotRecords.toLocaleString('en')} records + ${r.logFrames} log frames replayed`);
+    let peer = 'numpy peer skipped: no numpy for ' + python;
+    if (hasNumpy) {
+      const run = spawnSync(python, [join(repo, 'scripts/bench-index-numpy.py'), String(size)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      if (run.status === 0) {
+        const np = JSON.parse(run.stdout.trim().split('\n').pop());
+        peer = `numpy ${ms(np.p50Ms)} / ${ms(np.p99Ms)} (ratio p99 numpy/embedded = ${(np.p99Ms / r.afterOpen.p99Ms).toFixed(1)}; .npy load ${(np.loadMs / 1000).toFixed(2)} s, RSS ${mb(np.rssMb)})`;
+      } else {
+        peer = `numpy peer failed: ${run.stderr.trim().split('\n').pop()}`;
+      }
+    }
+    record(`embedded index exact top-3 p50 / p99, ${shape}`, `${ms(r.afterOpen.p50Ms)} / ${ms(r.afterOpen.p99Ms)}`,
+      `after reopen (after build ${ms(r.afterBuild.p50Ms)} / ${ms(r.afterBuild.p99Ms)}), ${r.afterOpen.exactRowsPerSearch} rows re-scored per search; ${peer}`);
+  }
+}
+
+async function benchCatalogue() {
+  const { benchCatalogue } = require(join(repo, 'services/agent/dist/subjects/subject-catalogue.bench'));
+  const { MiniLmCaptionEncoder } = require(join(repo, 'services/embedding/dist/encoders/caption/minilm-caption.encoder'));
+  const encoder = await MiniLmCaptionEncoder.load({ modelDir: await ensureCaptionModel(cache), batchSize: 32 });
+  try {
+    const r = await benchCatalogue({ assets: 100_000, subjects: 2_000, embedTexts: (texts) => encoder.embedTexts(texts) });
+    record(`subject catalogue update per indexed asset p50 / p99 at ${r.assets.toLocaleString('en')} assets`, `${ms(r.updateP50Ms)} / ${ms(r.updateP99Ms)}`, `${r.subjects} subjects; snapshot written in the background every second`);
+    record('subject catalogue merge pass (near duplicates, all-MiniLM-L6-v2)', ms(r.mergePassMs), `first read after ${r.assets.toLocaleString('en')} assets; later passes only check new subjects; list ${ms(r.listMs)}`);
+  } finally {
+    await encoder.close?.();
   }
 }
 
@@ -221,8 +298,9 @@ async function benchGuardrails() {
 
 async function main() {
   console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
-  if (!only || only === 'ingest') await benchIngestAndConversation();
+  if (!only || only === 'ingest' || only === 'search') await benchIngestAndConversation();
   if (!only || only === 'cluster') await benchCluster(lastRawPerSecond);
+  if (!only || only === 'catalogue') await benchCatalogue();
   if (!only || only === 'index') await benchIndex();
   if (!only || only === 'generation') await benchGeneration();
   if (!only || only === 'guardrails') await benchGuardrails();

@@ -44,12 +44,16 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def _check_io(session: ort.InferenceSession, inputs: list[str], output: str, path: Path) -> None:
+def _check_io(session: ort.InferenceSession, inputs: list[str], output: str, path: Path,
+              optional: tuple[str, ...] = ()) -> list[str]:
+    """Returns the declared inputs: the required ones plus whichever optional ones the file has."""
     have_in = [i.name for i in session.get_inputs()]
     have_out = [o.name for o in session.get_outputs()]
-    if sorted(have_in) != sorted(inputs) or output not in have_out:
-        sys.exit(f"{path}: expected inputs {inputs} and output {output}, "
+    if not set(inputs) <= set(have_in) or not set(have_in) <= set(inputs) | set(optional) or output not in have_out:
+        extra = f" (optionally {list(optional)})" if optional else ""
+        sys.exit(f"{path}: expected inputs {inputs}{extra} and output {output}, "
                  f"found inputs {have_in} and outputs {have_out}")
+    return have_in
 
 
 def main() -> None:
@@ -72,7 +76,8 @@ def main() -> None:
     vision = _session(vision_path, args.ort_threads)
     text = _session(text_path, args.ort_threads)
     _check_io(vision, ["pixel_values"], "image_embeds", vision_path)
-    _check_io(text, ["input_ids", "attention_mask"], "text_embeds", text_path)
+    # The Xenova export's text tower takes input_ids only; serve exactly what the file declares.
+    text_inputs = _check_io(text, ["input_ids"], "text_embeds", text_path, optional=("attention_mask",))
 
     @batch
     def infer_image(pixel_values: np.ndarray) -> dict[str, np.ndarray]:
@@ -80,10 +85,10 @@ def main() -> None:
         return {"image_embeds": embeds.astype(np.float32, copy=False)}
 
     @batch
-    def infer_text(input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+    def infer_text(**inputs: np.ndarray) -> dict[str, np.ndarray]:
         # Dynamic batching only merges requests of equal sequence length (Triton requires equal
         # shapes), so clients should pad to a fixed length (CLIP: 77) to benefit from it.
-        (embeds,) = text.run(["text_embeds"], {"input_ids": input_ids, "attention_mask": attention_mask})
+        (embeds,) = text.run(["text_embeds"], {name: inputs[name] for name in text_inputs})
         return {"text_embeds": embeds.astype(np.float32, copy=False)}
 
     config = TritonConfig(
@@ -107,10 +112,7 @@ def main() -> None:
         triton.bind(
             model_name="clip_text",
             infer_func=infer_text,
-            inputs=[
-                Tensor(name="input_ids", dtype=np.int64, shape=(-1,)),
-                Tensor(name="attention_mask", dtype=np.int64, shape=(-1,)),
-            ],
+            inputs=[Tensor(name=name, dtype=np.int64, shape=(-1,)) for name in text_inputs],
             outputs=[Tensor(name="text_embeds", dtype=np.float32, shape=(EMBED_DIM,))],
             config=batching,
         )

@@ -25,6 +25,54 @@ export type AssetId = z.infer<typeof AssetId>;
 export const Tag = z.string().trim().min(1).max(64);
 export const Tags = z.array(Tag).max(32);
 
+/**
+ * What an asset may be used for. `licence` is free text ("CC BY-SA 4.0", "owned", "Getty
+ * #12345"); the literal `none` marks an asset without usage rights. An asset whose licence is
+ * `none`, or whose `expiresAt` has passed, is never returned by search or shown by the agent.
+ * `channels`, when present, lists where it may appear ("social", "display", ...): a search for
+ * another channel skips it.
+ */
+export const Rights = z.object({
+  licence: z.string().trim().min(1).max(200).optional(),
+  attribution: z.string().trim().max(500).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  channels: z.array(z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 letters, digits, "_" or "-"')).max(16).optional(),
+});
+export type Rights = z.infer<typeof Rights>;
+export const NO_LICENCE = 'none';
+
+/** Why an asset may not be used now, or undefined when it may (optionally for one channel). */
+export function rightsProblem(rights: Rights | undefined, now: Date, options: { channel?: string; requireLicence?: boolean } = {}): 'unlicensed' | 'expired' | 'channel' | undefined {
+  const { channel, requireLicence = false } = options;
+  if (!rights?.licence) return requireLicence ? 'unlicensed' : undefined;
+  if (rights.licence.toLowerCase() === NO_LICENCE) return 'unlicensed';
+  if (rights.expiresAt && Date.parse(rights.expiresAt) <= now.getTime()) return 'expired';
+  if (channel && rights.channels && rights.channels.length > 0 && !rights.channels.includes(channel)) return 'channel';
+  return undefined;
+}
+
+/** Rights as object-store user metadata (`licence`, `attribution`, `expires-at`, `channels`), so they travel with the object. */
+export function rightsToMetadata(rights: Rights | undefined): Record<string, string> {
+  if (!rights) return {};
+  return {
+    ...(rights.licence ? { licence: rights.licence } : {}),
+    ...(rights.attribution ? { attribution: rights.attribution } : {}),
+    ...(rights.expiresAt ? { 'expires-at': rights.expiresAt } : {}),
+    ...(rights.channels?.length ? { channels: rights.channels.join(',') } : {}),
+  };
+}
+
+/** The rights an object's metadata carries, or undefined (invalid values are dropped, not guessed). */
+export function rightsFromMetadata(metadata: Record<string, string>): Rights | undefined {
+  const parsed = Rights.safeParse({
+    ...(metadata['licence'] ? { licence: metadata['licence'] } : {}),
+    ...(metadata['attribution'] ? { attribution: metadata['attribution'] } : {}),
+    ...(metadata['expires-at'] ? { expiresAt: metadata['expires-at'] } : {}),
+    ...(metadata['channels'] ? { channels: metadata['channels'].split(',').map((c) => c.trim()).filter(Boolean) } : {}),
+  });
+  return parsed.success && Object.keys(parsed.data).length > 0 ? parsed.data : undefined;
+}
+
 export const ModelRef = z.object({ id: z.string(), version: z.string() });
 export type ModelRef = z.infer<typeof ModelRef>;
 

@@ -8,6 +8,8 @@ export const SeedHit = z.object({
   url: z.string(),
   score: z.number(),
   caption: z.string().optional(),
+  licence: z.string().optional(),
+  attribution: z.string().optional(),
 });
 export type SeedHit = z.infer<typeof SeedHit>;
 
@@ -27,7 +29,8 @@ export const Conversation = z.object({
   seedIndex: z.number().int().min(0),
   currentSeed: SeedHit.optional(),
   rejectedSubjects: z.array(z.string()),
-  ad: z.object({ path: StoragePath, url: z.string() }).optional(),
+  /** The ad, with the seed's licence and attribution so whoever publishes it can credit it. */
+  ad: z.object({ path: StoragePath, url: z.string(), seedPath: StoragePath.optional(), licence: z.string().optional(), attribution: z.string().optional() }).optional(),
   messages: z.array(ChatMessage),
   brandPath: StoragePath.optional(),
   createdAt: z.string(),

@@ -1,19 +1,22 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@adseed/telemetry';
 import type { RawDelivery } from './delivery';
 import type { Headers } from './event-bus.port';
+import { BrokerJournal, type GroupSnapshot, type JournalOptions, type StoredMessage } from './in-process.journal';
 
-export interface StoredMessage {
-  offset: number;
-  key: string;
-  value: string;
-  headers: Headers;
-  timestamp: number;
-}
+export type { StoredMessage } from './in-process.journal';
 
 interface Partition {
   /** Offset of log[0]; the prefix every group has committed is dropped. */
   base: number;
-  log: StoredMessage[];
+  /** `undefined`: a message a damaged journal segment lost (skipped on delivery). */
+  log: (StoredMessage | undefined)[];
+}
+
+interface Topic {
+  partitions: Partition[];
+  /** Request/reply traffic is not: a reply to a process that died is meaningless. */
+  journalled: boolean;
 }
 
 interface Member {
@@ -27,6 +30,18 @@ interface Group {
   offsets: number[];
   members: Member[];
   pumping: boolean[];
+  /**
+   * Durable groups (every group that starts from the beginning) have their offsets journalled
+   * and resume from them after a restart. A group that only wants new messages (a live view such
+   * as a server-sent-events hub, a reply inbox) lives only while it has members.
+   */
+  durable: boolean;
+}
+
+export interface InProcessBrokerOptions {
+  /** Journal every message and committed offset on disk; without it the broker is memory only. */
+  journal?: JournalOptions;
+  logger?: Logger;
 }
 
 /** Kafka's default partitioner idea: the same key always lands on the same partition. */
@@ -40,32 +55,95 @@ export function partitionFor(key: string, partitions: number): number {
  * one-process mode; each service talks to it through its own `InProcessEventBus`.
  */
 export class InProcessBroker {
-  private readonly topics = new Map<string, Partition[]>();
+  private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, Group>();
+  private readonly journal?: BrokerJournal;
   private busy = 0;
+  private halted = false;
   private idleWaiters: (() => void)[] = [];
 
-  createTopic(name: string, partitions = 1): void {
-    if (this.topics.has(name)) return;
-    this.topics.set(name, Array.from({ length: Math.max(1, partitions) }, () => ({ base: 0, log: [] })));
+  /**
+   * With a journal, reads what the journal retained: every message not yet committed by every
+   * durable group is delivered again once that group rejoins (at-least-once across restarts).
+   */
+  constructor(options: InProcessBrokerOptions = {}) {
+    if (!options.journal) return;
+    this.journal = new BrokerJournal({ logger: options.logger, ...options.journal });
+    const loaded = this.journal.load();
+    for (const [name, partitions] of loaded.topics) {
+      this.topics.set(name, { journalled: true, partitions: partitions.map((p) => ({ base: p.base, log: p.messages })) });
+    }
+    for (const saved of loaded.groups) {
+      const topic = this.topics.get(saved.topic);
+      if (!topic) continue;
+      const offsets = topic.partitions.map((p, i) => Math.min(Math.max(saved.offsets[i] ?? p.base, p.base), p.base + p.log.length));
+      this.groups.set(groupKey(saved.topic, saved.group), {
+        topic: saved.topic,
+        name: saved.group,
+        offsets,
+        members: [],
+        pumping: topic.partitions.map(() => false),
+        durable: true,
+      });
+    }
+    this.journal.attach(() => this.durableGroups());
+    const pending = [...this.groups.values()].reduce((sum, g) => sum + this.lag(g.topic, g.name), 0);
+    (options.logger ?? new Logger({ service: 'bus' })).info('event journal open', { dir: this.journal.dir, topics: loaded.topics.size, groups: this.groups.size, undelivered: pending });
+  }
+
+  /** `journal: false` marks a topic as request/reply traffic, never written to the journal. */
+  createTopic(name: string, partitions = 1, options: { journal?: boolean } = {}): void {
+    const existing = this.topics.get(name);
+    if (existing) {
+      if (options.journal === false) existing.journalled = false;
+      return;
+    }
+    this.topics.set(name, {
+      journalled: options.journal ?? true,
+      partitions: Array.from({ length: Math.max(1, partitions) }, () => ({ base: 0, log: [] })),
+    });
   }
 
   append(topic: string, message: { key: string; value: string; headers: Headers }): { partition: number; offset: number } {
     this.createTopic(topic);
-    const partitions = this.topics.get(topic)!;
-    const partition = partitionFor(message.key, partitions.length);
-    const p = partitions[partition];
+    const t = this.topics.get(topic)!;
+    const partition = partitionFor(message.key, t.partitions.length);
+    const p = t.partitions[partition];
     const offset = p.base + p.log.length;
-    p.log.push({ offset, key: message.key, value: message.value, headers: { ...message.headers }, timestamp: Date.now() });
+    const stored = { offset, key: message.key, value: message.value, headers: { ...message.headers }, timestamp: Date.now() };
+    // On disk before anyone can act on it: a consumer's commit never gets ahead of the journal.
+    if (t.journalled) this.journal?.append(topic, t.partitions.length, partition, stored);
+    p.log.push(stored);
     for (const group of this.groups.values()) if (group.topic === topic) this.schedule(group, partition);
     return { partition, offset };
+  }
+
+  /** Writes pending journal bytes and committed offsets now, and applies retention. */
+  async flush(): Promise<void> {
+    await this.journal?.flush();
+  }
+
+  /** Flushes and closes the journal; members should have left first. */
+  async close(): Promise<void> {
+    await this.journal?.close();
+  }
+
+  /** Stops everything at once, flushing nothing: what a crash does (durability tests). */
+  halt(): void {
+    this.halted = true;
+    this.journal?.halt();
+  }
+
+  /** Journal footprint of a topic (inspection and tests). */
+  journalSize(topic: string): { segments: number; bytes: number } | undefined {
+    return this.journal?.sizeOf(topic);
   }
 
   /** Joins a consumer group; returns a function that leaves it. */
   join(topic: string, groupName: string, member: Member): () => void {
     this.createTopic(topic);
-    const partitions = this.topics.get(topic)!;
-    const id = `${topic}\u0000${groupName}`;
+    const partitions = this.topics.get(topic)!.partitions;
+    const id = groupKey(topic, groupName);
     let group = this.groups.get(id);
     if (!group) {
       group = {
@@ -74,19 +152,24 @@ export class InProcessBroker {
         offsets: partitions.map((p) => (member.fromBeginning ? p.base : p.base + p.log.length)),
         members: [],
         pumping: partitions.map(() => false),
+        durable: member.fromBeginning,
       };
       this.groups.set(id, group);
+      if (group.durable) this.journal?.committed();
     }
     group.members.push(member);
     partitions.forEach((_, i) => this.schedule(group!, i));
     return () => {
       group!.members = group!.members.filter((m) => m !== member);
+      if (!group!.durable && group!.members.length === 0 && this.groups.get(id) === group) this.groups.delete(id);
     };
   }
 
   /** Every message of a topic, in partition then offset order (for tests and inspection). */
   read(topic: string): (StoredMessage & { partition: number })[] {
-    return (this.topics.get(topic) ?? []).flatMap((p, partition) => p.log.map((m) => ({ ...m, partition })));
+    return (this.topics.get(topic)?.partitions ?? []).flatMap((p, partition) =>
+      p.log.flatMap((m) => (m ? [{ ...m, partition }] : [])),
+    );
   }
 
   topicNames(): string[] {
@@ -95,8 +178,8 @@ export class InProcessBroker {
 
   /** Messages appended to a topic but not yet committed by a group. */
   lag(topic: string, groupName: string): number {
-    const group = this.groups.get(`${topic}\u0000${groupName}`);
-    const partitions = this.topics.get(topic) ?? [];
+    const group = this.groups.get(groupKey(topic, groupName));
+    const partitions = this.topics.get(topic)?.partitions ?? [];
     return partitions.reduce((sum, p, i) => sum + (p.base + p.log.length - (group?.offsets[i] ?? p.base)), 0);
   }
 
@@ -110,14 +193,14 @@ export class InProcessBroker {
     if (this.busy > 0) return false;
     for (const group of this.groups.values()) {
       if (group.members.length === 0) continue;
-      const partitions = this.topics.get(group.topic)!;
+      const partitions = this.topics.get(group.topic)!.partitions;
       if (partitions.some((p, i) => group.offsets[i] < p.base + p.log.length)) return false;
     }
     return true;
   }
 
   private schedule(group: Group, partition: number): void {
-    if (group.pumping[partition] || group.members.length === 0) return;
+    if (group.pumping[partition] || group.members.length === 0 || this.halted) return;
     group.pumping[partition] = true;
     this.busy++;
     // Deliver on a later tick, as a broker would: a publisher never runs its consumers' code.
@@ -125,13 +208,15 @@ export class InProcessBroker {
   }
 
   private async pump(group: Group, partition: number): Promise<void> {
-    const p = this.topics.get(group.topic)![partition];
+    const p = this.topics.get(group.topic)!.partitions[partition];
     try {
-      while (group.members.length > 0 && group.offsets[partition] < p.base + p.log.length) {
+      while (!this.halted && group.members.length > 0 && group.offsets[partition] < p.base + p.log.length) {
         const member = group.members[partition % group.members.length];
         const message = p.log[group.offsets[partition] - p.base];
-        await member.deliver({ topic: group.topic, partition, ...message });
-        group.offsets[partition] = message.offset + 1; // commit only after the work is done
+        if (message) await member.deliver({ topic: group.topic, partition, ...message });
+        if (this.halted) break;
+        group.offsets[partition] = (message?.offset ?? group.offsets[partition]) + 1; // commit only after the work is done
+        if (group.durable) this.journal?.committed();
       }
     } finally {
       group.pumping[partition] = false;
@@ -145,9 +230,13 @@ export class InProcessBroker {
     }
   }
 
+  private durableGroups(): GroupSnapshot[] {
+    return [...this.groups.values()].filter((g) => g.durable && this.topics.get(g.topic)?.journalled).map((g) => ({ topic: g.topic, group: g.name, offsets: [...g.offsets], active: g.members.length > 0 }));
+  }
+
   /** Drops the prefix of a partition that every group has committed (bounded memory). */
   private compact(topic: string, partition: number): void {
-    const p = this.topics.get(topic)![partition];
+    const p = this.topics.get(topic)!.partitions[partition];
     const groups = [...this.groups.values()].filter((g) => g.topic === topic);
     if (groups.length === 0 || p.log.length < 1_000) return;
     const committed = Math.min(...groups.map((g) => g.offsets[partition]));
@@ -158,3 +247,5 @@ export class InProcessBroker {
     }
   }
 }
+
+const groupKey = (topic: string, group: string) => `${topic}\u0000${group}`;

@@ -31,6 +31,13 @@ export interface InProcessBusOptions {
 }
 
 /**
+ * Requests and replies are not journalled: after a crash nobody waits for a reply any more, and
+ * replaying a request would redo its work (a generation) for no one. A request topic is marked
+ * by the first `request` or `respond` on it, before anything is published there.
+ */
+const REQUEST_REPLY = { journal: false } as const;
+
+/**
  * One service's client of the in-process broker: the embedded twin of the Kafka adapter, with
  * the same delivery contract (see `deliver`) and the same request/reply envelope.
  */
@@ -76,6 +83,7 @@ export class InProcessEventBus implements EventBus {
 
   async request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res> {
     await this.ensureReplySubscription();
+    this.options.broker.createTopic(route.request.name, route.request.partitions, REQUEST_REPLY);
     const { correlationId, reply } = this.replies.open(route as RouteDef<unknown, Res>, options?.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
     try {
       await this.publish(route.request, {
@@ -89,7 +97,7 @@ export class InProcessEventBus implements EventBus {
   }
 
   async respond<Req, Res>(route: RouteDef<Req, Res>, options: SubscribeOptions, handler: (message: IncomingMessage<Req>) => Promise<Res>): Promise<Subscription> {
-    this.options.broker.createTopic(route.request.name, route.request.partitions);
+    this.options.broker.createTopic(route.request.name, route.request.partitions, REQUEST_REPLY);
     this.consumed.push({ topic: route.request.name, group: options.group });
     const leave = this.options.broker.join(route.request.name, options.group, {
       fromBeginning: true,
@@ -120,7 +128,7 @@ export class InProcessEventBus implements EventBus {
 
   private ensureReplySubscription(): Promise<Subscription> {
     this.replySubscription ??= (async () => {
-      this.options.broker.createTopic(this.replyTopic, 1);
+      this.options.broker.createTopic(this.replyTopic, 1, REQUEST_REPLY);
       const leave = this.options.broker.join(this.replyTopic, this.replyTopic, {
         fromBeginning: false,
         deliver: async (raw) => this.replies.settle(raw.headers, raw.value),

@@ -6,9 +6,17 @@ import type { ConversationRepository } from './conversation.repository';
 import { ConversationPolicy } from './policy/conversation.policy';
 import type { PolicyPorts, ReplyInterpreter, SubjectProposer } from './policy/conversation.model';
 import type { Conversation as PolicyConversation } from './policy/conversation.model';
+import type { SeedFinder } from './subjects/seed-finder';
+import type { SubjectCatalogueService } from './subjects/subject-catalogue.service';
 
+export interface ConversationLimits {
+  /** Messages (user and agent) one conversation may hold; a reply needs room for two. */
+  maxMessages: number;
+}
 
-/** A subject name from the catalogue (`english_cocker_spaniel`) as a search text. */
+export const DEFAULT_CONVERSATION_LIMITS: ConversationLimits = { maxMessages: 200 };
+
+/** A subject name as a search text (names written with `_` read as words). */
 const searchText = (subject: string): string => subject.replace(/_/g, ' ');
 
 /**
@@ -24,6 +32,9 @@ export class ConversationCommandUseCase {
     private readonly proposer: SubjectProposer,
     private readonly interpreter: ReplyInterpreter,
     private readonly seedsPerSubject: number,
+    private readonly seeds: SeedFinder,
+    private readonly catalogue: SubjectCatalogueService,
+    private readonly limits: ConversationLimits = DEFAULT_CONVERSATION_LIMITS,
   ) {}
 
   execute(command: ConversationCommand): Promise<Conversation> {
@@ -42,6 +53,7 @@ export class ConversationCommandUseCase {
   /** Moves within the seeds already retrieved; an index outside them is the caller's error. */
   private async selectSeed(command: Extract<ConversationCommand, { type: 'select-seed' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
+    this.assertRoom(current, 1);
     if (current.status !== 'awaiting-seed') {
       throw new ServiceError(409, 'not_showing_seeds', `the conversation is ${current.status}, not showing seeds`, [{ field: 'index', reason: 'no seeds to choose from now' }]);
     }
@@ -72,12 +84,34 @@ export class ConversationCommandUseCase {
 
   private async reply(command: Extract<ConversationCommand, { type: 'reply' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
+    if (current.status === 'done') {
+      throw new ServiceError(
+        409,
+        'conversation_done',
+        `conversation ${current.id} is done: its ad is at ${current.ad?.url ?? 'its storage path'}; start a new conversation for another ad`,
+        [{ field: 'id', reason: 'the conversation is done' }],
+      );
+    }
+    this.assertRoom(current, 2);
     const next = await this.policyFor(command.tenant).reply(current as PolicyConversation, command.text, {
       onState: async (intermediate) => {
         await this.commit(intermediate);
       },
     });
     return this.commit(next);
+  }
+
+  /** Keeps every conversation bounded: its stored size and every read of it. */
+  private assertRoom(current: Conversation, adding: number): void {
+    const max = this.limits.maxMessages;
+    if (current.messages.length + adding > max) {
+      throw new ServiceError(
+        409,
+        'conversation_full',
+        `conversation ${current.id} has ${current.messages.length} messages and the limit is ${max}: start a new conversation`,
+        [{ field: 'id', reason: `at most ${max} messages per conversation` }],
+      );
+    }
   }
 
   private async load(tenant: string, id: string): Promise<Conversation> {
@@ -107,14 +141,20 @@ export class ConversationCommandUseCase {
   private policyFor(tenant: string): ConversationPolicy {
     const { bus } = this.runtime;
     const ports: PolicyPorts = {
-      retrieve: async (subject, k) => {
-        const reply = await bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: searchText(subject), k, kind: 'seed', encoders: ['clip', 'caption'] } });
-        return reply.hits.map((h) => ({ rank: h.rank, assetId: h.assetId, path: h.path, url: assetContentUrl(h.path), score: h.score, ...(h.caption ? { caption: h.caption } : {}) }));
+      retrieve: async (subject, k, segment) => {
+        const catalogue = await this.catalogue.read(tenant);
+        const entry = catalogue.byName(subject);
+        const members = new Map((entry ? catalogue.seedsOf(entry) : []).map((s) => [s.assetId, s.path]));
+        // a subject with enough photos of its own: show those that suit the segment best;
+        // otherwise search for the subject by name
+        const found = members.size >= k ? await this.seeds.find(tenant, segment, k, { members, onlyMembers: true }) : await this.seeds.find(tenant, searchText(subject), k, { members });
+        if (found.seeds.length === 0) await this.catalogue.recordGap(tenant, 'subject', searchText(subject), found.bestScore);
+        return found.seeds;
       },
       generate: async ({ seedPath, brandPath, subject, segment }) => {
         const ad = await bus.request(
           ServiceRoutes.generateAd,
-          { key: tenant, value: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment } },
+          { key: seedPath, value: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment } },
           { timeoutMs: 300_000 },
         );
         return { path: ad.path, url: assetContentUrl(ad.path) };

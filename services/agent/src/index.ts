@@ -1,2 +1,3 @@
 export { AgentModule, AgentService, AGENT_GROUP } from './agent.module';
 export { AgentEnv } from './agent.env';
+export { SubjectCatalogueService } from './subjects/subject-catalogue.service';

@@ -1,4 +1,4 @@
-import { AssetTopics, splitStoragePath, type AssetEmbedded, type AssetIngestRequested } from '@adseed/contracts';
+import { AssetTopics, rightsFromMetadata, splitStoragePath, type AssetEmbedded, type AssetIngestRequested } from '@adseed/contracts';
 import { PermanentError } from '@adseed/messaging';
 import { ObjectNotFoundError } from '@adseed/storage';
 import type { ServiceRuntime } from '@adseed/platform';
@@ -6,6 +6,7 @@ import { captionTextFor } from './caption-text';
 import type { LoadedEncoders } from './encoder-registry';
 import type { EmbeddingEnv } from './embedding.env';
 import { MicroBatcher } from './micro-batcher';
+import { ZeroShotLabeller } from './zero-shot-labeller';
 
 /**
  * Ingest step 2: reads the asset by path from the store, computes its CLIP image vector and its
@@ -14,6 +15,7 @@ import { MicroBatcher } from './micro-batcher';
 export class EmbedAssetUseCase {
   private readonly images?: MicroBatcher<Buffer, Float32Array>;
   private readonly captions?: MicroBatcher<string, Float32Array>;
+  private readonly labeller?: ZeroShotLabeller;
 
   constructor(
     private readonly runtime: ServiceRuntime,
@@ -32,6 +34,9 @@ export class EmbedAssetUseCase {
     const caption = encoders.caption;
     if (clip) this.images = new MicroBatcher((bytes) => clip.embedImages(bytes), options('clip-image'));
     if (caption) this.captions = new MicroBatcher((texts) => caption.embedTexts(texts), options('caption'));
+    if (clip && env.ADSEED_ZERO_SHOT_LABELS.length > 0) {
+      this.labeller = new ZeroShotLabeller(clip, env.ADSEED_ZERO_SHOT_LABELS, env.ADSEED_ZERO_SHOT_MIN_SCORE, env.ADSEED_ZERO_SHOT_TOP);
+    }
   }
 
   async execute(event: AssetIngestRequested): Promise<AssetEmbedded> {
@@ -46,6 +51,7 @@ export class EmbedAssetUseCase {
     }
     const caption = event.caption ?? object.info.metadata['caption'];
     const tags = event.tags.length ? event.tags : splitTags(object.info.metadata['tags']);
+    const rights = event.rights ?? rightsFromMetadata(object.info.metadata);
     const captionText = captionTextFor({ caption, tags, path: event.path });
 
     const [clipVector, captionVector] = await Promise.all([
@@ -57,6 +63,7 @@ export class EmbedAssetUseCase {
     if (!clipVector && !captionVector) {
       throw new PermanentError(`nothing to embed for ${event.path}: no CLIP encoder loaded and no caption, tags or descriptive file name`);
     }
+    const labels = clipVector && this.labeller && event.kind === 'seed' ? (await this.labeller.label(clipVector)).map((l) => l.label) : [];
     const { clip, caption: captionEncoder } = this.encoders;
     const embedded: AssetEmbedded = {
       assetId: event.assetId,
@@ -66,6 +73,8 @@ export class EmbedAssetUseCase {
       contentHash: event.contentHash ?? object.info.etag,
       caption: caption ?? captionText,
       tags,
+      ...(rights ? { rights } : {}),
+      ...(labels.length ? { labels } : {}),
       vectors: {
         ...(clipVector ? { clip: Array.from(clipVector) } : {}),
         ...(captionVector ? { caption: Array.from(captionVector) } : {}),

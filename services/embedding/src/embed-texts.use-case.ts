@@ -1,34 +1,54 @@
 import type { EmbedTextsReply, EmbedTextsRequest } from '@adseed/contracts';
 import type { ServiceRuntime } from '@adseed/platform';
+import { CachedTextEncoder } from './cached-text.encoder';
 import type { LoadedEncoders } from './encoder-registry';
+import { TextEmbeddingCache } from './text-embedding.cache';
 
-/** Text → vectors with each requested encoder that is loaded (absent ones are left out). */
+export interface EmbedTextsOptions {
+  /** Text embeddings kept (both towers together); 0 turns the cache off. */
+  readonly cacheEntries: number;
+  /** Texts per model run. */
+  readonly maxBatch: number;
+  /** How long an idle model waits for more texts before a run (0: same event-loop turn only). */
+  readonly batchWindowMs: number;
+}
+
+/**
+ * Text → vectors with each requested encoder that is loaded (absent ones are left out). The
+ * query path: repeated texts come from the cache, concurrent ones share batched model runs.
+ */
 export class EmbedTextsUseCase {
-  constructor(
-    private readonly runtime: ServiceRuntime,
-    private readonly encoders: LoadedEncoders,
-  ) {}
+  private readonly clip?: CachedTextEncoder;
+  private readonly caption?: CachedTextEncoder;
+
+  constructor(runtime: ServiceRuntime, encoders: LoadedEncoders, options: EmbedTextsOptions) {
+    const cache = new TextEmbeddingCache(options.cacheEntries);
+    const batching = (tower: string) => ({
+      maxBatch: options.maxBatch,
+      windowMs: options.batchWindowMs,
+      onBatch: (size: number, seconds: number) => {
+        runtime.metrics.encoderBatchSize.observe({ tower }, size);
+        runtime.metrics.encoderLatency.observe({ tower }, seconds);
+      },
+    });
+    if (encoders.clip) this.clip = new CachedTextEncoder(encoders.clip, cache, batching('clip-text'));
+    if (encoders.caption) this.caption = new CachedTextEncoder(encoders.caption, cache, batching('caption'));
+  }
 
   async execute(request: EmbedTextsRequest): Promise<EmbedTextsReply> {
     const reply: EmbedTextsReply = { models: {} };
-    const { clip, caption } = this.encoders;
-    if (request.encoders.includes('clip') && clip) {
-      reply.clip = (await this.timed('clip-text', () => clip.embedTexts(request.texts))).map((v) => Array.from(v));
+    const clip = request.encoders.includes('clip') ? this.clip : undefined;
+    const caption = request.encoders.includes('caption') ? this.caption : undefined;
+    // Both towers at once: they are separate models with separate queues.
+    const [clipVectors, captionVectors] = await Promise.all([clip?.embedTexts(request.texts), caption?.embedTexts(request.texts)]);
+    if (clip && clipVectors) {
+      reply.clip = clipVectors.map((v) => Array.from(v));
       reply.models.clip = { id: clip.info.modelId, version: clip.info.modelVersion };
     }
-    if (request.encoders.includes('caption') && caption) {
-      reply.caption = (await this.timed('caption', () => caption.embedTexts(request.texts))).map((v) => Array.from(v));
+    if (caption && captionVectors) {
+      reply.caption = captionVectors.map((v) => Array.from(v));
       reply.models.caption = { id: caption.info.modelId, version: caption.info.modelVersion };
     }
     return reply;
-  }
-
-  private async timed<T>(tower: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.runtime.metrics.encoderLatency.startTimer({ tower });
-    try {
-      return await fn();
-    } finally {
-      end();
-    }
   }
 }

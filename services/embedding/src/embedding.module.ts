@@ -53,7 +53,12 @@ export class EmbeddingModule {
       providers: [
         { provide: ENCODERS, useFactory: () => loadEncoders(env, runtime.logger) },
         { provide: EmbedAssetUseCase, inject: [ENCODERS], useFactory: (e: LoadedEncoders) => new EmbedAssetUseCase(runtime, e, env) },
-        { provide: EmbedTextsUseCase, inject: [ENCODERS], useFactory: (e: LoadedEncoders) => new EmbedTextsUseCase(runtime, e) },
+        {
+          provide: EmbedTextsUseCase,
+          inject: [ENCODERS],
+          useFactory: (e: LoadedEncoders) =>
+            new EmbedTextsUseCase(runtime, e, { cacheEntries: env.ADSEED_TEXT_CACHE_SIZE, maxBatch: env.ADSEED_ENCODER_BATCH_SIZE, batchWindowMs: env.ADSEED_TEXT_BATCH_WAIT_MS }),
+        },
         { provide: StorageNotificationUseCase, useFactory: () => new StorageNotificationUseCase(runtime) },
         EmbeddingConsumers,
       ],

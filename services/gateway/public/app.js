@@ -591,6 +591,10 @@ function setUpUpload(chat) {
     const tags = byTestId('upload-tags').value.trim();
     if (caption) data.append('caption', caption);
     if (tags) data.append('tags', tags);
+    const licence = byTestId('upload-licence').value.trim();
+    const attribution = byTestId('upload-attribution').value.trim();
+    if (licence) data.append('licence', licence);
+    if (attribution) data.append('attribution', attribution);
     submit.disabled = true;
     try {
       const { asset, ingest } = await api('POST', '/v1/assets', { form: data, timeoutMs: 120_000 });
@@ -647,7 +651,42 @@ function setUpUpload(chat) {
   }
 }
 
+// Missing photos (seed-gap report) -------------------------------------------------------------
+
+function setUpGaps() {
+  const rows = byTestId('gaps-rows');
+  const table = byTestId('gaps-table');
+  const empty = byTestId('gaps-empty');
+  const error = byTestId('gaps-error');
+  const load = async () => {
+    showError(error, null);
+    try {
+      const { items } = await api('GET', '/v1/reports/seed-gaps?limit=200');
+      rows.replaceChildren(
+        ...items.map((gap) => {
+          const row = document.createElement('tr');
+          row.dataset.testid = 'gap-row';
+          const cells = [gap.text, gap.kind, String(gap.count), gap.bestScore === undefined ? '–' : gap.bestScore.toFixed(2), new Date(gap.lastSeenAt).toLocaleString()];
+          for (const value of cells) {
+            const cell = document.createElement('td');
+            cell.textContent = value;
+            row.append(cell);
+          }
+          return row;
+        }),
+      );
+      table.hidden = items.length === 0;
+      empty.hidden = items.length !== 0;
+    } catch (failure) {
+      showError(error, failure);
+    }
+  };
+  byTestId('gaps-refresh').addEventListener('click', load);
+  byTestId('tab-gaps').addEventListener('click', load);
+}
+
 const chat = setUpChat();
 setUpTabs();
 setUpSearch();
 setUpUpload(chat);
+setUpGaps();

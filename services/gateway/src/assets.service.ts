@@ -1,5 +1,21 @@
 import { createHash } from 'node:crypto';
-import { AssetTopics, assetIdFor, splitStoragePath, type Asset, type AssetKind, type ListAssetsQuery, type UploadAssetFields, type UploadAssetResponse, assetContentUrl } from '@adseed/contracts';
+import {
+  AssetTopics,
+  assetContentUrl,
+  assetIdFor,
+  rightsFromMetadata,
+  rightsOf,
+  rightsToMetadata,
+  ServiceRoutes,
+  splitStoragePath,
+  type Asset,
+  type AssetKind,
+  type IndexedAsset,
+  type ListAssetsQuery,
+  type PatchAssetBody,
+  type UploadAssetFields,
+  type UploadAssetResponse,
+} from '@adseed/contracts';
 import { IMAGE_GUARDRAIL, ImageModerationUnavailableError, type ImageGuardrail, type ImageVerdict } from '@adseed/guardrails';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import type { ObjectInfo } from '@adseed/storage';
@@ -63,6 +79,7 @@ export class AssetsService {
   async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<UploadAssetResponse> {
     if (!file || file.buffer.length === 0) throw new ApiError(400, 'validation_failed', 'attach the image as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
     const image = await inspectImage(file.buffer, this.env.ADSEED_MAX_IMAGE_PIXELS);
+    const rights = rightsOf(fields);
     const verdict = await this.moderate(file.buffer);
     const hash = createHash('sha256').update(file.buffer).digest('hex').slice(0, 24);
     const name = safeName(file.originalname, image.extension);
@@ -75,6 +92,7 @@ export class AssetsService {
       ...(uploadedName ? { originalname: uploadedName } : {}),
       ...(fields.caption ? { caption: fields.caption } : {}),
       ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
+      ...rightsToMetadata(rights),
     };
     if (verdict?.flagged) {
       const quarantined = await this.runtime.store.put(this.env.ADSEED_BUCKET_QUARANTINE, `${tenant}/${fields.kind}/${hash}/${name}`, file.buffer, {
@@ -100,6 +118,7 @@ export class AssetsService {
         contentHash: info.etag,
         ...(fields.caption ? { caption: fields.caption } : {}),
         tags: fields.tags,
+        ...(rights ? { rights } : {}),
         source: 'upload',
         requestedAt: new Date().toISOString(),
       },
@@ -118,6 +137,56 @@ export class AssetsService {
       }
       throw error;
     }
+  }
+
+  /**
+   * Deletes the object now and announces it: the retrieval service drops the vectors and the
+   * agent the subject membership, from the event. Deleting an unknown id is a 404.
+   */
+  async delete(tenant: string, id: string): Promise<{ deleted: { id: string; path: string } }> {
+    const asset = await this.indexed(tenant, id);
+    const { bucket, key } = splitStoragePath(asset.path);
+    await this.runtime.store.delete(bucket, key);
+    await this.runtime.bus.publish(AssetTopics.deleted, { key: id, value: { assetId: id, tenant, path: asset.path, deletedAt: new Date().toISOString() } });
+    return { deleted: { id, path: asset.path } };
+  }
+
+  /** Changes caption, tags or rights: the object's metadata is rewritten and the asset re-ingested (caption re-embedded, index updated). */
+  async update(tenant: string, id: string, patch: PatchAssetBody): Promise<Asset> {
+    const asset = await this.indexed(tenant, id);
+    const { bucket, key } = splitStoragePath(asset.path);
+    const { body, info } = await this.runtime.store.get(bucket, key);
+    const caption = patch.caption ?? asset.caption ?? info.metadata['caption'];
+    const tags = patch.tags ?? asset.tags;
+    const rights = patch.rights ?? asset.rights;
+    const { caption: _c, tags: _t, licence: _l, attribution: _a, 'expires-at': _e, channels: _ch, ...kept } = info.metadata;
+    const stored = await this.runtime.store.put(bucket, key, body, {
+      contentType: info.contentType,
+      metadata: { ...kept, ...(caption ? { caption } : {}), ...(tags.length ? { tags: tags.join(',') } : {}), ...rightsToMetadata(rights) },
+    });
+    await this.runtime.bus.publish(AssetTopics.ingestRequested, {
+      key: id,
+      value: {
+        assetId: id,
+        tenant,
+        kind: asset.kind,
+        path: asset.path,
+        contentHash: stored.etag,
+        ...(caption ? { caption } : {}),
+        tags,
+        ...(rights ? { rights } : {}),
+        source: 'upload',
+        requestedAt: new Date().toISOString(),
+      },
+    });
+    return this.toAsset(tenant, asset.kind, stored);
+  }
+
+  /** The asset as the index holds it, for this tenant only. */
+  private async indexed(tenant: string, id: string): Promise<IndexedAsset> {
+    const { asset } = await this.runtime.bus.request(ServiceRoutes.getAsset, { key: id, value: { tenant, assetId: id } });
+    if (!asset) throw new ApiError(404, 'not_found', `no asset ${id}`, [{ field: 'id', reason: 'unknown asset for this tenant (or not indexed yet)' }]);
+    return asset;
   }
 
   async list(tenant: string, query: ListAssetsQuery): Promise<{ items: Asset[]; nextCursor?: string }> {
@@ -192,6 +261,7 @@ export class AssetsService {
       ...(m.caption ? { caption: m.caption } : {}),
       ...(m.originalname ? { originalName: m.originalname } : {}),
       tags: m.tags ? m.tags.split(',').filter(Boolean) : [],
+      ...(rightsFromMetadata(m) ? { rights: rightsFromMetadata(m) } : {}),
       createdAt: info.lastModified.toISOString(),
       ...(m.status === 'quarantined' ? { status: 'quarantined' as const, ...parseModeration(m.moderation) } : {}),
     };

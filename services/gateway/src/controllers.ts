@@ -4,6 +4,7 @@ import {
   CreateAdBody,
   CreateConversationBody,
   ListAssetsQuery,
+  PatchAssetBody,
   SearchBody,
   SelectSeedBody,
   SendMessageBody,
@@ -13,7 +14,7 @@ import {
   type ConversationCommand,
 } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Response } from 'express';
 import { z } from 'zod';
@@ -31,6 +32,11 @@ const parseId = (id: string): string => {
   const result = ConversationId.safeParse(id);
   if (!result.success) throw new ApiError(404, 'not_found', `no conversation ${id.slice(0, 64)}`, [{ field: 'id', reason: 'unknown conversation' }]);
   return result.data;
+};
+
+const parseAssetId = (id: string): string => {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new ApiError(404, 'not_found', `no asset ${id.slice(0, 64)}`, [{ field: 'id', reason: 'unknown asset' }]);
+  return id;
 };
 
 @Controller('v1/assets')
@@ -56,6 +62,18 @@ export class AssetsController {
     return this.assets.url(tenant, query.path);
   }
 
+  @Delete(':id')
+  delete(@Tenant() tenant: string, @Param('id') id: string) {
+    return this.assets.delete(tenant, parseAssetId(id));
+  }
+
+  @Patch(':id')
+  @HttpCode(202)
+  @ModerateText('caption', 'tags')
+  async update(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(PatchAssetBody)) body: PatchAssetBody) {
+    return { asset: await this.assets.update(tenant, parseAssetId(id), body), ingest: 'queued' as const };
+  }
+
   @Get('content')
   async content(@Tenant() tenant: string, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>, @Res() res: Response) {
     const { body, info } = await this.assets.content(tenant, query.path);
@@ -77,7 +95,16 @@ export class SearchController {
   async search(@Tenant() tenant: string, @Body(new ZodPipe(SearchBody)) body: SearchBody) {
     const reply = await this.runtime.bus.request(ServiceRoutes.search, {
       key: tenant,
-      value: { tenant, text: body.text, k: body.k, kind: body.kind, encoders: body.encoders ?? ['clip', 'caption'], ...(body.tags ? { tagsAll: body.tags } : {}) },
+      value: {
+        tenant,
+        text: body.text,
+        k: body.k,
+        kind: body.kind,
+        encoders: body.encoders ?? ['clip', 'caption'],
+        ...(body.tags ? { tagsAll: body.tags } : {}),
+        ...(body.minScore !== undefined ? { minScore: body.minScore } : {}),
+        ...(body.channel ? { channel: body.channel } : {}),
+      },
     });
     return { ...reply, hits: reply.hits.map((h) => ({ ...h, url: assetContentUrl(h.path) })) };
   }

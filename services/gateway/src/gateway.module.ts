@@ -9,6 +9,7 @@ import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
 import { AdsController, AssetsController, ConversationsController, SearchController } from './controllers';
 import { DocsController } from './docs.controller';
+import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
 import { securityHeaders } from './security-headers';
@@ -38,7 +39,7 @@ export class GatewayModule {
         MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
         GuardrailsModule.register(runtime, env),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, DocsController],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController],
       providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub],
     };
   }

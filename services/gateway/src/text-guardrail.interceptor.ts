@@ -33,8 +33,12 @@ export class TextGuardrailInterceptor implements NestInterceptor {
     const names = this.reflector.get<string[] | undefined>(MODERATED_FIELDS, context.getHandler()) ?? [];
     const request = context.switchToHttp().getRequest<Request & { tenant?: string }>();
     const body = (request.body ?? {}) as Record<string, unknown>;
-    // Only strings: anything else is the validation pipe's to reject, after this.
-    const fields: TextField[] = names.flatMap((field) => (typeof body[field] === 'string' ? [{ field, text: body[field] as string }] : []));
+    // Strings and lists of strings (tags), each element on its own; anything else is the validation pipe's to reject, after this.
+    const fields: TextField[] = names.flatMap((field) => {
+      const value = body[field];
+      const texts = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+      return texts.map((text) => ({ field, text }));
+    });
     const tenant = request.tenant ?? '';
     let verdict;
     try {

@@ -22,7 +22,18 @@ export class IndexAssetUseCase {
     }
     await this.runtime.bus.publish(AssetTopics.indexed, {
       key: event.assetId,
-      value: { assetId: event.assetId, tenant: event.tenant, path: event.path, changed, indexedAt: new Date().toISOString() },
+      value: {
+        assetId: event.assetId,
+        tenant: event.tenant,
+        path: event.path,
+        changed,
+        kind: event.kind,
+        ...(event.caption ? { caption: event.caption } : {}),
+        tags: event.tags,
+        ...(event.rights ? { rights: event.rights } : {}),
+        ...(event.labels?.length ? { labels: event.labels } : {}),
+        indexedAt: new Date().toISOString(),
+      },
     });
     return { changed };
   }
@@ -41,6 +52,7 @@ function toRecord(event: AssetEmbedded): VectorRecord {
       path: event.path,
       tags: event.tags,
       ...(event.caption ? { caption: event.caption } : {}),
+      ...(event.rights ? { rights: event.rights } : {}),
       contentHash: event.contentHash ?? '',
       clipModel: event.models.clip ? `${event.models.clip.id}@${event.models.clip.version}` : '',
       captionModel: event.models.caption ? `${event.models.caption.id}@${event.models.caption.version}` : '',
@@ -50,6 +62,6 @@ function toRecord(event: AssetEmbedded): VectorRecord {
   };
 }
 
-/** What makes a re-index a no-op: same object, same models, same caption and tags (not the time). */
+/** What makes a re-index a no-op: same object, same models, same caption, tags and rights (not the time). */
 const fingerprint = (r: VectorRecord): string =>
-  JSON.stringify([r.payload.tenant, r.payload.kind, r.payload.path, r.payload.contentHash, r.payload.clipModel, r.payload.captionModel, r.payload.caption ?? '', r.payload.tags]);
+  JSON.stringify([r.payload.tenant, r.payload.kind, r.payload.path, r.payload.contentHash, r.payload.clipModel, r.payload.captionModel, r.payload.caption ?? '', r.payload.tags, r.payload['rights'] ?? null]);

@@ -1,4 +1,5 @@
-import { envInt } from '@adseed/config';
+import { envBoolean, envInt } from '@adseed/config';
+import { RELEVANCE_FLOOR_DEFAULTS } from './relevance-floor';
 import { z } from 'zod';
 
 /** Letters, digits, `_ . -`: what Qdrant accepts in collection and alias names. */
@@ -17,6 +18,14 @@ export const RetrievalEnv = z.object({
   ADSEED_CAPTION_DIM: envInt(384, 1, 4096),
   /** Reciprocal-rank-fusion constant: larger flattens the weight of top ranks. */
   ADSEED_RRF_K: envInt(60, 1, 1000),
+  /**
+   * Relevance floors (cosine) per encoder: a seed is returned only when one encoder's cosine
+   * reaches its floor. Calibrated on matching vs non-matching pairs (README, "Relevance floor").
+   */
+  ADSEED_FLOOR_CLIP: z.coerce.number().min(-1).max(1).default(RELEVANCE_FLOOR_DEFAULTS.clip),
+  ADSEED_FLOOR_CAPTION: z.coerce.number().min(-1).max(1).default(RELEVANCE_FLOOR_DEFAULTS.caption),
+  /** When true, a seed without a licence counts as unlicensed and is never returned. */
+  ADSEED_REQUIRE_LICENCE: envBoolean(false),
 }).superRefine((env, ctx) => {
   if (env.ADSEED_INDEX === 'qdrant' && !env.QDRANT_URL) {
     ctx.addIssue({ code: 'custom', path: ['QDRANT_URL'], message: 'required when ADSEED_INDEX=qdrant (e.g. http://qdrant:6333)' });

@@ -4,6 +4,7 @@ import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type Servic
 import { traceMethods } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { IndexAssetUseCase } from './index-asset.use-case';
+import { IndexedAssetsUseCase } from './indexed-assets.use-case';
 import { RetrievalEnv } from './retrieval.env';
 import { SearchUseCase } from './search.use-case';
 import { EmbeddedVectorIndex } from './vector-index/embedded-vector.index';
@@ -43,6 +44,7 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
     @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
     private readonly indexAsset: IndexAssetUseCase,
     private readonly search: SearchUseCase,
+    private readonly assets: IndexedAssetsUseCase,
     readiness: Readiness,
   ) {
     readiness.register('index', async () => ({ ok: true, detail: `${await index.count()} vectors` }));
@@ -50,11 +52,15 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this.runtime;
-    await bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, ServiceRoutes.search.request]);
+    await bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, AssetTopics.deleted, ServiceRoutes.search.request, ServiceRoutes.getAsset.request]);
     await bus.subscribe(AssetTopics.embedded, { group: RETRIEVAL_GROUP }, async (m) => {
       await this.indexAsset.execute(m.value);
     });
+    await bus.subscribe(AssetTopics.deleted, { group: RETRIEVAL_GROUP }, async (m) => {
+      await this.assets.delete(m.value);
+    });
     await bus.respond(ServiceRoutes.search, { group: RETRIEVAL_GROUP }, (m) => this.search.execute(m.value));
+    await bus.respond(ServiceRoutes.getAsset, { group: RETRIEVAL_GROUP }, async (m) => ({ ...(await this.assets.get(m.value)) }));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -71,7 +77,17 @@ export class RetrievalModule {
       providers: [
         { provide: VECTOR_INDEX, useFactory: async () => traceMethods(await openIndex(runtime, env), 'VectorIndex', { methods: ['search', 'upsert', 'delete', 'get', 'count'] }) },
         { provide: IndexAssetUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new IndexAssetUseCase(runtime, i) },
-        { provide: SearchUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new SearchUseCase(runtime, i, env.ADSEED_RRF_K) },
+        {
+          provide: SearchUseCase,
+          inject: [VECTOR_INDEX],
+          useFactory: (i: VectorIndex) =>
+            new SearchUseCase(runtime, i, {
+              rrfK: env.ADSEED_RRF_K,
+              floor: { clip: env.ADSEED_FLOOR_CLIP, caption: env.ADSEED_FLOOR_CAPTION },
+              requireLicence: env.ADSEED_REQUIRE_LICENCE,
+            }),
+        },
+        { provide: IndexedAssetsUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new IndexedAssetsUseCase(runtime, i) },
         RetrievalConsumers,
       ],
       exports: [VECTOR_INDEX],

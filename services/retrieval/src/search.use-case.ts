@@ -1,21 +1,42 @@
-import { ServiceRoutes, type EncoderName, type SearchReply, type SearchRequest } from '@adseed/contracts';
+import { rightsProblem, ServiceRoutes, type EncoderName, type Rights, type SearchReply, type SearchRequest } from '@adseed/contracts';
 import type { ServiceRuntime } from '@adseed/platform';
 import { fuseRankings } from './rank-fusion';
-import type { VectorHit, VectorIndex, VectorName } from './vector-index/vector-index.port';
+import { clearsFloor, type RelevanceFloor } from './relevance-floor';
+import type { IndexedPayload, VectorHit, VectorIndex, VectorName } from './vector-index/vector-index.port';
 
 /** CLIP was trained on captions like these; a bare noun phrase matches images less well. */
 export const clipPrompt = (text: string): string => (/^(a|an)\s+(photo|picture|image)\b/i.test(text) ? text : `a photo of ${text}`);
 
+export interface SearchOptions {
+  rrfK: number;
+  /** The calibrated floor per encoder. */
+  floor: Required<RelevanceFloor>;
+  /** A seed without a licence counts as unlicensed. */
+  requireLicence: boolean;
+  now?: () => Date;
+}
+
+/** The rights stored with a record (absent on records indexed before rights existed). */
+export const rightsOfPayload = (payload: IndexedPayload): Rights | undefined => payload['rights'] as Rights | undefined;
+
+/** How many candidates to ask each encoder for, at most: enough for a page of k after filtering. */
+const MAX_CANDIDATES = 1000;
+
 /**
  * Retrieve: embeds the text with every loaded text encoder (via the embedding service), queries
- * the index once per encoder with the tenant filter, and fuses the rankings.
+ * the index once per encoder with the tenant filter, drops seeds whose rights forbid use, fuses
+ * the rankings, and keeps only hits that clear the relevance floor (or `minScore`).
  */
 export class SearchUseCase {
+  private readonly now: () => Date;
+
   constructor(
     private readonly runtime: ServiceRuntime,
     private readonly index: VectorIndex,
-    private readonly rrfK: number,
-  ) {}
+    private readonly options: SearchOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
 
   async execute(request: SearchRequest): Promise<SearchReply> {
     const encoders: EncoderName[] = request.encoders;
@@ -27,31 +48,54 @@ export class SearchUseCase {
     if (embedded.clip) queries.clip = Float32Array.from(embedded.clip[1]);
     if (embedded.caption) queries.caption = Float32Array.from(embedded.caption[0]);
 
+    const floor: RelevanceFloor = {};
+    for (const name of Object.keys(queries) as VectorName[]) floor[name] = this.options.floor[name];
+    const keep: RelevanceFloor = request.minScore === undefined ? floor : Object.fromEntries(Object.keys(queries).map((n) => [n, request.minScore]));
+    const now = this.now();
+    const usable = (h: VectorHit) => rightsProblem(rightsOfPayload(h.payload), now, { channel: request.channel, requireLicence: this.options.requireLicence }) === undefined;
+
     const filter = { tenant: request.tenant, kind: request.kind, ...(request.tagsAll?.length ? { tagsAll: request.tagsAll } : {}) };
-    const candidates = Math.max(request.k * 5, 20);
-    const rankings: Partial<Record<VectorName, VectorHit[]>> = {};
-    await Promise.all(
-      (Object.keys(queries) as VectorName[]).map(async (using) => {
-        const hits = await this.index.search({ using, vector: queries[using]!, filter, limit: candidates });
-        // A vector from another model version lives in another space: never compare across.
-        const model = embedded.models[using];
-        const field = using === 'clip' ? 'clipModel' : 'captionModel';
-        rankings[using] = model ? hits.filter((h) => h.payload[field] === `${model.id}@${model.version}`) : hits;
-      }),
-    );
-    const { hits, fusion } = fuseRankings(rankings, this.rrfK, request.k);
-    return {
-      hits: hits.map((h, rank) => ({
-        rank,
-        assetId: h.id,
-        path: h.hit.payload.path,
-        score: h.score,
-        scores: h.scores,
-        ...(h.hit.payload.caption ? { caption: h.hit.payload.caption } : {}),
-        tags: h.hit.payload.tags,
-      })),
-      encoders: embedded.models,
-      fusion,
-    };
+    let candidates = Math.max(request.k * 5, 20);
+    for (;;) {
+      const rankings: Partial<Record<VectorName, VectorHit[]>> = {};
+      let exhausted = true;
+      await Promise.all(
+        (Object.keys(queries) as VectorName[]).map(async (using) => {
+          const hits = await this.index.search({ using, vector: queries[using]!, filter, limit: candidates });
+          if (hits.length === candidates) exhausted = false;
+          // A vector from another model version lives in another space: never compare across.
+          const model = embedded.models[using];
+          const field = using === 'clip' ? 'clipModel' : 'captionModel';
+          rankings[using] = (model ? hits.filter((h) => h.payload[field] === `${model.id}@${model.version}`) : hits).filter(usable);
+        }),
+      );
+      const { hits: fused, fusion } = fuseRankings(rankings, this.options.rrfK, Number.MAX_SAFE_INTEGER);
+      const kept = fused.filter((h) => clearsFloor(h.scores, keep));
+      // Rights and the floor may have dropped hits: ask for more while the index has more.
+      if (kept.length < request.k && !exhausted && candidates < MAX_CANDIDATES) {
+        candidates = Math.min(candidates * 4, MAX_CANDIDATES);
+        continue;
+      }
+      return {
+        hits: kept.slice(0, request.k).map((h, rank) => {
+          const rights = rightsOfPayload(h.hit.payload);
+          return {
+            rank,
+            assetId: h.id,
+            path: h.hit.payload.path,
+            score: h.score,
+            scores: h.scores,
+            ...(h.hit.payload.caption ? { caption: h.hit.payload.caption } : {}),
+            tags: h.hit.payload.tags,
+            belowFloor: !clearsFloor(h.scores, floor),
+            ...(rights?.licence ? { licence: rights.licence } : {}),
+            ...(rights?.attribution ? { attribution: rights.attribution } : {}),
+          };
+        }),
+        encoders: embedded.models,
+        fusion,
+        floor,
+      };
+    }
   }
 }

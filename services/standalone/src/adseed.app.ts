@@ -1,25 +1,35 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AgentService } from '@adseed/agent';
-import { CommonEnv, loadConfig } from '@adseed/config';
+import { AgentService, SubjectCatalogueService } from '@adseed/agent';
+import { CommonEnv, envBoolean, envInt, loadConfig } from '@adseed/config';
 import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
 import { GenerationService } from '@adseed/generation';
 import { InProcessBroker } from '@adseed/messaging';
 import { createRuntime, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
-import { RetrievalService } from '@adseed/retrieval';
+import { RetrievalService, VECTOR_INDEX, type VectorIndex } from '@adseed/retrieval';
 import { FsObjectStore } from '@adseed/storage';
 import { Logger, NestLoggerAdapter, startTracing } from '@adseed/telemetry';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import type { z } from 'zod';
-import { seedDemoLibrary } from './demo-library';
+import { z } from 'zod';
+import { DEFAULT_DEMO_LIBRARY, seedDemoLibrary } from './demo-library';
+import { requeueStoredUnindexed } from './stored-unindexed';
+
+/** The one-process mode's own settings: the in-process bus's journal. */
+export const StandaloneEnv = z.object({
+  /** Off only for throw-away runs: without the journal, a crash loses events in flight. */
+  ADSEED_BUS_JOURNAL: envBoolean(true),
+  ADSEED_BUS_FSYNC: z.enum(['interval', 'always', 'never']).default('interval'),
+  ADSEED_BUS_FSYNC_INTERVAL_MS: envInt(5, 1, 60_000),
+});
+export type StandaloneEnv = z.infer<typeof StandaloneEnv>;
 
 /** Repository root, from services/standalone/dist. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
-export const DEFAULT_DEMO_LIBRARY = resolve(REPO_ROOT, '..', 'shared', 'datasets', 'oxford-pets-sample');
+export { DEFAULT_DEMO_LIBRARY };
 
 export interface AdseedOptions {
   dataDir: string;
@@ -42,6 +52,8 @@ export interface RunningAdseed {
   store: FsObjectStore;
   /** Resolves when the demo library is stored and indexed. */
   demoLibrary: Promise<{ photos: number; published: number }>;
+  /** Resolves with how many stored-but-unindexed assets start-up queued again. */
+  requeued: Promise<number>;
   /** Resolves when no service has a message left to handle. */
   whenIdle(): Promise<void>;
   close(): Promise<void>;
@@ -64,9 +76,19 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     ADSEED_STORE: 'fs',
   };
   const common = loadConfig(CommonEnv, env);
+  const standalone = loadConfig(StandaloneEnv, env);
+  const logger = new Logger({ service: 'standalone', level: common.LOG_LEVEL, format: common.LOG_FORMAT, sink: options.logSink });
   // One SDK for the process; each service's spans still name it (`adseed.service`, tracer name).
   const tracing = startTracing({ serviceName: 'adseed', env });
-  const broker = new InProcessBroker();
+  // Journalled, so a crash (kill -9) loses no event: what was not handled is delivered on start.
+  const broker = new InProcessBroker(
+    standalone.ADSEED_BUS_JOURNAL
+      ? {
+          journal: { dir: join(dataDir, 'bus'), fsync: standalone.ADSEED_BUS_FSYNC, fsyncIntervalMs: standalone.ADSEED_BUS_FSYNC_INTERVAL_MS },
+          logger: logger.child({ component: 'bus-journal' }),
+        }
+      : {},
+  );
   const store = new FsObjectStore(join(dataDir, 'objects'));
   const shared = { broker, store };
   const runtimeOf = (name: string) => createRuntime(name, common, { shared, sink: options.logSink });
@@ -81,13 +103,19 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     await context.init();
     contexts.push(context);
     runtimes.push(runtime);
-    return runtime;
+    return { runtime, context };
   };
   // Consumers first, so nothing the gateway publishes waits for a subscriber.
   await startWorker(EmbeddingService);
-  await startWorker(RetrievalService);
+  const retrieval = await startWorker(RetrievalService);
   await startWorker(GenerationService);
   await startWorker(AgentService);
+  const catalogue = contexts[contexts.length - 1].get(SubjectCatalogueService);
+  /** Idle: no message left to handle, and the subject catalogue's pending snapshot written. */
+  const whenIdle = async () => {
+    await broker.whenIdle();
+    await catalogue.flush();
+  };
   // The gateway's /metrics is the process's: it shows every service's registry.
   const gatewayRuntime: ServiceRuntime = withMergedMetrics(await runtimeOf('gateway'), () => runtimes);
   const gateway = await createGatewayApp(gatewayRuntime, loadConfig(GatewayEnv, env));
@@ -95,9 +123,21 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   const address = gateway.getHttpServer().address() as AddressInfo;
   const url = `http://${address.address === '::' ? 'localhost' : address.address}:${address.port}`;
 
+  // Once the journal's replay is handled, whatever is stored but still not indexed was lost
+  // before the journal existed (or its event was dead-lettered): queue it again, and say so.
+  const requeued = broker.whenIdle().then(() =>
+    requeueStoredUnindexed({
+      store,
+      index: retrieval.context.get<symbol, VectorIndex>(VECTOR_INDEX, { strict: false }),
+      bus: gatewayRuntime.bus,
+      buckets: gatewayRuntime.buckets,
+      logger,
+    }),
+  );
+  requeued.catch((error: Error) => logger.error('re-queueing stored-but-unindexed assets failed', { error }));
+
   const libraryDir = options.seedLibraryDir === undefined ? DEFAULT_DEMO_LIBRARY : options.seedLibraryDir;
-  const logger = new Logger({ service: 'standalone', level: common.LOG_LEVEL, format: common.LOG_FORMAT, sink: options.logSink });
-  const demoLibrary = seedDemoLibrary({
+  const demoLibrary = requeued.catch(() => 0).then(() => seedDemoLibrary({
     dir: libraryDir ?? join(dataDir, 'no-demo-library'),
     tenant: loadConfig(GatewayEnv, env).ADSEED_DEFAULT_TENANT,
     store,
@@ -106,7 +146,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     logger,
     markerFile: join(dataDir, 'demo-library.complete'),
     whenIndexed: () => broker.whenIdle(),
-  });
+  }));
   demoLibrary.catch((error: Error) => logger.error('demo library failed', { error }));
 
   return {
@@ -114,10 +154,12 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     broker,
     store,
     demoLibrary,
-    whenIdle: () => broker.whenIdle(),
+    requeued,
+    whenIdle,
     close: async () => {
       await gateway.close();
       for (const context of contexts.reverse()) await context.close();
+      await broker.close();
       await tracing.shutdown();
     },
   };

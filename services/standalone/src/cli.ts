@@ -3,13 +3,14 @@ import { existsSync, promises as fs } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
-import { parseManifest, type ManifestRow } from './demo-library';
+import { parseManifest, type ManifestRow } from './manifest';
 
 const USAGE = `usage:
   adseed start                         run the whole product in one process (same as npm start)
   adseed ingest <folder> [options]     upload every image in a folder through the gateway API
 options:
-  --manifest <csv>    captions/tags: columns file,caption,tags (tags ;-separated) [default: <folder>/manifest.csv if present]
+  --manifest <csv>    columns file,caption,tags (;-separated),licence,attribution,expires,channels (;-separated);
+                      any other column is a label that becomes a tag [default: <folder>/manifest.csv if present]
   --kind seed|brand   [default: seed]
   --url <gateway>     [default: $ADSEED_URL or http://127.0.0.1:8080]
   --tenant <id>       sent as X-Tenant-Id
@@ -55,6 +56,10 @@ async function ingest(folder: string, flags: Record<string, string | undefined>)
       form.set('kind', flags.kind ?? 'seed');
       if (row?.caption) form.set('caption', row.caption);
       if (row?.tags.length) form.set('tags', row.tags.join(','));
+      if (row?.rights?.licence) form.set('licence', row.rights.licence);
+      if (row?.rights?.attribution) form.set('attribution', row.rights.attribution);
+      if (row?.rights?.expiresAt) form.set('expiresAt', row.rights.expiresAt);
+      if (row?.rights?.channels?.length) form.set('channels', row.rights.channels.join(','));
       try {
         const response = await fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) });
         if (!response.ok) {

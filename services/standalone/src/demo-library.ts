@@ -1,57 +1,22 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { AssetTopics, assetIdFor } from '@adseed/contracts';
+import { AssetTopics, assetIdFor, rightsToMetadata, ServiceRoutes, type Rights } from '@adseed/contracts';
+import { parseManifest } from './manifest';
 import type { EventBus } from '@adseed/messaging';
 import type { ObjectStore } from '@adseed/storage';
 import type { Logger } from '@adseed/telemetry';
 import { renderDemoBrandPack } from '@adseed/generation';
 
+/** The demo seed library beside the repository (`../shared`), from services/standalone/dist. */
+export const DEFAULT_DEMO_LIBRARY = join(__dirname, '..', '..', '..', '..', 'shared', 'datasets', 'oxford-pets-sample');
+
+/** The demo library's subject descriptions (data shipped with the demo, not product code). */
+export const DEMO_SUBJECT_EDITS = join(__dirname, '..', 'demo', 'subject-edits.json');
+
 export const DEMO_ATTRIBUTION =
   'Images from the Oxford-IIIT Pet Dataset (Parkhi et al., CVPR 2012), VGG, University of Oxford, CC BY-SA 4.0; downscaled and re-encoded.';
 
-export interface ManifestRow {
-  file: string;
-  caption?: string;
-  tags: string[];
-}
-
-/**
- * Reads a seed manifest CSV. Columns: `file` (required), then `caption` and `tags` (`;`-separated),
- * or the Oxford-IIIT Pet sample's `breed` and `species`, from which a caption is made.
- */
-export function parseManifest(csv: string): ManifestRow[] {
-  const lines = csv.split(/\r?\n/).filter((l) => l.trim());
-  const header = splitCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
-  const col = (name: string) => header.indexOf(name);
-  if (col('file') < 0) throw new Error('the manifest needs a `file` column');
-  return lines.slice(1).map((line) => {
-    const cells = splitCsvLine(line);
-    const get = (name: string) => (col(name) >= 0 ? cells[col(name)]?.trim() || undefined : undefined);
-    const breed = get('breed');
-    const species = get('species');
-    const tags = [...(get('tags')?.split(';').map((t) => t.trim()).filter(Boolean) ?? []), ...(breed ? [breed] : []), ...(species ? [species] : [])];
-    const caption = get('caption') ?? (breed ? `${breed.replace(/_/g, ' ')}${species ? `, a ${species}` : ''}` : undefined);
-    return { file: get('file')!, ...(caption ? { caption } : {}), tags: [...new Set(tags)] };
-  });
-}
-
-function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (current += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else current += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') cells.push(current), (current = '');
-    else current += ch;
-  }
-  cells.push(current);
-  return cells;
-}
+export { parseManifest, type ManifestRow } from './manifest';
 
 export interface DemoLibraryOptions {
   dir: string;
@@ -77,7 +42,15 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
   await store.ensureBucket(buckets.brand);
   const brandKey = `${tenant}/pawsome-pack.png`;
   if (!(await store.stat(buckets.brand, brandKey))) {
-    await store.put(buckets.brand, brandKey, await renderDemoBrandPack(), { contentType: 'image/png', metadata: { tenant, kind: 'brand', caption: 'Pawsome pet food pack (demo brand)' } });
+    const caption = 'Pawsome pet food pack (demo brand)';
+    await store.put(buckets.brand, brandKey, await renderDemoBrandPack(), { contentType: 'image/png', metadata: { tenant, kind: 'brand', caption } });
+    // Indexed like an uploaded brand image, so start-up never finds it stored but unindexed.
+    const path = `${buckets.brand}/${brandKey}`;
+    const assetId = assetIdFor(path);
+    await bus.publish(AssetTopics.ingestRequested, {
+      key: assetId,
+      value: { assetId, tenant, kind: 'brand', path, caption, tags: [], source: 'demo', requestedAt: new Date().toISOString() },
+    });
   }
   const manifestFile = join(dir, 'manifest.csv');
   if (!existsSync(manifestFile)) {
@@ -85,16 +58,20 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
     return { photos: 0, published: 0 };
   }
   const rows = parseManifest(await fs.readFile(manifestFile, 'utf8'));
+  // the demo's subject descriptions are data, applied like a tenant's own edits
+  const edits = JSON.parse(await fs.readFile(DEMO_SUBJECT_EDITS, 'utf8')) as { edits: { name: string; description?: string; audience?: string }[] };
+  await bus.request(ServiceRoutes.catalogue, { key: tenant, value: { type: 'edit-by-name', tenant, edits: edits.edits } });
   const complete = existsSync(options.markerFile);
   let published = 0;
   for (const row of rows) {
+    const rights: Rights = { attribution: DEMO_ATTRIBUTION, ...row.rights };
     const key = `${tenant}/oxford-pets/${row.file}`;
     const existed = Boolean(await store.stat(buckets.seed, key));
     if (!existed) {
       const bytes = await fs.readFile(join(dir, row.file));
       await store.put(buckets.seed, key, bytes, {
         contentType: 'image/jpeg',
-        metadata: { tenant, kind: 'seed', ...(row.caption ? { caption: row.caption } : {}), tags: row.tags.join(','), licence: 'CC BY-SA 4.0' },
+        metadata: { tenant, kind: 'seed', ...(row.caption ? { caption: row.caption } : {}), tags: row.tags.join(','), ...rightsToMetadata(rights) },
       });
     }
     if (!existed || !complete) {
@@ -102,7 +79,7 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
       const assetId = assetIdFor(path);
       await bus.publish(AssetTopics.ingestRequested, {
         key: assetId,
-        value: { assetId, tenant, kind: 'seed', path, ...(row.caption ? { caption: row.caption } : {}), tags: row.tags, source: 'demo', requestedAt: new Date().toISOString() },
+        value: { assetId, tenant, kind: 'seed', path, ...(row.caption ? { caption: row.caption } : {}), tags: row.tags, rights, source: 'demo', requestedAt: new Date().toISOString() },
       });
       published++;
     }

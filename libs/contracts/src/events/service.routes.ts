@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Conversation } from '../conversation';
-import { AssetKind, EncoderName, ModelRef, StoragePath, Tag, TenantId } from '../common';
+import { AssetId, AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag, Tags, TenantId } from '../common';
+import { CatalogueCommand, CatalogueReply } from '../subjects';
 import { defineRoute, defineTopic } from '../topic';
 
 export const EmbedTextsRequest = z.object({
@@ -23,6 +24,13 @@ export const SearchRequest = z.object({
   tagsAll: z.array(Tag).max(16).optional(),
   /** Which encoders' rankings to fuse; both by default. */
   encoders: z.array(EncoderName).min(1).max(2).default(['clip', 'caption']),
+  /**
+   * Lowers (or raises) the relevance floor for this call: a hit is kept when any encoder's
+   * cosine reaches it. Without it, hits under the calibrated floor are never returned.
+   */
+  minScore: z.number().min(-1).max(1).optional(),
+  /** Only seeds usable on this channel (seeds without a channel list are usable everywhere). */
+  channel: z.string().trim().toLowerCase().min(1).max(32).optional(),
 });
 export const SearchHit = z.object({
   rank: z.number().int(),
@@ -32,11 +40,18 @@ export const SearchHit = z.object({
   scores: z.object({ clip: z.number().optional(), caption: z.number().optional() }),
   caption: z.string().optional(),
   tags: z.array(z.string()),
+  /** True when no encoder's cosine reaches its calibrated floor (only returned with `minScore`). */
+  belowFloor: z.boolean(),
+  licence: z.string().optional(),
+  attribution: z.string().optional(),
 });
+/** The calibrated relevance floor per encoder (cosine), as applied to this search. */
+export const RelevanceFloor = z.object({ clip: z.number().optional(), caption: z.number().optional() });
 export const SearchReply = z.object({
   hits: z.array(SearchHit),
   encoders: z.object({ clip: ModelRef.optional(), caption: ModelRef.optional() }),
   fusion: z.string(),
+  floor: RelevanceFloor,
 });
 export type SearchRequest = z.infer<typeof SearchRequest>;
 export type SearchHit = z.infer<typeof SearchHit>;
@@ -70,11 +85,30 @@ export const ConversationCommand = z.discriminatedUnion('type', [
 ]);
 export type ConversationCommand = z.infer<typeof ConversationCommand>;
 
+/** One indexed asset by id, as the retrieval service holds it (for REST reads, updates and deletes). */
+export const GetAssetRequest = z.object({ tenant: TenantId, assetId: AssetId });
+export const IndexedAsset = z.object({
+  assetId: AssetId,
+  tenant: TenantId,
+  kind: AssetKind,
+  path: StoragePath,
+  caption: z.string().optional(),
+  tags: Tags,
+  rights: Rights.optional(),
+  indexedAt: z.string(),
+});
+export type IndexedAsset = z.infer<typeof IndexedAsset>;
+export const GetAssetReply = z.object({ asset: IndexedAsset.optional() });
+export type GetAssetRequest = z.infer<typeof GetAssetRequest>;
+export type GetAssetReply = z.infer<typeof GetAssetReply>;
+
 export const ServiceRoutes = {
   embedTexts: defineRoute('adseed.embedding.texts-requested.v1', EmbedTextsRequest, EmbedTextsReply),
   search: defineRoute('adseed.retrieval.search-requested.v1', SearchRequest, SearchReply),
   generateAd: defineRoute('adseed.generation.ad-requested.v1', GenerateAdRequest, GenerateAdReply),
   conversation: defineRoute('adseed.conversation.command-requested.v1', ConversationCommand, Conversation),
+  getAsset: defineRoute('adseed.retrieval.asset-requested.v1', GetAssetRequest, GetAssetReply),
+  catalogue: defineRoute('adseed.agent.catalogue-requested.v1', CatalogueCommand, CatalogueReply),
 } as const;
 
 /** Broadcast whenever a conversation changes; the gateway fans it out to SSE clients. */

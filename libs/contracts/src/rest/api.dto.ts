@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AssetKind, EncoderName, ModelRef, StoragePath, Tag } from '../common';
+import { AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag } from '../common';
+import { RelevanceFloor } from '../events/service.routes';
 
 /** REST request/response bodies of the gateway. One schema serves validation, types and OpenAPI. */
 export const Asset = z.object({
@@ -16,6 +17,7 @@ export const Asset = z.object({
   /** The file name as uploaded (NFC); the storage key holds an ASCII slug of it. */
   originalName: z.string().optional(),
   tags: z.array(z.string()),
+  rights: Rights.optional(),
   createdAt: z.string(),
   /** `quarantined`: the image guardrail flagged the upload; it is stored but never indexed, served or used. */
   status: z.enum(['active', 'quarantined']).optional(),
@@ -26,16 +28,37 @@ export const Asset = z.object({
 });
 export type Asset = z.infer<typeof Asset>;
 
+const commaList = (max: number) =>
+  z
+    .string()
+    .max(2000)
+    .optional()
+    .transform((s) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []));
+
+/** Rights as multipart fields (strings): `channels` comma-separated. */
+const RightsFields = {
+  licence: z.string().trim().min(1).max(200).optional(),
+  attribution: z.string().trim().max(500).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  channels: commaList(16).pipe(Rights.shape.channels.unwrap()),
+};
+/** The rights fields given, or undefined when none were. */
+export function rightsOf(fields: { licence?: string; attribution?: string; expiresAt?: string; channels?: string[] }): Rights | undefined {
+  const rights: Rights = {
+    ...(fields.licence ? { licence: fields.licence } : {}),
+    ...(fields.attribution ? { attribution: fields.attribution } : {}),
+    ...(fields.expiresAt ? { expiresAt: fields.expiresAt } : {}),
+    ...(fields.channels?.length ? { channels: fields.channels } : {}),
+  };
+  return Object.keys(rights).length > 0 ? rights : undefined;
+}
+
 /** Multipart fields that accompany the uploaded `file`. */
 export const UploadAssetFields = z.object({
   kind: z.enum(['seed', 'brand']).default('seed'),
   caption: z.string().trim().max(2000).optional(),
-  tags: z
-    .string()
-    .max(2000)
-    .optional()
-    .transform((s) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []))
-    .pipe(z.array(Tag).max(32)),
+  tags: commaList(32).pipe(z.array(Tag).max(32)),
+  ...RightsFields,
 });
 export type UploadAssetFields = z.infer<typeof UploadAssetFields>;
 
@@ -52,6 +75,18 @@ export const ListAssetsQuery = z.object({
 });
 export type ListAssetsQuery = z.infer<typeof ListAssetsQuery>;
 export const ListAssetsResponse = z.object({ items: z.array(Asset), nextCursor: z.string().optional() });
+
+/** What `PATCH /v1/assets/{id}` may change; the asset is re-embedded and re-indexed. */
+export const PatchAssetBody = z
+  .object({
+    caption: z.string().trim().max(2000).optional(),
+    tags: z.array(Tag).max(32).optional(),
+    rights: Rights.optional(),
+  })
+  .refine((b) => b.caption !== undefined || b.tags !== undefined || b.rights !== undefined, { message: 'give at least one of caption, tags or rights', path: ['caption'] });
+export type PatchAssetBody = z.infer<typeof PatchAssetBody>;
+export const AssetChangeResponse = z.object({ asset: Asset, ingest: z.enum(['queued']) });
+export const DeleteAssetResponse = z.object({ deleted: z.object({ id: z.string(), path: StoragePath }) });
 
 export const AssetContentQuery = z.object({ path: StoragePath });
 /** The gateway URL that serves an object's bytes (what `url` fields of responses hold). */
@@ -70,6 +105,10 @@ export const SearchBody = z.object({
   tags: z.array(Tag).max(16).optional(),
   /** Rank with these encoders only (default: CLIP and caption, fused). */
   encoders: z.array(EncoderName).min(1).max(2).optional(),
+  /** Return hits down to this cosine (flagged `belowFloor` under the calibrated floor); default: the floor. */
+  minScore: z.number().min(-1).max(1).optional(),
+  /** Only seeds usable on this channel. */
+  channel: z.string().trim().toLowerCase().min(1).max(32).optional(),
 });
 export type SearchBody = z.infer<typeof SearchBody>;
 export const SearchResponse = z.object({
@@ -83,10 +122,14 @@ export const SearchResponse = z.object({
       scores: z.object({ clip: z.number().optional(), caption: z.number().optional() }),
       caption: z.string().optional(),
       tags: z.array(z.string()),
+      belowFloor: z.boolean(),
+      licence: z.string().optional(),
+      attribution: z.string().optional(),
     }),
   ),
   encoders: z.object({ clip: ModelRef.optional(), caption: ModelRef.optional() }),
   fusion: z.string(),
+  floor: RelevanceFloor,
 });
 
 export const CreateConversationBody = z.object({

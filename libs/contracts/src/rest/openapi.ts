@@ -3,13 +3,25 @@ import { z } from 'zod';
 import { ErrorBody } from '../common';
 import { Conversation } from '../conversation';
 import {
+  CreateSubjectBody,
+  ListSubjectsQuery,
+  ListSubjectsResponse,
+  PatchSubjectBody,
+  SeedGapsQuery,
+  SeedGapsResponse,
+  SubjectResponse,
+} from '../subjects';
+import {
+  AssetChangeResponse,
   AssetContentQuery,
   AssetUrlResponse,
   CreateAdBody,
   CreateAdResponse,
   CreateConversationBody,
+  DeleteAssetResponse,
   ListAssetsQuery,
   ListAssetsResponse,
+  PatchAssetBody,
   SearchBody,
   SearchResponse,
   SelectSeedBody,
@@ -51,6 +63,10 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
               kind: z.enum(['seed', 'brand']).optional(),
               caption: z.string().optional(),
               tags: z.string().optional().meta({ description: 'comma-separated' }),
+              licence: z.string().optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
+              attribution: z.string().optional(),
+              expiresAt: z.string().optional().meta({ format: 'date-time', description: 'after this, search and the agent never use the asset' }),
+              channels: z.string().optional().meta({ description: 'comma-separated channels the asset may appear on (default: all)' }),
             }),
           },
         },
@@ -83,6 +99,48 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     summary: 'A short-lived URL a browser can GET directly (presigned on MinIO; the gateway content URL otherwise)',
     request: { headers: tenantHeader, query: AssetContentQuery },
     responses: { 200: json(AssetUrlResponse, 'The URL and when it expires.'), ...errors, 404: json(ErrorBody, 'No such object for this tenant.') },
+  });
+  const assetIdParam = z.object({ id: z.string().meta({ description: "the asset's id (from upload, list or search)" }) });
+  r.registerPath({
+    method: 'patch', path: '/v1/assets/{id}', tags: ['assets'],
+    summary: "Change an asset's caption, tags or rights; it is re-embedded and re-indexed",
+    request: { headers: tenantHeader, params: assetIdParam, body: { content: { 'application/json': { schema: PatchAssetBody } } } },
+    responses: { 202: json(AssetChangeResponse, 'Stored; an ingest event was published.'), ...errors, 404: json(ErrorBody, 'No such (indexed) asset for this tenant.'), ...moderation },
+  });
+  r.registerPath({
+    method: 'delete', path: '/v1/assets/{id}', tags: ['assets'],
+    summary: 'Delete an asset: the object now; its vectors and subject membership from the event that follows',
+    request: { headers: tenantHeader, params: assetIdParam },
+    responses: { 200: json(DeleteAssetResponse, 'Deleted.'), ...errors, 404: json(ErrorBody, 'No such (indexed) asset for this tenant.') },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/subjects', tags: ['subjects'],
+    summary: "The tenant's subjects: from its captions and tags (near duplicates merged), zero-shot labels, or added by name",
+    request: { headers: tenantHeader, query: ListSubjectsQuery },
+    responses: { 200: json(ListSubjectsResponse, 'Subjects, most seeds first.'), ...errors },
+  });
+  r.registerPath({
+    method: 'post', path: '/v1/subjects', tags: ['subjects'],
+    summary: 'Add a subject by name: accepted only if retrieval finds seeds above the relevance floor',
+    request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateSubjectBody } } } },
+    responses: {
+      201: json(SubjectResponse, 'The subject.'),
+      ...errors,
+      ...moderation,
+      422: json(ErrorBody, '`no_matching_seeds`: nothing in the library clears the floor for this name (recorded as a seed gap); or `moderation_rejected`: the content policy rejected a field (`issues` name the field and category).'),
+    },
+  });
+  r.registerPath({
+    method: 'patch', path: '/v1/subjects/{id}', tags: ['subjects'],
+    summary: "Edit a subject's description (the agent's reason), audience, or disable it",
+    request: { headers: tenantHeader, params: z.object({ id: z.string() }), body: { content: { 'application/json': { schema: PatchSubjectBody } } } },
+    responses: { 200: json(SubjectResponse, 'The subject.'), ...errors, 404: json(ErrorBody, 'No such subject.'), ...moderation },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/reports/seed-gaps', tags: ['reports'],
+    summary: 'Photos your library is missing: segments and subjects nothing cleared the relevance floor for',
+    request: { headers: tenantHeader, query: SeedGapsQuery },
+    responses: { 200: json(SeedGapsResponse, 'Gaps, most frequent first.'), ...errors },
   });
   r.registerPath({
     method: 'post', path: '/v1/search', tags: ['search'], summary: 'Top-K seeds for a text (CLIP text tower fused with captions)',

@@ -13,6 +13,8 @@ export interface SeedHit {
   url: string;
   score: number;
   caption?: string;
+  licence?: string;
+  attribution?: string;
 }
 
 export interface ChatMessage {
@@ -23,7 +25,7 @@ export interface ChatMessage {
 }
 
 export interface ProposedSubject {
-  /** what retrieval searches for; a catalogue dataset name (e.g. `beagle`) or the user's free text */
+  /** what retrieval searches for: the name of one of the tenant's subjects, or the user's free text */
   name: string;
   /** one line telling the marketer why this subject fits the segment */
   reason: string;
@@ -41,7 +43,7 @@ export interface Conversation {
   seedIndex: number;
   currentSeed?: SeedHit;
   rejectedSubjects: string[];
-  ad?: { path: string; url: string };
+  ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string };
   messages: ChatMessage[];
   brandPath?: string;
   createdAt: string;
@@ -57,16 +59,19 @@ export type Intent =
 
 /** What the policy needs from the rest of the system; the agent service adapts these to the bus. */
 export interface PolicyPorts {
-  /** top-K seeds for a subject (the retrieval service, via the bus) */
-  retrieve(subject: string, k: number): Promise<SeedHit[]>;
+  /**
+   * top-K seeds for a subject that clear the relevance floor (the retrieval service), those that
+   * suit the segment first; empty when none does
+   */
+  retrieve(subject: string, k: number, segment: string): Promise<SeedHit[]>;
   /** generate the ad from the chosen seed; returns the ad's storage path */
   generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string }): Promise<{ path: string; url: string }>;
 }
 
 export interface SubjectProposer {
   readonly name: string;
-  /** Proposes the subject that best fits `segment`, never one named in `exclude` (compared case-insensitively). */
-  propose(segment: string, exclude: string[]): Promise<ProposedSubject>;
+  /** Proposes the tenant's subject that best fits `segment`, never one named in `exclude` (compared case-insensitively). */
+  propose(segment: string, exclude: string[], tenant: string): Promise<ProposedSubject>;
 }
 
 export interface ReplyInterpreter {
@@ -76,7 +81,15 @@ export interface ReplyInterpreter {
 /** Thrown by a proposer when every subject it knows has been excluded. */
 export class SubjectsExhaustedError extends Error {
   constructor(readonly excluded: readonly string[]) {
-    super(`every known subject has been rejected (${excluded.length} so far); name one yourself with "show me a <subject>"`);
+    super(`every subject in your library has been rejected (${excluded.length} so far); name one yourself with "show me a <subject>"`);
     this.name = 'SubjectsExhaustedError';
+  }
+}
+
+/** Thrown by a proposer when the tenant's library has no subjects yet. */
+export class NoSubjectsError extends Error {
+  constructor() {
+    super('your library has no subjects yet: upload seed photos with captions or tags (or add a subject by name)');
+    this.name = 'NoSubjectsError';
   }
 }

@@ -8,7 +8,6 @@ import {
   SeedHit,
   SubjectProposer,
 } from './conversation.model';
-import { PET_BREED_CATALOGUE } from './pet-breed.catalogue';
 
 export interface StartConversationInput {
   id: string;
@@ -32,7 +31,7 @@ export interface ConversationPolicyOptions {
   /** how many seeds one retrieval fetches and the user can step through (default 3) */
   seedsPerSubject?: number;
   timeouts?: Partial<PolicyTimeouts>;
-  /** how a subject name is shown to people; defaults to the pet catalogue's display names */
+  /** how a subject name is shown to people; defaults to the name with `_` as spaces */
   displayName?: (subjectName: string) => string;
 }
 
@@ -43,9 +42,8 @@ export interface ReplyObserver {
 
 const DEFAULT_TIMEOUTS: PolicyTimeouts = { proposeMs: 30_000, retrieveMs: 15_000, generateMs: 180_000 };
 
-function catalogueDisplayName(name: string): string {
-  const known = PET_BREED_CATALOGUE.find((s) => s.name.toLowerCase() === name.toLowerCase());
-  return known ? known.displayName : name.replace(/_/g, ' ');
+function plainName(name: string): string {
+  return name.replace(/_/g, ' ');
 }
 
 function messageOf(error: unknown): string {
@@ -97,7 +95,7 @@ export class ConversationPolicy {
     this.now = options.now ?? (() => new Date());
     this.seedsPerSubject = options.seedsPerSubject ?? 3;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-    this.displayName = options.displayName ?? catalogueDisplayName;
+    this.displayName = options.displayName ?? plainName;
     if (!Number.isInteger(this.seedsPerSubject) || this.seedsPerSubject < 1) {
       throw new Error(`seedsPerSubject must be a positive integer, got ${this.seedsPerSubject}`);
     }
@@ -105,7 +103,7 @@ export class ConversationPolicy {
 
   async start(input: StartConversationInput): Promise<Conversation> {
     const segment = input.segment.trim();
-    if (segment === '') throw new Error('segment must not be empty: describe the audience, e.g. "outdoor-loving dog owners"');
+    if (segment === '') throw new Error('segment must not be empty: describe the audience, e.g. "weekend campers"');
     const at = this.now().toISOString();
     const empty: Conversation = {
       id: input.id,
@@ -213,7 +211,7 @@ export class ConversationPolicy {
   private async nextSubject(c: Conversation): Promise<ProposedSubject | Error> {
     try {
       return await withTimeout(
-        this.proposer.propose(c.segment, c.rejectedSubjects),
+        this.proposer.propose(c.segment, c.rejectedSubjects, c.tenant),
         this.timeouts.proposeMs,
         `proposing a subject (${this.proposer.name})`,
       );
@@ -248,7 +246,7 @@ export class ConversationPolicy {
     const label = this.displayName(subject.name);
     let seeds: SeedHit[];
     try {
-      seeds = await this.retrieve(subject.name);
+      seeds = await this.retrieve(subject.name, c.segment);
     } catch (error) {
       return this.say(
         c,
@@ -258,7 +256,10 @@ export class ConversationPolicy {
     }
     if (seeds.length === 0) {
       const rejected = addUnique(c.rejectedSubjects, subject.name);
-      return this.proposeSubject({ ...c, rejectedSubjects: rejected }, `${leadIn}I found no photos of ${label} in the library. `);
+      return this.proposeSubject(
+        { ...c, rejectedSubjects: rejected },
+        `${leadIn}Your library has no photo of ${label} that is close enough to show (noted in the seed-gap report). `,
+      );
     }
     const withSubject: Conversation = { ...c, subject, seeds, seedIndex: 0 };
     return this.showSeed(withSubject, 0, `${leadIn}${introduction}`);
@@ -307,7 +308,9 @@ export class ConversationPolicy {
         this.timeouts.generateMs,
         'generating the ad',
       );
-      return this.say({ ...generating, status: 'done', ad: { path: ad.path, url: ad.url } }, `Your ad is ready: ${ad.url}`);
+      const rights = { ...(seed.licence ? { licence: seed.licence } : {}), ...(seed.attribution ? { attribution: seed.attribution } : {}) };
+      const credit = seed.attribution ? ` Credit the photo: ${seed.attribution}${seed.licence ? ` (${seed.licence})` : ''}.` : '';
+      return this.say({ ...generating, status: 'done', ad: { path: ad.path, url: ad.url, seedPath: seed.path, ...rights } }, `Your ad is ready: ${ad.url}${credit}`);
     } catch (error) {
       return this.say(
         { ...generating, status: 'awaiting-seed' },
@@ -316,9 +319,9 @@ export class ConversationPolicy {
     }
   }
 
-  private async retrieve(subjectName: string): Promise<SeedHit[]> {
+  private async retrieve(subjectName: string, segment: string): Promise<SeedHit[]> {
     const hits = await withTimeout(
-      this.ports.retrieve(subjectName, this.seedsPerSubject),
+      this.ports.retrieve(subjectName, this.seedsPerSubject, segment),
       this.timeouts.retrieveMs,
       `retrieving photos for "${subjectName}"`,
     );
@@ -327,7 +330,7 @@ export class ConversationPolicy {
 
   private help(c: Conversation): string {
     const lead = "Sorry, I didn't understand that. I understand: ";
-    const show = '"show me a <subject>" (e.g. "show me a beagle")';
+    const show = '"show me a <subject>"';
     switch (c.status) {
       case 'awaiting-subject':
         return `${lead}"yes" to find photos of ${this.subjectLabel(c)}, "no" or "different subject" for another idea, or ${show}.`;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { CatalogueSubjectMatcher, trimSubjectPhrase } from './catalogue-subject.matcher';
 import { Conversation, Intent, ReplyInterpreter } from './conversation.model';
 import { OpenAiChatClient } from './openai-chat.client';
 import { RuleReplyInterpreter } from './rule-reply.interpreter';
+import { SubjectMatcher, trimSubjectPhrase, type MatchableSubject } from './subject-matcher';
 
 const IntentAnswer = z.object({
   intent: z.enum(['accept', 'reject', 'different-subject', 'show-subject', 'unknown']),
@@ -19,26 +19,28 @@ const SYSTEM_PROMPT = [
 export interface OpenAiChatReplyInterpreterOptions {
   client: OpenAiChatClient;
   rules?: RuleReplyInterpreter;
-  matcher?: CatalogueSubjectMatcher;
+  /** The tenant's subjects, for mapping a named subject onto one the library has. */
+  subjectsOf?: (tenant: string) => Promise<readonly MatchableSubject[]>;
 }
 
 /**
- * Rules first, model second: the documented replies ("yes", "next", "show me a beagle") are
+ * Rules first, model second: the documented replies ("yes", "next", "show me a <subject>") are
  * understood instantly and for free; only what the rules call `unknown` goes to the chat model.
  * Any model failure keeps the rules' answer; `lastError` says why.
  */
 export class OpenAiChatReplyInterpreter implements ReplyInterpreter {
   lastError: Error | undefined;
   private readonly rules: RuleReplyInterpreter;
-  private readonly matcher: CatalogueSubjectMatcher;
+  private readonly subjectsOf: (tenant: string) => Promise<readonly MatchableSubject[]>;
 
   constructor(private readonly options: OpenAiChatReplyInterpreterOptions) {
-    this.matcher = options.matcher ?? new CatalogueSubjectMatcher();
-    this.rules = options.rules ?? new RuleReplyInterpreter(this.matcher);
+    this.subjectsOf = options.subjectsOf ?? (async () => []);
+    this.rules = options.rules ?? new RuleReplyInterpreter(this.subjectsOf);
   }
 
   async interpret(text: string, state: Conversation): Promise<Intent> {
-    const byRule = this.rules.interpretText(text);
+    const subjects = await this.subjectsOf(state.tenant).catch(() => []);
+    const byRule = this.rules.interpretText(text, subjects);
     if (byRule.kind !== 'unknown') return byRule;
     try {
       const answer = await this.options.client.completeJson(
@@ -60,7 +62,7 @@ export class OpenAiChatReplyInterpreter implements ReplyInterpreter {
       if (answer.intent !== 'show-subject') return { kind: answer.intent };
       const phrase = trimSubjectPhrase(answer.subject ?? '');
       if (phrase === '') throw new Error('the model answered "show-subject" without naming a subject');
-      return { kind: 'show-subject', subject: this.matcher.match(phrase)?.name ?? phrase };
+      return { kind: 'show-subject', subject: new SubjectMatcher(subjects).match(phrase)?.name ?? phrase };
     } catch (error) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
       return byRule;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { CatalogueSubjectMatcher, normalizeWords } from './catalogue-subject.matcher';
+import type { LibrarySubjectProposer } from '../subjects/library-subject.proposer';
 import { ProposedSubject, SubjectProposer } from './conversation.model';
 import { OpenAiChatClient } from './openai-chat.client';
-import { CatalogueSubject, describeSubject, PET_BREED_CATALOGUE } from './pet-breed.catalogue';
+import { normalizeWords } from './subject-matcher';
 
 const ProposalAnswer = z.object({
   name: z.string().trim().min(1, 'must name a subject'),
@@ -15,57 +15,59 @@ const SYSTEM_PROMPT = [
   'Answer with a JSON object: {"name": "<candidate name, copied exactly>", "reason": "<one short sentence: why it fits the segment>"}.',
 ].join(' ');
 
+/** How many of the library's best subjects the model chooses among. */
+const CANDIDATES = 20;
+
 export interface OpenAiChatProposerOptions {
   client: OpenAiChatClient;
-  /** answers whenever the model fails, times out or answers out of bounds (usually the CatalogueSubjectProposer) */
-  fallback: SubjectProposer;
-  catalogue?: readonly CatalogueSubject[];
+  /** ranks the tenant's subjects, and answers whenever the model fails, times out or answers out of bounds */
+  library: LibrarySubjectProposer;
 }
 
 /**
- * Proposes a subject by asking a chat model to choose among the catalogue subjects not yet
- * excluded, so what it proposes is always something the seed library holds. Any failure answers
- * with the fallback proposer; `lastError` says why (undefined after a successful call).
+ * Proposes a subject by asking a chat model to choose among the tenant's best-ranked subjects
+ * not yet excluded, so what it proposes is always something the library holds above the floor.
+ * Any failure answers with the library proposer; `lastError` says why.
  */
 export class OpenAiChatProposer implements SubjectProposer {
   readonly name: string;
   lastError: Error | undefined;
-  private readonly catalogue: readonly CatalogueSubject[];
-  private readonly matcher: CatalogueSubjectMatcher;
 
   constructor(private readonly options: OpenAiChatProposerOptions) {
-    this.catalogue = options.catalogue ?? PET_BREED_CATALOGUE;
-    this.matcher = new CatalogueSubjectMatcher(this.catalogue);
     this.name = `openai-chat:${options.client.model}`;
   }
 
-  async propose(segment: string, exclude: string[]): Promise<ProposedSubject> {
-    const excluded = new Set(exclude.map(normalizeWords));
-    const candidates = this.catalogue.filter(
-      (s) => !excluded.has(normalizeWords(s.name)) && !excluded.has(normalizeWords(s.displayName)),
-    );
-    // nothing left to ask about: the fallback reports exhaustion in the shared way
-    if (candidates.length === 0) return this.options.fallback.propose(segment, exclude);
+  async propose(segment: string, exclude: string[], tenant: string): Promise<ProposedSubject> {
+    const { library } = this.options;
     try {
+      const catalogue = await library.options.catalogue.read(tenant);
+      const excluded = new Set(exclude.map(normalizeWords));
+      const candidates = (await library.rank(catalogue, segment)).filter((r) => !excluded.has(normalizeWords(r.name))).slice(0, CANDIDATES);
+      // nothing left to ask about: the library proposer reports it in the shared way
+      if (candidates.length === 0) return library.propose(segment, exclude, tenant);
       const answer = await this.options.client.completeJson(
         [
           { role: 'system', content: SYSTEM_PROMPT },
           {
             role: 'user',
-            content: JSON.stringify({ segment, candidates: candidates.map((s) => ({ name: s.name, description: describeSubject(s) })) }),
+            content: JSON.stringify({
+              segment,
+              candidates: candidates.map((r) => {
+                const edit = catalogue.editOf(r.entry);
+                return { name: r.name, description: edit.description, audience: edit.audience, photos: r.entry.members.size };
+              }),
+            }),
           },
         ],
         ProposalAnswer,
       );
-      const chosen = this.matcher.matchExactly(answer.name);
-      if (!chosen || !candidates.includes(chosen)) {
-        throw new Error(`the model proposed "${answer.name}", which is not one of the ${candidates.length} allowed subjects`);
-      }
+      const chosen = candidates.find((r) => normalizeWords(r.name) === normalizeWords(answer.name));
+      if (!chosen) throw new Error(`the model proposed "${answer.name}", which is not one of the ${candidates.length} allowed subjects`);
       this.lastError = undefined;
       return { name: chosen.name, reason: answer.reason };
     } catch (error) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
-      return this.options.fallback.propose(segment, exclude);
+      return library.propose(segment, exclude, tenant);
     }
   }
 }

@@ -1,7 +1,7 @@
-import { CatalogueSubjectMatcher, normalizeWords, trimSubjectPhrase } from './catalogue-subject.matcher';
 import { Conversation, Intent, ReplyInterpreter } from './conversation.model';
+import { MatchableSubject, normalizeWords, SubjectMatcher, trimSubjectPhrase } from './subject-matcher';
 
-/** "show me a <X>" and friends; the capture is the subject phrase. Searched, not anchored, so "no, show me a pug" works. */
+/** "show me a <X>" and friends; the capture is the subject phrase. Searched, not anchored, so "no, show me a tent" works. */
 const SHOW_PATTERNS: readonly RegExp[] = [
   /\b(?:show|give|find|get|fetch|send) (?:me |us )?(.+)$/,
   /\b(?:how|what) about (.+)$/,
@@ -16,17 +16,17 @@ const SHOW_PATTERNS: readonly RegExp[] = [
 /** A "show me ..." whose object is one of these is about the next photo or another subject, not a named subject. */
 const NOT_A_SUBJECT = new Set([
   'it', 'this', 'that', 'these', 'those', 'them', 'one', 'ones', 'another', 'other', 'others', 'next', 'different', 'something',
-  'else', 'new', 'more', 'breed', 'subject', 'animal', 'pet', 'kind', 'type', 'option', 'photo', 'picture', 'image', 'seed',
+  'else', 'new', 'more', 'subject', 'kind', 'type', 'option', 'photo', 'picture', 'image', 'seed', 'idea', 'thing', 'variety',
   'yes', 'no', 'not', 'again', 'ad', 'same', 'to', 'see', 'try', 'have', 'go', 'ahead', 'with',
 ]);
 const LEADING_VERBS = /^(?:to )?(?:see|have|try|get|use|go with) /;
 
 const DIFFERENT_SUBJECT: readonly RegExp[] = [
-  /\b(?:different|another|other|new|change|switch|next) (?:the )?(?:subject|breed|animal|pet|kind|type|species|topic|idea|theme)s?\b/,
+  /\b(?:different|another|other|new|change|switch|next) (?:the )?(?:subject|kind|type|topic|idea|theme|category|variety|thing)s?\b/,
   /\bsomething (?:else|different)\b/,
   /\bchange (?:the )?subject\b/,
   /^different$/,
-  /\bnot (?:a |an |this |that |the )?(?:breed|subject|animal)\b/,
+  /\bnot (?:a |an |this |that |the )?(?:subject|kind|type|category)\b/,
 ];
 
 /** Negations that are really approval; checked before the negation rule. */
@@ -48,28 +48,38 @@ function expandContractions(text: string): string {
     .replace(/'d\b/g, ' d');
 }
 
+/** The tenant's subjects, for mapping a named subject onto one the library has. */
+export type SubjectsOf = (tenant: string) => Promise<readonly MatchableSubject[]>;
+
 /**
  * Understands the replies the REST API documents (yes / no / next / different subject /
  * "show me a <subject>") and common variants, with no model. A named subject is mapped onto the
- * catalogue when it matches one (display name, dataset name, alias, plural, small typo);
- * otherwise the user's phrase is kept as free text for retrieval.
+ * tenant's subjects when it matches one (name, alias, plural, small typo); otherwise the user's
+ * phrase is kept as free text for retrieval.
  */
 export class RuleReplyInterpreter implements ReplyInterpreter {
-  constructor(private readonly matcher: CatalogueSubjectMatcher = new CatalogueSubjectMatcher()) {}
+  constructor(private readonly subjectsOf: SubjectsOf = async () => []) {}
 
-  async interpret(text: string, _state?: Conversation): Promise<Intent> {
-    return this.interpretText(text);
+  async interpret(text: string, state: Conversation): Promise<Intent> {
+    let subjects: readonly MatchableSubject[] = [];
+    try {
+      subjects = await this.subjectsOf(state.tenant);
+    } catch {
+      // without the catalogue a named subject is still searched as the user wrote it
+    }
+    return this.interpretText(text, subjects);
   }
 
-  interpretText(text: string): Intent {
+  interpretText(text: string, subjects: readonly MatchableSubject[] = []): Intent {
     const t = normalizeWords(expandContractions(text));
     if (t === '') return { kind: 'unknown' };
+    const matcher = new SubjectMatcher(subjects);
 
-    const requested = this.requestedSubject(t);
+    const requested = this.requestedSubject(t, matcher);
     if (requested) return { kind: 'show-subject', subject: requested };
 
-    // a bare breed name ("Beagle?") is a request for it; checked before "great"/"boxer"-style words trip the yes/no rules
-    const bare = this.matcher.matchExactly(t);
+    // a bare subject name ("Tent?") is a request for it; checked before "great"-style words in a name trip the yes/no rules
+    const bare = matcher.matchExactly(t);
     if (bare) return { kind: 'show-subject', subject: bare.name };
 
     if (DIFFERENT_SUBJECT.some((p) => p.test(t))) return { kind: 'different-subject' };
@@ -79,7 +89,7 @@ export class RuleReplyInterpreter implements ReplyInterpreter {
     return { kind: 'unknown' };
   }
 
-  private requestedSubject(t: string): string | undefined {
+  private requestedSubject(t: string, matcher: SubjectMatcher): string | undefined {
     for (const pattern of SHOW_PATTERNS) {
       const captured = pattern.exec(t)?.[1];
       if (!captured) continue;
@@ -87,7 +97,7 @@ export class RuleReplyInterpreter implements ReplyInterpreter {
       while (LEADING_VERBS.test(phrase)) phrase = trimSubjectPhrase(phrase.replace(LEADING_VERBS, ''));
       const words = phrase.split(' ').filter(Boolean);
       if (words.length === 0 || words.some((w) => NOT_A_SUBJECT.has(w))) continue;
-      return this.matcher.match(phrase)?.name ?? phrase;
+      return matcher.match(phrase)?.name ?? phrase;
     }
     return undefined;
   }

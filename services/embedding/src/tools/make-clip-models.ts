@@ -2,8 +2,10 @@
 // Writes a stand-in CLIP model folder (toy or random-weight ViT-B/32) where the real weights
 // cannot be downloaded. Usage:
 //   node services/embedding/dist/tools/make-clip-models.js --kind toy|vit-b32 --out <dir>
-//        [--tokenizer-dir <clip-vit-base-patch32 folder>] [--seed <n>] [--quantized]
+//        [--tokenizer-dir <clip-vit-base-patch32 folder>] [--seed <n>] [--quantized] [--with-attention-mask]
 // --quantized (vit-b32 only) writes int8 matmuls to onnx/*_quantized.onnx, like the real q8 export.
+// The text tower takes input_ids only, as the real export does; --with-attention-mask adds the
+// attention_mask input other CLIP exports declare (same vectors).
 // The tokenizer folder defaults to $ADSEED_SHARED_DIR/models/clip-vit-base-patch32.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ClipModelKind, generateClipModels } from '../encoders/clip/clip-model.generator';
 import { sharedClipTokenizerDir } from '../encoders/clip/shared-clip-dir';
 
-const USAGE = 'usage: make-clip-models --kind toy|vit-b32 --out <dir> [--tokenizer-dir <dir>] [--seed <n>] [--quantized]';
+const USAGE = 'usage: make-clip-models --kind toy|vit-b32 --out <dir> [--tokenizer-dir <dir>] [--seed <n>] [--quantized] [--with-attention-mask]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
       'tokenizer-dir': { type: 'string' },
       seed: { type: 'string' },
       quantized: { type: 'boolean' },
+      'with-attention-mask': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     tokenizerDir,
     seed,
     quantized: values.quantized ?? false,
+    textInputs: values['with-attention-mask'] ? 'input_ids+attention_mask' : 'input_ids',
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(`wrote ${result.modelId} to ${resolve(values.out)} in ${seconds.toFixed(1)} s`);

@@ -9,9 +9,10 @@ import { performance } from 'node:perf_hooks';
 import { renderDemoBrandPack } from './demo-brand';
 import { LocalAdGenerator } from './local-ad.generator';
 
-/** Sample photo library; override with ADSEED_PETS_DIR. */
-// Compiled to services/generation/dist/generators/: ../shared sits beside the repository.
-export const PET_PHOTOS_DIR = process.env.ADSEED_PETS_DIR ?? resolve(__dirname, '../../../../../shared/datasets/oxford-pets-sample');
+/** Sample photo datasets (`../shared/datasets` beside the repository); override with ADSEED_SAMPLE_PHOTOS_DIR. */
+// Compiled to services/generation/dist/generators/.
+const DATASETS_DIR = resolve(__dirname, '../../../../../shared/datasets');
+export const SAMPLE_PHOTOS_DIR = process.env.ADSEED_SAMPLE_PHOTOS_DIR ?? DATASETS_DIR;
 
 export interface LatencySummary {
   runs: number;
@@ -24,17 +25,19 @@ export interface BenchSkipped {
   skipped: string;
 }
 
-/** First `.jpg` in the sample library (sorted, so the choice is stable), or undefined if absent. */
-export async function firstSamplePhoto(dir = PET_PHOTOS_DIR): Promise<string | undefined> {
-  let breeds: string[];
+/** First `.jpg` under `dir`, depth first in sorted order (so the choice is stable), or undefined if absent. */
+export async function firstSamplePhoto(dir = SAMPLE_PHOTOS_DIR): Promise<string | undefined> {
+  let entries;
   try {
-    breeds = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
   } catch {
     return undefined;
   }
-  for (const breed of breeds) {
-    const photos = (await readdir(join(dir, breed))).filter((name) => name.toLowerCase().endsWith('.jpg')).sort();
-    if (photos.length > 0) return join(dir, breed, photos[0]);
+  const photo = entries.find((e) => e.isFile() && e.name.toLowerCase().endsWith('.jpg'));
+  if (photo) return join(dir, photo.name);
+  for (const folder of entries.filter((e) => e.isDirectory())) {
+    const found = await firstSamplePhoto(join(dir, folder.name));
+    if (found) return found;
   }
   return undefined;
 }
@@ -51,7 +54,7 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function benchLocalGenerator(runs = 10): Promise<LatencySummary | BenchSkipped> {
   const photo = await firstSamplePhoto();
-  if (photo === undefined) return { skipped: `no .jpg photos under ${PET_PHOTOS_DIR} (set ADSEED_PETS_DIR)` };
+  if (photo === undefined) return { skipped: `no .jpg photos under ${SAMPLE_PHOTOS_DIR} (set ADSEED_SAMPLE_PHOTOS_DIR)` };
   const [seed, brand] = await Promise.all([readFile(photo), renderDemoBrandPack()]);
   const generator = new LocalAdGenerator();
   const request = {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EmbeddedVectorIndex } from './embedded-vector.index';
+import { SNAPSHOT_MAGIC, SnapshotReader } from './index-snapshot';
+import { encodeFrame, FrameKind } from './record-log';
 import { describeVectorIndexContract, randomVector, rng, testId } from './vector-index.contract';
 import { VectorIndexDimensions, VectorRecord } from './vector-index.port';
 
@@ -22,6 +24,21 @@ describeVectorIndexContract('EmbeddedVectorIndex (odd dimensions)', async () => 
   const index = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL, syncWrites: false });
   return { index, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }, { dimensions: SMALL });
+
+/** Flips one byte of `section` in the snapshot of `dir`. */
+async function corruptSection(dir: string, section: string, at = 0): Promise<void> {
+  const path = join(dir, 'snapshot.bin');
+  const reader = await SnapshotReader.open(path);
+  assert.ok(reader instanceof SnapshotReader);
+  const { offset } = reader.section(section);
+  await reader.close();
+  const file = await open(path, 'r+');
+  const byte = Buffer.alloc(1);
+  await file.read(byte, 0, 1, offset + at);
+  byte[0] ^= 0x40;
+  await file.write(byte, 0, 1, offset + at);
+  await file.close();
+}
 
 function records(from: number, to: number, seed: number): VectorRecord[] {
   const random = rng(seed);
@@ -53,7 +70,9 @@ async function fingerprint(index: EmbeddedVectorIndex, ids: string[]): Promise<u
   }));
   const query = randomVector(SMALL.clip, rng(99));
   const hits = await index.search({ using: 'clip', vector: query, filter: { tenant: 't1' }, limit: 7 });
-  return { count: await index.count(), stored, hits };
+  // The same work for the same query: codes loaded from a snapshot or log equal fresh ones.
+  const work = { ...index.lastSearchStats('clip') };
+  return { count: await index.count(), stored, hits, work };
 }
 
 describe(EmbeddedVectorIndex.name, () => {
@@ -156,9 +175,94 @@ describe(EmbeddedVectorIndex.name, () => {
     await second.close();
   }));
 
+  it('keeps payloads, kinds and tags across a snapshot and the log written after it', () => withDir(async (dir) => {
+    const tagged = (n: number, kind: 'seed' | 'brand', tags: string[], tenant = 't1'): VectorRecord => ({
+      id: testId(n), vectors: { caption: randomVector(SMALL.caption, rng(n)) },
+      payload: { tenant, kind, path: `p/${n}.jpg`, tags, indexedAt: '2025-01-01T00:00:00Z', caption: `é ${n} 🐕`, extra: { n } },
+    });
+    const first = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL });
+    await first.upsert([tagged(1, 'seed', ['a', 'b']), tagged(2, 'brand', ['b']), tagged(3, 'seed', ['a'], 't2')]);
+    await first.compact();
+    await first.upsert([tagged(4, 'seed', ['b', 'c']), tagged(2, 'seed', ['a', 'c'])]);
+    await first.delete([testId(1)]);
+    await first.close();
+
+    const second = await EmbeddedVectorIndex.open({ dir });
+    assert.equal(second.recovery.snapshotRecords, 3);
+    assert.equal(second.recovery.logFrames, 2);
+    assert.deepEqual((await second.get(testId(2)))?.payload, tagged(2, 'seed', ['a', 'c']).payload);
+    assert.equal(await second.count({ tenant: 't1', kind: 'seed' }), 2);
+    assert.equal(await second.count({ tagsAll: ['a'] }), 2);
+    assert.equal(await second.count({ tagsAll: ['c', 'b'] }), 1);
+    assert.equal(await second.count({ tagsAll: ['never-used'] }), 0);
+    const hits = await second.search({ using: 'caption', vector: randomVector(SMALL.caption, rng(4)), filter: { tenant: 't1', tagsAll: ['c'] }, limit: 5 });
+    assert.deepEqual(hits.map((h) => h.id).sort(), [testId(2), testId(4)]);
+    assert.deepEqual(hits.find((h) => h.id === testId(4))?.payload, tagged(4, 'seed', ['b', 'c']).payload);
+    await second.close();
+  }));
+
+  it('keeps full-precision vectors out of memory: the snapshot holds them, and a damaged one is reported when read', () => withDir(async (dir) => {
+    const first = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL });
+    const all = records(0, 20, 30);
+    await first.upsert(all);
+    await first.compact();
+    await first.close();
+    // Row 0 of the clip column is record 0's vector; damage its 3rd float.
+    await corruptSection(dir, 'clip.floats', 8);
+
+    const second = await EmbeddedVectorIndex.open({ dir });
+    assert.equal(await second.count(), 20, 'start-up does not read the full-precision rows');
+    assert.ok((await second.get(testId(1)))?.vectors.clip, 'other rows are intact');
+    await assert.rejects(second.get(testId(0)), /damaged.*checksum/);
+    await assert.rejects(second.search({ using: 'clip', vector: all[0].vectors.clip as Float32Array, filter: { tenant: 't1' }, limit: 1 }), /damaged/);
+    await assert.rejects(second.compact(), /damaged/, 'a compaction never copies a damaged row into a new snapshot');
+    await second.close();
+    assert.deepEqual((await readdir(dir)).sort(), ['snapshot.bin', 'wal.log'], 'the failed compaction left no temporary file');
+  }));
+
+  it('refuses a snapshot whose record or code sections fail their checksum', () => withDir(async (dir) => {
+    const first = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL });
+    await first.upsert(records(0, 10, 31));
+    await first.compact();
+    await first.close();
+    await corruptSection(dir, 'records.payloads', 5);
+    await assert.rejects(EmbeddedVectorIndex.open({ dir }), /snapshot.*damaged.*records\.payloads.*checksum/);
+  }));
+
+  it('reads a snapshot of the first format (a log of frames) and rewrites it in the current one', () => withDir(async (dir) => {
+    const old = records(0, 12, 32);
+    const frame = (kind: FrameKind, header: unknown, floats: Float32Array[] = []): Buffer => encodeFrame(kind, header, floats);
+    const upsert = (batch: VectorRecord[]): Buffer => frame(FrameKind.Upsert,
+      { records: batch.map((r) => ({ id: r.id, payload: r.payload, vectors: (['clip', 'caption'] as const).filter((n) => r.vectors[n]) })) },
+      batch.flatMap((r) => (['clip', 'caption'] as const).flatMap((n) => (r.vectors[n] ? [unit(r.vectors[n] as Float32Array)] : []))));
+    const header = frame(FrameKind.Header, { format: 1, dimensions: SMALL });
+    await writeFile(join(dir, 'snapshot.bin'), Buffer.concat([header, upsert(old.slice(0, 6)), upsert(old.slice(6)), frame(FrameKind.SnapshotEnd, { records: 12 })]));
+    await writeFile(join(dir, 'wal.log'), Buffer.concat([header, frame(FrameKind.Delete, { ids: [testId(3)] })]));
+
+    const first = await EmbeddedVectorIndex.open({ dir });
+    assert.deepEqual(first.dimensions, SMALL);
+    assert.equal(await first.count(), 11);
+    const stored = await first.get(testId(7));
+    assert.deepEqual(stored?.payload, old[7].payload);
+    assert.deepEqual(stored?.vectors.caption, unit(old[7].vectors.caption as Float32Array));
+    const before = await fingerprint(first, ids);
+    await first.close();
+    assert.ok((await readFile(join(dir, 'snapshot.bin'))).subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC));
+
+    const second = await EmbeddedVectorIndex.open({ dir });
+    assert.equal(second.recovery.snapshotRecords, 11);
+    assert.deepEqual(await fingerprint(second, ids), before);
+    await second.close();
+  }));
+
   it('rejects calls after close', () => withDir(async (dir) => {
     const index = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL });
     await index.close();
     await assert.rejects(index.count(), /closed/);
   }));
 });
+
+function unit(v: Float32Array): Float32Array {
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}

@@ -174,6 +174,8 @@ interface NibbleDotExports {
 
 type Region = 'tenants' | 'coarse' | 'high' | 'low' | 'out' | 'list' | 'highOut' | 'lowOut';
 export type DetailPlane = 'high' | 'low';
+export type Plane = 'coarse' | DetailPlane;
+export const PLANES: readonly Plane[] = ['coarse', 'high', 'low'];
 
 /**
  * Three nibble planes of one vector column in a WebAssembly memory owned by this store:
@@ -207,31 +209,42 @@ export class NibbleRowStore {
     this.resize(Math.max(1, initialCapacity), 0);
   }
 
-  /** Grows to hold at least `capacity` rows, keeping the first `liveRows` rows. */
+  /** Grows to hold `capacity` rows (the caller picks the growth factor), keeping the first `liveRows`. */
   ensureCapacity(capacity: number, liveRows: number): void {
-    if (capacity > this.capacity) this.resize(Math.max(capacity, this.capacity * 2), liveRows);
+    if (capacity > this.capacity) this.resize(capacity, liveRows);
   }
 
   /**
-   * Stores a row: `coarse` codes in [0, 15] and int8 `codes` in [-127, 127], one per dimension.
-   * Padding dimensions get coarse code 0 and int8 code 0; callers correct for the former.
+   * Packs one row into `out`, three planes of `rowBytes` each (coarse, high, low): `coarse`
+   * codes in [0, 15] and int8 `codes` in [-127, 127], one per dimension. Padding dimensions get
+   * coarse code 0 and int8 code 0; callers correct for the former.
    */
-  setRow(row: number, coarse: Uint8Array, codes: Int8Array, tenantCode: number): void {
-    const base = row * this.rowBytes;
-    this.coarseView.fill(0, base, base + this.rowBytes);
-    this.highView.fill(0x88, base, base + this.rowBytes); // high nibble 8 = int8 code 0
-    this.lowView.fill(0, base, base + this.rowBytes);
+  packRow(coarse: Uint8Array, codes: Int8Array, out: Uint8Array): void {
+    const rowBytes = this.rowBytes;
+    out.fill(0, 0, rowBytes);
+    out.fill(0x88, rowBytes, 2 * rowBytes); // high nibble 8 = int8 code 0
+    out.fill(0, 2 * rowBytes, 3 * rowBytes);
     for (let d = 0; d < codes.length; d++) {
       const code = codes[d];
       const block = d >>> 5;
       const nibble = (d >>> 3) & 3;
       const lane = d & 7;
-      const byte = base + block * BLOCK_BYTES + 2 * lane + (nibble >>> 1); // little-endian lanes
+      const byte = block * BLOCK_BYTES + 2 * lane + (nibble >>> 1); // little-endian lanes
       const shift = (nibble & 1) * 4;
-      this.coarseView[byte] |= coarse[d] << shift;
-      this.highView[byte] = (this.highView[byte] & (0xf0 >> shift)) | (((code >> 4) + 8) << shift);
-      this.lowView[byte] |= (code & 0x0f) << shift;
+      out[byte] |= coarse[d] << shift;
+      const high = rowBytes + byte;
+      out[high] = (out[high] & (0xf0 >> shift)) | (((code >> 4) + 8) << shift);
+      out[2 * rowBytes + byte] |= (code & 0x0f) << shift;
     }
+  }
+
+  /** Stores a row packed by `packRow` (the three planes back to back in `packed`). */
+  setRow(row: number, packed: Uint8Array, tenantCode: number): void {
+    const rowBytes = this.rowBytes;
+    const base = row * rowBytes;
+    this.coarseView.set(packed.subarray(0, rowBytes), base);
+    this.highView.set(packed.subarray(rowBytes, 2 * rowBytes), base);
+    this.lowView.set(packed.subarray(2 * rowBytes, 3 * rowBytes), base);
     this.tenantsView[row] = tenantCode;
   }
 
@@ -242,6 +255,20 @@ export class NibbleRowStore {
       plane.copyWithin(to * this.rowBytes, start, start + this.rowBytes);
     }
     this.tenantsView[to] = this.tenantsView[from];
+  }
+
+  /**
+   * The first `rows` rows of a plane, for saving it or loading it in one read. The view is
+   * detached by the next growth: do not keep it across one.
+   */
+  plane(name: Plane, rows: number): Uint8Array {
+    const view = name === 'coarse' ? this.coarseView : name === 'high' ? this.highView : this.lowView;
+    return view.subarray(0, rows * this.rowBytes);
+  }
+
+  /** Tenant codes of the first `rows` rows (same lifetime as `plane`). */
+  tenantCodes(rows: number): Int32Array {
+    return this.tenantsView.subarray(0, rows);
   }
 
   /** Query codes for the next scans; entries beyond `dimension` are zero. */

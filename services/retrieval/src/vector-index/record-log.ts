@@ -23,6 +23,8 @@ export interface Frame {
   header: unknown;
   /** Raw float data following the header; 4-byte aligned copy, safe to view as Float32Array. */
   floats: Float32Array;
+  /** Where the float data starts, in bytes from the start of the frame (its length prefix). */
+  floatsAt: number;
 }
 
 const FRAME_PREFIX_BYTES = 8;
@@ -57,8 +59,11 @@ export interface ReadFramesResult {
   discardedBytes: number;
 }
 
-/** Calls `onFrame` for each valid frame in order and stops at the first invalid one. */
-export async function readFrames(path: string, onFrame: (frame: Frame) => void): Promise<ReadFramesResult> {
+/**
+ * Calls `onFrame` with each valid frame and its position in the file, in order; stops at the
+ * first invalid frame, or after a frame for which `onFrame` returns false.
+ */
+export async function readFrames(path: string, onFrame: (frame: Frame, position: number) => boolean | void): Promise<ReadFramesResult> {
   const file = await open(path, 'r');
   try {
     const size = (await file.stat()).size;
@@ -75,8 +80,9 @@ export async function readFrames(path: string, onFrame: (frame: Frame) => void):
       if (crc32(body) !== checksum) break;
       const frame = decodeBody(body);
       if (frame === undefined) break;
-      onFrame(frame);
+      const more = onFrame(frame, at);
       at += FRAME_PREFIX_BYTES + bodyLength;
+      if (more === false) break;
     }
     return { validBytes: at, discardedBytes: size - at };
   } finally {
@@ -98,7 +104,7 @@ function decodeBody(body: Buffer): Frame | undefined {
   }
   const floats = new Float32Array((body.length - floatsAt) / 4);
   new Uint8Array(floats.buffer).set(body.subarray(floatsAt));
-  return { kind, header, floats };
+  return { kind, header, floats, floatsAt: FRAME_PREFIX_BYTES + floatsAt };
 }
 
 async function readExactly(file: FileHandle, into: Buffer, position: number): Promise<void> {
@@ -126,6 +132,11 @@ export async function syncDirectory(path: string): Promise<void> {
   } finally {
     await dir.close();
   }
+}
+
+/** Where the float data of an encoded frame starts, in bytes from the frame's start. */
+export function floatsOffsetOf(frame: Buffer): number {
+  return FRAME_PREFIX_BYTES + BODY_PREFIX_BYTES + frame.readUInt32LE(FRAME_PREFIX_BYTES + 1);
 }
 
 /** Writes `frames` to `path` atomically: to `path.tmp`, fsync, rename, fsync the directory. */

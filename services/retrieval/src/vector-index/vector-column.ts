@@ -1,10 +1,12 @@
-import { NibbleRowStore, SKIPPED_ROW } from './nibble-dot.kernel';
+import { readSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { NibbleRowStore, PLANES, SKIPPED_ROW } from './nibble-dot.kernel';
 
 /**
  * All vectors of one name (e.g. every `clip` vector), stored densely, with an exact top-K search.
  *
- * Search is exact although it reads only 4 bits per dimension for most rows. Each row keeps its
- * normalised float32 vector v, 4-bit codes k (v ≈ Δ·(k − 7.5), step Δ picked per row) and int8
+ * Search is exact although it reads only 4 bits per dimension for most rows. Each row has its
+ * normalised float32 vector v (on disk), 4-bit codes k (v ≈ Δ·(k − 7.5), step Δ picked per row) and int8
  * codes c (v ≈ s·c). For a unit query q with codes qc (q ≈ t·qc) each approximation differs from
  * q·v by at most a stored bound (Cauchy–Schwarz on the residuals, plus a rounding margin):
  *   4-bit: t·Δ·Σ qc·(k − 7.5)  within  err4 + ‖q − t·qc‖·norm4
@@ -16,13 +18,30 @@ import { NibbleRowStore, SKIPPED_ROW } from './nibble-dot.kernel';
  * because err4 decides how many rows reach the second stage.
  */
 
-export interface ColumnOwner {
-  readonly id: string;
+export interface ColumnHit {
+  /** The record that owns the row (an index into the record table). */
+  owner: number;
+  score: number;
 }
 
-export interface ColumnHit<O extends ColumnOwner> {
-  owner: O;
-  score: number;
+/** Where full-precision rows are read from: a file id (see RowLocation) to an open descriptor. */
+export interface FullPrecisionFiles {
+  fd(file: number): number;
+}
+
+/** A full-precision row on disk: `dimension` little-endian float32 values at `offset` in `file`. */
+export interface RowLocation {
+  file: number;
+  offset: number;
+}
+
+/** What a snapshot stores per column, besides the full-precision rows themselves. */
+export const COLUMN_SCALARS = ['scale', 'step4', 'err4', 'norm4', 'err8', 'norm8'] as const;
+type Scalar = typeof COLUMN_SCALARS[number];
+
+/** Reads snapshot sections straight into memory that the column owns. */
+export interface ColumnSectionReader {
+  read(section: string, into: ArrayBufferView): Promise<void>;
 }
 
 /** Query codes span ±QUERY_LEVELS: fine enough that the query's own error barely widens bounds. */
@@ -33,116 +52,171 @@ const COARSE_STEPS = [0.28, 0.335, 0.4, 0.5, 0.65];
 /** Covers float32 rounding of the stored scales and bounds. */
 const ROUNDING_MARGIN = 1e-5;
 export const MAX_DIMENSION = 4096;
+const GROWTH = 1.5;
 
-export class VectorColumn<O extends ColumnOwner> {
+/**
+ * The memory of a column is its 4-bit and int8 codes (3 × d/2 bytes a row) and seven numbers a
+ * row; the float32 rows (4 × d bytes) stay on disk, in the snapshot or the write-ahead log that
+ * holds them anyway, and are read with one positioned read each for the few rows that are
+ * scored exactly. Each such read is checked against the row's CRC-32.
+ */
+export class VectorColumn {
   private rowCount = 0;
   private capacity: number;
-  private floats: Float32Array;
-  private scale: Float32Array;
-  private step4: Float32Array;
-  private err4: Float32Array;
-  private norm4: Float32Array;
-  private err8: Float32Array;
-  private norm8: Float32Array;
-  private owners: O[] = [];
+  private readonly scalars: Record<Scalar, Float32Array>;
+  private owners: Int32Array;
+  private fileOf: Uint8Array;
+  private offsetOf: Float64Array;
+  private crcOf: Uint32Array;
   private readonly nibbles: NibbleRowStore;
   private readonly codes: Int8Array;
   private readonly coarse: Uint8Array;
-  private readonly coarseTrial: Uint8Array;
+  private readonly trialSteps: Float64Array;
+  private readonly trialInverses: Float64Array;
+  private readonly trialErrors = new Float64Array(COARSE_STEPS.length);
+  private readonly trialNorms = new Float64Array(COARSE_STEPS.length);
   private readonly queryCodes: Int16Array;
+  private readonly rowFloats: Float32Array;
+  private readonly codeScratch: Uint8Array;
+  private readonly rowBytes: Uint8Array;
   // Per-search scratch, sized to capacity.
   private approx: Float64Array;
   private candidates: Int32Array;
 
-  constructor(readonly dimension: number, initialCapacity = 1024) {
+  constructor(readonly dimension: number, private readonly files: FullPrecisionFiles, initialCapacity = 1024) {
     if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_DIMENSION) {
       throw new RangeError(`vector dimension must be an integer in [1, ${MAX_DIMENSION}], got ${dimension}`);
     }
-    this.capacity = initialCapacity;
-    this.floats = new Float32Array(initialCapacity * dimension);
-    this.scale = new Float32Array(initialCapacity);
-    this.step4 = new Float32Array(initialCapacity);
-    this.err4 = new Float32Array(initialCapacity);
-    this.norm4 = new Float32Array(initialCapacity);
-    this.err8 = new Float32Array(initialCapacity);
-    this.norm8 = new Float32Array(initialCapacity);
-    this.approx = new Float64Array(initialCapacity);
-    this.candidates = new Int32Array(initialCapacity);
-    this.nibbles = new NibbleRowStore(dimension, initialCapacity);
+    this.capacity = Math.max(16, initialCapacity);
+    const c = this.capacity;
+    this.scalars = Object.fromEntries(COLUMN_SCALARS.map((name) => [name, new Float32Array(c)])) as Record<Scalar, Float32Array>;
+    this.owners = new Int32Array(c);
+    this.fileOf = new Uint8Array(c);
+    this.offsetOf = new Float64Array(c);
+    this.crcOf = new Uint32Array(c);
+    this.approx = new Float64Array(c);
+    this.candidates = new Int32Array(c);
+    this.nibbles = new NibbleRowStore(dimension, c);
     this.codes = new Int8Array(dimension);
     this.coarse = new Uint8Array(dimension);
-    this.coarseTrial = new Uint8Array(dimension);
+    this.trialSteps = Float64Array.from(COARSE_STEPS, (multiple) => Math.fround(multiple / Math.sqrt(dimension)));
+    this.trialInverses = this.trialSteps.map((step) => 1 / step);
     this.queryCodes = new Int16Array(dimension);
+    this.rowFloats = new Float32Array(dimension);
+    this.rowBytes = new Uint8Array(this.rowFloats.buffer);
+    this.codeScratch = new Uint8Array(this.codeRecordBytes);
   }
 
   /** Work done by the last search, for benchmarks: rows matched and rows that needed int8 codes. */
-  lastSearch = { matched: 0, secondStage: 0 };
+  lastSearch = { matched: 0, secondStage: 0, exact: 0 };
 
   get size(): number {
     return this.rowCount;
   }
 
-  /** Appends a unit vector; returns its row. */
-  add(unit: Float32Array, tenantCode: number, owner: O): number {
-    if (this.rowCount === this.capacity) this.grow();
-    const row = this.rowCount++;
-    this.floats.set(unit, row * this.dimension);
-    this.owners[row] = owner;
-    this.quantise(row, unit, tenantCode);
-    return row;
-  }
-
-  /** Removes `row` by moving the last row into it; returns the owner that moved, if any. */
-  remove(row: number): O | undefined {
-    const last = --this.rowCount;
-    let moved: O | undefined;
-    if (row !== last) {
-      const d = this.dimension;
-      this.floats.copyWithin(row * d, last * d, last * d + d);
-      for (const arr of [this.scale, this.step4, this.err4, this.norm4, this.err8, this.norm8]) arr[row] = arr[last];
-      this.nibbles.moveRow(last, row);
-      moved = this.owners[last];
-      this.owners[row] = moved;
-    }
-    this.owners.length = last;
-    return moved;
-  }
-
-  vectorAt(row: number): Float32Array {
-    return this.floats.slice(row * this.dimension, (row + 1) * this.dimension);
+  /** Bytes of one full-precision row on disk. */
+  get fullPrecisionRowBytes(): number {
+    return 4 * this.dimension;
   }
 
   /**
-   * Exact top-`limit` rows of tenant `tenantCode` accepted by `accept` (all if null), by cosine
-   * with the unit vector `query`, best first, ties broken by owner id.
+   * Bytes of a row's code record: the COLUMN_SCALARS as float32, then the three nibble planes.
+   * The log stores it beside each vector so that a replay need not quantise again.
    */
-  search(query: Float32Array, tenantCode: number, accept: ((owner: O) => boolean) | null, limit: number): ColumnHit<O>[] {
+  get codeRecordBytes(): number {
+    return 4 * COLUMN_SCALARS.length + 3 * this.nibbles.rowBytes;
+  }
+
+  /** The code record of a unit vector (see codeRecordBytes), written into `out`. */
+  encode(unit: Float32Array, out: Uint8Array): void {
+    this.quantise(unit, out);
+  }
+
+  /**
+   * Appends a unit vector, already durable at `location`, with its code record if known;
+   * returns its row.
+   */
+  add(unit: Float32Array, tenantCode: number, owner: number, location: RowLocation, codeRecord?: Uint8Array): number {
+    if (this.rowCount === this.capacity) this.grow(Math.ceil(this.capacity * GROWTH));
+    const row = this.rowCount++;
+    this.owners[row] = owner;
+    this.fileOf[row] = location.file;
+    this.offsetOf[row] = location.offset;
+    this.crcOf[row] = crc32(new Uint8Array(unit.buffer, unit.byteOffset, unit.byteLength));
+    let record = codeRecord;
+    if (record === undefined) {
+      record = this.codeScratch;
+      this.quantise(unit, record);
+    }
+    const scalars = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    COLUMN_SCALARS.forEach((name, i) => {
+      this.scalars[name][row] = scalars.getFloat32(4 * i, true);
+    });
+    this.nibbles.setRow(row, record.subarray(4 * COLUMN_SCALARS.length), tenantCode);
+    return row;
+  }
+
+  /** Removes `row` by moving the last row into it; returns the owner that moved, or -1. */
+  remove(row: number): number {
+    const last = --this.rowCount;
+    if (row === last) return -1;
+    for (const name of COLUMN_SCALARS) this.scalars[name][row] = this.scalars[name][last];
+    for (const arr of [this.owners, this.fileOf, this.offsetOf, this.crcOf]) arr[row] = arr[last];
+    this.nibbles.moveRow(last, row);
+    return this.owners[row];
+  }
+
+  /** The owner of `row` moved to another record index. */
+  setOwner(row: number, owner: number): void {
+    this.owners[row] = owner;
+  }
+
+  /** A copy of the stored unit vector of `row`. */
+  vectorAt(row: number): Float32Array {
+    return this.readRow(row).slice();
+  }
+
+  /**
+   * Exact top-`limit` rows of tenant `tenantCode` whose owner `accept` takes (all if null), by
+   * cosine with the unit vector `query`, best first, ties broken by ascending `idOf(owner)`.
+   */
+  search(query: Float32Array, tenantCode: number, accept: ((owner: number) => boolean) | null, limit: number,
+    idOf: (owner: number) => string): ColumnHit[] {
     const n = this.rowCount;
     if (n === 0) return [];
     const { t, queryError, codeSum } = this.quantiseQuery(query);
     const coarse = this.nibbles.scanCoarse(n, tenantCode);
+    const { step4, err4, norm4, scale, err8, norm8 } = this.scalars;
+    const owners = this.owners;
 
     // Pass 1: 4-bit scores of matching rows; the best `limit` of them seed the exact top-K.
     const approx = this.approx;
     const seeds = new TopK<number>(limit, (a, b) => a < b);
     const offset4 = 7.5 * codeSum;
     let matched = 0;
+    // Most rows fall below the seeds' floor: test it here rather than in a call per row.
+    let floor = -Infinity;
     for (let r = 0; r < n; r++) {
       const k = coarse[r];
-      if (k === SKIPPED_ROW || (accept !== null && !accept(this.owners[r]))) {
+      if (k === SKIPPED_ROW || (accept !== null && !accept(owners[r]))) {
         approx[r] = -Infinity;
         continue;
       }
       matched++;
-      const a = t * this.step4[r] * (k - offset4);
+      const a = t * step4[r] * (k - offset4);
       approx[r] = a;
-      seeds.offer(a, r);
+      if (a >= floor) {
+        seeds.offer(a, r);
+        floor = seeds.threshold();
+      }
     }
     if (matched === 0) return [];
 
-    const top = new TopK<O>(limit, (a, b) => a.id > b.id);
+    const top = new TopK<number>(limit, (a, b) => idOf(a) > idOf(b));
+    let exact = 0;
     for (const { item: r } of seeds.items()) {
-      top.offer(this.exactScore(query, r), this.owners[r]);
+      top.offer(this.exactScore(query, r), owners[r]);
+      exact++;
       approx[r] = -Infinity; // already exact
     }
 
@@ -152,7 +226,7 @@ export class VectorColumn<O extends ColumnOwner> {
     const candidates = this.candidates;
     for (let r = 0; r < n; r++) {
       const a = approx[r];
-      if (a !== -Infinity && a + this.err4[r] + queryError * this.norm4[r] + ROUNDING_MARGIN >= threshold) {
+      if (a !== -Infinity && a + err4[r] + queryError * norm4[r] + ROUNDING_MARGIN >= threshold) {
         candidates[pending++] = r;
       }
     }
@@ -162,73 +236,159 @@ export class VectorColumn<O extends ColumnOwner> {
       const offset8 = 128 * codeSum;
       for (let j = 0; j < pending; j++) {
         const r = candidates[j];
-        const a8 = t * this.scale[r] * (16 * high[j] - offset8 + low[j]);
-        if (a8 + this.err8[r] + queryError * this.norm8[r] + ROUNDING_MARGIN >= threshold) {
-          top.offer(this.exactScore(query, r), this.owners[r]);
+        const a8 = t * scale[r] * (16 * high[j] - offset8 + low[j]);
+        if (a8 + err8[r] + queryError * norm8[r] + ROUNDING_MARGIN >= threshold) {
+          top.offer(this.exactScore(query, r), owners[r]);
+          exact++;
           threshold = top.threshold();
         }
       }
     }
-    this.lastSearch = { matched, secondStage: pending };
+    this.lastSearch = { matched, secondStage: pending, exact };
     return top.sorted().map(({ score, item }) => ({ owner: item, score }));
   }
 
+  // --- persistence ----------------------------------------------------------------------------
+
+  /** Per-row sections of a snapshot (views: write them before the column changes). */
+  sections(): Record<string, ArrayBufferView> {
+    const n = this.rowCount;
+    const out: Record<string, ArrayBufferView> = { owner: this.owners.subarray(0, n), crc: this.crcOf.subarray(0, n) };
+    for (const name of COLUMN_SCALARS) out[name] = this.scalars[name].subarray(0, n);
+    for (const plane of PLANES) out[plane] = this.nibbles.plane(plane, n);
+    return out;
+  }
+
+  /**
+   * The full-precision rows in row order, read from wherever they are, in chunks of at most
+   * `maxBytes`; each row is checked against its CRC-32 on the way.
+   */
+  async *fullPrecisionChunks(read: (file: number, into: Uint8Array, offset: number) => Promise<void>, maxBytes = 8 << 20): AsyncGenerator<Uint8Array> {
+    const rowBytes = this.fullPrecisionRowBytes;
+    const perChunk = Math.max(1, Math.floor(maxBytes / rowBytes));
+    const chunk = Buffer.allocUnsafe(perChunk * rowBytes);
+    for (let from = 0; from < this.rowCount; from += perChunk) {
+      const to = Math.min(this.rowCount, from + perChunk);
+      // Rows stored back to back in one file are read with one call.
+      for (let r = from; r < to;) {
+        let end = r + 1;
+        while (end < to && this.fileOf[end] === this.fileOf[r] && this.offsetOf[end] === this.offsetOf[end - 1] + rowBytes) end++;
+        await read(this.fileOf[r], chunk.subarray((r - from) * rowBytes, (end - from) * rowBytes), this.offsetOf[r]);
+        r = end;
+      }
+      for (let r = from; r < to; r++) {
+        if (crc32(chunk.subarray((r - from) * rowBytes, (r - from + 1) * rowBytes)) !== this.crcOf[r]) throw this.damaged(r);
+      }
+      yield chunk.subarray(0, (to - from) * rowBytes);
+    }
+  }
+
+  /** After a snapshot: row r is now at `offset + r × rowBytes` in `file`. */
+  relocate(file: number, offset: number): void {
+    const rowBytes = this.fullPrecisionRowBytes;
+    for (let r = 0; r < this.rowCount; r++) {
+      this.fileOf[r] = file;
+      this.offsetOf[r] = offset + r * rowBytes;
+    }
+  }
+
+  /**
+   * Loads `rows` rows from a snapshot written by `sections`/`fullPrecisionChunks` into this
+   * (empty) column; the full-precision rows stay in `file` from `offset` on.
+   */
+  async load(rows: number, prefix: string, reader: ColumnSectionReader, tenantOf: (owner: number) => number,
+    file: number, offset: number): Promise<void> {
+    if (this.rowCount !== 0) throw new Error('load needs an empty column');
+    this.grow(rows + Math.max(1024, Math.ceil(rows / 8)));
+    await reader.read(`${prefix}.owner`, this.owners.subarray(0, rows));
+    await reader.read(`${prefix}.crc`, this.crcOf.subarray(0, rows));
+    for (const name of COLUMN_SCALARS) await reader.read(`${prefix}.${name}`, this.scalars[name].subarray(0, rows));
+    for (const plane of PLANES) await reader.read(`${prefix}.${plane}`, this.nibbles.plane(plane, rows));
+    const tenants = this.nibbles.tenantCodes(rows);
+    for (let r = 0; r < rows; r++) tenants[r] = tenantOf(this.owners[r]);
+    this.rowCount = rows;
+    this.relocate(file, offset);
+  }
+
+  private readRow(row: number): Float32Array {
+    const bytes = this.rowBytes;
+    const fd = this.files.fd(this.fileOf[row]);
+    const offset = this.offsetOf[row];
+    let done = 0;
+    while (done < bytes.length) {
+      const n = readSync(fd, bytes, done, bytes.length - done, offset + done);
+      if (n === 0) throw this.damaged(row);
+      done += n;
+    }
+    if (crc32(bytes) !== this.crcOf[row]) throw this.damaged(row);
+    return this.rowFloats;
+  }
+
+  private damaged(row: number): Error {
+    return new Error(`the stored vector of row ${row} (file ${this.fileOf[row]}, offset ${this.offsetOf[row]}) is damaged: ` +
+      'its checksum does not match. Restore the index directory from backup or re-index the assets.');
+  }
+
   private exactScore(query: Float32Array, row: number): number {
-    const f = this.floats;
+    const f = this.readRow(row);
     const d = this.dimension;
-    const base = row * d;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     let i = 0;
     for (; i + 3 < d; i += 4) {
-      s0 += query[i] * f[base + i];
-      s1 += query[i + 1] * f[base + i + 1];
-      s2 += query[i + 2] * f[base + i + 2];
-      s3 += query[i + 3] * f[base + i + 3];
+      s0 += query[i] * f[i];
+      s1 += query[i + 1] * f[i + 1];
+      s2 += query[i + 2] * f[i + 2];
+      s3 += query[i + 3] * f[i + 3];
     }
-    for (; i < d; i++) s0 += query[i] * f[base + i];
+    for (; i < d; i++) s0 += query[i] * f[i];
     return s0 + s1 + s2 + s3;
   }
 
-  private quantise(row: number, unit: Float32Array, tenantCode: number): void {
+  private quantise(unit: Float32Array, out: Uint8Array): void {
     const d = this.dimension;
+    const codes = this.codes;
     let maxAbs = 0;
     for (let i = 0; i < d; i++) maxAbs = Math.max(maxAbs, Math.abs(unit[i]));
     const s = Math.fround(maxAbs / ROW_LEVELS);
+    const inverse8 = 1 / s;
     let e8 = 0, n8 = 0;
     for (let i = 0; i < d; i++) {
-      const code = Math.max(-ROW_LEVELS, Math.min(ROW_LEVELS, Math.round(unit[i] / s)));
-      this.codes[i] = code;
+      const code = Math.max(-ROW_LEVELS, Math.min(ROW_LEVELS, Math.round(unit[i] * inverse8)));
+      codes[i] = code;
       const v8 = s * code;
-      e8 += (unit[i] - v8) ** 2;
+      e8 += (unit[i] - v8) * (unit[i] - v8);
       n8 += v8 * v8;
     }
+    // The errors of every candidate 4-bit step in one pass over the row (this runs for every
+    // upsert and every replayed log record, so it avoids allocations and repeated passes).
     // Padding dimensions carry coarse code 0, i.e. -7.5 steps; the kernel's zero query entries
     // there make them contribute nothing, so no correction is needed.
-    const rms = 1 / Math.sqrt(d);
-    let best = { step: 0, err: Infinity, norm: 0 };
-    for (const multiple of COARSE_STEPS) {
-      const step = Math.fround(multiple * rms);
-      let e4 = 0, n4 = 0;
-      for (let i = 0; i < d; i++) {
-        const k = Math.max(0, Math.min(15, Math.floor(unit[i] / step) + 8));
-        this.coarseTrial[i] = k;
-        const v4 = step * (k - 7.5);
-        e4 += (unit[i] - v4) ** 2;
-        n4 += v4 * v4;
-      }
-      if (e4 < best.err) {
-        best = { step, err: e4, norm: n4 };
-        this.coarse.set(this.coarseTrial);
+    const steps = this.trialSteps;
+    const inverses = this.trialInverses;
+    const errors = this.trialErrors;
+    const norms = this.trialNorms;
+    errors.fill(0);
+    norms.fill(0);
+    for (let i = 0; i < d; i++) {
+      const u = unit[i];
+      for (let j = 0; j < steps.length; j++) {
+        const v4 = steps[j] * (coarseCode(u, inverses[j]) - 7.5);
+        errors[j] += (u - v4) * (u - v4);
+        norms[j] += v4 * v4;
       }
     }
-    this.scale[row] = s;
-    this.step4[row] = best.step;
-    // Rounded up so that float32 storage never makes a bound smaller than the true value.
-    this.err4[row] = roundUp(Math.sqrt(best.err));
-    this.norm4[row] = roundUp(Math.sqrt(best.norm));
-    this.err8[row] = roundUp(Math.sqrt(e8));
-    this.norm8[row] = roundUp(Math.sqrt(n8));
-    this.nibbles.setRow(row, this.coarse, this.codes, tenantCode);
+    let best = 0;
+    for (let j = 1; j < steps.length; j++) if (errors[j] < errors[best]) best = j;
+    const step = steps[best];
+    const inverse = inverses[best];
+    const coarse = this.coarse;
+    for (let i = 0; i < d; i++) coarse[i] = coarseCode(unit[i], inverse);
+    // In COLUMN_SCALARS order. Bounds are rounded up so that float32 storage never makes them
+    // smaller than the true value.
+    const scalars = new DataView(out.buffer, out.byteOffset, 4 * COLUMN_SCALARS.length);
+    const values = [s, step, roundUp(Math.sqrt(errors[best])), roundUp(Math.sqrt(norms[best])), roundUp(Math.sqrt(e8)), roundUp(Math.sqrt(n8))];
+    for (let i = 0; i < values.length; i++) scalars.setFloat32(4 * i, values[i], true);
+    this.nibbles.packRow(coarse, codes, out.subarray(4 * COLUMN_SCALARS.length));
   }
 
   private quantiseQuery(query: Float32Array): { t: number; queryError: number; codeSum: number } {
@@ -246,25 +406,30 @@ export class VectorColumn<O extends ColumnOwner> {
     return { t, queryError: Math.sqrt(err), codeSum };
   }
 
-  private grow(): void {
-    const capacity = this.capacity * 2;
-    const widen = (old: Float32Array, perRow = 1): Float32Array => {
-      const next = new Float32Array(capacity * perRow);
-      next.set(old.subarray(0, this.rowCount * perRow));
+  private grow(capacity: number): void {
+    const widen = <T extends Float32Array | Int32Array | Uint8Array | Float64Array | Uint32Array>(old: T): T => {
+      const next = new (old.constructor as new (n: number) => T)(capacity);
+      next.set(old.subarray(0, this.rowCount) as never);
       return next;
     };
-    this.floats = widen(this.floats, this.dimension);
-    this.scale = widen(this.scale);
-    this.step4 = widen(this.step4);
-    this.err4 = widen(this.err4);
-    this.norm4 = widen(this.norm4);
-    this.err8 = widen(this.err8);
-    this.norm8 = widen(this.norm8);
+    for (const name of COLUMN_SCALARS) this.scalars[name] = widen(this.scalars[name]);
+    this.owners = widen(this.owners);
+    this.fileOf = widen(this.fileOf);
+    this.offsetOf = widen(this.offsetOf);
+    this.crcOf = widen(this.crcOf);
     this.approx = new Float64Array(capacity);
     this.candidates = new Int32Array(capacity);
     this.nibbles.ensureCapacity(capacity, this.rowCount);
     this.capacity = capacity;
   }
+}
+
+/**
+ * The 4-bit code of `u` for a step of 1 / `inverse`: v ≈ step · (code − 7.5), code in [0, 15].
+ * Truncation equals floor wherever the result is not clamped to 0 (|u| ≤ 1, so no overflow).
+ */
+function coarseCode(u: number, inverse: number): number {
+  return Math.max(0, Math.min(15, (u * inverse + 8) | 0));
 }
 
 function roundUp(x: number): number {

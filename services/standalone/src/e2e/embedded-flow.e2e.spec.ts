@@ -30,7 +30,7 @@ describe('embedded mode, end to end through the REST API', { skip: existsSync(DE
   it('ingests the 258 demo photos: every one stored and indexed exactly once, nothing dead-lettered', async () => {
     const listed = (await (await app.api('/v1/assets?kind=seed&limit=500')).json()) as Json;
     assert.equal(listed.items.length, 258);
-    const indexed = app.broker.read('adseed.asset.indexed.v1');
+    const indexed = app.broker.read('adseed.asset.indexed.v1').filter((m) => JSON.parse(m.value).path.startsWith('seeds/'));
     assert.equal(new Set(indexed.map((m) => m.key)).size, 258);
     assert.equal(indexed.length, 258);
     for (const topic of app.broker.topicNames()) if (topic.endsWith('.dlt')) assert.equal(app.broker.read(topic).length, 0, topic);
@@ -167,10 +167,16 @@ describe('embedded mode, end to end through the REST API', { skip: existsSync(DE
     }
     await app.whenIdle();
     for (const [text, expected] of [['a red image', 'a.jpg'], ['a blue image', 'b.jpg'], ['something green', 'c.jpg']]) {
-      const body = (await (await app.api('/v1/search', { method: 'POST', json: { text, k: 3 }, tenant })).json()) as Json;
-      assert.equal(body.hits.length, 3);
-      assert.ok(body.hits[0].path.endsWith(`/${expected}`), `${text} → ${body.hits[0].path}`);
-      assert.ok(body.encoders.clip, 'the CLIP text tower answered');
+      // minScore -1: every image comes back, ranked, flagged when under the calibrated floor
+      const all = (await (await app.api('/v1/search', { method: 'POST', json: { text, k: 3, minScore: -1 }, tenant })).json()) as Json;
+      assert.equal(all.hits.length, 3);
+      assert.ok(all.hits[0].path.endsWith(`/${expected}`), `${text} → ${all.hits[0].path}`);
+      assert.ok(all.encoders.clip, 'the CLIP text tower answered');
+      assert.equal(typeof all.floor.clip, 'number');
+      for (const hit of all.hits) assert.equal(hit.belowFloor, !(hit.scores.clip >= all.floor.clip), JSON.stringify(hit));
+      // by default only what clears the floor: a prefix of the same ranking
+      const floored = (await (await app.api('/v1/search', { method: 'POST', json: { text, k: 3 }, tenant })).json()) as Json;
+      assert.deepEqual(floored.hits.map((h: Json) => h.path), all.hits.filter((h: Json) => !h.belowFloor).map((h: Json) => h.path));
     }
   });
 

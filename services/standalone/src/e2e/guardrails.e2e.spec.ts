@@ -33,6 +33,7 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
   let app: TestApp;
   const lines: string[] = [];
   let seedPath = '';
+  let seedId = '';
 
   before(async () => {
     app = await startTestApp({
@@ -41,6 +42,7 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
     });
     const seed = (await (await upload(app, await solid(200, 120, 40), 'seed.jpg', { caption: 'a dog on a beach' })).json()) as Json;
     seedPath = seed.asset.path;
+    seedId = seed.asset.id;
     assert.equal((await upload(app, await solid(20, 20, 200), 'logo.png', { kind: 'brand' })).status, 201);
     await app.whenIdle();
   });
@@ -85,6 +87,16 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
     assert.equal(after.items.length, before.items.length);
   });
 
+  it('checks every element of a list (tags) and subject names, descriptions and audiences', async () => {
+    await assertRejected(await app.api(`/v1/assets/${seedId}`, { method: 'PATCH', json: { tags: ['beach', 'sh1t'] } }), [{ field: 'tags', reason: 'profanity' }]);
+    await assertRejected(await app.api('/v1/subjects', { method: 'POST', json: { name: 'bitch', audience: 'fucking everyone' } }), [
+      { field: 'name', reason: 'profanity' },
+      { field: 'audience', reason: 'profanity' },
+    ]);
+    const ok = await app.api(`/v1/assets/${seedId}`, { method: 'PATCH', json: { tags: ['beach', 'dog'] } });
+    assert.equal(ok.status, 202, await ok.clone().text());
+  });
+
   it("applies a tenant's deny list to that tenant only", async () => {
     await assertRejected(await app.api('/v1/conversations', { method: 'POST', json: { segment: 'people who buy RivalCo' }, tenant: 'acme' }), [{ field: 'segment', reason: 'deny_list' }]);
     assert.equal((await app.api('/v1/conversations', { method: 'POST', json: { segment: 'people who buy RivalCo' }, tenant: 'other' })).status, 201);
@@ -94,7 +106,7 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
     const joined = lines.join('\n');
     assert.ok(lines.length > 10, 'the sink captured the run (debug level)');
     const rejections = lines.filter((l) => l.includes('text rejected by the guardrail'));
-    assert.ok(rejections.length >= 8, `${rejections.length} rejections logged`);
+    assert.ok(rejections.length >= 10, `${rejections.length} rejections logged`);
     assert.match(rejections[0], /"category":"profanity"/);
     assert.doesNotMatch(joined, PROFANE);
   });

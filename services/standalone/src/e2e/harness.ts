@@ -58,4 +58,4 @@ export async function startTestApp(options: Partial<AdseedOptions> = {}): Promis
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-export const DEMO_LIBRARY = resolve(REPO_ROOT, '..', 'shared', 'datasets', 'oxford-pets-sample');
+export { DEFAULT_DEMO_LIBRARY as DEMO_LIBRARY } from '../demo-library';

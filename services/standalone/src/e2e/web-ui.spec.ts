@@ -162,6 +162,28 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
     }
   });
 
+  it('lists the photos the library is missing after a subject nothing clears the floor for', async () => {
+    const api = (path: string, body: unknown) =>
+      fetch(new URL(path, app.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+    const { id } = (await (await api('/v1/conversations', { segment: 'snow lovers' })).json()) as { id: string };
+    assert.equal((await api(`/v1/conversations/${id}/messages`, { text: 'show me a snowmobile' })).status, 200);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const problems = watchForPageErrors(page);
+    try {
+      await page.goto(app.url);
+      await page.getByTestId('tab-gaps').click();
+      const row = page.getByTestId('gap-row').filter({ hasText: 'snowmobile' });
+      await row.waitFor({ state: 'visible' });
+      assert.match(await row.innerText(), /snowmobile\s+subject\s+1\s+0\.\d\d/);
+      await screenshot(page, '4-missing-photos');
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('fits a phone screen and labels every control', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     page.setDefaultTimeout(STEP_TIMEOUT_MS);

@@ -99,7 +99,14 @@ export class KafkaProbe {
     options: { fromBeginning: boolean; startAt?: { topic: string; offsets: Map<number, bigint> } },
     onMessage: (message: ProbedMessage) => void,
   ): Promise<Watch> {
-    const consumer = this.kafka.consumer({ groupId: `it-probe-${randomUUID()}`, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000 });
+    const groupId = `it-probe-${randomUUID()}`;
+    const { startAt } = options;
+    // The group's starting offsets are set before it has a member: seek() only works once the
+    // consumer has joined, and right after a broker restart joining can take several attempts.
+    if (startAt) {
+      await this.admin.setOffsets({ groupId, topic: startAt.topic, partitions: [...startAt.offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })) });
+    }
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000 });
     this.consumers.add(consumer);
     const next = new Map<string, bigint>();
     // Listen before run(): run() may join the group before it returns.
@@ -128,8 +135,6 @@ export class KafkaProbe {
         });
       },
     });
-    const { startAt } = options;
-    if (startAt) for (const [partition, offset] of startAt.offsets) consumer.seek({ topic: startAt.topic, partition, offset: offset.toString() });
     await joined;
     // Where each partition stood when the group joined: a watch that starts at new messages has
     // "read" a partition up to here even though it saw none of it.

@@ -10,6 +10,8 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Client as MinioClient } from 'minio';
 import { parseManifest } from '../demo-library';
 import { DEMO_LIBRARY, PNG_SIGNATURE, startTestApp, testModels } from '../e2e/harness';
+import { PRODUCT_LIBRARY, SEGMENTS } from '../e2e/product-library';
+import sharp from 'sharp';
 import { INFRA, startCluster, type Cluster } from './cluster';
 import { clusterEnv } from './cluster-env';
 
@@ -125,6 +127,52 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     assert.ok(direct.equals(png));
   });
 
+  it("any library on Kafka + MinIO: a product library's own subjects, fitting proposals, rights, and delete through events", async () => {
+    const shop = `shop-${randomUUID().slice(0, 8)}`;
+    const call = (path: string, init: RequestInit & { json?: unknown } = {}) => api(path, { ...init, headers: { 'x-tenant-id': shop, ...(init.headers as Record<string, string>) } });
+    const { consumer, changes } = await watchIndexed(shop);
+    try {
+      const photos = [...PRODUCT_LIBRARY, { file: 'kayak-1.jpg', caption: 'A kayak on a calm river', tags: ['kayak'], rgb: [250, 200, 0] as [number, number, number] }];
+      for (const photo of photos) {
+        const form = new FormData();
+        const bytes = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: photo.rgb[0], g: photo.rgb[1], b: photo.rgb[2] } } }).jpeg().toBuffer();
+        form.set('file', new Blob([new Uint8Array(bytes)]), photo.file);
+        form.set('caption', photo.caption);
+        form.set('tags', photo.tags.join(','));
+        form.set('licence', photo.file.startsWith('kayak') ? 'none' : 'owned');
+        assert.equal((await call('/v1/assets', { method: 'POST', body: form })).status, 201);
+      }
+      await until(`${photos.length} product photos indexed (have ${changes.size})`, () => changes.size >= photos.length, 300_000);
+
+      const subjects = async () => ((await (await call('/v1/subjects')).json()) as Json).items as Json[];
+      let shoes: Json | undefined;
+      const deadline = Date.now() + 30_000;
+      while (!(shoes = (await subjects()).find((s) => s.name === 'running shoes'))?.seedCount || shoes.seedCount < 4) {
+        if (Date.now() > deadline) throw new Error(`running shoes never reached 4 seeds: ${JSON.stringify(shoes)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      for (const { segment, fits } of SEGMENTS.slice(0, 4)) {
+        const c = (await (await call('/v1/conversations', { method: 'POST', json: { segment } })).json()) as Json;
+        assert.ok(fits.includes(c.subject?.name), `${segment} → ${c.subject?.name}`);
+      }
+      const kayak = (await (await call('/v1/search', { method: 'POST', json: { text: 'kayak', k: 50, minScore: -1 } })).json()) as Json;
+      assert.ok(!kayak.hits.some((h: Json) => h.path.endsWith('kayak-1.jpg')), 'an unlicensed seed is never returned');
+
+      const victim = ((await (await call('/v1/search', { method: 'POST', json: { text: 'running shoes', k: 1 } })).json()) as Json).hits[0];
+      assert.equal((await call(`/v1/assets/${victim.assetId}`, { method: 'DELETE' })).status, 200);
+      const gone = Date.now() + 30_000;
+      for (;;) {
+        const hits = ((await (await call('/v1/search', { method: 'POST', json: { text: 'running shoes', k: 10 } })).json()) as Json).hits as Json[];
+        const count = (await subjects()).find((s) => s.name === 'running shoes')?.seedCount;
+        if (!hits.some((h) => h.assetId === victim.assetId) && count === 3) break;
+        if (Date.now() > gone) throw new Error(`the deleted asset is still searchable or counted (${count} seeds)`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
   it('traces one conversation turn as ONE trace across processes: gateway → agent → retrieval → embedding', async () => {
     const c = (await (await api('/v1/conversations', { method: 'POST', json: { segment: 'cat lovers in small apartments' } })).json()) as Json;
     const traceId = randomUUID().replace(/-/g, '');
@@ -170,7 +218,8 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
       let largestDelta = 0;
       for (const text of ['a photo of a beagle', 'a fluffy white dog', 'a black cat', 'something red', 'a small terrier']) {
         for (const encoders of [['caption'], ['clip']]) {
-          const body = { text, k: 5, encoders };
+          // minScore -1: the whole ranking, under the relevance floor too (the generated CLIP model's cosines are low)
+          const body = { text, k: 5, encoders, minScore: -1 };
           const viaCluster = (await (await api('/v1/search', { method: 'POST', json: body })).json()) as Json;
           const viaEmbedded = (await (await embedded.api('/v1/search', { method: 'POST', json: body, tenant })).json()) as Json;
           const context = `${text} [${encoders}]: cluster ${JSON.stringify(viaCluster.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))} vs embedded ${JSON.stringify(viaEmbedded.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))}`;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 
 import type { EncoderInfo, TextEncoder } from '../encoder.port';
+import { threadSpinning } from '../onnx-threads';
 import { WordPieceTokenizer } from './wordpiece-tokenizer';
 
 export interface MiniLmCaptionEncoderOptions {
@@ -21,6 +22,8 @@ export interface MiniLmCaptionEncoderOptions {
   readonly intraOpThreads?: number;
   /** Token limit including [CLS]/[SEP]; default the tokenizer file's truncation (128), else 256. */
   readonly maxLength?: number;
+  /** Let idle onnxruntime threads spin-wait (default false: see threadSpinning). */
+  readonly spinThreads?: boolean;
 }
 
 export interface ProbeResult {
@@ -84,6 +87,7 @@ export class MiniLmCaptionEncoder implements TextEncoder {
       graphOptimizationLevel: 'all',
       interOpNumThreads: 1,
       ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
+      ...threadSpinning(options.spinThreads ?? false),
     });
     const missing = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
     const unknown = session.inputNames.filter((name) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(name));

@@ -29,7 +29,15 @@ export interface GenerateClipModelsOptions {
    * MatMulInteger, as the published q8 export does) to `*_quantized.onnx` instead of fp32.
    */
   readonly quantized?: boolean;
+  /**
+   * Text tower inputs. `input_ids` (default) is the signature of the real Xenova export;
+   * `input_ids+attention_mask` is the one other CLIP exports declare. Both give the same vectors.
+   */
+  readonly textInputs?: ClipTextSignature;
 }
+
+export type ClipTextSignature = 'input_ids' | 'input_ids+attention_mask';
+export const CLIP_TEXT_SIGNATURES: readonly ClipTextSignature[] = ['input_ids', 'input_ids+attention_mask'];
 
 export interface GeneratedClipModels {
   readonly modelId: string;
@@ -89,7 +97,18 @@ function normalisedColour(rgb: readonly [number, number, number]): number[] {
 // ---------------------------------------------------------------------------------------------
 // toy
 
-function buildToyModels(tokenizer: ClipTokenizer, seed: number): { vision: Uint8Array; text: Uint8Array } {
+/**
+ * [batch, seq] float mask of the tokens a CLIP text tower sees: everything up to and including
+ * the first end-of-text token (causal attention pooled there never looks further). Lets a
+ * tower without an attention_mask input ignore EOS padding.
+ */
+function tokensUpToFirstEos(g: OnnxGraphBuilder, inputIds: string, eosId: number): string {
+  const isEos = g.node('Cast', [g.node('Equal', [inputIds, g.int64('eos_id', [], [eosId])])], { to: OnnxDataType.FLOAT });
+  const eosBefore = g.node('CumSum', [isEos, g.int64('sequence_axis', [], [1])], { exclusive: 1 });
+  return g.node('Cast', [g.node('Equal', [eosBefore, g.scalar(0, 'no_eos_yet')])], { to: OnnxDataType.FLOAT });
+}
+
+function buildToyModels(tokenizer: ClipTokenizer, seed: number, signature: ClipTextSignature): { vision: Uint8Array; text: Uint8Array } {
   const rand = seededUniform(seed);
   const dim = EMBED_DIM;
   // Three orthonormal directions span the colour subspace (Gram–Schmidt on random vectors).
@@ -147,10 +166,12 @@ function buildToyModels(tokenizer: ClipTokenizer, seed: number): { vision: Uint8
   }
   const text = new OnnxGraphBuilder('clip_toy_text');
   const inputIds = text.input('input_ids', OnnxDataType.INT64, ['batch', 'sequence']);
-  const attention = text.input('attention_mask', OnnxDataType.INT64, ['batch', 'sequence']);
+  const keep = signature === 'input_ids+attention_mask'
+    ? text.node('Cast', [text.input('attention_mask', OnnxDataType.INT64, ['batch', 'sequence'])], { to: OnnxDataType.FLOAT })
+    : tokensUpToFirstEos(text, inputIds, tokenizer.eosId);
   const rowIds = text.node('Gather', [text.int32('token_to_row', [idToRow.length], idToRow), inputIds], { axis: 0 });
   const emb = text.node('Gather', [text.float('token_table', [rows, dim], table), rowIds], { axis: 0 });
-  const maskF = text.node('Unsqueeze', [text.node('Cast', [attention], { to: OnnxDataType.FLOAT }), text.ints([2])]);
+  const maskF = text.node('Unsqueeze', [keep, text.ints([2])]);
   const summed = text.node('ReduceSum', [text.node('Mul', [emb, maskF]), text.ints([1])], { keepdims: 0 });
   const count = text.node('ReduceSum', [maskF, text.ints([1])], { keepdims: 0 });
   const textEmbeds = text.node('Div', [summed, count]);
@@ -267,25 +288,29 @@ function buildVitB32Vision(seed: number, quantized: boolean): Uint8Array {
   return g.toBytes({ opset: OPSET, producer: 'adseed make-clip-models', docString: 'ViT-B/32 vision tower, random weights (benchmarking only)' });
 }
 
-function buildVitB32Text(seed: number, vocabSize: number, quantized: boolean): Uint8Array {
+function buildVitB32Text(seed: number, vocabSize: number, quantized: boolean, signature: ClipTextSignature): Uint8Array {
   const w = new RandomWeights(seededUniform(seed + 1), quantized);
   const spec: TransformerSpec = { width: 512, heads: 8, mlp: 2048, layers: 12 };
   const g = new OnnxGraphBuilder('clip_vit_b32_text_random');
   const inputIds = g.input('input_ids', OnnxDataType.INT64, ['batch', 'sequence']);
-  const attention = g.input('attention_mask', OnnxDataType.INT64, ['batch', 'sequence']);
+  const attention = signature === 'input_ids+attention_mask' ? g.input('attention_mask', OnnxDataType.INT64, ['batch', 'sequence']) : undefined;
   const tok = g.node('Gather', [g.float('token_embedding', [vocabSize, spec.width], w.normal(vocabSize * spec.width)), inputIds], { axis: 0 });
   const seqLen = g.node('Slice', [g.node('Shape', [inputIds]), g.ints([1]), g.ints([2])]);
   const pos = g.node('Slice', [g.float('positional_embedding', [CLIP_MAX_TOKENS, spec.width], w.normal(CLIP_MAX_TOKENS * spec.width, 0.01)), g.ints([0]), seqLen, g.ints([0])]);
   let x = g.node('Add', [tok, pos]);
 
-  // Additive mask [B,1,S,S]: causal (no looking ahead) plus padding keys from attention_mask.
+  // Additive mask [S,S] causal (no looking ahead), plus [B,1,1,S] padding keys when the tower
+  // takes an attention_mask. Pooling at the first EOS sees no padding either way.
   const causalFull = new Float32Array(CLIP_MAX_TOKENS * CLIP_MAX_TOKENS);
   for (let i = 0; i < CLIP_MAX_TOKENS; i++) for (let j = i + 1; j < CLIP_MAX_TOKENS; j++) causalFull[i * CLIP_MAX_TOKENS + j] = -1e9;
   const square = g.node('Concat', [seqLen, seqLen], { axis: 0 });
   const causal = g.node('Slice', [g.float('causal_mask', [CLIP_MAX_TOKENS, CLIP_MAX_TOKENS], causalFull), g.ints([0, 0]), square, g.ints([0, 1])]);
-  const keep = g.node('Cast', [attention], { to: OnnxDataType.FLOAT });
-  const padding = g.node('Mul', [g.node('Sub', [g.scalar(1, 'one'), keep]), g.scalar(-1e9, 'masked')]);
-  const mask = g.node('Add', [causal, g.node('Unsqueeze', [padding, g.ints([1, 2])])]);
+  let mask = causal;
+  if (attention) {
+    const keep = g.node('Cast', [attention], { to: OnnxDataType.FLOAT });
+    const padding = g.node('Mul', [g.node('Sub', [g.scalar(1, 'one'), keep]), g.scalar(-1e9, 'masked')]);
+    mask = g.node('Add', [causal, g.node('Unsqueeze', [padding, g.ints([1, 2])])]);
+  }
 
   for (let i = 0; i < spec.layers; i++) x = transformerBlock(g, w, x, spec, `text.layers.${i}`, mask);
   x = layerNorm(g, w, x, spec.width, 'ln_final');
@@ -300,15 +325,18 @@ function buildVitB32Text(seed: number, vocabSize: number, quantized: boolean): U
 
 // ---------------------------------------------------------------------------------------------
 
-function modelCard(kind: ClipModelKind, modelId: string, seed: number, quantized: boolean): string {
-  const common = `Generated by \`services/embedding/dist/tools/make-clip-models.js --kind ${kind}${quantized ? ' --quantized' : ''}\` (seed ${seed}).\n` +
-    'Layout and I/O match `Xenova/clip-vit-base-patch32`: `pixel_values` float32 [batch,3,224,224] → `image_embeds` [batch,512];\n' +
-    '`input_ids` + `attention_mask` int64 [batch,seq≤77] → `text_embeds` [batch,512] (not L2-normalised).\n' +
+function modelCard(kind: ClipModelKind, modelId: string, seed: number, quantized: boolean, signature: ClipTextSignature): string {
+  const withMask = signature === 'input_ids+attention_mask';
+  const common = `Generated by \`services/embedding/dist/tools/make-clip-models.js --kind ${kind}${quantized ? ' --quantized' : ''}${withMask ? ' --with-attention-mask' : ''}\` (seed ${seed}).\n` +
+    'Layout matches `Xenova/clip-vit-base-patch32`: `pixel_values` float32 [batch,3,224,224] → `image_embeds` [batch,512];\n' +
+    (withMask
+      ? '`input_ids` + `attention_mask` int64 [batch,seq≤77] → `text_embeds` [batch,512] (not L2-normalised; the real export has no attention_mask).\n'
+      : '`input_ids` int64 [batch,seq≤77] → `text_embeds` [batch,512] (not L2-normalised; no attention_mask, like the real export).\n') +
     'tokenizer.json and the configs are copies of the real CLIP ViT-B/32 ones (config `_name_or_path` rewritten).\n';
   if (kind === 'toy') {
     return `# ${modelId} — toy CLIP stand-in (NOT a real model)\n\n${common}\n` +
       'Image tower: mean of the normalised image per channel, projected onto three orthonormal 512-d directions.\n' +
-      'Text tower: masked mean of token vectors; the colour words ' + Object.keys(TOY_COLOUR_WORDS).join(', ') +
+      'Text tower: mean of the token vectors up to the first end-of-text token (or under attention_mask); the colour words ' + Object.keys(TOY_COLOUR_WORDS).join(', ') +
       ' point where an image of that colour points, every other token is orthogonal to all colours.\n' +
       'So "a red image" is closer to red pictures than to blue ones, and nothing else is meaningful. For tests only.\n';
   }
@@ -337,14 +365,16 @@ export async function generateClipModels(opts: GenerateClipModelsOptions): Promi
   const visionPath = join(onnxDir, `vision_model${suffix}.onnx`);
   const textPath = join(onnxDir, `text_model${suffix}.onnx`);
 
+  const signature = opts.textInputs ?? 'input_ids';
+  if (!CLIP_TEXT_SIGNATURES.includes(signature)) throw new Error(`make-clip-models: textInputs must be one of ${CLIP_TEXT_SIGNATURES.join(', ')}, got ${String(signature)}`);
   if (opts.kind === 'toy') {
-    const { vision, text } = buildToyModels(tokenizer, seed);
+    const { vision, text } = buildToyModels(tokenizer, seed, signature);
     await writeFile(visionPath, vision);
     await writeFile(textPath, text);
   } else {
     // One tower at a time keeps peak memory near one model's size.
     await writeFile(visionPath, buildVitB32Vision(seed, opts.quantized ?? false));
-    await writeFile(textPath, buildVitB32Text(seed, tokenizer.vocabSize, opts.quantized ?? false));
+    await writeFile(textPath, buildVitB32Text(seed, tokenizer.vocabSize, opts.quantized ?? false, signature));
   }
 
   // Copied by content, not with copyFile: the sources are read-only and their mode would follow.
@@ -360,6 +390,6 @@ export async function generateClipModels(opts: GenerateClipModelsOptions): Promi
       await writeFile(join(opts.outDir, file), await readFile(src));
     }
   }
-  await writeFile(join(opts.outDir, 'MODEL_CARD.md'), modelCard(opts.kind, modelId, seed, opts.quantized ?? false));
+  await writeFile(join(opts.outDir, 'MODEL_CARD.md'), modelCard(opts.kind, modelId, seed, opts.quantized ?? false, signature));
   return { modelId, visionPath, textPath };
 }

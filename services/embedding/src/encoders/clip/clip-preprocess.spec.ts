@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
 import sharp from 'sharp';
 
-import { CLIP_IMAGE_SIZE, CLIP_MEAN, CLIP_STD, clipResizeTarget, preprocessForClip } from './clip-preprocess';
+import { CLIP_IMAGE_SIZE, CLIP_MEAN, CLIP_STD, clipResizeTarget, jpegComponentCount, preprocessForClip } from './clip-preprocess';
 import { resizeBicubicLikePillow } from './pillow-resample';
 
 interface PillowCase {
@@ -103,5 +103,20 @@ describe(resizeBicubicLikePillow.name, () => {
       assert.equal(out.data.length, w * h * 3);
       for (let i = 0; i < out.data.length; i += 3) assert.deepEqual(Array.from(out.data.subarray(i, i + 3)), [200, 100, 7]);
     }
+  });
+});
+
+describe(jpegComponentCount.name, () => {
+  it('reads the component count from the frame header, and nothing from non-JPEG bytes', async () => {
+    const golden = resolve(__dirname, '../../../src/encoders/clip/fixtures/hf-golden/images');
+    assert.equal(jpegComponentCount(readFileSync(join(golden, 'cmyk.jpg'))), 4);
+    assert.equal(jpegComponentCount(readFileSync(join(golden, 'photo-640x480-q90.jpg'))), 3);
+    assert.equal(jpegComponentCount(readFileSync(join(golden, 'progressive.jpg'))), 3);
+    assert.equal(jpegComponentCount(readFileSync(join(golden, 'grey.jpg'))), 1);
+    // EXIF (APP1) before the frame header is skipped by its length.
+    assert.equal(jpegComponentCount(readFileSync(join(golden, 'exif-orientation-6.jpg'))), 3);
+    assert.equal(jpegComponentCount(readFileSync(join(golden, 'grey.png'))), undefined);
+    assert.equal(jpegComponentCount(readFileSync(join(golden, 'cmyk.jpg')).subarray(0, 20)), undefined, 'truncated');
+    assert.equal(jpegComponentCount(Buffer.alloc(0)), undefined);
   });
 });

@@ -38,16 +38,55 @@ function flattenOnWhiteLikePillow(rgba: Uint8Array, pixels: number): Uint8Array 
   return rgb;
 }
 
-/** Decodes an image file to 8-bit RGB: EXIF orientation applied, alpha composited onto white. */
+/**
+ * Number of colour components a JPEG declares in its frame header (4 for CMYK/YCCK), or
+ * undefined when the bytes are not a JPEG or the header cannot be found.
+ */
+export function jpegComponentCount(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  let at = 2;
+  while (at + 9 < bytes.length) {
+    if (bytes[at] !== 0xff) return undefined;
+    const marker = bytes[at + 1];
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width, components.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return bytes[at + 9];
+    if (marker === 0xd9 || marker === 0xda) return undefined;
+    at += 2 + ((bytes[at + 2] << 8) | bytes[at + 3]);
+  }
+  return undefined;
+}
+
+/** Pillow's CMYK → RGB (`cmyk2rgb`): no colour management, R = (255 − K) − C·(255 − K)/255. */
+function cmykToRgbLikePillow(cmyk: Uint8Array, pixels: number): Uint8Array {
+  const rgb = new Uint8Array(pixels * 3);
+  for (let i = 0; i < pixels; i++) {
+    const nk = 255 - cmyk[i * 4 + 3];
+    for (let c = 0; c < 3; c++) {
+      const t = cmyk[i * 4 + c] * nk + 128;
+      rgb[i * 3 + c] = nk - (((t >> 8) + t) >> 8);
+    }
+  }
+  return rgb;
+}
+
+/**
+ * Decodes an image file to 8-bit RGB the way the Hugging Face reference sees it through Pillow:
+ * EXIF orientation applied, alpha composited onto white, embedded ICC profiles ignored (Pillow
+ * does not apply them; sharp would), CMYK converted with Pillow's naive formula.
+ */
 export async function decodeRgb(bytes: Buffer, opts: ClipPreprocessOptions = {}): Promise<RawImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const cmyk = jpegComponentCount(bytes) === 4;
   let decoded;
   try {
-    decoded = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' })
-      .rotate()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const image = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', ignoreIcc: true }).rotate();
+    // CMYK stays CMYK (libvips would convert through a CMYK profile); converted below.
+    const converted = cmyk ? image.pipelineColourspace('cmyk').toColourspace('cmyk') : image.toColourspace('srgb');
+    decoded = await converted.raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     const message = (err as Error).message;
     if (/pixel limit/i.test(message)) {
@@ -58,8 +97,10 @@ export async function decodeRgb(bytes: Buffer, opts: ClipPreprocessOptions = {})
   const { data, info } = decoded;
   const pixels = info.width * info.height;
   const bytesView = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  if (info.channels === 3) return { data: bytesView, width: info.width, height: info.height, channels: 3 };
-  if (info.channels === 4) return { data: flattenOnWhiteLikePillow(bytesView, pixels), width: info.width, height: info.height, channels: 3 };
+  const size = { width: info.width, height: info.height, channels: 3 };
+  if (cmyk && info.channels === 4) return { data: cmykToRgbLikePillow(bytesView, pixels), ...size };
+  if (info.channels === 3) return { data: bytesView, ...size };
+  if (info.channels === 4) return { data: flattenOnWhiteLikePillow(bytesView, pixels), ...size };
   throw new Error(`cannot decode image (${bytes.length} bytes): ${info.channels} channels after sRGB conversion, expected 3 or 4`);
 }
 
@@ -68,6 +109,18 @@ export function clipResizeTarget(width: number, height: number, size = CLIP_IMAG
   if (width <= height) return { width: size, height: Math.trunc((size * height) / width) };
   return { width: Math.trunc((size * width) / height), height: size };
 }
+
+/**
+ * Float of every 8-bit level per channel, computed as transformers does it, so tensors match
+ * bit for bit: rescale in float64 (`level * (1/255)`) cast to float32, then normalise in float32
+ * (`(x - mean) / std` with mean and std as float32). One double op on float32 operands rounded
+ * to float32 equals the float32 op, hence each Math.fround.
+ */
+const LEVEL_TO_INPUT: readonly Float32Array[] = [0, 1, 2].map((c) => {
+  const mean = Math.fround(CLIP_MEAN[c]);
+  const std = Math.fround(CLIP_STD[c]);
+  return Float32Array.from({ length: 256 }, (_, v) => Math.fround(Math.fround(Math.fround(v * (1 / 255)) - mean) / std));
+});
 
 /**
  * RGB pixels → CLIP's input tensor: shortest edge to 224 (Pillow bicubic), centre crop 224×224,
@@ -81,15 +134,16 @@ export function rgbToClipTensor(rgb: RawImage, size = CLIP_IMAGE_SIZE): Float32A
   const plane = size * size;
   const out = new Float32Array(3 * plane);
   const ch = resized.channels;
+  const [r, g, b] = LEVEL_TO_INPUT;
+  const data = resized.data;
   for (let y = 0; y < size; y++) {
     const rowBase = ((y + top) * resized.width + left) * ch;
     for (let x = 0; x < size; x++) {
       const p = rowBase + x * ch;
       const o = y * size + x;
-      for (let c = 0; c < 3; c++) {
-        // Math.fround mirrors numpy's float32 rescale before normalising.
-        out[c * plane + o] = (Math.fround(resized.data[p + c] / 255) - CLIP_MEAN[c]) / CLIP_STD[c];
-      }
+      out[o] = r[data[p]];
+      out[plane + o] = g[data[p + 1]];
+      out[2 * plane + o] = b[data[p + 2]];
     }
   }
   return out;

@@ -28,8 +28,12 @@ interface TokenizerJson {
 // the matches are the words and everything between them (whitespace) is dropped. The ByteLevel
 // step that follows re-splits with GPT-2's pattern, which cannot split these pieces any further,
 // so it is not repeated here.
+// `\s` there is Oniguruma's: the Unicode White_Space property, which includes U+0085 (NEL) and
+// not U+FEFF (BOM), unlike JavaScript's `\s`; hence \p{White_Space} here and below.
 const PRE_TOKENIZE =
-  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/gu;
+  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}]+/gu;
+const WHITESPACE_RUN = /\p{White_Space}+/gu;
+const CAPITAL_SIGMA = '\u03a3';
 
 const BOS_TEXT = '<|startoftext|>';
 const EOS_TEXT = '<|endoftext|>';
@@ -50,6 +54,19 @@ function byteToUnicodeTable(): string[] {
     table[b] = printable.includes(b) ? String.fromCodePoint(b) : String.fromCodePoint(256 + shifted++);
   }
   return table;
+}
+
+/**
+ * Lower case as the tokenizers library does it, one code point at a time: no context rules, so
+ * a word-final capital sigma becomes σ, not the ς that String.prototype.toLowerCase gives.
+ */
+function lowerCaseByCodePoint(text: string): string {
+  const lower = text.toLowerCase();
+  // Final sigma is the only context-dependent mapping toLowerCase applies without a locale.
+  if (!text.includes(CAPITAL_SIGMA)) return lower;
+  let out = '';
+  for (const ch of text) out += ch.toLowerCase();
+  return out;
 }
 
 /**
@@ -153,7 +170,7 @@ export class ClipTokenizer {
 
   /** Content token ids (no BOS/EOS, no truncation). */
   tokenize(text: string): number[] {
-    const normalised = text.normalize('NFC').replace(/\s+/gu, ' ').toLowerCase();
+    const normalised = lowerCaseByCodePoint(text.normalize('NFC').replace(WHITESPACE_RUN, ' '));
     const ids: number[] = [];
     for (const match of normalised.matchAll(PRE_TOKENIZE)) {
       const word = match[0];

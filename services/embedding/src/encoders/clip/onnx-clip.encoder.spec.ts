@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 
 import sharp from 'sharp';
 
-import { generateClipModels, TOY_MODEL_ID } from './clip-model.generator';
+import { CLIP_TEXT_SIGNATURES, generateClipModels, TOY_MODEL_ID } from './clip-model.generator';
 import { OnnxClipEncoder } from './onnx-clip.encoder';
 import { sharedClipTokenizerDir } from './shared-clip-dir';
 
@@ -44,6 +44,10 @@ describe(OnnxClipEncoder.name, () => {
   after(async () => {
     await encoder?.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('feeds the text tower only input_ids, as the real Xenova export declares', () => {
+    assert.deepEqual(encoder.textInputNames, ['input_ids']);
   });
 
   it('reports the model identity and a content hash as version', () => {
@@ -120,7 +124,14 @@ describe(OnnxClipEncoder.name, () => {
     await writeFile(join(swapped, 'onnx', 'vision_model.onnx'), await readFile(join(swapped, 'onnx', 'text_model.onnx')));
     await assert.rejects(
       OnnxClipEncoder.load({ modelDir: swapped }),
-      /vision_model\.onnx: expected inputs \[pixel_values\] and output image_embeds, found inputs \[input_ids, attention_mask\]/,
+      /vision_model\.onnx: expected inputs \[pixel_values\] and output image_embeds, found inputs \[input_ids\]/,
+    );
+    // And a text tower that needs an input we do not produce.
+    await writeFile(join(swapped, 'onnx', 'vision_model.onnx'), await readFile(join(dir, 'toy', 'onnx', 'vision_model.onnx')));
+    await writeFile(join(swapped, 'onnx', 'text_model.onnx'), await readFile(join(dir, 'toy', 'onnx', 'vision_model.onnx')));
+    await assert.rejects(
+      OnnxClipEncoder.load({ modelDir: swapped }),
+      /text_model\.onnx: expected inputs \[input_ids\] \(optionally attention_mask\) and output text_embeds, found inputs \[pixel_values\]/,
     );
   });
 
@@ -129,4 +140,44 @@ describe(OnnxClipEncoder.name, () => {
     await other.close();
     await assert.rejects(other.embedTexts(['a']), /after close/);
   });
+});
+
+describe(`${OnnxClipEncoder.name} text signatures`, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'adseed-clip-signatures-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  // Texts of different lengths in one batch, so rows carry EOS padding the mask-less tower must ignore.
+  const texts = ['a red image', 'blue', 'a photo of a green field with yellow flowers and a brown fence', '', 'pink '.repeat(90)];
+
+  for (const kind of ['toy', 'vit-b32'] as const) {
+    it(`${kind}: loads input_ids-only and input_ids+attention_mask towers and gets the same vectors from both`, { timeout: 300_000 }, async () => {
+      const vectors: Float32Array[][] = [];
+      for (const textInputs of CLIP_TEXT_SIGNATURES) {
+        const out = join(dir, `${kind}-${textInputs}`);
+        await generateClipModels({ kind, outDir: out, tokenizerDir: sharedClipTokenizerDir(), textInputs });
+        const loaded = await OnnxClipEncoder.load({ modelDir: out, batchSize: 8, intraOpThreads: 1 });
+        try {
+          assert.deepEqual(loaded.textInputNames, textInputs.split('+'));
+          const batched = await loaded.embedTexts(texts);
+          // Alone, no row has padding: the batched rows must not depend on it.
+          for (let i = 0; i < texts.length; i++) {
+            const [alone] = await loaded.embedTexts([texts[i]]);
+            assert.ok(dot(alone, batched[i]) > 1 - 1e-5, `${textInputs}: text ${i} batched vs alone`);
+          }
+          vectors.push(batched);
+        } finally {
+          await loaded.close();
+          // The random ViT-B/32 is ~600 MB on disk: do not keep two of them.
+          if (kind === 'vit-b32') await rm(out, { recursive: true, force: true });
+        }
+      }
+      const [idsOnly, withMask] = vectors;
+      for (let i = 0; i < texts.length; i++) assert.ok(dot(idsOnly[i], withMask[i]) > 1 - 1e-5, `text ${i}: same vector under both signatures`);
+      // The vectors differ between texts, so agreement above is not agreement on a constant.
+      assert.ok(dot(idsOnly[0], idsOnly[1]) < 0.999);
+    });
+  }
 });

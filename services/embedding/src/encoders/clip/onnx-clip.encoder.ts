@@ -6,6 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import { EncoderInfo, ImageTextEncoder } from '../encoder.port';
+import { threadSpinning } from '../onnx-threads';
 import { CLIP_IMAGE_SIZE, ClipPreprocessOptions, preprocessForClip } from './clip-preprocess';
 import { ClipTokenizer } from './clip-tokenizer';
 
@@ -18,6 +19,8 @@ export interface OnnxClipEncoderOptions {
   readonly intraOpThreads?: number;
   /** Largest decoded image accepted, in pixels (default 50 MP). */
   readonly maxPixels?: number;
+  /** Let idle onnxruntime threads spin-wait (default false: see threadSpinning). */
+  readonly spinThreads?: boolean;
 }
 
 export interface ClipModelProbe {
@@ -30,8 +33,11 @@ export interface ClipModelProbe {
 
 const VISION_CANDIDATES = ['onnx/vision_model_quantized.onnx', 'onnx/vision_model.onnx'];
 const TEXT_CANDIDATES = ['onnx/text_model_quantized.onnx', 'onnx/text_model.onnx'];
-const VISION_IO = { inputs: ['pixel_values'], output: 'image_embeds' } as const;
-const TEXT_IO = { inputs: ['input_ids', 'attention_mask'], output: 'text_embeds' } as const;
+const VISION_IO = { inputs: ['pixel_values'], optional: [], output: 'image_embeds' } as const;
+// The Xenova export declares input_ids only (optimum's CLIP text config); other exports add
+// attention_mask. The text tower attends causally and pools at the first end-of-text token, so
+// EOS padding gives the same vectors with or without a mask.
+const TEXT_IO = { inputs: ['input_ids'], optional: ['attention_mask'], output: 'text_embeds' } as const;
 const DEFAULT_BATCH_SIZE = 16;
 // Images decoded ahead of the model: enough to keep sharp's threads busy without holding
 // a whole large request in memory as float tensors.
@@ -84,11 +90,20 @@ function splitRows(data: Float32Array, rows: number, dim: number): Float32Array[
   return Array.from({ length: rows }, (_, i) => l2Normalise(data.slice(i * dim, (i + 1) * dim)));
 }
 
-function checkIo(session: ort.InferenceSession, expected: { inputs: readonly string[]; output: string }, path: string): void {
+interface TowerIo {
+  readonly inputs: readonly string[];
+  readonly optional: readonly string[];
+  readonly output: string;
+}
+
+/** Checks a tower declares the inputs we must feed, none we cannot, and the output we read. */
+function checkIo(session: ort.InferenceSession, expected: TowerIo, path: string): void {
   const missing = expected.inputs.filter((n) => !session.inputNames.includes(n));
-  if (missing.length > 0 || !session.outputNames.includes(expected.output)) {
+  const unknown = session.inputNames.filter((n) => !expected.inputs.includes(n) && !expected.optional.includes(n));
+  if (missing.length > 0 || unknown.length > 0 || !session.outputNames.includes(expected.output)) {
+    const optional = expected.optional.length > 0 ? ` (optionally ${expected.optional.join(', ')})` : '';
     throw new Error(
-      `${path}: expected inputs [${expected.inputs.join(', ')}] and output ${expected.output}, ` +
+      `${path}: expected inputs [${expected.inputs.join(', ')}]${optional} and output ${expected.output}, ` +
         `found inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; ` +
         'is this a CLIP export in the Xenova/clip-vit-base-patch32 layout?',
     );
@@ -98,10 +113,9 @@ function checkIo(session: ort.InferenceSession, expected: { inputs: readonly str
 async function runTextTower(session: ort.InferenceSession, tokenizer: ClipTokenizer, texts: readonly string[]): Promise<ort.Tensor> {
   const batch = tokenizer.encodeBatch(texts);
   const shape = [batch.batchSize, batch.seqLen];
-  const feeds = {
-    input_ids: new ort.Tensor('int64', batch.inputIds, shape),
-    attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
-  };
+  // Exactly the inputs the model declares: onnxruntime rejects feeds it does not know.
+  const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', batch.inputIds, shape) };
+  if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', batch.attentionMask, shape);
   return (await session.run(feeds))[TEXT_IO.output];
 }
 
@@ -127,6 +141,11 @@ export class OnnxClipEncoder implements ImageTextEncoder {
     private readonly batchSize: number,
     private readonly preprocessOptions: ClipPreprocessOptions,
   ) {}
+
+  /** The text tower's declared inputs, in model order: what every text call feeds. */
+  get textInputNames(): readonly string[] {
+    return this.text.inputNames;
+  }
 
   /** Tells whether `modelDir` holds loadable CLIP weights, without loading them. */
   static async probe(modelDir: string): Promise<ClipModelProbe> {
@@ -159,6 +178,7 @@ export class OnnxClipEncoder implements ImageTextEncoder {
       graphOptimizationLevel: 'all',
       interOpNumThreads: 1,
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+      ...threadSpinning(opts.spinThreads ?? false),
     };
     const opened = await Promise.allSettled([
       OnnxClipEncoder.openSession(probe.visionPath, sessionOptions),

@@ -12,7 +12,7 @@ import { TritonClipEncoder } from './triton-clip.encoder';
 
 const DIM = 512;
 
-const clipMetadata = (versions: string[]): Record<string, KserveModelMetadata> => ({
+const clipMetadata = (versions: string[], textInputs = ['input_ids']): Record<string, KserveModelMetadata> => ({
   clip_image: {
     name: 'clip_image', versions, platform: 'onnxruntime_onnx',
     inputs: [{ name: 'pixel_values', datatype: 'FP32', shape: [-1, 3, 224, 224] }],
@@ -20,7 +20,7 @@ const clipMetadata = (versions: string[]): Record<string, KserveModelMetadata> =
   },
   clip_text: {
     name: 'clip_text', versions, platform: 'onnxruntime_onnx',
-    inputs: [{ name: 'input_ids', datatype: 'INT64', shape: [-1, -1] }, { name: 'attention_mask', datatype: 'INT64', shape: [-1, -1] }],
+    inputs: textInputs.map((name) => ({ name, datatype: 'INT64', shape: [-1, -1] })),
     outputs: [{ name: 'text_embeds', datatype: 'FP32', shape: [-1, DIM] }],
   },
 });
@@ -57,7 +57,7 @@ describe(TritonClipEncoder.name, () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('pins the newest ready version, reports it, and sends 77-token texts little-endian', async () => {
-    const server = new FakeServer('fake:1', clipMetadata(['1', '3', '2']));
+    const server = new FakeServer('fake:1', clipMetadata(['1', '3', '2'], ['input_ids', 'attention_mask']));
     const encoder = await TritonClipEncoder.load({ endpoints: ['fake:1'], modelDir: sharedClipTokenizerDir(), timeoutMs: 100, connect: () => server });
     try {
       assert.deepEqual(encoder.info, { modelId: 'clip_image+clip_text', modelVersion: '3+3', dim: DIM });
@@ -72,6 +72,27 @@ describe(TritonClipEncoder.name, () => {
       await encoder.close();
     }
     await assert.rejects(encoder.embedTexts(['x']), /used after close\(\)/);
+  });
+
+  it('sends only input_ids to a text model that declares only input_ids (the Xenova export)', async () => {
+    const server = new FakeServer('fake:1', clipMetadata(['1']));
+    const encoder = await TritonClipEncoder.load({ endpoints: ['fake:1'], modelDir: sharedClipTokenizerDir(), timeoutMs: 100, connect: () => server });
+    try {
+      await encoder.embedTexts(['a red image']);
+      assert.deepEqual(server.requests[0].inputs.map((i) => [i.name, i.datatype, i.shape]), [['input_ids', 'INT64', [1, 77]]]);
+      assert.equal(server.requests[0].inputs[0].data.readBigInt64LE(8 * 76), 49407n, 'padded with EOS');
+    } finally {
+      await encoder.close();
+    }
+  });
+
+  it('refuses a text model without input_ids or with an input it cannot fill, saying what it found', async () => {
+    for (const [inputs, found] of [[['attention_mask'], 'attention_mask INT64'], [['input_ids', 'token_type_ids'], 'token_type_ids INT64']] as const) {
+      await assert.rejects(
+        TritonClipEncoder.load({ endpoints: ['fake:1'], modelDir: sharedClipTokenizerDir(), timeoutMs: 100, connect: (a) => new FakeServer(a, clipMetadata(['1'], [...inputs])) }),
+        new RegExp(`clip_text: expected input input_ids \\(and optionally attention_mask\\).*found inputs \\[.*${found}`),
+      );
+    }
   });
 
   it('refuses models that do not have the CLIP inputs and outputs, saying what it found', async () => {

@@ -8,7 +8,7 @@ import { OnnxClipEncoder } from '../clip/onnx-clip.encoder';
 import type { EncoderInfo, ImageTextEncoder } from '../encoder.port';
 import { KserveGrpcClient } from './kserve-v2.grpc-client';
 import { embeddingRows, float32ToLittleEndian, int64ToLittleEndian, tokenRowsToTensors } from './kserve-tensors';
-import type { KserveEndpoint, KserveModelMetadata, KserveTensorMetadata } from './kserve-v2.types';
+import type { KserveEndpoint, KserveInferInput, KserveModelMetadata, KserveTensorMetadata } from './kserve-v2.types';
 import { NoHealthyEndpointError, TritonEndpointPool, type EndpointHealth } from './triton-endpoint-pool';
 
 /** The logging the encoder needs; the service's `Logger` fits. */
@@ -35,6 +35,8 @@ export interface TritonClipEncoderOptions {
   readonly fallbackToOnnx?: boolean;
   /** onnxruntime threads of the fallback encoder. */
   readonly intraOpThreads?: number;
+  /** Let the fallback's idle onnxruntime threads spin-wait (default false). */
+  readonly spinThreads?: boolean;
   readonly maxPixels?: number;
   readonly logger?: TritonEncoderLog;
   /** Called after every batch sent to Triton (not for the fallback), e.g. for metrics. */
@@ -53,6 +55,8 @@ interface RemoteModels {
   readonly image: { readonly name: string; readonly version: string };
   readonly text: { readonly name: string; readonly version: string };
   readonly dim: number;
+  /** Whether clip_text declares attention_mask (the Xenova export does not): sent only then. */
+  readonly textTakesMask: boolean;
 }
 
 const DEFAULT_IMAGE_MODEL = 'clip_image';
@@ -75,8 +79,11 @@ function newestVersion(meta: KserveModelMetadata): string {
   return numeric[0] ?? meta.versions[0] ?? '';
 }
 
-/** Checks the served models have the CLIP I/O this client sends and reads; returns the width. */
-function validateMetadata(image: KserveModelMetadata, text: KserveModelMetadata, address: string): number {
+/**
+ * Checks the served models have the CLIP I/O this client can send and read: input_ids required,
+ * attention_mask optional, nothing else. Returns the width and whether the text model takes a mask.
+ */
+function validateMetadata(image: KserveModelMetadata, text: KserveModelMetadata, address: string): { dim: number; textTakesMask: boolean } {
   const problems: string[] = [];
   const pixel = image.inputs.find((t) => t.name === 'pixel_values');
   const imageOut = image.outputs.find((t) => t.name === 'image_embeds');
@@ -91,9 +98,10 @@ function validateMetadata(image: KserveModelMetadata, text: KserveModelMetadata,
   const mask = text.inputs.find((t) => t.name === 'attention_mask');
   const textOut = text.outputs.find((t) => t.name === 'text_embeds');
   const seqOk = (t?: KserveTensorMetadata) => tensorMatches(t, 'INT64', [-1, CLIP_MAX_TOKENS]) && t?.shape[0] === -1;
-  if (!seqOk(ids) || !seqOk(mask) || !tensorMatches(textOut, 'FP32', [-1, 'any'])) {
+  const unknown = text.inputs.filter((t) => t.name !== 'input_ids' && t.name !== 'attention_mask');
+  if (!seqOk(ids) || (mask && !seqOk(mask)) || unknown.length > 0 || !tensorMatches(textOut, 'FP32', [-1, 'any'])) {
     problems.push(
-      `${text.name}: expected inputs input_ids and attention_mask INT64[-1,-1 or ${CLIP_MAX_TOKENS}] and output text_embeds FP32[-1,dim], ` +
+      `${text.name}: expected input input_ids (and optionally attention_mask) INT64[-1,-1 or ${CLIP_MAX_TOKENS}] and output text_embeds FP32[-1,dim], ` +
         `found inputs [${describeTensors(text.inputs)}] and outputs [${describeTensors(text.outputs)}]`,
     );
   }
@@ -103,7 +111,7 @@ function validateMetadata(image: KserveModelMetadata, text: KserveModelMetadata,
     problems.push(`embedding widths must be fixed and equal, found image_embeds ${imageDim} and text_embeds ${textDim}`);
   }
   if (problems.length > 0) throw new Error(`TritonClipEncoder: the models served at ${address} do not look like the CLIP towers: ${problems.join('; ')}`);
-  return imageDim;
+  return { dim: imageDim, textTakesMask: mask !== undefined };
 }
 
 function cosine(a: Float32Array, b: Float32Array): number {
@@ -172,7 +180,7 @@ export class TritonClipEncoder implements ImageTextEncoder {
     let fallback: OnnxClipEncoder | undefined;
     if (options.fallbackToOnnx) {
       try {
-        fallback = await OnnxClipEncoder.load({ modelDir: dir, batchSize, intraOpThreads: options.intraOpThreads, maxPixels: options.maxPixels });
+        fallback = await OnnxClipEncoder.load({ modelDir: dir, batchSize, intraOpThreads: options.intraOpThreads, maxPixels: options.maxPixels, spinThreads: options.spinThreads });
       } catch (error) {
         throw new Error(`TritonClipEncoder: the ONNX fallback (TRITON_FALLBACK_ONNX=true) cannot load ${dir}: ${(error as Error).message}`);
       }
@@ -346,8 +354,8 @@ async function readRemoteModels(pool: TritonEndpointPool, options: TritonClipEnc
   const timeout = options.timeoutMs;
   const remote = await pool.run(`ModelMetadata ${imageModel}, ${textModel}`, async (endpoint) => {
     const [image, text] = await Promise.all([endpoint.modelMetadata(imageModel, '', timeout), endpoint.modelMetadata(textModel, '', timeout)]);
-    const dim = validateMetadata(image, text, endpoint.address);
-    return { image: { name: imageModel, version: newestVersion(image) }, text: { name: textModel, version: newestVersion(text) }, dim };
+    const { dim, textTakesMask } = validateMetadata(image, text, endpoint.address);
+    return { image: { name: imageModel, version: newestVersion(image) }, text: { name: textModel, version: newestVersion(text) }, dim, textTakesMask };
   });
   // From now on an endpoint only counts as healthy if it serves these very versions.
   pool.requireModels([remote.image, remote.text]);
@@ -398,15 +406,15 @@ async function inferTexts(endpoint: KserveEndpoint, remote: RemoteModels, items:
   // Fixed 77-token rows: Triton's dynamic batcher merges only requests of equal shape.
   const { inputIds, attentionMask } = tokenRowsToTensors(items.map((i) => i.ids), CLIP_MAX_TOKENS, padId);
   const shape = [items.length, CLIP_MAX_TOKENS];
+  // Exactly the inputs the model declares: Triton rejects a request with an unknown input.
+  const inputs: KserveInferInput[] = [{ name: 'input_ids', datatype: 'INT64', shape, data: int64ToLittleEndian(inputIds) }];
+  if (remote.textTakesMask) inputs.push({ name: 'attention_mask', datatype: 'INT64', shape, data: int64ToLittleEndian(attentionMask) });
   const reply = await endpoint.modelInfer(
     {
       modelName: remote.text.name,
       modelVersion: remote.text.version,
       id: nextRequestId(),
-      inputs: [
-        { name: 'input_ids', datatype: 'INT64', shape, data: int64ToLittleEndian(inputIds) },
-        { name: 'attention_mask', datatype: 'INT64', shape, data: int64ToLittleEndian(attentionMask) },
-      ],
+      inputs,
       outputs: ['text_embeds'],
     },
     timeoutMs,

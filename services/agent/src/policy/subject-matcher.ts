@@ -1,21 +1,26 @@
-import { CatalogueSubject, PET_BREED_CATALOGUE } from './pet-breed.catalogue';
+/** A subject as the matcher sees it: the name retrieval searches for, and other names for it. */
+export interface MatchableSubject {
+  readonly name: string;
+  readonly aliases?: readonly string[];
+}
 
-/** Words that name the kind of animal rather than the breed: "a persian cat" is the Persian. */
-const GENERIC_WORDS = new Set(['cat', 'cats', 'kitten', 'kittens', 'kitty', 'dog', 'dogs', 'puppy', 'puppies', 'pup', 'pups', 'breed', 'breeds', 'one', 'ones', 'photo', 'photos', 'picture', 'pictures']);
+/** Words that say "a photo of" rather than what: "a running shoe photo" is the running shoe. */
+const GENERIC_WORDS = new Set(['one', 'ones', 'photo', 'photos', 'picture', 'pictures', 'image', 'images', 'shot', 'shots']);
 const LEADING_FILLERS = new Set(['a', 'an', 'the', 'some', 'any', 'few', 'more', 'of', 'me', 'us']);
 const TRAILING_FILLERS = new Set(['please', 'pls', 'instead', 'then', 'maybe', 'now', 'too', 'again', 'thanks', 'thank', 'you']);
 
-/** Lower-case words only: "How about a Persian-cat?" → "how about a persian cat". */
+/** Lower-case words only (any script): "How about a Running-Shoe?" → "how about a running shoe". */
 export function normalizeWords(text: string): string {
   return text
+    .normalize('NFC')
     .toLowerCase()
     .replace(/[_-]+/g, ' ')
-    .replace(/[^a-z0-9\s]+/g, ' ')
+    .replace(/[^\p{L}\p{N}\s]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }
 
-/** Strips articles and politeness around a subject phrase: "a beagle please" → "beagle". */
+/** Strips articles and politeness around a subject phrase: "a tent please" → "tent". */
 export function trimSubjectPhrase(phrase: string): string {
   const words = normalizeWords(phrase).split(' ').filter(Boolean);
   while (words.length > 0 && LEADING_FILLERS.has(words[0])) words.shift();
@@ -55,27 +60,25 @@ function levenshtein(a: string, b: string): number {
 }
 
 /**
- * Finds the catalogue subject a free-text phrase names, tolerating display names, dataset
- * names, aliases, plurals, a trailing "cat"/"dog" and small typos. Exact forms win over
- * containment ("a cute beagle puppy"), which wins over typos ("pomeranain").
+ * Finds the tenant's subject a free-text phrase names, tolerating aliases, plurals, a trailing
+ * "photo" and small typos. Exact forms win over containment ("a cute red tent"), which wins over
+ * typos ("backpak").
  */
-export class CatalogueSubjectMatcher {
-  private readonly keys: { key: string; subject: CatalogueSubject }[];
+export class SubjectMatcher<S extends MatchableSubject = MatchableSubject> {
+  private readonly keys: { key: string; subject: S }[];
 
-  constructor(private readonly catalogue: readonly CatalogueSubject[] = PET_BREED_CATALOGUE) {
-    this.keys = catalogue.flatMap((subject) =>
-      [subject.name, subject.displayName, ...(subject.aliases ?? [])].map((k) => ({ key: normalizeWords(k), subject })),
-    );
+  constructor(private readonly subjects: readonly S[]) {
+    this.keys = subjects.flatMap((subject) => [subject.name, ...(subject.aliases ?? [])].map((k) => ({ key: normalizeWords(k), subject })));
   }
 
-  match(phrase: string): CatalogueSubject | undefined {
+  match(phrase: string): S | undefined {
     const trimmed = trimSubjectPhrase(phrase);
     if (trimmed === '') return undefined;
     const exact = this.matchExactly(trimmed);
     if (exact) return exact;
     const forms = variants(trimmed);
 
-    let contained: { key: string; subject: CatalogueSubject } | undefined;
+    let contained: { key: string; subject: S } | undefined;
     for (const form of forms) {
       const padded = ` ${form} `;
       for (const k of this.keys) {
@@ -84,10 +87,10 @@ export class CatalogueSubjectMatcher {
     }
     if (contained) return contained.subject;
 
-    let closest: { distance: number; subject: CatalogueSubject } | undefined;
+    let closest: { distance: number; subject: S } | undefined;
     for (const form of forms) {
       for (const k of this.keys) {
-        if (k.key.length < 5) continue; // "pug" vs "pig": too short to guess safely
+        if (k.key.length < 5) continue; // "cap" vs "cup": too short to guess safely
         const allowed = k.key.length >= 8 ? 2 : 1;
         const distance = levenshtein(form, k.key);
         if (distance <= allowed && (!closest || distance < closest.distance)) closest = { distance, subject: k.subject };
@@ -96,8 +99,8 @@ export class CatalogueSubjectMatcher {
     return closest?.subject;
   }
 
-  /** Only exact forms (names, aliases, plurals, a trailing "cat"/"dog"): for text that may not be a subject at all. */
-  matchExactly(phrase: string): CatalogueSubject | undefined {
+  /** Only exact forms (names, aliases, plurals, a trailing "photo"): for text that may not be a subject at all. */
+  matchExactly(phrase: string): S | undefined {
     const trimmed = trimSubjectPhrase(phrase);
     if (trimmed === '') return undefined;
     for (const form of variants(trimmed)) {
@@ -107,9 +110,9 @@ export class CatalogueSubjectMatcher {
     return undefined;
   }
 
-  /** The catalogue subject with this exact dataset name (case-insensitive). */
-  byName(name: string): CatalogueSubject | undefined {
+  /** The subject with this exact name (case-insensitive). */
+  byName(name: string): S | undefined {
     const wanted = name.toLowerCase();
-    return this.catalogue.find((s) => s.name.toLowerCase() === wanted);
+    return this.subjects.find((s) => s.name.toLowerCase() === wanted);
   }
 }

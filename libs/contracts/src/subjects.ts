@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { AssetId, StoragePath, TenantId } from './common';
+
+/**
+ * A subject the agent can propose: what the tenant's own library shows, drawn from captions and
+ * tags (merged when they mean the same thing), from zero-shot labels, or added by a person.
+ */
+export const SubjectSource = z.enum(['library', 'zero-shot', 'user']);
+export const Subject = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** Why it sells: the agent's reason when it proposes this subject. */
+  description: z.string().optional(),
+  /** Who it suits, e.g. "families with young kids". */
+  audience: z.string().optional(),
+  /** Indexed seeds that show it (0 for a subject added by name until the library grows). */
+  seedCount: z.number().int().min(0),
+  exampleSeeds: z.array(z.object({ assetId: AssetId, path: StoragePath })),
+  /** Other names merged into this one ("red running shoes" into "running shoe"). */
+  aliases: z.array(z.string()),
+  source: SubjectSource,
+  disabled: z.boolean(),
+  updatedAt: z.string(),
+});
+export type Subject = z.infer<typeof Subject>;
+
+const SubjectText = z.string().trim().min(1, 'must not be empty');
+export const CreateSubjectBody = z.object({
+  name: SubjectText.max(80),
+  description: SubjectText.max(500).optional(),
+  audience: SubjectText.max(200).optional(),
+});
+export type CreateSubjectBody = z.infer<typeof CreateSubjectBody>;
+export const PatchSubjectBody = z
+  .object({
+    description: z.string().trim().max(500).optional(),
+    audience: z.string().trim().max(200).optional(),
+    disabled: z.boolean().optional(),
+  })
+  .refine((b) => b.description !== undefined || b.audience !== undefined || b.disabled !== undefined, {
+    message: 'give at least one of description, audience or disabled',
+    path: ['description'],
+  });
+export type PatchSubjectBody = z.infer<typeof PatchSubjectBody>;
+
+/** A segment or subject for which nothing in the library cleared the relevance floor. */
+export const SeedGap = z.object({
+  kind: z.enum(['segment', 'subject']),
+  text: z.string(),
+  count: z.number().int().min(1),
+  /** The best cosine any seed reached (under the floor), when a search ran. */
+  bestScore: z.number().optional(),
+  firstSeenAt: z.string(),
+  lastSeenAt: z.string(),
+});
+export type SeedGap = z.infer<typeof SeedGap>;
+
+export const ListSubjectsQuery = z.object({ includeDisabled: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
+export const ListSubjectsResponse = z.object({ items: z.array(Subject) });
+export const SubjectResponse = z.object({ subject: Subject });
+export const SeedGapsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const SeedGapsResponse = z.object({ items: z.array(SeedGap) });
+
+const SubjectId = z.string().regex(/^[a-f0-9]{16}$/, 'must be a subject id');
+export const CatalogueCommand = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('list'), tenant: TenantId, includeDisabled: z.boolean().default(false) }),
+  z.object({ type: z.literal('add'), tenant: TenantId, subject: CreateSubjectBody }),
+  z.object({ type: z.literal('patch'), tenant: TenantId, id: SubjectId, patch: PatchSubjectBody }),
+  z.object({ type: z.literal('seed-gaps'), tenant: TenantId, limit: z.number().int().min(1).max(500).default(100) }),
+  /** Edits by subject name, applied now or when a subject of that name appears (e.g. a library's descriptions shipped as data). */
+  z.object({
+    type: z.literal('edit-by-name'),
+    tenant: TenantId,
+    edits: z.array(z.object({ name: SubjectText.max(80), description: SubjectText.max(500).optional(), audience: SubjectText.max(200).optional(), disabled: z.boolean().optional() })).min(1).max(1000),
+  }),
+]);
+export type CatalogueCommand = z.infer<typeof CatalogueCommand>;
+export const CatalogueReply = z.object({ subjects: z.array(Subject).optional(), gaps: z.array(SeedGap).optional() });
+export type CatalogueReply = z.infer<typeof CatalogueReply>;

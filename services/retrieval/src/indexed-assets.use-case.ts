@@ -1,0 +1,40 @@
+import type { AssetDeleted, GetAssetReply, GetAssetRequest } from '@adseed/contracts';
+import type { ServiceRuntime } from '@adseed/platform';
+import { rightsOfPayload } from './search.use-case';
+import type { VectorIndex } from './vector-index/vector-index.port';
+
+/** Reads one indexed asset for its owner, and drops a deleted asset's vectors. */
+export class IndexedAssetsUseCase {
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    private readonly index: VectorIndex,
+  ) {}
+
+  async get(request: GetAssetRequest): Promise<GetAssetReply> {
+    const record = await this.index.get(request.assetId);
+    // Another tenant's asset is as absent as an unknown one.
+    if (!record || record.payload.tenant !== request.tenant) return {};
+    const { payload } = record;
+    const rights = rightsOfPayload(payload);
+    return {
+      asset: {
+        assetId: record.id,
+        tenant: payload.tenant,
+        kind: payload.kind,
+        path: payload.path,
+        ...(payload.caption ? { caption: payload.caption } : {}),
+        tags: payload.tags,
+        ...(rights ? { rights } : {}),
+        indexedAt: payload.indexedAt,
+      },
+    };
+  }
+
+  /** Idempotent: an unknown id (already deleted, or never indexed) changes nothing. */
+  async delete(event: AssetDeleted): Promise<void> {
+    const record = await this.index.get(event.assetId);
+    if (!record || record.payload.tenant !== event.tenant) return;
+    await this.index.delete([event.assetId]);
+    this.runtime.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
+  }
+}
