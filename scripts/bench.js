@@ -15,6 +15,8 @@ const { benchCaptions } = require(join(repo, 'services/embedding/dist/encoders/c
 const { OnnxClipEncoder } = require(join(repo, 'services/embedding/dist/encoders/clip/onnx-clip.encoder'));
 const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/dist/vector-index/embedded-vector.index.bench'));
 const { benchLocalGenerator } = require(join(repo, 'services/generation/dist/generators/local-ad.generator.bench'));
+const { benchTextGuardrail } = require(join(repo, 'libs/guardrails/dist/text-guardrail.bench'));
+const { benchImageGuardrail } = require(join(repo, 'libs/guardrails/dist/image-guardrail.bench'));
 
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -52,7 +54,7 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
-// `--only ingest|search|cluster|catalogue|index|generation` runs one section (for experiments); the figures that go in
+// `--only ingest|search|cluster|catalogue|index|generation|guardrails` runs one section (for experiments); the figures that go in
 // docs/benchmarks.md come from a full run. `--skip-1m` leaves out the index's 1M case.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
@@ -268,7 +270,30 @@ async function benchCatalogue() {
 async function benchGeneration() {
   const gen = await benchLocalGenerator(10);
   if ('skipped' in gen) record('local generation per ad', 'skipped', gen.skipped);
-  else record('local generation per ad p50 / p99', `${ms(gen.p50Ms)} / ${ms(gen.p99Ms)}`, '1080×1080, headline + CTA, 10 runs');
+  else {
+    record('local generation per ad p50 / p99', `${ms(gen.p50Ms)} / ${ms(gen.p99Ms)}`, '1080×1080, headline + CTA, 10 runs');
+    lastGenerationP50 = gen.p50Ms;
+  }
+}
+
+let lastGenerationP50;
+/** The offline text guardrail (obscenity + a 1,000-term deny list) per request, as the gateway runs it. */
+async function benchGuardrails() {
+  for (const r of await benchTextGuardrail(2_000)) {
+    const share = lastGenerationP50 && r.label.startsWith('ad:') ? `; ${((100 * r.p50Ms) / lastGenerationP50).toFixed(3)} % of a local ad's p50` : '';
+    record(`text guardrail, ${r.label}, p50 / p99`, `${r.p50Ms.toFixed(3)} ms / ${r.p99Ms.toFixed(3)} ms`, `${r.runs} runs${share}`);
+  }
+  // nsfwjs MobileNetV2 per uploaded photo (decode + squash + classify); the demo pets are all safe, so every flag is a false positive.
+  for (const [backend, count] of [['wasm', Infinity], ['cpu', 10]]) {
+    const r = await benchImageGuardrail(count, backend);
+    if ('skipped' in r) {
+      record(`image guardrail (${backend})`, 'skipped', r.skipped);
+      continue;
+    }
+    const share = lastGenerationP50 ? `; ${((100 * r.p50Ms) / lastGenerationP50).toFixed(0)} % of a local ad's p50` : '';
+    const flagged = r.flagged.map((f) => `${f.file} ${f.reasons.join('+')} ${Math.max(...f.reasons.map((c) => f.scores[c])).toFixed(2)}`).join(', ');
+    record(`image guardrail nsfwjs MobileNetV2 (${backend}) per photo p50 / p99`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.images} demo photos, model load ${(r.loadMs / 1000).toFixed(1)} s, flagged ${r.flagged.length}${flagged ? ` (${flagged})` : ''}${share}`);
+  }
 }
 
 async function main() {
@@ -278,6 +303,7 @@ async function main() {
   if (!only || only === 'catalogue') await benchCatalogue();
   if (!only || only === 'index') await benchIndex();
   if (!only || only === 'generation') await benchGeneration();
+  if (!only || only === 'guardrails') await benchGuardrails();
   if (process.argv.includes('--write')) {
     const table = ['| figure | value | note |', '|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.note} |`)].join('\n');
     const doc = readFileSync(join(repo, 'docs', 'benchmarks.md'), 'utf8').replace(/<!-- figures -->[\s\S]*<!-- \/figures -->/, `<!-- figures -->\n${table}\n<!-- /figures -->`);

@@ -597,9 +597,13 @@ function setUpUpload(chat) {
     if (attribution) data.append('attribution', attribution);
     submit.disabled = true;
     try {
-      const { asset } = await api('POST', '/v1/assets', { form: data, timeoutMs: 120_000 });
-      renderAsset(asset);
-      if (asset.kind === 'brand' && byTestId('upload-use-brand').checked) chat.useBrand(asset.path);
+      const { asset, ingest } = await api('POST', '/v1/assets', { form: data, timeoutMs: 120_000 });
+      if (ingest === 'quarantined') {
+        renderQuarantined(asset);
+      } else {
+        renderAsset(asset);
+        if (asset.kind === 'brand' && byTestId('upload-use-brand').checked) chat.useBrand(asset.path);
+      }
       form.reset();
     } catch (failure) {
       showError(error, failure);
@@ -628,6 +632,21 @@ function setUpUpload(chat) {
       : byTestId('upload-use-brand').checked ? 'New ads will use it as the brand image.' : '';
     text.append(title, details, note);
     result.replaceChildren(image, text);
+    result.hidden = false;
+  }
+
+  /** The image guardrail flagged the upload: it is stored for review, never shown, searched or used. */
+  function renderQuarantined(asset) {
+    const title = document.createElement('p');
+    title.className = 'upload-title';
+    title.textContent = 'Held for review';
+    const note = document.createElement('p');
+    note.className = 'meta';
+    note.dataset.testid = 'upload-quarantined';
+    note.textContent = `The image check flagged this upload (${(asset.moderation?.reasons ?? []).join(', ') || 'flagged'}); it is kept out of search and ads.`;
+    const text = document.createElement('div');
+    text.append(title, note);
+    result.replaceChildren(text);
     result.hidden = false;
   }
 }

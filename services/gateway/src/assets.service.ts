@@ -14,19 +14,52 @@ import {
   type ListAssetsQuery,
   type PatchAssetBody,
   type UploadAssetFields,
+  type UploadAssetResponse,
 } from '@adseed/contracts';
+import { IMAGE_GUARDRAIL, ImageModerationUnavailableError, type ImageGuardrail, type ImageVerdict } from '@adseed/guardrails';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import type { ObjectInfo } from '@adseed/storage';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { inspectImage } from './image-inspector';
 
 
-/** A file name we can keep in a key: letters, digits, `._-`, at most 100 characters. */
-const safeName = (name: string, extension: string): string => {
-  const stem = name.replace(/\.[^.]*$/, '').normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100);
+/** Letters NFKD does not decompose into an ASCII base letter plus marks. */
+const TRANSLITERATIONS: Record<string, string> = {
+  ß: 'ss', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', đ: 'd', Đ: 'D', ð: 'd', Ð: 'D', ł: 'l', Ł: 'L', þ: 'th', Þ: 'Th', ı: 'i',
+};
+
+/**
+ * The ASCII slug of a file name we keep in a storage key: accents dropped ("été" → "ete"), a
+ * few letters transliterated, anything else one `_`; at most 100 characters. The name as
+ * uploaded is kept in the object's metadata (`originalName`).
+ */
+export const safeName = (name: string, extension: string): string => {
+  const stem = name
+    .replace(/\.[^.]*$/, '')
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .replace(/[^\x00-\x7F]/g, (c) => TRANSLITERATIONS[c] ?? '_')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/_{2,}/g, '_')
+    .replace(/^[._]+|_+$/g, '')
+    .slice(0, 100);
   return `${stem || 'image'}.${extension}`;
+};
+
+/** The uploaded name as a person wrote it: NFC, no control or bidi-override characters, at most 255 characters. */
+export const originalName = (name: string): string | undefined => {
+  const clean = [...name.normalize('NFC').replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu, '').trim()].slice(0, 255).join('');
+  return clean || undefined;
+};
+
+const parseModeration = (raw: string | undefined): Pick<Asset, 'moderation'> => {
+  try {
+    return raw ? { moderation: JSON.parse(raw) as NonNullable<Asset['moderation']> } : {};
+  } catch {
+    return {};
+  }
 };
 
 @Injectable()
@@ -34,33 +67,46 @@ export class AssetsService {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Optional() @Inject(IMAGE_GUARDRAIL) private readonly imageGuardrail: ImageGuardrail | null = null,
   ) {}
 
   /**
    * Stores the image under `<tenant>/<content hash>/<file name>` (so the same upload twice is the
    * same object and the same asset id) and publishes the ingest event. Nothing is stored unless
-   * the image passed inspection.
+   * the image passed inspection. With the image guardrail on, an image it flags goes to the
+   * quarantine bucket instead (`<tenant>/<kind>/<hash>/<name>`) and no ingest event is published.
    */
-  async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<Asset> {
+  async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<UploadAssetResponse> {
     if (!file || file.buffer.length === 0) throw new ApiError(400, 'validation_failed', 'attach the image as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
     const image = await inspectImage(file.buffer, this.env.ADSEED_MAX_IMAGE_PIXELS);
     const rights = rightsOf(fields);
-    const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
+    const verdict = await this.moderate(file.buffer);
     const hash = createHash('sha256').update(file.buffer).digest('hex').slice(0, 24);
-    const key = `${tenant}/${hash}/${safeName(file.originalname, image.extension)}`;
+    const name = safeName(file.originalname, image.extension);
+    const uploadedName = originalName(file.originalname);
+    const metadata = {
+      tenant,
+      kind: fields.kind,
+      width: String(image.width),
+      height: String(image.height),
+      ...(uploadedName ? { originalname: uploadedName } : {}),
+      ...(fields.caption ? { caption: fields.caption } : {}),
+      ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
+      ...rightsToMetadata(rights),
+    };
+    if (verdict?.flagged) {
+      const quarantined = await this.runtime.store.put(this.env.ADSEED_BUCKET_QUARANTINE, `${tenant}/${fields.kind}/${hash}/${name}`, file.buffer, {
+        contentType: image.contentType,
+        metadata: { ...metadata, status: 'quarantined', moderation: JSON.stringify({ model: verdict.model, reasons: verdict.reasons, scores: verdict.scores }) },
+      });
+      // No file name or caption in the log: they are the uploader's words.
+      this.runtime.logger.info('upload quarantined by the image guardrail', { tenant, kind: fields.kind, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
+      return { asset: this.toAsset(tenant, fields.kind, quarantined), ingest: 'quarantined' };
+    }
+    const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
+    const key = `${tenant}/${hash}/${name}`;
     const path = `${bucket}/${key}`;
-    const info = await this.runtime.store.put(bucket, key, file.buffer, {
-      contentType: image.contentType,
-      metadata: {
-        tenant,
-        kind: fields.kind,
-        width: String(image.width),
-        height: String(image.height),
-        ...(fields.caption ? { caption: fields.caption } : {}),
-        ...(fields.tags.length ? { tags: fields.tags.join(',') } : {}),
-        ...rightsToMetadata(rights),
-      },
-    });
+    const info = await this.runtime.store.put(bucket, key, file.buffer, { contentType: image.contentType, metadata });
     const assetId = assetIdFor(path);
     await this.runtime.bus.publish(AssetTopics.ingestRequested, {
       key: assetId,
@@ -77,7 +123,20 @@ export class AssetsService {
         requestedAt: new Date().toISOString(),
       },
     });
-    return this.toAsset(tenant, fields.kind, info);
+    return { asset: this.toAsset(tenant, fields.kind, info), ingest: 'queued' };
+  }
+
+  /** The image guardrail's verdict, or undefined when it is off; fails closed (503) when it cannot run. */
+  private async moderate(bytes: Buffer): Promise<ImageVerdict | undefined> {
+    if (!this.imageGuardrail) return undefined;
+    try {
+      return await this.imageGuardrail.check(bytes);
+    } catch (error) {
+      if (error instanceof ImageModerationUnavailableError) {
+        throw new ApiError(503, 'moderation_unavailable', 'the image classifier is not available right now; try again shortly', [{ field: 'file', reason: 'moderation unavailable' }]);
+      }
+      throw error;
+    }
   }
 
   /**
@@ -131,9 +190,12 @@ export class AssetsService {
   }
 
   async list(tenant: string, query: ListAssetsQuery): Promise<{ items: Asset[]; nextCursor?: string }> {
-    const bucket = this.bucketOf(query.kind);
-    if (query.cursor && !query.cursor.startsWith(`${tenant}/`)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
-    const page = await this.runtime.store.list(bucket, `${tenant}/`, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
+    const quarantined = query.status === 'quarantined';
+    const bucket = quarantined ? this.env.ADSEED_BUCKET_QUARANTINE : this.bucketOf(query.kind);
+    const prefix = quarantined ? `${tenant}/${query.kind}/` : `${tenant}/`;
+    if (quarantined && this.env.ADSEED_IMAGE_GUARDRAIL === 'off') return { items: [] };
+    if (query.cursor && !query.cursor.startsWith(prefix)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
+    const page = await this.runtime.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
     return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: page.nextStartAfter } : {}) };
   }
 
@@ -154,6 +216,22 @@ export class AssetsService {
     const presigned = await this.runtime.store.presignedGetUrl(info.bucket, info.key, expiry);
     if (!presigned) return { url: assetContentUrl(path), presigned: false };
     return { url: presigned, expiresAt: new Date(Date.now() + expiry * 1000).toISOString(), presigned: true };
+  }
+
+  /**
+   * A brand image the tenant may use: in the brands bucket, under the tenant's prefix, and
+   * stored. Checked when a conversation or ad is requested, so a bad path fails at once, not at
+   * the final "yes".
+   */
+  async assertBrandImage(tenant: string, path: string, field = 'brandPath'): Promise<void> {
+    const { bucket, key } = splitStoragePath(path);
+    if (bucket !== this.runtime.buckets.brand) {
+      throw new ApiError(400, 'validation_failed', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.runtime.buckets.brand} bucket`, [
+        { field, reason: 'not a brand image' },
+      ]);
+    }
+    const info = key.startsWith(`${tenant}/`) ? await this.runtime.store.stat(bucket, key) : undefined;
+    if (!info) throw new ApiError(404, 'not_found', `no brand image at ${path}`, [{ field, reason: 'not found for this tenant' }]);
   }
 
   private async statOwned(tenant: string, path: string): Promise<{ info: ObjectInfo }> {
@@ -181,9 +259,11 @@ export class AssetsService {
       ...(m.width ? { width: Number(m.width) } : {}),
       ...(m.height ? { height: Number(m.height) } : {}),
       ...(m.caption ? { caption: m.caption } : {}),
+      ...(m.originalname ? { originalName: m.originalname } : {}),
       tags: m.tags ? m.tags.split(',').filter(Boolean) : [],
       ...(rightsFromMetadata(m) ? { rights: rightsFromMetadata(m) } : {}),
       createdAt: info.lastModified.toISOString(),
+      ...(m.status === 'quarantined' ? { status: 'quarantined' as const, ...parseModeration(m.moderation) } : {}),
     };
   }
 }

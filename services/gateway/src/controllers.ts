@@ -22,6 +22,7 @@ import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
 import { ApiError } from './http-errors';
 import { Tenant, TenantGuard } from './tenant.guard';
+import { ModerateText } from './text-guardrail.interceptor';
 import { ZodPipe } from './zod.pipe';
 
 /** Controllers only parse, validate and delegate: one call each. */
@@ -45,9 +46,10 @@ export class AssetsController {
 
   @Post()
   @HttpCode(201)
+  @ModerateText('caption', 'tags')
   @UseInterceptors(FileInterceptor('file'))
   async upload(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer; originalname: string } | undefined, @Body(new ZodPipe(UploadAssetFields)) fields: UploadAssetFields) {
-    return { asset: await this.assets.upload(tenant, file, fields), ingest: 'queued' as const };
+    return this.assets.upload(tenant, file, fields);
   }
 
   @Get()
@@ -67,6 +69,7 @@ export class AssetsController {
 
   @Patch(':id')
   @HttpCode(202)
+  @ModerateText('caption', 'tags')
   async update(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(PatchAssetBody)) body: PatchAssetBody) {
     return { asset: await this.assets.update(tenant, parseAssetId(id), body), ingest: 'queued' as const };
   }
@@ -113,11 +116,14 @@ export class ConversationsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly hub: ConversationEventsHub,
+    private readonly assets: AssetsService,
   ) {}
 
   @Post()
   @HttpCode(201)
-  create(@Tenant() tenant: string, @Body(new ZodPipe(CreateConversationBody)) body: z.infer<typeof CreateConversationBody>): Promise<Conversation> {
+  @ModerateText('segment')
+  async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateConversationBody)) body: z.infer<typeof CreateConversationBody>): Promise<Conversation> {
+    if (body.brandPath) await this.assets.assertBrandImage(tenant, body.brandPath);
     return this.command({ type: 'start', tenant, segment: body.segment, ...(body.brandPath ? { brandPath: body.brandPath } : {}) }, tenant);
   }
 
@@ -128,6 +134,7 @@ export class ConversationsController {
 
   @Post(':id/messages')
   @HttpCode(200)
+  @ModerateText('text')
   reply(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SendMessageBody)) body: z.infer<typeof SendMessageBody>): Promise<Conversation> {
     return this.command({ type: 'reply', tenant, conversationId: parseId(id), text: body.text }, id);
   }
@@ -169,12 +176,17 @@ export class ConversationsController {
 @Controller('v1/ads')
 @UseGuards(TenantGuard)
 export class AdsController {
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly assets: AssetsService,
+  ) {}
 
   /** Without a conversation: from a seed (+ brand), or from a segment via its best-matching seed. */
   @Post()
   @HttpCode(201)
+  @ModerateText('segment', 'headline', 'callToAction')
   async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateAdBody)) body: CreateAdBody) {
+    if (body.brandPath) await this.assets.assertBrandImage(tenant, body.brandPath);
     const { bus } = this.runtime;
     let seedPath = body.seedPath;
     let subject: string | undefined;

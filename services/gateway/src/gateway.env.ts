@@ -1,4 +1,5 @@
 import { envInt } from '@adseed/config';
+import { GuardrailsEnv } from '@adseed/guardrails';
 import { z } from 'zod';
 
 const ApiKeys = z
@@ -27,6 +28,10 @@ export const GatewayEnv = z.object({
   ADSEED_PRESIGN_EXPIRY_SECONDS: envInt(300, 1, 86_400),
   /** MinIO notification target for the seeds and brands buckets, e.g. `arn:minio:sqs::ADSEED:kafka`. */
   ADSEED_STORAGE_NOTIFY_ARN: z.string().optional(),
+  /** Where flagged uploads are kept: stored, never indexed or served (only with the image guardrail on). */
+  ADSEED_BUCKET_QUARANTINE: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/).default('quarantine'),
+  /** The text guardrail: profanity filter, per-tenant deny lists, optional moderation endpoint. */
+  ...GuardrailsEnv.shape,
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');

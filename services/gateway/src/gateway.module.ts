@@ -12,6 +12,8 @@ import { DocsController } from './docs.controller';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { securityHeaders } from './security-headers';
+import { GuardrailsModule } from './guardrails.module';
 
 import { TenantGuard } from './tenant.guard';
 import { MulterModule } from '@nestjs/platform-express';
@@ -34,7 +36,8 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         PlatformModule.forRoot(runtime, options),
-        MulterModule.register({ limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        GuardrailsModule.register(runtime, env),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController],
       providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub],
@@ -49,6 +52,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
     bodyParser: false,
   });
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
   app.use('/docs/assets', serveStatic(require('swagger-ui-dist').getAbsoluteFSPath(), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
@@ -58,6 +62,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
   await runtime.store.ensureBucket(runtime.buckets.seed);
   await runtime.store.ensureBucket(runtime.buckets.brand);
   await runtime.store.ensureBucket(runtime.buckets.ad);
+  if (env.ADSEED_IMAGE_GUARDRAIL !== 'off') await runtime.store.ensureBucket(env.ADSEED_BUCKET_QUARANTINE);
   if (env.ADSEED_STORAGE_NOTIFY_ARN) {
     if (!runtime.store.enableNotifications) throw new Error('ADSEED_STORAGE_NOTIFY_ARN is set but this object store has no bucket notifications');
     for (const bucket of [runtime.buckets.seed, runtime.buckets.brand]) await runtime.store.enableNotifications(bucket, env.ADSEED_STORAGE_NOTIFY_ARN);

@@ -17,6 +17,7 @@ export function sniffImageType(bytes: Buffer): InspectedImage['contentType'] | u
 }
 
 const EXTENSION = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp' } as const;
+const TYPE_NAME = { 'image/jpeg': 'JPEG', 'image/png': 'PNG', 'image/webp': 'WebP' } as const;
 
 /**
  * Sniffs, bounds and fully decodes an upload before anything is stored: the pixel bound is
@@ -32,8 +33,9 @@ export async function inspectImage(bytes: Buffer, maxPixels: number, field = 'fi
   let height: number | undefined;
   try {
     ({ width, height } = await sharp(bytes, { limitInputPixels: false }).metadata());
-  } catch (error) {
-    throw new ApiError(400, 'invalid_image', `the image cannot be read: ${(error as Error).message}`, [{ field, reason: 'corrupt image' }]);
+  } catch {
+    // libvips' own words name its internals (loaders, buffers); the caller needs only this.
+    throw new ApiError(400, 'invalid_image', `the ${TYPE_NAME[contentType]} image header cannot be read: the file is damaged or not really a ${TYPE_NAME[contentType]}`, [{ field, reason: 'corrupt image' }]);
   }
   if (!width || !height) throw new ApiError(400, 'invalid_image', 'the image has no dimensions', [{ field, reason: 'corrupt image' }]);
   if (width * height > maxPixels) {
@@ -41,8 +43,8 @@ export async function inspectImage(bytes: Buffer, maxPixels: number, field = 'fi
   }
   try {
     await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: false });
-  } catch (error) {
-    throw new ApiError(400, 'invalid_image', `the image cannot be decoded: ${(error as Error).message}`, [{ field, reason: 'corrupt image' }]);
+  } catch {
+    throw new ApiError(400, 'invalid_image', `the ${TYPE_NAME[contentType]} image cannot be decoded: the file is truncated or corrupt`, [{ field, reason: 'corrupt image' }]);
   }
   return { contentType, extension: EXTENSION[contentType], width, height };
 }

@@ -13,6 +13,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Use
 import type { z } from 'zod';
 import { ApiError } from './http-errors';
 import { Tenant, TenantGuard } from './tenant.guard';
+import { ModerateText } from './text-guardrail.interceptor';
 import { ZodPipe } from './zod.pipe';
 
 const parseSubjectId = (id: string): string => {
@@ -33,11 +34,13 @@ export class SubjectsController {
 
   @Post()
   @HttpCode(201)
+  @ModerateText('name', 'description', 'audience')
   async add(@Tenant() tenant: string, @Body(new ZodPipe(CreateSubjectBody)) body: CreateSubjectBody): Promise<{ subject: Subject }> {
     return { subject: this.one(await this.command({ type: 'add', tenant, subject: body })) };
   }
 
   @Patch(':id')
+  @ModerateText('description', 'audience')
   async patch(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(PatchSubjectBody)) body: PatchSubjectBody): Promise<{ subject: Subject }> {
     return { subject: this.one(await this.command({ type: 'patch', tenant, id: parseSubjectId(id), patch: body })) };
   }

@@ -14,9 +14,17 @@ export const Asset = z.object({
   width: z.number().int().optional(),
   height: z.number().int().optional(),
   caption: z.string().optional(),
+  /** The file name as uploaded (NFC); the storage key holds an ASCII slug of it. */
+  originalName: z.string().optional(),
   tags: z.array(z.string()),
   rights: Rights.optional(),
   createdAt: z.string(),
+  /** `quarantined`: the image guardrail flagged the upload; it is stored but never indexed, served or used. */
+  status: z.enum(['active', 'quarantined']).optional(),
+  /** The image guardrail's verdict, on quarantined uploads. */
+  moderation: z
+    .object({ model: z.string(), reasons: z.array(z.string()), scores: z.record(z.string(), z.number()) })
+    .optional(),
 });
 export type Asset = z.infer<typeof Asset>;
 
@@ -54,12 +62,16 @@ export const UploadAssetFields = z.object({
 });
 export type UploadAssetFields = z.infer<typeof UploadAssetFields>;
 
-export const UploadAssetResponse = z.object({ asset: Asset, ingest: z.enum(['queued']) });
+/** `quarantined`: stored but not indexed (the image guardrail flagged it). */
+export const UploadAssetResponse = z.object({ asset: Asset, ingest: z.enum(['queued', 'quarantined']) });
+export type UploadAssetResponse = z.infer<typeof UploadAssetResponse>;
 
 export const ListAssetsQuery = z.object({
   kind: AssetKind.default('seed'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(1024).optional(),
+  /** `quarantined`: uploads the image guardrail flagged, for review. */
+  status: z.enum(['active', 'quarantined']).default('active'),
 });
 export type ListAssetsQuery = z.infer<typeof ListAssetsQuery>;
 export const ListAssetsResponse = z.object({ items: z.array(Asset), nextCursor: z.string().optional() });

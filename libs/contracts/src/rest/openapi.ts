@@ -37,6 +37,11 @@ const errors = {
   400: json(ErrorBody, 'The request is invalid; `issues` names each bad field and why.'),
   401: json(ErrorBody, 'Missing or unknown API key (only when API keys are configured).'),
 };
+/** Routes whose text reaches a generator or an ad go through the text guardrail first. */
+const moderation = {
+  422: json(ErrorBody, 'Rejected by the content policy: `code` is `moderation_rejected`; each issue names the field and the category (`profanity`, `deny_list`, or the moderation endpoint\'s, e.g. `harassment`). The text itself is never logged.'),
+  503: json(ErrorBody, 'The configured moderation endpoint cannot answer and the guardrail fails closed (`moderation_unavailable`).'),
+};
 
 /** Builds the gateway's OpenAPI document from the same zod schemas that validate requests. */
 export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGeneratorV31['generateDocument']> {
@@ -68,14 +73,15 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
       },
     },
     responses: {
-      201: json(UploadAssetResponse, 'Stored; an ingest event was published.'),
+      201: json(UploadAssetResponse, 'Stored; an ingest event was published (`ingest: queued`), or, with the image guardrail on and the image flagged, kept in quarantine and not indexed (`ingest: quarantined`, `asset.moderation` says why).'),
       ...errors,
+      ...moderation,
       413: json(ErrorBody, 'The file or image is larger than allowed.'),
       415: json(ErrorBody, 'The content is not a supported image (sniffed, not by extension).'),
     },
   });
   r.registerPath({
-    method: 'get', path: '/v1/assets', tags: ['assets'], summary: "List the tenant's assets of a kind",
+    method: 'get', path: '/v1/assets', tags: ['assets'], summary: "List the tenant's assets of a kind (`status=quarantined`: the uploads the image guardrail flagged)",
     request: { headers: tenantHeader, query: ListAssetsQuery },
     responses: { 200: json(ListAssetsResponse, 'A page of assets.'), ...errors },
   });
@@ -99,7 +105,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     method: 'patch', path: '/v1/assets/{id}', tags: ['assets'],
     summary: "Change an asset's caption, tags or rights; it is re-embedded and re-indexed",
     request: { headers: tenantHeader, params: assetIdParam, body: { content: { 'application/json': { schema: PatchAssetBody } } } },
-    responses: { 202: json(AssetChangeResponse, 'Stored; an ingest event was published.'), ...errors, 404: json(ErrorBody, 'No such (indexed) asset for this tenant.') },
+    responses: { 202: json(AssetChangeResponse, 'Stored; an ingest event was published.'), ...errors, 404: json(ErrorBody, 'No such (indexed) asset for this tenant.'), ...moderation },
   });
   r.registerPath({
     method: 'delete', path: '/v1/assets/{id}', tags: ['assets'],
@@ -117,13 +123,18 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     method: 'post', path: '/v1/subjects', tags: ['subjects'],
     summary: 'Add a subject by name: accepted only if retrieval finds seeds above the relevance floor',
     request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateSubjectBody } } } },
-    responses: { 201: json(SubjectResponse, 'The subject.'), ...errors, 422: json(ErrorBody, '`no_matching_seeds`: nothing in the library clears the floor for this name (recorded as a seed gap).') },
+    responses: {
+      201: json(SubjectResponse, 'The subject.'),
+      ...errors,
+      ...moderation,
+      422: json(ErrorBody, '`no_matching_seeds`: nothing in the library clears the floor for this name (recorded as a seed gap); or `moderation_rejected`: the content policy rejected a field (`issues` name the field and category).'),
+    },
   });
   r.registerPath({
     method: 'patch', path: '/v1/subjects/{id}', tags: ['subjects'],
     summary: "Edit a subject's description (the agent's reason), audience, or disable it",
     request: { headers: tenantHeader, params: z.object({ id: z.string() }), body: { content: { 'application/json': { schema: PatchSubjectBody } } } },
-    responses: { 200: json(SubjectResponse, 'The subject.'), ...errors, 404: json(ErrorBody, 'No such subject.') },
+    responses: { 200: json(SubjectResponse, 'The subject.'), ...errors, 404: json(ErrorBody, 'No such subject.'), ...moderation },
   });
   r.registerPath({
     method: 'get', path: '/v1/reports/seed-gaps', tags: ['reports'],
@@ -139,7 +150,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/conversations', tags: ['conversations'], summary: 'Start a conversation for a segment; the agent proposes a subject',
     request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateConversationBody } } } },
-    responses: { 201: json(Conversation, 'The new conversation.'), ...errors },
+    responses: { 201: json(Conversation, 'The new conversation.'), ...errors, 404: json(ErrorBody, '`brandPath` names no brand image of this tenant.'), ...moderation },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}', tags: ['conversations'], summary: "A conversation's state",
@@ -150,7 +161,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     method: 'post', path: '/v1/conversations/{id}/messages', tags: ['conversations'],
     summary: 'Reply to the agent: yes / not quite / different subject / show me a <subject>',
     request: { headers: tenantHeader, params: idParam, body: { content: { 'application/json': { schema: SendMessageBody } } } },
-    responses: { 200: json(Conversation, 'The conversation after the agent handled the reply.'), ...errors, 404: json(ErrorBody, 'No such conversation.') },
+    responses: { 200: json(Conversation, 'The conversation after the agent handled the reply.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), ...moderation },
   });
   r.registerPath({
     method: 'post', path: '/v1/conversations/{id}/seed', tags: ['conversations'],
@@ -167,7 +178,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/ads', tags: ['ads'], summary: 'Generate an ad directly: from a segment, or from a seed (+ brand) image',
     request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateAdBody } } } },
-    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist.') },
+    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist.'), ...moderation },
   });
 
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
