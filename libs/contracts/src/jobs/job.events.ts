@@ -19,8 +19,8 @@ export const AdRequested = z.object({
   format: AdFormat,
   width: z.number().int().min(64).max(4096),
   height: z.number().int().min(64).max(4096),
-  /** 0-based variant of this segment and format, as the user counts them. */
-  variant: z.number().int().min(0).max(63),
+  /** Variant of this segment (or seed) and format, counted from 1 as the user does. */
+  variant: z.number().int().min(1).max(64),
   /** Which look (crop and placement) the generator takes for this seed; unique per seed and format in a job. */
   look: z.number().int().min(0).max(63),
   segment: z.string().max(500).optional(),
