@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   AdProvenance,
   JobStateKeys,
@@ -130,6 +131,7 @@ export class RenderJobAdUseCase {
       ...(request.scores ? { scores: request.scores } : {}),
       warnings: [...(ad.warnings ?? []), ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : [])],
       ...(traceIdOf(headers) ? { traceId: traceIdOf(headers) } : {}),
+      renderedBy: { service: this.runtime.service, host: hostname(), pid: process.pid },
       createdAt: this.now().toISOString(),
     });
     // Written last: its presence means the ad is complete.

@@ -34,6 +34,8 @@ export const AdProvenance = z.object({
   scores: z.object({ score: z.number(), clip: z.number().optional(), caption: z.number().optional(), rank: z.number().int() }).optional(),
   warnings: z.array(z.string()),
   traceId: z.string().optional(),
+  /** Which process rendered it (service, host, pid): shows replicas sharing a job's work. */
+  renderedBy: z.object({ service: z.string(), host: z.string(), pid: z.number().int() }).optional(),
   createdAt: z.string(),
 });
 export type AdProvenance = z.infer<typeof AdProvenance>;
