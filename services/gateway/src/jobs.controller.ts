@@ -59,34 +59,44 @@ export class JobsController {
   /** Server-sent events: the state now, then on every change; the stream ends when the job does. */
   @Get(':id/events')
   async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response): Promise<void> {
-    const initial = await this.jobs.get(tenant, id);
+    // Listen before reading, so a change between the read and the subscription is not missed;
+    // changes queue behind the first state, and each re-reads, so progress never goes backwards.
+    let open: () => void = () => undefined;
+    let sending = new Promise<void>((resolve) => (open = resolve));
+    let closed = false;
+    const stop = this.hub.listen(id, (update) => {
+      if (update.tenant !== tenant) return;
+      sending = sending.then(() => this.jobs.get(tenant, id).then(send, () => finish()));
+    });
+    let initial: Job;
+    try {
+      initial = await this.jobs.get(tenant, id);
+    } catch (error) {
+      stop();
+      throw error;
+    }
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    let closed = false;
-    let sending = Promise.resolve();
-    const send = (job: Job) => {
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    function send(job: Job): void {
       if (closed) return;
       res.write(`event: state\nid: ${job.updatedAt}\ndata: ${JSON.stringify(job)}\n\n`);
-      if (this.jobs.isTerminal(job)) finish();
-    };
-    const stop = this.hub.listen(initial.id, (update) => {
-      if (update.tenant !== tenant) return;
-      // One read at a time, in order, so a client never sees progress go backwards.
-      sending = sending.then(() => this.jobs.get(tenant, id).then(send, () => finish()));
-    });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    const finish = () => {
+      if (isTerminal(job)) finish();
+    }
+    function finish(): void {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
       stop();
       res.end();
-    };
+    }
+    const isTerminal = (job: Job) => this.jobs.isTerminal(job);
     res.on('close', finish);
     send(initial);
+    open();
   }
 }
