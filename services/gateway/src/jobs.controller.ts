@@ -64,9 +64,15 @@ export class JobsController {
     let open: () => void = () => undefined;
     let sending = new Promise<void>((resolve) => (open = resolve));
     let closed = false;
+    // A burst of changes (one per ad) needs one read, not one each: at most one read waits.
+    let queued = false;
     const stop = this.hub.listen(id, (update) => {
-      if (update.tenant !== tenant) return;
-      sending = sending.then(() => this.jobs.get(tenant, id).then(send, () => finish()));
+      if (update.tenant !== tenant || queued) return;
+      queued = true;
+      sending = sending.then(() => {
+        queued = false;
+        return this.jobs.get(tenant, id).then(send, () => finish());
+      });
     });
     let initial: Job;
     try {

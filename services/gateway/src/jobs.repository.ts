@@ -113,7 +113,10 @@ export class JobsRepository {
   }
 
   async cancelledAt(tenant: string, id: string): Promise<Date | undefined> {
-    return (await this.store.stat(this.bucket, JobStateKeys.cancel(tenant, id)))?.lastModified;
+    const body = await this.read(JobStateKeys.cancel(tenant, id));
+    if (body === undefined) return undefined;
+    const at = new Date(String((JSON.parse(body) as { cancelledAt?: unknown }).cancelledAt));
+    return Number.isNaN(at.getTime()) ? new Date(0) : at;
   }
 
   async markCancelled(tenant: string, id: string, at: Date): Promise<void> {

@@ -97,8 +97,15 @@ describe('creative jobs across processes, on real Kafka and MinIO', () => {
     const total = 2 * 4 * 8;
     const job = async () => ((await (await api(`/v1/jobs/${id}`)).json()) as Json).job;
 
-    await until('a few ads', async () => ((await job()).progress.done >= 6 ? true : undefined), 300_000);
+    // Both processes have made ads (their pids are in the provenance records), and the job is not done: kill one.
+    const provenanceOf = async (ad: Json) => JSON.parse(Buffer.from(await (await api(`/v1/assets/content?path=${encodeURIComponent(ad.provenancePath)}`)).arrayBuffer()).toString('utf8'));
+    const early = await until('ads from both processes', async () => {
+      const j = await job();
+      const pids = new Set((await Promise.all(j.ads.map(provenanceOf))).map((p) => p.renderedBy.pid));
+      return pids.size >= 2 ? j : undefined;
+    }, 300_000);
     await cluster.kill('generation', 'SIGKILL');
+    assert.ok(early.progress.done < total, `the job was still running when one process was killed (${early.progress.done} of ${total} made)`);
 
     const done = await until('the job to finish', async () => {
       const j = await job();
@@ -116,7 +123,7 @@ describe('creative jobs across processes, on real Kafka and MinIO', () => {
     const hashes = new Set<string>();
     for (const ad of done.ads) {
       const png = Buffer.from(await (await api(ad.url)).arrayBuffer());
-      const provenance = JSON.parse(Buffer.from(await (await api(`/v1/assets/content?path=${encodeURIComponent(ad.provenancePath)}`)).arrayBuffer()).toString('utf8'));
+      const provenance = await provenanceOf(ad);
       const hash = createHash('sha256').update(png).digest('hex');
       assert.equal(provenance.ad.sha256, hash, ad.path);
       hashes.add(hash);
