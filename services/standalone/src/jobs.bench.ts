@@ -3,6 +3,9 @@
  * and the per-ad overhead beyond the generator (events, store writes, provenance, folding),
  * measured against the same 100 renders done by the generator alone at the same concurrency.
  * Run: node services/standalone/dist/jobs.bench.js
+ * Against a running deployment (e.g. the multi-process cluster on Kafka with two generation
+ * processes): node services/standalone/dist/jobs.bench.js --url http://127.0.0.1:18704
+ * (ads per second only: the generator-alone comparison needs the embedded store).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,16 +13,49 @@ import { join } from 'node:path';
 import { JobTopics } from '@adseed/contracts';
 import { LocalAdGenerator } from '@adseed/generation';
 import { startTestApp } from './e2e/harness';
-import { library } from './e2e/job-fixtures';
+import { brandPack, library, scene, SEEDS } from './e2e/job-fixtures';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+const JOB = (brandPath: string, seedPaths: string[]) => ({ brandPath, seedPaths: seedPaths.slice(0, 5), formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 5 });
+
+/** The same 100-ad job through the REST API of a deployment someone else started. */
+async function remote(url: string): Promise<void> {
+  const tenant = `bench-${Date.now().toString(36)}`;
+  const call = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${url}${path}`, { ...init, headers: { 'x-tenant-id': tenant, ...(init.headers as Record<string, string>) } });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Json;
+  };
+  const upload = async (bytes: Buffer, name: string, fields: Record<string, string>) => {
+    const form = new FormData();
+    form.set('file', new Blob([new Uint8Array(bytes)]), name);
+    for (const [k, v] of Object.entries(fields)) form.set(k, v);
+    return (await call('/v1/assets', { method: 'POST', body: form })).asset.path as string;
+  };
+  const seedPaths: string[] = [];
+  for (const [i, [name, caption, rgb, size]] of SEEDS.entries()) seedPaths.push(await upload(await scene(rgb, size, i), name, { caption }));
+  const brandPath = await upload(await brandPack(), 'pack.png', { kind: 'brand' });
+  const started = performance.now();
+  const created = await call('/v1/jobs', { method: 'POST', body: JSON.stringify(JOB(brandPath, seedPaths)), headers: { 'content-type': 'application/json' } });
+  let job: Json;
+  for (;;) {
+    job = (await call(`/v1/jobs/${created.job.id}`)).job;
+    if (job.status !== 'queued' && job.status !== 'running') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const wall = performance.now() - started;
+  process.stdout.write(`${url}: ${job.progress.total} ads (${job.progress.done} done, ${job.progress.failed} failed) in ${(wall / 1000).toFixed(2)} s = ${((job.progress.total * 1000) / wall).toFixed(2)} ads/s (polled every 100 ms)\n`);
+}
+
 async function main(): Promise<void> {
+  const at = process.argv.indexOf('--url');
+  if (at > 0) return remote(process.argv[at + 1].replace(/\/$/, ''));
   const dataDir = await mkdtemp(join(tmpdir(), 'adseed-jobs-bench-'));
   const app = await startTestApp({ dataDir });
   try {
     const { brandPath, seedPaths } = await library(app);
-    const body = { brandPath, seedPaths: seedPaths.slice(0, 5), formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 5 };
+    const body = JOB(brandPath, seedPaths);
     const started = performance.now();
     const created = (await (await app.api('/v1/jobs', { method: 'POST', json: body })).json()) as Json;
     const accepted = performance.now() - started;
