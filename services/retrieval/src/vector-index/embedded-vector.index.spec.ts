@@ -145,6 +145,21 @@ describe(EmbeddedVectorIndex.name, () => {
     await second.close();
   }));
 
+  it('compacts once the log passes compactionMaxBytes, even while it is smaller than the snapshot', () => withDir(async (dir) => {
+    const options = { dir, dimensions: SMALL, compactionMinBytes: 1024, compactionMaxBytes: 8192 };
+    const first = await EmbeddedVectorIndex.open(options);
+    await first.upsert(records(0, 60, 40));
+    assert.ok((await stat(join(dir, 'snapshot.bin'))).size > 3 * 8192, 'the snapshot is much larger than the cap');
+    for (let n = 0; n < 30; n++) await first.upsert(records(n, n + 1, 50 + n));
+    assert.ok((await stat(join(dir, 'wal.log'))).size <= 8192 + 4096, 'the log stays near the cap');
+    const before = await fingerprint(first, ids);
+    await first.close();
+    const second = await EmbeddedVectorIndex.open(options);
+    assert.ok(second.recovery.logFrames < 30, `replayed ${second.recovery.logFrames} frames`);
+    assert.deepEqual(await fingerprint(second, ids), before);
+    await second.close();
+  }));
+
   it('recovers when a crash left a temporary snapshot behind', () => withDir(async (dir) => {
     const first = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL });
     await first.upsert(records(0, 10, 20));

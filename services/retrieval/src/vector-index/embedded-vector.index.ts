@@ -18,8 +18,13 @@ export interface EmbeddedVectorIndexOptions {
   dimensions?: VectorIndexDimensions;
   /** fsync the log after every write (default true). Off only for throwaway indexes. */
   syncWrites?: boolean;
-  /** Compact once the log exceeds this many bytes and the snapshot's size (default 64 MiB). */
+  /** Compact once the log exceeds this many bytes and the snapshot's size (default 64 MiB)... */
   compactionMinBytes?: number;
+  /**
+   * ...or once it exceeds this many bytes whatever the snapshot's size (default 512 MiB, about
+   * 180k 512-d vectors): this bounds the log that a start-up replays.
+   */
+  compactionMaxBytes?: number;
 }
 
 /** What `open` found on disk. */
@@ -60,6 +65,7 @@ const LOG_FILE = 'wal.log';
 const FORMAT_VERSION = 1;
 const SNAPSHOT_FORMAT = 2;
 const DEFAULT_COMPACTION_MIN_BYTES = 64 * 1024 * 1024;
+const DEFAULT_COMPACTION_MAX_BYTES = 512 * 1024 * 1024;
 /** File ids of the full-precision rows' locations. */
 const SNAPSHOT_ID = 0;
 const LOG_ID = 1;
@@ -89,7 +95,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
     private readonly dir: string,
     readonly dimensions: VectorIndexDimensions,
     private readonly syncWrites: boolean,
-    private readonly compactionMinBytes: number,
+    private readonly compactionBytes: { min: number; max: number },
     readonly recovery: RecoveryReport,
   ) {
     const files = { fd: (file: number): number => this.handle(file).fd };
@@ -121,7 +127,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
     }
     const dimensions = opts.dimensions ?? stored ?? { ...DEFAULT_VECTOR_DIMENSIONS };
     const index = new EmbeddedVectorIndex(opts.dir, dimensions, opts.syncWrites ?? true,
-      opts.compactionMinBytes ?? DEFAULT_COMPACTION_MIN_BYTES,
+      { min: opts.compactionMinBytes ?? DEFAULT_COMPACTION_MIN_BYTES, max: opts.compactionMaxBytes ?? DEFAULT_COMPACTION_MAX_BYTES },
       { snapshotRecords: 0, logFrames: 0, discardedLogBytes: 0 });
     try {
       if (snapshot instanceof SnapshotReader) {
@@ -214,7 +220,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
       const at = this.log.bytes;
       await this.log.append(frame);
       apply(at);
-      if (this.log.bytes > Math.max(this.compactionMinBytes, this.snapshotBytes)) await this.compactNow();
+      const { min, max } = this.compactionBytes;
+      if (this.log.bytes > Math.max(min, Math.min(max, this.snapshotBytes))) await this.compactNow();
     });
   }
 
