@@ -3,7 +3,7 @@ import { endianness } from 'node:os';
 import { FileHandle, mkdir, open, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotReader, SnapshotWriter, readExactly } from './index-snapshot';
-import { AppendLog, encodeFrame, floatsOffsetOf, Frame, FrameKind, readFrames, writeFileAtomically } from './record-log';
+import { AppendLog, encodeFrame, floatsOffsetOf, Frame, FrameKind, MAX_FRAME_BYTES, readFrames, writeFileAtomically } from './record-log';
 import { RecordSections, RecordTable } from './record-table';
 import { MAX_DIMENSION, VectorColumn } from './vector-column';
 import {
@@ -116,6 +116,11 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const persisted = snapshot === undefined ? undefined
       : legacySnapshot ? await headerDimensions(snapshotPath) : snapshotDimensions(snapshot);
     const logDimensions = await headerDimensions(logPath);
+    if (persisted && logDimensions && !sameDimensions(persisted, logDimensions)) {
+      if (snapshot instanceof SnapshotReader) await snapshot.close();
+      throw new Error(`index at ${opts.dir} is inconsistent: its snapshot holds clip=${persisted.clip}, caption=${persisted.caption} ` +
+        `vectors and its log clip=${logDimensions.clip}, caption=${logDimensions.caption}. Restore the directory from backup.`);
+    }
     const stored = persisted ?? logDimensions;
     for (const found of [persisted, logDimensions]) {
       if (opts.dimensions && found && !sameDimensions(opts.dimensions, found)) {
@@ -152,6 +157,10 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const prepared = records.map((record, i) => this.prepare(record, i));
     if (prepared.length === 0) return;
     const frame = encodeUpsert(prepared, this.columns);
+    if (frame.length > MAX_FRAME_BYTES) {
+      throw new VectorIndexInputError(`upsert of ${prepared.length} records takes ${frame.length} bytes, over the ` +
+        `${MAX_FRAME_BYTES}-byte limit of one log frame: send at most ${Math.floor(prepared.length * MAX_FRAME_BYTES / frame.length)} records per call`);
+    }
     await this.mutate(frame, (at) => this.applyUpsert(prepared, LOG_ID, at + floatsOffsetOf(frame)));
   }
 

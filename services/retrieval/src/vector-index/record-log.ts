@@ -30,7 +30,7 @@ export interface Frame {
 const FRAME_PREFIX_BYTES = 8;
 const BODY_PREFIX_BYTES = 5;
 /** Refuse absurd lengths from a corrupt prefix rather than trying to allocate them. */
-const MAX_FRAME_BYTES = 1 << 30;
+export const MAX_FRAME_BYTES = 1 << 30;
 
 export function encodeFrame(kind: FrameKind, header: unknown, floats: readonly Float32Array[] = []): Buffer {
   const json = JSON.stringify(header);
