@@ -188,7 +188,8 @@ export const PLANES: readonly Plane[] = ['coarse', 'detail'];
  * Three nibble planes of one vector column in a WebAssembly memory owned by this store:
  * - coarse: independent 4-bit codes in [0, 15], scanned for every query;
  * - high/low: int8 codes c ∈ [-127, 127] split as high = floor(c / 16) + 8 and low = c mod 16,
- *   so c = 16 * (high - 8) + low; read only for listed candidate rows.
+ *   so c = 16 * (high - 8) + low; read only for listed candidate rows, which are scattered, so
+ *   a row's high and low planes sit side by side (one region, "detail") and are read together.
  */
 export class NibbleRowStore {
   readonly blocks: number;
