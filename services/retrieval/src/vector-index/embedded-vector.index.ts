@@ -63,7 +63,9 @@ const SNAPSHOT_FILE = 'snapshot.bin';
 const LOG_FILE = 'wal.log';
 /** The log's format (and that of snapshots written before SNAPSHOT_FORMAT, which were logs too). */
 const FORMAT_VERSION = 1;
-const SNAPSHOT_FORMAT = 2;
+/** 3 lays out the int8 stage's planes and scalars per row; 2 (read, not written) kept them apart. */
+const SNAPSHOT_FORMAT = 3;
+const READABLE_SNAPSHOT_FORMATS = [2, 3];
 const DEFAULT_COMPACTION_MIN_BYTES = 64 * 1024 * 1024;
 const DEFAULT_COMPACTION_MAX_BYTES = 512 * 1024 * 1024;
 /** File ids of the full-precision rows' locations. */
@@ -359,7 +361,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
       if (floats.length !== rows * this.columns[name].fullPrecisionRowBytes) {
         throw new Error(`snapshot ${snapshot.path} is damaged (section ${name}.floats does not hold ${rows} rows)`);
       }
-      await this.columns[name].load(rows, name, snapshot, (owner) => this.records.tenantCode(owner), SNAPSHOT_ID, floats.offset);
+      await this.columns[name].load(rows, name, snapshot, (owner) => this.records.tenantCode(owner), SNAPSHOT_ID, floats.offset,
+        meta.format === 2 ? 'separate-detail' : 'current');
     }
   }
 
@@ -484,8 +487,8 @@ async function headerDimensions(path: string): Promise<VectorIndexDimensions | u
 }
 
 function snapshotDimensions(snapshot: SnapshotReader<SnapshotMeta>): VectorIndexDimensions {
-  if (snapshot.meta.format !== SNAPSHOT_FORMAT) {
-    throw new Error(`vector index snapshot format ${snapshot.meta.format} is not supported (this build reads ${SNAPSHOT_FORMAT})`);
+  if (!READABLE_SNAPSHOT_FORMATS.includes(snapshot.meta.format)) {
+    throw new Error(`vector index snapshot format ${snapshot.meta.format} is not supported (this build reads ${READABLE_SNAPSHOT_FORMATS.join(', ')})`);
   }
   return snapshot.meta.dimensions;
 }

@@ -310,14 +310,31 @@ export class VectorColumn {
    * (empty) column; the full-precision rows stay in `file` from `offset` on.
    */
   async load(rows: number, prefix: string, reader: ColumnSectionReader, tenantOf: (owner: number) => number,
-    file: number, offset: number): Promise<void> {
+    file: number, offset: number, layout: 'current' | 'separate-detail' = 'current'): Promise<void> {
     if (this.rowCount !== 0) throw new Error('load needs an empty column');
     this.grow(rows + Math.max(1024, Math.ceil(rows / 8)));
     await reader.read(`${prefix}.owner`, this.owners.subarray(0, rows));
     await reader.read(`${prefix}.crc`, this.crcOf.subarray(0, rows));
     for (const name of COARSE_SCALARS) await reader.read(`${prefix}.${name}`, this.scalars[name].subarray(0, rows));
-    await reader.read(`${prefix}.detailScalars`, this.detailScalars.subarray(0, DETAIL_STRIDE * rows));
-    for (const plane of PLANES) await reader.read(`${prefix}.${plane}`, this.nibbles.plane(plane, rows));
+    if (layout === 'current') {
+      await reader.read(`${prefix}.detailScalars`, this.detailScalars.subarray(0, DETAIL_STRIDE * rows));
+      for (const plane of PLANES) await reader.read(`${prefix}.${plane}`, this.nibbles.plane(plane, rows));
+    } else {
+      // Snapshots of format 2 kept each detail scalar and the high and low planes apart.
+      for (const [i, name] of DETAIL_SCALARS.entries()) {
+        const values = new Float32Array(rows);
+        await reader.read(`${prefix}.${name}`, values);
+        for (let r = 0; r < rows; r++) this.detailScalars[DETAIL_STRIDE * r + i] = values[r];
+      }
+      await reader.read(`${prefix}.coarse`, this.nibbles.plane('coarse', rows));
+      const rowBytes = this.nibbles.rowBytes;
+      const detail = this.nibbles.plane('detail', rows);
+      for (const [half, plane] of (['high', 'low'] as const).entries()) {
+        const bytes = new Uint8Array(rows * rowBytes);
+        await reader.read(`${prefix}.${plane}`, bytes);
+        for (let r = 0; r < rows; r++) detail.set(bytes.subarray(r * rowBytes, (r + 1) * rowBytes), (2 * r + half) * rowBytes);
+      }
+    }
     const tenants = this.nibbles.tenantCodes(rows);
     for (let r = 0; r < rows; r++) tenants[r] = tenantOf(this.owners[r]);
     this.rowCount = rows;
