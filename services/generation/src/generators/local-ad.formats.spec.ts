@@ -89,6 +89,17 @@ describe(`${LocalAdGenerator.name} formats and looks`, () => {
     assert.ok(again.ad.png.equals(first.ad.png));
   });
 
+  it('still differs when a seed has a single crop: a square seed in a square ad gives 8 distinct looks (4 corners, mirrored)', async () => {
+    // one crop, and a subject that leaves only some corners "eligible": later looks take the others
+    const seed = await sceneWithSubject(1080, 1080, 800, 800, 200);
+    const hashes = new Set<string>();
+    for (let look = 0; look < 8; look++) {
+      const { ad } = await generator.render({ seed, brand, width: 1080, height: 1080, look });
+      hashes.add(createHash('sha256').update(ad.png).digest('hex'));
+    }
+    assert.equal(hashes.size, 8);
+  });
+
   it('refuses half a format and out-of-range looks, naming the field', async () => {
     const seed = await sceneWithSubject(800, 800, 400, 400, 100);
     await assert.rejects(generator.render({ seed, brand, width: 1080 }), /height: must be an integer/);

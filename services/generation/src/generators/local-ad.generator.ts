@@ -162,7 +162,7 @@ export class LocalAdGenerator implements AdGenerator {
     const saliency = await coverSaliency(cover);
     const crops = cropCandidates(cover, saliency, width, height);
     const placements = crops.map((crop) => rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined));
-    const pairs = lookPairs(placements.map((p) => p.eligible.length));
+    const pairs = lookPairs(placements.map((p) => p.eligible.length), placements.map((p) => p.all.length));
     const pair = pairs[look % pairs.length];
     const mirrored = Math.floor(look / pairs.length) % 2 === 1;
     const crop = crops[pair.crop];
@@ -172,7 +172,7 @@ export class LocalAdGenerator implements AdGenerator {
       seedData = await sharp(seedData, { raw: { width, height, channels: 3 } }).flop().raw().toBuffer();
       ranking = rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined, true);
     }
-    const placement = ranking.eligible[pair.placement % ranking.eligible.length];
+    const placement = ranking.all[pair.placement % ranking.all.length];
     const corner = placement.corner;
     const packRect = placement.rect;
     const shadow = await renderDropShadow(pack, packRect, width, height, unit);
@@ -431,7 +431,7 @@ function rankedPlacements(
   pack: { width: number; height: number },
   hasHeadline: boolean,
   mirrored = false,
-): { eligible: Placement[] } {
+): { eligible: Placement[]; all: Placement[] } {
   const corners: PackCorner[] = hasHeadline ? ['bottom-right', 'bottom-left'] : ['bottom-right', 'bottom-left', 'top-right', 'top-left'];
   const ranked = corners
     .map((corner) => {
@@ -448,17 +448,25 @@ function rankedPlacements(
     })
     .sort((a, b) => a.score - b.score);
   const best = ranked[0].saliency;
-  const eligible = ranked.filter((p) => p.saliency <= best * 1.5 + 0.05).map(({ corner, rect, saliency }) => ({ corner, rect, saliency }));
-  return { eligible };
+  const all = ranked.map(({ corner, rect, saliency }) => ({ corner, rect, saliency }));
+  const eligible = all.filter((p) => p.saliency <= best * 1.5 + 0.05);
+  // eligible first (ranked is sorted, so they are a prefix), then the corners that cover more
+  return { eligible, all };
 }
 
-/** Looks in order: (crop 0, best corner), then nearby pairs, by crop index + corner rank. */
-function lookPairs(eligiblePerCrop: number[]): Array<{ crop: number; placement: number }> {
-  const pairs: Array<{ crop: number; placement: number }> = [];
-  eligiblePerCrop.forEach((count, crop) => {
-    for (let placement = 0; placement < count; placement++) pairs.push({ crop, placement });
+/**
+ * Looks in order: (crop 0, best corner), then nearby pairs, by crop index + corner rank; the
+ * corners that hide more of the subject come only after every eligible pair, so a job that asks
+ * for more variants than a seed has good looks still gets pictures that differ (never a repeat).
+ */
+function lookPairs(eligiblePerCrop: number[], allPerCrop: number[]): Array<{ crop: number; placement: number }> {
+  const pairs: Array<{ crop: number; placement: number; eligible: boolean }> = [];
+  allPerCrop.forEach((count, crop) => {
+    for (let placement = 0; placement < count; placement++) pairs.push({ crop, placement, eligible: placement < eligiblePerCrop[crop] });
   });
-  return pairs.sort((a, b) => a.crop + a.placement - (b.crop + b.placement) || a.crop - b.crop);
+  return pairs
+    .sort((a, b) => Number(b.eligible) - Number(a.eligible) || a.crop + a.placement - (b.crop + b.placement) || a.crop - b.crop)
+    .map(({ crop, placement }) => ({ crop, placement }));
 }
 
 /** Saliency of the covered seed at about 160 cells on its long side. */
