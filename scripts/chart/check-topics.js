@@ -1,8 +1,9 @@
 'use strict';
 // The chart's table of consumed topics (charts/adseed/templates/_topics.tpl) must match the code:
-// every topic it names exists in libs/contracts with the same built-in partitions, and each
-// service's consumer group is the one its module declares. The replicas <= partitions guard and
-// the KEDA trigger are only as right as this table. Needs `npm run build` (libs/contracts/dist).
+// for each service, the topics it subscribes to (or answers requests on) in shared consumer
+// groups, each group's name, and each topic's built-in partitions in libs/contracts. The
+// replicas <= partitions guard and the KEDA triggers are only as right as this table.
+// Needs `npm run build` (libs/contracts/dist).
 const fs = require('node:fs');
 const path = require('node:path');
 const YAML = require('yaml');
@@ -16,32 +17,63 @@ if (!block) {
 }
 const table = YAML.parse(block[1]);
 const contracts = require(path.join(repo, 'libs/contracts/dist'));
-const defined = new Map();
-for (const group of [contracts.AssetTopics, contracts.ConversationTopics, contracts.StorageTopics]) {
-  for (const topic of Object.values(group)) defined.set(topic.name, topic.partitions);
-}
-for (const route of Object.values(contracts.ServiceRoutes)) defined.set(route.request.name, route.request.partitions);
 
-const groupConstant = { embedding: 'EMBEDDING_GROUP', retrieval: 'RETRIEVAL_GROUP', agent: 'AGENT_GROUP', generation: 'GENERATION_GROUP' };
+/** `AssetTopics.indexed` / `ServiceRoutes.search` -> the topic definition. */
+const topicOf = (holder, key) => {
+  const def = contracts[holder]?.[key];
+  return def?.request ?? def;
+};
+
+/** What a service's code consumes in shared groups: topic name -> group (per-instance groups skipped). */
+function consumedInCode(service) {
+  const dir = path.join(repo, 'services', service, 'src');
+  const files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts') && !/\.(spec|bench)\.ts$/.test(f) && !f.includes('integration'));
+  const constants = {};
+  const calls = [];
+  for (const file of files) {
+    const source = fs.readFileSync(path.join(dir, file), 'utf8');
+    for (const [, name, value] of source.matchAll(/export const (\w+_GROUP) = '([^']+)'/g)) constants[name] = value;
+    for (const [, holder, key, group] of source.matchAll(/\.(?:subscribe|respond)\((\w+)\.(\w+),\s*\{\s*group:\s*(`[^`]*`|\w+)/g)) calls.push({ holder, key, group: group.trim() });
+  }
+  const consumed = new Map();
+  for (const { holder, key, group } of calls) {
+    if (group.includes('randomUUID')) continue; // a group per instance: every replica reads all partitions
+    const topic = topicOf(holder, key);
+    if (!topic) throw new Error(`${service}: ${holder}.${key} is not a topic of libs/contracts`);
+    const name = group.startsWith('`')
+      ? group.slice(1, -1).replace(/\$\{(\w+)\}/g, (_, c) => constants[c] ?? `?${c}`)
+      : constants[group] ?? `?${group}`;
+    consumed.set(topic.name, { group: name, partitions: topic.partitions });
+  }
+  return consumed;
+}
+
 let problems = 0;
 let checked = 0;
-for (const [service, { group, topics }] of Object.entries(table)) {
-  const source = fs.readFileSync(path.join(repo, `services/${service}/src/${service}.module.ts`), 'utf8');
-  const declared = new RegExp(`export const ${groupConstant[service]} = '([^']+)'`).exec(source)?.[1];
-  if (declared !== group) {
-    console.log(`  ${service}: the chart says consumer group ${group}, ${service}.module.ts says ${declared}`);
-    problems++;
+const services = fs.readdirSync(path.join(repo, 'services')).filter((s) => fs.existsSync(path.join(repo, 'services', s, 'src', `${s}.module.ts`)));
+for (const service of services) {
+  const code = consumedInCode(service);
+  const chart = new Map();
+  for (const [group, topics] of Object.entries(table[service] ?? {})) {
+    for (const [topic, partitions] of Object.entries(topics)) chart.set(topic, { group, partitions });
   }
-  for (const [topic, partitions] of Object.entries(topics)) {
+  for (const [topic, expected] of code) {
     checked++;
-    if (!defined.has(topic)) {
-      console.log(`  ${service}: ${topic} is not a topic of libs/contracts`);
+    const listed = chart.get(topic);
+    if (!listed) {
+      console.log(`  ${service} consumes ${topic} in group ${expected.group}, which the chart's table does not list`);
       problems++;
-    } else if (defined.get(topic) !== partitions) {
-      console.log(`  ${service}: ${topic} has ${defined.get(topic)} partitions in libs/contracts, ${partitions} in the chart`);
+    } else if (listed.group !== expected.group || listed.partitions !== expected.partitions) {
+      console.log(`  ${service}: ${topic} is group ${expected.group} with ${expected.partitions} partitions in the code, group ${listed.group} with ${listed.partitions} in the chart`);
+      problems++;
+    }
+  }
+  for (const topic of chart.keys()) {
+    if (!code.has(topic)) {
+      console.log(`  ${service}: the chart lists ${topic}, which the code does not consume`);
       problems++;
     }
   }
 }
-console.log(`  ${checked - problems} of ${checked} consumed topics match libs/contracts`);
+console.log(`  ${checked - problems} of ${checked} consumed topics match the code (${services.join(', ')})`);
 process.exit(problems ? 1 : 0);

@@ -1,35 +1,40 @@
 {{/*
-The Kafka topics each service consumes in its shared consumer group, with the partitions the code
-creates them with (libs/contracts defineTopic/defineRoute; scripts/chart/test.sh checks that this
-table and the code agree). A replica beyond the partitions of a topic gets none of that topic's
-work, so the chart keeps replicas <= the smallest partition count among these.
-The gateway is not listed: each of its replicas reads conversation updates in a group of its own.
+The Kafka topics each service consumes in shared consumer groups, by group, with the partitions
+the code creates them with (libs/contracts defineTopic/defineRoute). scripts/chart/check-topics.js
+checks this table against the code's subscriptions, groups and partitions. A replica beyond the
+partitions of a topic gets none of that topic's work, so the chart keeps replicas <= the smallest
+partition count among a service's topics. Per-instance groups (the gateway's SSE fan-out of
+conversation and job updates) are not listed: every replica reads those in full.
 */}}
 {{- define "adseed.consumedTopics" -}}
+gateway:
+  gateway-jobs:
+    adseed.generation.ad-generated.v1: 6
+    adseed.generation.ad-failed.v1: 6
 embedding:
-  group: embedding
-  topics:
+  embedding:
     adseed.asset.ingest-requested.v1: 16
-    adseed.storage.object-events.v1: 3
     adseed.embedding.texts-requested.v1: 3
+  embedding-storage-bridge:
+    adseed.storage.object-events.v1: 3
 retrieval:
-  group: retrieval
-  topics:
+  retrieval:
     adseed.asset.embedded.v1: 6
     adseed.asset.deleted.v1: 3
     adseed.retrieval.search-requested.v1: 3
     adseed.retrieval.asset-requested.v1: 3
 agent:
-  group: agent
-  topics:
-    adseed.asset.indexed.v1: 3
-    adseed.asset.deleted.v1: 3
+  agent:
     adseed.agent.catalogue-requested.v1: 3
     adseed.conversation.command-requested.v1: 3
+  agent-catalogue:
+    adseed.asset.indexed.v1: 3
+    adseed.asset.deleted.v1: 3
 generation:
-  group: generation
-  topics:
-    adseed.generation.ad-requested.v1: 3
+  generation:
+    adseed.generation.generate-requested.v1: 3
+  generation-jobs:
+    adseed.generation.ad-requested.v1: 12
 {{- end -}}
 
 {{/* Partitions of one topic: (dict "root" $ "topic" name "builtin" n) -> topics.overrides, else topics.partitions, else built-in. */}}
@@ -44,13 +49,15 @@ generation:
 {{/* The consumed topic with the fewest partitions: (dict "root" $ "component" c) -> YAML {topic, partitions}; empty for non-consumers. */}}
 {{- define "adseed.narrowestTopic" -}}
 {{- $root := .root -}}
-{{- $consumer := index (include "adseed.consumedTopics" . | fromYaml) .component -}}
-{{- if $consumer -}}
+{{- $groups := index (include "adseed.consumedTopics" . | fromYaml) .component -}}
+{{- if $groups -}}
 {{- $min := -1 -}}
 {{- $which := "" -}}
-{{- range $topic, $builtin := $consumer.topics -}}
+{{- range $group, $topics := $groups -}}
+{{- range $topic, $builtin := $topics -}}
 {{- $p := int (include "adseed.topicPartitions" (dict "root" $root "topic" $topic "builtin" $builtin)) -}}
 {{- if or (lt $min 0) (lt $p $min) }}{{ $min = $p }}{{ $which = $topic }}{{ end -}}
+{{- end -}}
 {{- end -}}
 topic: {{ $which }}
 partitions: {{ $min }}
@@ -83,14 +90,16 @@ via: {{ printf "%s.replicaCount" .component }}
 {{- end -}}
 
 {{/*
-KEDA ScaledObject scaling a consumer on its group's lag over all the topics it consumes (no
-`topic`: KEDA sums the group's lag and caps replicas at the group's partitions), and the
-TriggerAuthentication that carries the Kafka SASL credentials when there are any.
+KEDA ScaledObject scaling a consumer on its groups' lag, one trigger per group over all the topics
+the group consumes (no `topic`: KEDA sums the group's lag and caps replicas at the group's
+partitions; the HPA follows the busiest trigger), and the TriggerAuthentication that carries the
+Kafka SASL credentials when there are any.
 */}}
 {{- define "adseed.kedaScaledObject" -}}
 {{- $v := .root.Values -}}
 {{- $k := .values.keda -}}
-{{- $consumer := index (include "adseed.consumedTopics" . | fromYaml) .component -}}
+{{- $root := .root -}}
+{{- $groups := index (include "adseed.consumedTopics" . | fromYaml) .component -}}
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
 metadata:
@@ -107,23 +116,25 @@ spec:
   pollingInterval: {{ $k.pollingInterval }}
   cooldownPeriod: {{ $k.cooldownPeriod }}
   triggers:
+    {{- range $group := keys $groups | sortAlpha }}
     - type: kafka
       metadata:
-        bootstrapServers: {{ include "adseed.kafkaBrokers" .root | quote }}
-        consumerGroup: {{ $consumer.group | quote }}
+        bootstrapServers: {{ include "adseed.kafkaBrokers" $root | quote }}
+        consumerGroup: {{ $group | quote }}
         lagThreshold: {{ $k.lagThreshold | toString | quote }}
         offsetResetPolicy: earliest
         allowIdleConsumers: "false"
         {{- if and (not $v.kafka.enabled) $v.externalKafka.tls }}
         tls: enable
         {{- end }}
-        {{- if include "adseed.kafkaSasl" .root }}
+        {{- if include "adseed.kafkaSasl" $root }}
         sasl: {{ get (dict "plain" "plaintext" "scram-sha-256" "scram_sha256" "scram-sha-512" "scram_sha512") $v.externalKafka.sasl.mechanism | quote }}
         {{- end }}
-      {{- if include "adseed.kafkaSasl" .root }}
+      {{- if include "adseed.kafkaSasl" $root }}
       authenticationRef:
-        name: {{ printf "%s-kafka" (include "adseed.fullname" .root) }}
+        name: {{ printf "%s-kafka" (include "adseed.fullname" $root) }}
       {{- end }}
+    {{- end }}
 {{- end -}}
 
 {{- define "adseed.kedaTriggerAuthentication" -}}

@@ -39,7 +39,7 @@ Combinations the services cannot run with. Each message says which values to cha
 {{- if and $v.gateway.ingress.tls.enabled (not $v.gateway.ingress.enabled) -}}
 {{- fail "adseed: gateway.ingress.tls.enabled has no effect without gateway.ingress.enabled=true" -}}
 {{- end -}}
-{{- range $component := list "embedding" "retrieval" "agent" "generation" -}}
+{{- range $component := list "gateway" "embedding" "retrieval" "agent" "generation" -}}
 {{- $s := index $v $component -}}
 {{- $ctx := dict "root" $ "component" $component "values" $s -}}
 {{- if and $s.autoscaling.enabled (dig "keda" "enabled" false $s) -}}
