@@ -127,6 +127,7 @@ if [[ -f "$d" && -f "$g" && -f "$x" ]]; then
     expect_equal "scale-100m: topics created with 24 partitions" "$s" ConfigMap adseed-retrieval data.KAFKA_TOPIC_PARTITIONS '"24"'
     expect_equal "scale-100m: ingest topic overridden to 48" "$s" ConfigMap adseed-embedding data.KAFKA_TOPIC_PARTITIONS_OVERRIDES '"adseed.asset.ingest-requested.v1=48"'
     expect_equal "scale-100m: KEDA scales embedding on its group's lag" "$s" ScaledObject adseed-embedding spec.triggers.0.metadata.consumerGroup '"embedding"'
+    expect_equal "scale-100m: KEDA follows embedding's second group too" "$s" ScaledObject adseed-embedding spec.triggers.1.metadata.consumerGroup '"embedding-storage-bridge"'
     expect_equal "scale-100m: KEDA at most 24 embedding replicas" "$s" ScaledObject adseed-embedding spec.maxReplicaCount '24'
     expect_equal "scale-100m: KEDA authenticates with the Kafka SASL secret" "$s" TriggerAuthentication adseed-kafka spec.secretTargetRef.1 \
       '{"key": "password", "name": "adseed-kafka", "parameter": "password"}'
@@ -192,6 +193,8 @@ expect_render_failure "guard: Triton PVC repository without a claim" 'pvc.existi
 
 expect_render_failure "guard: more replicas than a consumed topic's partitions" 'retrieval.replicaCount=4 is more than the 3 partitions of adseed.asset.deleted.v1' \
   --set retrieval.replicaCount=4
+expect_render_failure "guard: gateway replicas above its job-outcome topics' partitions" 'gateway.replicaCount=8 is more than the 6 partitions' \
+  --set gateway.replicaCount=8
 expect_render_failure "guard: HPA maximum above the partitions" 'agent.autoscaling.maxReplicas=6 is more than the 4 partitions' \
   --set agent.autoscaling.enabled=true --set agent.autoscaling.maxReplicas=6 --set topics.partitions=4
 expect_render_failure "guard: KEDA maximum above a per-topic override" 'embedding.keda.maxReplicas=8 is more than the 6 partitions of adseed.storage.object-events.v1' \
