@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { HttpMetricsInterceptor, PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { NestLoggerAdapter } from '@adseed/telemetry';
 import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, static as serveStatic } from 'express';
 import { AssetsService } from './assets.service';
@@ -20,7 +21,9 @@ import { JobsController } from './jobs.controller';
 import { JobsRepository } from './jobs.repository';
 import { JOBS_CLOCK, JobsService } from './jobs.service';
 
+import { RateLimitGuard, rateLimitThrottlers } from './rate-limit.guard';
 import { TenantGuard } from './tenant.guard';
+import { TokenBucketStorage } from './token-bucket.storage';
 import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
@@ -52,9 +55,10 @@ export class GatewayModule {
         PlatformModule.forRoot(runtime, options),
         MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
         GuardrailsModule.register(runtime, env),
+        ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env)],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env)],
     };
   }
 }

@@ -71,7 +71,12 @@ async function ingest(folder: string, flags: Record<string, string | undefined>)
       if (row?.rights?.expiresAt) form.set('expiresAt', row.rights.expiresAt);
       if (row?.rights?.channels?.length) form.set('channels', row.rights.channels.join(','));
       try {
-        const response = await fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) });
+        let response = await fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) });
+        // Over the gateway's rate limit: wait as told and send the same upload again.
+        for (let tries = 0; response.status === 429 && tries < 20; tries++) {
+          await new Promise((done) => setTimeout(done, 1000 * Math.max(1, Number(response.headers.get('retry-after')) || 1)));
+          response = await fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) });
+        }
         if (!response.ok) {
           const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
           failures.push(`${rel}: ${response.status} ${body.error?.message ?? response.statusText}`);

@@ -37,6 +37,10 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 const errors = {
   400: json(ErrorBody, 'The request is invalid; `issues` names each bad field and why.'),
   401: json(ErrorBody, 'Missing or unknown API key (only when API keys are configured).'),
+  429: {
+    ...json(ErrorBody, 'Over the rate limit (`rate_limited`): a token bucket per API key (per tenant without keys) of `ADSEED_RATE_LIMIT_BURST` requests refilled at `ADSEED_RATE_LIMIT_PER_SECOND`; wait `Retry-After` seconds.'),
+    headers: { 'Retry-After': { description: 'Seconds until the next request is accepted.', schema: { type: 'integer' as const, minimum: 1 } } },
+  },
 };
 /** Routes whose text reaches a generator or an ad go through the text guardrail first. */
 const moderation = {
@@ -174,7 +178,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     method: 'get', path: '/v1/conversations/{id}/events', tags: ['conversations'],
     summary: "Server-sent events: `event: state` with the conversation's JSON on every change",
     request: { headers: tenantHeader, params: idParam },
-    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, 404: json(ErrorBody, 'No such conversation.') },
+    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, 404: json(ErrorBody, 'No such conversation.'), 429: errors[429] },
   });
   r.registerPath({
     method: 'post', path: '/v1/ads', tags: ['ads'], summary: 'Generate an ad directly: from a segment, or from a seed (+ brand) image',
