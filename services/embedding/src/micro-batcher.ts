@@ -1,3 +1,17 @@
+export interface MicroBatcherOptions {
+  /** Most items per batch. */
+  readonly maxBatch: number;
+  /** How long the oldest queued item may wait for company before its batch runs. */
+  readonly maxWaitMs: number;
+  /**
+   * Most batches running at once (default: no limit). At the limit, arrivals queue and go in
+   * the next batch as soon as one finishes, full or not: the encoder is busy anyway, so waiting
+   * costs nothing and makes the next batch larger instead of queueing many small ones behind it.
+   */
+  readonly maxInFlight?: number;
+  readonly onBatch?: (size: number, seconds: number) => void;
+}
+
 /**
  * Collects single requests into batches for an encoder: a batch runs when it is full or when
  * the oldest request has waited `maxWaitMs`. If a batch fails, its items are retried one by one
@@ -6,11 +20,17 @@
 export class MicroBatcher<I, O> {
   private queue: { item: I; resolve(o: O): void; reject(e: unknown): void }[] = [];
   private timer?: NodeJS.Timeout;
+  private inFlight = 0;
+  /** The wait expired (or a batch filled) while at the in-flight limit: run when a slot frees. */
+  private due = false;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
-    private readonly options: { maxBatch: number; maxWaitMs: number; onBatch?: (size: number, seconds: number) => void },
-  ) {}
+    private readonly options: MicroBatcherOptions,
+  ) {
+    const limit = options.maxInFlight;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new Error(`MicroBatcher: maxInFlight must be a positive integer, got ${limit}`);
+  }
 
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
@@ -20,15 +40,35 @@ export class MicroBatcher<I, O> {
     });
   }
 
+  private atLimit(): boolean {
+    return this.options.maxInFlight !== undefined && this.inFlight >= this.options.maxInFlight;
+  }
+
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.atLimit()) {
+      this.due = this.queue.length > 0;
+      return;
+    }
+    this.due = false;
     const batch = this.queue.splice(0, this.options.maxBatch);
-    if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
     if (batch.length > 0) void this.execute(batch);
+    if (this.queue.length >= this.options.maxBatch) this.flush();
+    else if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
   }
 
   private async execute(batch: typeof this.queue): Promise<void> {
+    this.inFlight++;
+    try {
+      await this.runBatch(batch);
+    } finally {
+      this.inFlight--;
+      if (this.due) this.flush();
+    }
+  }
+
+  private async runBatch(batch: typeof this.queue): Promise<void> {
     const started = process.hrtime.bigint();
     try {
       const outputs = await this.run(batch.map((b) => b.item));
