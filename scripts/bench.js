@@ -200,14 +200,14 @@ function stageRecorder(app) {
         if (!calls) continue;
         const inputs = metric('adseed_encoder_batch_size_sum', tower);
         const seconds = metric('adseed_encoder_latency_seconds_sum', tower);
-        lines.push([`encoder ${tower}${tower === 'clip-image' ? ' (decode+preprocess+inference)' : ''}`, seconds * 1000, `${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`]);
+        lines.push([`encoder ${tower}${tower === 'clip-image' ? ' (decode+preprocess+inference)' : ''}`, seconds * 1000, `sum of call latencies (calls overlap); ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`]);
       }
       for (const [name, s] of stages) {
         if (name === 'join') continue;
-        lines.push([name, union(s.intervals), `${s.calls} calls, sum ${(s.sum / photos).toFixed(1)} ms/photo`]);
+        lines.push([name, union(s.intervals), `busy wall time; ${s.calls} calls, sum ${(s.sum / photos).toFixed(1)} ms/photo`]);
       }
       for (const [name, busyMs, detail] of lines) {
-        record(`  ingest stage: ${name}`, `${(busyMs / photos).toFixed(1)} ms/photo`, `${((100 * busyMs) / wallMs).toFixed(0)}% of ingest wall time; ${detail}`);
+        record(`  ingest stage: ${name}`, `${(busyMs / photos).toFixed(1)} ms/photo`, `${((100 * busyMs) / wallMs).toFixed(0)}% of ingest wall; ${detail}`);
       }
       void t0;
     },

@@ -5,6 +5,8 @@
  * fixed point, horizontal pass first with the intermediate rounded to 8 bits, then vertical.
  */
 
+import { verticalResampleKernel } from './pillow-resample.kernel';
+
 const PRECISION_BITS = 32 - 8 - 2;
 const BICUBIC_SUPPORT = 2;
 
@@ -119,8 +121,7 @@ function sliceCoefficients(c: Coefficients, first: number, count: number): Coeff
  * Horizontal pass over `rows` source rows starting at `rowOffset`, 3 channels, into a packed
  * buffer `outWidth` pixels wide. Int32 arithmetic as Pillow's C (`Math.imul`, `| 0`).
  */
-function horizontalRgb(src: Uint8Array, srcWidth: number, rowOffset: number, rows: number, coeffs: Coefficients, outWidth: number): Uint8Array {
-  const out = new Uint8Array(outWidth * rows * 3);
+function horizontalRgb(src: Uint8Array, srcWidth: number, rowOffset: number, rows: number, coeffs: Coefficients, outWidth: number, out: Uint8Array): Uint8Array {
   const { ksize, bounds, weights } = coeffs;
   const srcStride = srcWidth * 3;
   let o = 0;
@@ -186,6 +187,7 @@ function verticalRows(
  */
 export function resizeCropBicubicLikePillow(
   src: RawImage, width: number, height: number, crop: CropWindow, emit: (row: number, values: Uint8Array) => void,
+  options: { simd?: boolean } = {},
 ): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`resizeBicubicLikePillow: target size must be positive integers, got ${width}×${height}`);
@@ -214,12 +216,23 @@ export function resizeCropBicubicLikePillow(
     rows = last - firstRow;
   }
 
+  const rowBytes = crop.width * ch;
+  // The vertical pass runs in the WebAssembly SIMD kernel when there is one (16 bytes a step, so
+  // rows must be a multiple of 16 bytes: 224 RGB pixels are 672): the horizontal pass then writes
+  // straight into the kernel's memory. Layout: weights, one output row, the intermediate rows.
+  const kernel = vert && rowBytes % 16 === 0 && options.simd !== false ? verticalResampleKernel() : undefined;
+  const weightsAt = 0;
+  const rowAt = kernel && vert ? align16(vert.weights.length * 4) : 0;
+  const midAt = rowAt + align16(rowBytes);
+  const memory = kernel?.reserve(midAt + rows * rowBytes);
+  const midOut = memory ? memory.subarray(midAt, midAt + rows * rowBytes) : new Uint8Array(rows * rowBytes);
+
   // After the horizontal pass (or without it), `mid` holds `rows` rows of crop.width pixels.
   let mid: Uint8Array;
   if (horiz && ch === 3) {
-    mid = horizontalRgb(src.data, src.width, firstRow, rows, horiz, crop.width);
+    mid = horizontalRgb(src.data, src.width, firstRow, rows, horiz, crop.width, midOut);
   } else if (horiz) {
-    mid = new Uint8Array(crop.width * rows * ch);
+    mid = midOut;
     for (let y = 0; y < rows; y++) {
       const rowBase = (y + firstRow) * src.width * ch;
       for (let xx = 0; xx < crop.width; xx++) {
@@ -227,14 +240,22 @@ export function resizeCropBicubicLikePillow(
       }
     }
   } else {
-    mid = new Uint8Array(crop.width * rows * ch);
+    mid = midOut;
     for (let y = 0; y < rows; y++) {
       const from = ((y + firstRow) * src.width + crop.left) * ch;
       mid.set(src.data.subarray(from, from + crop.width * ch), y * crop.width * ch);
     }
   }
 
-  const rowBytes = crop.width * ch;
+  if (kernel && memory && vert) {
+    new Int32Array(memory.buffer, weightsAt, vert.weights.length).set(vert.weights);
+    const row = memory.subarray(rowAt, rowAt + rowBytes);
+    for (let yy = 0; yy < crop.height; yy++) {
+      kernel.verticalRow(midAt + (vert.bounds[yy * 2] - firstRow) * rowBytes, rowBytes, vert.bounds[yy * 2 + 1], weightsAt + yy * vert.ksize * 4, rowAt);
+      emit(yy, row);
+    }
+    return;
+  }
   if (vert) {
     verticalRows(mid, rowBytes, vert, firstRow, crop.height, emit);
     return;
@@ -245,6 +266,8 @@ export function resizeCropBicubicLikePillow(
     emit(y, row);
   }
 }
+
+const align16 = (n: number): number => (n + 15) & ~15;
 
 /** Resizes like Pillow's `Image.resize((width, height), Image.BICUBIC)` for 8-bit images. */
 export function resizeBicubicLikePillow(src: RawImage, width: number, height: number): RawImage {
