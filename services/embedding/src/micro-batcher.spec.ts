@@ -57,4 +57,29 @@ describe(MicroBatcher.name, () => {
     assert.deepEqual(seen.flat(), [1, 2, 3, 4, 5, 6, 7], 'every item once, in arrival order');
     assert.ok(seen.every((b) => b.length <= 2));
   });
+
+  it('with maxInFlight 2, overlaps a full batch with a running one but holds a partial one until idle', async () => {
+    const sizes: number[] = [];
+    const gates: (() => void)[] = [];
+    const batcher = new MicroBatcher<number, number>(async (xs) => {
+      sizes.push(xs.length);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return xs;
+    }, { maxBatch: 2, maxWaitMs: 1, maxInFlight: 2 });
+    const all = [batcher.add(1)];
+    await new Promise((r) => setTimeout(r, 20));
+    all.push(batcher.add(2), batcher.add(3)); // a full batch: starts beside the running one
+    assert.deepEqual(sizes, [1, 2]);
+    all.push(batcher.add(4));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(sizes, [1, 2], 'the lone 4 waits while batches run');
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(sizes, [1, 2], 'still one running: a partial batch waits for an idle encoder');
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(sizes, [1, 2, 1]);
+    gates.shift()!();
+    assert.deepEqual(await Promise.all(all), [1, 2, 3, 4]);
+  });
 });

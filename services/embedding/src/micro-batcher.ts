@@ -4,9 +4,11 @@ export interface MicroBatcherOptions {
   /** How long the oldest queued item may wait for company before its batch runs. */
   readonly maxWaitMs: number;
   /**
-   * Most batches running at once (default: no limit). At the limit, arrivals queue and go in
-   * the next batch as soon as one finishes, full or not: the encoder is busy anyway, so waiting
-   * costs nothing and makes the next batch larger instead of queueing many small ones behind it.
+   * Most batches running at once (default: no limit). When set, only a full batch may start
+   * while another runs (so the next one is decoded while the model works); a batch that is not
+   * full waits until the encoder is idle, taking every arrival up to then: the encoder is busy
+   * anyway, so waiting costs nothing and makes the batch larger, instead of queueing small
+   * batches behind it (small batches cost more per item).
    */
   readonly maxInFlight?: number;
   readonly onBatch?: (size: number, seconds: number) => void;
@@ -21,7 +23,7 @@ export class MicroBatcher<I, O> {
   private queue: { item: I; resolve(o: O): void; reject(e: unknown): void }[] = [];
   private timer?: NodeJS.Timeout;
   private inFlight = 0;
-  /** The wait expired (or a batch filled) while at the in-flight limit: run when a slot frees. */
+  /** The wait expired (or a batch filled) while the limit held it back: run when a batch ends. */
   private due = false;
 
   constructor(
@@ -41,7 +43,9 @@ export class MicroBatcher<I, O> {
   }
 
   private atLimit(): boolean {
-    return this.options.maxInFlight !== undefined && this.inFlight >= this.options.maxInFlight;
+    const limit = this.options.maxInFlight;
+    if (limit === undefined) return false;
+    return this.inFlight >= limit || (this.inFlight > 0 && this.queue.length < this.options.maxBatch);
   }
 
   private flush(): void {
