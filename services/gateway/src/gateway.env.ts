@@ -32,6 +32,12 @@ export const GatewayEnv = z.object({
   ADSEED_BUCKET_QUARANTINE: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/).default('quarantine'),
   /** The text guardrail: profanity filter, per-tenant deny lists, optional moderation endpoint. */
   ...GuardrailsEnv.shape,
+  /** Jobs and ads are removed this many days after they were made. */
+  ADSEED_JOB_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
+  /** How often the sweeper looks for expired jobs and ads (0: never). */
+  ADSEED_JOB_SWEEP_INTERVAL_MS: envInt(3_600_000, 0, 86_400_000),
+  /** Where job state lives (shared with the agent's conversations). */
+  ADSEED_BUCKET_STATE: z.string().default('state'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');

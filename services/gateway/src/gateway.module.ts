@@ -14,6 +14,11 @@ import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
+import { JobEventsHub } from './job-events.hub';
+import { JobsConsumers } from './jobs.consumers';
+import { JobsController } from './jobs.controller';
+import { JobsRepository } from './jobs.repository';
+import { JOBS_CLOCK, JobsService } from './jobs.service';
 
 import { TenantGuard } from './tenant.guard';
 import { MulterModule } from '@nestjs/platform-express';
@@ -29,6 +34,15 @@ class TracingFlush implements OnApplicationShutdown {
   }
 }
 
+/** Creative jobs (`/v1/jobs`): state in the state bucket, the wall clock unless a test gives one. */
+const jobProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
+  { provide: JobsRepository, useValue: new JobsRepository(runtime.store, env.ADSEED_BUCKET_STATE) },
+  { provide: JOBS_CLOCK, useValue: () => new Date() },
+  JobsService,
+  JobEventsHub,
+  JobsConsumers,
+];
+
 @Module({})
 export class GatewayModule {
   static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
@@ -39,8 +53,8 @@ export class GatewayModule {
         MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
         GuardrailsModule.register(runtime, env),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env)],
     };
   }
 }

@@ -28,6 +28,7 @@ import {
   SendMessageBody,
   UploadAssetResponse,
 } from './api.dto';
+import { registerJobPaths } from '../jobs/jobs.openapi';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -180,6 +181,8 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateAdBody } } } },
     responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist.'), ...moderation },
   });
+
+  registerJobPaths(r, { headers: tenantHeader, errors });
 
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
