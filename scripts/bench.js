@@ -4,7 +4,7 @@
 // never in tests. The CLIP figures use a generated ViT-B/32 with random weights: the real
 // architecture and compute, since the real weights cannot be fetched on our machines.
 const { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
-const { cpus, tmpdir, totalmem } = require('node:os');
+const { cpus, loadavg, tmpdir, totalmem } = require('node:os');
 const { join, resolve } = require('node:path');
 
 const repo = resolve(__dirname, '..');
@@ -15,6 +15,7 @@ const { startAdseed, DEFAULT_DEMO_LIBRARY, parseManifest } = require(join(repo, 
 const { ensureCaptionModel, generateClipModels, sharedClipTokenizerDir } = require(join(repo, 'services/embedding/dist'));
 const { benchCaptions } = require(join(repo, 'services/embedding/dist/encoders/caption/minilm-caption.bench'));
 const { OnnxClipEncoder } = require(join(repo, 'services/embedding/dist/encoders/clip/onnx-clip.encoder'));
+const { preprocessForClip } = require(join(repo, 'services/embedding/dist/encoders/clip/clip-preprocess'));
 const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/dist/vector-index/embedded-vector.index.bench'));
 const { benchLocalGenerator } = require(join(repo, 'services/generation/dist/generators/local-ad.generator.bench'));
 const { benchTextGuardrail } = require(join(repo, 'libs/guardrails/dist/text-guardrail.bench'));
@@ -25,6 +26,7 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const ms = (x) => `${x.toFixed(1)} ms`;
+const median = (xs) => percentile(xs, 50);
 const rows = [];
 const record = (what, value, note = '') => {
   rows.push({ what, value, note });
@@ -56,6 +58,164 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
+
+/**
+ * A Python with Pillow + numpy for the preprocessing peer: BENCH_PYTHON if set, else a venv made
+ * once under .cache/bench-venv (`pip install pillow numpy`). Undefined, with the reason, when
+ * none can be had (no python3, no venv module, no registry): the bench then skips the peer.
+ */
+function pillowPython() {
+  const { spawnSync } = require('node:child_process');
+  const works = (python) => spawnSync(python, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status === 0;
+  if (process.env.BENCH_PYTHON) return works(process.env.BENCH_PYTHON) ? { python: process.env.BENCH_PYTHON } : { reason: `no Pillow + numpy for ${process.env.BENCH_PYTHON}` };
+  const venv = join(cache, 'bench-venv');
+  const python = join(venv, 'bin', 'python');
+  if (existsSync(python) && works(python)) return { python };
+  console.log('making the Pillow + numpy peer venv (once, in .cache/bench-venv) ...');
+  const made = spawnSync('python3', ['-m', 'venv', venv], { stdio: 'ignore' });
+  if (made.status !== 0) return { reason: 'python3 -m venv failed' };
+  const pip = spawnSync(join(venv, 'bin', 'pip'), ['install', '--quiet', 'pillow', 'numpy'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (pip.status !== 0 || !works(python)) return { reason: `pip install pillow numpy failed: ${(pip.stderr ?? '').trim().split('\n').pop()}` };
+  return { python };
+}
+
+/**
+ * Decode + CLIP preprocessing per photo, ours (sharp decode, Pillow-exact resample in JS) against
+ * Pillow + numpy as transformers does it, same photos, passes interleaved; medians. Both sides
+ * hash every tensor, so the row also says whether they are bit-identical.
+ */
+async function benchPreprocessing(files) {
+  const { spawnSync } = require('node:child_process');
+  const { createHash } = require('node:crypto');
+  const bytes = files.map((f) => readFileSync(f));
+  const ours = [];
+  const oursCpu = [];
+  const hashes = [];
+  for (const b of bytes) {
+    const t = await preprocessForClip(b);
+    hashes.push(createHash('sha256').update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength)).digest('hex'));
+  }
+  const peer = pillowPython();
+  const theirs = [];
+  const theirsCpu = [];
+  let identical;
+  let versions = '';
+  const passes = Number(process.env.BENCH_PREPROCESS_PASSES ?? 5);
+  for (let pass = 0; pass < passes; pass++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (const b of bytes) await preprocessForClip(b);
+    ours.push((performance.now() - t0) / bytes.length);
+    const cpu = process.cpuUsage(cpu0);
+    oursCpu.push((cpu.user + cpu.system) / 1000 / bytes.length);
+    if (!peer.python) continue;
+    const run = spawnSync(peer.python, [join(repo, 'scripts/bench-preprocess-pil.py'), ...files], { encoding: 'utf8', maxBuffer: 16 << 20, env: { ...process.env, BENCH_REPS: '1' } });
+    if (run.status !== 0) {
+      peer.reason = `peer failed: ${run.stderr.trim().split('\n').pop()}`;
+      peer.python = undefined;
+      continue;
+    }
+    const out = JSON.parse(run.stdout);
+    theirs.push(out.passes[0].wallMs);
+    theirsCpu.push(out.passes[0].cpuMs);
+    identical = out.sha256.filter((h, i) => h === hashes[i]).length;
+    versions = `Pillow ${out.pillow}, numpy ${out.numpy}`;
+  }
+  const oursNote = `${bytes.length} demo photos, one at a time, median of ${passes} passes; CPU ${ms(median(oursCpu))}/photo`;
+  record('CLIP decode + preprocess, ours (sharp + JS Pillow port)', `${median(ours).toFixed(2)} ms/photo`, oursNote);
+  if (theirs.length) {
+    record(
+      'CLIP decode + preprocess, peer Pillow + numpy (same run)',
+      `${median(theirs).toFixed(2)} ms/photo`,
+      `${versions}; CPU ${ms(median(theirsCpu))}/photo; ratio ours/peer = ${(median(ours) / median(theirs)).toFixed(2)} (CPU ${(median(oursCpu) / median(theirsCpu)).toFixed(2)}); identical tensors ${identical}/${bytes.length}`,
+    );
+  } else {
+    record('CLIP decode + preprocess, peer Pillow + numpy', 'skipped', peer.reason ?? 'no peer');
+  }
+}
+
+/**
+ * Per-stage time of the embedded ingest, taken from inside the running app: handler time per
+ * consumer (bus delivery → handler done), store reads and writes, bus appends, and the encoder
+ * calls (the services' own latency histograms from /metrics). Stages overlap, so each shows its
+ * busy wall time (union of its intervals) and its share of the ingest's wall time.
+ */
+function stageRecorder(app) {
+  const stages = new Map();
+  const t0 = performance.now();
+  const note = (name, start, end) => {
+    let s = stages.get(name);
+    if (!s) stages.set(name, (s = { calls: 0, sum: 0, intervals: [] }));
+    s.calls++;
+    s.sum += end - start;
+    s.intervals.push([start, end]);
+  };
+  const timed = (target, method, name) => {
+    const original = target[method];
+    target[method] = function (...args) {
+      const start = performance.now();
+      const result = original.apply(this, args);
+      if (result && typeof result.then === 'function') return result.finally(() => note(typeof name === 'function' ? name(...args) : name, start, performance.now()));
+      note(typeof name === 'function' ? name(...args) : name, start, performance.now());
+      return result;
+    };
+    return () => (target[method] = original);
+  };
+  const short = (topic) => topic.replace(/^adseed\./, '').replace(/\.v\d+$/, '');
+  const restore = [
+    timed(app.store, 'get', 'store reads'),
+    timed(app.store, 'put', 'store writes'),
+    timed(app.broker, 'append', 'bus appends'),
+  ];
+  // Every consumer's handler: wrap the member's deliver as it joins (the app's consumers joined
+  // at start-up, so wrap those already in the groups too).
+  const wrapMember = (topic, member) => {
+    if (member.__timed) return;
+    member.__timed = true;
+    timed(member, 'deliver', () => `handler ${short(topic)}`);
+  };
+  for (const group of app.broker.groups.values()) for (const m of group.members) wrapMember(group.topic, m);
+  restore.push(timed(app.broker, 'join', (topic, _g, member) => (wrapMember(topic, member), 'join')));
+  return {
+    async report(wallMs, photos) {
+      restore.forEach((r) => r());
+      const metrics = await fetch(`${app.url}/metrics`).then((r) => r.text());
+      const metric = (name, tower) => {
+        const m = metrics.match(new RegExp(`^${name}\\{[^}]*tower="${tower}"[^}]*\\} ([0-9.e+-]+)$`, 'm'));
+        return m ? Number(m[1]) : 0;
+      };
+      const union = (intervals) => {
+        const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+        let total = 0;
+        let [s, e] = sorted[0] ?? [0, 0];
+        for (const [a, b] of sorted.slice(1)) {
+          if (a > e) {
+            total += e - s;
+            [s, e] = [a, b];
+          } else e = Math.max(e, b);
+        }
+        return total + (e - s);
+      };
+      const lines = [];
+      for (const tower of ['clip-image', 'caption']) {
+        const calls = metric('adseed_encoder_batch_size_count', tower);
+        if (!calls) continue;
+        const inputs = metric('adseed_encoder_batch_size_sum', tower);
+        const seconds = metric('adseed_encoder_latency_seconds_sum', tower);
+        lines.push([`encoder ${tower}${tower === 'clip-image' ? ' (decode+preprocess+inference)' : ''}`, seconds * 1000, `sum of call latencies (calls overlap); ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`]);
+      }
+      for (const [name, s] of stages) {
+        if (name === 'join') continue;
+        lines.push([name, union(s.intervals), `busy wall time; ${s.calls} calls, sum ${(s.sum / photos).toFixed(1)} ms/photo`]);
+      }
+      for (const [name, busyMs, detail] of lines) {
+        record(`  ingest stage: ${name}`, `${(busyMs / photos).toFixed(1)} ms/photo`, `${((100 * busyMs) / wallMs).toFixed(0)}% of ingest wall; ${detail}`);
+      }
+      void t0;
+    },
+  };
+}
+
 // `--only ingest|search|cluster|catalogue|index|generation|guardrails` runs one section (for experiments); the figures that go in
 // docs/benchmarks.md come from a full run. `--skip-1m` leaves out the index's 1M case.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
@@ -73,22 +233,31 @@ async function benchIngestAndConversation() {
   // event → index upsert (fsync) → event; same photos, same model.
   const encoder = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: 16 });
   const bytes = library.files.map((f) => readFileSync(f));
+  await benchPreprocessing(library.files);
   await encoder.embedImages(bytes.slice(0, 16));
   let t0 = performance.now();
+  let cpu0 = process.cpuUsage();
   await encoder.embedImages(bytes);
   const rawPerSecond = N / ((performance.now() - t0) / 1000);
+  const cpuMsPerPhoto = (c) => (c.user + c.system) / 1000 / N;
+  const rawCpu = cpuMsPerPhoto(process.cpuUsage(cpu0));
   await encoder.close();
   lastRawPerSecond = rawPerSecond;
-  record(`CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`, `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included`);
+  record(`CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`, `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included; CPU ${ms(rawCpu)}/photo (all threads)`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
   const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });
   try {
+    const stages = stageRecorder(app);
     t0 = performance.now();
+    cpu0 = process.cpuUsage();
     await app.demoLibrary;
     await app.whenIdle();
-    const pipelinePerSecond = N / ((performance.now() - t0) / 1000);
-    record('ingest pipeline, embedded (store → bus → embed → index)', `${pipelinePerSecond.toFixed(2)} images/s`, `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)}`);
+    const wallMs = performance.now() - t0;
+    const pipelineCpu = cpuMsPerPhoto(process.cpuUsage(cpu0));
+    const pipelinePerSecond = N / (wallMs / 1000);
+    record('ingest pipeline, embedded (store → bus → embed → index)', `${pipelinePerSecond.toFixed(2)} images/s`, `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)}; CPU ${ms(pipelineCpu)}/photo (all threads); load average ${loadavg()[0].toFixed(1)}`);
+    await stages.report(wallMs, N);
     if (only === 'ingest') return;
 
     const json = (path, body) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());

@@ -25,6 +25,9 @@ export class EmbedAssetUseCase {
     const options = (tower: string) => ({
       maxBatch: env.ADSEED_ENCODER_BATCH_SIZE,
       maxWaitMs: env.ADSEED_ENCODER_BATCH_WAIT_MS,
+      // A full batch may be decoded while another is in the model; a partial one waits for an
+      // idle encoder and so collects what arrives meanwhile (see MicroBatcher).
+      maxInFlight: 2,
       onBatch: (size: number, seconds: number) => {
         runtime.metrics.encoderBatchSize.observe({ tower }, size);
         runtime.metrics.encoderLatency.observe({ tower }, seconds);

@@ -22,4 +22,64 @@ describe(MicroBatcher.name, () => {
     const results = await Promise.allSettled([1, 13, 3].map((x) => batcher.add(x)));
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
   });
+
+  it('with maxInFlight, holds arrivals while the encoder is busy and sends them as one batch', async () => {
+    const sizes: number[] = [];
+    const gates: (() => void)[] = [];
+    const batcher = new MicroBatcher<number, number>(async (xs) => {
+      sizes.push(xs.length);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return xs;
+    }, { maxBatch: 8, maxWaitMs: 1, maxInFlight: 1 });
+    const first = batcher.add(1);
+    await new Promise((r) => setTimeout(r, 20)); // its wait expires: the batch [1] is running
+    assert.deepEqual(sizes, [1]);
+    const later = [2, 3, 4].map((x) => batcher.add(x));
+    await new Promise((r) => setTimeout(r, 20)); // their wait expires too, but the encoder is busy
+    assert.deepEqual(sizes, [1], 'no second batch while one is in flight');
+    gates.shift()!();
+    assert.equal(await first, 1);
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(sizes, [1, 3], 'the three waiting items go together once the slot frees');
+    gates.shift()!();
+    assert.deepEqual(await Promise.all(later), [2, 3, 4]);
+  });
+
+  it('with maxInFlight, still runs full batches in order as slots free', async () => {
+    const seen: number[][] = [];
+    const batcher = new MicroBatcher<number, number>(async (xs) => {
+      seen.push(xs);
+      await new Promise((r) => setTimeout(r, 2));
+      return xs.map((x) => -x);
+    }, { maxBatch: 2, maxWaitMs: 50, maxInFlight: 2 });
+    const out = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((x) => batcher.add(x)));
+    assert.deepEqual(out, [-1, -2, -3, -4, -5, -6, -7]);
+    assert.deepEqual(seen.flat(), [1, 2, 3, 4, 5, 6, 7], 'every item once, in arrival order');
+    assert.ok(seen.every((b) => b.length <= 2));
+  });
+
+  it('with maxInFlight 2, overlaps a full batch with a running one but holds a partial one until idle', async () => {
+    const sizes: number[] = [];
+    const gates: (() => void)[] = [];
+    const batcher = new MicroBatcher<number, number>(async (xs) => {
+      sizes.push(xs.length);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return xs;
+    }, { maxBatch: 2, maxWaitMs: 1, maxInFlight: 2 });
+    const all = [batcher.add(1)];
+    await new Promise((r) => setTimeout(r, 20));
+    all.push(batcher.add(2), batcher.add(3)); // a full batch: starts beside the running one
+    assert.deepEqual(sizes, [1, 2]);
+    all.push(batcher.add(4));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(sizes, [1, 2], 'the lone 4 waits while batches run');
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(sizes, [1, 2], 'still one running: a partial batch waits for an idle encoder');
+    gates.shift()!();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(sizes, [1, 2, 1]);
+    gates.shift()!();
+    assert.deepEqual(await Promise.all(all), [1, 2, 3, 4]);
+  });
 });

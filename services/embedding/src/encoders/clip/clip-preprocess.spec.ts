@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 
 import { CLIP_IMAGE_SIZE, CLIP_MEAN, CLIP_STD, clipResizeTarget, jpegComponentCount, preprocessForClip } from './clip-preprocess';
-import { resizeBicubicLikePillow } from './pillow-resample';
+import { resizeBicubicLikePillow, resizeCropBicubicLikePillow } from './pillow-resample';
+import { verticalResampleKernel } from './pillow-resample.kernel';
 
 interface PillowCase {
   readonly width: number;
@@ -103,6 +104,45 @@ describe(resizeBicubicLikePillow.name, () => {
       assert.equal(out.data.length, w * h * 3);
       for (let i = 0; i < out.data.length; i += 3) assert.deepEqual(Array.from(out.data.subarray(i, i + 3)), [200, 100, 7]);
     }
+  });
+});
+
+describe(resizeCropBicubicLikePillow.name, () => {
+  /** Noise with hard edges, so overshoot (negative sums, sums above 255) is exercised. */
+  function noisy(width: number, height: number, seed: number): Uint8Array {
+    const data = new Uint8Array(width * height * 3);
+    let x = seed;
+    for (let i = 0; i < data.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      data[i] = (x >>> 16) & 1 ? 255 : (x >>> 24) & 0x0f;
+    }
+    return data;
+  }
+  const collect = (src: { data: Uint8Array; width: number; height: number; channels: number }, w: number, h: number, crop: { left: number; top: number; width: number; height: number }, simd: boolean): Uint8Array => {
+    const out = new Uint8Array(crop.width * crop.height * 3);
+    resizeCropBicubicLikePillow(src, w, h, crop, (y, row) => out.set(row, y * row.length), { simd });
+    return out;
+  };
+
+  it('has a WebAssembly SIMD kernel on this Node', () => {
+    assert.ok(verticalResampleKernel(), 'no SIMD kernel: preprocessing falls back to the slower JS pass');
+  });
+
+  for (const [w, h, tw, th] of [[500, 375, 298, 224], [333, 500, 224, 336], [64, 48, 298, 224], [224, 300, 224, 300], [1200, 224, 1200, 224], [97, 61, 224, 224]]) {
+    it(`SIMD and JS vertical passes agree byte for byte (${w}×${h} → ${tw}×${th}, centre 224 crop)`, () => {
+      const src = { data: noisy(w, h, w * 31 + h), width: w, height: h, channels: 3 };
+      const crop = { left: Math.floor((tw - 224) / 2), top: Math.floor((th - 224) / 2), width: 224, height: 224 };
+      assert.deepEqual(collect(src, tw, th, crop, true), collect(src, tw, th, crop, false));
+    });
+  }
+
+  it('equals the full resize cut afterwards (cropping first skips only discarded pixels)', () => {
+    const src = { data: noisy(410, 290, 7), width: 410, height: 290, channels: 3 };
+    const full = resizeBicubicLikePillow(src, 316, 224);
+    const crop = { left: 46, top: 0, width: 224, height: 224 };
+    const expected = new Uint8Array(224 * 224 * 3);
+    for (let y = 0; y < 224; y++) expected.set(full.data.subarray((y * 316 + 46) * 3, (y * 316 + 46 + 224) * 3), y * 224 * 3);
+    assert.deepEqual(collect(src, 316, 224, crop, true), expected);
   });
 });
 

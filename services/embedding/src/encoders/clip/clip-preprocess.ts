@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 
-import { RawImage, resizeBicubicLikePillow } from './pillow-resample';
+import { RawImage, resizeCropBicubicLikePillow } from './pillow-resample';
 
 /** CLIP ViT-B/32 input side (preprocessor_config.json: shortest_edge and crop_size). */
 export const CLIP_IMAGE_SIZE = 224;
@@ -124,28 +124,23 @@ const LEVEL_TO_INPUT: readonly Float32Array[] = [0, 1, 2].map((c) => {
 
 /**
  * RGB pixels → CLIP's input tensor: shortest edge to 224 (Pillow bicubic), centre crop 224×224,
- * ×1/255, per-channel mean/std; laid out CHW as float32.
+ * ×1/255, per-channel mean/std; laid out CHW as float32, into `out` when given (a slot of a batch).
  */
-export function rgbToClipTensor(rgb: RawImage, size = CLIP_IMAGE_SIZE): Float32Array {
+export function rgbToClipTensor(rgb: RawImage, size = CLIP_IMAGE_SIZE, out = new Float32Array(3 * size * size)): Float32Array {
   const target = clipResizeTarget(rgb.width, rgb.height, size);
-  const resized = resizeBicubicLikePillow(rgb, target.width, target.height);
-  const top = Math.floor((resized.height - size) / 2);
-  const left = Math.floor((resized.width - size) / 2);
+  const crop = { top: Math.floor((target.height - size) / 2), left: Math.floor((target.width - size) / 2), width: size, height: size };
   const plane = size * size;
-  const out = new Float32Array(3 * plane);
-  const ch = resized.channels;
+  if (out.length !== 3 * plane) throw new Error(`rgbToClipTensor: output holds ${out.length} floats, expected ${3 * plane}`);
   const [r, g, b] = LEVEL_TO_INPUT;
-  const data = resized.data;
-  for (let y = 0; y < size; y++) {
-    const rowBase = ((y + top) * resized.width + left) * ch;
-    for (let x = 0; x < size; x++) {
-      const p = rowBase + x * ch;
-      const o = y * size + x;
-      out[o] = r[data[p]];
-      out[plane + o] = g[data[p + 1]];
-      out[2 * plane + o] = b[data[p + 2]];
+  // Only the cropped window is resampled; each finished row is normalised straight into CHW.
+  resizeCropBicubicLikePillow(rgb, target.width, target.height, crop, (y, row) => {
+    let o = y * size;
+    for (let p = 0; p < size * 3; p += 3, o++) {
+      out[o] = r[row[p]];
+      out[plane + o] = g[row[p + 1]];
+      out[2 * plane + o] = b[row[p + 2]];
     }
-  }
+  });
   return out;
 }
 

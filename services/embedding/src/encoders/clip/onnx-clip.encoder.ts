@@ -7,7 +7,8 @@ import * as ort from 'onnxruntime-node';
 
 import { EncoderInfo, ImageTextEncoder } from '../encoder.port';
 import { threadSpinning } from '../onnx-threads';
-import { CLIP_IMAGE_SIZE, ClipPreprocessOptions, preprocessForClip } from './clip-preprocess';
+import { OnnxSession, WorkerOnnxSession } from '../onnx-worker.session';
+import { CLIP_IMAGE_SIZE, ClipPreprocessOptions, decodeRgb, rgbToClipTensor } from './clip-preprocess';
 import { ClipTokenizer } from './clip-tokenizer';
 
 export interface OnnxClipEncoderOptions {
@@ -21,6 +22,11 @@ export interface OnnxClipEncoderOptions {
   readonly maxPixels?: number;
   /** Let idle onnxruntime threads spin-wait (default false: see threadSpinning). */
   readonly spinThreads?: boolean;
+  /**
+   * Run the image tower on a worker thread (default true), so the main thread decodes and
+   * resizes the next batch, and serves I/O, while a batch is in the model.
+   */
+  readonly visionOnWorker?: boolean;
 }
 
 export interface ClipModelProbe {
@@ -97,7 +103,7 @@ interface TowerIo {
 }
 
 /** Checks a tower declares the inputs we must feed, none we cannot, and the output we read. */
-function checkIo(session: ort.InferenceSession, expected: TowerIo, path: string): void {
+function checkIo(session: OnnxSession, expected: TowerIo, path: string): void {
   const missing = expected.inputs.filter((n) => !session.inputNames.includes(n));
   const unknown = session.inputNames.filter((n) => !expected.inputs.includes(n) && !expected.optional.includes(n));
   if (missing.length > 0 || unknown.length > 0 || !session.outputNames.includes(expected.output)) {
@@ -135,7 +141,7 @@ export class OnnxClipEncoder implements ImageTextEncoder {
 
   private constructor(
     readonly info: EncoderInfo,
-    private readonly vision: ort.InferenceSession,
+    private readonly vision: OnnxSession,
     private readonly text: ort.InferenceSession,
     private readonly tokenizer: ClipTokenizer,
     private readonly batchSize: number,
@@ -180,9 +186,9 @@ export class OnnxClipEncoder implements ImageTextEncoder {
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
       ...threadSpinning(opts.spinThreads ?? false),
     };
-    const opened = await Promise.allSettled([
-      OnnxClipEncoder.openSession(probe.visionPath, sessionOptions),
-      OnnxClipEncoder.openSession(probe.textPath, sessionOptions),
+    const opened = await Promise.allSettled<OnnxSession>([
+      OnnxClipEncoder.openSession(probe.visionPath, sessionOptions, opts.visionOnWorker ?? true),
+      OnnxClipEncoder.openSession(probe.textPath, sessionOptions, false),
     ]);
     const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -190,7 +196,7 @@ export class OnnxClipEncoder implements ImageTextEncoder {
       await Promise.allSettled(opened.map((r) => (r.status === 'fulfilled' ? r.value.release() : undefined)));
       throw failed.reason;
     }
-    const [vision, text] = opened.map((r) => (r as PromiseFulfilledResult<ort.InferenceSession>).value);
+    const [vision, text] = opened.map((r) => (r as PromiseFulfilledResult<OnnxSession>).value) as [OnnxSession, ort.InferenceSession];
     try {
       checkIo(vision, VISION_IO, probe.visionPath);
       checkIo(text, TEXT_IO, probe.textPath);
@@ -207,9 +213,9 @@ export class OnnxClipEncoder implements ImageTextEncoder {
     }
   }
 
-  private static async openSession(path: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  private static async openSession(path: string, options: ort.InferenceSession.SessionOptions, onWorker: boolean): Promise<OnnxSession> {
     try {
-      return await ort.InferenceSession.create(path, options);
+      return onWorker ? await WorkerOnnxSession.create(path, options) : await ort.InferenceSession.create(path, options);
     } catch (err) {
       throw new Error(`OnnxClipEncoder: onnxruntime cannot load ${path}: ${(err as Error).message}`);
     }
@@ -232,15 +238,21 @@ export class OnnxClipEncoder implements ImageTextEncoder {
   async embedImages(images: Buffer[]): Promise<Float32Array[]> {
     this.assertOpen();
     const result: Float32Array[] = [];
-    const plane = 3 * CLIP_IMAGE_SIZE * CLIP_IMAGE_SIZE;
-    for (let start = 0; start < images.length; start += this.batchSize) {
-      const chunk = images.slice(start, start + this.batchSize);
-      const tensors = await this.preprocessAll(chunk, start);
-      const batch = new Float32Array(chunk.length * plane);
-      tensors.forEach((t, i) => batch.set(t, i * plane));
-      const feeds = { pixel_values: new ort.Tensor('float32', batch, [chunk.length, 3, CLIP_IMAGE_SIZE, CLIP_IMAGE_SIZE]) };
+    const chunks: Buffer[][] = [];
+    for (let start = 0; start < images.length; start += this.batchSize) chunks.push(images.slice(start, start + this.batchSize));
+    // Decode and resize chunk k+1 while chunk k is in the model (on its worker thread).
+    const prepare = (k: number): Promise<Float32Array> => {
+      const prepared = this.preprocessBatch(chunks[k], k * this.batchSize);
+      prepared.catch(() => undefined); // awaited below; do not report it unhandled meanwhile
+      return prepared;
+    };
+    let next = chunks.length > 0 ? prepare(0) : undefined;
+    for (let k = 0; k < chunks.length; k++) {
+      const batch = await next!;
+      next = k + 1 < chunks.length ? prepare(k + 1) : undefined;
+      const feeds = { pixel_values: new ort.Tensor('float32', batch, [chunks[k].length, 3, CLIP_IMAGE_SIZE, CLIP_IMAGE_SIZE]) };
       const out = (await this.vision.run(feeds))[VISION_IO.output];
-      result.push(...this.rowsOf(out, chunk.length, VISION_IO.output));
+      result.push(...this.rowsOf(out, chunks[k].length, VISION_IO.output));
     }
     return result;
   }
@@ -275,20 +287,24 @@ export class OnnxClipEncoder implements ImageTextEncoder {
     return splitRows(out.data as Float32Array, rows, out.dims[1]);
   }
 
-  private async preprocessAll(chunk: readonly Buffer[], offset: number): Promise<Float32Array[]> {
-    const out = new Array<Float32Array>(chunk.length);
+  /** Images → one [n,3,224,224] float32 buffer, each image written in place (no per-image copy). */
+  private async preprocessBatch(chunk: readonly Buffer[], offset: number): Promise<Float32Array> {
+    const plane = 3 * CLIP_IMAGE_SIZE * CLIP_IMAGE_SIZE;
+    const batch = new Float32Array(chunk.length * plane);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < chunk.length) {
         const i = next++;
         try {
-          out[i] = await preprocessForClip(chunk[i], this.preprocessOptions);
+          // Decoding runs on libuv's pool, so several are in flight; the resample is synchronous JS.
+          const rgb = await decodeRgb(chunk[i], this.preprocessOptions);
+          rgbToClipTensor(rgb, CLIP_IMAGE_SIZE, batch.subarray(i * plane, (i + 1) * plane));
         } catch (err) {
           throw new Error(`image ${offset + i}: ${(err as Error).message}`);
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PREPROCESS_CONCURRENCY, chunk.length) }, worker));
-    return out;
+    return batch;
   }
 }

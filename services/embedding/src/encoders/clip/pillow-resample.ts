@@ -5,6 +5,8 @@
  * fixed point, horizontal pass first with the intermediate rounded to 8 bits, then vertical.
  */
 
+import { verticalResampleKernel } from './pillow-resample.kernel';
+
 const PRECISION_BITS = 32 - 8 - 2;
 const BICUBIC_SUPPORT = 2;
 
@@ -102,8 +104,91 @@ export interface RawImage {
   readonly channels: number;
 }
 
-/** Resizes like Pillow's `Image.resize((width, height), Image.BICUBIC)` for 8-bit images. */
-export function resizeBicubicLikePillow(src: RawImage, width: number, height: number): RawImage {
+/** A window of the resized image, in resized-image coordinates. */
+export interface CropWindow {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Coefficients restricted to output samples [first, first + count): each output sample only depends on its own taps. */
+function sliceCoefficients(c: Coefficients, first: number, count: number): Coefficients {
+  return { ksize: c.ksize, bounds: c.bounds.subarray(first * 2, (first + count) * 2), weights: c.weights.subarray(first * c.ksize, (first + count) * c.ksize) };
+}
+
+/**
+ * Horizontal pass over `rows` source rows starting at `rowOffset`, 3 channels, into a packed
+ * buffer `outWidth` pixels wide. Int32 arithmetic as Pillow's C (`Math.imul`, `| 0`).
+ */
+function horizontalRgb(src: Uint8Array, srcWidth: number, rowOffset: number, rows: number, coeffs: Coefficients, outWidth: number, out: Uint8Array): Uint8Array {
+  const { ksize, bounds, weights } = coeffs;
+  const srcStride = srcWidth * 3;
+  let o = 0;
+  for (let y = 0; y < rows; y++) {
+    const rowBase = (y + rowOffset) * srcStride;
+    for (let xx = 0; xx < outWidth; xx++) {
+      let p = rowBase + bounds[xx * 2] * 3;
+      const taps = bounds[xx * 2 + 1];
+      let k = xx * ksize;
+      let r = HALF;
+      let g = HALF;
+      let b = HALF;
+      for (let t = 0; t < taps; t++, p += 3, k++) {
+        const w = weights[k];
+        r = (r + Math.imul(src[p], w)) | 0;
+        g = (g + Math.imul(src[p + 1], w)) | 0;
+        b = (b + Math.imul(src[p + 2], w)) | 0;
+      }
+      out[o] = r >= CLIP8_MAX ? 255 : r <= 0 ? 0 : r >> PRECISION_BITS;
+      out[o + 1] = g >= CLIP8_MAX ? 255 : g <= 0 ? 0 : g >> PRECISION_BITS;
+      out[o + 2] = b >= CLIP8_MAX ? 255 : b <= 0 ? 0 : b >> PRECISION_BITS;
+      o += 3;
+    }
+  }
+  return out;
+}
+
+/**
+ * Vertical pass, row at a time: each output row is a weighted sum of whole input rows, so the
+ * inner loop streams contiguous bytes into an Int32 accumulator row. `emit(row, values)` gets
+ * each finished 8-bit row (the buffer is reused).
+ */
+function verticalRows(
+  src: Uint8Array, rowBytes: number, coeffs: Coefficients, rowOffset: number, outRows: number,
+  emit: (row: number, values: Uint8Array) => void,
+): void {
+  const { ksize, bounds, weights } = coeffs;
+  const acc = new Int32Array(rowBytes);
+  const row = new Uint8Array(rowBytes);
+  for (let yy = 0; yy < outRows; yy++) {
+    const ymin = bounds[yy * 2] - rowOffset;
+    const taps = bounds[yy * 2 + 1];
+    acc.fill(HALF);
+    for (let t = 0; t < taps; t++) {
+      const w = weights[yy * ksize + t];
+      if (w === 0) continue;
+      const base = (ymin + t) * rowBytes;
+      for (let i = 0; i < rowBytes; i++) acc[i] = (acc[i] + Math.imul(src[base + i], w)) | 0;
+    }
+    for (let i = 0; i < rowBytes; i++) {
+      const v = acc[i];
+      row[i] = v >= CLIP8_MAX ? 255 : v <= 0 ? 0 : v >> PRECISION_BITS;
+    }
+    emit(yy, row);
+  }
+}
+
+/**
+ * Pillow's bicubic resize to `width`×`height` followed by a crop, computing only the pixels
+ * inside the crop: every output pixel of Pillow's two passes depends only on its own taps, so
+ * skipping the pixels the crop throws away leaves the kept ones bit for bit the same. `emit`
+ * receives each cropped row (`crop.width` × channels bytes; the buffer is reused).
+ */
+export function resizeCropBicubicLikePillow(
+  src: RawImage, width: number, height: number, crop: CropWindow, emit: (row: number, values: Uint8Array) => void,
+  options: { simd?: boolean } = {},
+): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`resizeBicubicLikePillow: target size must be positive integers, got ${width}×${height}`);
   }
@@ -111,45 +196,82 @@ export function resizeBicubicLikePillow(src: RawImage, width: number, height: nu
   if (src.data.length !== src.width * src.height * ch) {
     throw new Error(`resizeBicubicLikePillow: buffer holds ${src.data.length} bytes, expected ${src.width}×${src.height}×${ch}`);
   }
+  if (crop.left < 0 || crop.top < 0 || crop.width < 1 || crop.height < 1 || crop.left + crop.width > width || crop.top + crop.height > height) {
+    throw new Error(`resizeBicubicLikePillow: crop ${crop.width}×${crop.height}+${crop.left}+${crop.top} is outside ${width}×${height}`);
+  }
+  // Pillow skips a pass whose size does not change; the pixels then pass through untouched.
   const needHorizontal = width !== src.width;
   const needVertical = height !== src.height;
-  const horiz = precomputeCoefficients(src.width, width);
-  const vert = precomputeCoefficients(src.height, height);
+  const horiz = needHorizontal ? sliceCoefficients(precomputeCoefficients(src.width, width), crop.left, crop.width) : undefined;
+  const vert = needVertical ? sliceCoefficients(precomputeCoefficients(src.height, height), crop.top, crop.height) : undefined;
 
-  let img = src;
-  let vertBounds = vert.bounds;
-  if (needHorizontal) {
-    // Only the rows the vertical pass reads are resampled horizontally, as in Pillow.
-    const yFirst = vert.bounds[0];
-    const yLast = vert.bounds[height * 2 - 2] + vert.bounds[height * 2 - 1];
-    const rows = needVertical ? yLast - yFirst : src.height;
-    const rowOffset = needVertical ? yFirst : 0;
-    if (needVertical) {
-      vertBounds = Int32Array.from(vert.bounds);
-      for (let i = 0; i < height; i++) vertBounds[i * 2] -= yFirst;
-    }
-    const out = new Uint8Array(width * rows * ch);
-    const { ksize, bounds, weights } = horiz;
+  // Source rows the output needs: those under the crop, or those the vertical taps read.
+  let firstRow = crop.top;
+  let rows = crop.height;
+  if (vert) {
+    firstRow = vert.bounds[0];
+    let last = 0;
+    for (let i = 0; i < crop.height; i++) last = Math.max(last, vert.bounds[i * 2] + vert.bounds[i * 2 + 1]);
+    for (let i = 0; i < crop.height; i++) firstRow = Math.min(firstRow, vert.bounds[i * 2]);
+    rows = last - firstRow;
+  }
+
+  const rowBytes = crop.width * ch;
+  // The vertical pass runs in the WebAssembly SIMD kernel when there is one (16 bytes a step, so
+  // rows must be a multiple of 16 bytes: 224 RGB pixels are 672): the horizontal pass then writes
+  // straight into the kernel's memory. Layout: weights, one output row, the intermediate rows.
+  const kernel = vert && rowBytes % 16 === 0 && options.simd !== false ? verticalResampleKernel() : undefined;
+  const weightsAt = 0;
+  const rowAt = kernel && vert ? align16(vert.weights.length * 4) : 0;
+  const midAt = rowAt + align16(rowBytes);
+  const memory = kernel?.reserve(midAt + rows * rowBytes);
+  const midOut = memory ? memory.subarray(midAt, midAt + rows * rowBytes) : new Uint8Array(rows * rowBytes);
+
+  // After the horizontal pass (or without it), `mid` holds `rows` rows of crop.width pixels.
+  let mid: Uint8Array;
+  if (horiz && ch === 3) {
+    mid = horizontalRgb(src.data, src.width, firstRow, rows, horiz, crop.width, midOut);
+  } else if (horiz) {
+    mid = midOut;
     for (let y = 0; y < rows; y++) {
-      const rowBase = (y + rowOffset) * src.width * ch;
-      for (let xx = 0; xx < width; xx++) {
-        resampleTaps(src.data, ch, rowBase + bounds[xx * 2] * ch, ch, weights, xx * ksize, bounds[xx * 2 + 1], out, (y * width + xx) * ch);
+      const rowBase = (y + firstRow) * src.width * ch;
+      for (let xx = 0; xx < crop.width; xx++) {
+        resampleTaps(src.data, ch, rowBase + horiz.bounds[xx * 2] * ch, ch, horiz.weights, xx * horiz.ksize, horiz.bounds[xx * 2 + 1], mid, (y * crop.width + xx) * ch);
       }
     }
-    img = { data: out, width, height: rows, channels: ch };
-  }
-  if (needVertical) {
-    const out = new Uint8Array(width * height * ch);
-    const { ksize, weights } = vert;
-    const rowStride = img.width * ch;
-    for (let yy = 0; yy < height; yy++) {
-      const ymin = vertBounds[yy * 2];
-      const ymax = vertBounds[yy * 2 + 1];
-      for (let xx = 0; xx < width; xx++) {
-        resampleTaps(img.data, ch, ymin * rowStride + xx * ch, rowStride, weights, yy * ksize, ymax, out, (yy * width + xx) * ch);
-      }
+  } else {
+    mid = midOut;
+    for (let y = 0; y < rows; y++) {
+      const from = ((y + firstRow) * src.width + crop.left) * ch;
+      mid.set(src.data.subarray(from, from + crop.width * ch), y * crop.width * ch);
     }
-    img = { data: out, width, height, channels: ch };
   }
-  return needHorizontal || needVertical ? img : { ...src, data: Uint8Array.from(src.data) };
+
+  if (kernel && memory && vert) {
+    new Int32Array(memory.buffer, weightsAt, vert.weights.length).set(vert.weights);
+    const row = memory.subarray(rowAt, rowAt + rowBytes);
+    for (let yy = 0; yy < crop.height; yy++) {
+      kernel.verticalRow(midAt + (vert.bounds[yy * 2] - firstRow) * rowBytes, rowBytes, vert.bounds[yy * 2 + 1], weightsAt + yy * vert.ksize * 4, rowAt);
+      emit(yy, row);
+    }
+    return;
+  }
+  if (vert) {
+    verticalRows(mid, rowBytes, vert, firstRow, crop.height, emit);
+    return;
+  }
+  const row = new Uint8Array(rowBytes);
+  for (let y = 0; y < crop.height; y++) {
+    row.set(mid.subarray(y * rowBytes, (y + 1) * rowBytes));
+    emit(y, row);
+  }
+}
+
+const align16 = (n: number): number => (n + 15) & ~15;
+
+/** Resizes like Pillow's `Image.resize((width, height), Image.BICUBIC)` for 8-bit images. */
+export function resizeBicubicLikePillow(src: RawImage, width: number, height: number): RawImage {
+  const out = new Uint8Array(width * height * src.channels);
+  resizeCropBicubicLikePillow(src, width, height, { left: 0, top: 0, width, height }, (y, values) => out.set(values, y * values.length));
+  return { data: out, width, height, channels: src.channels };
 }
