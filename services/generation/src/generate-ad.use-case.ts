@@ -5,6 +5,7 @@ import type { ServiceRuntime } from '@adseed/platform';
 import { ObjectNotFoundError } from '@adseed/storage';
 import type { AdGenerator } from './generators/ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
+import { measureFidelity } from './fidelity/measure-fidelity';
 
 /**
  * Generate: reads the chosen seed and the brand image by path, composes the ad, writes the PNG
@@ -41,11 +42,19 @@ export class GenerateAdUseCase {
       end();
     }
     const key = `${request.tenant}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}.png`;
+    const fidelity = (await measureFidelity(this.runtime, ad, brand)).result;
     await this.runtime.store.put(this.runtime.buckets.ad, key, ad.png, {
       contentType: 'image/png',
-      metadata: { tenant: request.tenant, seed: seedPath, brand: brandPath, generator: ad.generator, ...(request.subject ? { subject: request.subject } : {}) },
+      metadata: {
+        tenant: request.tenant,
+        seed: seedPath,
+        brand: brandPath,
+        generator: ad.generator,
+        ...(request.subject ? { subject: request.subject } : {}),
+        ...(fidelity ? { fidelity: String(fidelity.score), 'fidelity-located': fidelity.located } : {}),
+      },
     });
-    return { path: `${this.runtime.buckets.ad}/${key}`, seedPath, brandPath, generator: ad.generator, width: ad.width, height: ad.height };
+    return { path: `${this.runtime.buckets.ad}/${key}`, seedPath, brandPath, generator: ad.generator, width: ad.width, height: ad.height, ...(fidelity ? { fidelity: fidelity.score } : {}) };
   }
 
   /** Tenants can only use their own images: keys start with the tenant id. */

@@ -73,6 +73,8 @@ export const GenerateAdReply = z.object({
   generator: z.string(),
   width: z.number().int(),
   height: z.number().int(),
+  /** Product fidelity score (0-1), when it could be measured. */
+  fidelity: z.number().min(0).max(1).optional(),
 });
 export type GenerateAdRequest = z.infer<typeof GenerateAdRequest>;
 export type GenerateAdReply = z.infer<typeof GenerateAdReply>;
