@@ -16,9 +16,14 @@ export class GenerateAdUseCase {
     private readonly runtime: ServiceRuntime,
     private readonly generator: AdGenerator,
     private readonly size: number,
+    /** `local` or `replicate`: a request for the other one (an A/B configuration) is refused. */
+    private readonly generatorKind?: 'local' | 'replicate',
   ) {}
 
   async execute(request: GenerateAdRequest): Promise<GenerateAdReply> {
+    if (request.generator && this.generatorKind && request.generator !== this.generatorKind) {
+      throw new ServiceError(422, 'generator_unavailable', `this deployment generates with ${this.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`, [{ field: 'generator', reason: 'not configured here' }]);
+    }
     const seedPath = request.seedPath;
     const brandPath = request.brandPath ?? (await this.latestBrand(request.tenant));
     const [seed, brand] = await Promise.all([this.read(request.tenant, seedPath, 'seedPath'), this.read(request.tenant, brandPath, 'brandPath')]);
@@ -33,6 +38,9 @@ export class GenerateAdUseCase {
         ...(request.callToAction ? { callToAction: request.callToAction } : {}),
         ...(request.subject ? { subject: request.subject } : {}),
         ...(request.segment ? { segment: request.segment } : {}),
+        ...(request.corner ? { corner: request.corner } : {}),
+        ...(request.packScale !== undefined ? { packScale: request.packScale } : {}),
+        ...(request.promptTemplate ? { promptTemplate: request.promptTemplate } : {}),
       });
     } catch (error) {
       if (error instanceof InvalidImageError) throw new ServiceError(422, 'invalid_image', error.message, [{ field: error.field === 'brand' ? 'brandPath' : 'seedPath', reason: error.message }]);

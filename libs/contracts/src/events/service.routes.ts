@@ -65,6 +65,11 @@ export const GenerateAdRequest = z.object({
   callToAction: z.string().max(40).optional(),
   subject: z.string().max(200).optional(),
   segment: z.string().max(500).optional(),
+  /** An A/B configuration's choices: which generator must make it, where the pack goes, its size, the prompt template. */
+  generator: z.enum(['local', 'replicate']).optional(),
+  corner: z.enum(['bottom-left', 'bottom-right', 'top-left', 'top-right']).optional(),
+  packScale: z.number().min(0.5).max(1.5).optional(),
+  promptTemplate: z.string().max(1000).optional(),
 });
 export const GenerateAdReply = z.object({
   path: StoragePath,
