@@ -1,7 +1,7 @@
 import { Injectable, SetMetadata, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
-import { catchError, from, mergeMap, type Observable } from 'rxjs';
+import { from, mergeMap, type Observable } from 'rxjs';
 import { AuditLog } from './audit.log';
 import type { PrincipalRequest } from './roles';
 
@@ -12,9 +12,10 @@ export const Audited = (action: string) => SetMetadata(AUDIT_ACTION, action);
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Records every mutating `/v1` request (POST, PATCH, DELETE) with its outcome, once it is done and
- * before the answer leaves, and the first use of each key per hour by any request. A request
- * that fails authentication never gets here (there is no principal to record).
+ * Records every mutating `/v1` request (POST, PATCH, DELETE) that succeeded, once it is done and
+ * before the answer leaves, and, with API keys configured, the first use of each key per hour
+ * by any request. A refused request (4xx/5xx) changed nothing and is not recorded, so a bad call
+ * leaves the store as it was; a request that fails authentication never gets here.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
@@ -29,7 +30,7 @@ export class AuditInterceptor implements NestInterceptor {
     const principal = request.principal;
     if (!principal) return next.handle();
     const route = `${request.method} ${(request.route as { path?: string } | undefined)?.path ?? request.path}`;
-    const firstUse = this.audit.firstUseThisHour(principal);
+    const firstUse = principal.actor !== 'local' && this.audit.firstUseThisHour(principal);
     const before: Observable<unknown> = firstUse ? from(this.audit.record(principal, { action: 'key.used', method: request.method, route })) : from([undefined]);
     if (READS.has(request.method)) return before.pipe(mergeMap(() => next.handle()));
     const action = this.reflector.get<string | undefined>(AUDIT_ACTION, context.getHandler()) ?? 'request';
@@ -41,10 +42,6 @@ export class AuditInterceptor implements NestInterceptor {
       mergeMap(async (body: unknown) => {
         await write(context.switchToHttp().getResponse<Response>().statusCode, body);
         return body;
-      }),
-      catchError(async (error: unknown) => {
-        await write(statusOf(error));
-        throw error;
       }),
     );
   }
@@ -64,8 +61,3 @@ function targetOf(body: unknown, id: string | undefined): { target?: string; det
   return typeof candidate === 'string' ? { target: candidate } : {};
 }
 
-function statusOf(error: unknown): number {
-  const e = error as { status?: unknown; getStatus?: () => number };
-  if (typeof e.status === 'number') return e.status;
-  return typeof e.getStatus === 'function' ? e.getStatus() : 500;
-}

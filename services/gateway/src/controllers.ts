@@ -23,7 +23,7 @@ import { ConversationEventsHub } from './conversation-events.hub';
 import { ApiError } from './http-errors';
 import { Audited } from './audit.interceptor';
 import { ReviewService } from './review.service';
-import { CurrentPrincipal, type Principal } from './roles';
+import { CurrentPrincipal, hasRole, type Principal } from './roles';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ModerateText } from './text-guardrail.interceptor';
 import { ZodPipe } from './zod.pipe';
@@ -60,8 +60,11 @@ export class AssetsController {
   }
 
   @Get()
-  list(@Tenant() tenant: string, @Query(new ZodPipe(ListAssetsQuery, 'query')) query: ListAssetsQuery) {
-    return this.assets.list(tenant, query);
+  list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(ListAssetsQuery, 'query')) query: ListAssetsQuery) {
+    if (query.status === 'quarantined' && !hasRole(principal, 'admin')) {
+      throw new ApiError(403, 'forbidden', 'the quarantine is listed for admins only', [{ field: 'query.status', reason: 'role admin required' }]);
+    }
+    return this.assets.list(principal.tenant, query);
   }
 
   @Get('url')
