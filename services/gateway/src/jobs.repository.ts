@@ -15,6 +15,7 @@ export const StoredJob = z.object({
     headline: z.string().optional(),
     callToAction: z.string().optional(),
     generator: z.enum(['local', 'replicate']).optional(),
+    minScore: z.number().optional(),
   }),
   requestHash: z.string(),
   idempotencyKeyHash: z.string().optional(),

@@ -246,7 +246,7 @@ export class JobsService {
   private async plan(tenant: string, body: CreateJobBody, keyHash?: string): Promise<Job> {
     const now = this.now();
     await this.requireOwned(tenant, body.brandPath, 'brandPath', 'brand image');
-    const units = body.seedPaths ? await this.seedUnits(tenant, body.seedPaths) : await this.segmentUnits(tenant, body.segments ?? [], candidatesFor(body.variants));
+    const units = body.seedPaths ? await this.seedUnits(tenant, body.seedPaths) : await this.segmentUnits(tenant, body.segments ?? [], candidatesFor(body.variants), body.minScore);
     const id = newJobId(now, randomBytes(4).toString('hex'));
     const stored: StoredJob = {
       id,
@@ -260,6 +260,7 @@ export class JobsService {
         ...(body.headline ? { headline: body.headline } : {}),
         ...(body.callToAction ? { callToAction: body.callToAction } : {}),
         ...(body.generator ? { generator: body.generator } : {}),
+        ...(body.minScore !== undefined ? { minScore: body.minScore } : {}),
       },
       requestHash: hashRequest(body),
       ...(keyHash ? { idempotencyKeyHash: keyHash } : {}),
@@ -291,12 +292,19 @@ export class JobsService {
     return this.view(stored);
   }
 
-  private async segmentUnits(tenant: string, segments: string[], k: number): Promise<PlanUnit[]> {
+  private async segmentUnits(tenant: string, segments: string[], k: number, minScore: number | undefined): Promise<PlanUnit[]> {
+    const search = (text: string, limit: number, floor: number | undefined) =>
+      this.runtime.bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text, k: limit, kind: 'seed', encoders: ['clip', 'caption'], ...(floor !== undefined ? { minScore: floor } : {}) } });
     return Promise.all(
       segments.map(async (segment, i) => {
-        const reply = await this.runtime.bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: segment, k, kind: 'seed', encoders: ['clip', 'caption'] } });
+        const reply = await search(segment, k, minScore);
         if (reply.hits.length === 0) {
-          throw new ApiError(404, 'no_seeds', `the seed library has nothing for "${segment.slice(0, 80)}" yet: upload seed photos first`, [{ field: `segments.${i}`, reason: 'no matching seed' }]);
+          // Say how far off the best seed was, so the caller can choose: better photos, other words, or minScore.
+          const best = (await search(segment, 1, -1)).hits[0];
+          const detail = best
+            ? `the best seed's cosine is caption ${best.scores.caption?.toFixed(2) ?? '–'}, CLIP ${best.scores.clip?.toFixed(2) ?? '–'}; the floor is caption ${reply.floor.caption?.toFixed(2) ?? '–'}, CLIP ${reply.floor.clip?.toFixed(2) ?? '–'}. Describe what the photos show, upload matching photos, or lower minScore`
+            : 'the seed library is empty: upload seed photos first';
+          throw new ApiError(404, 'no_seeds', `no seed clears the relevance floor for "${segment.slice(0, 80)}": ${detail}`, [{ field: `segments.${i}`, reason: 'no matching seed' }]);
         }
         return {
           segment,
@@ -349,6 +357,6 @@ export class JobsService {
 
 /** The request's identity for Idempotency-Key checks: its fields in a fixed order. */
 function hashRequest(body: CreateJobBody): string {
-  const canonical = JSON.stringify([body.brandPath, body.segments ?? null, body.seedPaths ?? null, body.formats, body.variants, body.headline ?? null, body.callToAction ?? null, body.generator ?? null]);
+  const canonical = JSON.stringify([body.brandPath, body.segments ?? null, body.seedPaths ?? null, body.formats, body.variants, body.headline ?? null, body.callToAction ?? null, body.generator ?? null, body.minScore ?? null]);
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -24,6 +24,7 @@ campaign options:
   --variants <n>      1-8 per segment and format [default: 1]
   --out <dir>         where ads and their provenance records go [default: ./ads]
   --headline <text>, --cta <text>
+  --min-score <c>     relevance floor for the segment searches (cosine; default: the calibrated floor)
   (the same command run again continues the same job: its Idempotency-Key derives from the inputs)`;
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
@@ -122,7 +123,12 @@ async function campaign(flags: Record<string, string | undefined>): Promise<numb
     form.set('kind', 'brand');
     brandPath = (await call<{ asset: { path: string } }>('/v1/assets', { method: 'POST', body: form })).body.asset.path;
   }
-  const request = { brandPath, segments, formats, variants, ...(flags.headline ? { headline: flags.headline } : {}), ...(flags.cta ? { callToAction: flags.cta } : {}) };
+  const request = {
+    brandPath, segments, formats, variants,
+    ...(flags.headline ? { headline: flags.headline } : {}),
+    ...(flags.cta ? { callToAction: flags.cta } : {}),
+    ...(flags['min-score'] !== undefined ? { minScore: Number(flags['min-score']) } : {}),
+  };
   const idempotencyKey = `cli-${createHash('sha256').update(JSON.stringify({ ...request, brandPath: brandHash })).digest('hex').slice(0, 40)}`;
   const created = await call<{ job: CampaignJob }>('/v1/jobs', { method: 'POST', body: JSON.stringify(request), headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey } });
   const jobId = created.body.job.id;
@@ -182,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
       manifest: { type: 'string' }, kind: { type: 'string' }, url: { type: 'string' }, tenant: { type: 'string' },
       'api-key': { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       brand: { type: 'string' }, segments: { type: 'string' }, formats: { type: 'string' }, variants: { type: 'string' },
-      out: { type: 'string' }, headline: { type: 'string' }, cta: { type: 'string' },
+      out: { type: 'string' }, headline: { type: 'string' }, cta: { type: 'string' }, 'min-score': { type: 'string' },
     },
   });
   const [command, folder] = positionals;

@@ -18,6 +18,12 @@ export const CreateJobBody = z
     headline: z.string().trim().max(120).optional(),
     callToAction: z.string().trim().max(40).optional(),
     generator: z.enum(['local', 'replicate']).optional(),
+    /**
+     * Lowers (or raises) the relevance floor of the segment searches, as in `POST /v1/search`.
+     * Audience segments ("cat lovers in small apartments") describe people, not photos, and often
+     * score under the calibrated floor against captions.
+     */
+    minScore: z.number().min(-1).max(1).optional(),
   })
   .refine((b) => Boolean(b.segments) !== Boolean(b.seedPaths), { message: 'give exactly one of segments or seedPaths', path: ['segments'] })
   .refine((b) => (b.segments ?? b.seedPaths ?? []).length * b.formats.length * b.variants <= MAX_ADS_PER_JOB, {

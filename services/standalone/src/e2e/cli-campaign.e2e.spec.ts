@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { runCli } from '../cli';
 import { startTestApp, type TestApp } from './harness';
-import { brandPack, library, SEGMENTS } from './job-fixtures';
+import { brandPack, library, MIN_SCORE, SEGMENTS } from './job-fixtures';
 
 describe('adseed campaign (the CLI, against a running gateway)', { timeout: 300_000 }, () => {
   let app: TestApp;
@@ -26,7 +26,7 @@ describe('adseed campaign (the CLI, against a running gateway)', { timeout: 300_
   });
 
   const run = () =>
-    runCli(['campaign', '--brand', join(dir, 'pack.png'), '--segments', join(dir, 'segments.txt'), '--formats', '1:1,9:16', '--variants', '2', '--out', join(dir, 'ads'), '--url', app.url]);
+    runCli(['campaign', '--brand', join(dir, 'pack.png'), '--segments', join(dir, 'segments.txt'), '--formats', '1:1,9:16', '--variants', '2', '--out', join(dir, 'ads'), '--url', app.url, '--min-score', String(MIN_SCORE)]);
 
   it('makes every segment × format × variant and downloads each ad with its provenance record', async () => {
     assert.equal(await run(), 0);

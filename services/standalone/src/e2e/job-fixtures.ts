@@ -15,6 +15,12 @@ export const SEEDS: Array<[string, string, [number, number, number], [number, nu
   ['kitten_yarn.jpg', 'a kitten playing with a ball of yarn', [180, 60, 90], [1100, 700]],
   ['persian_sofa.jpg', 'a fluffy persian cat on a sofa', [90, 90, 140], [700, 900]],
 ];
+/**
+ * Audience segments describe people, captions describe photos: against these captions the
+ * segments reach a caption cosine of ~0.4, under the calibrated floor (0.55), so jobs for them
+ * pass this minScore (as a marketer would after the 404 that names the gap).
+ */
+export const MIN_SCORE = 0.3;
 export const SEGMENTS = ['outdoor-loving dog owners', 'cat lovers in small apartments'];
 
 /** A scene with texture and one bright "subject", so crops and placements have something to avoid. */

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client as MinioClient } from 'minio';
 import { REPO_ROOT } from '../adseed.app';
 import { testModels } from '../e2e/harness';
-import { brandPack, scene, SEEDS, SEGMENTS } from '../e2e/job-fixtures';
+import { brandPack, MIN_SCORE, scene, SEEDS, SEGMENTS } from '../e2e/job-fixtures';
 import { INFRA, startCluster, type Cluster } from './cluster';
 import { clusterEnv } from './cluster-env';
 
@@ -87,11 +87,11 @@ describe('creative jobs across processes, on real Kafka and MinIO', () => {
     for (const [i, [name, caption, rgb, size]] of SEEDS.entries()) await upload(await scene(rgb, size, i), name, { caption });
     const brandPath = await upload(await brandPack(), 'pack.png', { kind: 'brand' });
     await until('the seeds to be indexed', async () => {
-      const res = (await (await api('/v1/search', { method: 'POST', json: { text: 'a dog', k: 50, encoders: ['caption'] } })).json()) as Json;
+      const res = (await (await api('/v1/search', { method: 'POST', json: { text: 'a dog', k: 50, encoders: ['caption'], minScore: -1 } })).json()) as Json;
       return res.hits?.length === SEEDS.length ? true : undefined;
     }, 120_000);
 
-    const created = await api('/v1/jobs', { method: 'POST', json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 8 } });
+    const created = await api('/v1/jobs', { method: 'POST', json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 8, minScore: MIN_SCORE } });
     assert.equal(created.status, 202, await created.clone().text());
     const id = ((await created.json()) as Json).job.id as string;
     const total = 2 * 4 * 8;
