@@ -249,4 +249,19 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
     // The two configurations really differ where the pack goes: their ads of one seed are different pictures.
     assert.notEqual(corners[0], corners[1]);
   });
+
+  it('marks a conversation ad with its review: pending under always-review, the bytes withheld from the marketer until approved', async () => {
+    let c = await json(await as(KEYS.sue)('/v1/conversations', { method: 'POST', json: { segment: 'outdoor-loving dog owners', brandPath: strict.brand } }), 201);
+    for (let turn = 0; c.status !== 'done' && turn < 4; turn++) c = await json(await as(KEYS.sue)(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'yes' } }), 200);
+    assert.equal(c.status, 'done', JSON.stringify(c.messages?.at(-1)));
+    assert.equal(c.ad.review.status, 'pending');
+    assert.ok(c.ad.review.fidelity >= 0.95, `fidelity ${c.ad.review.fidelity}`);
+    assert.equal((await as(KEYS.sue)(c.ad.url)).status, 403);
+    const queued = (await json(await as(KEYS.sven)('/v1/reviews?status=pending'), 200)).items.find((r: Json) => r.adId === c.ad.review.adId);
+    assert.deepEqual([queued.source, queued.conversationId], ['conversation', c.id]);
+    await json(await as(KEYS.sven)(`/v1/ads/${c.ad.review.adId}/review`, { method: 'POST', json: { decision: 'approve' } }), 200);
+    const again = await json(await as(KEYS.sue)(`/v1/conversations/${c.id}`), 200);
+    assert.equal(again.ad.review.status, 'approved');
+    assert.equal((await as(KEYS.sue)(c.ad.url)).status, 200);
+  });
 });
