@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StoragePath, TenantId } from './common';
+import { AdReviewMark } from './governance/governance.dto';
 
 export const SeedHit = z.object({
   rank: z.number().int().min(0),
@@ -30,7 +31,7 @@ export const Conversation = z.object({
   currentSeed: SeedHit.optional(),
   rejectedSubjects: z.array(z.string()),
   /** The ad, with the seed's licence and attribution so whoever publishes it can credit it. */
-  ad: z.object({ path: StoragePath, url: z.string(), seedPath: StoragePath.optional(), licence: z.string().optional(), attribution: z.string().optional() }).optional(),
+  ad: z.object({ path: StoragePath, url: z.string(), seedPath: StoragePath.optional(), licence: z.string().optional(), attribution: z.string().optional(), review: AdReviewMark.optional() }).optional(),
   messages: z.array(ChatMessage),
   brandPath: StoragePath.optional(),
   createdAt: z.string(),

@@ -13,3 +13,5 @@ export * from './jobs/job.events';
 export * from './jobs/job.storage';
 export * from './jobs/jobs.dto';
 export * from './jobs/jobs.openapi';
+export * from './governance/governance.dto';
+export * from './governance/governance.openapi';

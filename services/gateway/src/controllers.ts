@@ -21,6 +21,9 @@ import { z } from 'zod';
 import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
 import { ApiError } from './http-errors';
+import { Audited } from './audit.interceptor';
+import { ReviewService } from './review.service';
+import { CurrentPrincipal, hasRole, type Principal } from './roles';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ModerateText } from './text-guardrail.interceptor';
 import { ZodPipe } from './zod.pipe';
@@ -42,10 +45,14 @@ const parseAssetId = (id: string): string => {
 @Controller('v1/assets')
 @UseGuards(TenantGuard)
 export class AssetsController {
-  constructor(private readonly assets: AssetsService) {}
+  constructor(
+    private readonly assets: AssetsService,
+    private readonly reviews: ReviewService,
+  ) {}
 
   @Post()
   @HttpCode(201)
+  @Audited('asset.uploaded')
   @ModerateText('caption', 'tags')
   @UseInterceptors(FileInterceptor('file'))
   async upload(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer; originalname: string } | undefined, @Body(new ZodPipe(UploadAssetFields)) fields: UploadAssetFields) {
@@ -53,16 +60,21 @@ export class AssetsController {
   }
 
   @Get()
-  list(@Tenant() tenant: string, @Query(new ZodPipe(ListAssetsQuery, 'query')) query: ListAssetsQuery) {
-    return this.assets.list(tenant, query);
+  list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(ListAssetsQuery, 'query')) query: ListAssetsQuery) {
+    if (query.status === 'quarantined' && !hasRole(principal, 'admin')) {
+      throw new ApiError(403, 'forbidden', 'the quarantine is listed for admins only', [{ field: 'query.status', reason: 'role admin required' }]);
+    }
+    return this.assets.list(principal.tenant, query);
   }
 
   @Get('url')
-  url(@Tenant() tenant: string, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>) {
-    return this.assets.url(tenant, query.path);
+  async url(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>) {
+    await this.reviews.assertVisible(principal, query.path);
+    return this.assets.url(principal.tenant, query.path);
   }
 
   @Delete(':id')
+  @Audited('asset.deleted')
   delete(@Tenant() tenant: string, @Param('id') id: string) {
     return this.assets.delete(tenant, parseAssetId(id));
   }
@@ -75,8 +87,9 @@ export class AssetsController {
   }
 
   @Get('content')
-  async content(@Tenant() tenant: string, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>, @Res() res: Response) {
-    const { body, info } = await this.assets.content(tenant, query.path);
+  async content(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>, @Res() res: Response) {
+    await this.reviews.assertVisible(principal, query.path);
+    const { body, info } = await this.assets.content(principal.tenant, query.path);
     res.setHeader('Content-Type', info.contentType);
     res.setHeader('Cache-Control', 'private, max-age=300');
     res.setHeader('ETag', `"${info.etag}"`);
@@ -117,6 +130,7 @@ export class ConversationsController {
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly hub: ConversationEventsHub,
     private readonly assets: AssetsService,
+    private readonly reviews: ReviewService,
   ) {}
 
   @Post()
@@ -156,7 +170,14 @@ export class ConversationsController {
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    const send = (c: Conversation) => res.write(`event: state\nid: ${c.updatedAt}\ndata: ${JSON.stringify(c)}\n\n`);
+    // Changes are marked with the ad's review in arrival order: each waits for the one before.
+    let sending = Promise.resolve();
+    const send = (c: Conversation) => {
+      sending = sending
+        .then(() => this.marked(c))
+        .then((m) => void res.write(`event: state\nid: ${m.updatedAt}\ndata: ${JSON.stringify(m)}\n\n`))
+        .catch(() => undefined);
+    };
     send(initial);
     const stop = this.hub.listen(conversationId, (c) => {
       if (c.tenant === tenant) send(c);
@@ -168,8 +189,15 @@ export class ConversationsController {
     });
   }
 
-  private command(value: ConversationCommand, key: string): Promise<Conversation> {
-    return this.runtime.bus.request(ServiceRoutes.conversation, { key, value });
+  private async command(value: ConversationCommand, key: string): Promise<Conversation> {
+    return this.marked(await this.runtime.bus.request(ServiceRoutes.conversation, { key, value }));
+  }
+
+  /** The conversation with its ad's review state (the ad is registered for review when first seen). */
+  private async marked(conversation: Conversation): Promise<Conversation> {
+    if (!conversation.ad) return conversation;
+    const review = await this.reviews.mark(conversation.tenant, conversation.ad.path, 'conversation', { conversationId: conversation.id });
+    return review ? { ...conversation, ad: { ...conversation.ad, review } } : conversation;
   }
 }
 
@@ -179,6 +207,7 @@ export class AdsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly assets: AssetsService,
+    private readonly reviews: ReviewService,
   ) {}
 
   /** Without a conversation: from a seed (+ brand), or from a segment via its best-matching seed. */
@@ -213,6 +242,18 @@ export class AdsController {
       },
       { timeoutMs: 300_000 },
     );
-    return { ad: { path: ad.path, url: assetContentUrl(ad.path), seedPath: ad.seedPath, brandPath: ad.brandPath, generator: ad.generator, ...(subject ? { subject } : {}) } };
+    const review = await this.reviews.mark(tenant, ad.path, 'direct');
+    return {
+      ad: {
+        path: ad.path,
+        url: assetContentUrl(ad.path),
+        seedPath: ad.seedPath,
+        brandPath: ad.brandPath,
+        generator: ad.generator,
+        ...(subject ? { subject } : {}),
+        ...(ad.fidelity !== undefined ? { fidelity: ad.fidelity } : {}),
+        ...(review ? { review } : {}),
+      },
+    };
   }
 }

@@ -1,25 +1,41 @@
 import { envInt } from '@adseed/config';
 import { GuardrailsEnv } from '@adseed/guardrails';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
+export const ROLES = ['marketer', 'reviewer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who a key is: its tenant, its role, and the name recorded on its decisions and in the audit log. */
+export interface ApiKeyEntry {
+  tenant: string;
+  role: Role;
+  name: string;
+}
+
+/**
+ * `key:tenant[:role[:name]]`. A key without a role is a marketer (the least privilege: keys set
+ * before roles existed keep every route they had, but cannot review or read the audit log).
+ * Without a name, a key is recorded as `key-<first 8 hex of its sha256>`, never as the key.
+ */
 const ApiKeys = z
   .string()
   .optional()
   .transform((raw, ctx) => {
-    const map = new Map<string, string>();
+    const map = new Map<string, ApiKeyEntry>();
     for (const entry of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-      const [key, tenant] = entry.split(':');
-      if (!key || !tenant || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
-        ctx.addIssue({ code: 'custom', message: 'must be a comma list of <key>:<tenant>' });
+      const [key, tenant, role = 'marketer', name] = entry.split(':');
+      if (!key || !tenant || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant) || !(ROLES as readonly string[]).includes(role) || (name !== undefined && !/^[\w.@-]{1,64}$/.test(name))) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma list of <key>:<tenant>[:<role>[:<name>]], role one of ${ROLES.join('|')}` });
         return map;
       }
-      map.set(key, tenant);
+      map.set(key, { tenant, role: role as Role, name: name ?? `key-${createHash('sha256').update(key).digest('hex').slice(0, 8)}` });
     }
     return map;
   });
 
 export const GatewayEnv = z.object({
-  /** `key:tenant` pairs. When set, every /v1 call needs `Authorization: Bearer <key>`. */
+  /** `key:tenant[:role[:name]]` entries. When set, every /v1 call needs `Authorization: Bearer <key>`. */
   ADSEED_API_KEYS: ApiKeys,
   ADSEED_DEFAULT_TENANT: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('demo'),
   ADSEED_MAX_UPLOAD_BYTES: envInt(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
@@ -45,6 +61,22 @@ export const GatewayEnv = z.object({
   ADSEED_JOB_SWEEP_INTERVAL_MS: envInt(3_600_000, 0, 86_400_000),
   /** Where job state lives (shared with the agent's conversations). */
   ADSEED_BUCKET_STATE: z.string().default('state'),
+  /** Review policy per tenant: JSON `{"<tenant>": "auto-approve" | "always-review", "*": …}`. */
+  ADSEED_REVIEW_POLICY: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (!raw) return {} as Record<string, ReviewPolicy>;
+      try {
+        return z.record(z.string(), z.enum(['auto-approve', 'always-review'])).parse(JSON.parse(raw));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON {"<tenant or *>": "auto-approve" | "always-review"}' });
+        return {} as Record<string, ReviewPolicy>;
+      }
+    }),
+  /** Product fidelity under this score needs a person even with `auto-approve`. */
+  ADSEED_FIDELITY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.8),
 });
+export type ReviewPolicy = 'auto-approve' | 'always-review';
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');

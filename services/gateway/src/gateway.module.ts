@@ -24,6 +24,12 @@ import { JOBS_CLOCK, JobsService } from './jobs.service';
 import { RateLimitGuard, rateLimitThrottlers } from './rate-limit.guard';
 import { TenantGuard } from './tenant.guard';
 import { TokenBucketStorage } from './token-bucket.storage';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AuditInterceptor } from './audit.interceptor';
+import { AuditLog } from './audit.log';
+import { ExperimentsService } from './experiments.service';
+import { AuditController, ExperimentsController, ReviewsController } from './governance.controller';
+import { ReviewService } from './review.service';
 import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
@@ -46,6 +52,14 @@ const jobProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
   JobsConsumers,
 ];
 
+/** Roles, review, the audit log and blind A/B: state in the state bucket. */
+const governanceProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
+  { provide: AuditLog, useValue: new AuditLog(runtime.store, env.ADSEED_BUCKET_STATE) },
+  { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+  ReviewService,
+  ExperimentsService,
+];
+
 @Module({})
 export class GatewayModule {
   static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
@@ -57,8 +71,8 @@ export class GatewayModule {
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env)],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
     };
   }
 }
@@ -80,6 +94,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
   await runtime.store.ensureBucket(runtime.buckets.seed);
   await runtime.store.ensureBucket(runtime.buckets.brand);
   await runtime.store.ensureBucket(runtime.buckets.ad);
+  await runtime.store.ensureBucket(env.ADSEED_BUCKET_STATE);
   if (env.ADSEED_IMAGE_GUARDRAIL !== 'off') await runtime.store.ensureBucket(env.ADSEED_BUCKET_QUARANTINE);
   if (env.ADSEED_STORAGE_NOTIFY_ARN) {
     if (!runtime.store.enableNotifications) throw new Error('ADSEED_STORAGE_NOTIFY_ARN is set but this object store has no bucket notifications');

@@ -19,11 +19,12 @@ import {
   type ListJobsResponse,
 } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { planJob, type PlanUnit } from './job-plan';
 import { JobsRepository, type StoredJob, type StoredOutcome } from './jobs.repository';
+import { ReviewService } from './review.service';
 
 export const JOBS_CLOCK = Symbol('JOBS_CLOCK');
 export type Clock = () => Date;
@@ -48,6 +49,7 @@ export class JobsService {
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly repository: JobsRepository,
     @Inject(JOBS_CLOCK) private readonly now: Clock,
+    @Optional() private readonly reviews?: ReviewService,
   ) {}
 
   /** Returns the job and whether this call created it (false: an Idempotency-Key replay). */
@@ -77,7 +79,7 @@ export class JobsService {
     const page = await this.repository.list(tenant, query.limit, query.cursor);
     const items: JobSummary[] = await Promise.all(
       page.jobs.map(async (stored) => {
-        const { ads: _ads, failures: _failures, ...summary } = await this.view(stored);
+        const { ads: _ads, failures: _failures, ...summary } = await this.view(stored, false);
         return summary;
       }),
     );
@@ -121,6 +123,8 @@ export class JobsService {
       const existing = await this.repository.outcome(tenant, jobId, index);
       if (existing?.kind === 'generated') return;
     }
+    // Registered for review before the ad shows in the job, so it is never served unreviewed.
+    if (outcome.kind === 'generated') await this.reviews?.ensure(tenant, outcome.event.path, 'job', { jobId });
     await this.repository.saveOutcome(outcome);
     await this.announce(tenant, jobId);
   }
@@ -154,7 +158,7 @@ export class JobsService {
   }
 
   /** The job as the API shows it: plan + outcomes + cancel marker. */
-  async view(stored: StoredJob): Promise<Job> {
+  async view(stored: StoredJob, withReviews = true): Promise<Job> {
     const [{ outcomes, updatedAt }, cancelledAt] = await Promise.all([
       this.repository.outcomes(stored.tenant, stored.id),
       this.repository.cancelledAt(stored.tenant, stored.id),
@@ -185,6 +189,13 @@ export class JobsService {
         const e = outcome.event;
         failures.push({ index: e.index, format: e.format, variant: e.variant, ...(e.segment ? { segment: e.segment } : {}), ...(e.seedPath ? { seedPath: e.seedPath } : {}), code: e.code, reason: e.reason });
       }
+    }
+    if (withReviews && this.reviews) {
+      const reviews = this.reviews;
+      const marks = await Promise.all(ads.map((ad) => reviews.mark(stored.tenant, ad.path, 'job', { jobId: stored.id })));
+      marks.forEach((review, i) => {
+        if (review) ads[i] = { ...ads[i], review };
+      });
     }
     const total = stored.ads.length;
     const finished = ads.length + failures.length;

@@ -1,36 +1,53 @@
 import { createParamDecorator, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import { GATEWAY_ENV, type ApiKeyEntry, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
+import { hasRole, ROLES_KEY, type PrincipalRequest, type Role } from './roles';
 
-type TenantRequest = Request & { tenant?: string };
+type TenantRequest = PrincipalRequest;
 
 /**
  * Access is per tenant. With API keys configured, the bearer key decides the tenant and the
  * `X-Tenant-Id` header cannot widen it; without keys (the embedded demo), the header selects
- * the tenant, defaulting to `ADSEED_DEFAULT_TENANT`.
+ * the tenant, defaulting to `ADSEED_DEFAULT_TENANT`, and the caller is an admin (the local
+ * demo needs every page). A route marked `@Roles(...)` needs at least that role: 403 otherwise.
  */
 @Injectable()
 export class TenantGuard implements CanActivate {
-  constructor(@Inject(GATEWAY_ENV) private readonly env: GatewayEnv) {}
+  constructor(
+    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    private readonly reflector: Reflector,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<TenantRequest>();
     const header = request.header('x-tenant-id')?.trim().toLowerCase();
     if (this.env.ADSEED_API_KEYS.size > 0) {
       const presented = /^Bearer\s+(.+)$/i.exec(request.header('authorization') ?? '')?.[1]?.trim();
-      const tenant = presented ? this.lookup(presented) : undefined;
-      if (!tenant) throw new ApiError(401, 'unauthorized', 'send a valid API key as `Authorization: Bearer <key>`', [{ field: 'authorization', reason: presented ? 'unknown key' : 'missing' }]);
+      const entry = presented ? this.lookup(presented) : undefined;
+      const tenant = entry?.tenant;
+      if (!entry || !tenant) throw new ApiError(401, 'unauthorized', 'send a valid API key as `Authorization: Bearer <key>`', [{ field: 'authorization', reason: presented ? 'unknown key' : 'missing' }]);
       if (header && header !== tenant) throw new ApiError(403, 'forbidden', `this key belongs to another tenant than ${header}`, [{ field: 'x-tenant-id', reason: 'does not match the key' }]);
       request.tenant = tenant;
-      return true;
+      request.principal = { tenant, role: entry.role, actor: entry.name };
+      return this.authorised(context, request);
     }
     const tenant = header || this.env.ADSEED_DEFAULT_TENANT;
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
       throw new ApiError(400, 'validation_failed', 'invalid tenant id', [{ field: 'x-tenant-id', reason: 'must be 1-63 lower-case letters, digits or dashes' }]);
     }
     request.tenant = tenant;
+    request.principal = { tenant, role: 'admin', actor: 'local' };
+    return this.authorised(context, request);
+  }
+
+  private authorised(context: ExecutionContext, request: TenantRequest): boolean {
+    const least = this.reflector.getAllAndOverride<Role | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    if (least && request.principal && !hasRole(request.principal, least)) {
+      throw new ApiError(403, 'forbidden', `this needs the ${least} role; this key is a ${request.principal.role}`, [{ field: 'authorization', reason: `role ${least} required` }]);
+    }
     return true;
   }
 
@@ -47,13 +64,14 @@ export class TenantGuard implements CanActivate {
     return /^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant) ? `tenant:${tenant}` : undefined;
   }
 
-  private lookup(presented: string): string | undefined {
-    for (const [key, tenant] of this.env.ADSEED_API_KEYS) {
+  private lookup(presented: string): ApiKeyEntry | undefined {
+    let found: ApiKeyEntry | undefined;
+    for (const [key, entry] of this.env.ADSEED_API_KEYS) {
       const a = Buffer.from(key);
       const b = Buffer.from(presented);
-      if (a.length === b.length && timingSafeEqual(a, b)) return tenant;
+      if (a.length === b.length && timingSafeEqual(a, b)) found = entry;
     }
-    return undefined;
+    return found;
   }
 }
 

@@ -5,6 +5,7 @@ import type { ServiceRuntime } from '@adseed/platform';
 import { ObjectNotFoundError } from '@adseed/storage';
 import type { AdGenerator } from './generators/ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
+import { measureFidelity } from './fidelity/measure-fidelity';
 
 /**
  * Generate: reads the chosen seed and the brand image by path, composes the ad, writes the PNG
@@ -15,9 +16,14 @@ export class GenerateAdUseCase {
     private readonly runtime: ServiceRuntime,
     private readonly generator: AdGenerator,
     private readonly size: number,
+    /** `local` or `replicate`: a request for the other one (an A/B configuration) is refused. */
+    private readonly generatorKind?: 'local' | 'replicate',
   ) {}
 
   async execute(request: GenerateAdRequest): Promise<GenerateAdReply> {
+    if (request.generator && this.generatorKind && request.generator !== this.generatorKind) {
+      throw new ServiceError(422, 'generator_unavailable', `this deployment generates with ${this.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`, [{ field: 'generator', reason: 'not configured here' }]);
+    }
     const seedPath = request.seedPath;
     const brandPath = request.brandPath ?? (await this.latestBrand(request.tenant));
     const [seed, brand] = await Promise.all([this.read(request.tenant, seedPath, 'seedPath'), this.read(request.tenant, brandPath, 'brandPath')]);
@@ -32,6 +38,9 @@ export class GenerateAdUseCase {
         ...(request.callToAction ? { callToAction: request.callToAction } : {}),
         ...(request.subject ? { subject: request.subject } : {}),
         ...(request.segment ? { segment: request.segment } : {}),
+        ...(request.corner ? { corner: request.corner } : {}),
+        ...(request.packScale !== undefined ? { packScale: request.packScale } : {}),
+        ...(request.promptTemplate ? { promptTemplate: request.promptTemplate } : {}),
       });
     } catch (error) {
       if (error instanceof InvalidImageError) throw new ServiceError(422, 'invalid_image', error.message, [{ field: error.field === 'brand' ? 'brandPath' : 'seedPath', reason: error.message }]);
@@ -41,11 +50,19 @@ export class GenerateAdUseCase {
       end();
     }
     const key = `${request.tenant}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}.png`;
+    const fidelity = (await measureFidelity(this.runtime, ad, brand)).result;
     await this.runtime.store.put(this.runtime.buckets.ad, key, ad.png, {
       contentType: 'image/png',
-      metadata: { tenant: request.tenant, seed: seedPath, brand: brandPath, generator: ad.generator, ...(request.subject ? { subject: request.subject } : {}) },
+      metadata: {
+        tenant: request.tenant,
+        seed: seedPath,
+        brand: brandPath,
+        generator: ad.generator,
+        ...(request.subject ? { subject: request.subject } : {}),
+        ...(fidelity ? { fidelity: String(fidelity.score), 'fidelity-located': fidelity.located } : {}),
+      },
     });
-    return { path: `${this.runtime.buckets.ad}/${key}`, seedPath, brandPath, generator: ad.generator, width: ad.width, height: ad.height };
+    return { path: `${this.runtime.buckets.ad}/${key}`, seedPath, brandPath, generator: ad.generator, width: ad.width, height: ad.height, ...(fidelity ? { fidelity: fidelity.score } : {}) };
   }
 
   /** Tenants can only use their own images: keys start with the tenant id. */

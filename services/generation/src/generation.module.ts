@@ -70,7 +70,7 @@ export class GenerationModule {
       imports: [PlatformModule.forRoot(runtime, options)],
       providers: [
         { provide: GENERATOR, useFactory: () => traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
-        { provide: GenerateAdUseCase, inject: [GENERATOR], useFactory: (generator: AdGenerator) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE) },
+        { provide: GenerateAdUseCase, inject: [GENERATOR], useFactory: (generator: AdGenerator) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE, env.ADSEED_GENERATOR) },
         {
           provide: RenderJobAdUseCase,
           inject: [GENERATOR],

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import type { AdGenerator, AdRequest, GeneratedAd } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
 import { RenderJobAdUseCase } from './render-job-ad.use-case';
+import { DistortingAdGenerator } from './fidelity/distorting.generator';
 
 /** The real local generator, counting its calls. */
 class CountingGenerator implements AdGenerator {
@@ -90,6 +91,27 @@ describe(RenderJobAdUseCase.name, () => {
     assert.ok((await runtime.store.get('ads', value.adPath.slice(4))).body.equals(png.body));
     const announced = broker.read(JobTopics.adGenerated.name).map((m) => JSON.parse(m.value)).filter((e) => e.jobId === value.jobId);
     assert.deepEqual(announced.map((e) => e.reused), [false, true]);
+  });
+
+  it('records product fidelity in the provenance, the object metadata and the event: near 1 intact, low when the pack is spoiled', async () => {
+    const intact = request();
+    await useCase.execute(message(intact));
+    const spoiling = new RenderJobAdUseCase(runtime, new DistortingAdGenerator(new LocalAdGenerator(), 'recolour'), { generatorKind: 'local', stateBucket: 'state' });
+    const spoiled = request();
+    await spoiling.execute(message(spoiled));
+    const read = async (r: AdRequested) => ({
+      provenance: JSON.parse((await runtime.store.get('ads', r.provenancePath.slice(4))).body.toString('utf8')),
+      metadata: (await runtime.store.stat('ads', r.adPath.slice(4)))!.metadata,
+      event: broker.read(JobTopics.adGenerated.name).map((m) => JSON.parse(m.value)).find((e) => e.jobId === r.jobId),
+    });
+    const good = await read(intact);
+    const bad = await read(spoiled);
+    assert.equal(good.provenance.fidelity.located, 'placement');
+    assert.deepEqual(good.provenance.fidelity.region, good.provenance.brand.placement);
+    assert.ok(good.provenance.fidelity.score >= 0.95, `intact ${good.provenance.fidelity.score}`);
+    assert.ok(bad.provenance.fidelity.score < 0.8, `recoloured ${bad.provenance.fidelity.score}`);
+    assert.equal(Number(good.metadata.fidelity), good.provenance.fidelity.score);
+    assert.equal(bad.event.fidelity, bad.provenance.fidelity.score);
   });
 
   it('skips the ads of a cancelled job', async () => {

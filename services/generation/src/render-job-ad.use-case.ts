@@ -15,6 +15,7 @@ import { ObjectNotFoundError, type ObjectInfo } from '@adseed/storage';
 import { currentTraceId } from '@adseed/telemetry';
 import type { AdGenerator, GeneratedAd } from './generators/ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
+import { measureFidelity } from './fidelity/measure-fidelity';
 
 export interface RenderJobAdOptions {
   /** `local` or `replicate`: what ADSEED_GENERATOR chose for this replica. */
@@ -107,9 +108,19 @@ export class RenderJobAdUseCase {
     }
     const adTarget = splitStoragePath(request.adPath);
     const provenanceTarget = splitStoragePath(request.provenancePath);
+    const fidelity = await measureFidelity(this.runtime, ad, brand.body);
     await this.runtime.store.put(adTarget.bucket, adTarget.key, ad.png, {
       contentType: 'image/png',
-      metadata: { tenant: request.tenant, job: request.jobId, index: String(request.index), seed: request.seedPath, brand: request.brandPath, generator: ad.generator, provenance: request.provenancePath },
+      metadata: {
+        tenant: request.tenant,
+        job: request.jobId,
+        index: String(request.index),
+        seed: request.seedPath,
+        brand: request.brandPath,
+        generator: ad.generator,
+        provenance: request.provenancePath,
+        ...(fidelity.result ? { fidelity: String(fidelity.result.score) } : {}),
+      },
     });
     const provenance = AdProvenance.parse({
       schema: 'adseed.ad-provenance.v1',
@@ -129,7 +140,8 @@ export class RenderJobAdUseCase {
       ...(request.headline ? { headline: request.headline } : {}),
       ...(request.callToAction ? { callToAction: request.callToAction } : {}),
       ...(request.scores ? { scores: request.scores } : {}),
-      warnings: [...(ad.warnings ?? []), ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : [])],
+      warnings: [...(ad.warnings ?? []), ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : []), ...fidelity.warnings],
+      ...(fidelity.result ? { fidelity: fidelity.result } : {}),
       ...(traceIdOf(headers) ? { traceId: traceIdOf(headers) } : {}),
       renderedBy: { service: this.runtime.service, host: hostname(), pid: process.pid },
       createdAt: this.now().toISOString(),
@@ -158,6 +170,7 @@ export class RenderJobAdUseCase {
       provenancePath: request.provenancePath,
       generator: provenance.generator.name,
       warnings: provenance.warnings,
+      ...(provenance.fidelity ? { fidelity: provenance.fidelity.score } : {}),
       reused,
       generatedAt: provenance.createdAt,
     };

@@ -65,6 +65,11 @@ export const GenerateAdRequest = z.object({
   callToAction: z.string().max(40).optional(),
   subject: z.string().max(200).optional(),
   segment: z.string().max(500).optional(),
+  /** An A/B configuration's choices: which generator must make it, where the pack goes, its size, the prompt template. */
+  generator: z.enum(['local', 'replicate']).optional(),
+  corner: z.enum(['bottom-left', 'bottom-right', 'top-left', 'top-right']).optional(),
+  packScale: z.number().min(0.5).max(1.5).optional(),
+  promptTemplate: z.string().max(1000).optional(),
 });
 export const GenerateAdReply = z.object({
   path: StoragePath,
@@ -73,6 +78,8 @@ export const GenerateAdReply = z.object({
   generator: z.string(),
   width: z.number().int(),
   height: z.number().int(),
+  /** Product fidelity score (0-1), when it could be measured. */
+  fidelity: z.number().min(0).max(1).optional(),
 });
 export type GenerateAdRequest = z.infer<typeof GenerateAdRequest>;
 export type GenerateAdReply = z.infer<typeof GenerateAdReply>;

@@ -5,6 +5,20 @@ import { AdFormat } from './ad-format';
 const Rect = z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int(), height: z.number().int() });
 
 /**
+ * How intact the brand pack is in the ad (1 = as supplied): mean local SSIM of the cut-out's
+ * grey levels against the matched region × colour agreement. `located`: where the generator said
+ * it put the pack, or found by multi-scale template matching.
+ */
+export const ProductFidelity = z.object({
+  score: z.number().min(0).max(1),
+  structure: z.number(),
+  colour: z.number(),
+  located: z.enum(['placement', 'search']),
+  region: Rect,
+});
+export type ProductFidelity = z.infer<typeof ProductFidelity>;
+
+/**
  * The record written beside every job ad (`provenancePath`): where the picture came from, under
  * which licence, made by which generator, from which request. Readable through
  * `GET /v1/assets/content?path=<provenancePath>`.
@@ -33,6 +47,8 @@ export const AdProvenance = z.object({
   callToAction: z.string().optional(),
   scores: z.object({ score: z.number(), clip: z.number().optional(), caption: z.number().optional(), rank: z.number().int() }).optional(),
   warnings: z.array(z.string()),
+  /** Product fidelity; absent when it could not be measured (see `warnings`). */
+  fidelity: ProductFidelity.optional(),
   traceId: z.string().optional(),
   /** Which process rendered it (service, host, pid): shows replicas sharing a job's work. */
   renderedBy: z.object({ service: z.string(), host: z.string(), pid: z.number().int() }).optional(),

@@ -55,6 +55,8 @@ export const AdGenerated = z.object({
   generator: z.string(),
   warnings: z.array(z.string()),
   /** True when the ad was already in the store (a redelivery): it was announced again, not rendered again. */
+  /** Product fidelity score (0-1), when measured; the gateway's review policy reads it. */
+  fidelity: z.number().min(0).max(1).optional(),
   reused: z.boolean(),
   generatedAt: z.string(),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StoragePath } from '../common';
+import { AdReviewMark } from '../governance/governance.dto';
 import { AdFormat } from './ad-format';
 
 /** Largest number of ads one job may ask for (segments or seeds × formats × variants). */
@@ -49,6 +50,8 @@ export const JobAd = z.object({
   generator: z.string(),
   provenancePath: StoragePath,
   warnings: z.array(z.string()),
+  /** Review state: an ad not approved is served to reviewers only. */
+  review: AdReviewMark.optional(),
 });
 export type JobAd = z.infer<typeof JobAd>;
 

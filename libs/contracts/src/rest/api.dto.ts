@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag } from '../common';
 import { RelevanceFloor } from '../events/service.routes';
+import { AdReviewMark } from '../governance/governance.dto';
 
 /** REST request/response bodies of the gateway. One schema serves validation, types and OpenAPI. */
 export const Asset = z.object({
@@ -161,6 +162,9 @@ export const CreateAdResponse = z.object({
     brandPath: StoragePath,
     generator: z.string(),
     subject: z.string().optional(),
+    /** Product fidelity (0-1) when measured. */
+    fidelity: z.number().optional(),
+    review: AdReviewMark.optional(),
   }),
 });
 

@@ -29,6 +29,7 @@ import {
   UploadAssetResponse,
 } from './api.dto';
 import { registerJobPaths } from '../jobs/jobs.openapi';
+import { registerGovernancePaths } from '../governance/governance.openapi';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -187,6 +188,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   });
 
   registerJobPaths(r, { headers: tenantHeader, errors });
+  registerGovernancePaths(r, { headers: tenantHeader, errors });
 
   return new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',

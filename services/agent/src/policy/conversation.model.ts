@@ -43,7 +43,8 @@ export interface Conversation {
   seedIndex: number;
   currentSeed?: SeedHit;
   rejectedSubjects: string[];
-  ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string };
+  /** `review` is added by the gateway (the agent never sets it). */
+  ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string; review?: { adId: string; status: 'pending' | 'approved' | 'rejected'; fidelity?: number } };
   messages: ChatMessage[];
   brandPath?: string;
   createdAt: string;

@@ -20,6 +20,12 @@ export interface AdRequest {
    * variants of one seed differ.
    */
   look?: number;
+  /** Put the pack in this corner (local generator; an A/B configuration's placement). */
+  corner?: 'bottom-left' | 'bottom-right' | 'top-left' | 'top-right';
+  /** Size of the pack box relative to the generator's default, 0.5–1.5 (local generator). */
+  packScale?: number;
+  /** A prompt template for prompt-based generators (`{subject}`, `{segment}`): an A/B configuration's. */
+  promptTemplate?: string;
 }
 
 export interface GeneratedAd {

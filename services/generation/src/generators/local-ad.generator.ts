@@ -156,12 +156,13 @@ export class LocalAdGenerator implements AdGenerator {
     await Promise.all([this.checkImage(request.seed, 'seed'), this.checkImage(request.brand, 'brand')]);
 
     const margin = Math.round(unit * MARGIN);
-    const [cover, pack] = await Promise.all([this.coverSeed(request.seed, width, height), this.cutOutBrand(request.brand, unit)]);
+    const packScale = validatePackScale(request.packScale);
+    const [cover, pack] = await Promise.all([this.coverSeed(request.seed, width, height), this.cutOutBrand(request.brand, unit * packScale)]);
 
     // Each look is one (crop, placement) pair; looks beyond the distinct pairs mirror the seed.
     const saliency = await coverSaliency(cover);
     const crops = cropCandidates(cover, saliency, width, height);
-    const placements = crops.map((crop) => rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined));
+    const placements = crops.map((crop) => rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined, false, request.corner));
     const pairs = lookPairs(placements.map((p) => p.eligible.length), placements.map((p) => p.all.length));
     const pair = pairs[look % pairs.length];
     const mirrored = Math.floor(look / pairs.length) % 2 === 1;
@@ -170,7 +171,7 @@ export class LocalAdGenerator implements AdGenerator {
     let ranking = placements[pair.crop];
     if (mirrored) {
       seedData = await sharp(seedData, { raw: { width, height, channels: 3 } }).flop().raw().toBuffer();
-      ranking = rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined, true);
+      ranking = rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined, true, request.corner);
     }
     const placement = ranking.all[pair.placement % ranking.all.length];
     const corner = placement.corner;
@@ -422,6 +423,13 @@ const CORNER_PREFERENCE: Record<PackCorner, number> = { 'bottom-right': 0, 'bott
  * not much worse than the best, so a variant may take another corner but not the subject.
  * Top corners only when there is no headline band up there.
  */
+/** The pack box's size relative to the default (0.5–1.5); 1 when not given. */
+function validatePackScale(scale: number | undefined): number {
+  if (scale === undefined) return 1;
+  if (!Number.isFinite(scale) || scale < 0.5 || scale > 1.5) throw new InvalidAdRequestError('packScale', 'must be between 0.5 and 1.5');
+  return scale;
+}
+
 function rankedPlacements(
   map: SaliencyMap,
   crop: { left: number; top: number },
@@ -431,8 +439,10 @@ function rankedPlacements(
   pack: { width: number; height: number },
   hasHeadline: boolean,
   mirrored = false,
+  only?: PackCorner,
 ): { eligible: Placement[]; all: Placement[] } {
-  const corners: PackCorner[] = hasHeadline ? ['bottom-right', 'bottom-left'] : ['bottom-right', 'bottom-left', 'top-right', 'top-left'];
+  // A corner asked for (an A/B configuration) is taken even under a headline: the caller chose it.
+  const corners: PackCorner[] = only ? [only] : hasHeadline ? ['bottom-right', 'bottom-left'] : ['bottom-right', 'bottom-left', 'top-right', 'top-left'];
   const ranked = corners
     .map((corner) => {
       const rect: Rect = {

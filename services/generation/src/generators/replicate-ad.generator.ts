@@ -173,7 +173,9 @@ export class ReplicateAdGenerator implements AdGenerator {
     const size = validateSize(request.size);
     const width = request.width ?? size;
     const height = request.height ?? size;
-    const prompt = buildAdPrompt(request, width === height ? 'square' : width > height ? 'landscape' : 'portrait');
+    const prompt = request.promptTemplate
+      ? request.promptTemplate.replaceAll('{subject}', request.subject ?? 'the subject').replaceAll('{segment}', request.segment ?? 'everyone')
+      : buildAdPrompt(request, width === height ? 'square' : width > height ? 'landscape' : 'portrait');
     const [seed, brand] = await Promise.all([
       this.toDataUri(request.seed, 'seed', 'jpeg'),
       this.toDataUri(request.brand, 'brand', 'png'),
