@@ -14,6 +14,9 @@ stage() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 stage build
 npm run build --silent
+stage "lint: typescript-eslint (type-aware) and the service boundaries"
+npx eslint --cache --cache-strategy content --cache-location .cache/eslint/ .
+node --test scripts/lint-boundaries.test.mjs
 stage "openapi spec"
 node scripts/openapi.js --check
 stage "models the tests use: all-MiniLM-L6-v2 from Maven Central, a generated CLIP-shaped model"

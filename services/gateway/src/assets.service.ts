@@ -40,6 +40,7 @@ export const safeName = (name: string, extension: string): string => {
     .replace(/\.[^.]*$/, '')
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
+    // eslint-disable-next-line no-control-regex -- the class is 'anything outside ASCII', NUL included as its bound
     .replace(/[^\x00-\x7F]/g, (c) => TRANSLITERATIONS[c] ?? '_')
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/_{2,}/g, '_')

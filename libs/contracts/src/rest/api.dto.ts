@@ -28,7 +28,7 @@ export const Asset = z.object({
 });
 export type Asset = z.infer<typeof Asset>;
 
-const commaList = (max: number) =>
+const commaList = () =>
   z
     .string()
     .max(2000)
@@ -40,7 +40,7 @@ const RightsFields = {
   licence: z.string().trim().min(1).max(200).optional(),
   attribution: z.string().trim().max(500).optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
-  channels: commaList(16).pipe(Rights.shape.channels.unwrap()),
+  channels: commaList().pipe(Rights.shape.channels.unwrap()),
 };
 /** The rights fields given, or undefined when none were. */
 export function rightsOf(fields: { licence?: string; attribution?: string; expiresAt?: string; channels?: string[] }): Rights | undefined {
@@ -57,7 +57,7 @@ export function rightsOf(fields: { licence?: string; attribution?: string; expir
 export const UploadAssetFields = z.object({
   kind: z.enum(['seed', 'brand']).default('seed'),
   caption: z.string().trim().max(2000).optional(),
-  tags: commaList(32).pipe(z.array(Tag).max(32)),
+  tags: commaList().pipe(z.array(Tag).max(32)),
   ...RightsFields,
 });
 export type UploadAssetFields = z.infer<typeof UploadAssetFields>;

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { DEMO_LIBRARY, PNG_SIGNATURE, startTestApp, type TestApp } from './harness';
 import { snapshotDir } from './snapshot';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 const solid = (r: number, g: number, b: number, width = 320, height = 240) =>
   sharp({ create: { width, height, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
@@ -97,7 +97,7 @@ describe('embedded mode, end to end through the REST API', { skip: existsSync(DE
     const png = Buffer.from(await ad.arrayBuffer());
     assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE));
     const meta = await sharp(png).metadata();
-    assert.ok(meta.width! >= 1080 && meta.height! >= 1080);
+    assert.ok(meta.width >= 1080 && meta.height >= 1080);
 
     const fetched = (await (await app.api(`/v1/conversations/${c.id}`)).json()) as Json;
     assert.equal(fetched.status, 'done');

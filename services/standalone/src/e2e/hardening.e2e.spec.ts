@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { startTestApp, type TestApp } from './harness';
 import { snapshotDir } from './snapshot';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 const jpeg = (r: number, g: number, b: number) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
 
