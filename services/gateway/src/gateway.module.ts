@@ -12,6 +12,7 @@ import { DocsController } from './docs.controller';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { methodNotAllowed } from './method-not-allowed';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
 
@@ -53,6 +54,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
   });
   app.disable('x-powered-by');
   app.use(securityHeaders());
+  app.use(methodNotAllowed());
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
   app.use('/docs/assets', serveStatic(dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
