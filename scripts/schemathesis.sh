@@ -5,8 +5,8 @@
 #   bash scripts/schemathesis.sh [extra `st run` options]
 # Starts `services/standalone/dist/main.js` (the `npm start` product, built beforehand) on a free
 # port with a temporary data dir, no demo library and the toy CLIP model, and stops it on exit.
-# Bounded in time: SCHEMATHESIS_MAX_EXAMPLES per operation (default 20) and a wall-clock limit of
-# SCHEMATHESIS_TIMEOUT seconds (default 180). The venv is cached under .cache/schemathesis/.
+# Bounded in time: SCHEMATHESIS_MAX_EXAMPLES per operation (default 6) and a wall-clock limit of
+# SCHEMATHESIS_TIMEOUT seconds (default 240). The venv is cached under .cache/schemathesis/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -39,11 +39,11 @@ for _ in $(seq 1 120); do
 done
 
 set +e
-timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-180}" "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$URL/docs/openapi.json" \
+timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$URL/docs/openapi.json" \
   --url "$URL" \
   --phases examples,coverage,fuzzing,stateful \
   --checks all \
-  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-20}" \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-6}" \
   --generation-deterministic \
   --workers 2 \
   --request-timeout 30 \
@@ -53,7 +53,7 @@ timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-180}" "$VENV/bin/st" --config-file
 status=$?
 set -e
 if [ "$status" -eq 124 ] || [ "$status" -eq 130 ]; then
-  echo "schemathesis: stopped by the ${SCHEMATHESIS_TIMEOUT:-180}s wall-clock limit" >&2
+  echo "schemathesis: stopped by the ${SCHEMATHESIS_TIMEOUT:-240}s wall-clock limit" >&2
 fi
 if [ "$status" -ne 0 ]; then
   echo "--- server log (last 40 lines)" >&2; tail -n 40 "$LOG" >&2

@@ -229,8 +229,9 @@ export class AssetsService {
    */
   async assertBrandImage(tenant: string, path: string, field = 'brandPath'): Promise<void> {
     const { bucket, key } = splitStoragePath(path);
+    // A well-formed path outside the brands bucket names no brand image: 404, as documented.
     if (bucket !== this.runtime.buckets.brand) {
-      throw new ApiError(400, 'validation_failed', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.runtime.buckets.brand} bucket`, [
+      throw new ApiError(404, 'not_found', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.runtime.buckets.brand} bucket`, [
         { field, reason: 'not a brand image' },
       ]);
     }

@@ -79,7 +79,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
               expiresAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'after this, search and the agent never use the asset' }),
               channels: z
                 .string()
-                .regex(/^ *[A-Za-z0-9][A-Za-z0-9_-]{0,31} *(, *[A-Za-z0-9][A-Za-z0-9_-]{0,31} *){0,15}$/)
+                .regex(/^\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*(,\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*){0,15}$/)
                 .optional()
                 .meta({ description: 'comma-separated channels the asset may appear on (default: all), at most 16' }),
             }),
@@ -165,7 +165,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/conversations', tags: ['conversations'], summary: 'Start a conversation for a segment; the agent proposes a subject',
     request: { headers: tenantHeader, body: jsonBody(CreateConversationBody) },
-    responses: { 201: json(Conversation, 'The new conversation.'), ...errors, 404: json(ErrorBody, '`brandPath` names no brand image of this tenant.'), ...moderation },
+    responses: { 201: json(Conversation, 'The new conversation.'), ...errors, 404: json(ErrorBody, '`brandPath` names no brand image of this tenant (a path outside the brands bucket included).'), ...moderation },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}', tags: ['conversations'], summary: "A conversation's state",
@@ -200,7 +200,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/ads', tags: ['ads'], summary: 'Generate an ad directly: from a segment, or from a seed (+ brand) image',
     request: { headers: tenantHeader, body: jsonBody(CreateAdBody) },
-    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist.'), ...moderation },
+    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist (a `brandPath` outside the brands bucket names no brand image).'), ...moderation },
   });
 
   const document = new OpenApiGeneratorV31(r.definitions).generateDocument({
@@ -248,12 +248,22 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
       { required: ['seedPath'], not: { required: ['segment'] } },
     ],
   });
+  // Multipart: every part has a name (busboy rejects a nameless part).
+  const upload = operation('/v1/assets', 'post').requestBody;
+  const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
+  if (!multipart) throw new Error('OpenAPI: no multipart body on POST /v1/assets');
+  Object.assign(multipart, { propertyNames: { minLength: 1 } });
   // Each server-sent event: `event: state`, `data` the conversation's JSON.
-  const conversation = operation('/v1/conversations/{id}', 'get').responses?.['200'];
-  const conversationSchema = conversation && 'content' in conversation ? conversation.content?.['application/json']?.schema : undefined;
-  const stream = operation('/v1/conversations/{id}/events', 'get').responses?.['200'];
-  if (!conversationSchema || !stream || !('content' in stream) || !stream.content?.['text/event-stream']) throw new Error('OpenAPI: the event stream or the conversation is missing');
-  stream.content['text/event-stream'].schema = {
+  const responseContent = (path: string, status: string): Record<string, { schema?: unknown }> => {
+    const response: unknown = operation(path, 'get').responses?.[status];
+    const content = (response as { content?: Record<string, { schema?: unknown }> } | undefined)?.content;
+    if (!content) throw new Error(`OpenAPI: no ${status} content on GET ${path}`);
+    return content;
+  };
+  const conversationSchema = responseContent('/v1/conversations/{id}', '200')['application/json']?.schema;
+  const stream = responseContent('/v1/conversations/{id}/events', '200')['text/event-stream'];
+  if (!conversationSchema || !stream) throw new Error('OpenAPI: the event stream or the conversation is missing');
+  stream.schema = {
     type: 'object',
     required: ['event', 'data'],
     properties: {
@@ -261,5 +271,5 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
       id: { type: 'string', format: 'date-time' },
       data: { type: 'string', contentMediaType: 'application/json', contentSchema: conversationSchema },
     },
-  } as JsonSchemaObject;
+  };
 }

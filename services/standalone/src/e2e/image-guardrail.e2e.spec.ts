@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { REPO_ROOT } from '../adseed.app';
 import { startTestApp, type TestApp } from './harness';
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 /**
  * Grey plus an adversarial pattern that nsfwjs's MobileNetV2 scores as "porn" (made by

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { INFRA, startCluster, type Cluster } from './cluster';
 import { clusterEnv } from './cluster-env';
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 
 /** Watches `asset.indexed` from the test's own consumer group, keyed by asset id. */
