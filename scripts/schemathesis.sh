@@ -45,7 +45,6 @@ timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file
   --checks all \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-6}" \
   --generation-deterministic \
-  --workers 2 \
   --request-timeout 30 \
   --max-response-time 30 \
   --no-color \

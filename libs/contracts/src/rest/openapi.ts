@@ -248,11 +248,11 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
       { required: ['seedPath'], not: { required: ['segment'] } },
     ],
   });
-  // Multipart: every part has a name (busboy rejects a nameless part).
+  // Multipart: every part has a plain name (busboy rejects a nameless or malformed part header).
   const upload = operation('/v1/assets', 'post').requestBody;
   const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
   if (!multipart) throw new Error('OpenAPI: no multipart body on POST /v1/assets');
-  Object.assign(multipart, { propertyNames: { minLength: 1 } });
+  Object.assign(multipart, { propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' } });
   // Each server-sent event: `event: state`, `data` the conversation's JSON.
   const responseContent = (path: string, status: string): Record<string, { schema?: unknown }> => {
     const response: unknown = operation(path, 'get').responses?.[status];
