@@ -94,8 +94,8 @@ describe(checkCompose.name, () => {
     it('catches a variable no schema reads', () => {
       assertCaught((d) => { d.services.gateway.environment.ADSEED_MAX_UPLOAD_MB = '10'; }, 'services.gateway.environment.ADSEED_MAX_UPLOAD_MB', /not read by gateway/);
     });
-    it("catches another service's variable (the agent's state bucket on the gateway)", () => {
-      assertCaught((d) => { d.services.gateway.environment.ADSEED_BUCKET_STATE = 'adseed-state'; }, 'services.gateway.environment.ADSEED_BUCKET_STATE', /GatewayEnv/);
+    it("catches another service's variable (the agent's language-model choice on the gateway)", () => {
+      assertCaught((d) => { d.services.gateway.environment.ADSEED_LLM = 'openai'; }, 'services.gateway.environment.ADSEED_LLM', /GatewayEnv/);
     });
     it('catches a value the schema rejects', () => {
       assertCaught((d) => { d.services.embedding.environment.ADSEED_ENCODER = 'gpu'; }, 'services.embedding.environment.ADSEED_ENCODER', /rejected by EmbeddingEnv/);

@@ -4,7 +4,7 @@
   manifests.py validate <file> --kube-version 1.30.0 --crd-out <file.json>
       Validates every built-in object against the Kubernetes API schemas of that version (strict:
       unknown fields fail), checks our pod policies, and writes the custom resources
-      (ServiceMonitor) to --crd-out for validate-crds.js. Prints one line per problem.
+      (ServiceMonitor, ScaledObject, TriggerAuthentication) to --crd-out for validate-crds.js. Prints one line per problem.
   manifests.py get <file> <Kind> <name> <dotted.path>
       Prints the JSON value at the path (e.g. spec.template.spec.containers.0.resources), or
       exits 1 when the object or path is missing: for targeted assertions in test.sh.
@@ -17,7 +17,7 @@ import yaml
 import kubernetes_validate
 from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
 
-CUSTOM_GROUPS = ("monitoring.coreos.com/",)
+CUSTOM_GROUPS = ("monitoring.coreos.com/", "keda.sh/")
 
 
 def load(path):

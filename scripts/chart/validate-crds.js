@@ -1,6 +1,7 @@
 'use strict';
-// Validates the custom resources that manifests.py handed on (ServiceMonitor) against the
-// prometheus-operator CRD schemas shipped in the npm package @kubernetes-models/prometheus-operator.
+// Validates the custom resources that manifests.py handed on (ServiceMonitor, ScaledObject,
+// TriggerAuthentication) against the CRD schemas shipped in the npm packages
+// @kubernetes-models/prometheus-operator and @kubernetes-models/keda.
 // Like the API server, those schemas accept unknown fields (the server prunes them), so this
 // catches wrong types, missing required fields and malformed values, not misspelt keys.
 // Usage: node validate-crds.js <custom-resources.json> <node_modules dir holding the package>
@@ -13,8 +14,11 @@ if (!file || !modulesDir) {
   process.exit(2);
 }
 const pkg = path.resolve(modulesDir, '@kubernetes-models/prometheus-operator');
+const keda = path.resolve(modulesDir, '@kubernetes-models/keda');
 const models = {
   'monitoring.coreos.com/v1/ServiceMonitor': require(path.join(pkg, 'monitoring.coreos.com/v1/ServiceMonitor')).ServiceMonitor,
+  'keda.sh/v1alpha1/ScaledObject': require(path.join(keda, 'keda.sh/v1alpha1/ScaledObject')).ScaledObject,
+  'keda.sh/v1alpha1/TriggerAuthentication': require(path.join(keda, 'keda.sh/v1alpha1/TriggerAuthentication')).TriggerAuthentication,
 };
 
 let problems = 0;

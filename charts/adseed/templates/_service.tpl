@@ -17,6 +17,8 @@ KAFKA_SSL: {{ and (not $v.kafka.enabled) $v.externalKafka.tls | toString | quote
 {{- if include "adseed.kafkaSasl" .root }}
 KAFKA_SASL_MECHANISM: {{ $v.externalKafka.sasl.mechanism | quote }}
 {{- end }}
+KAFKA_TOPIC_PARTITIONS: {{ $v.topics.partitions | int | toString | quote }}
+KAFKA_TOPIC_PARTITIONS_OVERRIDES: {{ include "adseed.topicOverridesEnv" .root | quote }}
 ADSEED_STORE: "minio"
 MINIO_ENDPOINT: {{ include "adseed.minioHost" .root | quote }}
 MINIO_PORT: {{ include "adseed.minioPort" .root | quote }}
@@ -34,6 +36,8 @@ OTEL_SERVICE_NAME: {{ printf "adseed-%s" .component | quote }}
 OTEL_RESOURCE_ATTRIBUTES: {{ trimSuffix "," (printf "service.namespace=adseed,k8s.namespace.name=%s,service.version=%s,%s" .root.Release.Namespace .root.Chart.AppVersion $v.telemetry.resourceAttributes) | quote }}
 {{- if eq .component "gateway" }}
 ADSEED_MAX_UPLOAD_BYTES: {{ $s.maxUploadBytes | int64 | toString | quote }}
+ADSEED_RATE_LIMIT_PER_SECOND: {{ $s.rateLimit.perSecond | toString | quote }}
+ADSEED_RATE_LIMIT_BURST: {{ $s.rateLimit.burst | int64 | toString | quote }}
 {{- else if eq .component "agent" }}
 ADSEED_LLM: {{ $s.llm | quote }}
 {{- if eq $s.llm "openai" }}
@@ -169,7 +173,7 @@ metadata:
   labels:
     {{- include "adseed.labels" . | nindent 4 }}
 spec:
-  {{- if not $s.autoscaling.enabled }}
+  {{- if not (or $s.autoscaling.enabled (dig "keda" "enabled" false $s)) }}
   replicas: {{ $s.replicaCount }}
   {{- end }}
   revisionHistoryLimit: 5

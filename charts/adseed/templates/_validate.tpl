@@ -39,6 +39,21 @@ Combinations the services cannot run with. Each message says which values to cha
 {{- if and $v.gateway.ingress.tls.enabled (not $v.gateway.ingress.enabled) -}}
 {{- fail "adseed: gateway.ingress.tls.enabled has no effect without gateway.ingress.enabled=true" -}}
 {{- end -}}
+{{- range $component := list "gateway" "embedding" "retrieval" "agent" "generation" -}}
+{{- $s := index $v $component -}}
+{{- $ctx := dict "root" $ "component" $component "values" $s -}}
+{{- if and $s.autoscaling.enabled (dig "keda" "enabled" false $s) -}}
+{{- fail (printf "adseed: %s.autoscaling.enabled and %s.keda.enabled both scale the same Deployment: enable one" $component $component) -}}
+{{- end -}}
+{{- if and (dig "keda" "enabled" false $s) (gt (int $s.keda.minReplicas) (int $s.keda.maxReplicas)) -}}
+{{- fail (printf "adseed: %s.keda.minReplicas (%d) is above %s.keda.maxReplicas (%d)" $component (int $s.keda.minReplicas) $component (int $s.keda.maxReplicas)) -}}
+{{- end -}}
+{{- $max := include "adseed.maxReplicas" $ctx | fromYaml -}}
+{{- $narrowest := include "adseed.narrowestTopic" $ctx | fromYaml -}}
+{{- if gt (int $max.replicas) (int $narrowest.partitions) -}}
+{{- fail (printf "adseed: %s=%d is more than the %d partitions of %s, which %s consumes: replicas beyond it would get no work from it. Lower %s, or raise topics.partitions or topics.overrides (for new topics; existing topics keep their partitions)" $max.via (int $max.replicas) (int $narrowest.partitions) $narrowest.topic $component $max.via) -}}
+{{- end -}}
+{{- end -}}
 {{- if $v.triton.enabled -}}
 {{- $repo := $v.triton.modelRepository -}}
 {{- if and (eq $repo.source "s3") (or (empty $repo.s3.url) (empty $repo.s3.existingSecret)) -}}

@@ -44,6 +44,24 @@ export const CommonEnv = z.object({
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** Partitions of every adseed topic the services create (0: each topic's built-in count). Existing topics are not changed. */
+  KAFKA_TOPIC_PARTITIONS: envInt(0, 0, 10_000),
+  /** Per-topic partitions, winning over KAFKA_TOPIC_PARTITIONS: `adseed.asset.ingest-requested.v1=64,...`. */
+  KAFKA_TOPIC_PARTITIONS_OVERRIDES: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const map: Record<string, number> = {};
+      for (const entry of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+        const match = /^([a-z0-9.-]+)=([0-9]{1,5})$/.exec(entry);
+        if (!match || Number(match[2]) < 1) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}" is not <topic>=<partitions ≥ 1>` });
+          continue;
+        }
+        map[match[1]!] = Number(match[2]);
+      }
+      return map;
+    }),
   ADSEED_STORE: z.enum(['fs', 'minio']).default('fs'),
   ADSEED_DATA_DIR: z.string().default('.data'),
   MINIO_ENDPOINT: z.string().default('127.0.0.1'),

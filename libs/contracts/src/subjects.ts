@@ -55,18 +55,26 @@ export const SeedGap = z.object({
 });
 export type SeedGap = z.infer<typeof SeedGap>;
 
-export const ListSubjectsQuery = z.object({ includeDisabled: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
-export const ListSubjectsResponse = z.object({ items: z.array(Subject) });
+/** An opaque page cursor: the `nextCursor` of the previous page. */
+const PageCursor = z.string().max(4096);
+export const ListSubjectsQuery = z.object({
+  includeDisabled: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: PageCursor.optional(),
+});
+/** `nextCursor` is present while more pages follow. */
+export const ListSubjectsResponse = z.object({ items: z.array(Subject), nextCursor: z.string().optional() });
 export const SubjectResponse = z.object({ subject: Subject });
-export const SeedGapsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
-export const SeedGapsResponse = z.object({ items: z.array(SeedGap) });
+export const SeedGapsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), cursor: PageCursor.optional() });
+export const SeedGapsResponse = z.object({ items: z.array(SeedGap), nextCursor: z.string().optional() });
 
 const SubjectId = z.string().regex(/^[a-f0-9]{16}$/, 'must be a subject id');
 export const CatalogueCommand = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('list'), tenant: TenantId, includeDisabled: z.boolean().default(false) }),
+  /** Pages of `limit` (all without it), after `cursor` (a previous reply's `nextCursor`). */
+  z.object({ type: z.literal('list'), tenant: TenantId, includeDisabled: z.boolean().default(false), limit: z.number().int().min(1).max(500).optional(), cursor: PageCursor.optional() }),
   z.object({ type: z.literal('add'), tenant: TenantId, subject: CreateSubjectBody }),
   z.object({ type: z.literal('patch'), tenant: TenantId, id: SubjectId, patch: PatchSubjectBody }),
-  z.object({ type: z.literal('seed-gaps'), tenant: TenantId, limit: z.number().int().min(1).max(500).default(100) }),
+  z.object({ type: z.literal('seed-gaps'), tenant: TenantId, limit: z.number().int().min(1).max(500).default(100), cursor: PageCursor.optional() }),
   /** Edits by subject name, applied now or when a subject of that name appears (e.g. a library's descriptions shipped as data). */
   z.object({
     type: z.literal('edit-by-name'),
@@ -75,5 +83,5 @@ export const CatalogueCommand = z.discriminatedUnion('type', [
   }),
 ]);
 export type CatalogueCommand = z.infer<typeof CatalogueCommand>;
-export const CatalogueReply = z.object({ subjects: z.array(Subject).optional(), gaps: z.array(SeedGap).optional() });
+export const CatalogueReply = z.object({ subjects: z.array(Subject).optional(), gaps: z.array(SeedGap).optional(), nextCursor: z.string().optional() });
 export type CatalogueReply = z.infer<typeof CatalogueReply>;

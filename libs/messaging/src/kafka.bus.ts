@@ -18,6 +18,12 @@ import {
 } from './event-bus.port';
 import { PendingReplies, produceReply, replyHeaders } from './request-reply';
 
+/** The partitions a topic is created with: a per-topic setting, else the default, else the topic's own count. */
+export function partitionsOf(topic: TopicDef<unknown>, settings: KafkaBusOptions['topicPartitions']): number {
+  const chosen = settings?.byTopic?.[topic.name] ?? (settings?.default ? settings.default : undefined);
+  return chosen !== undefined && chosen >= 1 ? chosen : topic.partitions;
+}
+
 export interface KafkaBusOptions {
   source: string;
   brokers: string[];
@@ -26,6 +32,8 @@ export interface KafkaBusOptions {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   retry?: Partial<RetryPolicy>;
   requestTimeoutMs?: number;
+  /** Partitions of the topics this bus creates: per topic name, else `default`, else the topic's own count. */
+  topicPartitions?: { default?: number; byTopic?: Record<string, number> };
   /** Partitions of one topic handled at once by one consumer (order is kept within a partition). */
   partitionsConsumedConcurrently?: number;
   logger?: Logger;
@@ -81,7 +89,7 @@ export class KafkaEventBus implements EventBus {
   async ensureTopics(topics: TopicDef<unknown>[]): Promise<void> {
     await this.connect();
     const wanted = topics.flatMap((t) => [
-      { topic: t.name, numPartitions: t.partitions },
+      { topic: t.name, numPartitions: partitionsOf(t, this.options.topicPartitions) },
       { topic: deadLetterTopicName(t.name), numPartitions: 1 },
     ]);
     await this.createTopics(wanted);
@@ -165,7 +173,22 @@ export class KafkaEventBus implements EventBus {
     const existing = new Set(await this.admin.listTopics());
     const create = missing.filter((t) => !existing.has(t.topic));
     if (create.length) await this.admin.createTopics({ topics: create.map((t) => ({ ...t, replicationFactor: -1 })), waitForLeaders: true });
+    await this.warnFewerPartitions(missing.filter((t) => existing.has(t.topic)));
     for (const t of missing) this.known.add(t.topic);
+  }
+
+  /**
+   * An existing topic keeps its partitions (adding some would move keys to other partitions
+   * under running consumers): say so when it has fewer than configured, so an operator can
+   * add them deliberately (`kafka-topics.sh --alter --partitions`).
+   */
+  private async warnFewerPartitions(existing: { topic: string; numPartitions: number }[]): Promise<void> {
+    if (existing.length === 0) return;
+    const metadata = await this.admin.fetchTopicMetadata({ topics: existing.map((t) => t.topic) }).catch(() => undefined);
+    for (const t of metadata?.topics ?? []) {
+      const wanted = existing.find((e) => e.topic === t.name)?.numPartitions ?? 0;
+      if (t.partitions.length < wanted) this.logger.warn('topic has fewer partitions than configured; consumers beyond its partitions stay idle', { topic: t.name, partitions: t.partitions.length, configured: wanted });
+    }
   }
 
   private async send(topic: string, key: string, value: string, headers: Headers): Promise<void> {

@@ -129,6 +129,7 @@ async function createBus(
         logger: deps.logger,
         metrics: deps.metrics,
         requestTimeoutMs: env.ADSEED_REQUEST_TIMEOUT_MS,
+        topicPartitions: { default: env.KAFKA_TOPIC_PARTITIONS, byTopic: env.KAFKA_TOPIC_PARTITIONS_OVERRIDES },
         decorateHeaders: deps.decorateHeaders,
       });
   }

@@ -30,21 +30,16 @@ export class ZeroShotLabeller {
     }
     const vectors = await this.vectors;
     return vectors
-      .map((v, i) => ({ label: this.vocabulary[i], score: cosine(image, v) }))
+      .map((v, i) => ({ label: this.vocabulary[i], score: dot(image, v) }))
       .filter((l) => l.score >= this.minScore)
       .sort((a, b) => b.score - a.score)
       .slice(0, this.top);
   }
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+/** Both towers return L2-normalised vectors, so their dot product is the cosine. */
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum;
 }

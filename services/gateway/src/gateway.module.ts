@@ -2,7 +2,8 @@ import { dirname, join } from 'node:path';
 import { HttpMetricsInterceptor, PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { NestLoggerAdapter } from '@adseed/telemetry';
 import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, static as serveStatic } from 'express';
 import { AssetsService } from './assets.service';
@@ -15,8 +16,15 @@ import { HttpErrorFilter } from './http-error.filter';
 import { methodNotAllowed } from './method-not-allowed';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
+import { JobEventsHub } from './job-events.hub';
+import { JobsConsumers } from './jobs.consumers';
+import { JobsController } from './jobs.controller';
+import { JobsRepository } from './jobs.repository';
+import { JOBS_CLOCK, JobsService } from './jobs.service';
 
+import { RateLimitGuard, rateLimitThrottlers } from './rate-limit.guard';
 import { TenantGuard } from './tenant.guard';
+import { TokenBucketStorage } from './token-bucket.storage';
 import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
@@ -30,6 +38,15 @@ class TracingFlush implements OnApplicationShutdown {
   }
 }
 
+/** Creative jobs (`/v1/jobs`): state in the state bucket, the wall clock unless a test gives one. */
+const jobProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
+  { provide: JobsRepository, useValue: new JobsRepository(runtime.store, env.ADSEED_BUCKET_STATE) },
+  { provide: JOBS_CLOCK, useValue: () => new Date() },
+  JobsService,
+  JobEventsHub,
+  JobsConsumers,
+];
+
 @Module({})
 export class GatewayModule {
   static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
@@ -39,9 +56,10 @@ export class GatewayModule {
         PlatformModule.forRoot(runtime, options),
         MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
         GuardrailsModule.register(runtime, env),
+        ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, AssetsService, ConversationEventsHub],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env)],
     };
   }
 }

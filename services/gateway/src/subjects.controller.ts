@@ -28,8 +28,9 @@ export class SubjectsController {
   constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
 
   @Get()
-  async list(@Tenant() tenant: string, @Query(new ZodPipe(ListSubjectsQuery, 'query')) query: z.infer<typeof ListSubjectsQuery>): Promise<{ items: Subject[] }> {
-    return { items: (await this.command({ type: 'list', tenant, includeDisabled: query.includeDisabled })).subjects ?? [] };
+  async list(@Tenant() tenant: string, @Query(new ZodPipe(ListSubjectsQuery, 'query')) query: z.infer<typeof ListSubjectsQuery>): Promise<{ items: Subject[]; nextCursor?: string }> {
+    const reply = await this.command({ type: 'list', tenant, includeDisabled: query.includeDisabled, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+    return { items: reply.subjects ?? [], ...(reply.nextCursor ? { nextCursor: reply.nextCursor } : {}) };
   }
 
   @Post()
@@ -64,7 +65,7 @@ export class ReportsController {
 
   @Get('seed-gaps')
   async seedGaps(@Tenant() tenant: string, @Query(new ZodPipe(SeedGapsQuery, 'query')) query: z.infer<typeof SeedGapsQuery>) {
-    const reply = await this.runtime.bus.request(ServiceRoutes.catalogue, { key: tenant, value: { type: 'seed-gaps', tenant, limit: query.limit } });
-    return { items: reply.gaps ?? [] };
+    const reply = await this.runtime.bus.request(ServiceRoutes.catalogue, { key: tenant, value: { type: 'seed-gaps', tenant, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) } });
+    return { items: reply.gaps ?? [], ...(reply.nextCursor ? { nextCursor: reply.nextCursor } : {}) };
   }
 }

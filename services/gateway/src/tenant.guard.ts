@@ -1,6 +1,6 @@
 import { createParamDecorator, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 
@@ -32,6 +32,19 @@ export class TenantGuard implements CanActivate {
     }
     request.tenant = tenant;
     return true;
+  }
+
+  /**
+   * Who a call counts against for rate limiting: the API key (hashed: keys never sit in memory
+   * twice or reach a log) or, without keys, the tenant. Undefined when the call will be refused.
+   */
+  rateLimitKey(request: Request): string | undefined {
+    if (this.env.ADSEED_API_KEYS.size > 0) {
+      const presented = /^Bearer\s+(.+)$/i.exec(request.header('authorization') ?? '')?.[1]?.trim();
+      return presented && this.lookup(presented) ? `key:${createHash('sha256').update(presented).digest('hex').slice(0, 32)}` : undefined;
+    }
+    const tenant = request.header('x-tenant-id')?.trim().toLowerCase() || this.env.ADSEED_DEFAULT_TENANT;
+    return /^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant) ? `tenant:${tenant}` : undefined;
   }
 
   private lookup(presented: string): string | undefined {

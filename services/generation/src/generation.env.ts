@@ -16,6 +16,8 @@ export const GenerationEnv = z
     REPLICATE_BREAKER_FAILURES: envInt(5, 1, 1_000),
     REPLICATE_BREAKER_COOLDOWN_MS: envInt(30_000, 0, 3_600_000),
     ADSEED_AD_SIZE: envInt(1080, 1080, 2048),
+    /** Where job state lives; a job ad is skipped once its job is cancelled there. */
+    ADSEED_BUCKET_STATE: z.string().default('state'),
   })
   .superRefine((env, ctx) => {
     if (env.ADSEED_GENERATOR === 'replicate' && !env.REPLICATE_API_TOKEN) {

@@ -1,14 +1,18 @@
-import { ServiceRoutes } from '@adseed/contracts';
+import { JobTopics, ServiceRoutes } from '@adseed/contracts';
 import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { traceMethods } from '@adseed/telemetry';
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Subscription } from '@adseed/messaging';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GenerateAdUseCase } from './generate-ad.use-case';
 import { GenerationEnv } from './generation.env';
 import type { AdGenerator } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
 import { ReplicateAdGenerator } from './generators/replicate-ad.generator';
+import { RenderJobAdUseCase } from './render-job-ad.use-case';
 
 export const GENERATION_GROUP = 'generation';
+/** Every generation replica joins this group: a job's ads (keyed job id + index) spread over them. */
+export const GENERATION_JOBS_GROUP = 'generation-jobs';
 
 function createGenerator(env: GenerationEnv): AdGenerator {
   switch (env.ADSEED_GENERATOR) {
@@ -27,18 +31,34 @@ function createGenerator(env: GenerationEnv): AdGenerator {
   }
 }
 
+const GENERATOR = Symbol('AdGenerator');
+
 @Injectable()
-export class GenerationConsumers implements OnApplicationBootstrap {
+export class GenerationConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly subscriptions: Subscription[] = [];
+
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly generate: GenerateAdUseCase,
+    private readonly renderJobAd: RenderJobAdUseCase,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus, store, buckets } = this.runtime;
     await store.ensureBucket(buckets.ad);
     await bus.ensureTopics([ServiceRoutes.generateAd.request]);
-    await bus.respond(ServiceRoutes.generateAd, { group: GENERATION_GROUP }, (m) => this.generate.execute(m.value));
+    this.subscriptions.push(await bus.respond(ServiceRoutes.generateAd, { group: GENERATION_GROUP }, (m) => this.generate.execute(m.value)));
+    await bus.ensureTopics([JobTopics.adRequested, JobTopics.adGenerated, JobTopics.adFailed]);
+    this.subscriptions.push(
+      await bus.subscribe(JobTopics.adRequested, { group: GENERATION_JOBS_GROUP }, async (m) => {
+        await this.renderJobAd.execute(m);
+      }),
+    );
+  }
+
+  /** Leaves the groups on shutdown, so another replica (or the next start) takes the work over. */
+  async onApplicationShutdown(): Promise<void> {
+    for (const subscription of this.subscriptions.splice(0)) await subscription.close();
   }
 }
 
@@ -48,7 +68,16 @@ export class GenerationModule {
     return {
       module: GenerationModule,
       imports: [PlatformModule.forRoot(runtime, options)],
-      providers: [{ provide: GenerateAdUseCase, useFactory: () => new GenerateAdUseCase(runtime, traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }), env.ADSEED_AD_SIZE) }, GenerationConsumers],
+      providers: [
+        { provide: GENERATOR, useFactory: () => traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
+        { provide: GenerateAdUseCase, inject: [GENERATOR], useFactory: (generator: AdGenerator) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE) },
+        {
+          provide: RenderJobAdUseCase,
+          inject: [GENERATOR],
+          useFactory: (generator: AdGenerator) => new RenderJobAdUseCase(runtime, generator, { generatorKind: env.ADSEED_GENERATOR, stateBucket: env.ADSEED_BUCKET_STATE }),
+        },
+        GenerationConsumers,
+      ],
     };
   }
 }

@@ -1,3 +1,4 @@
 export { GenerationModule, GenerationService, GENERATION_GROUP } from './generation.module';
 export { GenerationEnv } from './generation.env';
 export { renderDemoBrandPack } from './generators/demo-brand';
+export { LocalAdGenerator } from './generators/local-ad.generator';

@@ -105,7 +105,8 @@ export type GetAssetReply = z.infer<typeof GetAssetReply>;
 export const ServiceRoutes = {
   embedTexts: defineRoute('adseed.embedding.texts-requested.v1', EmbedTextsRequest, EmbedTextsReply),
   search: defineRoute('adseed.retrieval.search-requested.v1', SearchRequest, SearchReply),
-  generateAd: defineRoute('adseed.generation.ad-requested.v1', GenerateAdRequest, GenerateAdReply),
+  /** One ad, answered when it is made (`POST /v1/ads`, conversations); jobs use `JobTopics` instead. */
+  generateAd: defineRoute('adseed.generation.generate-requested.v1', GenerateAdRequest, GenerateAdReply),
   conversation: defineRoute('adseed.conversation.command-requested.v1', ConversationCommand, Conversation),
   getAsset: defineRoute('adseed.retrieval.asset-requested.v1', GetAssetRequest, GetAssetReply),
   catalogue: defineRoute('adseed.agent.catalogue-requested.v1', CatalogueCommand, CatalogueReply),

@@ -14,8 +14,9 @@ describe(buildOpenApiDocument.name, () => {
     const doc = buildOpenApiDocument() as unknown as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
     assert.deepEqual(Object.keys(doc.paths).sort(), [
       '/v1/ads', '/v1/assets', '/v1/assets/content', '/v1/assets/url', '/v1/assets/{id}', '/v1/conversations', '/v1/conversations/{id}',
-      '/v1/conversations/{id}/events', '/v1/conversations/{id}/messages', '/v1/conversations/{id}/seed', '/v1/reports/seed-gaps', '/v1/search',
-      '/v1/subjects', '/v1/subjects/{id}',
+      '/v1/conversations/{id}/events', '/v1/conversations/{id}/messages', '/v1/conversations/{id}/seed',
+      '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/events',
+      '/v1/reports/seed-gaps', '/v1/search', '/v1/subjects', '/v1/subjects/{id}',
     ]);
     assert.match(JSON.stringify(doc.paths['/v1/search'].post.requestBody), /"maxLength":500/);
   });

@@ -28,6 +28,7 @@ import {
   SendMessageBody,
   UploadAssetResponse,
 } from './api.dto';
+import { registerJobPaths } from '../jobs/jobs.openapi';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -40,6 +41,10 @@ const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content:
 const errors = {
   400: json(ErrorBody, 'The request is invalid; `issues` names each bad field and why.'),
   401: json(ErrorBody, 'Missing or unknown API key (only when API keys are configured).'),
+  429: {
+    ...json(ErrorBody, 'Over the rate limit (`rate_limited`): a token bucket per API key (per tenant without keys) of `ADSEED_RATE_LIMIT_BURST` requests refilled at `ADSEED_RATE_LIMIT_PER_SECOND`; wait `Retry-After` seconds.'),
+    headers: { 'Retry-After': { description: 'Seconds until the next request is accepted.', schema: { type: 'integer' as const, minimum: 1 } } },
+  },
 };
 /** Routes whose text reaches a generator or an ad go through the text guardrail first. */
 const moderation = {
@@ -70,7 +75,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
         content: {
           'multipart/form-data': {
             schema: z.object({
-              file: z.string().meta({ format: 'binary' }),
+              file: z.string().min(1).meta({ format: 'binary', description: 'the image (JPEG, PNG or WebP; checked by content)' }),
               kind: z.enum(['seed', 'brand']).optional(),
               caption: z.string().max(2000).optional(),
               tags: z.string().max(2000).regex(/^[^,]{0,64}(,[^,]{0,64}){0,31}$/).optional().meta({ description: 'comma-separated, at most 32 tags of at most 64 characters' }),
@@ -202,6 +207,8 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     request: { headers: tenantHeader, body: jsonBody(CreateAdBody) },
     responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist (a `brandPath` outside the brands bucket names no brand image).'), ...moderation },
   });
+
+  registerJobPaths(r, { headers: tenantHeader, errors });
 
   const document = new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',

@@ -28,9 +28,11 @@ export function trimSubjectPhrase(phrase: string): string {
   return words.join(' ');
 }
 
-function singular(word: string): string {
+/** The singular of an English plural, conservatively ("boxes" → "box", "glasses" → "glass", "bus" stays). */
+export function singular(word: string): string {
   if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss')) return word.slice(0, -1);
+  if (word.length > 4 && /(?:ches|shes|xes|sses)$/.test(word)) return word.slice(0, -2);
+  if (word.length > 3 && word.endsWith('s') && !/(?:ss|us|is)$/.test(word)) return word.slice(0, -1);
   return word;
 }
 

@@ -45,6 +45,10 @@ interface TenantState {
  * duplicates with the sentence encoder, and written to the object store (`<state>/subjects/<tenant>.json`)
  * shortly after it changes, so a restart resumes where it left off.
  */
+/** Most seeds first, then by name (and id, so the order is total: pages resume after a key). */
+export const subjectOrder = (a: Pick<Subject, 'seedCount' | 'name' | 'id'>, b: Pick<Subject, 'seedCount' | 'name' | 'id'>): number =>
+  b.seedCount - a.seedCount || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+
 export class SubjectCatalogueService {
   private readonly tenants = new Map<string, Promise<TenantState>>();
   private readonly now: () => Date;
@@ -75,7 +79,7 @@ export class SubjectCatalogueService {
       .all()
       .map((e) => catalogue.toSubject(e))
       .filter((s) => includeDisabled || !s.disabled)
-      .sort((a, b) => b.seedCount - a.seedCount || a.name.localeCompare(b.name));
+      .sort(subjectOrder);
   }
 
   async edit(tenant: string, entry: SubjectEntry, edit: SubjectEdit): Promise<Subject> {

@@ -1,3 +1,5 @@
+import { normalizeWords, singular } from '../policy/subject-matcher';
+
 /**
  * Turning what a library says about its photos (captions, tags) into subject phrases. Works on
  * any language's letters; the few word lists below are English function words, not a domain
@@ -15,22 +17,8 @@ const MAX_SUBJECT_WORDS = 4;
 const MAX_TAG_WORDS = 5;
 
 /** Lower-case letters and digits of any script, single spaces: "Running-Shoes!" → "running shoes". */
-export function normalizePhrase(text: string): string {
-  return text
-    .normalize('NFC')
-    .toLowerCase()
-    .replace(/[_-]+/g, ' ')
-    .replace(/[^\p{L}\p{N}\s]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
+export const normalizePhrase = normalizeWords;
 
-function singular(word: string): string {
-  if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (word.length > 4 && /(?:ches|shes|xes|sses)$/.test(word)) return word.slice(0, -2);
-  if (word.length > 3 && word.endsWith('s') && !/(?:ss|us|is)$/.test(word)) return word.slice(0, -1);
-  return word;
-}
 
 /** The identity of a phrase: normalised, last word singular ("Running Shoes" and "running shoe" share one key). */
 export function subjectKey(phrase: string): string {

@@ -54,6 +54,10 @@ export const subjectIdFor = (tenant: string, key: string): string => createHash(
  * duplicates are merged by `merge()` (the caller decides which, with the sentence encoder).
  * Applying the same event twice changes nothing. No I/O here.
  */
+type GapKey = Pick<SeedGap, 'count' | 'lastSeenAt' | 'kind' | 'text'>;
+export const seedGapOrder = (a: GapKey, b: GapKey): number =>
+  b.count - a.count || b.lastSeenAt.localeCompare(a.lastSeenAt) || a.kind.localeCompare(b.kind) || a.text.localeCompare(b.text);
+
 export class TenantCatalogue {
   private readonly entries = new Map<string, SubjectEntry>(); // by id
   private readonly byKey = new Map<string, SubjectEntry>(); // every alias key
@@ -250,9 +254,9 @@ export class TenantCatalogue {
     this.version++;
   }
 
-  /** Most frequent first, then most recent. */
+  /** Most frequent first, then most recent (then kind and text, so the order is total). */
   seedGaps(limit: number): SeedGap[] {
-    return [...this.gaps.values()].sort((a, b) => b.count - a.count || b.lastSeenAt.localeCompare(a.lastSeenAt)).slice(0, limit);
+    return [...this.gaps.values()].sort(seedGapOrder).slice(0, limit);
   }
 
   snapshot(): CatalogueSnapshot {

@@ -11,6 +11,15 @@ export interface AdRequest {
   subject?: string;        // e.g. "golden retriever" (for prompt-based generators)
   segment?: string;        // e.g. "young urban professionals"
   size?: number;           // output square size, default 1080, min 1080, max 2048
+  /** A non-square format (both or neither): the ad is exactly width × height; `size` is then ignored. */
+  width?: number;
+  height?: number;
+  /**
+   * Which look to take for this seed: 0 is the best crop and placement; higher looks take other
+   * crops and placements (and, for prompt-based generators, another sampling seed), so the
+   * variants of one seed differ.
+   */
+  look?: number;
 }
 
 export interface GeneratedAd {
@@ -18,6 +27,15 @@ export interface GeneratedAd {
   width: number;
   height: number;
   generator: string;
+  /** Model and version behind the generator, for provenance. */
+  model?: { id: string; version: string };
+  /** The prompt a prompt-based generator was given. */
+  prompt?: string;
+  /** Things a person should know about this ad (e.g. a seed enlarged so much it looks soft). */
+  warnings?: string[];
+  /** How the seed was cropped and where the brand went (local generator). */
+  seed?: { width: number; height: number; upscale: number; crop: { left: number; top: number; width: number; height: number }; mirrored: boolean };
+  placement?: { left: number; top: number; width: number; height: number };
 }
 
 export interface AdGenerator {

@@ -11,11 +11,16 @@ import {
   type Rgb,
   type RgbaImage,
 } from './brand-cutout';
+import { meanSaliency, mostSalientWindow, saliencyMap, type SaliencyMap } from './saliency';
 import { AD_FONT_FAMILY, escapeXml, fitText, normaliseAdText } from './text-layout';
 
 export { InvalidAdRequestError, InvalidImageError } from './ad-request.errors';
 
 export const LOCAL_AD_GENERATOR_NAME = 'local-composite';
+/** Bumped when the same inputs would give a different picture. */
+export const LOCAL_AD_GENERATOR_VERSION = '2';
+/** Most looks one seed can be asked for (crops × placements × mirrored). */
+export const LOOK_MAX = 63;
 export const AD_SIZE_DEFAULT = 1080;
 export const AD_SIZE_MIN = 1080;
 export const AD_SIZE_MAX = 2048;
@@ -31,7 +36,12 @@ export interface LocalAdGeneratorOptions {
   backgroundTolerance?: number;
 }
 
-export type PackCorner = 'bottom-left' | 'bottom-right';
+export type PackCorner = 'bottom-left' | 'bottom-right' | 'top-left' | 'top-right';
+const isTop = (corner: PackCorner): boolean => corner.startsWith('top');
+const isRight = (corner: PackCorner): boolean => corner.endsWith('right');
+
+/** A seed enlarged more than this to fill the format is recorded as a warning: it will look soft. */
+export const UPSCALE_WARNING_FACTOR = 2;
 
 export interface Rect {
   left: number;
@@ -42,7 +52,8 @@ export interface Rect {
 
 /** Where each element of an ad went; everything outside these rectangles is the seed photo. */
 export interface AdLayout {
-  size: number;
+  width: number;
+  height: number;
   margin: number;
   corner: PackCorner;
   /** Bounding box of the placed brand cut-out. */
@@ -56,9 +67,26 @@ export interface AdLayout {
   callToAction?: Rect;
 }
 
+/** How the seed became the background, for the ad's provenance. */
+export interface SeedTreatment {
+  /** Oriented size of the seed as decoded. */
+  seedWidth: number;
+  seedHeight: number;
+  /** Factor the seed was scaled by to cover the format (> 1: enlarged). */
+  upscale: number;
+  /** The region of the seed that fills the ad, in seed pixels. */
+  crop: Rect;
+  /** The look asked for, and whether it needed a mirrored seed to differ from the others. */
+  look: number;
+  mirrored: boolean;
+  /** Mean saliency (0..1) under the pack where it went, and the best any candidate offered. */
+  saliencyUnderPack: number;
+}
+
 export interface RenderedAd {
   ad: GeneratedAd;
   layout: AdLayout;
+  seed: SeedTreatment;
 }
 
 // Proportions of the output side, chosen by eye on 1080 px ads; they scale with `size`.
@@ -69,6 +97,10 @@ const SHADOW_OFFSET_X = 0.01;
 const SHADOW_OFFSET_Y = 0.016;
 const SHADOW_SIGMA = 0.012;
 const SHADOW_OPACITY = 0.45;
+/** Share of the crop's slack a non-attention crop shifts by. */
+const CROP_SHIFT = 0.33;
+/** Smallest side of a format (1.91:1 is 1200×628). */
+const FORMAT_SIDE_MIN = 600;
 const HEADLINE_MAX_FONT = 0.064;
 /** Two lines are tried down to this size before a third line is allowed. */
 const HEADLINE_TWO_LINE_MIN_FONT = 0.05;
@@ -114,49 +146,98 @@ export class LocalAdGenerator implements AdGenerator {
     return (await this.render(request)).ad;
   }
 
-  /** Like `generate`, and also reports where each element was placed. */
+  /** Like `generate`, and also reports where each element was placed and how the seed was cropped. */
   async render(request: AdRequest): Promise<RenderedAd> {
-    const size = validateSize(request.size);
+    const { width, height } = validateDimensions(request);
+    const look = validateLook(request.look);
+    const unit = Math.min(width, height);
     const headline = validateText(request.headline, 'headline', HEADLINE_MAX_CHARS);
     const callToAction = validateText(request.callToAction, 'callToAction', CALL_TO_ACTION_MAX_CHARS);
     await Promise.all([this.checkImage(request.seed, 'seed'), this.checkImage(request.brand, 'brand')]);
 
-    const margin = Math.round(size * MARGIN);
-    const [seed, pack] = await Promise.all([this.decodeSeed(request.seed, size), this.cutOutBrand(request.brand, size)]);
+    const margin = Math.round(unit * MARGIN);
+    const [cover, pack] = await Promise.all([this.coverSeed(request.seed, width, height), this.cutOutBrand(request.brand, unit)]);
 
-    const corner = quieterLowerCorner(seed, size, margin, pack.width, pack.height);
-    const packRect: Rect = {
-      left: corner === 'bottom-right' ? size - margin - pack.width : margin,
-      top: size - margin - pack.height,
-      width: pack.width,
-      height: pack.height,
-    };
-    const shadow = await renderDropShadow(pack, packRect, size);
+    // Each look is one (crop, placement) pair; looks beyond the distinct pairs mirror the seed.
+    const saliency = await coverSaliency(cover);
+    const crops = cropCandidates(cover, saliency, width, height);
+    const placements = crops.map((crop) => rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined));
+    const pairs = lookPairs(placements.map((p) => p.eligible.length), placements.map((p) => p.all.length));
+    const pair = pairs[look % pairs.length];
+    const mirrored = Math.floor(look / pairs.length) % 2 === 1;
+    const crop = crops[pair.crop];
+    let seedData = extractRgb(cover.data, cover.width, crop, width, height);
+    let ranking = placements[pair.crop];
+    if (mirrored) {
+      seedData = await sharp(seedData, { raw: { width, height, channels: 3 } }).flop().raw().toBuffer();
+      ranking = rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined, true);
+    }
+    const placement = ranking.all[pair.placement % ranking.all.length];
+    const corner = placement.corner;
+    const packRect = placement.rect;
+    const shadow = await renderDropShadow(pack, packRect, width, height, unit);
     const layers: OverlayOptions[] = [rawLayer(shadow.image, shadow.rect), rawLayer(pack, packRect)];
-    const layout: AdLayout = { size, margin, corner, pack: packRect, shadowOffset: shadow.offset, shadow: shadow.rect };
+    const layout: AdLayout = { width, height, margin, corner, pack: packRect, shadowOffset: shadow.offset, shadow: shadow.rect };
 
     if (headline !== undefined) {
-      const band = headlineOverlay(headline, size, margin);
+      const band = headlineOverlay(headline, width, height, unit, margin);
       layers.push({ input: Buffer.from(band.svg), left: 0, top: 0 });
       layout.headline = band.rect;
     }
     if (callToAction !== undefined) {
       const accent = darkenForWhiteText(dominantAccentColour(pack, CTA_MIN_CONTRAST) ?? DEFAULT_ACCENT, CTA_MIN_CONTRAST);
-      const pill = callToActionOverlay(callToAction, size, margin, packRect, corner, accent);
+      const pill = callToActionOverlay(callToAction, width, height, unit, margin, packRect, corner, accent);
       layers.push({ input: Buffer.from(pill.svg), left: pill.rect.left, top: pill.rect.top });
       layout.callToAction = pill.rect;
     }
 
-    const composed = await sharp(seed.data, { raw: { width: size, height: size, channels: 3 } })
+    const composed = await sharp(seedData, { raw: { width, height, channels: 3 } })
       .composite(layers)
       .removeAlpha()
       .raw()
       .toBuffer();
-    const png = await sharp(composed, { raw: { width: size, height: size, channels: 3 } })
+    const png = await sharp(composed, { raw: { width, height, channels: 3 } })
       .png({ compressionLevel: PNG_COMPRESSION_LEVEL })
       .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS })
       .toBuffer();
-    return { ad: { png, width: size, height: size, generator: this.name }, layout };
+
+    const upscale = cover.scale;
+    const seedCrop: Rect = {
+      left: Math.round(crop.left / upscale),
+      top: Math.round(crop.top / upscale),
+      width: Math.min(cover.seedWidth, Math.round(width / upscale)),
+      height: Math.min(cover.seedHeight, Math.round(height / upscale)),
+    };
+    const warnings: string[] = [];
+    if (upscale > UPSCALE_WARNING_FACTOR) {
+      warnings.push(
+        `the seed (${cover.seedWidth}×${cover.seedHeight}) was enlarged ${upscale.toFixed(1)}× to fill ${width}×${height}; ` +
+          `it may look soft: use a seed of at least ${Math.ceil(cover.seedWidth * (upscale / UPSCALE_WARNING_FACTOR))}×${Math.ceil(cover.seedHeight * (upscale / UPSCALE_WARNING_FACTOR))}`,
+      );
+    }
+    const treatment: SeedTreatment = {
+      seedWidth: cover.seedWidth,
+      seedHeight: cover.seedHeight,
+      upscale,
+      crop: seedCrop,
+      look,
+      mirrored,
+      saliencyUnderPack: placement.saliency,
+    };
+    return {
+      ad: {
+        png,
+        width,
+        height,
+        generator: this.name,
+        model: { id: LOCAL_AD_GENERATOR_NAME, version: LOCAL_AD_GENERATOR_VERSION },
+        warnings,
+        seed: { width: cover.seedWidth, height: cover.seedHeight, upscale, crop: seedCrop, mirrored },
+        placement: packRect,
+      },
+      layout,
+      seed: treatment,
+    };
   }
 
   /** Header-only checks, so oversized or non-image input is refused before any decoding. */
@@ -187,29 +268,36 @@ export class LocalAdGenerator implements AdGenerator {
     }
   }
 
-  /** Seed cover-cropped to the square, keeping the most salient part (libvips "attention"). */
-  private async decodeSeed(input: Buffer, size: number): Promise<{ data: Buffer; width: number; height: number }> {
+  /** The seed scaled (not yet cropped) so it just covers the format. */
+  private async coverSeed(input: Buffer, width: number, height: number): Promise<CoveredSeed> {
     try {
+      const metadata = await sharp(input, { limitInputPixels: this.maxInputPixels }).metadata();
+      const swap = (metadata.orientation ?? 1) >= 5;
+      const seedWidth = (swap ? metadata.height : metadata.width) ?? 1;
+      const seedHeight = (swap ? metadata.width : metadata.height) ?? 1;
+      const scale = Math.max(width / seedWidth, height / seedHeight);
+      const coverWidth = Math.max(width, Math.round(seedWidth * scale));
+      const coverHeight = Math.max(height, Math.round(seedHeight * scale));
       const { data, info } = await sharp(input, { limitInputPixels: this.maxInputPixels })
         .rotate()
         .flatten({ background: '#ffffff' })
-        .resize(size, size, { fit: 'cover', position: sharp.strategy.attention })
+        .resize(coverWidth, coverHeight, { fit: 'fill' })
         .toColourspace('srgb')
         .removeAlpha()
         .raw()
         .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS })
         .toBuffer({ resolveWithObject: true });
       if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-      return { data, width: info.width, height: info.height };
+      return { data, width: coverWidth, height: coverHeight, seedWidth, seedHeight, scale };
     } catch (error) {
       throw new InvalidImageError('seed', `could not be decoded (${reason(error)})`);
     }
   }
 
   /** Brand image without its white surround, trimmed and scaled to fit the pack box. */
-  private async cutOutBrand(input: Buffer, size: number): Promise<RgbaImage> {
-    const maxWidth = Math.round(size * PACK_MAX_WIDTH);
-    const maxHeight = Math.round(size * PACK_MAX_HEIGHT);
+  private async cutOutBrand(input: Buffer, unit: number): Promise<RgbaImage> {
+    const maxWidth = Math.round(unit * PACK_MAX_WIDTH);
+    const maxHeight = Math.round(unit * PACK_MAX_HEIGHT);
     let decoded: RgbaImage;
     try {
       // Cut out at up to twice the final size: the later downscale anti-aliases the edge.
@@ -256,6 +344,140 @@ function validateSize(size: number | undefined): number {
   return size;
 }
 
+/** Formats: width and height from 600 to 2048 (1.91:1 is 1200×628); otherwise the square `size`. */
+function validateDimensions(request: AdRequest): { width: number; height: number } {
+  if (request.width === undefined && request.height === undefined) {
+    const size = validateSize(request.size);
+    return { width: size, height: size };
+  }
+  for (const field of ['width', 'height'] as const) {
+    const value = request[field];
+    if (value === undefined || !Number.isInteger(value) || value < FORMAT_SIDE_MIN || value > AD_SIZE_MAX) {
+      throw new InvalidAdRequestError(field, `must be an integer from ${FORMAT_SIDE_MIN} to ${AD_SIZE_MAX} (give width and height together), got ${String(value)}`);
+    }
+  }
+  return { width: request.width!, height: request.height! };
+}
+
+function validateLook(look: number | undefined): number {
+  if (look === undefined) return 0;
+  if (!Number.isInteger(look) || look < 0 || look > LOOK_MAX) throw new InvalidAdRequestError('look', `must be an integer from 0 to ${LOOK_MAX}, got ${String(look)}`);
+  return look;
+}
+
+const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, value));
+
+interface CoveredSeed {
+  /** RGB of the seed scaled to cover the format. */
+  data: Buffer;
+  width: number;
+  height: number;
+  seedWidth: number;
+  seedHeight: number;
+  scale: number;
+}
+
+/**
+ * Crops of the covered seed: the window holding the most saliency first (libvips' attention
+ * strategy put a beagle's tail in frame and its face out; see README), then that window
+ * shifted by a third of the slack on the free axis either way (the subject mostly stays in
+ * frame, the picture reads differently).
+ */
+function cropCandidates(cover: CoveredSeed, map: SaliencyMap, width: number, height: number): Array<{ left: number; top: number }> {
+  const freeX = cover.width - width;
+  const freeY = cover.height - height;
+  const best = mostSalientWindow(map, cover.width, cover.height, width, height);
+  const out = [best];
+  const distinct = Math.max(16, 0.1 * Math.max(freeX, freeY));
+  for (const direction of [1, -1]) {
+    const candidate = {
+      left: clamp(Math.round(best.left + direction * freeX * CROP_SHIFT), 0, freeX),
+      top: clamp(Math.round(best.top + direction * freeY * CROP_SHIFT), 0, freeY),
+    };
+    if (out.every((c) => Math.abs(c.left - candidate.left) + Math.abs(c.top - candidate.top) >= distinct)) out.push(candidate);
+  }
+  return out;
+}
+
+function extractRgb(data: Buffer, sourceWidth: number, crop: { left: number; top: number }, width: number, height: number): Buffer {
+  const out = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const from = ((crop.top + y) * sourceWidth + crop.left) * 3;
+    data.copy(out, y * width * 3, from, from + width * 3);
+  }
+  return out;
+}
+
+interface Placement {
+  corner: PackCorner;
+  rect: Rect;
+  saliency: number;
+}
+
+/** Ties go bottom-right (where readers' eyes finish), then bottom-left, then the top corners. */
+const CORNER_PREFERENCE: Record<PackCorner, number> = { 'bottom-right': 0, 'bottom-left': 0.005, 'top-right': 0.03, 'top-left': 0.035 };
+
+/**
+ * The pack's candidate corners ranked by the saliency they would hide; `eligible` keeps those
+ * not much worse than the best, so a variant may take another corner but not the subject.
+ * Top corners only when there is no headline band up there.
+ */
+function rankedPlacements(
+  map: SaliencyMap,
+  crop: { left: number; top: number },
+  width: number,
+  height: number,
+  margin: number,
+  pack: { width: number; height: number },
+  hasHeadline: boolean,
+  mirrored = false,
+): { eligible: Placement[]; all: Placement[] } {
+  const corners: PackCorner[] = hasHeadline ? ['bottom-right', 'bottom-left'] : ['bottom-right', 'bottom-left', 'top-right', 'top-left'];
+  const ranked = corners
+    .map((corner) => {
+      const rect: Rect = {
+        left: isRight(corner) ? width - margin - pack.width : margin,
+        top: isTop(corner) ? margin : height - margin - pack.height,
+        width: pack.width,
+        height: pack.height,
+      };
+      // The map is of the unmirrored covered seed: mirror the rectangle instead of the map.
+      const left = mirrored ? width - rect.left - rect.width : rect.left;
+      const saliency = meanSaliency(map, { left: crop.left + left, top: crop.top + rect.top, width: rect.width, height: rect.height });
+      return { corner, rect, saliency, score: saliency + CORNER_PREFERENCE[corner] };
+    })
+    .sort((a, b) => a.score - b.score);
+  const best = ranked[0].saliency;
+  const all = ranked.map(({ corner, rect, saliency }) => ({ corner, rect, saliency }));
+  const eligible = all.filter((p) => p.saliency <= best * 1.5 + 0.05);
+  // eligible first (ranked is sorted, so they are a prefix), then the corners that cover more
+  return { eligible, all };
+}
+
+/**
+ * Looks in order: (crop 0, best corner), then nearby pairs, by crop index + corner rank; the
+ * corners that hide more of the subject come only after every eligible pair, so a job that asks
+ * for more variants than a seed has good looks still gets pictures that differ (never a repeat).
+ */
+function lookPairs(eligiblePerCrop: number[], allPerCrop: number[]): Array<{ crop: number; placement: number }> {
+  const pairs: Array<{ crop: number; placement: number; eligible: boolean }> = [];
+  allPerCrop.forEach((count, crop) => {
+    for (let placement = 0; placement < count; placement++) pairs.push({ crop, placement, eligible: placement < eligiblePerCrop[crop] });
+  });
+  return pairs
+    .sort((a, b) => Number(b.eligible) - Number(a.eligible) || a.crop + a.placement - (b.crop + b.placement) || a.crop - b.crop)
+    .map(({ crop, placement }) => ({ crop, placement }));
+}
+
+/** Saliency of the covered seed at about 160 cells on its long side. */
+async function coverSaliency(cover: CoveredSeed): Promise<SaliencyMap> {
+  const scale = Math.max(1, Math.round(Math.max(cover.width, cover.height) / 160));
+  const w = Math.max(1, Math.round(cover.width / scale));
+  const h = Math.max(1, Math.round(cover.height / scale));
+  const small = await sharp(cover.data, { raw: { width: cover.width, height: cover.height, channels: 3 } }).resize(w, h, { fit: 'fill' }).raw().toBuffer();
+  return saliencyMap(small, w, h, cover.width / w);
+}
+
 function validateText(text: string | undefined, field: string, maxChars: number): string | undefined {
   if (text === undefined) return undefined;
   if (typeof text !== 'string') throw new InvalidAdRequestError(field, 'must be a string');
@@ -271,42 +493,17 @@ function reason(error: unknown): string {
   return message.split('\n')[0].slice(0, 200);
 }
 
-/**
- * Puts the pack where it hides less of the photo: the lower corner with less luminance detail
- * (mean gradient). Ties go right, where readers' eyes finish.
- */
-function quieterLowerCorner(seed: { data: Buffer }, size: number, margin: number, width: number, height: number): PackCorner {
-  const top = size - margin - height;
-  const detail = (left: number): number => {
-    const luma = (x: number, y: number): number => {
-      const o = (y * size + x) * 3;
-      return 0.299 * seed.data[o] + 0.587 * seed.data[o + 1] + 0.114 * seed.data[o + 2];
-    };
-    let sum = 0;
-    let samples = 0;
-    for (let y = top; y < top + height - 4; y += 4) {
-      for (let x = left; x < left + width - 4; x += 4) {
-        const here = luma(x, y);
-        sum += Math.abs(luma(x + 4, y) - here) + Math.abs(luma(x, y + 4) - here);
-        samples += 1;
-      }
-    }
-    return samples === 0 ? 0 : sum / samples;
-  };
-  const right = detail(size - margin - width);
-  const left = detail(margin);
-  return left < right * 0.9 ? 'bottom-left' : 'bottom-right';
-}
-
 /** Blurred, offset, semi-transparent copy of the cut-out's alpha, clipped to the canvas. */
 async function renderDropShadow(
   pack: RgbaImage,
   packRect: Rect,
-  size: number,
+  canvasWidth: number,
+  canvasHeight: number,
+  unit: number,
 ): Promise<{ image: RgbaImage; rect: Rect; offset: { x: number; y: number } }> {
-  const sigma = size * SHADOW_SIGMA;
+  const sigma = unit * SHADOW_SIGMA;
   const pad = Math.ceil(3 * sigma);
-  const offset = { x: Math.round(size * SHADOW_OFFSET_X), y: Math.round(size * SHADOW_OFFSET_Y) };
+  const offset = { x: Math.round(unit * SHADOW_OFFSET_X), y: Math.round(unit * SHADOW_OFFSET_Y) };
   const paddedWidth = pack.width + 2 * pad;
   const paddedHeight = pack.height + 2 * pad;
   const alpha = Buffer.alloc(paddedWidth * paddedHeight);
@@ -325,8 +522,8 @@ async function renderDropShadow(
   const originTop = packRect.top + offset.y - pad;
   const left = Math.max(0, originLeft);
   const top = Math.max(0, originTop);
-  const right = Math.min(size, originLeft + paddedWidth);
-  const bottom = Math.min(size, originTop + paddedHeight);
+  const right = Math.min(canvasWidth, originLeft + paddedWidth);
+  const bottom = Math.min(canvasHeight, originTop + paddedHeight);
   const rect: Rect = { left, top, width: right - left, height: bottom - top };
   const data = Buffer.alloc(rect.width * rect.height * 4);
   for (let y = 0; y < rect.height; y++) {
@@ -339,78 +536,80 @@ async function renderDropShadow(
 }
 
 /** Headline centred at the top on a dark gradient that fades into the photo. */
-function headlineOverlay(text: string, size: number, margin: number): { svg: string; rect: Rect } {
+function headlineOverlay(text: string, width: number, canvasHeight: number, unit: number, margin: number): { svg: string; rect: Rect } {
   // A shorter band hides less of the photo, so two slightly smaller lines beat three big ones.
   const twoLines = fitText(text, {
-    maxWidth: size - 2 * margin,
+    maxWidth: width - 2 * margin,
     maxLines: 2,
-    maxFontSize: Math.round(size * HEADLINE_MAX_FONT),
-    minFontSize: Math.round(size * HEADLINE_TWO_LINE_MIN_FONT),
+    maxFontSize: Math.round(unit * HEADLINE_MAX_FONT),
+    minFontSize: Math.round(unit * HEADLINE_TWO_LINE_MIN_FONT),
   });
   const fitted = !twoLines.truncated
     ? twoLines
     : fitText(text, {
-        maxWidth: size - 2 * margin,
+        maxWidth: width - 2 * margin,
         maxLines: HEADLINE_MAX_LINES,
-        maxFontSize: Math.round(size * HEADLINE_TWO_LINE_MIN_FONT),
-        minFontSize: Math.round(size * HEADLINE_MIN_FONT),
+        maxFontSize: Math.round(unit * HEADLINE_TWO_LINE_MIN_FONT),
+        minFontSize: Math.round(unit * HEADLINE_MIN_FONT),
       });
   const fontSize = fitted.fontSize;
   const lineHeight = Math.round(fontSize * HEADLINE_LINE_HEIGHT);
   const firstBaseline = margin + Math.round(fontSize * 0.78);
   const textBottom = firstBaseline + (fitted.lines.length - 1) * lineHeight + Math.round(fontSize * 0.26);
-  const height = Math.min(size, textBottom + Math.round(size * HEADLINE_FADE));
-  const shadowShift = Math.max(1, Math.round(size * 0.002));
+  const height = Math.min(canvasHeight, textBottom + Math.round(unit * HEADLINE_FADE));
+  const shadowShift = Math.max(1, Math.round(unit * 0.002));
   const lines = fitted.lines
     .map((line, i) => {
       const y = firstBaseline + i * lineHeight;
       const content = escapeXml(line);
       return (
-        `<text x="${size / 2}" y="${y + shadowShift}" fill="#000000" fill-opacity="0.35">${content}</text>` +
-        `<text x="${size / 2}" y="${y}" fill="#ffffff">${content}</text>`
+        `<text x="${width / 2}" y="${y + shadowShift}" fill="#000000" fill-opacity="0.35">${content}</text>` +
+        `<text x="${width / 2}" y="${y}" fill="#ffffff">${content}</text>`
       );
     })
     .join('');
   const solidUntil = (textBottom / height).toFixed(3);
   const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${height}" viewBox="0 0 ${size} ${height}">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
     `<defs><linearGradient id="band" x1="0" y1="0" x2="0" y2="1">` +
     `<stop offset="0" stop-color="#000000" stop-opacity="0.62"/>` +
     `<stop offset="${solidUntil}" stop-color="#000000" stop-opacity="0.4"/>` +
     `<stop offset="1" stop-color="#000000" stop-opacity="0"/>` +
     `</linearGradient></defs>` +
-    `<rect x="0" y="0" width="${size}" height="${height}" fill="url(#band)"/>` +
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="url(#band)"/>` +
     `<g font-family="${AD_FONT_FAMILY}" font-weight="bold" font-size="${fontSize}" text-anchor="middle">${lines}</g>` +
     `</svg>`;
-  return { svg, rect: { left: 0, top: 0, width: size, height } };
+  return { svg, rect: { left: 0, top: 0, width, height } };
 }
 
-/** Rounded pill in the lower corner opposite the pack, tinted with the brand's colour. */
+/** Rounded pill in the lower corner on the other side from the pack, tinted with the brand's colour. */
 function callToActionOverlay(
   text: string,
-  size: number,
+  width: number,
+  height: number,
+  unit: number,
   margin: number,
   packRect: Rect,
   corner: PackCorner,
   accent: Rgb,
 ): { svg: string; rect: Rect } {
-  const pillHeight = Math.round(size * CTA_HEIGHT);
-  const available = size - 2 * margin - packRect.width - Math.round(size * CTA_GAP_TO_PACK);
-  const maxFont = Math.round(size * CTA_MAX_FONT);
+  const pillHeight = Math.round(unit * CTA_HEIGHT);
+  const available = width - 2 * margin - packRect.width - Math.round(unit * CTA_GAP_TO_PACK);
+  const maxFont = Math.round(unit * CTA_MAX_FONT);
   const paddingX = (fontSize: number): number => Math.round(fontSize * 1.1);
   const fitted = fitText(text, {
     maxWidth: available - 2 * paddingX(maxFont),
     maxLines: 1,
     maxFontSize: maxFont,
-    minFontSize: Math.round(size * CTA_MIN_FONT),
+    minFontSize: Math.round(unit * CTA_MIN_FONT),
     step: 1,
   });
   const pillWidth = Math.min(available, Math.ceil(fitted.width) + 2 * paddingX(fitted.fontSize));
-  const sigma = size * CTA_SHADOW_SIGMA;
-  const shadowDrop = Math.round(size * CTA_SHADOW_OFFSET_Y);
+  const sigma = unit * CTA_SHADOW_SIGMA;
+  const shadowDrop = Math.round(unit * CTA_SHADOW_OFFSET_Y);
   const extent = Math.ceil(3 * sigma) + shadowDrop;
-  const pillLeft = corner === 'bottom-right' ? margin : size - margin - pillWidth;
-  const pillTop = size - margin - pillHeight;
+  const pillLeft = isRight(corner) ? margin : width - margin - pillWidth;
+  const pillTop = height - margin - pillHeight;
   const rect: Rect = {
     left: pillLeft - extent,
     top: pillTop - extent,

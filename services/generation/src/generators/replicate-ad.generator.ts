@@ -1,7 +1,7 @@
 /**
  * Adapter for Replicate (the only file importing the `replicate` client). It runs an image
  * model that takes the seed photo and the brand image together (FLUX.1 Kontext multi-image by
- * default) and returns its output as a square PNG of the requested size.
+ * default) and returns its output as a PNG of the requested size (square, or a job's format).
  *
  * Resilience lives here, not in the client: the client's own retry loop ignores `Retry-After`
  * and does not wait between attempts (replicate 1.4.0, `withAutomaticRetries`), so the `fetch`
@@ -68,9 +68,21 @@ type PreparedInput = {
   prompt: string;
   input_image_1: string;
   input_image_2: string;
-  aspect_ratio: '1:1';
+  aspect_ratio: KontextAspect;
   output_format: 'png';
+  /** Sampling seed: one per look, so the variants of one seed photo differ and repeat exactly. */
+  seed?: number;
 };
+
+/** Kontext's aspect ratios; 1.91:1 asks for 2:1 and is cover-cropped to 1200×628 afterwards. */
+type KontextAspect = '1:1' | '4:5' | '9:16' | '2:1';
+function kontextAspect(width: number, height: number): KontextAspect {
+  const ratio = width / height;
+  if (Math.abs(ratio - 1) < 0.01) return '1:1';
+  if (Math.abs(ratio - 0.8) < 0.01) return '4:5';
+  if (ratio < 0.7) return '9:16';
+  return '2:1';
+}
 
 /** Retries ran out on 429/5xx/connection failures: the provider is unavailable right now. */
 class UpstreamUnavailableError extends Error {
@@ -159,24 +171,33 @@ export class ReplicateAdGenerator implements AdGenerator {
   async generate(request: AdRequest): Promise<GeneratedAd> {
     // Caller mistakes are found before the breaker, so they never count as an outage.
     const size = validateSize(request.size);
-    const prompt = buildAdPrompt(request);
+    const width = request.width ?? size;
+    const height = request.height ?? size;
+    const prompt = buildAdPrompt(request, width === height ? 'square' : width > height ? 'landscape' : 'portrait');
     const [seed, brand] = await Promise.all([
       this.toDataUri(request.seed, 'seed', 'jpeg'),
       this.toDataUri(request.brand, 'brand', 'png'),
     ]);
-    const input: PreparedInput = { prompt, input_image_1: seed, input_image_2: brand, aspect_ratio: '1:1', output_format: 'png' };
+    const input: PreparedInput = {
+      prompt,
+      input_image_1: seed,
+      input_image_2: brand,
+      aspect_ratio: kontextAspect(width, height),
+      output_format: 'png',
+      ...(request.look !== undefined ? { seed: request.look } : {}),
+    };
     try {
       const png = await this.breaker.run(
-        () => this.predict(input, size),
+        () => this.predict(input, width, height),
         (error) => error instanceof UpstreamUnavailableError || error instanceof DeadlineExceededError,
       );
-      return { png, width: size, height: size, generator: this.name };
+      return { png, width, height, generator: this.name, model: { id: this.model, version: this.version ?? 'latest' }, prompt };
     } catch (error) {
       throw this.toServiceError(error);
     }
   }
 
-  private async predict(input: PreparedInput, size: number): Promise<Buffer> {
+  private async predict(input: PreparedInput, width: number, height: number): Promise<Buffer> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
     const op: Operation = { signal: deadline.signal, deadlineAt: performance.now() + this.timeoutMs };
@@ -199,7 +220,7 @@ export class ReplicateAdGenerator implements AdGenerator {
         throw new GenerationFailedError(`prediction ${prediction.id} of ${this.name} ${reason}`);
       }
       const bytes = await this.download(firstOutput(prediction), op);
-      return await toSquarePng(bytes, size, prediction.id);
+      return await toSizedPng(bytes, width, height, prediction.id);
     } catch (error) {
       if (!deadline.signal.aborted || error instanceof GenerationFailedError) throw error;
       // The deadline passed: stop paying for a prediction nobody will wait for.
@@ -374,14 +395,14 @@ export class ReplicateAdGenerator implements AdGenerator {
  * product to place. User text is quoted and stripped of quotes/control characters so it cannot
  * restructure the instruction.
  */
-export function buildAdPrompt(request: Pick<AdRequest, 'subject' | 'segment' | 'headline' | 'callToAction'>): string {
+export function buildAdPrompt(request: Pick<AdRequest, 'subject' | 'segment' | 'headline' | 'callToAction'>, shape: 'square' | 'portrait' | 'landscape' = 'square'): string {
   const subject = validateText(request.subject, 'subject', SUBJECT_MAX_CHARS);
   const segment = validateText(request.segment, 'segment', SEGMENT_MAX_CHARS);
   const headline = validateText(request.headline, 'headline', HEADLINE_MAX_CHARS);
   const callToAction = validateText(request.callToAction, 'callToAction', CALL_TO_ACTION_MAX_CHARS);
   const hero = subject ? `the ${subject}` : 'the main subject';
   const lines = [
-    'Create a square, photorealistic advertising image from the two input images.',
+    `Create a ${shape}, photorealistic advertising image from the two input images.`,
     `Image 1 is the scene: keep ${hero} as the hero, with the same appearance, pose, setting and lighting.`,
     'Image 2 is the brand product: place it naturally in the scene at a believable size, keeping its shape, packaging, logo, text and colours exactly as shown. Do not add other brands or logos.',
   ];
@@ -429,16 +450,16 @@ function sniffImage(bytes: Buffer): Sniffed | undefined {
 }
 
 /** Magic bytes first, so an HTML error page or a truncated file is reported as such, not as a decoder error. */
-async function toSquarePng(bytes: Buffer, size: number, id: string): Promise<Buffer> {
+async function toSizedPng(bytes: Buffer, targetWidth: number, targetHeight: number, id: string): Promise<Buffer> {
   const format = sniffImage(bytes);
   if (!format) {
     throw new GenerationFailedError(`output of prediction ${id} is not a PNG, JPEG or WebP image (starts with ${bytes.subarray(0, 8).toString('hex') || 'nothing'})`);
   }
   try {
     const { width, height } = await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS }).metadata();
-    if (format === 'png' && width === size && height === size) return bytes;
+    if (format === 'png' && width === targetWidth && height === targetHeight) return bytes;
     return await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS })
-      .resize(size, size, { fit: 'cover' })
+      .resize(targetWidth, targetHeight, { fit: 'cover' })
       .png({ compressionLevel: 3 })
       .timeout({ seconds: 20 })
       .toBuffer();

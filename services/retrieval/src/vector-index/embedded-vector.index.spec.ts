@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -7,7 +7,8 @@ import { EmbeddedVectorIndex } from './embedded-vector.index';
 import { SNAPSHOT_MAGIC, SnapshotReader } from './index-snapshot';
 import { encodeFrame, FrameKind } from './record-log';
 import { describeVectorIndexContract, randomVector, rng, testId } from './vector-index.contract';
-import { VectorIndexDimensions, VectorRecord } from './vector-index.port';
+import { VectorIndexDimensions, VectorName, VectorRecord } from './vector-index.port';
+import { normalise } from './vector-index.validation';
 
 const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'adseed-vector-index-'));
 /** Odd sizes exercise the zero padding of rows to whole kernel blocks. */
@@ -24,6 +25,34 @@ describeVectorIndexContract('EmbeddedVectorIndex (odd dimensions)', async () => 
   const index = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL, syncWrites: false });
   return { index, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }, { dimensions: SMALL });
+
+/** An index directory written by the format-2 build (tsc does not copy it: read from the source tree). */
+const FORMAT_2_FIXTURE = join(__dirname, '../../src/vector-index/fixtures/format-2');
+
+/** The records of that fixture. */
+function format2Records(from: number, to: number, seed: number): VectorRecord[] {
+  const random = rng(seed);
+  const out: VectorRecord[] = [];
+  for (let n = from; n < to; n++) {
+    const vectors: Partial<Record<VectorName, Float32Array>> = { clip: randomVector(SMALL.clip, random) };
+    if (n % 2) vectors.caption = randomVector(SMALL.caption, random);
+    out.push({
+      id: testId(n), vectors,
+      payload: { tenant: n % 4 ? 't1' : 't2', kind: n % 3 ? 'seed' : 'brand', path: `p/${n}.jpg`, tags: [`n${n % 3}`], indexedAt: '2025-01-01T00:00:00Z' },
+    });
+  }
+  return out;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
 
 /** Flips one byte of `section` in the snapshot of `dir`. */
 async function corruptSection(dir: string, section: string, at = 0): Promise<void> {
@@ -145,6 +174,21 @@ describe(EmbeddedVectorIndex.name, () => {
     await second.close();
   }));
 
+  it('compacts once the log passes compactionMaxBytes, even while it is smaller than the snapshot', () => withDir(async (dir) => {
+    const options = { dir, dimensions: SMALL, compactionMinBytes: 1024, compactionMaxBytes: 8192 };
+    const first = await EmbeddedVectorIndex.open(options);
+    await first.upsert(records(0, 60, 40));
+    assert.ok((await stat(join(dir, 'snapshot.bin'))).size > 3 * 8192, 'the snapshot is much larger than the cap');
+    for (let n = 0; n < 30; n++) await first.upsert(records(n, n + 1, 50 + n));
+    assert.ok((await stat(join(dir, 'wal.log'))).size <= 8192 + 4096, 'the log stays near the cap');
+    const before = await fingerprint(first, ids);
+    await first.close();
+    const second = await EmbeddedVectorIndex.open(options);
+    assert.ok(second.recovery.logFrames < 30, `replayed ${second.recovery.logFrames} frames`);
+    assert.deepEqual(await fingerprint(second, ids), before);
+    await second.close();
+  }));
+
   it('recovers when a crash left a temporary snapshot behind', () => withDir(async (dir) => {
     const first = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL });
     await first.upsert(records(0, 10, 20));
@@ -252,6 +296,54 @@ describe(EmbeddedVectorIndex.name, () => {
     const second = await EmbeddedVectorIndex.open({ dir });
     assert.equal(second.recovery.snapshotRecords, 11);
     assert.deepEqual(await fingerprint(second, ids), before);
+    await second.close();
+  }));
+
+  it('reads a snapshot of format 2 (int8 planes and scalars kept apart) and its log, and rewrites it', () => withDir(async (dir) => {
+    // Written by the format-2 build (commit 54ff182): the records below, ids 5 and 10 deleted,
+    // a compaction after id 23, ids 24..29 in the log.
+    await cp(FORMAT_2_FIXTURE, dir, { recursive: true });
+    const expected = [...format2Records(0, 24, 7), ...format2Records(24, 30, 8)].filter((r) => r.id !== testId(5) && r.id !== testId(10));
+    const check = async (index: EmbeddedVectorIndex): Promise<void> => {
+      assert.equal(await index.count(), expected.length);
+      for (const record of expected) {
+        const stored = await index.get(record.id);
+        assert.deepEqual(stored?.payload, record.payload);
+        for (const name of ['clip', 'caption'] as const) {
+          const given = record.vectors[name];
+          assert.deepEqual(stored?.vectors[name], given && normalise(given, name, SMALL[name], name));
+        }
+      }
+      // Queries near stored vectors with a large limit send rows through the int8 stage, so codes
+      // read wrongly from the old layout would drop true hits.
+      const random = rng(11);
+      let int8Rows = 0;
+      for (const [k, record] of expected.entries()) {
+        for (const using of ['clip', 'caption'] as const) {
+          const near = record.vectors[using];
+          if (!near) continue;
+          const query = near.map((x) => x + 0.3 * (random() - 0.5));
+          const filter = { tenant: k % 2 ? 't1' : record.payload.tenant };
+          const hits = await index.search({ using, vector: query, filter, limit: 8 });
+          int8Rows += index.lastSearchStats(using).secondStage;
+          const brute = expected
+            .filter((r) => r.vectors[using] && r.payload.tenant === filter.tenant)
+            .map((r) => ({ id: r.id, score: cosine(r.vectors[using] as Float32Array, query) }))
+            .sort((a, b) => b.score - a.score).slice(0, 8);
+          assert.deepEqual(hits.map((h) => h.id), brute.map((b) => b.id), `${using} near ${record.id}`);
+        }
+      }
+      assert.ok(int8Rows > 0, 'some rows went through the int8 stage');
+    };
+    const first = await EmbeddedVectorIndex.open({ dir });
+    assert.equal(first.recovery.snapshotRecords, 23);
+    assert.equal(first.recovery.logFrames, 2);
+    await check(first);
+    await first.compact();
+    await first.close();
+    const second = await EmbeddedVectorIndex.open({ dir });
+    assert.equal(second.recovery.snapshotRecords, expected.length, 'the compaction wrote the current format');
+    await check(second);
     await second.close();
   }));
 

@@ -3,7 +3,7 @@ import { endianness } from 'node:os';
 import { FileHandle, mkdir, open, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotReader, SnapshotWriter, readExactly } from './index-snapshot';
-import { AppendLog, encodeFrame, floatsOffsetOf, Frame, FrameKind, readFrames, writeFileAtomically } from './record-log';
+import { AppendLog, encodeFrame, floatsOffsetOf, Frame, FrameKind, MAX_FRAME_BYTES, readFrames, writeFileAtomically } from './record-log';
 import { RecordSections, RecordTable } from './record-table';
 import { MAX_DIMENSION, VectorColumn } from './vector-column';
 import {
@@ -18,8 +18,13 @@ export interface EmbeddedVectorIndexOptions {
   dimensions?: VectorIndexDimensions;
   /** fsync the log after every write (default true). Off only for throwaway indexes. */
   syncWrites?: boolean;
-  /** Compact once the log exceeds this many bytes and the snapshot's size (default 64 MiB). */
+  /** Compact once the log exceeds this many bytes and the snapshot's size (default 64 MiB)... */
   compactionMinBytes?: number;
+  /**
+   * ...or once it exceeds this many bytes whatever the snapshot's size (default 512 MiB, about
+   * 180k 512-d vectors): this bounds the log that a start-up replays.
+   */
+  compactionMaxBytes?: number;
 }
 
 /** What `open` found on disk. */
@@ -58,8 +63,11 @@ const SNAPSHOT_FILE = 'snapshot.bin';
 const LOG_FILE = 'wal.log';
 /** The log's format (and that of snapshots written before SNAPSHOT_FORMAT, which were logs too). */
 const FORMAT_VERSION = 1;
-const SNAPSHOT_FORMAT = 2;
+/** 3 lays out the int8 stage's planes and scalars per row; 2 (read, not written) kept them apart. */
+const SNAPSHOT_FORMAT = 3;
+const READABLE_SNAPSHOT_FORMATS = [2, 3];
 const DEFAULT_COMPACTION_MIN_BYTES = 64 * 1024 * 1024;
+const DEFAULT_COMPACTION_MAX_BYTES = 512 * 1024 * 1024;
 /** File ids of the full-precision rows' locations. */
 const SNAPSHOT_ID = 0;
 const LOG_ID = 1;
@@ -89,7 +97,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
     private readonly dir: string,
     readonly dimensions: VectorIndexDimensions,
     private readonly syncWrites: boolean,
-    private readonly compactionMinBytes: number,
+    private readonly compactionBytes: { min: number; max: number },
     readonly recovery: RecoveryReport,
   ) {
     const files = { fd: (file: number): number => this.handle(file).fd };
@@ -110,6 +118,11 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const persisted = snapshot === undefined ? undefined
       : legacySnapshot ? await headerDimensions(snapshotPath) : snapshotDimensions(snapshot);
     const logDimensions = await headerDimensions(logPath);
+    if (persisted && logDimensions && !sameDimensions(persisted, logDimensions)) {
+      if (snapshot instanceof SnapshotReader) await snapshot.close();
+      throw new Error(`index at ${opts.dir} is inconsistent: its snapshot holds clip=${persisted.clip}, caption=${persisted.caption} ` +
+        `vectors and its log clip=${logDimensions.clip}, caption=${logDimensions.caption}. Restore the directory from backup.`);
+    }
     const stored = persisted ?? logDimensions;
     for (const found of [persisted, logDimensions]) {
       if (opts.dimensions && found && !sameDimensions(opts.dimensions, found)) {
@@ -121,7 +134,7 @@ export class EmbeddedVectorIndex implements VectorIndex {
     }
     const dimensions = opts.dimensions ?? stored ?? { ...DEFAULT_VECTOR_DIMENSIONS };
     const index = new EmbeddedVectorIndex(opts.dir, dimensions, opts.syncWrites ?? true,
-      opts.compactionMinBytes ?? DEFAULT_COMPACTION_MIN_BYTES,
+      { min: opts.compactionMinBytes ?? DEFAULT_COMPACTION_MIN_BYTES, max: opts.compactionMaxBytes ?? DEFAULT_COMPACTION_MAX_BYTES },
       { snapshotRecords: 0, logFrames: 0, discardedLogBytes: 0 });
     try {
       if (snapshot instanceof SnapshotReader) {
@@ -146,6 +159,10 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const prepared = records.map((record, i) => this.prepare(record, i));
     if (prepared.length === 0) return;
     const frame = encodeUpsert(prepared, this.columns);
+    if (frame.length > MAX_FRAME_BYTES) {
+      throw new VectorIndexInputError(`upsert of ${prepared.length} records takes ${frame.length} bytes, over the ` +
+        `${MAX_FRAME_BYTES}-byte limit of one log frame: send at most ${Math.floor(prepared.length * MAX_FRAME_BYTES / frame.length)} records per call`);
+    }
     await this.mutate(frame, (at) => this.applyUpsert(prepared, LOG_ID, at + floatsOffsetOf(frame)));
   }
 
@@ -214,7 +231,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
       const at = this.log.bytes;
       await this.log.append(frame);
       apply(at);
-      if (this.log.bytes > Math.max(this.compactionMinBytes, this.snapshotBytes)) await this.compactNow();
+      const { min, max } = this.compactionBytes;
+      if (this.log.bytes > Math.max(min, Math.min(max, this.snapshotBytes))) await this.compactNow();
     });
   }
 
@@ -343,7 +361,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
       if (floats.length !== rows * this.columns[name].fullPrecisionRowBytes) {
         throw new Error(`snapshot ${snapshot.path} is damaged (section ${name}.floats does not hold ${rows} rows)`);
       }
-      await this.columns[name].load(rows, name, snapshot, (owner) => this.records.tenantCode(owner), SNAPSHOT_ID, floats.offset);
+      await this.columns[name].load(rows, name, snapshot, (owner) => this.records.tenantCode(owner), SNAPSHOT_ID, floats.offset,
+        meta.format === 2 ? 'separate-detail' : 'current');
     }
   }
 
@@ -468,8 +487,8 @@ async function headerDimensions(path: string): Promise<VectorIndexDimensions | u
 }
 
 function snapshotDimensions(snapshot: SnapshotReader<SnapshotMeta>): VectorIndexDimensions {
-  if (snapshot.meta.format !== SNAPSHOT_FORMAT) {
-    throw new Error(`vector index snapshot format ${snapshot.meta.format} is not supported (this build reads ${SNAPSHOT_FORMAT})`);
+  if (!READABLE_SNAPSHOT_FORMATS.includes(snapshot.meta.format)) {
+    throw new Error(`vector index snapshot format ${snapshot.meta.format} is not supported (this build reads ${READABLE_SNAPSHOT_FORMATS.join(', ')})`);
   }
   return snapshot.meta.dimensions;
 }

@@ -130,18 +130,24 @@ function scanTenantBody(): number[] {
   ]);
 }
 
-/** scanList(rows, stride, list, n, query, blocks, out): out[j] = rowDot(rows + list[j] * stride). */
-function scanListBody(): number[] {
-  const [ROWS, STRIDE, LIST, COUNT, QUERY, BLOCKS, OUT] = [0, 1, 2, 3, 4, 5, 6];
-  return funcBody([], [
+/**
+ * scanPair(rows, stride, list, n, query, blocks, outHigh, outLow): for each listed row, the dot
+ * of its first `blocks` blocks (high plane) and of the `blocks` blocks after them (low plane),
+ * so that both halves of a row's int8 codes are read together.
+ */
+function scanPairBody(): number[] {
+  const [ROWS, STRIDE, LIST, COUNT, QUERY, BLOCKS, OUT_HIGH, OUT_LOW] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const ADDRESS = 8;
+  return funcBody([[1, OP.i32]], [
     OP.block, OP.noResult, OP.loop, OP.noResult,
     ...get(COUNT), OP.i32Eqz, OP.brIf, 1,
-    ...get(OUT),
-    ...get(ROWS), ...get(LIST), OP.i32Load, 2, 0, ...get(STRIDE), OP.i32Mul, OP.i32Add,
-    ...get(QUERY), ...get(BLOCKS), OP.call, 0,
+    ...get(ROWS), ...get(LIST), OP.i32Load, 2, 0, ...get(STRIDE), OP.i32Mul, OP.i32Add, ...set(ADDRESS),
+    ...get(OUT_HIGH), ...get(ADDRESS), ...get(QUERY), ...get(BLOCKS), OP.call, 0, OP.i32Store, 2, 0,
+    ...get(OUT_LOW), ...get(ADDRESS), ...get(BLOCKS), ...i32(4), OP.i32Shl, OP.i32Add, ...get(QUERY), ...get(BLOCKS), OP.call, 0,
     OP.i32Store, 2, 0,
     ...addTo(LIST, i32(4)),
-    ...addTo(OUT, i32(4)),
+    ...addTo(OUT_HIGH, i32(4)),
+    ...addTo(OUT_LOW, i32(4)),
     ...get(COUNT), ...i32(1), OP.i32Sub, ...set(COUNT),
     OP.br, 0,
     OP.end, OP.end,
@@ -151,11 +157,11 @@ function scanListBody(): number[] {
 function assembleModule(): Uint8Array<ArrayBuffer> {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([funcType(3, 1), funcType(8, 0), funcType(7, 0)])),
+    ...section(1, vec([funcType(3, 1), funcType(8, 0)])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
-    ...section(3, vec([[0], [1], [2]])),
-    ...section(7, vec([[...name('scanTenant'), 0x00, 1], [...name('scanList'), 0x00, 2]])),
-    ...section(10, vec([rowDotBody(), scanTenantBody(), scanListBody()])),
+    ...section(3, vec([[0], [1], [1]])),
+    ...section(7, vec([[...name('scanTenant'), 0x00, 1], [...name('scanPair'), 0x00, 2]])),
+    ...section(10, vec([rowDotBody(), scanTenantBody(), scanPairBody()])),
   ];
   return new Uint8Array(bytes);
 }
@@ -169,19 +175,21 @@ function nibbleDotModule(): WebAssembly.Module {
 interface NibbleDotExports {
   scanTenant(rows: number, stride: number, tenants: number, count: number, tenant: number,
     query: number, blocks: number, out: number): void;
-  scanList(rows: number, stride: number, list: number, n: number, query: number, blocks: number, out: number): void;
+  scanPair(rows: number, stride: number, list: number, n: number, query: number, blocks: number, outHigh: number, outLow: number): void;
 }
 
-type Region = 'tenants' | 'coarse' | 'high' | 'low' | 'out' | 'list' | 'highOut' | 'lowOut';
+type Region = 'tenants' | 'coarse' | 'detail' | 'out' | 'list' | 'highOut' | 'lowOut';
 export type DetailPlane = 'high' | 'low';
-export type Plane = 'coarse' | DetailPlane;
-export const PLANES: readonly Plane[] = ['coarse', 'high', 'low'];
+/** What a snapshot stores: the coarse plane, and the detail plane (high and low nibbles of each row side by side). */
+export type Plane = 'coarse' | 'detail';
+export const PLANES: readonly Plane[] = ['coarse', 'detail'];
 
 /**
  * Three nibble planes of one vector column in a WebAssembly memory owned by this store:
  * - coarse: independent 4-bit codes in [0, 15], scanned for every query;
  * - high/low: int8 codes c ∈ [-127, 127] split as high = floor(c / 16) + 8 and low = c mod 16,
- *   so c = 16 * (high - 8) + low; read only for listed candidate rows.
+ *   so c = 16 * (high - 8) + low; read only for listed candidate rows, which are scattered, so
+ *   a row's high and low planes sit side by side (one region, "detail") and are read together.
  */
 export class NibbleRowStore {
   readonly blocks: number;
@@ -190,12 +198,12 @@ export class NibbleRowStore {
   private readonly kernel: NibbleDotExports;
   private readonly queryBytes: number;
   private capacity = 0;
-  private offsets: Record<Region, number> = { tenants: 0, coarse: 0, high: 0, low: 0, out: 0, list: 0, highOut: 0, lowOut: 0 };
+  private offsets: Record<Region, number> = { tenants: 0, coarse: 0, detail: 0, out: 0, list: 0, highOut: 0, lowOut: 0 };
   private queryView!: Int16Array;
   private tenantsView!: Int32Array;
   private coarseView!: Uint8Array;
-  private highView!: Uint8Array;
-  private lowView!: Uint8Array;
+  /** Per row: its high-nibble plane bytes, then its low-nibble plane bytes. */
+  private detailView!: Uint8Array;
   private outView!: Int32Array;
   private listView!: Int32Array;
   private detailOut!: Record<DetailPlane, Int32Array>;
@@ -243,17 +251,15 @@ export class NibbleRowStore {
     const rowBytes = this.rowBytes;
     const base = row * rowBytes;
     this.coarseView.set(packed.subarray(0, rowBytes), base);
-    this.highView.set(packed.subarray(rowBytes, 2 * rowBytes), base);
-    this.lowView.set(packed.subarray(2 * rowBytes, 3 * rowBytes), base);
+    this.detailView.set(packed.subarray(rowBytes, 3 * rowBytes), 2 * base);
     this.tenantsView[row] = tenantCode;
   }
 
   /** Copies row `from` onto row `to` (keeps rows dense after a delete). */
   moveRow(from: number, to: number): void {
     const start = from * this.rowBytes;
-    for (const plane of [this.coarseView, this.highView, this.lowView]) {
-      plane.copyWithin(to * this.rowBytes, start, start + this.rowBytes);
-    }
+    this.coarseView.copyWithin(to * this.rowBytes, start, start + this.rowBytes);
+    this.detailView.copyWithin(2 * to * this.rowBytes, 2 * start, 2 * start + 2 * this.rowBytes);
     this.tenantsView[to] = this.tenantsView[from];
   }
 
@@ -262,8 +268,7 @@ export class NibbleRowStore {
    * detached by the next growth: do not keep it across one.
    */
   plane(name: Plane, rows: number): Uint8Array {
-    const view = name === 'coarse' ? this.coarseView : name === 'high' ? this.highView : this.lowView;
-    return view.subarray(0, rows * this.rowBytes);
+    return name === 'coarse' ? this.coarseView.subarray(0, rows * this.rowBytes) : this.detailView.subarray(0, 2 * rows * this.rowBytes);
   }
 
   /** Tenant codes of the first `rows` rows (same lifetime as `plane`). */
@@ -287,22 +292,24 @@ export class NibbleRowStore {
     return this.outView;
   }
 
-  /** Σ plane[d] * query[d] for each of `rows[0..n)`; result j belongs to rows[j]. */
-  scanDetail(plane: DetailPlane, rows: Int32Array, n: number): Int32Array {
+  /**
+   * Σ high[d] * query[d] and Σ low[d] * query[d] for each of `rows[0..n)`; result j belongs to
+   * rows[j]. Both are read in one pass, as the two planes of a row lie side by side.
+   */
+  scanDetail(rows: Int32Array, n: number): Record<DetailPlane, Int32Array> {
     this.listView.set(rows.subarray(0, n));
     const o = this.offsets;
-    this.kernel.scanList(o[plane], this.rowBytes, o.list, n, 0, this.blocks, o[plane === 'high' ? 'highOut' : 'lowOut']);
-    return this.detailOut[plane];
+    this.kernel.scanPair(o.detail, 2 * this.rowBytes, o.list, n, 0, this.blocks, o.highOut, o.lowOut);
+    return this.detailOut;
   }
 
   private resize(capacity: number, liveRows: number): void {
     const sizes: Record<Region, number> = {
-      tenants: capacity * 4, coarse: capacity * this.rowBytes, high: capacity * this.rowBytes,
-      low: capacity * this.rowBytes, out: capacity * 4, list: capacity * 4, highOut: capacity * 4, lowOut: capacity * 4,
+      tenants: capacity * 4, coarse: capacity * this.rowBytes, detail: 2 * capacity * this.rowBytes, out: capacity * 4, list: capacity * 4, highOut: capacity * 4, lowOut: capacity * 4,
     };
     const rowBytes = liveRows * this.rowBytes;
-    const live: Partial<Record<Region, number>> = { tenants: liveRows * 4, coarse: rowBytes, high: rowBytes, low: rowBytes };
-    const order: Region[] = ['tenants', 'coarse', 'high', 'low', 'out', 'list', 'highOut', 'lowOut'];
+    const live: Partial<Record<Region, number>> = { tenants: liveRows * 4, coarse: rowBytes, detail: 2 * rowBytes };
+    const order: Region[] = ['tenants', 'coarse', 'detail', 'out', 'list', 'highOut', 'lowOut'];
     const next = {} as Record<Region, number>;
     let cursor = this.queryBytes;
     for (const region of order) {
@@ -325,8 +332,7 @@ export class NibbleRowStore {
     this.queryView = new Int16Array(buffer, 0, this.queryBytes / 2);
     this.tenantsView = new Int32Array(buffer, next.tenants, capacity);
     this.coarseView = new Uint8Array(buffer, next.coarse, sizes.coarse);
-    this.highView = new Uint8Array(buffer, next.high, sizes.high);
-    this.lowView = new Uint8Array(buffer, next.low, sizes.low);
+    this.detailView = new Uint8Array(buffer, next.detail, sizes.detail);
     this.outView = new Int32Array(buffer, next.out, capacity);
     this.listView = new Int32Array(buffer, next.list, capacity);
     this.detailOut = {

@@ -21,7 +21,7 @@ export enum FrameKind {
 export interface Frame {
   kind: FrameKind;
   header: unknown;
-  /** Raw float data following the header; 4-byte aligned copy, safe to view as Float32Array. */
+  /** Raw float data following the header, 4-byte aligned (a view of the body read when aligned, else a copy). */
   floats: Float32Array;
   /** Where the float data starts, in bytes from the start of the frame (its length prefix). */
   floatsAt: number;
@@ -30,10 +30,14 @@ export interface Frame {
 const FRAME_PREFIX_BYTES = 8;
 const BODY_PREFIX_BYTES = 5;
 /** Refuse absurd lengths from a corrupt prefix rather than trying to allocate them. */
-const MAX_FRAME_BYTES = 1 << 30;
+export const MAX_FRAME_BYTES = 1 << 30;
 
 export function encodeFrame(kind: FrameKind, header: unknown, floats: readonly Float32Array[] = []): Buffer {
-  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = JSON.stringify(header);
+  // Trailing spaces (valid JSON) put the floats at a multiple of 4 in the body, so a reader can
+  // view them in place instead of copying.
+  const pad = (4 - ((BODY_PREFIX_BYTES + Buffer.byteLength(json)) % 4)) % 4;
+  const headerBytes = Buffer.from(json + ' '.repeat(pad), 'utf8');
   const floatBytes = floats.reduce((sum, f) => sum + f.byteLength, 0);
   const bodyLength = BODY_PREFIX_BYTES + headerBytes.length + floatBytes;
   const frame = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + bodyLength);
@@ -75,7 +79,7 @@ export async function readFrames(path: string, onFrame: (frame: Frame, position:
       const checksum = prefix.readUInt32LE(4);
       if (bodyLength < BODY_PREFIX_BYTES || bodyLength > MAX_FRAME_BYTES) break;
       if (at + FRAME_PREFIX_BYTES + bodyLength > size) break;
-      const body = Buffer.alloc(bodyLength);
+      const body = Buffer.allocUnsafeSlow(bodyLength); // filled by the read; its own memory, so the floats align
       await readExactly(file, body, at + FRAME_PREFIX_BYTES);
       if (crc32(body) !== checksum) break;
       const frame = decodeBody(body);
@@ -102,8 +106,14 @@ function decodeBody(body: Buffer): Frame | undefined {
   } catch {
     return undefined;
   }
-  const floats = new Float32Array((body.length - floatsAt) / 4);
-  new Uint8Array(floats.buffer).set(body.subarray(floatsAt));
+  const count = (body.length - floatsAt) / 4;
+  let floats: Float32Array;
+  if ((body.byteOffset + floatsAt) % 4 === 0) {
+    floats = new Float32Array(body.buffer, body.byteOffset + floatsAt, count);
+  } else {
+    floats = new Float32Array(count);
+    new Uint8Array(floats.buffer).set(body.subarray(floatsAt));
+  }
   return { kind, header, floats, floatsAt: FRAME_PREFIX_BYTES + floatsAt };
 }
 

@@ -37,7 +37,12 @@ export interface RowLocation {
 
 /** What a snapshot stores per column, besides the full-precision rows themselves. */
 export const COLUMN_SCALARS = ['scale', 'step4', 'err4', 'norm4', 'err8', 'norm8'] as const;
-type Scalar = typeof COLUMN_SCALARS[number];
+/** Read for every row by the 4-bit passes: one array each, scanned in order. */
+const COARSE_SCALARS = ['step4', 'err4', 'norm4'] as const;
+type CoarseScalar = typeof COARSE_SCALARS[number];
+/** Read for the few int8 candidates, at random: side by side, one cache line per row. */
+const DETAIL_SCALARS = ['scale', 'err8', 'norm8'] as const;
+const DETAIL_STRIDE = 4;
 
 /** Reads snapshot sections straight into memory that the column owns. */
 export interface ColumnSectionReader {
@@ -63,7 +68,9 @@ const GROWTH = 1.5;
 export class VectorColumn {
   private rowCount = 0;
   private capacity: number;
-  private readonly scalars: Record<Scalar, Float32Array>;
+  private readonly scalars: Record<CoarseScalar, Float32Array>;
+  /** DETAIL_SCALARS of row r at [DETAIL_STRIDE · r, DETAIL_STRIDE · r + 3). */
+  private detailScalars: Float32Array;
   private owners: Int32Array;
   private fileOf: Uint8Array;
   private offsetOf: Float64Array;
@@ -89,7 +96,8 @@ export class VectorColumn {
     }
     this.capacity = Math.max(16, initialCapacity);
     const c = this.capacity;
-    this.scalars = Object.fromEntries(COLUMN_SCALARS.map((name) => [name, new Float32Array(c)])) as Record<Scalar, Float32Array>;
+    this.scalars = Object.fromEntries(COARSE_SCALARS.map((name) => [name, new Float32Array(c)])) as Record<CoarseScalar, Float32Array>;
+    this.detailScalars = new Float32Array(DETAIL_STRIDE * c);
     this.owners = new Int32Array(c);
     this.fileOf = new Uint8Array(c);
     this.offsetOf = new Float64Array(c);
@@ -149,8 +157,10 @@ export class VectorColumn {
       this.quantise(unit, record);
     }
     const scalars = new DataView(record.buffer, record.byteOffset, record.byteLength);
-    COLUMN_SCALARS.forEach((name, i) => {
-      this.scalars[name][row] = scalars.getFloat32(4 * i, true);
+    const scalar = (name: typeof COLUMN_SCALARS[number]): number => scalars.getFloat32(4 * COLUMN_SCALARS.indexOf(name), true);
+    for (const name of COARSE_SCALARS) this.scalars[name][row] = scalar(name);
+    DETAIL_SCALARS.forEach((name, i) => {
+      this.detailScalars[DETAIL_STRIDE * row + i] = scalar(name);
     });
     this.nibbles.setRow(row, record.subarray(4 * COLUMN_SCALARS.length), tenantCode);
     return row;
@@ -160,7 +170,8 @@ export class VectorColumn {
   remove(row: number): number {
     const last = --this.rowCount;
     if (row === last) return -1;
-    for (const name of COLUMN_SCALARS) this.scalars[name][row] = this.scalars[name][last];
+    for (const name of COARSE_SCALARS) this.scalars[name][row] = this.scalars[name][last];
+    this.detailScalars.copyWithin(DETAIL_STRIDE * row, DETAIL_STRIDE * last, DETAIL_STRIDE * last + DETAIL_STRIDE);
     for (const arr of [this.owners, this.fileOf, this.offsetOf, this.crcOf]) arr[row] = arr[last];
     this.nibbles.moveRow(last, row);
     return this.owners[row];
@@ -186,7 +197,8 @@ export class VectorColumn {
     if (n === 0) return [];
     const { t, queryError, codeSum } = this.quantiseQuery(query);
     const coarse = this.nibbles.scanCoarse(n, tenantCode);
-    const { step4, err4, norm4, scale, err8, norm8 } = this.scalars;
+    const { step4, err4, norm4 } = this.scalars;
+    const detail = this.detailScalars;
     const owners = this.owners;
 
     // Pass 1: 4-bit scores of matching rows; the best `limit` of them seed the exact top-K.
@@ -231,13 +243,13 @@ export class VectorColumn {
       }
     }
     if (pending > 0) {
-      const high = this.nibbles.scanDetail('high', candidates, pending);
-      const low = this.nibbles.scanDetail('low', candidates, pending);
+      const { high, low } = this.nibbles.scanDetail(candidates, pending);
       const offset8 = 128 * codeSum;
       for (let j = 0; j < pending; j++) {
         const r = candidates[j];
-        const a8 = t * scale[r] * (16 * high[j] - offset8 + low[j]);
-        if (a8 + err8[r] + queryError * norm8[r] + ROUNDING_MARGIN >= threshold) {
+        const at = DETAIL_STRIDE * r; // scale, err8, norm8
+        const a8 = t * detail[at] * (16 * high[j] - offset8 + low[j]);
+        if (a8 + detail[at + 1] + queryError * detail[at + 2] + ROUNDING_MARGIN >= threshold) {
           top.offer(this.exactScore(query, r), owners[r]);
           exact++;
           threshold = top.threshold();
@@ -254,7 +266,8 @@ export class VectorColumn {
   sections(): Record<string, ArrayBufferView> {
     const n = this.rowCount;
     const out: Record<string, ArrayBufferView> = { owner: this.owners.subarray(0, n), crc: this.crcOf.subarray(0, n) };
-    for (const name of COLUMN_SCALARS) out[name] = this.scalars[name].subarray(0, n);
+    for (const name of COARSE_SCALARS) out[name] = this.scalars[name].subarray(0, n);
+    out.detailScalars = this.detailScalars.subarray(0, DETAIL_STRIDE * n);
     for (const plane of PLANES) out[plane] = this.nibbles.plane(plane, n);
     return out;
   }
@@ -297,13 +310,31 @@ export class VectorColumn {
    * (empty) column; the full-precision rows stay in `file` from `offset` on.
    */
   async load(rows: number, prefix: string, reader: ColumnSectionReader, tenantOf: (owner: number) => number,
-    file: number, offset: number): Promise<void> {
+    file: number, offset: number, layout: 'current' | 'separate-detail' = 'current'): Promise<void> {
     if (this.rowCount !== 0) throw new Error('load needs an empty column');
     this.grow(rows + Math.max(1024, Math.ceil(rows / 8)));
     await reader.read(`${prefix}.owner`, this.owners.subarray(0, rows));
     await reader.read(`${prefix}.crc`, this.crcOf.subarray(0, rows));
-    for (const name of COLUMN_SCALARS) await reader.read(`${prefix}.${name}`, this.scalars[name].subarray(0, rows));
-    for (const plane of PLANES) await reader.read(`${prefix}.${plane}`, this.nibbles.plane(plane, rows));
+    for (const name of COARSE_SCALARS) await reader.read(`${prefix}.${name}`, this.scalars[name].subarray(0, rows));
+    if (layout === 'current') {
+      await reader.read(`${prefix}.detailScalars`, this.detailScalars.subarray(0, DETAIL_STRIDE * rows));
+      for (const plane of PLANES) await reader.read(`${prefix}.${plane}`, this.nibbles.plane(plane, rows));
+    } else {
+      // Snapshots of format 2 kept each detail scalar and the high and low planes apart.
+      for (const [i, name] of DETAIL_SCALARS.entries()) {
+        const values = new Float32Array(rows);
+        await reader.read(`${prefix}.${name}`, values);
+        for (let r = 0; r < rows; r++) this.detailScalars[DETAIL_STRIDE * r + i] = values[r];
+      }
+      await reader.read(`${prefix}.coarse`, this.nibbles.plane('coarse', rows));
+      const rowBytes = this.nibbles.rowBytes;
+      const detail = this.nibbles.plane('detail', rows);
+      for (const [half, plane] of (['high', 'low'] as const).entries()) {
+        const bytes = new Uint8Array(rows * rowBytes);
+        await reader.read(`${prefix}.${plane}`, bytes);
+        for (let r = 0; r < rows; r++) detail.set(bytes.subarray(r * rowBytes, (r + 1) * rowBytes), (2 * r + half) * rowBytes);
+      }
+    }
     const tenants = this.nibbles.tenantCodes(rows);
     for (let r = 0; r < rows; r++) tenants[r] = tenantOf(this.owners[r]);
     this.rowCount = rows;
@@ -412,7 +443,10 @@ export class VectorColumn {
       next.set(old.subarray(0, this.rowCount));
       return next;
     };
-    for (const name of COLUMN_SCALARS) this.scalars[name] = widen(this.scalars[name]);
+    for (const name of COARSE_SCALARS) this.scalars[name] = widen(this.scalars[name]);
+    const detail = new Float32Array(DETAIL_STRIDE * capacity);
+    detail.set(this.detailScalars.subarray(0, DETAIL_STRIDE * this.rowCount));
+    this.detailScalars = detail;
     this.owners = widen(this.owners);
     this.fileOf = widen(this.fileOf);
     this.offsetOf = widen(this.offsetOf);

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { StoragePath } from '../common';
+import { AdFormat } from './ad-format';
+
+/** Largest number of ads one job may ask for (segments or seeds × formats × variants). */
+export const MAX_ADS_PER_JOB = 256;
+
+const unique = <T>(items: T[]): boolean => new Set(items).size === items.length;
+
+export const CreateJobBody = z
+  .object({
+    brandPath: StoragePath,
+    segments: z.array(z.string().trim().min(1, 'must not be empty').max(500)).min(1).max(32).optional(),
+    seedPaths: z.array(StoragePath).min(1).max(64).optional(),
+    formats: z.array(AdFormat).min(1).max(4).refine(unique, 'must not repeat a format'),
+    variants: z.number().int().min(1).max(8).default(1),
+    headline: z.string().trim().max(120).optional(),
+    callToAction: z.string().trim().max(40).optional(),
+    generator: z.enum(['local', 'replicate']).optional(),
+    /**
+     * Lowers (or raises) the relevance floor of the segment searches, as in `POST /v1/search`.
+     * Audience segments ("cat lovers in small apartments") describe people, not photos, and often
+     * score under the calibrated floor against captions.
+     */
+    minScore: z.number().min(-1).max(1).optional(),
+  })
+  .refine((b) => Boolean(b.segments) !== Boolean(b.seedPaths), { message: 'give exactly one of segments or seedPaths', path: ['segments'] })
+  .refine((b) => (b.segments ?? b.seedPaths ?? []).length * b.formats.length * b.variants <= MAX_ADS_PER_JOB, {
+    message: `segments (or seedPaths) × formats × variants must be at most ${MAX_ADS_PER_JOB} ads`,
+    path: ['variants'],
+  });
+export type CreateJobBody = z.infer<typeof CreateJobBody>;
+
+export const JobStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const JobAd = z.object({
+  id: z.string(),
+  index: z.number().int(),
+  path: StoragePath,
+  url: z.string(),
+  format: AdFormat,
+  width: z.number().int(),
+  height: z.number().int(),
+  segment: z.string().optional(),
+  subject: z.string().optional(),
+  seedPath: StoragePath,
+  variant: z.number().int(),
+  generator: z.string(),
+  provenancePath: StoragePath,
+  warnings: z.array(z.string()),
+});
+export type JobAd = z.infer<typeof JobAd>;
+
+export const JobFailure = z.object({
+  index: z.number().int(),
+  format: AdFormat,
+  variant: z.number().int(),
+  segment: z.string().optional(),
+  seedPath: StoragePath.optional(),
+  code: z.string(),
+  reason: z.string(),
+});
+export type JobFailure = z.infer<typeof JobFailure>;
+
+export const JobProgress = z.object({ done: z.number().int(), failed: z.number().int(), total: z.number().int() });
+
+export const Job = z.object({
+  id: z.string(),
+  status: JobStatus,
+  progress: JobProgress,
+  brandPath: StoragePath,
+  segments: z.array(z.string()).optional(),
+  seedPaths: z.array(StoragePath).optional(),
+  formats: z.array(AdFormat),
+  variants: z.number().int(),
+  ads: z.array(JobAd),
+  failures: z.array(JobFailure),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** When the sweeper removes the job and its ads. */
+  expiresAt: z.string(),
+  cancelledAt: z.string().optional(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const JobResponse = z.object({ job: Job });
+export type JobResponse = z.infer<typeof JobResponse>;
+
+export const ListJobsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
+
+export const JobSummary = Job.omit({ ads: true, failures: true });
+export type JobSummary = z.infer<typeof JobSummary>;
+export const ListJobsResponse = z.object({ items: z.array(JobSummary), nextCursor: z.string().optional() });
+export type ListJobsResponse = z.infer<typeof ListJobsResponse>;

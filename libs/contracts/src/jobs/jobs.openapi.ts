@@ -1,0 +1,57 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { ErrorBody } from '../common';
+import { CreateJobBody, JobResponse, ListJobsQuery, ListJobsResponse } from './jobs.dto';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** The creative-job paths of the gateway's OpenAPI document. */
+export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObject; errors: Record<number, ReturnType<typeof json>> }): void {
+  const { headers, errors } = common;
+  const params = z.object({ id: z.string() });
+  const notFound = { 404: json(ErrorBody, 'No such job for this tenant.') };
+  r.registerPath({
+    method: 'post', path: '/v1/jobs', tags: ['jobs'],
+    summary: 'Start a job: ads for every segment (or seed) × format × variant, made in the background',
+    description:
+      'Answers at once with 202, a `Location` header and the job. Segments are resolved to seeds by search (variants take ' +
+      'different seeds from the top results). An `Idempotency-Key` header makes a retried request return the same job.',
+    request: {
+      headers: headers.extend({ 'idempotency-key': z.string().max(200).optional() }),
+      body: { content: { 'application/json': { schema: CreateJobBody } } },
+    },
+    responses: {
+      202: json(JobResponse, 'The job was accepted; follow `Location` or `/v1/jobs/{id}/events`.'),
+      200: json(JobResponse, 'A job with this Idempotency-Key and the same body already exists; this is it.'),
+      ...errors,
+      404: json(ErrorBody, 'The brand image or a seed does not exist, or a segment found no seed.'),
+      409: json(ErrorBody, 'The Idempotency-Key was used for a different request body.'),
+    },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/jobs', tags: ['jobs'], summary: "The tenant's jobs, newest first",
+    request: { headers, query: ListJobsQuery },
+    responses: { 200: json(ListJobsResponse, 'A page of jobs (without their ads).'), ...errors },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/jobs/{id}', tags: ['jobs'], summary: "A job's status, progress and ads",
+    request: { headers, params },
+    responses: { 200: json(JobResponse, 'The job.'), ...errors, ...notFound },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/jobs/{id}/events', tags: ['jobs'],
+    summary: "Server-sent events: `event: state` with the job's JSON on every change, until it is done, failed or cancelled",
+    request: { headers, params },
+    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, ...notFound },
+  });
+  r.registerPath({
+    method: 'post', path: '/v1/jobs/{id}/cancel', tags: ['jobs'], summary: 'Cancel a job: ads not yet made are not made',
+    request: { headers, params },
+    responses: { 200: json(JobResponse, 'The job, cancelled (or already finished, unchanged).'), ...errors, ...notFound },
+  });
+  r.registerPath({
+    method: 'delete', path: '/v1/jobs/{id}', tags: ['jobs'], summary: 'Remove a job and its ads now',
+    request: { headers, params },
+    responses: { 204: { description: 'Removed.' }, ...errors, ...notFound },
+  });
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { JobTopics, type JobUpdated } from '@adseed/contracts';
+import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import type { Subscription } from '@adseed/messaging';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+
+type Listener = (update: JobUpdated) => void;
+
+/**
+ * Fans `job.updated` out to the SSE clients of this gateway replica. Each replica is its own
+ * consumer group, starting at new messages: every replica hears of every change.
+ */
+@Injectable()
+export class JobEventsHub implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private subscription: Subscription | undefined;
+
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.runtime.bus.ensureTopics([JobTopics.jobUpdated]);
+    this.subscription = await this.runtime.bus.subscribe(JobTopics.jobUpdated, { group: `gateway-job-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+      for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscription?.close();
+  }
+
+  listen(jobId: string, listener: Listener): () => void {
+    const set = this.listeners.get(jobId) ?? new Set<Listener>();
+    set.add(listener);
+    this.listeners.set(jobId, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(jobId);
+    };
+  }
+}

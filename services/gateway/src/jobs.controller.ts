@@ -1,0 +1,108 @@
+import { CreateJobBody, ListJobsQuery, type Job } from '@adseed/contracts';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { ApiError } from './http-errors';
+import { JobEventsHub } from './job-events.hub';
+import { JobsService } from './jobs.service';
+import { Tenant, TenantGuard } from './tenant.guard';
+import { ZodPipe } from './zod.pipe';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** Creative jobs: many ads at once, made in the background. Each handler parses and delegates. */
+@Controller('v1/jobs')
+@UseGuards(TenantGuard)
+export class JobsController {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly hub: JobEventsHub,
+  ) {}
+
+  @Post()
+  async create(
+    @Tenant() tenant: string,
+    @Body(new ZodPipe(CreateJobBody)) body: CreateJobBody,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<{ job: Job }> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1-200 visible ASCII characters', [{ field: 'idempotency-key', reason: 'invalid' }]);
+    }
+    const { job, created } = await this.jobs.create(tenant, body, idempotencyKey);
+    res.status(created ? 202 : 200);
+    res.setHeader('Location', `/v1/jobs/${job.id}`);
+    return { job };
+  }
+
+  @Get()
+  list(@Tenant() tenant: string, @Query(new ZodPipe(ListJobsQuery, 'query')) query: ListJobsQuery) {
+    return this.jobs.list(tenant, query);
+  }
+
+  @Get(':id')
+  async get(@Tenant() tenant: string, @Param('id') id: string): Promise<{ job: Job }> {
+    return { job: await this.jobs.get(tenant, id) };
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  async cancel(@Tenant() tenant: string, @Param('id') id: string): Promise<{ job: Job }> {
+    return { job: await this.jobs.cancel(tenant, id) };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Tenant() tenant: string, @Param('id') id: string): Promise<void> {
+    await this.jobs.remove(tenant, id);
+  }
+
+  /** Server-sent events: the state now, then on every change; the stream ends when the job does. */
+  @Get(':id/events')
+  async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response): Promise<void> {
+    // Listen before reading, so a change between the read and the subscription is not missed;
+    // changes queue behind the first state, and each re-reads, so progress never goes backwards.
+    let open: () => void = () => undefined;
+    let sending = new Promise<void>((resolve) => (open = resolve));
+    let closed = false;
+    // A burst of changes (one per ad) needs one read, not one each: at most one read waits.
+    let queued = false;
+    const stop = this.hub.listen(id, (update) => {
+      if (update.tenant !== tenant || queued) return;
+      queued = true;
+      sending = sending.then(() => {
+        queued = false;
+        return this.jobs.get(tenant, id).then(send, () => finish());
+      });
+    });
+    let initial: Job;
+    try {
+      initial = await this.jobs.get(tenant, id);
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    function send(job: Job): void {
+      if (closed) return;
+      res.write(`event: state\nid: ${job.updatedAt}\ndata: ${JSON.stringify(job)}\n\n`);
+      if (isTerminal(job)) finish();
+    }
+    function finish(): void {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      stop();
+      res.end();
+    }
+    const isTerminal = (job: Job) => this.jobs.isTerminal(job);
+    res.on('close', finish);
+    send(initial);
+    open();
+  }
+}
