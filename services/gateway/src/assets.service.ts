@@ -195,11 +195,8 @@ export class AssetsService {
     const bucket = quarantined ? this.env.ADSEED_BUCKET_QUARANTINE : this.bucketOf(query.kind);
     const prefix = quarantined ? `${tenant}/${query.kind}/` : `${tenant}/`;
     if (quarantined && this.env.ADSEED_IMAGE_GUARDRAIL === 'off') return { items: [] };
-    // The cursor is a start-after key (S3's StartAfter) and cannot reach outside this listing: one
-    // that sorts before the tenant's keys starts at the top, one after them gives an empty page.
-    const cursor = query.cursor;
-    if (cursor && !cursor.startsWith(prefix) && cursor > prefix) return { items: [] };
-    const page = await this.runtime.store.list(bucket, prefix, { limit: query.limit, ...(cursor?.startsWith(prefix) ? { startAfter: cursor } : {}) });
+    if (query.cursor && !query.cursor.startsWith(prefix)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
+    const page = await this.runtime.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
     return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: page.nextStartAfter } : {}) };
   }
 

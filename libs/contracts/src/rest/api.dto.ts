@@ -69,7 +69,7 @@ export type UploadAssetResponse = z.infer<typeof UploadAssetResponse>;
 export const ListAssetsQuery = z.object({
   kind: AssetKind.default('seed'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(1024).optional().meta({ description: "the previous page's `nextCursor`: the listing continues after it (a cursor outside this tenant's listing starts at the top or gives an empty page; it never reaches another listing)" }),
+  cursor: z.string().max(1024).optional().meta({ description: "the previous page's `nextCursor`: the listing continues after it; any other value is 400 naming `query.cursor`" }),
   /** `quarantined`: uploads the image guardrail flagged, for review. */
   status: z.enum(['active', 'quarantined']).default('active'),
 });
