@@ -493,6 +493,7 @@ function checkInfra(doc, facts, composeDir, report) {
     const properties = {};
     for (const [key, value] of Object.entries(env)) {
       if (!key.startsWith('KAFKA_') || KAFKA_NON_PROPERTY_VARIABLES.test(key)) continue;
+      // eslint-disable-next-line no-control-regex -- NUL is a placeholder no variable name can contain
       properties[key.slice(6).toLowerCase().replace(/___/g, '-').replace(/__/g, '\u0000').replace(/_/g, '.').replace(/\u0000/g, '_')] = value;
     }
     for (const [property, want] of Object.entries(facts.kafka.properties)) {

@@ -58,7 +58,7 @@ export const CommonEnv = z.object({
           ctx.addIssue({ code: 'custom', message: `"${entry}" is not <topic>=<partitions ≥ 1>` });
           continue;
         }
-        map[match[1]!] = Number(match[2]);
+        map[match[1]] = Number(match[2]);
       }
       return map;
     }),

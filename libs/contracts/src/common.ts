@@ -15,7 +15,10 @@ export const StoragePath = z
   .string()
   .min(3)
   .max(1024)
-  .regex(/^[a-z0-9][a-z0-9.-]{1,62}\/[^\0\\]+$/, 'must look like <bucket>/<key>')
+  // One bucket, then key segments that are neither empty, "." nor ".." (the refine below says so
+  // in its own words; the pattern says it to OpenAPI), without NUL or backslash.
+  // eslint-disable-next-line no-control-regex -- NUL is excluded on purpose
+  .regex(/^[a-z0-9][a-z0-9.-]{1,62}(\/([^\x00\\/.][^\x00\\/]*|\.[^\x00\\/.][^\x00\\/]*|\.\.[^\x00\\/]+))+$/, 'must look like <bucket>/<key>')
   .refine((p) => !p.split('/').some((s) => s === '..' || s === '.' || s === ''), 'must not contain empty, "." or ".." segments');
 export type StoragePath = z.infer<typeof StoragePath>;
 

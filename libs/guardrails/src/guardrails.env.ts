@@ -1,6 +1,6 @@
 import { envBoolean, envInt } from '@adseed/config';
 import { z } from 'zod';
-import { ALL_TENANTS, DenyListTextCheck } from './deny-list.text-check';
+import { DenyListTextCheck } from './deny-list.text-check';
 import { OpenAiModerationRepository } from './openai-moderation.repository';
 import { ProfanityTextCheck } from './profanity.text-check';
 import { CompositeTextGuardrail } from './text-guardrail';

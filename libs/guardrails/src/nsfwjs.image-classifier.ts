@@ -71,7 +71,7 @@ export class NsfwjsImageGuardrail implements ImageGuardrail {
     }
     const scores: Record<string, number> = {};
     for (const p of predictions) scores[p.className.toLowerCase()] = Math.round(p.probability * 10_000) / 10_000;
-    const reasons = NSFW_CLASS_NAMES.filter((c) => this.options.thresholds[c] !== undefined && (scores[c] ?? 0) >= this.options.thresholds[c]!);
+    const reasons = NSFW_CLASS_NAMES.filter((c) => this.options.thresholds[c] !== undefined && (scores[c] ?? 0) >= this.options.thresholds[c]);
     return { flagged: reasons.length > 0, reasons, scores, model: this.model };
   }
 }

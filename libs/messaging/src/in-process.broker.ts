@@ -158,10 +158,10 @@ export class InProcessBroker {
       if (group.durable && this.topics.get(topic)!.journalled) this.journal?.committed();
     }
     group.members.push(member);
-    partitions.forEach((_, i) => this.schedule(group!, i));
+    partitions.forEach((_, i) => this.schedule(group, i));
     return () => {
-      group!.members = group!.members.filter((m) => m !== member);
-      if (!group!.durable && group!.members.length === 0 && this.groups.get(id) === group) this.groups.delete(id);
+      group.members = group.members.filter((m) => m !== member);
+      if (!group.durable && group.members.length === 0 && this.groups.get(id) === group) this.groups.delete(id);
     };
   }
 

@@ -84,7 +84,7 @@ export class InProcessEventBus implements EventBus {
   async request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res> {
     await this.ensureReplySubscription();
     this.options.broker.createTopic(route.request.name, route.request.partitions, REQUEST_REPLY);
-    const { correlationId, reply } = this.replies.open(route as RouteDef<unknown, Res>, options?.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
+    const { correlationId, reply } = this.replies.open(route, options?.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
     try {
       await this.publish(route.request, {
         ...message,

@@ -121,7 +121,7 @@ export function decodeFrames(buffer: Buffer, base: number): { messages: StoredMe
     if (crc32(payload) !== buffer.readUInt32BE(at + 4)) return { messages, validBytes: at, damage: 'checksum mismatch' };
     let record: { o: number; k: string; v: string; h: Headers; t: number };
     try {
-      record = JSON.parse(payload.toString('utf8'));
+      record = JSON.parse(payload.toString('utf8')) as typeof record;
     } catch {
       return { messages, validBytes: at, damage: 'unreadable frame' };
     }

@@ -111,7 +111,7 @@ export class KafkaEventBus implements EventBus {
 
   async request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res> {
     await this.ensureReplyConsumer();
-    const { correlationId, reply } = this.replies.open(route as RouteDef<unknown, Res>, options?.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
+    const { correlationId, reply } = this.replies.open(route, options?.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
     try {
       await this.publish(route.request, { ...message, headers: { ...message.headers, [H.correlationId]: correlationId, [H.replyTo]: this.replyTopic } });
     } catch (error) {
@@ -247,6 +247,7 @@ export class KafkaEventBus implements EventBus {
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands each message a heartbeat closure, not a method
       eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
         const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
         try {

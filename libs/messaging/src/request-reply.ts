@@ -24,7 +24,7 @@ export class PendingReplies {
         this.pending.delete(correlationId);
         reject(new RequestTimeoutError(route.request.name, timeoutMs));
       }, timeoutMs);
-      this.pending.set(correlationId, { resolve: resolve as (v: unknown) => void, reject, timer, route: route as RouteDef<unknown, unknown> });
+      this.pending.set(correlationId, { resolve: resolve, reject, timer, route: route });
     });
     // The reply can settle before the caller gets the promise (a fast error reply racing the
     // producer's acknowledgement). Mark it handled now so that is not an unhandled rejection,

@@ -45,7 +45,11 @@ export class FsObjectStore implements ObjectStore {
   async get(bucket: string, key: string): Promise<{ body: Buffer; info: ObjectInfo }> {
     const info = await this.stat(bucket, key);
     if (!info) throw new ObjectNotFoundError(bucket, key);
-    return { body: await fs.readFile(this.file(bucket, key)), info };
+    const body = await fs.readFile(this.file(bucket, key)).catch((error: unknown) => {
+      // deleted between the stat and the read: as absent as if it had never been there
+      throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? new ObjectNotFoundError(bucket, key) : error;
+    });
+    return { body, info };
   }
 
   async stat(bucket: string, key: string): Promise<ObjectInfo | undefined> {

@@ -69,6 +69,7 @@ export function assertValidKey(key: string): void {
   if (key.length === 0 || Buffer.byteLength(key) > 1024) throw new InvalidKeyError(key, 'must be 1-1024 bytes');
   if (key.startsWith('/')) throw new InvalidKeyError(key, 'must not be absolute');
   if (/[\0\\]/.test(key)) throw new InvalidKeyError(key, 'must not contain NUL or backslash');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidKeyError(key, 'must not contain control characters');
   for (const segment of key.split('/')) {
     if (segment === '' || segment === '.' || segment === '..') throw new InvalidKeyError(key, 'must not contain empty, "." or ".." segments');

@@ -184,7 +184,7 @@ function flatten(request: OtlpRequest, id: (raw: string | undefined) => string):
           parentSpanId: id(span.parentSpanId),
           name: span.name ?? '',
           kind: KINDS[span.kind ?? 0] ?? 'unspecified',
-          serviceName: String(resource['service.name'] ?? ''),
+          serviceName: typeof resource['service.name'] === 'string' ? resource['service.name'] : '',
           scope: scopeSpans.scope?.name ?? '',
           attributes: attributesOf(span.attributes),
           statusCode: span.status?.code ?? 0,

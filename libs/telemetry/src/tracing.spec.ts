@@ -108,7 +108,7 @@ describe('tracing through an OTLP receiver', () => {
     const before = receiver.spans.length;
     let sent: Record<string, string> = {};
     try {
-      await withSpan('request', {}, () =>
+      withSpan('request', {}, () =>
         withProducerSpan({ system: 'in-process', topic: 'adseed.t.v1', service: 'gateway', messageId: 'm-1', key: 'k' }, { ce_id: 'm-1', traceparent: 'stale' }, (headers) => {
           sent = headers;
         }),

@@ -93,7 +93,7 @@ export class ConversationCommandUseCase {
       );
     }
     this.assertRoom(current, 2);
-    const next = await this.policyFor(command.tenant).reply(current as PolicyConversation, command.text, {
+    const next = await this.policyFor(command.tenant).reply(current, command.text, {
       onState: async (intermediate) => {
         await this.commit(intermediate);
       },
@@ -121,7 +121,7 @@ export class ConversationCommandUseCase {
   }
 
   private async commit(conversation: PolicyConversation | Conversation): Promise<Conversation> {
-    const saved = conversation as Conversation;
+    const saved = conversation;
     await this.repository.save(saved);
     await this.runtime.bus.publish(ConversationTopics.updated, { key: saved.id, value: saved });
     return saved;

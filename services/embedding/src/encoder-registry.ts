@@ -74,7 +74,10 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
   // Every encoder call is a span (batched calls hang under the request that filled the batch).
   if (loaded.clip) loaded.clip = traceMethods(loaded.clip, 'ClipEncoder', { methods: ['embedImages', 'embedTexts'], attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }) });
   if (loaded.caption) loaded.caption = traceMethods(loaded.caption, 'CaptionEncoder', { methods: ['embedTexts'], attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }) });
-  for (const s of loaded.status) (s.loaded ? logger.info : logger.warn).call(logger, `encoder ${s.name}: ${s.note}`);
+  for (const s of loaded.status) {
+    if (s.loaded) logger.info(`encoder ${s.name}: ${s.note}`);
+    else logger.warn(`encoder ${s.name}: ${s.note}`);
+  }
   if (!loaded.clip && !loaded.caption) logger.error('no encoder loaded: nothing can be indexed or searched');
   return loaded;
 }

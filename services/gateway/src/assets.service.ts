@@ -40,6 +40,7 @@ export const safeName = (name: string, extension: string): string => {
     .replace(/\.[^.]*$/, '')
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
+    // eslint-disable-next-line no-control-regex -- the class is 'anything outside ASCII', NUL included as its bound
     .replace(/[^\x00-\x7F]/g, (c) => TRANSLITERATIONS[c] ?? '_')
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/_{2,}/g, '_')
@@ -225,8 +226,9 @@ export class AssetsService {
    */
   async assertBrandImage(tenant: string, path: string, field = 'brandPath'): Promise<void> {
     const { bucket, key } = splitStoragePath(path);
+    // A well-formed path outside the brands bucket names no brand image: 404, as documented.
     if (bucket !== this.runtime.buckets.brand) {
-      throw new ApiError(400, 'validation_failed', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.runtime.buckets.brand} bucket`, [
+      throw new ApiError(404, 'not_found', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.runtime.buckets.brand} bucket`, [
         { field, reason: 'not a brand image' },
       ]);
     }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HttpMetricsInterceptor, PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { NestLoggerAdapter } from '@adseed/telemetry';
 import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
@@ -13,6 +13,7 @@ import { DocsController } from './docs.controller';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { methodNotAllowed } from './method-not-allowed';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
 import { JobEventsHub } from './job-events.hub';
@@ -85,8 +86,9 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
   });
   app.disable('x-powered-by');
   app.use(securityHeaders());
+  app.use(methodNotAllowed());
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
-  app.use('/docs/assets', serveStatic(require('swagger-ui-dist').getAbsoluteFSPath(), { index: false }));
+  app.use('/docs/assets', serveStatic(dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
   app.useGlobalFilters(new HttpErrorFilter(runtime));
   app.useGlobalInterceptors(new HttpMetricsInterceptor(runtime));

@@ -37,7 +37,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const raw = exception.getResponse();
-      const message = typeof raw === 'string' ? raw : String((raw as { message?: unknown }).message ?? exception.message);
+      const given = typeof raw === 'string' ? raw : (raw as { message?: unknown }).message;
+      const message = typeof given === 'string' ? given : Array.isArray(given) ? given.map(String).join(', ') : exception.message;
       const code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status === 400 ? 'bad_request' : `http_${status}`;
       return error(status, code, status === 413 ? `${message}: the body or file is larger than allowed` : message);
     }

@@ -51,7 +51,7 @@ export class TextGuardrailInterceptor implements NestInterceptor {
     }
     if (!verdict.allowed) {
       const issues: ErrorIssue[] = verdict.findings.map((f) => ({ field: f.field, reason: f.category }));
-      this.runtime.logger.info('text rejected by the guardrail', { tenant, route: request.route?.path, findings: verdict.findings });
+      this.runtime.logger.info('text rejected by the guardrail', { tenant, route: (request.route as { path?: string } | undefined)?.path, findings: verdict.findings });
       const fieldsNamed = [...new Set(issues.map((i) => i.field))].join(', ');
       const categories = [...new Set(issues.map((i) => i.reason))].join(', ');
       throw new ApiError(422, 'moderation_rejected', `rejected by the content policy (${categories}): rephrase ${fieldsNamed}`, issues);

@@ -13,6 +13,7 @@ import { FsObjectStore } from '@adseed/storage';
 import { Logger, NestLoggerAdapter, startTracing } from '@adseed/telemetry';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_DEMO_LIBRARY, seedDemoLibrary } from './demo-library';
@@ -120,7 +121,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   const gatewayRuntime: ServiceRuntime = withMergedMetrics(await runtimeOf('gateway'), () => runtimes);
   const gateway = await createGatewayApp(gatewayRuntime, loadConfig(GatewayEnv, env));
   await gateway.listen(options.port ?? common.PORT, options.host ?? '127.0.0.1');
-  const address = gateway.getHttpServer().address() as AddressInfo;
+  const address = (gateway.getHttpServer() as Server).address() as AddressInfo;
   const url = `http://${address.address === '::' ? 'localhost' : address.address}:${address.port}`;
 
   // Once the journal's replay is handled, whatever is stored but still not indexed was lost

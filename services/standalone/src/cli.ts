@@ -202,6 +202,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 1;
   }
   if (command === 'start') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading main starts the server, which only `start` may do
     require('./main');
     return -1;
   }

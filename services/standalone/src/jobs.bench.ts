@@ -15,7 +15,7 @@ import { LocalAdGenerator } from '@adseed/generation';
 import { startTestApp } from './e2e/harness';
 import { brandPack, library, scene, SEEDS } from './e2e/job-fixtures';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const JOB = (brandPath: string, seedPaths: string[]) => ({ brandPath, seedPaths: seedPaths.slice(0, 5), formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 5 });
 

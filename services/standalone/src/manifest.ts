@@ -55,11 +55,17 @@ function splitCsvLine(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
     if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (current += '"'), i++;
+      if (ch === '"' && line[i + 1] === '"') {
+        current += '"';
+        i++;
+      }
       else if (ch === '"') quoted = false;
       else current += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') cells.push(current), (current = '');
+    else if (ch === ',') {
+      cells.push(current);
+      current = '';
+    }
     else current += ch;
   }
   cells.push(current);

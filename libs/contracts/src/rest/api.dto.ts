@@ -29,7 +29,7 @@ export const Asset = z.object({
 });
 export type Asset = z.infer<typeof Asset>;
 
-const commaList = (max: number) =>
+const commaList = () =>
   z
     .string()
     .max(2000)
@@ -41,7 +41,7 @@ const RightsFields = {
   licence: z.string().trim().min(1).max(200).optional(),
   attribution: z.string().trim().max(500).optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
-  channels: commaList(16).pipe(Rights.shape.channels.unwrap()),
+  channels: commaList().pipe(Rights.shape.channels.unwrap()),
 };
 /** The rights fields given, or undefined when none were. */
 export function rightsOf(fields: { licence?: string; attribution?: string; expiresAt?: string; channels?: string[] }): Rights | undefined {
@@ -58,7 +58,7 @@ export function rightsOf(fields: { licence?: string; attribution?: string; expir
 export const UploadAssetFields = z.object({
   kind: z.enum(['seed', 'brand']).default('seed'),
   caption: z.string().trim().max(2000).optional(),
-  tags: commaList(32).pipe(z.array(Tag).max(32)),
+  tags: commaList().pipe(z.array(Tag).max(32)),
   ...RightsFields,
 });
 export type UploadAssetFields = z.infer<typeof UploadAssetFields>;
@@ -70,7 +70,7 @@ export type UploadAssetResponse = z.infer<typeof UploadAssetResponse>;
 export const ListAssetsQuery = z.object({
   kind: AssetKind.default('seed'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(1024).optional(),
+  cursor: z.string().max(1024).optional().meta({ description: "the previous page's `nextCursor`: the listing continues after it; any other value is 400 naming `query.cursor`" }),
   /** `quarantined`: uploads the image guardrail flagged, for review. */
   status: z.enum(['active', 'quarantined']).default('active'),
 });

@@ -35,6 +35,10 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 });
+/** What the gateway accepts in `X-Tenant-Id` before lower-casing it (`TenantId` after). */
+export const TENANT_HEADER_PATTERN = /^([A-Za-z0-9][A-Za-z0-9-]{0,62})?$/;
+/** A JSON request body; every JSON body of the API is required. */
+const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 const errors = {
   400: json(ErrorBody, 'The request is invalid; `issues` names each bad field and why.'),
   401: json(ErrorBody, 'Missing or unknown API key (only when API keys are configured).'),
@@ -53,7 +57,13 @@ const moderation = {
 export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const r = new OpenAPIRegistry();
   r.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
-  const tenantHeader = z.object({ 'x-tenant-id': z.string().optional() });
+  const tenantHeader = z.object({
+    'x-tenant-id': z
+      .string()
+      .regex(TENANT_HEADER_PATTERN)
+      .optional()
+      .meta({ description: 'The tenant (case-insensitive; absent or empty: the default tenant). With API keys configured, the key decides the tenant and this header may only repeat it (else 403).' }),
+  });
   const idParam = z.object({ id: z.string() });
 
   r.registerPath({
@@ -62,17 +72,22 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     request: {
       headers: tenantHeader,
       body: {
+        required: true,
         content: {
           'multipart/form-data': {
             schema: z.object({
-              file: z.string().meta({ format: 'binary' }),
+              file: z.string().min(1).meta({ format: 'binary', description: 'the image (JPEG, PNG or WebP; checked by content)' }),
               kind: z.enum(['seed', 'brand']).optional(),
-              caption: z.string().optional(),
-              tags: z.string().optional().meta({ description: 'comma-separated' }),
-              licence: z.string().optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
-              attribution: z.string().optional(),
-              expiresAt: z.string().optional().meta({ format: 'date-time', description: 'after this, search and the agent never use the asset' }),
-              channels: z.string().optional().meta({ description: 'comma-separated channels the asset may appear on (default: all)' }),
+              caption: z.string().max(2000).optional(),
+              tags: z.string().max(2000).regex(/^[^,]{0,64}(,[^,]{0,64}){0,31}$/).optional().meta({ description: 'comma-separated, at most 32 tags of at most 64 characters' }),
+              licence: z.string().min(1).max(200).regex(/\S/).optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
+              attribution: z.string().max(500).optional(),
+              expiresAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'after this, search and the agent never use the asset' }),
+              channels: z
+                .string()
+                .regex(/^\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*(,\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*){0,15}$/)
+                .optional()
+                .meta({ description: 'comma-separated channels the asset may appear on (default: all), at most 16' }),
             }),
           },
         },
@@ -110,7 +125,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'patch', path: '/v1/assets/{id}', tags: ['assets'],
     summary: "Change an asset's caption, tags or rights; it is re-embedded and re-indexed",
-    request: { headers: tenantHeader, params: assetIdParam, body: { content: { 'application/json': { schema: PatchAssetBody } } } },
+    request: { headers: tenantHeader, params: assetIdParam, body: jsonBody(PatchAssetBody) },
     responses: { 202: json(AssetChangeResponse, 'Stored; an ingest event was published.'), ...errors, 404: json(ErrorBody, 'No such (indexed) asset for this tenant.'), ...moderation },
   });
   r.registerPath({
@@ -128,7 +143,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/subjects', tags: ['subjects'],
     summary: 'Add a subject by name: accepted only if retrieval finds seeds above the relevance floor',
-    request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateSubjectBody } } } },
+    request: { headers: tenantHeader, body: jsonBody(CreateSubjectBody) },
     responses: {
       201: json(SubjectResponse, 'The subject.'),
       ...errors,
@@ -139,7 +154,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'patch', path: '/v1/subjects/{id}', tags: ['subjects'],
     summary: "Edit a subject's description (the agent's reason), audience, or disable it",
-    request: { headers: tenantHeader, params: z.object({ id: z.string() }), body: { content: { 'application/json': { schema: PatchSubjectBody } } } },
+    request: { headers: tenantHeader, params: z.object({ id: z.string() }), body: jsonBody(PatchSubjectBody) },
     responses: { 200: json(SubjectResponse, 'The subject.'), ...errors, 404: json(ErrorBody, 'No such subject.'), ...moderation },
   });
   r.registerPath({
@@ -150,13 +165,13 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   });
   r.registerPath({
     method: 'post', path: '/v1/search', tags: ['search'], summary: 'Top-K seeds for a text (CLIP text tower fused with captions)',
-    request: { headers: tenantHeader, body: { content: { 'application/json': { schema: SearchBody } } } },
+    request: { headers: tenantHeader, body: jsonBody(SearchBody) },
     responses: { 200: json(SearchResponse, 'Ranked hits with per-encoder scores.'), ...errors },
   });
   r.registerPath({
     method: 'post', path: '/v1/conversations', tags: ['conversations'], summary: 'Start a conversation for a segment; the agent proposes a subject',
-    request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateConversationBody } } } },
-    responses: { 201: json(Conversation, 'The new conversation.'), ...errors, 404: json(ErrorBody, '`brandPath` names no brand image of this tenant.'), ...moderation },
+    request: { headers: tenantHeader, body: jsonBody(CreateConversationBody) },
+    responses: { 201: json(Conversation, 'The new conversation.'), ...errors, 404: json(ErrorBody, '`brandPath` names no brand image of this tenant (a path outside the brands bucket included).'), ...moderation },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}', tags: ['conversations'], summary: "A conversation's state",
@@ -166,31 +181,38 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/conversations/{id}/messages', tags: ['conversations'],
     summary: 'Reply to the agent: yes / not quite / different subject / show me a <subject>',
-    request: { headers: tenantHeader, params: idParam, body: { content: { 'application/json': { schema: SendMessageBody } } } },
+    request: { headers: tenantHeader, params: idParam, body: jsonBody(SendMessageBody) },
     responses: { 200: json(Conversation, 'The conversation after the agent handled the reply.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), ...moderation },
   });
   r.registerPath({
     method: 'post', path: '/v1/conversations/{id}/seed', tags: ['conversations'],
     summary: 'Show one of the seeds already retrieved for the current subject, by index',
-    request: { headers: tenantHeader, params: idParam, body: { content: { 'application/json': { schema: SelectSeedBody } } } },
+    request: { headers: tenantHeader, params: idParam, body: jsonBody(SelectSeedBody) },
     responses: { 200: json(Conversation, 'The conversation showing that seed.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), 409: json(ErrorBody, 'The conversation is not showing seeds.') },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}/events', tags: ['conversations'],
     summary: "Server-sent events: `event: state` with the conversation's JSON on every change",
     request: { headers: tenantHeader, params: idParam },
-    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, 404: json(ErrorBody, 'No such conversation.'), 429: errors[429] },
+    responses: {
+      200: {
+        description: "An event stream: one `state` event (`data`: the conversation's JSON, `id`: its `updatedAt`) now and on every change; comment lines keep the connection alive.",
+        content: { 'text/event-stream': { schema: z.string() } },
+      },
+      ...errors,
+      404: json(ErrorBody, 'No such conversation.'),
+    },
   });
   r.registerPath({
     method: 'post', path: '/v1/ads', tags: ['ads'], summary: 'Generate an ad directly: from a segment, or from a seed (+ brand) image',
-    request: { headers: tenantHeader, body: { content: { 'application/json': { schema: CreateAdBody } } } },
-    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist.'), ...moderation },
+    request: { headers: tenantHeader, body: jsonBody(CreateAdBody) },
+    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist (a `brandPath` outside the brands bucket names no brand image).'), ...moderation },
   });
 
   registerJobPaths(r, { headers: tenantHeader, errors });
   registerGovernancePaths(r, { headers: tenantHeader, errors });
 
-  return new OpenApiGeneratorV31(r.definitions).generateDocument({
+  const document = new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'adseed gateway API',
@@ -200,4 +222,63 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     servers: [{ url: '/' }],
     security: [{}, { apiKey: [] }],
   });
+  describeWhatZodRefinesCannotSay(document);
+  return document;
+}
+
+type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+type JsonSchemaObject = Record<string, unknown>;
+
+/**
+ * zod-to-openapi renders an object's fields but not its `.refine()` rules, nor the shape of each
+ * server-sent event; those are written here, on the generated document, so the served spec says
+ * what the server enforces.
+ */
+function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
+  const operation = (path: string, method: 'get' | 'post' | 'patch') => {
+    const found = document.paths?.[path]?.[method];
+    if (!found) throw new Error(`OpenAPI: no ${method.toUpperCase()} ${path}`);
+    return found;
+  };
+  const jsonBodySchema = (path: string, method: 'post' | 'patch'): JsonSchemaObject => {
+    const body = operation(path, method).requestBody;
+    const schema = body && 'content' in body ? body.content['application/json']?.schema : undefined;
+    if (!schema) throw new Error(`OpenAPI: no JSON body on ${method.toUpperCase()} ${path}`);
+    return schema as JsonSchemaObject;
+  };
+  const atLeastOne = (fields: string[]) => ({ anyOf: fields.map((field) => ({ required: [field] })) });
+  // PatchAssetBody / PatchSubjectBody: at least one change.
+  Object.assign(jsonBodySchema('/v1/assets/{id}', 'patch'), atLeastOne(['caption', 'tags', 'rights']));
+  Object.assign(jsonBodySchema('/v1/subjects/{id}', 'patch'), atLeastOne(['description', 'audience', 'disabled']));
+  // CreateAdBody: exactly one of segment or seedPath.
+  Object.assign(jsonBodySchema('/v1/ads', 'post'), {
+    oneOf: [
+      { required: ['segment'], not: { required: ['seedPath'] } },
+      { required: ['seedPath'], not: { required: ['segment'] } },
+    ],
+  });
+  // Multipart: every part has a plain name (busboy rejects a nameless or malformed part header).
+  const upload = operation('/v1/assets', 'post').requestBody;
+  const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
+  if (!multipart) throw new Error('OpenAPI: no multipart body on POST /v1/assets');
+  Object.assign(multipart, { propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' } });
+  // Each server-sent event: `event: state`, `data` the conversation's JSON.
+  const responseContent = (path: string, status: string): Record<string, { schema?: unknown }> => {
+    const response: unknown = operation(path, 'get').responses?.[status];
+    const content = (response as { content?: Record<string, { schema?: unknown }> } | undefined)?.content;
+    if (!content) throw new Error(`OpenAPI: no ${status} content on GET ${path}`);
+    return content;
+  };
+  const conversationSchema = responseContent('/v1/conversations/{id}', '200')['application/json']?.schema;
+  const stream = responseContent('/v1/conversations/{id}/events', '200')['text/event-stream'];
+  if (!conversationSchema || !stream) throw new Error('OpenAPI: the event stream or the conversation is missing');
+  stream.schema = {
+    type: 'object',
+    required: ['event', 'data'],
+    properties: {
+      event: { type: 'string', const: 'state' },
+      id: { type: 'string', format: 'date-time' },
+      data: { type: 'string', contentMediaType: 'application/json', contentSchema: conversationSchema },
+    },
+  };
 }

@@ -19,11 +19,11 @@ function page<T, K>(sorted: T[], order: (a: K, b: K) => number, keyOf: (item: T)
     } catch {
       throw new ServiceError(400, 'validation_failed', 'cursor is not a nextCursor this listing returned', [{ field: 'query.cursor', reason: 'invalid' }]);
     }
-    items = sorted.filter((item) => order(keyOf(item) as K, after) > 0);
+    items = sorted.filter((item) => order(keyOf(item), after) > 0);
   }
   if (limit === undefined || items.length <= limit) return { items };
   const shown = items.slice(0, limit);
-  return { items: shown, nextCursor: Buffer.from(JSON.stringify(keyOf(shown[shown.length - 1]!))).toString('base64url') };
+  return { items: shown, nextCursor: Buffer.from(JSON.stringify(keyOf(shown[shown.length - 1]))).toString('base64url') };
 }
 const SubjectKey = z.object({ seedCount: z.number(), name: z.string(), id: z.string() });
 const GapKey = z.object({ count: z.number(), lastSeenAt: z.string(), kind: z.enum(['segment', 'subject']), text: z.string() });

@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { ClipModelKind, generateClipModels } from '../encoders/clip/clip-model.generator';
+import { generateClipModels } from '../encoders/clip/clip-model.generator';
 import { sharedClipTokenizerDir } from '../encoders/clip/shared-clip-dir';
 
 const USAGE = 'usage: make-clip-models --kind toy|vit-b32 --out <dir> [--tokenizer-dir <dir>] [--seed <n>] [--quantized] [--with-attention-mask]';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   if (seed !== undefined && !Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
   const started = process.hrtime.bigint();
   const result = await generateClipModels({
-    kind: kind as ClipModelKind,
+    kind,
     outDir: resolve(values.out),
     tokenizerDir,
     seed,

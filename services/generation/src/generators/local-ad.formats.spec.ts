@@ -71,7 +71,7 @@ describe(`${LocalAdGenerator.name} formats and looks`, () => {
     const soft = await generator.render({ seed: small, brand, width: 1080, height: 1080 });
     assert.ok(soft.seed.upscale > 3.2 && soft.seed.upscale < 3.3, `upscale ${soft.seed.upscale}`);
     assert.equal(soft.ad.warnings?.length, 1);
-    assert.match(soft.ad.warnings![0], /enlarged 3\.2×/);
+    assert.match(soft.ad.warnings[0], /enlarged 3\.2×/);
     const sharpEnough = await generator.render({ seed: await sceneWithSubject(1200, 900, 600, 450, 150), brand });
     assert.deepEqual(sharpEnough.ad.warnings, []);
   });

@@ -259,13 +259,13 @@ export class ReplicateAdGenerator implements AdGenerator {
    * and the caller still sees why it gave up.
    */
   private retryingFetch(op: Operation): FetchLike {
-    let gaveUp: unknown;
+    let gaveUp: { error: unknown } | undefined;
     return async (input, init = {}) => {
-      if (gaveUp !== undefined) throw gaveUp;
+      if (gaveUp) throw gaveUp.error;
       try {
         return await this.fetchWithRetries(input, init, op);
       } catch (error) {
-        gaveUp = error;
+        gaveUp = { error };
         throw error;
       }
     };
@@ -435,7 +435,7 @@ function validateText(text: string | undefined, field: string, maxChars: number)
 /** Kontext returns one URL; list-output models return several, and the first is the image. */
 function firstOutput(prediction: Prediction): string {
   const output: unknown = prediction.output;
-  const first = Array.isArray(output) ? output[0] : output;
+  const first: unknown = Array.isArray(output) ? output[0] : output;
   if (typeof first !== 'string' || first === '') {
     throw new GenerationFailedError(`prediction ${prediction.id} succeeded without an image URL in its output`);
   }

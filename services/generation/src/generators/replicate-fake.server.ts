@@ -101,14 +101,14 @@ export class ReplicateFakeServer {
   }
 
   static async start(behaviour: Partial<ReplicateFakeBehaviour> = {}): Promise<ReplicateFakeServer> {
-    let fake: ReplicateFakeServer | undefined;
     const server = createServer((req, res) => {
-      fake!.handle(req, res).catch((error: unknown) => {
+      fake.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) sendJson(res, 500, problem(500, 'Internal fake error', (error as Error).message));
         else res.destroy();
       });
     });
-    fake = new ReplicateFakeServer(server, behaviour);
+    // the handler above runs only once requests arrive, after `fake` exists
+    const fake = new ReplicateFakeServer(server, behaviour);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
@@ -180,7 +180,7 @@ export class ReplicateFakeServer {
       if (typeof input.prompt !== 'string' || input.prompt.trim() === '') invalid.push('prompt: is required');
       for (const field of ['input_image_1', 'input_image_2']) if (typeof input[field] !== 'string') invalid.push(`${field}: is required`);
       if (input.aspect_ratio !== undefined && input.aspect_ratio !== '1:1' && input.aspect_ratio !== 'match_input_image') {
-        invalid.push(`aspect_ratio: "${String(input.aspect_ratio)}" is not supported by the fake`);
+        invalid.push(`aspect_ratio: ${JSON.stringify(input.aspect_ratio)} is not supported by the fake`);
       }
     }
     if (!input || invalid.length > 0) return sendJson(res, 422, problem(422, 'Input validation failed', invalid.map((i) => `- ${i}`).join('\n')));

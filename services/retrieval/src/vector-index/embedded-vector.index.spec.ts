@@ -278,7 +278,7 @@ describe(EmbeddedVectorIndex.name, () => {
     const frame = (kind: FrameKind, header: unknown, floats: Float32Array[] = []): Buffer => encodeFrame(kind, header, floats);
     const upsert = (batch: VectorRecord[]): Buffer => frame(FrameKind.Upsert,
       { records: batch.map((r) => ({ id: r.id, payload: r.payload, vectors: (['clip', 'caption'] as const).filter((n) => r.vectors[n]) })) },
-      batch.flatMap((r) => (['clip', 'caption'] as const).flatMap((n) => (r.vectors[n] ? [unit(r.vectors[n] as Float32Array)] : []))));
+      batch.flatMap((r) => (['clip', 'caption'] as const).flatMap((n) => (r.vectors[n] ? [unit(r.vectors[n])] : []))));
     const header = frame(FrameKind.Header, { format: 1, dimensions: SMALL });
     await writeFile(join(dir, 'snapshot.bin'), Buffer.concat([header, upsert(old.slice(0, 6)), upsert(old.slice(6)), frame(FrameKind.SnapshotEnd, { records: 12 })]));
     await writeFile(join(dir, 'wal.log'), Buffer.concat([header, frame(FrameKind.Delete, { ids: [testId(3)] })]));

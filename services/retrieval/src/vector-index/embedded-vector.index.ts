@@ -518,13 +518,13 @@ function decodeUpsert(frame: Frame, columns: Record<VectorName, VectorColumn>): 
   const header = frame.header as UpsertHeader;
   const floats = frame.floats;
   let at = 0;
-  const records = header.records.map(({ id, payload, vectors: names }) => {
+  const records = header.records.map(({ id, payload, vectors: names }): PreparedRecord => {
     const vectors = names.map((name) => {
       const vector = floats.subarray(at, at + columns[name].dimension);
       at += columns[name].dimension;
       return vector;
     });
-    return { id, payload, payloadJson: JSON.stringify(payload), names, vectors } as PreparedRecord;
+    return { id, payload, payloadJson: JSON.stringify(payload), names, vectors };
   });
   if (header.codes) {
     let byte = floats.byteOffset + 4 * at;

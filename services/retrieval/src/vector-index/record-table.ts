@@ -1,4 +1,4 @@
-import { ASSET_KINDS, AssetKind, IndexedPayload, SearchFilter, VECTOR_NAMES, VectorName } from './vector-index.port';
+import { ASSET_KINDS, IndexedPayload, SearchFilter, VECTOR_NAMES, VectorName } from './vector-index.port';
 
 /**
  * The records of the embedded index, column by column: no JS object per record. A million
@@ -389,6 +389,6 @@ type Typed = Int32Array | Uint8Array | Float64Array | Float32Array | Uint32Array
 
 export function widen<T extends Typed>(old: T, capacity: number): T {
   const next = new (old.constructor as new (n: number) => T)(Math.max(capacity, old.length));
-  next.set(old as never);
+  next.set(old);
   return next;
 }

@@ -440,7 +440,7 @@ export class VectorColumn {
   private grow(capacity: number): void {
     const widen = <T extends Float32Array | Int32Array | Uint8Array | Float64Array | Uint32Array>(old: T): T => {
       const next = new (old.constructor as new (n: number) => T)(capacity);
-      next.set(old.subarray(0, this.rowCount) as never);
+      next.set(old.subarray(0, this.rowCount));
       return next;
     };
     for (const name of COARSE_SCALARS) this.scalars[name] = widen(this.scalars[name]);

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { ABSENT_SUBJECTS, PRODUCT_LIBRARY, SEGMENTS, type LibraryPhoto } from './product-library';
 import { startTestApp, type TestApp } from './harness';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const TENANT = 'outdoor-co';
 const ATTRIBUTION = 'Outdoor Co. photo team';

@@ -8,7 +8,7 @@ import { FsObjectStore } from '@adseed/storage';
 import sharp from 'sharp';
 import { startTestApp, type TestApp } from './harness';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const TENANT = 'crash';
 const PHOTOS = 8;

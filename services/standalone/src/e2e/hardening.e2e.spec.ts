@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { startTestApp, type TestApp } from './harness';
 import { snapshotDir } from './snapshot';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const jpeg = (r: number, g: number, b: number) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
 
@@ -86,7 +86,7 @@ describe('hardening found by a hostile new user, end to end (embedded mode)', ()
     const cases: [string, () => string, string, number][] = [
       ['a brand image that does not exist', () => `${brandPath.slice(0, brandPath.lastIndexOf('/'))}/missing.jpg`, 'not_found', 404],
       ["another tenant's brand image", () => brandPath.replace('/demo/', '/other/'), 'not_found', 404],
-      ['a seed photo, not a brand image', () => seedPath, 'validation_failed', 400],
+      ['a seed photo, not a brand image', () => seedPath, 'not_found', 404],
     ];
     for (const [what, path, code, status] of cases) {
       it(`${what} → ${status} on brandPath, and no conversation starts`, async () => {
@@ -104,7 +104,7 @@ describe('hardening found by a hostile new user, end to end (embedded mode)', ()
 
     it('the same check on POST /v1/ads', async () => {
       const res = await app.api('/v1/ads', { method: 'POST', json: { seedPath, brandPath: seedPath } });
-      assert.equal(res.status, 400);
+      assert.equal(res.status, 404);
       assert.equal(((await res.json()) as Json).error.issues[0].field, 'brandPath');
     });
 

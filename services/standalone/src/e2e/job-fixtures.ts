@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { TestApp } from './harness';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 /** Fixtures of the creative-job tests: a small seed library with captions, and a brand pack. */
 export const SEEDS: Array<[string, string, [number, number, number], [number, number]]> = [

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { PNG_SIGNATURE, startTestApp, type TestApp } from './harness';
 import { library, MIN_SCORE, SEGMENTS } from './job-fixtures';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const FORMAT_SIZES: Record<string, [number, number]> = { '1:1': [1080, 1080], '4:5': [1080, 1350], '9:16': [1080, 1920], '1.91:1': [1200, 628] };
 async function waitForJob(app: TestApp, id: string, until: (job: Json) => boolean = (j) => ['done', 'failed', 'cancelled'].includes(j.status)): Promise<Json> {
@@ -57,7 +57,7 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
     assert.equal(location, `/v1/jobs/${job.id}`);
     assert.ok(['queued', 'running'].includes(job.status));
     assert.equal(job.progress.total, 16);
-    const fetched = ((await (await app.api(location!)).json()) as Json).job;
+    const fetched = ((await (await app.api(location)).json()) as Json).job;
     assert.equal(fetched.id, job.id);
     assert.deepEqual(Object.keys(fetched).sort(), Object.keys(job).sort());
   });

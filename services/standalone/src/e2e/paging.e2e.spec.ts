@@ -4,11 +4,11 @@ import sharp from 'sharp';
 import { ABSENT_SUBJECTS, PRODUCT_LIBRARY } from './product-library';
 import { startTestApp, type TestApp } from './harness';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const TENANT = 'paging';
 /** Twelve photos of four subjects (three each): enough for several pages of every list. */
-const PHOTOS = PRODUCT_LIBRARY.filter((p) => ['running shoes', 'camping tent', 'hiking boots', 'coffee mug'].includes(p.tags[0]!)).slice(0, 12);
+const PHOTOS = PRODUCT_LIBRARY.filter((p) => ['running shoes', 'camping tent', 'hiking boots', 'coffee mug'].includes(p.tags[0])).slice(0, 12);
 
 describe('every list is paged: { items, nextCursor? } with limit and cursor, through the REST API', () => {
   let app: TestApp;

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { runCli } from '../cli';
 import { startTestApp, type TestApp } from './harness';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 // A bucket of 3 refilled with one token every 4 s: the 4th call in a row is refused (a slow
 // machine would need 4 s between calls to see anything else).

@@ -6,7 +6,7 @@ import { flushTracing, SERVICE_ATTRIBUTE, startOtlpReceiver, type OtlpReceiver, 
 import sharp from 'sharp';
 import { startTestApp, type TestApp } from './harness';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const solid = (r: number, g: number, b: number) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
 
@@ -72,7 +72,7 @@ describe('tracing and metrics in the one-process mode', () => {
     assert.equal(server.serviceName, 'adseed-e2e');
 
     const services = new Set(spans.map((s) => s.attributes[SERVICE_ATTRIBUTE]));
-    for (const service of ['gateway', 'agent', 'retrieval', 'embedding']) assert.ok(services.has(service), `a span of ${service} in the turn's trace (has ${[...services].join(', ')})`);
+    for (const service of ['gateway', 'agent', 'retrieval', 'embedding']) assert.ok(services.has(service), `a span of ${service} in the turn's trace (has ${JSON.stringify([...services])})`);
 
     // Every hop between services is a PRODUCER → CONSUMER edge carried by the message's headers.
     const consumers = spans.filter((s) => s.kind === 'consumer');
@@ -84,7 +84,7 @@ describe('tracing and metrics in the one-process mode', () => {
       assert.equal(consumer.attributes['messaging.system'], 'in-process');
       assert.ok(consumer.attributes['messaging.consumer.group.name']);
       // ... and the context is in the stored message itself, as it would be in a Kafka record.
-      const stored = app.broker.read(String(consumer.attributes['messaging.destination.name'])).find((m) => m.headers.ce_id === consumer.attributes['messaging.message.id']);
+      const stored = app.broker.read(consumer.attributes['messaging.destination.name'] as string).find((m) => m.headers.ce_id === consumer.attributes['messaging.message.id']);
       if (stored) assert.equal(stored.headers.traceparent, `00-${traceId}-${producer.spanId}-01`);
     }
     const search = consumers.find((s) => s.name === 'adseed.retrieval.search-requested.v1 process');
@@ -94,7 +94,7 @@ describe('tracing and metrics in the one-process mode', () => {
     const embedding = consumers.find((s) => s.attributes[SERVICE_ATTRIBUTE] === 'embedding' && s.attributes['adseed.delivery.outcome'] === 'handled')!;
     assert.ok(embedding, 'the embedding service handled a request in this trace');
     const path: string[] = [];
-    for (let span: ReceivedSpan | undefined = embedding; span; span = byId.get(span.parentSpanId)) path.unshift(`${span.attributes[SERVICE_ATTRIBUTE]}:${span.kind}`);
+    for (let span: ReceivedSpan | undefined = embedding; span; span = byId.get(span.parentSpanId)) path.unshift(`${span.attributes[SERVICE_ATTRIBUTE] as string}:${span.kind}`);
     assert.equal(path[0], 'gateway:server', `the chain reaches the gateway: ${path.join(' → ')}`);
     const hops = path.filter((step) => step.endsWith(':consumer')).map((step) => step.split(':')[0]);
     assert.deepEqual(hops, ['agent', 'retrieval', 'embedding']);

@@ -53,8 +53,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       env: { ...process.env, ...options.env, ...options.serviceEnv?.[service], PORT: String(portOf(service)), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
     processes.set(service, child);
     await waitReady(service, portOf(service), child, logFile(service));
   };

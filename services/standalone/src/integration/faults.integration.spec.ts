@@ -89,7 +89,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < uploads.length; i = next++) {
-        const { row, key } = uploads[i]!;
+        const { row, key } = uploads[i];
         await minio.putObject(SEEDS, key, photos.get(row.file)!, undefined, {
           'Content-Type': 'image/jpeg',
           ...(row.caption ? { 'X-Amz-Meta-Caption': encodeURIComponent(row.caption) } : {}),
@@ -272,7 +272,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const tenant = `fd-${run}`;
     const probePath = `${PROBE_BUCKET}/${tenant}/probe.jpg`;
     const storageKey = `${tenant}/storage-probe.jpg`;
-    const image = photos.get(rows[0]!.file)!;
+    const image = photos.get(rows[0].file)!;
     if (!(await minio.bucketExists(PROBE_BUCKET))) await minio.makeBucket(PROBE_BUCKET);
     await minio.putObject(PROBE_BUCKET, `${tenant}/probe.jpg`, image, undefined, { 'Content-Type': 'image/jpeg' });
     await minio.putObject(SEEDS, storageKey, image, undefined, { 'Content-Type': 'image/jpeg' });
@@ -374,7 +374,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
           }
         }
       }
-      assert.match(dead.get(`fault-${run}-schema-${AssetTopics.ingestRequested.name}`)![0]!.headers[H.error]!, /tenant/, 'the reason names the field');
+      assert.match(dead.get(`fault-${run}-schema-${AssetTopics.ingestRequested.name}`)![0].headers[H.error], /tenant/, 'the reason names the field');
       // Requesters hear of a rejected request at once instead of waiting for their timeout.
       const rejected = topics.filter((t) => 'request' in t).flatMap((t) => [`fault-${run}-json-${t.topic}`, `fault-${run}-schema-${t.topic}`]);
       await until(() => `error replies (missing ${rejected.filter((id) => !replies.has(id)).join(', ')})`, () => rejected.every((id) => replies.has(id)), 30_000);

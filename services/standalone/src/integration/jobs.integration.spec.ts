@@ -12,7 +12,7 @@ import { brandPack, MIN_SCORE, scene, SEEDS, SEGMENTS } from '../e2e/job-fixture
 import { INFRA, startCluster, type Cluster } from './cluster';
 import { clusterEnv } from './cluster-env';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const BASE_PORT = 18700;
 const SECOND_GENERATION_PORT = BASE_PORT + 20;

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { INFRA, startCluster, type Cluster } from './cluster';
 import { clusterEnv } from './cluster-env';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 
 /** Watches `asset.indexed` from the test's own consumer group, keyed by asset id. */
@@ -222,7 +222,7 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
           const body = { text, k: 5, encoders, minScore: -1 };
           const viaCluster = (await (await api('/v1/search', { method: 'POST', json: body })).json()) as Json;
           const viaEmbedded = (await (await embedded.api('/v1/search', { method: 'POST', json: body, tenant })).json()) as Json;
-          const context = `${text} [${encoders}]: cluster ${JSON.stringify(viaCluster.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))} vs embedded ${JSON.stringify(viaEmbedded.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))}`;
+          const context = `${text} [${encoders.join(',')}]: cluster ${JSON.stringify(viaCluster.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))} vs embedded ${JSON.stringify(viaEmbedded.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))}`;
           assert.equal(viaCluster.hits.length, 5, context);
           if (encoders[0] === 'caption') {
             assert.deepEqual(viaCluster.hits.map((h: Json) => h.path), viaEmbedded.hits.map((h: Json) => h.path), context);

@@ -193,7 +193,7 @@ export class OnnxClipEncoder implements ImageTextEncoder {
     const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       // Do not leak the tower that did load.
-      await Promise.allSettled(opened.map((r) => (r.status === 'fulfilled' ? r.value.release() : undefined)));
+      await Promise.allSettled(opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value.release()] : [])));
       throw failed.reason;
     }
     const [vision, text] = opened.map((r) => (r as PromiseFulfilledResult<OnnxSession>).value) as [OnnxSession, ort.InferenceSession];
