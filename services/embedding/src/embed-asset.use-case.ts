@@ -74,7 +74,8 @@ export class EmbedAssetUseCase {
       kind: event.kind,
       path: event.path,
       contentHash: event.contentHash ?? object.info.etag,
-      caption: caption ?? captionText,
+      // the event carries at most what its schema allows (a long caption plus tags can exceed it)
+      caption: (caption ?? captionText)?.slice(0, 2000),
       tags,
       ...(rights ? { rights } : {}),
       ...(labels.length ? { labels } : {}),

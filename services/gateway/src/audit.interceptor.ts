@@ -53,7 +53,7 @@ function targetOf(body: unknown, id: string | undefined): { target?: string; det
   const review = b.review;
   if (review && typeof review.adId === 'string') {
     return {
-      target: String(review.path ?? review.adId),
+      target: typeof review.path === 'string' ? review.path : review.adId,
       details: { adId: review.adId, status: String(review.status), ...(typeof review.reason === 'string' ? { reason: review.reason } : {}) },
     };
   }

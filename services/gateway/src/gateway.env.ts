@@ -66,12 +66,12 @@ export const GatewayEnv = z.object({
     .string()
     .optional()
     .transform((raw, ctx) => {
-      if (!raw) return {} as Record<string, ReviewPolicy>;
+      if (!raw) return {};
       try {
         return z.record(z.string(), z.enum(['auto-approve', 'always-review'])).parse(JSON.parse(raw));
       } catch {
         ctx.addIssue({ code: 'custom', message: 'must be JSON {"<tenant or *>": "auto-approve" | "always-review"}' });
-        return {} as Record<string, ReviewPolicy>;
+        return {};
       }
     }),
   /** Product fidelity under this score needs a person even with `auto-approve`. */

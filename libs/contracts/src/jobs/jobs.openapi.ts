@@ -42,7 +42,7 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
     method: 'get', path: '/v1/jobs/{id}/events', tags: ['jobs'],
     summary: "Server-sent events: `event: state` with the job's JSON on every change, until it is done, failed or cancelled",
     request: { headers, params },
-    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, ...notFound },
+    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, ...errors, ...notFound },
   });
   r.registerPath({
     method: 'post', path: '/v1/jobs/{id}/cancel', tags: ['jobs'], summary: 'Cancel a job: ads not yet made are not made',

@@ -5,7 +5,7 @@ import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './harness';
 import { brandPack, scene, SEEDS } from './job-fixtures';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 const STEP_TIMEOUT_MS = 120_000;
 
 describe('web UI: sign-in, the review queue and blind A/B voting in a real browser', { timeout: 600_000 }, () => {
@@ -69,7 +69,7 @@ describe('web UI: sign-in, the review queue and blind A/B voting in a real brows
     await item.first().waitFor({ timeout: STEP_TIMEOUT_MS });
     assert.equal(await item.count(), 1);
     await page.waitForFunction(() => {
-      const img = document.querySelector('[data-testid="review-item"] img') as HTMLImageElement | null;
+      const img = document.querySelector<HTMLImageElement>('[data-testid="review-item"] img');
       return Boolean(img?.complete && img.naturalWidth === 1080);
     }, undefined, { timeout: STEP_TIMEOUT_MS });
     assert.match((await item.first().textContent()) ?? '', /product fidelity 0\.9\d\d/);

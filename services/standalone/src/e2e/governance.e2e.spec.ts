@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { PNG_SIGNATURE, startTestApp, type TestApp } from './harness';
 import { brandPack, scene, SEEDS } from './job-fixtures';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 /** Keys: two tenants; `acme` auto-approves, `strict` always wants a person. `legacy` has no role (= marketer). */
 const KEYS = {
@@ -162,7 +162,7 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
       all.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);
-    assert.ok(pages.length > 2 && pages.slice(0, -1).every((n) => n === 3), `pages ${pages}`);
+    assert.ok(pages.length > 2 && pages.slice(0, -1).every((n) => n === 3), `pages ${pages.join(',')}`);
     assert.equal(new Set(all.map((e) => e.id)).size, all.length, 'no entry twice');
     assert.deepEqual(all.map((e) => e.at), [...all.map((e) => e.at)].sort(), 'oldest first');
     assert.ok(all.every((e) => e.tenant === 'strict'), 'only this tenant');
