@@ -1,6 +1,6 @@
 /**
  * Latency of the image guardrail per image (decode + squash with sharp + nsfwjs MobileNetV2),
- * and what it flags, over the demo library (Oxford-IIIT pets: none of them unsafe, so every
+ * and what it flags, over the sample datasets beside the repository (none of them unsafe, so every
  * flag there is a false positive).
  * Run: node libs/guardrails/dist/image-guardrail.bench.js [max photos] [backend wasm|cpu]
  */
@@ -10,8 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { NsfwjsImageGuardrail } from './nsfwjs.image-classifier';
 import type { NsfwClass } from './nsfw-classes';
 
-// Compiled to libs/guardrails/dist/: ../shared sits beside the repository.
-export const DEMO_PHOTOS_DIR = process.env.ADSEED_PETS_DIR ?? resolve(__dirname, '../../../../shared/datasets/oxford-pets-sample');
+// Compiled to libs/guardrails/dist/: ../shared sits beside the repository; every photo under its datasets.
+export const DEMO_PHOTOS_DIR = process.env.ADSEED_SAMPLE_PHOTOS_DIR ?? resolve(__dirname, '../../../../shared/datasets');
 export const DEFAULT_THRESHOLDS: Partial<Record<NsfwClass, number>> = { porn: 0.7, hentai: 0.7, sexy: 0.9 };
 
 export interface ImageGuardrailBench {
@@ -27,10 +27,12 @@ export interface ImageGuardrailBench {
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
 
+/** Every image under `dir`, depth first in sorted order. */
 async function photos(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const breed of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
-    for (const name of (await readdir(join(dir, breed))).filter((n) => /\.(jpe?g|png|webp)$/i.test(n)).sort()) out.push(join(dir, breed, name));
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.isDirectory()) out.push(...(await photos(join(dir, entry.name))));
+    else if (/\.(jpe?g|png|webp)$/i.test(entry.name)) out.push(join(dir, entry.name));
   }
   return out;
 }

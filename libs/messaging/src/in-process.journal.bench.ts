@@ -49,7 +49,7 @@ async function runOne(mode: 'memory' | FsyncPolicy, event: 'small' | 'large', me
     const assetId = `asset-${i}`;
     const t0 = process.hrtime.bigint();
     if (event === 'small') {
-      await bus.publish(Small, { key: assetId, value: { assetId, path: `seeds/demo/${assetId}/photo.jpg`, caption: 'a beagle running on a beach at sunset', tags: ['dog', 'outdoor'] } });
+      await bus.publish(Small, { key: assetId, value: { assetId, path: `seeds/demo/${assetId}/photo.jpg`, caption: 'red running shoes on a beach at sunset', tags: ['running shoes', 'outdoor'] } });
     } else {
       await bus.publish(Large, { key: assetId, value: { assetId, ...large } });
     }

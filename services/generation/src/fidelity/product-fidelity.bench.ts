@@ -12,7 +12,7 @@ import { DistortingAdGenerator, type Distortion } from './distorting.generator';
 import { productFidelity } from './product-fidelity';
 
 async function main(): Promise<void> {
-  const dir = resolve(process.argv[2] ?? join(__dirname, '..', '..', '..', '..', '..', 'shared', 'datasets', 'oxford-pets-sample'));
+  const dir = resolve(process.argv[2] ?? join(__dirname, '..', '..', '..', '..', '..', 'shared', 'datasets'));
   const files: string[] = [];
   const walk = (d: string): void => {
     for (const f of readdirSync(d).sort()) {

@@ -380,7 +380,7 @@ interface CoveredSeed {
 
 /**
  * Crops of the covered seed: the window holding the most saliency first (libvips' attention
- * strategy put a beagle's tail in frame and its face out; see README), then that window
+ * strategy put an animal's tail in frame and its face out on a demo photo; see README), then that window
  * shifted by a third of the slack on the free axis either way (the subject mostly stays in
  * frame, the picture reads differently).
  */
