@@ -31,7 +31,7 @@ describe('adseed campaign (the CLI, against a running gateway)', { timeout: 300_
   it('makes every segment × format × variant and downloads each ad with its provenance record', async () => {
     assert.equal(await run(), 0);
     const folders = (await readdir(join(dir, 'ads'))).sort();
-    assert.deepEqual(folders, ['cat-lovers-in-small-apartments', 'outdoor-loving-dog-owners']);
+    assert.deepEqual(folders, ['coffee-lovers-in-small-apartments', 'outdoor-adventurers']);
     for (const folder of folders) {
       const files = (await readdir(join(dir, 'ads', folder))).sort();
       assert.deepEqual(files, ['1x1-v1.png', '1x1-v1.provenance.json', '1x1-v2.png', '1x1-v2.provenance.json', '9x16-v1.png', '9x16-v1.provenance.json', '9x16-v2.png', '9x16-v2.provenance.json']);

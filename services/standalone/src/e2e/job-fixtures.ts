@@ -6,14 +6,14 @@ type Json = Record<string, any>;
 
 /** Fixtures of the creative-job tests: a small seed library with captions, and a brand pack. */
 export const SEEDS: Array<[string, string, [number, number, number], [number, number]]> = [
-  ['beagle_beach.jpg', 'a beagle dog running on a sunny beach', [200, 120, 60], [900, 600]],
-  ['labrador_park.jpg', 'a labrador dog playing fetch in a green park', [230, 200, 80], [1200, 800]],
-  ['terrier_trail.jpg', 'a terrier dog hiking on a mountain trail', [120, 80, 40], [800, 1000]],
-  ['pug_sofa.jpg', 'a small pug dog sleeping on a sofa', [210, 180, 150], [400, 300]],
-  ['tabby_window.jpg', 'a tabby cat sitting on a sunny window sill', [150, 140, 120], [1000, 700]],
-  ['siamese_bed.jpg', 'a siamese cat curled up on a bed', [240, 230, 210], [900, 900]],
-  ['kitten_yarn.jpg', 'a kitten playing with a ball of yarn', [180, 60, 90], [1100, 700]],
-  ['persian_sofa.jpg', 'a fluffy persian cat on a sofa', [90, 90, 140], [700, 900]],
+  ['surfboard_beach.jpg', 'an outdoor surfboard on a sunny beach', [200, 120, 60], [900, 600]],
+  ['bicycle_park.jpg', 'a mountain bike in a green park', [230, 200, 80], [1200, 800]],
+  ['boots_trail.jpg', 'hiking boots on a mountain trail', [120, 80, 40], [800, 1000]],
+  ['tent_campfire.jpg', 'a small camping tent for outdoor trips, by a campfire', [210, 180, 150], [400, 300]],
+  ['mug_window.jpg', 'a coffee mug on a sunny window sill', [150, 140, 120], [1000, 700]],
+  ['teapot_table.jpg', 'a teapot on a kitchen table', [240, 230, 210], [900, 900]],
+  ['espresso_machine.jpg', 'an espresso machine in a small kitchen', [180, 60, 90], [1100, 700]],
+  ['blanket_sofa.jpg', 'a coffee cup and a wool blanket on a sofa', [90, 90, 140], [700, 900]],
 ];
 /**
  * Audience segments describe people, captions describe photos: against these captions the
@@ -21,7 +21,7 @@ export const SEEDS: Array<[string, string, [number, number, number], [number, nu
  * pass this minScore (as a marketer would after the 404 that names the gap).
  */
 export const MIN_SCORE = 0.3;
-export const SEGMENTS = ['outdoor-loving dog owners', 'cat lovers in small apartments'];
+export const SEGMENTS = ['outdoor adventurers', 'coffee lovers in small apartments'];
 
 /** A scene with texture and one bright "subject", so crops and placements have something to avoid. */
 export async function scene([r, g, b]: [number, number, number], [width, height]: [number, number], salt: number): Promise<Buffer> {

@@ -7,7 +7,7 @@ import { startTestApp, type TestApp } from './harness';
 import { library } from './job-fixtures';
 
 /** Segments that clear the relevance floor against the fixture captions (the page has no minScore knob). */
-const SEGMENTS = ['a dog outdoors', 'a cat at home'];
+const SEGMENTS = ['a mountain bike outdoors', 'a coffee mug at home'];
 
 const STEP_TIMEOUT_MS = 120_000;
 

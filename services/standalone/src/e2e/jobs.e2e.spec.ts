@@ -98,8 +98,8 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
         assert.notEqual(pair[0].seedPath, pair[1].seedPath);
       }
     }
-    // The 400×300 pug, if used, was enlarged more than 2×: its ads say so.
-    for (const ad of done.ads.filter((a: Json) => a.seedPath.endsWith('/pug_sofa.jpg'))) assert.match(ad.warnings.join(' '), /enlarged \d\.\d×/);
+    // The 400×300 tent photo, if used, was enlarged more than 2×: its ads say so.
+    for (const ad of done.ads.filter((a: Json) => a.seedPath.endsWith('/tent_campfire.jpg'))) assert.match(ad.warnings.join(' '), /enlarged \d\.\d×/);
     assert.equal((await adObjects(app, 'demo', job.id)).length, 32, '16 PNGs and 16 provenance records, nothing else');
     for (const topic of app.broker.topicNames()) if (topic.endsWith('.dlt')) assert.equal(app.broker.read(topic).length, 0, topic);
   });
@@ -182,7 +182,7 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
       ['too many ads', () => ({ brandPath, segments: Array.from({ length: 32 }, (_, i) => `segment ${i}`), formats: ['1:1', '4:5', '9:16'], variants: 8 }), 400, 'variants'],
       ['unknown brand', () => ({ brandPath: 'brands/demo/none.png', segments: ['dogs'], formats: ['1:1'] }), 404, 'brandPath'],
       ["another tenant's seed", () => ({ brandPath, seedPaths: ['seeds/other/x.jpg'], formats: ['1:1'] }), 404, 'seedPaths.0'],
-      ['a segment no seed clears the relevance floor for', () => ({ brandPath, segments: ['a dog outdoors', SEGMENTS[1]], formats: ['1:1'] }), 404, 'segments.1'],
+      ['a segment no seed clears the relevance floor for', () => ({ brandPath, segments: ['a mountain bike outdoors', SEGMENTS[1]], formats: ['1:1'] }), 404, 'segments.1'],
     ];
     for (const [name, body, status, field] of cases) {
       it(name, async () => {
