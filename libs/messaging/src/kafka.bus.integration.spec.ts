@@ -5,7 +5,7 @@ import type { Headers } from './event-bus.port';
 import { KafkaEventBus } from './kafka.bus';
 
 /** Against the real single-node Kafka 3.9 broker that scripts/infra/kafka.sh starts. */
-const BROKERS = (process.env.ADSEED_IT_KAFKA ?? '127.0.0.1:19092').split(',');
+const BROKERS = (process.env.ADSEED_IT_KAFKA ?? `127.0.0.1:${process.env.ADSEED_KAFKA_PORT ?? 19092}`).split(',');
 const quiet = new Logger({ service: 'test', level: 'error', sink: () => undefined });
 
 describeEventBusContract(`KafkaEventBus on a real broker (${BROKERS.join(',')})`, async () => {

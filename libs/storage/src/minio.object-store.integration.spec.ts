@@ -5,7 +5,7 @@ import { MinioObjectStore } from './minio.object-store';
 /** Against the real MinIO server that scripts/infra/minio.sh starts. */
 const options = {
   endPoint: process.env.ADSEED_IT_MINIO_HOST ?? '127.0.0.1',
-  port: Number(process.env.ADSEED_IT_MINIO_PORT ?? 19000),
+  port: Number(process.env.ADSEED_IT_MINIO_PORT ?? process.env.ADSEED_MINIO_PORT ?? 19000),
   useSSL: false,
   accessKey: process.env.MINIO_ROOT_USER ?? 'adseed',
   secretKey: process.env.MINIO_ROOT_PASSWORD ?? 'adseed-secret',

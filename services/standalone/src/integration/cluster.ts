@@ -6,14 +6,23 @@ import { REPO_ROOT } from '../adseed.app';
 export const SERVICES = ['embedding', 'retrieval', 'generation', 'agent', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
-/** The local servers `scripts/infra/all.sh up` starts (see scripts/infra/README.md). */
+const env = process.env;
+
+/**
+ * The local servers `scripts/infra/all.sh up` starts (see scripts/infra/README.md), on the ports
+ * the same variables choose there — so a second set of servers (another worktree, another run) can
+ * live beside the default one.
+ */
 export const INFRA = {
-  kafka: '127.0.0.1:19092',
-  minio: { endPoint: '127.0.0.1', port: 19000, accessKey: process.env.MINIO_ROOT_USER ?? 'adseed', secretKey: process.env.MINIO_ROOT_PASSWORD ?? 'adseed-secret' },
-  kserve: '127.0.0.1:18001',
-  qdrant: 'http://127.0.0.1:16333',
+  kafka: `127.0.0.1:${env.ADSEED_KAFKA_PORT ?? 19092}`,
+  minio: { endPoint: '127.0.0.1', port: Number(env.ADSEED_MINIO_PORT ?? 19000), accessKey: env.MINIO_ROOT_USER ?? 'adseed', secretKey: env.MINIO_ROOT_PASSWORD ?? 'adseed-secret' },
+  kserve: `127.0.0.1:${env.ADSEED_KSERVE_GRPC_PORT ?? 18001}`,
+  qdrant: `http://127.0.0.1:${env.ADSEED_QDRANT_PORT ?? 16333}`,
   notifyArn: 'arn:minio:sqs::ADSEED:kafka',
 };
+
+/** Added to every service port the integration suites choose (`ADSEED_IT_PORT_OFFSET`, default 0). */
+export const PORT_OFFSET = Number(env.ADSEED_IT_PORT_OFFSET ?? 0);
 
 export interface ClusterOptions {
   /** Per-service state (embedded index, logs) lives below this. */
@@ -41,7 +50,7 @@ export interface Cluster {
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const processes = new Map<ServiceName, ChildProcess>();
-  const portOf = (service: ServiceName) => options.basePort + SERVICES.indexOf(service);
+  const portOf = (service: ServiceName) => options.basePort + PORT_OFFSET + SERVICES.indexOf(service);
   const logFile = (service: ServiceName) => join(options.dataDir, `${service}.log`);
 
   const start = async (service: ServiceName) => {

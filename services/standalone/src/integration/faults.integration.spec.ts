@@ -41,8 +41,8 @@ import { KafkaProbe, until, type ProbedMessage, type Watch } from './kafka-probe
  * file can run while another cluster uses the first set; `kafka.sh stop|start` then acts on
  * that second broker too, as it reads the same variables.
  */
-const KAFKA = process.env.ADSEED_KAFKA_PORT ? `127.0.0.1:${process.env.ADSEED_KAFKA_PORT}` : INFRA.kafka;
-const MINIO = { ...INFRA.minio, port: Number(process.env.ADSEED_MINIO_PORT ?? INFRA.minio.port) };
+const KAFKA = INFRA.kafka;
+const MINIO = INFRA.minio;
 const SEEDS = 'seeds';
 /** A bucket without bucket notifications, for objects the tests reference by hand. */
 const PROBE_BUCKET = 'adseed-it-probes';

@@ -9,13 +9,13 @@ import { Client as MinioClient } from 'minio';
 import { REPO_ROOT } from '../adseed.app';
 import { testModels } from '../e2e/harness';
 import { brandPack, MIN_SCORE, scene, SEEDS, SEGMENTS } from '../e2e/job-fixtures';
-import { INFRA, startCluster, type Cluster } from './cluster';
+import { INFRA, PORT_OFFSET, startCluster, type Cluster } from './cluster';
 import { clusterEnv } from './cluster-env';
 
 type Json = Record<string, any>;
 
 const BASE_PORT = 18700;
-const SECOND_GENERATION_PORT = BASE_PORT + 20;
+const SECOND_GENERATION_PORT = BASE_PORT + PORT_OFFSET + 20;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
