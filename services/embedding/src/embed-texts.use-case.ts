@@ -40,7 +40,7 @@ export class EmbedTextsUseCase {
     const clip = request.encoders.includes('clip') ? this.clip : undefined;
     const caption = request.encoders.includes('caption') ? this.caption : undefined;
     // Both towers at once: they are separate models with separate queues.
-    const [clipVectors, captionVectors] = await Promise.all([clip?.embedTexts(request.texts), caption?.embedTexts(request.texts)]);
+    const [clipVectors, captionVectors] = await Promise.all([clip?.embedTexts(request.clipTexts ?? request.texts), caption?.embedTexts(request.texts)]);
     if (clip && clipVectors) {
       reply.clip = clipVectors.map((v) => Array.from(v));
       reply.models.clip = { id: clip.info.modelId, version: clip.info.modelVersion };

@@ -8,6 +8,9 @@ import type { PrincipalRequest } from './roles';
 export const AUDIT_ACTION = 'adseed:audit-action';
 /** Names the audit action of a route (default `request` for a mutating route). */
 export const Audited = (action: string) => SetMetadata(AUDIT_ACTION, action);
+const READ_ONLY = 'adseed:read-only';
+/** Marks a POST route that only reads (a search): recorded like a GET, not as a mutation. */
+export const ReadOnlyRoute = () => SetMetadata(READ_ONLY, true);
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -32,7 +35,7 @@ export class AuditInterceptor implements NestInterceptor {
     const route = `${request.method} ${(request.route as { path?: string } | undefined)?.path ?? request.path}`;
     const firstUse = principal.actor !== 'local' && this.audit.firstUseThisHour(principal);
     const before: Observable<unknown> = firstUse ? from(this.audit.record(principal, { action: 'key.used', method: request.method, route })) : from([undefined]);
-    if (READS.has(request.method)) return before.pipe(mergeMap(() => next.handle()));
+    if (READS.has(request.method) || this.reflector.get<boolean | undefined>(READ_ONLY, context.getHandler())) return before.pipe(mergeMap(() => next.handle()));
     const action = this.reflector.get<string | undefined>(AUDIT_ACTION, context.getHandler()) ?? 'request';
     const id = (request.params as Record<string, string> | undefined)?.id;
     const write = (status: number, body?: unknown) =>

@@ -40,12 +40,16 @@ export class SearchUseCase {
 
   async execute(request: SearchRequest): Promise<SearchReply> {
     const encoders: EncoderName[] = request.encoders;
+    // Each tower embeds only its own text: CLIP the prompt, the caption encoder the bare text.
+    // Keyed by the text, not the tenant: concurrent searches of one tenant spread over the
+    // route's partitions (a partition answers one request at a time), so the embedding service
+    // can batch them, and identical texts meet on one partition (one encode, then cache hits).
     const embedded = await this.runtime.bus.request(ServiceRoutes.embedTexts, {
-      key: request.tenant,
-      value: { texts: [request.text, clipPrompt(request.text)], encoders },
+      key: request.text,
+      value: { texts: [request.text], encoders, ...(encoders.includes('clip') ? { clipTexts: [clipPrompt(request.text)] } : {}) },
     });
     const queries: Partial<Record<VectorName, Float32Array>> = {};
-    if (embedded.clip) queries.clip = Float32Array.from(embedded.clip[1]);
+    if (embedded.clip) queries.clip = Float32Array.from(embedded.clip[0]);
     if (embedded.caption) queries.caption = Float32Array.from(embedded.caption[0]);
 
     const floor: RelevanceFloor = {};

@@ -4,9 +4,15 @@ import { AssetId, AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag, Ta
 import { CatalogueCommand, CatalogueReply } from '../subjects';
 import { defineRoute, defineTopic } from '../topic';
 
+const EmbedTexts = z.array(z.string().min(1).max(1000)).min(1).max(256);
 export const EmbedTextsRequest = z.object({
-  texts: z.array(z.string().min(1).max(1000)).min(1).max(256),
+  texts: EmbedTexts,
   encoders: z.array(EncoderName).min(1),
+  /**
+   * What the CLIP tower embeds instead of `texts` (search sends CLIP its "a photo of …" prompt
+   * and the caption encoder the bare text): each tower then encodes only the texts it answers.
+   */
+  clipTexts: EmbedTexts.optional(),
 });
 export const EmbedTextsReply = z.object({
   clip: z.array(z.array(z.number())).optional(),
