@@ -19,6 +19,7 @@ export const ENCODERS = Symbol('ENCODERS');
 export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<LoadedEncoders> {
   const loaded: LoadedEncoders = { status: [] };
   const threads = env.ADSEED_ENCODER_THREADS || undefined;
+  const textThreads = env.ADSEED_TEXT_ENCODER_THREADS || undefined;
 
   const clipDir = resolve(env.ADSEED_CLIP_MODEL_DIR);
   const clipProbe = env.ADSEED_ENCODER === 'onnx' ? await OnnxClipEncoder.probe(clipDir) : undefined;
@@ -43,7 +44,7 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
     const fallback = env.TRITON_FALLBACK_ONNX ? `, in-process ONNX fallback from ${clipDir}` : '';
     loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) on Triton ${env.TRITON_ENDPOINTS.join(', ')}${fallback}` });
   } else if (clipProbe?.ok) {
-    loaded.clip = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: env.ADSEED_ENCODER_BATCH_SIZE, intraOpThreads: threads, spinThreads: env.ADSEED_ENCODER_SPIN });
+    loaded.clip = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: env.ADSEED_ENCODER_BATCH_SIZE, intraOpThreads: threads, textIntraOpThreads: textThreads, spinThreads: env.ADSEED_ENCODER_SPIN });
     const model = { id: loaded.clip.info.modelId, version: loaded.clip.info.modelVersion };
     loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) from ${clipDir}` });
   } else {
@@ -60,7 +61,7 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
   const captionDir = resolve(env.ADSEED_CAPTION_MODEL_DIR);
   const captionProbe = await MiniLmCaptionEncoder.probe(captionDir);
   if (captionProbe.ok) {
-    loaded.caption = await MiniLmCaptionEncoder.load({ modelDir: captionDir, intraOpThreads: threads, spinThreads: env.ADSEED_ENCODER_SPIN });
+    loaded.caption = await MiniLmCaptionEncoder.load({ modelDir: captionDir, intraOpThreads: textThreads, spinThreads: env.ADSEED_ENCODER_SPIN });
     const model = { id: loaded.caption.info.modelId, version: loaded.caption.info.modelVersion };
     loaded.status.push({ name: 'caption', loaded: true, model, note: `caption search with ${model.id} (${model.version})` });
   } else {

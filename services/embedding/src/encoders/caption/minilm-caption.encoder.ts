@@ -5,6 +5,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 
 import type { EncoderInfo, TextEncoder } from '../encoder.port';
 import { threadSpinning } from '../onnx-threads';
+import { WorkerOnnxSession, type OnnxSession } from '../onnx-worker.session';
 import { WordPieceTokenizer } from './wordpiece-tokenizer';
 
 export interface MiniLmCaptionEncoderOptions {
@@ -24,6 +25,12 @@ export interface MiniLmCaptionEncoderOptions {
   readonly maxLength?: number;
   /** Let idle onnxruntime threads spin-wait (default false: see threadSpinning). */
   readonly spinThreads?: boolean;
+  /**
+   * Run the model on a worker thread (default true): onnxruntime-node runs a session
+   * synchronously on the calling thread, so on the main thread every query's encode would stall
+   * HTTP, the bus and the index, and could not overlap the CLIP text tower's.
+   */
+  readonly onWorker?: boolean;
 }
 
 export interface ProbeResult {
@@ -49,12 +56,12 @@ export class MiniLmCaptionEncoder implements TextEncoder {
 
   private readonly outputName: string;
   private readonly batchSize: number;
-  private session: InferenceSession | undefined;
+  private session: OnnxSession | undefined;
   // ONNX Runtime already spreads one run over the cores; queueing runs keeps latency predictable.
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    session: InferenceSession,
+    session: OnnxSession,
     private readonly tokenizer: WordPieceTokenizer,
     modelVersion: string,
     batchSize: number,
@@ -82,13 +89,14 @@ export class MiniLmCaptionEncoder implements TextEncoder {
     const tokenizer = await WordPieceTokenizer.fromFile(join(options.modelDir, TOKENIZER_FILE), { maxLength: options.maxLength });
     const modelVersion = `sha256:${createHash('sha256').update(modelBytes).digest('hex').slice(0, 16)}`;
 
-    const session = await InferenceSession.create(modelBytes, {
+    const sessionOptions: InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       interOpNumThreads: 1,
       ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
       ...threadSpinning(options.spinThreads ?? false),
-    });
+    };
+    const session: OnnxSession = (options.onWorker ?? true) ? await WorkerOnnxSession.create(modelPath, sessionOptions) : await InferenceSession.create(modelBytes, sessionOptions);
     const missing = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
     const unknown = session.inputNames.filter((name) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(name));
     if (missing.length > 0 || unknown.length > 0) {
@@ -158,13 +166,14 @@ export class MiniLmCaptionEncoder implements TextEncoder {
     const dims = [batch.batchSize, batch.sequenceLength];
     const available: Record<string, BigInt64Array> = {
       input_ids: batch.inputIds,
-      attention_mask: batch.attentionMask,
+      // A copy: a worker session takes the feeds' buffers, and pooling below still reads the mask.
+      attention_mask: batch.attentionMask.slice(),
       token_type_ids: batch.tokenTypeIds,
     };
     const feeds: Record<string, Tensor> = {};
     for (const name of this.inputNames) feeds[name] = new Tensor('int64', available[name], dims);
 
-    const outputs = await session.run(feeds, [this.outputName]);
+    const outputs = await session.run(feeds);
     const output = outputs[this.outputName];
     try {
       const data = output.data;

@@ -27,6 +27,14 @@ export interface OnnxClipEncoderOptions {
    * resizes the next batch, and serves I/O, while a batch is in the model.
    */
   readonly visionOnWorker?: boolean;
+  /**
+   * Run the text tower on a worker thread (default true): search queries then leave the main
+   * thread free for HTTP, the bus and the index while the model works, and the CLIP text tower
+   * and the caption encoder (on its own worker) run at the same time.
+   */
+  readonly textOnWorker?: boolean;
+  /** onnxruntime intra-op threads of the text tower; default `intraOpThreads`. */
+  readonly textIntraOpThreads?: number;
 }
 
 export interface ClipModelProbe {
@@ -116,7 +124,7 @@ function checkIo(session: OnnxSession, expected: TowerIo, path: string): void {
   }
 }
 
-async function runTextTower(session: ort.InferenceSession, tokenizer: ClipTokenizer, texts: readonly string[]): Promise<ort.Tensor> {
+async function runTextTower(session: OnnxSession, tokenizer: ClipTokenizer, texts: readonly string[]): Promise<ort.Tensor> {
   const batch = tokenizer.encodeBatch(texts);
   const shape = [batch.batchSize, batch.seqLen];
   // Exactly the inputs the model declares: onnxruntime rejects feeds it does not know.
@@ -125,7 +133,7 @@ async function runTextTower(session: ort.InferenceSession, tokenizer: ClipTokeni
   return (await session.run(feeds))[TEXT_IO.output];
 }
 
-async function textEmbeddingDim(session: ort.InferenceSession, tokenizer: ClipTokenizer): Promise<number> {
+async function textEmbeddingDim(session: OnnxSession, tokenizer: ClipTokenizer): Promise<number> {
   const { dims } = await runTextTower(session, tokenizer, ['']);
   if (dims.length !== 2 || dims[0] !== 1) throw new Error(`OnnxClipEncoder: text_embeds has shape [${dims.join(',')}], expected [batch, dim]`);
   return dims[1];
@@ -142,7 +150,7 @@ export class OnnxClipEncoder implements ImageTextEncoder {
   private constructor(
     readonly info: EncoderInfo,
     private readonly vision: OnnxSession,
-    private readonly text: ort.InferenceSession,
+    private readonly text: OnnxSession,
     private readonly tokenizer: ClipTokenizer,
     private readonly batchSize: number,
     private readonly preprocessOptions: ClipPreprocessOptions,
@@ -186,9 +194,11 @@ export class OnnxClipEncoder implements ImageTextEncoder {
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
       ...threadSpinning(opts.spinThreads ?? false),
     };
+    const textThreads = opts.textIntraOpThreads ?? opts.intraOpThreads;
+    const textOptions: ort.InferenceSession.SessionOptions = { ...sessionOptions, ...(textThreads ? { intraOpNumThreads: textThreads } : {}) };
     const opened = await Promise.allSettled<OnnxSession>([
       OnnxClipEncoder.openSession(probe.visionPath, sessionOptions, opts.visionOnWorker ?? true),
-      OnnxClipEncoder.openSession(probe.textPath, sessionOptions, false),
+      OnnxClipEncoder.openSession(probe.textPath, textOptions, opts.textOnWorker ?? true),
     ]);
     const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -196,7 +206,7 @@ export class OnnxClipEncoder implements ImageTextEncoder {
       await Promise.allSettled(opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value.release()] : [])));
       throw failed.reason;
     }
-    const [vision, text] = opened.map((r) => (r as PromiseFulfilledResult<OnnxSession>).value) as [OnnxSession, ort.InferenceSession];
+    const [vision, text] = opened.map((r) => (r as PromiseFulfilledResult<OnnxSession>).value) as [OnnxSession, OnnxSession];
     try {
       checkIo(vision, VISION_IO, probe.visionPath);
       checkIo(text, TEXT_IO, probe.textPath);
