@@ -5,7 +5,7 @@ import type { ServiceRuntime } from '@adseed/platform';
 import { captionTextFor } from './caption-text';
 import type { LoadedEncoders } from './encoder-registry';
 import type { EmbeddingEnv } from './embedding.env';
-import { MicroBatcher } from './micro-batcher';
+import { MicroBatcher, type BatchSlot } from './micro-batcher';
 import { ZeroShotLabeller } from './zero-shot-labeller';
 
 /**
@@ -28,6 +28,9 @@ export class EmbedAssetUseCase {
       // A full batch may be decoded while another is in the model; a partial one waits for an
       // idle encoder and so collects what arrives meanwhile (see MicroBatcher).
       maxInFlight: 2,
+      // Each event announces its image and caption before reading the object: a partial batch
+      // starts beside a running one once every event in flight has handed its item over.
+      announced: true,
       onBatch: (size: number, seconds: number) => {
         runtime.metrics.encoderBatchSize.observe({ tower }, size);
         runtime.metrics.encoderLatency.observe({ tower }, seconds);
@@ -43,6 +46,17 @@ export class EmbedAssetUseCase {
   }
 
   async execute(event: AssetIngestRequested): Promise<AssetEmbedded> {
+    const imageSlot = this.images?.reserve();
+    const captionSlot = this.captions?.reserve();
+    try {
+      return await this.embed(event, imageSlot, captionSlot);
+    } finally {
+      imageSlot?.release();
+      captionSlot?.release();
+    }
+  }
+
+  private async embed(event: AssetIngestRequested, imageSlot?: BatchSlot<Buffer, Float32Array>, captionSlot?: BatchSlot<string, Float32Array>): Promise<AssetEmbedded> {
     const { bucket, key } = splitStoragePath(event.path);
     let object;
     try {
@@ -56,12 +70,14 @@ export class EmbedAssetUseCase {
     const tags = event.tags.length ? event.tags : splitTags(object.info.metadata['tags']);
     const rights = event.rights ?? rightsFromMetadata(object.info.metadata);
     const captionText = captionTextFor({ caption, tags, path: event.path });
+    // Nothing to caption: give the slot back now, not after the image, or caption batches wait for it.
+    if (!captionText) captionSlot?.release();
 
     const [clipVector, captionVector] = await Promise.all([
-      this.images?.add(object.body).catch((error: Error) => {
+      imageSlot?.add(object.body).catch((error: Error) => {
         throw new PermanentError(`cannot embed image ${event.path}: ${error.message}`, error);
       }),
-      captionText ? this.captions?.add(captionText) : undefined,
+      captionText ? captionSlot?.add(captionText) : undefined,
     ]);
     if (!clipVector && !captionVector) {
       throw new PermanentError(`nothing to embed for ${event.path}: no CLIP encoder loaded and no caption, tags or descriptive file name`);

@@ -82,4 +82,75 @@ describe(MicroBatcher.name, () => {
     gates.shift()!();
     assert.deepEqual(await Promise.all(all), [1, 2, 3, 4]);
   });
+
+  describe('with announced items (reserve)', () => {
+    const gated = (maxBatch: number) => {
+      const sizes: number[] = [];
+      const gates: (() => void)[] = [];
+      // maxWaitMs far beyond any test: a batch that starts here started by the announced rule.
+      const batcher = new MicroBatcher<number, number>(async (xs) => {
+        sizes.push(xs.length);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return xs.map((x) => x * 2);
+      }, { maxBatch, maxWaitMs: 60_000, maxInFlight: 2, announced: true });
+      const tick = () => new Promise((r) => setImmediate(r));
+      return { batcher, sizes, gates, tick };
+    };
+
+    it('starts a partial batch beside a running one once every announced item is in, not before', async () => {
+      const { batcher, sizes, gates, tick } = gated(16);
+      const slots = [1, 2, 3, 4, 5].map(() => batcher.reserve());
+      const first = slots.slice(0, 2).map((slot, i) => slot.add(i + 1));
+      await tick();
+      assert.deepEqual(sizes, [], 'three more are announced: the idle encoder waits for them');
+      const rest = slots.slice(2).map((slot, i) => slot.add(i + 3));
+      await tick();
+      assert.deepEqual(sizes, [5], 'all five in: one batch');
+      const later = [batcher.reserve(), batcher.reserve(), batcher.reserve()];
+      const second = [later[0].add(6), later[1].add(7)];
+      await tick();
+      assert.deepEqual(sizes, [5], 'one more is announced: the partial batch waits beside the running one');
+      second.push(later[2].add(8));
+      await tick();
+      assert.deepEqual(sizes, [5, 3], 'nothing more can come: it starts beside the running batch');
+      gates.shift()!();
+      gates.shift()!();
+      assert.deepEqual(await Promise.all([...first, ...rest, ...second]), [2, 4, 6, 8, 10, 12, 14, 16]);
+    });
+
+    it('lets a released slot stop holding a batch back', async () => {
+      const { batcher, sizes, gates, tick } = gated(16);
+      const [a, b] = [batcher.reserve(), batcher.reserve()];
+      const out = a.add(21);
+      await tick();
+      assert.deepEqual(sizes, []);
+      b.release();
+      b.release(); // idempotent
+      await tick();
+      assert.deepEqual(sizes, [1]);
+      gates.shift()!();
+      assert.equal(await out, 42);
+    });
+
+    it('still caps batches at maxBatch and in-flight batches at maxInFlight', async () => {
+      const { batcher, sizes, gates, tick } = gated(2);
+      const slots = [1, 2, 3, 4, 5].map(() => batcher.reserve());
+      const all = slots.map((slot, i) => slot.add(i + 1));
+      await tick();
+      assert.deepEqual(sizes, [2, 2], 'two full batches, the fifth item waits for a free slot');
+      gates.shift()!();
+      await tick();
+      assert.deepEqual(sizes, [2, 2, 1]);
+      gates.shift()!();
+      gates.shift()!();
+      assert.deepEqual(await Promise.all(all), [2, 4, 6, 8, 10]);
+    });
+
+    it('takes one item per slot', () => {
+      const { batcher } = gated(4);
+      const slot = batcher.reserve();
+      void slot.add(1);
+      assert.throws(() => slot.add(2), /one item/);
+    });
+  });
 });

@@ -11,7 +11,24 @@ export interface MicroBatcherOptions {
    * batches behind it (small batches cost more per item).
    */
   readonly maxInFlight?: number;
+  /**
+   * Callers announce each item with `reserve()` before they have it (an ingest event announces
+   * its image before reading it from the store). With `maxInFlight`, a partial batch then also
+   * starts beside a running one, or at once on an idle encoder, when nothing more is announced:
+   * waiting could not make it larger, and starting it now overlaps its decoding with the running
+   * batch's inference. The ingest's events are delivered one per partition, so the items in
+   * flight never exceed the partitions (16): batches of 16 never fill while one runs, and without
+   * this a partial batch waited for an idle encoder and ran alone (mean batch ~4).
+   */
+  readonly announced?: boolean;
   readonly onBatch?: (size: number, seconds: number) => void;
+}
+
+/** An announced item: `add` it once it is at hand, or `release` the slot if it never comes. */
+export interface BatchSlot<I, O> {
+  add(item: I): Promise<O>;
+  /** Gives the slot up (a no-op after `add`). */
+  release(): void;
 }
 
 /**
@@ -23,6 +40,8 @@ export class MicroBatcher<I, O> {
   private queue: { item: I; resolve(o: O): void; reject(e: unknown): void }[] = [];
   private timer?: NodeJS.Timeout;
   private inFlight = 0;
+  /** Items reserved but not yet added (see `announced`). */
+  private pending = 0;
   /** The wait expired (or a batch filled) while the limit held it back: run when a batch ends. */
   private due = false;
 
@@ -37,15 +56,41 @@ export class MicroBatcher<I, O> {
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.options.maxBatch) this.flush();
+      if (this.queue.length >= this.options.maxBatch || this.nothingMoreAnnounced()) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
     });
+  }
+
+  /** Announces an item that will be added (or released) soon; see `MicroBatcherOptions.announced`. */
+  reserve(): BatchSlot<I, O> {
+    this.pending++;
+    let open = true;
+    const close = (): void => {
+      if (!open) throw new Error('MicroBatcher: a reserved slot takes one item');
+      open = false;
+      this.pending--;
+    };
+    return {
+      add: (item) => {
+        close();
+        return this.add(item);
+      },
+      release: () => {
+        if (!open) return;
+        close();
+        if (this.queue.length > 0 && this.nothingMoreAnnounced()) this.flush();
+      },
+    };
+  }
+
+  private nothingMoreAnnounced(): boolean {
+    return this.options.announced === true && this.options.maxInFlight !== undefined && this.pending === 0;
   }
 
   private atLimit(): boolean {
     const limit = this.options.maxInFlight;
     if (limit === undefined) return false;
-    return this.inFlight >= limit || (this.inFlight > 0 && this.queue.length < this.options.maxBatch);
+    return this.inFlight >= limit || (this.inFlight > 0 && this.queue.length < this.options.maxBatch && !this.nothingMoreAnnounced());
   }
 
   private flush(): void {
