@@ -8,10 +8,6 @@ export const EmbeddingEnv = z.object({
   ADSEED_ENCODER_BATCH_SIZE: envInt(16, 1, 256),
   ADSEED_ENCODER_BATCH_WAIT_MS: envInt(15, 0, 1_000),
   ADSEED_ENCODER_THREADS: envInt(0, 0, 64),
-  // onnxruntime intra-op threads of each text model (CLIP text, caption; 0 = onnxruntime's
-  // default, all cores). Each runs on its own worker thread, so two queries' towers already use
-  // two cores; one thread each avoids the pool's hand-offs, which stall when the cores are shared.
-  ADSEED_TEXT_ENCODER_THREADS: envInt(1, 0, 64),
   // Let idle onnxruntime threads spin-wait: faster on an idle machine with one session busy,
   // much slower when sessions or processes share the cores (see encoders/onnx-threads.ts).
   ADSEED_ENCODER_SPIN: envBoolean(false),

@@ -4,6 +4,7 @@ import { traceMethods, type Logger } from '@adseed/telemetry';
 import { MiniLmCaptionEncoder } from './encoders/caption/minilm-caption.encoder';
 import { OnnxClipEncoder } from './encoders/clip/onnx-clip.encoder';
 import type { ImageTextEncoder, TextEncoder } from './encoders/encoder.port';
+import { OnnxWorkerHost } from './encoders/onnx-worker.session';
 import { TritonClipEncoder } from './encoders/triton/triton-clip.encoder';
 import type { EmbeddingEnv } from './embedding.env';
 
@@ -12,6 +13,8 @@ export interface LoadedEncoders {
   clip?: ImageTextEncoder;
   caption?: TextEncoder;
   status: EncoderStatus[];
+  /** The worker thread the text models share (ended by closeEncoders). */
+  textWorker?: OnnxWorkerHost;
 }
 
 export const ENCODERS = Symbol('ENCODERS');
@@ -19,7 +22,10 @@ export const ENCODERS = Symbol('ENCODERS');
 export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<LoadedEncoders> {
   const loaded: LoadedEncoders = { status: [] };
   const threads = env.ADSEED_ENCODER_THREADS || undefined;
-  const textThreads = env.ADSEED_TEXT_ENCODER_THREADS || undefined;
+  // One worker thread for both text models: a query batch's CLIP and caption runs travel to it
+  // in one message and come back in one.
+  const textWorker = new OnnxWorkerHost();
+  let textWorkerUsed = false;
 
   const clipDir = resolve(env.ADSEED_CLIP_MODEL_DIR);
   const clipProbe = env.ADSEED_ENCODER === 'onnx' ? await OnnxClipEncoder.probe(clipDir) : undefined;
@@ -44,7 +50,8 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
     const fallback = env.TRITON_FALLBACK_ONNX ? `, in-process ONNX fallback from ${clipDir}` : '';
     loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) on Triton ${env.TRITON_ENDPOINTS.join(', ')}${fallback}` });
   } else if (clipProbe?.ok) {
-    loaded.clip = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: env.ADSEED_ENCODER_BATCH_SIZE, intraOpThreads: threads, textIntraOpThreads: textThreads, spinThreads: env.ADSEED_ENCODER_SPIN });
+    loaded.clip = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: env.ADSEED_ENCODER_BATCH_SIZE, intraOpThreads: threads, textWorker, spinThreads: env.ADSEED_ENCODER_SPIN });
+    textWorkerUsed = true;
     const model = { id: loaded.clip.info.modelId, version: loaded.clip.info.modelVersion };
     loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) from ${clipDir}` });
   } else {
@@ -61,7 +68,8 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
   const captionDir = resolve(env.ADSEED_CAPTION_MODEL_DIR);
   const captionProbe = await MiniLmCaptionEncoder.probe(captionDir);
   if (captionProbe.ok) {
-    loaded.caption = await MiniLmCaptionEncoder.load({ modelDir: captionDir, intraOpThreads: textThreads, spinThreads: env.ADSEED_ENCODER_SPIN });
+    loaded.caption = await MiniLmCaptionEncoder.load({ modelDir: captionDir, intraOpThreads: threads, worker: textWorker, spinThreads: env.ADSEED_ENCODER_SPIN });
+    textWorkerUsed = true;
     const model = { id: loaded.caption.info.modelId, version: loaded.caption.info.modelVersion };
     loaded.status.push({ name: 'caption', loaded: true, model, note: `caption search with ${model.id} (${model.version})` });
   } else {
@@ -71,6 +79,9 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
       note: `no caption encoder in ${captionDir} (${captionProbe.reason ?? 'not found'}): run \`npm run models:fetch\``,
     });
   }
+
+  if (textWorkerUsed) loaded.textWorker = textWorker;
+  else await textWorker.terminate();
 
   // Every encoder call is a span (batched calls hang under the request that filled the batch).
   if (loaded.clip) loaded.clip = traceMethods(loaded.clip, 'ClipEncoder', { methods: ['embedImages', 'embedTexts'], attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }) });
@@ -86,4 +97,5 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
 export async function closeEncoders(encoders: LoadedEncoders): Promise<void> {
   await encoders.clip?.close();
   await encoders.caption?.close();
+  await encoders.textWorker?.terminate();
 }

@@ -116,8 +116,10 @@ export type GetAssetRequest = z.infer<typeof GetAssetRequest>;
 export type GetAssetReply = z.infer<typeof GetAssetReply>;
 
 export const ServiceRoutes = {
-  embedTexts: defineRoute('adseed.embedding.texts-requested.v1', EmbedTextsRequest, EmbedTextsReply),
-  search: defineRoute('adseed.retrieval.search-requested.v1', SearchRequest, SearchReply),
+  // 16 partitions: a partition answers one request at a time, so the partitions bound how many
+  // searches (and their text encodes, which the embedding service batches) run at once.
+  embedTexts: defineRoute('adseed.embedding.texts-requested.v1', EmbedTextsRequest, EmbedTextsReply, 16),
+  search: defineRoute('adseed.retrieval.search-requested.v1', SearchRequest, SearchReply, 16),
   /** One ad, answered when it is made (`POST /v1/ads`, conversations); jobs use `JobTopics` instead. */
   generateAd: defineRoute('adseed.generation.generate-requested.v1', GenerateAdRequest, GenerateAdReply),
   conversation: defineRoute('adseed.conversation.command-requested.v1', ConversationCommand, Conversation),

@@ -5,7 +5,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 
 import type { EncoderInfo, TextEncoder } from '../encoder.port';
 import { threadSpinning } from '../onnx-threads';
-import { WorkerOnnxSession, type OnnxSession } from '../onnx-worker.session';
+import { WorkerOnnxSession, type OnnxSession, type OnnxWorkerHost } from '../onnx-worker.session';
 import { WordPieceTokenizer } from './wordpiece-tokenizer';
 
 export interface MiniLmCaptionEncoderOptions {
@@ -31,6 +31,8 @@ export interface MiniLmCaptionEncoderOptions {
    * HTTP, the bus and the index, and could not overlap the CLIP text tower's.
    */
   readonly onWorker?: boolean;
+  /** The worker to run on, shared with other text models (default: its own). */
+  readonly worker?: OnnxWorkerHost;
 }
 
 export interface ProbeResult {
@@ -65,6 +67,7 @@ export class MiniLmCaptionEncoder implements TextEncoder {
     private readonly tokenizer: WordPieceTokenizer,
     modelVersion: string,
     batchSize: number,
+    private readonly onWorker: boolean,
   ) {
     this.session = session;
     this.inputNames = [...session.inputNames];
@@ -96,7 +99,8 @@ export class MiniLmCaptionEncoder implements TextEncoder {
       ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
       ...threadSpinning(options.spinThreads ?? false),
     };
-    const session: OnnxSession = (options.onWorker ?? true) ? await WorkerOnnxSession.create(modelPath, sessionOptions) : await InferenceSession.create(modelBytes, sessionOptions);
+    const onWorker = options.onWorker ?? true;
+    const session: OnnxSession = onWorker ? await WorkerOnnxSession.create(modelPath, sessionOptions, options.worker) : await InferenceSession.create(modelBytes, sessionOptions);
     const missing = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
     const unknown = session.inputNames.filter((name) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(name));
     if (missing.length > 0 || unknown.length > 0) {
@@ -106,7 +110,7 @@ export class MiniLmCaptionEncoder implements TextEncoder {
           'need input_ids and attention_mask, optionally token_type_ids',
       );
     }
-    return new MiniLmCaptionEncoder(session, tokenizer, modelVersion, batchSize);
+    return new MiniLmCaptionEncoder(session, tokenizer, modelVersion, batchSize, onWorker);
   }
 
   /** Checks that `modelDir` holds a loadable model that yields 384-d vectors, without keeping it loaded. */
@@ -135,13 +139,22 @@ export class MiniLmCaptionEncoder implements TextEncoder {
     const lengths = texts.map((text) => this.tokenizer.encode(text).length);
     const order = texts.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
     const result = new Array<Float32Array>(texts.length);
+    const runs: Promise<void>[] = [];
     for (let start = 0; start < order.length; start += this.batchSize) {
       const indices = order.slice(start, start + this.batchSize);
-      const vectors = await this.enqueue(() => this.runBatch(indices.map((i) => texts[i])));
-      indices.forEach((original, k) => {
-        result[original] = vectors[k];
-      });
+      const batch = indices.map((i) => texts[i]);
+      // A worker runs one model call at a time anyway: posting every run now sends them in one
+      // message (one thread hand-over for a whole batch of texts run one by one).
+      const vectors = this.onWorker ? this.runBatch(batch) : this.enqueue(() => this.runBatch(batch));
+      runs.push(
+        vectors.then((v) => {
+          indices.forEach((original, k) => {
+            result[original] = v[k];
+          });
+        }),
+      );
     }
+    await Promise.all(runs);
     return result;
   }
 

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 
 import { EncoderInfo, ImageTextEncoder } from '../encoder.port';
 import { threadSpinning } from '../onnx-threads';
-import { OnnxSession, WorkerOnnxSession } from '../onnx-worker.session';
+import { OnnxSession, OnnxWorkerHost, WorkerOnnxSession } from '../onnx-worker.session';
 import { CLIP_IMAGE_SIZE, ClipPreprocessOptions, decodeRgb, rgbToClipTensor } from './clip-preprocess';
 import { ClipTokenizer } from './clip-tokenizer';
 
@@ -33,8 +33,8 @@ export interface OnnxClipEncoderOptions {
    * and the caption encoder (on its own worker) run at the same time.
    */
   readonly textOnWorker?: boolean;
-  /** onnxruntime intra-op threads of the text tower; default `intraOpThreads`. */
-  readonly textIntraOpThreads?: number;
+  /** The worker the text tower runs on, shared with other text models (default: its own). */
+  readonly textWorker?: OnnxWorkerHost;
 }
 
 export interface ClipModelProbe {
@@ -194,11 +194,9 @@ export class OnnxClipEncoder implements ImageTextEncoder {
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
       ...threadSpinning(opts.spinThreads ?? false),
     };
-    const textThreads = opts.textIntraOpThreads ?? opts.intraOpThreads;
-    const textOptions: ort.InferenceSession.SessionOptions = { ...sessionOptions, ...(textThreads ? { intraOpNumThreads: textThreads } : {}) };
     const opened = await Promise.allSettled<OnnxSession>([
       OnnxClipEncoder.openSession(probe.visionPath, sessionOptions, opts.visionOnWorker ?? true),
-      OnnxClipEncoder.openSession(probe.textPath, textOptions, opts.textOnWorker ?? true),
+      OnnxClipEncoder.openSession(probe.textPath, sessionOptions, opts.textOnWorker ?? true, opts.textWorker),
     ]);
     const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
@@ -223,9 +221,9 @@ export class OnnxClipEncoder implements ImageTextEncoder {
     }
   }
 
-  private static async openSession(path: string, options: ort.InferenceSession.SessionOptions, onWorker: boolean): Promise<OnnxSession> {
+  private static async openSession(path: string, options: ort.InferenceSession.SessionOptions, onWorker: boolean, host?: OnnxWorkerHost): Promise<OnnxSession> {
     try {
-      return onWorker ? await WorkerOnnxSession.create(path, options) : await ort.InferenceSession.create(path, options);
+      return onWorker ? await WorkerOnnxSession.create(path, options, host) : await ort.InferenceSession.create(path, options);
     } catch (err) {
       throw new Error(`OnnxClipEncoder: onnxruntime cannot load ${path}: ${(err as Error).message}`);
     }
