@@ -44,6 +44,9 @@ describe('one-process start-up repairs what a crash left behind', () => {
   it('re-queues stored-but-unindexed assets on start, counts them in the log, and they get indexed', async () => {
     const running = await start();
     assert.equal(await running.requeued, 2);
+    // The demo brand pack is stored after the re-queue: wait for it too, or a fast ingest of the
+    // two leaves the bus idle before it is published and the second start re-queues it.
+    await running.demoLibrary;
     await running.whenIdle();
     assert.ok(logs.some((l) => l.includes('re-queued 2 stored-but-unindexed assets')), logs.join('\n'));
 
