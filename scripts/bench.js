@@ -183,11 +183,8 @@ async function stageRecorder(app) {
   ];
   // Every consumer's handler: wrap the member's deliver as it joins (the app's consumers joined
   // at start-up, so wrap those already in the groups too).
-  const wrapMember = (topic, member) => {
-    if (member.__timed) return;
-    member.__timed = true;
-    timed(member, 'deliver', () => `handler ${short(topic)}`);
-  };
+  // Restored in report(), so a later recorder (the search phases after the ingest) wraps them again.
+  const wrapMember = (topic, member) => restore.push(timed(member, 'deliver', () => `handler ${short(topic)}`));
   for (const group of app.broker.groups.values()) for (const m of group.members) wrapMember(group.topic, m);
   restore.push(timed(app.broker, 'join', (topic, _g, member) => (wrapMember(topic, member), 'join')));
   return {

@@ -98,38 +98,48 @@ describe(MicroBatcher.name, () => {
     };
 
     it('starts a partial batch beside a running one once every announced item is in, not before', async () => {
-      const { batcher, sizes, gates, tick } = gated(16);
-      const slots = [1, 2, 3, 4, 5].map(() => batcher.reserve());
-      const first = slots.slice(0, 2).map((slot, i) => slot.add(i + 1));
+      const { batcher, sizes, gates, tick } = gated(4);
+      const full = [1, 2, 3, 4].map(() => batcher.reserve()).map((slot, i) => slot.add(i + 1));
       await tick();
-      assert.deepEqual(sizes, [], 'three more are announced: the idle encoder waits for them');
-      const rest = slots.slice(2).map((slot, i) => slot.add(i + 3));
-      await tick();
-      assert.deepEqual(sizes, [5], 'all five in: one batch');
+      assert.deepEqual(sizes, [4], 'a full batch starts at once');
       const later = [batcher.reserve(), batcher.reserve(), batcher.reserve()];
-      const second = [later[0].add(6), later[1].add(7)];
+      const partial = [later[0].add(5), later[1].add(6)];
       await tick();
-      assert.deepEqual(sizes, [5], 'one more is announced: the partial batch waits beside the running one');
-      second.push(later[2].add(8));
+      assert.deepEqual(sizes, [4], 'one more is announced: the partial batch waits beside the running one');
+      partial.push(later[2].add(7));
       await tick();
-      assert.deepEqual(sizes, [5, 3], 'nothing more can come: it starts beside the running batch');
+      assert.deepEqual(sizes, [4, 3], 'nothing more can come: it starts beside the running batch');
       gates.shift()!();
       gates.shift()!();
-      assert.deepEqual(await Promise.all([...first, ...rest, ...second]), [2, 4, 6, 8, 10, 12, 14, 16]);
+      assert.deepEqual(await Promise.all([...full, ...partial]), [2, 4, 6, 8, 10, 12, 14]);
     });
 
     it('lets a released slot stop holding a batch back', async () => {
-      const { batcher, sizes, gates, tick } = gated(16);
+      const { batcher, sizes, gates, tick } = gated(2);
+      const full = [batcher.reserve().add(1), batcher.reserve().add(2)];
       const [a, b] = [batcher.reserve(), batcher.reserve()];
       const out = a.add(21);
       await tick();
-      assert.deepEqual(sizes, []);
+      assert.deepEqual(sizes, [2]);
       b.release();
       b.release(); // idempotent
       await tick();
-      assert.deepEqual(sizes, [1]);
+      assert.deepEqual(sizes, [2, 1]);
       gates.shift()!();
-      assert.equal(await out, 42);
+      gates.shift()!();
+      assert.deepEqual(await Promise.all([...full, out]), [2, 4, 42]);
+    });
+
+    it('on an idle encoder, still waits for company (maxWaitMs) or a full batch', async () => {
+      const { batcher, sizes, gates, tick } = gated(3);
+      const first = batcher.reserve().add(1);
+      await tick();
+      assert.deepEqual(sizes, [], 'nothing more is announced, but the encoder is idle: it waits');
+      const rest = [batcher.reserve().add(2), batcher.reserve().add(3)];
+      await tick();
+      assert.deepEqual(sizes, [3]);
+      gates.shift()!();
+      assert.deepEqual(await Promise.all([first, ...rest]), [2, 4, 6]);
     });
 
     it('still caps batches at maxBatch and in-flight batches at maxInFlight', async () => {

@@ -14,9 +14,10 @@ export interface MicroBatcherOptions {
   /**
    * Callers announce each item with `reserve()` before they have it (an ingest event announces
    * its image before reading it from the store). With `maxInFlight`, a partial batch then also
-   * starts beside a running one, or at once on an idle encoder, when nothing more is announced:
-   * waiting could not make it larger, and starting it now overlaps its decoding with the running
-   * batch's inference. The ingest's events are delivered one per partition, so the items in
+   * starts beside a running one when nothing more is announced: waiting could not make it larger,
+   * and starting it now overlaps its decoding with the running batch's inference. (On an idle
+   * encoder a partial batch still waits up to `maxWaitMs`: events that are not yet delivered may
+   * come, and batches of one cost more per item.) The ingest's events are delivered one per partition, so the items in
    * flight never exceed the partitions (16): batches of 16 never fill while one runs, and without
    * this a partial batch waited for an idle encoder and ran alone (mean batch ~4).
    */
@@ -56,7 +57,7 @@ export class MicroBatcher<I, O> {
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.options.maxBatch || this.nothingMoreAnnounced()) this.flush();
+      if (this.queue.length >= this.options.maxBatch || (this.inFlight > 0 && this.nothingMoreAnnounced())) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.options.maxWaitMs);
     });
   }
@@ -78,7 +79,7 @@ export class MicroBatcher<I, O> {
       release: () => {
         if (!open) return;
         close();
-        if (this.queue.length > 0 && this.nothingMoreAnnounced()) this.flush();
+        if (this.queue.length > 0 && this.inFlight > 0 && this.nothingMoreAnnounced()) this.flush();
       },
     };
   }
