@@ -39,7 +39,8 @@ for _ in $(seq 1 120); do
 done
 
 set +e
-timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$URL/docs/openapi.json" \
+SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$ROOT/scripts" \
+  timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$URL/docs/openapi.json" \
   --url "$URL" \
   --phases examples,coverage,fuzzing,stateful \
   --checks all \

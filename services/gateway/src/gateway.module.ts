@@ -13,6 +13,7 @@ import { DocsController } from './docs.controller';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { answerParseErrorsAsJson } from './http-parse-errors';
 import { methodNotAllowed } from './method-not-allowed';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
@@ -35,6 +36,8 @@ import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
 export const PUBLIC_DIR = join(__dirname, '..', 'public');
+/** The longest multipart field value: a 2,000-character caption of 3-byte UTF-8 characters fits. */
+const UPLOAD_FIELD_BYTES = 8 * 1024;
 
 /** Flushes this process's spans when the gateway stops (no-op in the one-process mode). */
 class TracingFlush implements OnApplicationShutdown {
@@ -68,7 +71,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         PlatformModule.forRoot(runtime, options),
-        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: UPLOAD_FIELD_BYTES } }),
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
@@ -84,6 +87,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
     logger: new NestLoggerAdapter(runtime.logger),
     bodyParser: false,
   });
+  answerParseErrorsAsJson(app.getHttpServer());
   app.disable('x-powered-by');
   app.use(securityHeaders());
   app.use(methodNotAllowed());

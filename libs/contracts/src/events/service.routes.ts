@@ -57,13 +57,15 @@ export type SearchRequest = z.infer<typeof SearchRequest>;
 export type SearchHit = z.infer<typeof SearchHit>;
 export type SearchReply = z.infer<typeof SearchReply>;
 
+/** The longest subject a generator takes (a caption used as one is cut to it). */
+export const MAX_SUBJECT_CHARS = 200;
 export const GenerateAdRequest = z.object({
   tenant: TenantId,
   seedPath: StoragePath,
   brandPath: StoragePath.optional(),
   headline: z.string().max(120).optional(),
   callToAction: z.string().max(40).optional(),
-  subject: z.string().max(200).optional(),
+  subject: z.string().max(MAX_SUBJECT_CHARS).optional(),
   segment: z.string().max(500).optional(),
   /** An A/B configuration's choices: which generator must make it, where the pack goes, its size, the prompt template. */
   generator: z.enum(['local', 'replicate']).optional(),

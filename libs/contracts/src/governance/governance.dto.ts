@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { StoragePath } from '../common';
 import { AdFormat } from '../jobs/ad-format';
+import { StoreCursor } from '../paging';
 
 // ---- Review -------------------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ export type AdReviewMark = z.infer<typeof AdReviewMark>;
 export const ListReviewsQuery = z.object({
   status: ReviewStatus.default('pending'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(300).optional(),
+  cursor: StoreCursor.optional(),
 });
 export type ListReviewsQuery = z.infer<typeof ListReviewsQuery>;
 export const ListReviewsResponse = z.object({ items: z.array(AdReview), nextCursor: z.string().optional() });
@@ -77,7 +78,7 @@ export const ListAuditQuery = z.object({
   /** One UTC day, `YYYY-MM-DD`; all days when absent. */
   day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().max(300).optional(),
+  cursor: StoreCursor.optional(),
 });
 export type ListAuditQuery = z.infer<typeof ListAuditQuery>;
 export const ListAuditResponse = z.object({ items: z.array(AuditEntry), nextCursor: z.string().optional() });

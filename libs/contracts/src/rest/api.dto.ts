@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag } from '../common';
 import { RelevanceFloor } from '../events/service.routes';
+import { StoreCursor } from '../paging';
 import { AdReviewMark } from '../governance/governance.dto';
 
 /** REST request/response bodies of the gateway. One schema serves validation, types and OpenAPI. */
@@ -54,13 +55,15 @@ export function rightsOf(fields: { licence?: string; attribution?: string; expir
   return Object.keys(rights).length > 0 ? rights : undefined;
 }
 
-/** Multipart fields that accompany the uploaded `file`. */
-export const UploadAssetFields = z.object({
-  kind: z.enum(['seed', 'brand']).default('seed'),
-  caption: z.string().trim().max(2000).optional(),
-  tags: commaList().pipe(z.array(Tag).max(32)),
-  ...RightsFields,
-});
+/** Multipart fields that accompany the uploaded `file`; any other field is refused (400). */
+export const UploadAssetFields = z
+  .object({
+    kind: z.enum(['seed', 'brand']).default('seed'),
+    caption: z.string().trim().max(2000).optional(),
+    tags: commaList().pipe(z.array(Tag).max(32)),
+    ...RightsFields,
+  })
+  .strict();
 export type UploadAssetFields = z.infer<typeof UploadAssetFields>;
 
 /** `quarantined`: stored but not indexed (the image guardrail flagged it). */
@@ -70,7 +73,7 @@ export type UploadAssetResponse = z.infer<typeof UploadAssetResponse>;
 export const ListAssetsQuery = z.object({
   kind: AssetKind.default('seed'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(1024).optional().meta({ description: "the previous page's `nextCursor`: the listing continues after it; any other value is 400 naming `query.cursor`" }),
+  cursor: StoreCursor.optional(),
   /** `quarantined`: uploads the image guardrail flagged, for review. */
   status: z.enum(['active', 'quarantined']).default('active'),
 });
