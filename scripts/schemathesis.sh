@@ -38,9 +38,14 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+# Real resources to test against: their ids and paths become dictionaries in this run's config.
+CONFIG="$DATA/schemathesis.toml"
+cp scripts/schemathesis.toml "$CONFIG"
+node scripts/schemathesis-seed.js "$URL" >>"$CONFIG"
+
 set +e
 SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$ROOT/scripts" \
-  timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$URL/docs/openapi.json" \
+  timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file "$CONFIG" run "$URL/docs/openapi.json" \
   --url "$URL" \
   --phases examples,coverage,fuzzing,stateful \
   --checks all \

@@ -40,7 +40,7 @@ export function registerGovernancePaths(r: OpenAPIRegistry, common: { headers: z
   r.registerPath({
     method: 'post', path: '/v1/experiments', tags: ['experiments'], summary: 'Start a blind A/B experiment (reviewer): every configuration makes an ad from every seed',
     request: { headers, body: { required: true, content: { 'application/json': { schema: CreateExperimentBody } } } },
-    responses: { 202: json(ExperimentResponse, 'Accepted; ads are being made.'), ...errors, ...forbidden, 404: json(ErrorBody, 'The brand image does not exist.') },
+    responses: { 202: json(ExperimentResponse, 'Accepted; ads are being made.'), ...errors, ...forbidden, 404: json(ErrorBody, 'The brand image does not exist, or a seed path is not one of this tenant\'s seed photos.') },
   });
   r.registerPath({
     method: 'get', path: '/v1/experiments/{id}', tags: ['experiments'], summary: 'An experiment: per configuration wins, win rate with a 95 % Wilson interval, Bradley–Terry ranking',
