@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AssetId, StoragePath, TenantId } from './common';
+import { AssetId, chars, nonBlank, StoragePath, TenantId } from './common';
 import { keysetCursor } from './paging';
 
 /**
@@ -25,17 +25,16 @@ export const Subject = z.object({
 });
 export type Subject = z.infer<typeof Subject>;
 
-const SubjectText = z.string().trim().min(1, 'must not be empty');
 export const CreateSubjectBody = z.object({
-  name: SubjectText.max(80),
-  description: SubjectText.max(500).optional(),
-  audience: SubjectText.max(200).optional(),
+  name: nonBlank(80),
+  description: nonBlank(500).optional(),
+  audience: nonBlank(200).optional(),
 });
 export type CreateSubjectBody = z.infer<typeof CreateSubjectBody>;
 export const PatchSubjectBody = z
   .object({
-    description: z.string().trim().max(500).optional(),
-    audience: z.string().trim().max(200).optional(),
+    description: chars(500).trim().optional(),
+    audience: chars(200).trim().optional(),
     disabled: z.boolean().optional(),
   })
   .refine((b) => b.description !== undefined || b.audience !== undefined || b.disabled !== undefined, {
@@ -94,7 +93,7 @@ export const CatalogueCommand = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('edit-by-name'),
     tenant: TenantId,
-    edits: z.array(z.object({ name: SubjectText.max(80), description: SubjectText.max(500).optional(), audience: SubjectText.max(200).optional(), disabled: z.boolean().optional() })).min(1).max(1000),
+    edits: z.array(z.object({ name: nonBlank(80), description: nonBlank(500).optional(), audience: nonBlank(200).optional(), disabled: z.boolean().optional() })).min(1).max(1000),
   }),
 ]);
 export type CatalogueCommand = z.infer<typeof CatalogueCommand>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StoragePath } from '../common';
+import { chars, nonBlank, StoragePath } from '../common';
 import { AdReviewMark } from '../governance/governance.dto';
 import { AdFormat } from './ad-format';
 import { JOB_ID_PATTERN } from './job.storage';
@@ -16,12 +16,12 @@ const unique = <T>(items: T[]): boolean => new Set(items).size === items.length;
 export const CreateJobBody = z
   .object({
     brandPath: StoragePath,
-    segments: z.array(z.string().trim().min(1, 'must not be empty').max(500)).min(1).max(32).optional(),
+    segments: z.array(nonBlank(500)).min(1).max(32).optional(),
     seedPaths: z.array(StoragePath).min(1).max(64).optional(),
     formats: z.array(AdFormat).min(1).max(4).refine(unique, 'must not repeat a format'),
     variants: z.number().int().min(1).max(MAX_VARIANTS).default(1),
-    headline: z.string().trim().max(120).optional(),
-    callToAction: z.string().trim().max(40).optional(),
+    headline: chars(120).trim().optional(),
+    callToAction: chars(40).trim().optional(),
     generator: z.enum(['local', 'replicate']).optional(),
     /**
      * Lowers (or raises) the relevance floor of the segment searches, as in `POST /v1/search`.

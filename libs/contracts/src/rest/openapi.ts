@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ErrorBody } from '../common';
+import { chars, ErrorBody, nonBlank, TRIMMED } from '../common';
 import { Conversation } from '../conversation';
 import {
   CreateSubjectBody,
@@ -69,6 +69,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
       .meta({ description: 'The tenant (case-insensitive; absent or empty: the default tenant). With API keys configured, the key decides the tenant and this header may only repeat it (else 403).' }),
   });
   const idParam = z.object({ id: z.string() });
+  const space = `[${TRIMMED}]`;
 
   r.registerPath({
     method: 'post', path: '/v1/assets', tags: ['assets'],
@@ -82,14 +83,14 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
             schema: z.object({
               file: z.string().min(1).meta({ format: 'binary', description: 'the image (JPEG, PNG or WebP; checked by content)' }),
               kind: z.enum(['seed', 'brand']).optional(),
-              caption: z.string().max(2000).optional(),
-              tags: z.string().max(2000).regex(/^[^,]{0,64}(,[^,]{0,64}){0,31}$/).optional().meta({ description: 'comma-separated, at most 32 tags of at most 64 characters' }),
-              licence: z.string().min(1).max(200).regex(/\S/).optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
-              attribution: z.string().max(500).optional(),
+              caption: chars(2000).optional(),
+              tags: chars(2000).regex(/^[^,]{0,64}(,[^,]{0,64}){0,31}$/).optional().meta({ description: 'comma-separated, at most 32 tags of at most 64 characters' }),
+              licence: nonBlank(200).optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
+              attribution: chars(500).optional(),
               expiresAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'after this, search and the agent never use the asset' }),
               channels: z
                 .string()
-                .regex(/^\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*(,\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*){0,15}$/)
+                .regex(new RegExp(`^${space}*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?${space}*(,${space}*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?${space}*){0,15}$`))
                 .optional()
                 .meta({ description: 'comma-separated channels the asset may appear on (default: all), at most 16' }),
             })
@@ -193,7 +194,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     method: 'post', path: '/v1/conversations/{id}/seed', tags: ['conversations'],
     summary: 'Show one of the seeds already retrieved for the current subject, by index',
     request: { headers: tenantHeader, params: idParam, body: jsonBody(SelectSeedBody) },
-    responses: { 200: json(Conversation, 'The conversation showing that seed.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), 409: json(ErrorBody, 'The conversation is not showing seeds.') },
+    responses: { 200: json(Conversation, 'The conversation showing that seed.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), 409: json(ErrorBody, 'The conversation is not showing seeds (`not_showing_seeds`), or the current subject has no seed at this index (`seed_out_of_range`).') },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}/events', tags: ['conversations'],
