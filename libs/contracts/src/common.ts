@@ -92,6 +92,8 @@ export const ErrorBody = z.object({
     code: z.string(),
     message: z.string(),
     issues: z.array(ErrorIssue).optional(),
+    /** The request's id (also its `X-Request-Id` response header): quote it to find the request's log lines. */
+    requestId: z.string(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

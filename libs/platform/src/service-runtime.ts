@@ -1,4 +1,4 @@
-import { bucketsOf, type Buckets, type CommonEnv } from '@adseed/config';
+import { bucketsOf, ConfigError, type Buckets, type CommonEnv } from '@adseed/config';
 import { InProcessBroker, InProcessEventBus, KafkaEventBus, type EventBus, type Headers } from '@adseed/messaging';
 import { FsObjectStore, MinioObjectStore, type ObjectStore } from '@adseed/storage';
 import { Logger, MergedRegistry, ServiceMetrics, startTracing, traceMethods, type Tracing } from '@adseed/telemetry';
@@ -84,7 +84,8 @@ async function createStore(env: CommonEnv, dataDir: string): Promise<ObjectStore
     case 'fs':
       return new FsObjectStore(join(dataDir, 'objects'));
     case 'minio':
-      if (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) throw new Error('ADSEED_STORE=minio needs MINIO_ACCESS_KEY and MINIO_SECRET_KEY');
+      // CommonEnv already refuses this; a runtime built from a hand-made env still fails as config.
+      if (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) throw new ConfigError([{ variable: 'MINIO_ACCESS_KEY, MINIO_SECRET_KEY', reason: 'required with ADSEED_STORE=minio' }]);
       return new MinioObjectStore({
         endPoint: env.MINIO_ENDPOINT,
         port: env.MINIO_PORT,
@@ -104,7 +105,7 @@ async function createBus(
   switch (env.ADSEED_BUS) {
     case 'memory':
       if (!deps.broker) {
-        throw new Error(`ADSEED_BUS=memory only works when all services share one process (npm start); ${service} was started on its own`);
+        throw new ConfigError([{ variable: 'ADSEED_BUS', reason: `memory only works when all services share one process (npm start); ${service} was started on its own` }]);
       }
       return new InProcessEventBus({
         source: service,
@@ -116,7 +117,7 @@ async function createBus(
       });
     case 'kafka':
       if (env.KAFKA_SASL_MECHANISM && (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD)) {
-        throw new Error('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+        throw new ConfigError([{ variable: 'KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD', reason: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` }]);
       }
       return new KafkaEventBus({
         source: service,

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { ServiceError } from '@adseed/messaging';
+import { classifyFailure, toServiceError } from './failures';
+
+const errno = (code: string, message = code) => Object.assign(new Error(message), { code });
+
+/** A port nothing listens on: bound, then released. */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('failure classification', () => {
+  it('a refused connection is 503 unavailable, its cause kept for the log and out of the message', async () => {
+    const refused = await fetch(`http://127.0.0.1:${await deadPort()}/`).catch((error: unknown) => error);
+    assert.equal(classifyFailure(refused), 'unavailable');
+    const mapped = toServiceError(refused, 'conversation start');
+    assert.equal(mapped.status, 503);
+    assert.equal(mapped.code, 'unavailable');
+    assert.equal(mapped.cause, refused);
+    assert.doesNotMatch(mapped.message, /127\.0\.0\.1/);
+  });
+
+  it('filesystem and S3 states of the store are ours, not the caller\'s', () => {
+    for (const code of ['EACCES', 'ENOSPC', 'EROFS', 'EIO', 'NoSuchBucket', 'AccessDenied', 'SlowDown']) assert.equal(toServiceError(errno(code), 'x').status, 503, code);
+  });
+
+  it('a timeout anywhere in the cause chain is 504 upstream_timeout', () => {
+    const wrapped = new Error('save failed', { cause: new Error('socket', { cause: errno('ETIMEDOUT') }) });
+    assert.equal(toServiceError(wrapped, 'x').code, 'upstream_timeout');
+    assert.equal(toServiceError(new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'x').status, 504);
+  });
+
+  it('a bug is a 500 that says nothing of its insides; a ServiceError passes unchanged', () => {
+    const bug = toServiceError(new TypeError("Cannot read properties of undefined (reading 'x')"), 'reply');
+    assert.deepEqual([bug.status, bug.code, bug.message], [500, 'internal', 'reply failed']);
+    const typed = new ServiceError(409, 'conversation_done', 'done');
+    assert.equal(toServiceError(typed, 'x'), typed);
+  });
+});

@@ -1,0 +1,65 @@
+import { ServiceError } from '@adseed/messaging';
+
+/** Seconds a caller should wait before retrying after a 503 (`Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Node's network and filesystem errors that mean "a system we depend on cannot serve now". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  'EACCES', 'EPERM', 'EIO', 'ENOSPC', 'EROFS', 'EMFILE', 'ENFILE', 'EDQUOT', 'EBUSY',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+  // S3/MinIO answers that are the server's state, not the caller's request
+  'ServiceUnavailable', 'SlowDown', 'InternalError', 'XMinioServerNotInitialized', 'XMinioStorageFull', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket',
+]);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'RequestTimeout']);
+const TIMEOUT_NAMES = new Set(['TimeoutError', 'AbortError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);
+const UNAVAILABLE_NAMES = new Set(['KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSNonRetriableError', 'NoHealthyEndpointError', 'ModerationUnavailableError']);
+
+/** The error and its causes, outermost first (bounded: cause chains can be cyclic). */
+function* chain(error: unknown): Generator<{ name?: string; code?: unknown; message?: string }> {
+  let current = error;
+  for (let depth = 0; depth < 8 && current && typeof current === 'object'; depth++) {
+    yield current;
+    current = (current as { cause?: unknown }).cause;
+  }
+}
+
+export type FailureKind = 'timeout' | 'unavailable' | 'internal';
+
+/**
+ * Whose fault a failure that is not already a `ServiceError` is: a dependency that timed out,
+ * one that cannot serve (refused, unreachable, unreadable, out of space, rejected our
+ * credentials), or a bug of ours. Never the caller's: their faults are typed where they are found.
+ */
+export function classifyFailure(error: unknown): FailureKind {
+  for (const e of chain(error)) {
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    if ((code && TIMEOUT_CODES.has(code)) || (e.name && TIMEOUT_NAMES.has(e.name))) return 'timeout';
+    if ((code && UNAVAILABLE_CODES.has(code)) || (e.name && UNAVAILABLE_NAMES.has(e.name))) return 'unavailable';
+    // fetch() wraps the socket's error as its cause; a bare "fetch failed" is still the network.
+    if (e.name === 'TypeError' && e.message === 'fetch failed') return 'unavailable';
+  }
+  return 'internal';
+}
+
+/**
+ * Any failure as the `ServiceError` a caller sees: a `ServiceError` stays as it is; a dependency
+ * that timed out is `504 upstream_timeout`, one that cannot serve `503 unavailable` (retry
+ * later), anything else `500 internal`; the original error stays as its `cause`, for the log.
+ */
+export function toServiceError(error: unknown, what: string): ServiceError {
+  if (error instanceof ServiceError) return error;
+  const mapped = ((): ServiceError => {
+    switch (classifyFailure(error)) {
+      case 'timeout':
+        return new ServiceError(504, 'upstream_timeout', `${what}: a system it depends on did not answer in time; retry later`);
+      case 'unavailable':
+        return new ServiceError(503, 'unavailable', `${what}: a system it depends on cannot serve now; retry later`);
+      case 'internal':
+        return new ServiceError(500, 'internal', `${what} failed`);
+    }
+  })();
+  // The dependency's own error (addresses, paths) goes to the log, not to the caller.
+  Object.defineProperty(mapped, 'cause', { value: error, enumerable: false });
+  return mapped;
+}
