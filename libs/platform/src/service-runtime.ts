@@ -43,7 +43,9 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
   // The one-process mode starts tracing once for all services (startAdseed).
   const tracing = overrides.tracing ?? (overrides.shared ? undefined : startTracing({ serviceName: service }));
   const logger = new Logger({ service, level: env.LOG_LEVEL, format: env.LOG_FORMAT, sink: overrides.sink });
-  const metrics = new ServiceMetrics(service);
+  // Process metrics (CPU, memory, event-loop lag, GC, handles) once per process: in the
+  // one-process mode the gateway's registry carries them for all five services.
+  const metrics = new ServiceMetrics(service, { defaultMetrics: !overrides.shared || service === 'gateway' });
   const dataDir = resolve(env.ADSEED_DATA_DIR);
   const store = tracedStore(overrides.shared?.store ?? (await createStore(env, dataDir)));
   const bus = await createBus(service, env, { logger, metrics, broker: overrides.shared?.broker, decorateHeaders: overrides.decorateHeaders });
