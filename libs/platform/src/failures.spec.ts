@@ -36,6 +36,13 @@ describe('failure classification', () => {
     assert.equal(toServiceError(new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'x').status, 504);
   });
 
+  it('the deepest cause decides: retries exhausted around a refusal is unavailable, around a timeout a timeout', () => {
+    const exhausted = (cause: Error) => Object.assign(new Error('retries exhausted', { cause }), { name: 'KafkaJSNumberOfRetriesExceeded' });
+    assert.equal(classifyFailure(exhausted(errno('ECONNREFUSED'))), 'unavailable');
+    assert.equal(classifyFailure(exhausted(Object.assign(new Error('Request Metadata timed out'), { name: 'KafkaJSRequestTimeoutError' }))), 'timeout');
+    assert.equal(classifyFailure(Object.assign(new Error('gave up'), { name: 'KafkaJSNumberOfRetriesExceeded', originalError: errno('ETIMEDOUT') })), 'timeout');
+  });
+
   it('a bug is a 500 that says nothing of its insides; a ServiceError passes unchanged', () => {
     const bug = toServiceError(new TypeError("Cannot read properties of undefined (reading 'x')"), 'reply');
     assert.deepEqual([bug.status, bug.code, bug.message], [500, 'internal', 'reply failed']);

@@ -12,15 +12,16 @@ const UNAVAILABLE_CODES = new Set([
   'ServiceUnavailable', 'SlowDown', 'InternalError', 'XMinioServerNotInitialized', 'XMinioStorageFull', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket',
 ]);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'RequestTimeout']);
-const TIMEOUT_NAMES = new Set(['TimeoutError', 'AbortError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);
-const UNAVAILABLE_NAMES = new Set(['KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSNonRetriableError', 'NoHealthyEndpointError', 'ModerationUnavailableError']);
+const TIMEOUT_NAMES = new Set(['TimeoutError', 'AbortError', 'KafkaJSRequestTimeoutError']);
+const UNAVAILABLE_NAMES = new Set(['KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError', 'NoHealthyEndpointError', 'ModerationUnavailableError']);
 
 /** The error and its causes, outermost first (bounded: cause chains can be cyclic). */
 function* chain(error: unknown): Generator<{ name?: string; code?: unknown; message?: string }> {
   let current = error;
   for (let depth = 0; depth < 8 && current && typeof current === 'object'; depth++) {
     yield current;
-    current = (current as { cause?: unknown }).cause;
+    // kafkajs keeps the error it gave up on as `originalError` (older releases) or `cause`.
+    current = (current as { cause?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
   }
 }
 
@@ -32,14 +33,17 @@ export type FailureKind = 'timeout' | 'unavailable' | 'internal';
  * credentials), or a bug of ours. Never the caller's: their faults are typed where they are found.
  */
 export function classifyFailure(error: unknown): FailureKind {
+  // The deepest cause that says what happened wins: "retries exhausted" around a refused
+  // connection is unavailable, around a request timeout a timeout.
+  let kind: FailureKind = 'internal';
   for (const e of chain(error)) {
     const code = typeof e.code === 'string' ? e.code : undefined;
-    if ((code && TIMEOUT_CODES.has(code)) || (e.name && TIMEOUT_NAMES.has(e.name))) return 'timeout';
-    if ((code && UNAVAILABLE_CODES.has(code)) || (e.name && UNAVAILABLE_NAMES.has(e.name))) return 'unavailable';
+    if ((code && TIMEOUT_CODES.has(code)) || (e.name && TIMEOUT_NAMES.has(e.name))) kind = 'timeout';
+    else if ((code && UNAVAILABLE_CODES.has(code)) || (e.name && UNAVAILABLE_NAMES.has(e.name))) kind = 'unavailable';
     // fetch() wraps the socket's error as its cause; a bare "fetch failed" is still the network.
-    if (e.name === 'TypeError' && e.message === 'fetch failed') return 'unavailable';
+    else if (e.name === 'TypeError' && e.message === 'fetch failed') kind = 'unavailable';
   }
-  return 'internal';
+  return kind;
 }
 
 /**

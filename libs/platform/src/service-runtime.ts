@@ -1,7 +1,7 @@
 import { bucketsOf, ConfigError, type Buckets, type CommonEnv } from '@adseed/config';
-import { InProcessBroker, InProcessEventBus, KafkaEventBus, type EventBus, type Headers } from '@adseed/messaging';
+import { H, InProcessBroker, InProcessEventBus, KafkaEventBus, type EventBus, type Headers } from '@adseed/messaging';
 import { FsObjectStore, MinioObjectStore, type ObjectStore } from '@adseed/storage';
-import { Logger, MergedRegistry, ServiceMetrics, startTracing, traceMethods, type Tracing } from '@adseed/telemetry';
+import { currentRequestId, Logger, MergedRegistry, ServiceMetrics, startTracing, traceMethods, type Tracing } from '@adseed/telemetry';
 import { join, resolve } from 'node:path';
 
 /** What every service is given: its bus, store, logger and metrics, already configured. */
@@ -48,7 +48,7 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
   const metrics = new ServiceMetrics(service, { defaultMetrics: !overrides.shared || service === 'gateway' });
   const dataDir = resolve(env.ADSEED_DATA_DIR);
   const store = tracedStore(overrides.shared?.store ?? (await createStore(env, dataDir)));
-  const bus = await createBus(service, env, { logger, metrics, broker: overrides.shared?.broker, decorateHeaders: overrides.decorateHeaders });
+  const bus = await createBus(service, env, { logger, metrics, broker: overrides.shared?.broker, decorateHeaders: withRequestId(overrides.decorateHeaders) });
   const buckets = bucketsOf(env);
   return { service, env, bus, store, logger, metrics, buckets, dataDir, ...(tracing ? { tracing } : {}) };
 }
@@ -67,6 +67,15 @@ export function withMergedMetrics(runtime: ServiceRuntime, services: () => Servi
     },
   );
   return { ...runtime, metrics: { ...runtime.metrics, registry } };
+}
+
+/** A message sent while a request is handled carries its id, so its handler's log lines do too. */
+function withRequestId(decorate?: (headers: Headers) => Headers): (headers: Headers) => Headers {
+  return (headers) => {
+    const requestId = currentRequestId();
+    const out = requestId ? { ...headers, [H.requestId]: requestId } : headers;
+    return decorate ? decorate(out) : out;
+  };
 }
 
 /** Every store call is a span (bucket, key, size), whichever adapter is behind the port. */

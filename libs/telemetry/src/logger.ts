@@ -19,6 +19,9 @@ export interface LoggerOptions {
  */
 export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
 export const currentRequestId = (): string | undefined => requestContext.getStore()?.requestId;
+/** Runs `fn` as part of request `requestId`, or outside any request when there is none. */
+export const runWithRequestId = <T>(requestId: string | undefined, fn: () => T): T =>
+  requestId ? requestContext.run({ requestId }, fn) : requestContext.exit(fn);
 
 /**
  * Names whose values never reach a log line, at any depth up to four: credentials in the

@@ -120,8 +120,12 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
       assert.equal(failed.level, 'error');
       assert.equal(failed.error?.code, 'ECONNREFUSED');
       assert.match(failed.error?.stack ?? '', /\n\s+at /);
-      const agent = lines().find((l) => l.msg === 'conversation command failed' && l.status === 503);
-      assert.ok(agent, 'the agent logs the failure it mapped');
+      const conversation = await app.api('/v1/conversations', { method: 'POST', headers: { ...auth, 'x-request-id': 'conversation-while-down' }, json: { segment: 'city cyclists' } });
+      assert.equal(conversation.status, 503);
+      // The id travels with the bus message: the agent's line about it carries it too.
+      const agent = lines().find((l) => l.msg === 'conversation command failed' && l.requestId === 'conversation-while-down');
+      assert.ok(agent, 'the agent logs the failure it mapped, with the request id');
+      assert.equal(agent.status, 503);
       assert.equal(agent.error?.code ?? agent.error?.cause?.code, 'ECONNREFUSED');
       assert.match(agent.error?.stack ?? '', /\n\s+at /);
       assert.ok(!logs.join('\n').includes('store-secret-never-logged'));
