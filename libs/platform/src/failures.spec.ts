@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { ServiceError } from '@adseed/messaging';
-import { classifyFailure, toServiceError } from './failures';
+import { Logger } from '@adseed/telemetry';
+import { classifyFailure, mapInfrastructureFailures, toServiceError } from './failures';
 
 const errno = (code: string, message = code) => Object.assign(new Error(message), { code });
 
@@ -48,5 +49,22 @@ describe('failure classification', () => {
     assert.deepEqual([bug.status, bug.code, bug.message], [500, 'internal', 'reply failed']);
     const typed = new ServiceError(409, 'conversation_done', 'done');
     assert.equal(toServiceError(typed, 'x'), typed);
+  });
+
+  it('a wrapped responder maps only infrastructure failures, logging them; the rest pass unchanged', async () => {
+    const lines: string[] = [];
+    const logger = new Logger({ service: 'test', sink: (line) => lines.push(line) });
+    const failWith = (error: unknown) => mapInfrastructureFailures('catalogue', logger, (_m: string) => Promise.reject(error));
+    const refused = await failWith(errno('ECONNREFUSED')).call(undefined, 'x').catch((e: unknown) => e);
+    assert.ok(refused instanceof ServiceError);
+    assert.equal(refused.status, 503);
+    assert.equal(lines.length, 1);
+    assert.equal((JSON.parse(lines[0]) as { error: { code: string } }).error.code, 'ECONNREFUSED');
+    const typed = new ServiceError(404, 'not_found', 'no subject');
+    assert.equal(await failWith(typed).call(undefined, 'x').catch((e: unknown) => e), typed);
+    const bug = new RangeError('bad index');
+    assert.equal(await failWith(bug).call(undefined, 'x').catch((e: unknown) => e), bug);
+    assert.equal(lines.length, 1, 'only the mapped failure is logged here');
+    assert.equal(await mapInfrastructureFailures('ok', logger, (m: string) => Promise.resolve(m.length))('abc'), 3);
   });
 });

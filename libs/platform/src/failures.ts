@@ -1,4 +1,5 @@
 import { ServiceError } from '@adseed/messaging';
+import type { Logger } from '@adseed/telemetry';
 
 /** Seconds a caller should wait before retrying after a 503 (`Retry-After`). */
 export const RETRY_AFTER_SECONDS = 5;
@@ -66,4 +67,22 @@ export function toServiceError(error: unknown, what: string): ServiceError {
   // The dependency's own error (addresses, paths) goes to the log, not to the caller.
   Object.defineProperty(mapped, 'cause', { value: error, enumerable: false });
   return mapped;
+}
+
+/**
+ * Wraps a responder: a dependency that cannot serve or times out becomes `503 unavailable` /
+ * `504 upstream_timeout` (logged here with its stack and causes); a `ServiceError` or anything
+ * else is rethrown unchanged, for the transport to answer as before.
+ */
+export function mapInfrastructureFailures<A extends unknown[], R>(what: string, logger: Logger, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      if (error instanceof ServiceError || classifyFailure(error) === 'internal') throw error;
+      const mapped = toServiceError(error, what);
+      logger.error(`${what} failed`, { status: mapped.status, code: mapped.code, error });
+      throw mapped;
+    }
+  };
 }

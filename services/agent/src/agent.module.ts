@@ -1,6 +1,6 @@
 import { AssetTopics, ConversationTopics, ServiceRoutes } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import { PlatformModule, RUNTIME, toServiceError, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { mapInfrastructureFailures, PlatformModule, RUNTIME, toServiceError, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AgentEnv } from './agent.env';
 import { ConversationCommandUseCase } from './conversation-command.use-case';
@@ -55,7 +55,7 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
     await bus.subscribe(AssetTopics.deleted, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
       await this.catalogue.update(value.tenant, (c) => c.applyDeleted(value.assetId));
     });
-    await bus.respond(ServiceRoutes.catalogue, { group: AGENT_GROUP }, (m) => this.catalogueCommands.execute(m.value));
+    await bus.respond(ServiceRoutes.catalogue, { group: AGENT_GROUP }, mapInfrastructureFailures('subject catalogue', this.runtime.logger, (m) => this.catalogueCommands.execute(m.value)));
     await bus.respond(ServiceRoutes.conversation, { group: AGENT_GROUP }, async (m) => {
       try {
         return await this.commands.execute(m.value);
