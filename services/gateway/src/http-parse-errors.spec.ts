@@ -15,11 +15,11 @@ const raw = (port: number, request: string): Promise<string> =>
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 
-const parse = (answer: string): { status: number; contentType: string | undefined; body: unknown } => {
+const parse = (answer: string): { status: number; contentType: string | undefined; requestId: string | undefined; body: unknown } => {
   const [head, body] = answer.split('\r\n\r\n');
   const lines = head.split('\r\n');
-  const contentType = lines.find((l) => /^content-type:/i.test(l))?.split(':')[1].trim();
-  return { status: Number(lines[0].split(' ')[1]), contentType, body: JSON.parse(body) };
+  const header = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.split(':')[1].trim();
+  return { status: Number(lines[0].split(' ')[1]), contentType: header('content-type'), requestId: header('x-request-id'), body: JSON.parse(body) };
 };
 
 describe(answerParseErrorsAsJson.name, () => {
@@ -40,6 +40,7 @@ describe(answerParseErrorsAsJson.name, () => {
     const body = ErrorBody.parse(answer.body);
     assert.equal(body.error.status, 431);
     assert.equal(body.error.code, 'headers_too_large');
+    assert.equal(body.error.requestId, answer.requestId);
   });
 
   it('answers headers over the limit with 431 too', async () => {
