@@ -1,5 +1,6 @@
 export * from './common';
 export * from './conversation';
+export * from './paging';
 export * from './subjects';
 export * from './topic';
 export * from './events/asset.events';

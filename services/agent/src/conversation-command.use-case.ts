@@ -50,7 +50,7 @@ export class ConversationCommandUseCase {
     }
   }
 
-  /** Moves within the seeds already retrieved; an index outside them is the caller's error. */
+  /** Moves within the seeds already retrieved; an index past them conflicts with the conversation's state (409). */
   private async selectSeed(command: Extract<ConversationCommand, { type: 'select-seed' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
     this.assertRoom(current, 1);
@@ -59,7 +59,7 @@ export class ConversationCommandUseCase {
     }
     if (command.index >= current.seeds.length) {
       const last = current.seeds.length - 1;
-      throw new ServiceError(400, 'validation_failed', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [{ field: 'index', reason: `must be between 0 and ${last}` }]);
+      throw new ServiceError(409, 'seed_out_of_range', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [{ field: 'index', reason: `must be between 0 and ${last}` }]);
     }
     const now = new Date().toISOString();
     const seed = current.seeds[command.index];

@@ -4,6 +4,7 @@ import {
   CreateAdBody,
   CreateConversationBody,
   ListAssetsQuery,
+  MAX_SUBJECT_CHARS,
   PatchAssetBody,
   SearchBody,
   SelectSeedBody,
@@ -203,6 +204,12 @@ export class ConversationsController {
   }
 }
 
+/** A caption may hold 2,000 characters; the generator takes a subject of at most MAX_SUBJECT_CHARS (a surrogate pair is not split). */
+const subjectOf = (caption: string): string => {
+  const cut = caption.slice(0, MAX_SUBJECT_CHARS);
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
+};
+
 @Controller('v1/ads')
 @UseGuards(TenantGuard)
 export class AdsController {
@@ -226,7 +233,7 @@ export class AdsController {
       const best = found.hits[0];
       if (!best) throw new ApiError(404, 'no_seeds', 'the seed library has nothing for this segment yet: upload seed photos first', [{ field: 'segment', reason: 'no matching seed' }]);
       seedPath = best.path;
-      subject = best.caption;
+      subject = best.caption ? subjectOf(best.caption) : undefined;
     }
     const ad = await bus.request(
       ServiceRoutes.generateAd,

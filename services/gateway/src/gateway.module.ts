@@ -1,8 +1,7 @@
 import { dirname, join } from 'node:path';
-import { HttpMetricsInterceptor, PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
-import { NestLoggerAdapter } from '@adseed/telemetry';
+import { configureHttpApp, PlatformModule, Readiness, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, static as serveStatic } from 'express';
@@ -13,6 +12,7 @@ import { DocsController } from './docs.controller';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { answerParseErrorsAsJson } from './http-parse-errors';
 import { methodNotAllowed } from './method-not-allowed';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
@@ -35,6 +35,8 @@ import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
 export const PUBLIC_DIR = join(__dirname, '..', 'public');
+/** The longest multipart field value: a 2,000-character caption of 3-byte UTF-8 characters fits. */
+const UPLOAD_FIELD_BYTES = 8 * 1024;
 
 /** Flushes this process's spans when the gateway stops (no-op in the one-process mode). */
 class TracingFlush implements OnApplicationShutdown {
@@ -68,12 +70,12 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         PlatformModule.forRoot(runtime, options),
-        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: UPLOAD_FIELD_BYTES } }),
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
     };
   }
 }
@@ -81,23 +83,23 @@ export class GatewayModule {
 /** Builds the gateway's HTTP app: body limits, the web UI, Swagger UI assets, errors as JSON. */
 export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.register(runtime, env, { http: true }), {
-    logger: new NestLoggerAdapter(runtime.logger),
+    bufferLogs: true,
     bodyParser: false,
   });
+  answerParseErrorsAsJson(app.getHttpServer());
+  // Request ids before anything that can answer (405s, 413s from the body parser).
+  configureHttpApp(app);
   app.disable('x-powered-by');
   app.use(securityHeaders());
   app.use(methodNotAllowed());
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
   app.use('/docs/assets', serveStatic(dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
-  app.useGlobalFilters(new HttpErrorFilter(runtime));
-  app.useGlobalInterceptors(new HttpMetricsInterceptor(runtime));
   app.enableShutdownHooks();
-  await runtime.store.ensureBucket(runtime.buckets.seed);
-  await runtime.store.ensureBucket(runtime.buckets.brand);
-  await runtime.store.ensureBucket(runtime.buckets.ad);
-  await runtime.store.ensureBucket(env.ADSEED_BUCKET_STATE);
-  if (env.ADSEED_IMAGE_GUARDRAIL !== 'off') await runtime.store.ensureBucket(env.ADSEED_BUCKET_QUARANTINE);
+  const buckets = [runtime.buckets.seed, runtime.buckets.brand, runtime.buckets.ad, env.ADSEED_BUCKET_STATE];
+  if (env.ADSEED_IMAGE_GUARDRAIL !== 'off') buckets.push(env.ADSEED_BUCKET_QUARANTINE);
+  for (const bucket of buckets) await runtime.store.ensureBucket(bucket);
+  app.get(Readiness).requireBuckets(...buckets);
   if (env.ADSEED_STORAGE_NOTIFY_ARN) {
     if (!runtime.store.enableNotifications) throw new Error('ADSEED_STORAGE_NOTIFY_ARN is set but this object store has no bucket notifications');
     for (const bucket of [runtime.buckets.seed, runtime.buckets.brand]) await runtime.store.enableNotifications(bucket, env.ADSEED_STORAGE_NOTIFY_ARN);

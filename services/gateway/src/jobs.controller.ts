@@ -1,4 +1,4 @@
-import { CreateJobBody, ListJobsQuery, type Job } from '@adseed/contracts';
+import { CreateJobBody, IDEMPOTENCY_KEY_PATTERN, ListJobsQuery, type Job } from '@adseed/contracts';
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError } from './http-errors';
@@ -6,8 +6,6 @@ import { JobEventsHub } from './job-events.hub';
 import { JobsService } from './jobs.service';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ZodPipe } from './zod.pipe';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 /** Creative jobs: many ads at once, made in the background. Each handler parses and delegates. */
 @Controller('v1/jobs')
@@ -25,7 +23,7 @@ export class JobsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<{ job: Job }> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1-200 visible ASCII characters', [{ field: 'idempotency-key', reason: 'invalid' }]);
     }
     const { job, created } = await this.jobs.create(tenant, body, idempotencyKey);

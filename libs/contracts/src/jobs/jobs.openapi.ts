@@ -1,7 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ErrorBody } from '../common';
-import { CreateJobBody, JobResponse, ListJobsQuery, ListJobsResponse } from './jobs.dto';
+import { CreateJobBody, IDEMPOTENCY_KEY_PATTERN, JobResponse, ListJobsQuery, ListJobsResponse } from './jobs.dto';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
@@ -17,8 +17,8 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
       'Answers at once with 202, a `Location` header and the job. Segments are resolved to seeds by search (variants take ' +
       'different seeds from the top results). An `Idempotency-Key` header makes a retried request return the same job.',
     request: {
-      headers: headers.extend({ 'idempotency-key': z.string().max(200).optional() }),
-      body: { content: { 'application/json': { schema: CreateJobBody } } },
+      headers: headers.extend({ 'idempotency-key': z.string().regex(IDEMPOTENCY_KEY_PATTERN).optional().meta({ description: '1-200 visible ASCII characters; a retry with the same key and body returns the same job' }) }),
+      body: { required: true, content: { 'application/json': { schema: CreateJobBody } } },
     },
     responses: {
       202: json(JobResponse, 'The job was accepted; follow `Location` or `/v1/jobs/{id}/events`.'),
@@ -42,7 +42,11 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
     method: 'get', path: '/v1/jobs/{id}/events', tags: ['jobs'],
     summary: "Server-sent events: `event: state` with the job's JSON on every change, until it is done, failed or cancelled",
     request: { headers, params },
-    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, ...errors, ...notFound },
+    responses: {
+      200: { description: "An event stream: one `state` event (`data`: the job's JSON, `id`: its `updatedAt`) now and on every change; it ends when the job does; comment lines keep the connection alive.", content: { 'text/event-stream': { schema: z.string() } } },
+      ...errors,
+      ...notFound,
+    },
   });
   r.registerPath({
     method: 'post', path: '/v1/jobs/{id}/cancel', tags: ['jobs'], summary: 'Cancel a job: ads not yet made are not made',
