@@ -136,8 +136,16 @@ export const SearchResponse = z.object({
 export const CreateConversationBody = z.object({
   segment: z.string().trim().min(1, 'must not be empty').max(500),
   brandPath: StoragePath.optional(),
+  /** Set on the ad the conversation ends in (checked by the text guardrail). */
+  headline: z.string().trim().max(120).optional(),
+  callToAction: z.string().trim().max(40).optional(),
 });
-export const SendMessageBody = z.object({ text: z.string().trim().min(1, 'must not be empty').max(1000) });
+/** A reply; `headline` and `callToAction` (e.g. with the confirming "yes") replace the conversation's, an empty string clears one. */
+export const SendMessageBody = z.object({
+  text: z.string().trim().min(1, 'must not be empty').max(1000),
+  headline: z.string().trim().max(120).optional(),
+  callToAction: z.string().trim().max(40).optional(),
+});
 /** Jump to one of the seeds already retrieved for the current subject (no new search). */
 export const SelectSeedBody = z.object({ index: z.number().int().min(0).max(49) });
 
@@ -164,6 +172,8 @@ export const CreateAdResponse = z.object({
     subject: z.string().optional(),
     /** Product fidelity (0-1) when measured. */
     fidelity: z.number().optional(),
+    /** The tenant's brand-kit version the ad was made with. */
+    brandKitVersion: z.number().int().optional(),
     review: AdReviewMark.optional(),
   }),
 });
