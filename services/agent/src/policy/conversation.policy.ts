@@ -14,6 +14,8 @@ export interface StartConversationInput {
   tenant: string;
   segment: string;
   brandPath?: string;
+  headline?: string;
+  callToAction?: string;
 }
 
 export interface PolicyTimeouts {
@@ -115,6 +117,8 @@ export class ConversationPolicy {
       rejectedSubjects: [],
       messages: [],
       ...(input.brandPath !== undefined ? { brandPath: input.brandPath } : {}),
+      ...(input.headline ? { headline: input.headline } : {}),
+      ...(input.callToAction ? { callToAction: input.callToAction } : {}),
       createdAt: at,
       updatedAt: at,
     };
@@ -304,6 +308,8 @@ export class ConversationPolicy {
           ...(c.brandPath !== undefined ? { brandPath: c.brandPath } : {}),
           subject: subject.name,
           segment: c.segment,
+          ...(c.headline ? { headline: c.headline } : {}),
+          ...(c.callToAction ? { callToAction: c.callToAction } : {}),
         }),
         this.timeouts.generateMs,
         'generating the ad',
