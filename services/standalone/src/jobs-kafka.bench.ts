@@ -26,7 +26,7 @@ type Json = Record<string, any>;
 const BASE_PORT = 18_960;
 const SECOND_GENERATION_PORT = BASE_PORT + PORT_OFFSET + 10;
 
-async function runJob(url: string): Promise<{ ads: number; failed: number; seconds: number }> {
+async function runJob(url: string): Promise<{ ads: number; failed: number; seconds: number; byProcess: Record<string, number> }> {
   const tenant = `kbench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const call = async (path: string, init: RequestInit = {}): Promise<Json> => {
     const res = await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(120_000), headers: { 'x-tenant-id': tenant, ...(init.headers as Record<string, string>) } });
@@ -51,7 +51,15 @@ async function runJob(url: string): Promise<{ ads: number; failed: number; secon
     if (job.status !== 'queued' && job.status !== 'running') break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { ads: job.progress.done, failed: job.progress.failed, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  // Which process rendered each ad (the provenance's renderedBy), read after the clock stopped.
+  const byProcess: Record<string, number> = {};
+  for (const ad of job.ads as Json[]) {
+    const provenance = await call(`/v1/assets/content?path=${encodeURIComponent(ad.provenancePath as string)}`);
+    const who = `${provenance.renderedBy?.host ?? '?'}:${provenance.renderedBy?.pid ?? '?'}`;
+    byProcess[who] = (byProcess[who] ?? 0) + 1;
+  }
+  return { ads: job.progress.done, failed: job.progress.failed, seconds, byProcess };
 }
 
 async function measure(url: string, label: string, runs: number): Promise<number[]> {
@@ -61,7 +69,8 @@ async function measure(url: string, label: string, runs: number): Promise<number
     const r = await runJob(url);
     const rate = (r.ads + r.failed) / r.seconds;
     rates.push(rate);
-    process.stdout.write(`${label} run ${i + 1}: ${r.ads} ads (${r.failed} failed) in ${r.seconds.toFixed(2)} s = ${rate.toFixed(2)} ads/s\n`);
+    const shares = Object.values(r.byProcess).sort((a, b) => b - a).join(' + ');
+    process.stdout.write(`${label} run ${i + 1}: ${r.ads} ads (${r.failed} failed) in ${r.seconds.toFixed(2)} s = ${rate.toFixed(2)} ads/s; rendered by process: ${shares}\n`);
   }
   return rates;
 }
