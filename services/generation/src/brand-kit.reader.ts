@@ -85,14 +85,16 @@ export class BrandKitReader {
   }
 }
 
-/** What an ad records of the kit it was made with. */
+/**
+ * What an ad records of the kit it was made with: the version and colours, and the font and logo
+ * only as far as the generator reports using them (a prompt-based generator takes the colours only).
+ */
 export function brandKitUse(loaded: LoadedBrandKit, ad: GeneratedAd): BrandKitUse {
   const { kit } = loaded;
   return {
     version: kit.version,
     colours: kit.colours,
-    ...(ad.brandKit?.font ? { font: ad.brandKit.font } : kit.font && loaded.request.font ? { font: { name: kit.font.name, sha256: kit.font.sha256 } } : {}),
-    ...(kit.logoPath && loaded.request.logo ? { logoPath: kit.logoPath } : {}),
-    ...(ad.brandKit?.logoPlacement ? { logoPlacement: ad.brandKit.logoPlacement } : {}),
+    ...(ad.brandKit?.font ? { font: ad.brandKit.font } : {}),
+    ...(kit.logoPath && ad.brandKit?.logoPlacement ? { logoPath: kit.logoPath, logoPlacement: ad.brandKit.logoPlacement } : {}),
   };
 }
