@@ -138,10 +138,20 @@ export class ConversationsController {
 
   @Post()
   @HttpCode(201)
-  @ModerateText('segment')
+  @ModerateText('segment', 'headline', 'callToAction')
   async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateConversationBody)) body: z.infer<typeof CreateConversationBody>): Promise<Conversation> {
     if (body.brandPath) await this.assets.assertBrandImage(tenant, body.brandPath);
-    return this.command({ type: 'start', tenant, segment: body.segment, ...(body.brandPath ? { brandPath: body.brandPath } : {}) }, tenant);
+    return this.command(
+      {
+        type: 'start',
+        tenant,
+        segment: body.segment,
+        ...(body.brandPath ? { brandPath: body.brandPath } : {}),
+        ...(body.headline ? { headline: body.headline } : {}),
+        ...(body.callToAction ? { callToAction: body.callToAction } : {}),
+      },
+      tenant,
+    );
   }
 
   @Get(':id')
@@ -151,9 +161,19 @@ export class ConversationsController {
 
   @Post(':id/messages')
   @HttpCode(200)
-  @ModerateText('text')
+  @ModerateText('text', 'headline', 'callToAction')
   reply(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SendMessageBody)) body: z.infer<typeof SendMessageBody>): Promise<Conversation> {
-    return this.command({ type: 'reply', tenant, conversationId: parseId(id), text: body.text }, id);
+    return this.command(
+      {
+        type: 'reply',
+        tenant,
+        conversationId: parseId(id),
+        text: body.text,
+        ...(body.headline !== undefined ? { headline: body.headline } : {}),
+        ...(body.callToAction !== undefined ? { callToAction: body.callToAction } : {}),
+      },
+      id,
+    );
   }
 
   @Post(':id/seed')
@@ -261,6 +281,7 @@ export class AdsController {
         generator: ad.generator,
         ...(subject ? { subject } : {}),
         ...(ad.fidelity !== undefined ? { fidelity: ad.fidelity } : {}),
+        ...(ad.brandKitVersion !== undefined ? { brandKitVersion: ad.brandKitVersion } : {}),
         ...(review ? { review } : {}),
       },
     };

@@ -31,6 +31,9 @@ import { AuditLog } from './audit.log';
 import { ExperimentsService } from './experiments.service';
 import { AuditController, ExperimentsController, ReviewsController } from './governance.controller';
 import { ReviewService } from './review.service';
+import { BrandKitController } from './brand-kit.controller';
+import { BrandKitRepository } from './brand-kit.repository';
+import { BrandKitService } from './brand-kit.service';
 import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
@@ -63,6 +66,12 @@ const governanceProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
   ExperimentsService,
 ];
 
+/** The tenant's brand kit: versions and font files in the state bucket. */
+const brandKitProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
+  { provide: BrandKitRepository, useValue: new BrandKitRepository(runtime.store, env.ADSEED_BUCKET_STATE) },
+  BrandKitService,
+];
+
 @Module({})
 export class GatewayModule {
   static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
@@ -74,8 +83,8 @@ export class GatewayModule {
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, BrandKitController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env), ...brandKitProviders(runtime, env)],
     };
   }
 }

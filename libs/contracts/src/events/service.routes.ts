@@ -88,13 +88,30 @@ export const GenerateAdReply = z.object({
   height: z.number().int(),
   /** Product fidelity score (0-1), when it could be measured. */
   fidelity: z.number().min(0).max(1).optional(),
+  /** The tenant's brand-kit version the ad was made with. */
+  brandKitVersion: z.number().int().min(1).optional(),
 });
 export type GenerateAdRequest = z.infer<typeof GenerateAdRequest>;
 export type GenerateAdReply = z.infer<typeof GenerateAdReply>;
 
 export const ConversationCommand = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), tenant: TenantId, segment: nonBlank(500), brandPath: StoragePath.optional() }),
-  z.object({ type: z.literal('reply'), tenant: TenantId, conversationId: z.string().min(1).max(64), text: nonBlank(1000) }),
+  z.object({
+    type: z.literal('start'),
+    tenant: TenantId,
+    segment: nonBlank(500),
+    brandPath: StoragePath.optional(),
+    headline: chars(120).optional(),
+    callToAction: chars(40).optional(),
+  }),
+  /** A reply may set (or, with an empty string, clear) the headline and call to action of the ad to come. */
+  z.object({
+    type: z.literal('reply'),
+    tenant: TenantId,
+    conversationId: z.string().min(1).max(64),
+    text: nonBlank(1000),
+    headline: chars(120).optional(),
+    callToAction: chars(40).optional(),
+  }),
   z.object({ type: z.literal('get'), tenant: TenantId, conversationId: z.string().min(1).max(64) }),
   z.object({ type: z.literal('select-seed'), tenant: TenantId, conversationId: z.string().min(1).max(64), index: z.number().int().min(0) }),
 ]);

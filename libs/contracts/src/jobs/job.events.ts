@@ -32,6 +32,8 @@ export const AdRequested = z.object({
   headline: chars(140).optional(),
   callToAction: chars(40).optional(),
   generator: z.enum(['local', 'replicate']).optional(),
+  /** The tenant's brand-kit version when the job was created (absent: the tenant had none). */
+  brandKitVersion: z.number().int().min(1).optional(),
   adPath: StoragePath,
   provenancePath: StoragePath,
   requestedAt: z.string(),

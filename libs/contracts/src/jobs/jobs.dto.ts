@@ -82,6 +82,8 @@ export const Job = z.object({
   seedPaths: z.array(StoragePath).optional(),
   formats: z.array(AdFormat),
   variants: z.number().int(),
+  /** The tenant's brand-kit version the job's ads are made with (absent: the tenant had none when the job started). */
+  brandKitVersion: z.number().int().optional(),
   ads: z.array(JobAd),
   failures: z.array(JobFailure),
   createdAt: z.string(),

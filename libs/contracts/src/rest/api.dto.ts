@@ -137,8 +137,16 @@ export const SearchResponse = z.object({
 export const CreateConversationBody = z.object({
   segment: nonBlank(500),
   brandPath: StoragePath.optional(),
+  /** Set on the ad the conversation ends in (checked by the text guardrail). */
+  headline: chars(120).trim().optional(),
+  callToAction: chars(40).trim().optional(),
 });
-export const SendMessageBody = z.object({ text: nonBlank(1000) });
+/** A reply; `headline` and `callToAction` (e.g. with the confirming "yes") replace the conversation's, an empty string clears one. */
+export const SendMessageBody = z.object({
+  text: nonBlank(1000),
+  headline: chars(120).trim().optional(),
+  callToAction: chars(40).trim().optional(),
+});
 /** Jump to one of the seeds already retrieved for the current subject (no new search). */
 export const SelectSeedBody = z.object({ index: z.number().int().min(0).max(49) });
 
@@ -165,6 +173,8 @@ export const CreateAdResponse = z.object({
     subject: z.string().optional(),
     /** Product fidelity (0-1) when measured. */
     fidelity: z.number().optional(),
+    /** The tenant's brand-kit version the ad was made with. */
+    brandKitVersion: z.number().int().optional(),
     review: AdReviewMark.optional(),
   }),
 });

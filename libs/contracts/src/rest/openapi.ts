@@ -32,6 +32,7 @@ import { AdFormat } from '../jobs/ad-format';
 import { MAX_ADS_PER_JOB, MAX_VARIANTS } from '../jobs/jobs.dto';
 import { registerJobPaths } from '../jobs/jobs.openapi';
 import { registerGovernancePaths } from '../governance/governance.openapi';
+import { registerBrandKitPaths } from '../brand-kit/brand-kit.openapi';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -217,6 +218,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
 
   registerJobPaths(r, { headers: tenantHeader, errors });
   registerGovernancePaths(r, { headers: tenantHeader, errors });
+  registerBrandKitPaths(r, { headers: tenantHeader, errors });
 
   const document = new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
