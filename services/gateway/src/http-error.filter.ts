@@ -6,6 +6,9 @@ import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '
 import type { Response } from 'express';
 import { ApiError } from './http-errors';
 
+/** The `Retry-After` of a 503 or 504, in seconds. */
+export const RETRY_AFTER_SECONDS = 1;
+
 /**
  * Every error leaves the gateway as `{ error: { status, code, message, issues? } }`: what the
  * caller needs to fix the call, never a stack trace.
@@ -22,6 +25,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.end();
       return;
     }
+    // An unavailable or timed-out upstream (a service restarting, a broker rebalancing) is worth
+    // another try: say when, so clients back off instead of hammering or giving up.
+    if (body.error.status === 503 || body.error.status === 504) response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     response.status(body.error.status).json(body);
   }
 

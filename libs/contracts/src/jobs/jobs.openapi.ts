@@ -41,8 +41,23 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
   r.registerPath({
     method: 'get', path: '/v1/jobs/{id}/events', tags: ['jobs'],
     summary: "Server-sent events: `event: state` with the job's JSON on every change, until it is done, failed or cancelled",
-    request: { headers, params },
-    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, ...errors, ...notFound },
+    request: {
+      headers: headers.extend({
+        'last-event-id': z.string().optional().meta({ description: 'The `id` of the last event the client received (an EventSource sends it when it reconnects): only newer states are sent.' }),
+      }),
+      params,
+    },
+    responses: {
+      200: {
+        description:
+          "An event stream: `retry:` (the reconnection delay in ms) first, then `state` events (`data`: the job's JSON, `id`: `<ads with an outcome>-<stage: 0 queued, 1 running, 2 finished>`); it ends after the job's final state. " +
+          'With `Last-Event-ID` the current state is sent only if it is newer than that id: a client that reconnects catches up and gets no state twice.',
+        content: { 'text/event-stream': { schema: z.string() } },
+      },
+      204: { description: 'The job is finished and `Last-Event-ID` names its final state: nothing more will come (an EventSource stops reconnecting).' },
+      ...errors,
+      ...notFound,
+    },
   });
   r.registerPath({
     method: 'post', path: '/v1/jobs/{id}/cancel', tags: ['jobs'], summary: 'Cancel a job: ads not yet made are not made',
