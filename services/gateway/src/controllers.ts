@@ -188,6 +188,7 @@ export class ConversationsController {
     });
     let initial: Conversation;
     try {
+      await this.hub.listening();
       initial = await this.command({ type: 'get', tenant, conversationId }, conversationId);
     } catch (error) {
       stop();

@@ -4,7 +4,8 @@ import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Conversation, Job } from '@adseed/contracts';
 import express from 'express';
-import { conversationPosition, EventStreams, formatEventId, jobPosition, parseEventId, SSE_RETRY_MS, StateReplay } from './event-stream';
+import { conversationPosition, EventStreams, formatEventId, jobPosition, parseEventId, SSE_RETRY_MS, StateReplay, untilListening } from './event-stream';
+import { ApiError } from './http-errors';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 
@@ -138,5 +139,19 @@ describe(EventStreams.name, () => {
     for (let i = 0; streams.size > 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(streams.size, 0);
     assert.ok(ended.includes('c'));
+  });
+});
+
+describe(untilListening.name, () => {
+  it('waits for the subscription to be assigned; without one, or past the bound, it is a 503 the client can retry', async () => {
+    let assign: () => void = () => undefined;
+    const assigned = new Promise<void>((resolve) => (assign = resolve));
+    const waiting = untilListening({ close: async () => undefined, assigned }, 'topic.v1', 60_000);
+    assign();
+    await waiting;
+    await untilListening({ close: async () => undefined }, 'topic.v1'); // a bus that delivers at once
+    await assert.rejects(untilListening(undefined, 'topic.v1'), (e: unknown) => e instanceof ApiError && e.status === 503 && e.code === 'events_unavailable');
+    const never = new Promise<void>(() => undefined);
+    await assert.rejects(untilListening({ close: async () => undefined, assigned: never }, 'topic.v1', 10), (e: unknown) => e instanceof ApiError && e.status === 503 && /within 10 ms/.test(e.message));
   });
 });

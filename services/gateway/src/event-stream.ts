@@ -1,6 +1,8 @@
 import type { Conversation, Job } from '@adseed/contracts';
+import type { Subscription } from '@adseed/messaging';
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Response } from 'express';
+import { ApiError } from './http-errors';
 
 /**
  * Server-sent events with EventSource semantics: every event carries an `id:` that orders the
@@ -16,6 +18,27 @@ import type { Response } from 'express';
 /** How long an EventSource waits before it reconnects (`retry:`), in ms. */
 export const SSE_RETRY_MS = 2_000;
 const HEARTBEAT_MS = 15_000;
+/** How long a new stream waits for its hub to receive updates (a replica just started) before a 503. */
+export const LISTENING_TIMEOUT_MS = 30_000;
+
+/**
+ * Resolves once a hub's subscription delivers (at once where the bus says nothing). A hub starts at
+ * new messages, so right after a replica starts there is a moment when updates do not reach it yet:
+ * a stream opened then waits, or a client that reconnected at once would miss the next change.
+ */
+export async function untilListening(subscription: Subscription | undefined, topic: string, timeoutMs = LISTENING_TIMEOUT_MS): Promise<void> {
+  if (!subscription) throw new ApiError(503, 'events_unavailable', `this gateway is starting: it does not receive ${topic} yet; reconnect`);
+  if (!subscription.assigned) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ApiError(503, 'events_unavailable', `this gateway does not receive ${topic} yet (its consumer group has not joined within ${timeoutMs} ms); reconnect`)), timeoutMs);
+  });
+  try {
+    await Promise.race([subscription.assigned, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A position in one stream: compared field by field, the first field first. */
 export type EventPosition = readonly [number, number];

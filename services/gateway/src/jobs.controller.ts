@@ -92,6 +92,7 @@ export class JobsController {
     });
     let initial: Job;
     try {
+      await this.hub.listening();
       initial = await this.jobs.get(tenant, id);
     } catch (error) {
       stop();

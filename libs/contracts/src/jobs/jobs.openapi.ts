@@ -57,6 +57,11 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
       204: { description: 'The job is finished and `Last-Event-ID` names its final state: nothing more will come (an EventSource stops reconnecting).' },
       ...errors,
       ...notFound,
+      503: {
+        description: 'This gateway replica has just started and does not receive updates yet (`events_unavailable`); reconnect after `Retry-After` seconds.',
+        content: { 'application/json': { schema: ErrorBody } },
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' as const, minimum: 1 } } },
+      },
     },
   });
   r.registerPath({

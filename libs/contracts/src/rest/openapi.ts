@@ -213,6 +213,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
       },
       ...errors,
       404: json(ErrorBody, 'No such conversation.'),
+      503: { ...json(ErrorBody, 'This gateway replica has just started and does not receive updates yet (`events_unavailable`); reconnect after `Retry-After` seconds.'), headers: retryAfter },
     },
   });
   r.registerPath({
