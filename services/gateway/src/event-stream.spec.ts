@@ -102,8 +102,10 @@ describe(EventStreams.name, () => {
   before(async () => {
     const app = express();
     app.get('/events/:name', (req, res) => {
-      const stream = streams.start(res, () => ended.push(req.params.name));
-      stream.send('1-5', { hello: req.params.name });
+      const start = () => streams.start(res, () => ended.push(req.params.name)).send('1-5', { hello: req.params.name });
+      // `late`: the stream starts only after the client has gone, as when a handler still waited.
+      if (req.params.name === 'late') req.socket.once('close', () => setImmediate(start));
+      else start();
     });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -126,6 +128,18 @@ describe(EventStreams.name, () => {
     const bodies = await Promise.all(responses.map((res) => res.text())); // resolves only because the server ended them
     assert.deepEqual(bodies, ['a', 'b'].map((name) => `retry: ${SSE_RETRY_MS}\n\nevent: state\nid: 1-5\ndata: {"hello":"${name}"}\n\n`));
     assert.deepEqual(ended.sort(), ['a', 'b'], 'each stream stopped listening');
+    assert.equal(streams.size, 0);
+  });
+
+  it('ends at once a stream whose client left before it started', async () => {
+    const abort = new AbortController();
+    const request = fetch(`${url}/events/late`, { signal: abort.signal }).catch(() => undefined);
+    for (let i = 0; !ended.includes('late') && i < 200; i++) {
+      if (i === 5) abort.abort();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await request;
+    assert.ok(ended.includes('late'), 'it stopped listening');
     assert.equal(streams.size, 0);
   });
 

@@ -143,6 +143,8 @@ export class EventStreams implements BeforeApplicationShutdown {
     };
     this.open.add(stream);
     res.on('close', () => stream.end());
+    // The client may have left while the handler waited (for its hub, for the stored state).
+    if (!res.socket || res.socket.destroyed) stream.end();
     return stream;
   }
 
