@@ -2,3 +2,6 @@ export * from './service-runtime';
 export * from './health.module';
 export * from './bootstrap';
 export * from './http-metrics.interceptor';
+export * from './failures';
+export * from './request-id';
+export * from './request-logging';
