@@ -327,10 +327,12 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
     allOf: products,
   });
   // Multipart: every part has a plain name (busboy rejects a nameless or malformed part header).
-  const upload = operation('/v1/assets', 'post').requestBody;
-  const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
-  if (!multipart) throw new Error('OpenAPI: no multipart body on POST /v1/assets');
-  Object.assign(multipart, { propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' } });
+  for (const path of ['/v1/assets', '/v1/brand-kit/font']) {
+    const upload = operation(path, 'post').requestBody;
+    const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
+    if (!multipart) throw new Error(`OpenAPI: no multipart body on POST ${path}`);
+    Object.assign(multipart, { propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' } });
+  }
   // Each server-sent event: `event: state`, `data` the conversation's JSON.
   const responseContent = (path: string, status: string): Record<string, { schema?: unknown }> => {
     const response: unknown = operation(path, 'get').responses?.[status];
