@@ -1,4 +1,4 @@
-import { PutBrandKitBody } from '@adseed/contracts';
+import { PutBrandKitBody, UploadFontFields } from '@adseed/contracts';
 import { Body, Controller, Get, HttpCode, Post, Put, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { Audited } from './audit.interceptor';
@@ -29,7 +29,7 @@ export class BrandKitController {
   @HttpCode(201)
   @Audited('brand-kit.font-uploaded')
   @UseInterceptors(FileInterceptor('file'))
-  uploadFont(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer } | undefined) {
+  uploadFont(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer } | undefined, @Body(new ZodPipe(UploadFontFields)) _fields: Record<string, never>) {
     return this.kits.uploadFont(tenant, file);
   }
 }

@@ -9,6 +9,7 @@ import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
 import { AdsController, AssetsController, ConversationsController, SearchController } from './controllers';
 import { DocsController } from './docs.controller';
+import { EventStreams } from './event-stream';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
@@ -84,7 +85,7 @@ export class GatewayModule {
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, BrandKitController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env), ...brandKitProviders(runtime, env)],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, EventStreams, ...jobProviders(runtime, env), ...governanceProviders(runtime, env), ...brandKitProviders(runtime, env)],
     };
   }
 }

@@ -32,7 +32,7 @@ export function registerBrandKitPaths(r: OpenAPIRegistry, common: { headers: z.Z
         required: true,
         content: {
           'multipart/form-data': {
-            schema: z.object({ file: z.string().min(1).meta({ format: 'binary', description: `the font file, at most ${BRAND_FONT_MAX_BYTES} bytes` }) }),
+            schema: z.object({ file: z.string().min(1).meta({ format: 'binary', description: `the font file, at most ${BRAND_FONT_MAX_BYTES} bytes` }) }).strict(),
           },
         },
       },

@@ -71,6 +71,8 @@ export type PutBrandKitBody = z.infer<typeof PutBrandKitBody>;
 export const BrandKitResponse = z.object({ brandKit: BrandKit });
 export type BrandKitResponse = z.infer<typeof BrandKitResponse>;
 export const UploadFontResponse = z.object({ font: BrandKitFont });
+/** The font upload's form has the file part only: any other field is refused (400). */
+export const UploadFontFields = z.object({}).strict();
 export type UploadFontResponse = z.infer<typeof UploadFontResponse>;
 
 /** The kit as an ad records it: which version, which font and logo. */

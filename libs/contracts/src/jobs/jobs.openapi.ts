@@ -41,11 +41,27 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
   r.registerPath({
     method: 'get', path: '/v1/jobs/{id}/events', tags: ['jobs'],
     summary: "Server-sent events: `event: state` with the job's JSON on every change, until it is done, failed or cancelled",
-    request: { headers, params },
+    request: {
+      headers: headers.extend({
+        'last-event-id': z.string().optional().meta({ description: 'The `id` of the last event the client received (an EventSource sends it when it reconnects): only newer states are sent.' }),
+      }),
+      params,
+    },
     responses: {
-      200: { description: "An event stream: one `state` event (`data`: the job's JSON, `id`: its `updatedAt`) now and on every change; it ends when the job does; comment lines keep the connection alive.", content: { 'text/event-stream': { schema: z.string() } } },
+      200: {
+        description:
+          "An event stream: `retry:` (the reconnection delay in ms) first, then `state` events (`data`: the job's JSON, `id`: `<ads with an outcome>-<stage: 0 queued, 1 running, 2 finished>`); it ends after the job's final state. " +
+          'With `Last-Event-ID` the current state is sent only if it is newer than that id: a client that reconnects catches up and gets no state twice.',
+        content: { 'text/event-stream': { schema: z.string() } },
+      },
+      204: { description: 'The job is finished and `Last-Event-ID` names its final state: nothing more will come (an EventSource stops reconnecting).' },
       ...errors,
       ...notFound,
+      503: {
+        description: 'This gateway replica has just started and does not receive updates yet (`events_unavailable`); reconnect after `Retry-After` seconds.',
+        content: { 'application/json': { schema: ErrorBody } },
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' as const, minimum: 1 } } },
+      },
     },
   });
   r.registerPath({

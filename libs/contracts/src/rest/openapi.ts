@@ -52,6 +52,12 @@ const errors = {
     headers: { 'Retry-After': { description: 'Seconds until the next request is accepted.', schema: { type: 'integer' as const, minimum: 1 } } },
   },
 };
+/** A service behind the gateway is restarting or did not answer in time: worth another try. */
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' as const, minimum: 1 } } };
+const upstream = {
+  503: { ...json(ErrorBody, 'A service this call needs is unavailable (restarting); try again after `Retry-After` seconds.'), headers: retryAfter },
+  504: { ...json(ErrorBody, 'A service this call needs did not answer in time (`upstream_timeout`); try again after `Retry-After` seconds.'), headers: retryAfter },
+};
 /** Routes whose text reaches a generator or an ad go through the text guardrail first. */
 const moderation = {
   422: json(ErrorBody, 'Rejected by the content policy: `code` is `moderation_rejected`; each issue names the field and the category (`profanity`, `deny_list`, or the moderation endpoint\'s, e.g. `harassment`). The text itself is never logged.'),
@@ -71,6 +77,10 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   });
   const idParam = z.object({ id: z.string() });
   const space = `[${TRIMMED}]`;
+  const lastEventIdHeader = z
+    .string()
+    .optional()
+    .meta({ description: 'The `id` of the last event the client received (an EventSource sends it when it reconnects): only newer states are sent.' });
 
   r.registerPath({
     method: 'post', path: '/v1/assets', tags: ['assets'],
@@ -173,7 +183,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/search', tags: ['search'], summary: 'Top-K seeds for a text (CLIP text tower fused with captions)',
     request: { headers: tenantHeader, body: jsonBody(SearchBody) },
-    responses: { 200: json(SearchResponse, 'Ranked hits with per-encoder scores.'), ...errors },
+    responses: { 200: json(SearchResponse, 'Ranked hits with per-encoder scores.'), ...errors, ...upstream },
   });
   r.registerPath({
     method: 'post', path: '/v1/conversations', tags: ['conversations'], summary: 'Start a conversation for a segment; the agent proposes a subject',
@@ -200,14 +210,17 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}/events', tags: ['conversations'],
     summary: "Server-sent events: `event: state` with the conversation's JSON on every change",
-    request: { headers: tenantHeader, params: idParam },
+    request: { headers: tenantHeader.extend({ 'last-event-id': lastEventIdHeader }), params: idParam },
     responses: {
       200: {
-        description: "An event stream: one `state` event (`data`: the conversation's JSON, `id`: its `updatedAt`) now and on every change; comment lines keep the connection alive.",
+        description:
+          "An event stream: `retry:` (the reconnection delay in ms) first, then one `state` event (`data`: the conversation's JSON, `id`: `<message count>-<updatedAt in epoch ms>`, growing with every change) now and on every change; comment lines keep the connection alive. " +
+          'With `Last-Event-ID` the current state is sent only if it is newer than that id, so a client that reconnects (an EventSource does so by itself) catches up with what changed while it was away and gets no state twice.',
         content: { 'text/event-stream': { schema: z.string() } },
       },
       ...errors,
       404: json(ErrorBody, 'No such conversation.'),
+      503: { ...json(ErrorBody, 'This gateway replica has just started and does not receive updates yet (`events_unavailable`); reconnect after `Retry-After` seconds.'), headers: retryAfter },
     },
   });
   r.registerPath({
@@ -314,10 +327,12 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
     allOf: products,
   });
   // Multipart: every part has a plain name (busboy rejects a nameless or malformed part header).
-  const upload = operation('/v1/assets', 'post').requestBody;
-  const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
-  if (!multipart) throw new Error('OpenAPI: no multipart body on POST /v1/assets');
-  Object.assign(multipart, { propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' } });
+  for (const path of ['/v1/assets', '/v1/brand-kit/font']) {
+    const upload = operation(path, 'post').requestBody;
+    const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
+    if (!multipart) throw new Error(`OpenAPI: no multipart body on POST ${path}`);
+    Object.assign(multipart, { propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' } });
+  }
   // Each server-sent event: `event: state`, `data` the conversation's JSON.
   const responseContent = (path: string, status: string): Record<string, { schema?: unknown }> => {
     const response: unknown = operation(path, 'get').responses?.[status];
@@ -330,7 +345,7 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
     required: ['event', 'data'],
     properties: {
       event: { type: 'string', const: 'state' },
-      id: { type: 'string', format: 'date-time' },
+      id: { type: 'string', pattern: '^[0-9]+-[0-9]+$' },
       data: { type: 'string', contentMediaType: 'application/json', contentSchema },
     },
   });
