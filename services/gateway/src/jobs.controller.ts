@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { ApiError } from './http-errors';
 import { JobEventsHub } from './job-events.hub';
 import { JobsService } from './jobs.service';
+import { CurrentPrincipal, type Principal } from './roles';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ZodPipe } from './zod.pipe';
 
@@ -40,8 +41,8 @@ export class JobsController {
   }
 
   @Get(':id')
-  async get(@Tenant() tenant: string, @Param('id') id: string): Promise<{ job: Job }> {
-    return { job: await this.jobs.get(tenant, id) };
+  async get(@Tenant() tenant: string, @Param('id') id: string, @CurrentPrincipal() viewer: Principal): Promise<{ job: Job }> {
+    return { job: await this.jobs.get(tenant, id, viewer) };
   }
 
   @Post(':id/cancel')
@@ -58,7 +59,7 @@ export class JobsController {
 
   /** Server-sent events: the state now, then on every change; the stream ends when the job does. */
   @Get(':id/events')
-  async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response): Promise<void> {
+  async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response, @CurrentPrincipal() viewer: Principal): Promise<void> {
     // Listen before reading, so a change between the read and the subscription is not missed;
     // changes queue behind the first state, and each re-reads, so progress never goes backwards.
     let open: () => void = () => undefined;
@@ -71,12 +72,12 @@ export class JobsController {
       queued = true;
       sending = sending.then(() => {
         queued = false;
-        return this.jobs.get(tenant, id).then(send, () => finish());
+        return this.jobs.get(tenant, id, viewer).then(send, () => finish());
       });
     });
     let initial: Job;
     try {
-      initial = await this.jobs.get(tenant, id);
+      initial = await this.jobs.get(tenant, id, viewer);
     } catch (error) {
       stop();
       throw error;

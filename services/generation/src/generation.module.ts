@@ -64,12 +64,13 @@ export class GenerationConsumers implements OnApplicationBootstrap, OnApplicatio
 
 @Module({})
 export class GenerationModule {
-  static register(runtime: ServiceRuntime, env: GenerationEnv, options: { http: boolean }): DynamicModule {
+  /** `generator` replaces the one `ADSEED_GENERATOR` names (a composition's choice, e.g. a test generator behind the port). */
+  static register(runtime: ServiceRuntime, env: GenerationEnv, options: { http: boolean }, generator?: AdGenerator): DynamicModule {
     return {
       module: GenerationModule,
       imports: [PlatformModule.forRoot(runtime, options)],
       providers: [
-        { provide: GENERATOR, useFactory: () => traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
+        { provide: GENERATOR, useFactory: () => traceMethods(generator ?? createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
         { provide: GenerateAdUseCase, inject: [GENERATOR], useFactory: (generator: AdGenerator) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE, env.ADSEED_GENERATOR) },
         {
           provide: RenderJobAdUseCase,

@@ -5,7 +5,7 @@ import { AgentService, SubjectCatalogueService } from '@adseed/agent';
 import { CommonEnv, envBoolean, envInt, loadConfig } from '@adseed/config';
 import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
-import { GenerationService } from '@adseed/generation';
+import { GenerationModule, GenerationService, type AdGenerator } from '@adseed/generation';
 import { InProcessBroker } from '@adseed/messaging';
 import { createRuntime, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { RetrievalService, VECTOR_INDEX, type VectorIndex } from '@adseed/retrieval';
@@ -45,6 +45,8 @@ export interface AdseedOptions {
   env?: NodeJS.ProcessEnv;
   /** Where log lines go (tests silence them). */
   logSink?: (line: string) => void;
+  /** Generate with this instead of the generator `ADSEED_GENERATOR` names (tests: a generator behind the same port). */
+  generator?: AdGenerator;
 }
 
 export interface RunningAdseed {
@@ -109,7 +111,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   // Consumers first, so nothing the gateway publishes waits for a subscriber.
   await startWorker(EmbeddingService);
   const retrieval = await startWorker(RetrievalService);
-  await startWorker(GenerationService);
+  await startWorker(options.generator ? { ...GenerationService, module: (runtime, env, o) => GenerationModule.register(runtime, env, o, options.generator) } : GenerationService);
   await startWorker(AgentService);
   const catalogue = contexts[contexts.length - 1].get(SubjectCatalogueService);
   /** Idle: no message left to handle, and the subject catalogue's pending snapshot written. */

@@ -4,12 +4,23 @@ import { AdFormat } from '../jobs/ad-format';
 
 // ---- Review -------------------------------------------------------------------------------
 
-export const ReviewStatus = z.enum(['pending', 'approved', 'rejected']);
+/** `flagged`: the image guardrail flagged the ad; like `pending` it waits for a reviewer, and it is never listed to marketers. */
+export const ReviewStatus = z.enum(['pending', 'flagged', 'approved', 'rejected']);
 export type ReviewStatus = z.infer<typeof ReviewStatus>;
 
 /** Where an ad came from. */
 export const AdSource = z.enum(['job', 'conversation', 'direct', 'experiment']);
 export type AdSource = z.infer<typeof AdSource>;
+
+/** What the image guardrail said about a generated ad. */
+export const AdModeration = z.object({
+  model: z.string(),
+  flagged: z.boolean(),
+  /** The classes whose score reached their threshold, e.g. `["porn"]`. */
+  reasons: z.array(z.string()),
+  scores: z.record(z.string(), z.number()),
+});
+export type AdModeration = z.infer<typeof AdModeration>;
 
 /** An ad's review state. `decidedBy` is the deciding key's name, or `policy` for an auto-approval. */
 export const AdReview = z.object({
@@ -22,8 +33,10 @@ export const AdReview = z.object({
   status: ReviewStatus,
   /** Product fidelity (0-1) when measured. */
   fidelity: z.number().optional(),
-  /** Why a person must look (policy, fidelity under the threshold, not measured). */
+  /** Why a person must look (policy, fidelity under the threshold, not measured, the image guardrail). */
   needsReviewBecause: z.array(z.string()),
+  /** The image guardrail's verdict on the ad, when it ran: the classes that reached their threshold and every score. */
+  moderation: AdModeration.optional(),
   createdAt: z.string(),
   decidedBy: z.string().optional(),
   decidedAt: z.string().optional(),
@@ -32,7 +45,13 @@ export const AdReview = z.object({
 export type AdReview = z.infer<typeof AdReview>;
 
 /** What a job or conversation response shows of an ad's review. */
-export const AdReviewMark = z.object({ adId: z.string(), status: ReviewStatus, fidelity: z.number().optional() });
+export const AdReviewMark = z.object({
+  adId: z.string(),
+  status: ReviewStatus,
+  fidelity: z.number().optional(),
+  /** The image guardrail's categories when it flagged the ad (status `flagged`). */
+  flags: z.array(z.string()).optional(),
+});
 export type AdReviewMark = z.infer<typeof AdReviewMark>;
 
 export const ListReviewsQuery = z.object({
