@@ -24,6 +24,8 @@ import { JOBS_CLOCK, JobsService } from './jobs.service';
 
 import { RateLimitGuard, rateLimitThrottlers } from './rate-limit.guard';
 import { TenantGuard } from './tenant.guard';
+import { SessionController, SignOutController } from './session.controller';
+import { SessionTokens } from './session.tokens';
 import { TokenBucketStorage } from './token-bucket.storage';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditInterceptor } from './audit.interceptor';
@@ -72,8 +74,8 @@ export class GatewayModule {
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, SessionController, SignOutController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: SessionTokens, useValue: new SessionTokens(env.ADSEED_API_KEYS, env.ADSEED_SESSION_SECRET, env.ADSEED_SESSION_TTL_SECONDS) }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
     };
   }
 }

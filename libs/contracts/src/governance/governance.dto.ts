@@ -72,6 +72,21 @@ export const ReviewDecisionBody = z
 export type ReviewDecisionBody = z.infer<typeof ReviewDecisionBody>;
 export const ReviewResponse = z.object({ review: AdReview });
 
+// ---- Session (web UI sign-in) --------------------------------------------------------------
+
+/** Who the caller is; `expiresAt` when a session cookie was set (or is what signed the call). */
+export const SessionInfo = z.object({
+  tenant: z.string(),
+  role: z.enum(['marketer', 'reviewer', 'admin']),
+  /** The key's name (`local` without keys). */
+  actor: z.string(),
+  /** `key` (Authorization: Bearer), `session` (the cookie), or `none` (no keys configured). */
+  via: z.enum(['key', 'session', 'none']),
+  expiresAt: z.string().optional(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+export const SessionResponse = z.object({ session: SessionInfo });
+
 // ---- Audit --------------------------------------------------------------------------------
 
 /** One line of the append-only audit log. */
