@@ -1,4 +1,6 @@
-import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, Req, type DynamicModule } from '@nestjs/common';
+import type { Request } from 'express';
+import { METRICS_ACCESS, METRICS_CONTENT_TYPE, MetricsEndpoint, MetricsListener, type MetricsAccessOptions } from './metrics-endpoint';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
@@ -23,17 +25,12 @@ export class Readiness {
   }
 }
 
-/** A scrape waits this long for fresh consumer lag, then serves the last values it has. */
-const LAG_WAIT_MS = 2_000;
-
 @Controller()
 export class HealthController {
-  /** One lag read at a time: while the broker is down, scrapes must not pile up admin calls. */
-  private lagRead?: Promise<void>;
-
   constructor(
     private readonly readiness: Readiness,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly metricsEndpoint: MetricsEndpoint,
   ) {}
 
   @Get('healthz')
@@ -50,31 +47,26 @@ export class HealthController {
   }
 
   @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
-  async metrics(): Promise<string> {
-    // Reading lag asks the broker; when it is down that retries for minutes, and a scrape that
-    // times out loses every other metric exactly when they matter.
-    this.lagRead ??= Promise.resolve(this.runtime.bus.reportLag?.())
-      .catch((error: Error) => this.runtime.logger.warn('could not read consumer lag', { error }))
-      .finally(() => {
-        this.lagRead = undefined;
-      });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.lagRead, new Promise<void>((resolve) => (timer = setTimeout(resolve, LAG_WAIT_MS)))]);
-    clearTimeout(timer);
-    return this.runtime.metrics.registry.metrics();
+  @Header('Content-Type', METRICS_CONTENT_TYPE)
+  async metrics(@Req() request: Request): Promise<string> {
+    const refused = this.metricsEndpoint.refusal(request.header('authorization'), 'service');
+    if (refused) throw new HttpException(refused.message, refused.status);
+    return this.metricsEndpoint.scrape();
   }
 }
 
 @Module({})
 export class PlatformModule {
-  /** Provides the runtime (and its parts) to the whole service; `http` adds health endpoints. */
-  static forRoot(runtime: ServiceRuntime, options: { http: boolean }): DynamicModule {
+  /**
+   * Provides the runtime (and its parts) to the whole service; `http` adds health endpoints and
+   * `/metrics` (on `METRICS_PORT` alone when set). `metrics.protect`: see MetricsEndpoint.
+   */
+  static forRoot(runtime: ServiceRuntime, options: { http: boolean; metrics?: MetricsAccessOptions }): DynamicModule {
     return {
       module: PlatformModule,
       global: true,
       controllers: options.http ? [HealthController] : [],
-      providers: [{ provide: RUNTIME, useValue: runtime }, Readiness],
+      providers: [{ provide: RUNTIME, useValue: runtime }, { provide: METRICS_ACCESS, useValue: options.metrics ?? {} }, Readiness, MetricsEndpoint, ...(options.http ? [MetricsListener] : [])],
       exports: [RUNTIME, Readiness],
     };
   }

@@ -2,3 +2,4 @@ export * from './service-runtime';
 export * from './health.module';
 export * from './bootstrap';
 export * from './http-metrics.interceptor';
+export { MetricsEndpoint, MetricsListener, type MetricsAccessOptions } from './metrics-endpoint';

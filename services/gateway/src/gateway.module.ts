@@ -69,7 +69,8 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        PlatformModule.forRoot(runtime, options),
+        // Its metrics name tenants: with API keys on, never on the user-facing port without a token.
+        PlatformModule.forRoot(runtime, { ...options, metrics: { protect: env.ADSEED_API_KEYS.size > 0 } }),
         MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),

@@ -7,7 +7,7 @@ import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
 import { GenerationModule, GenerationService, type AdGenerator } from '@adseed/generation';
 import { InProcessBroker } from '@adseed/messaging';
-import { createRuntime, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { createRuntime, MetricsListener, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { RetrievalService, VECTOR_INDEX, type VectorIndex } from '@adseed/retrieval';
 import { FsObjectStore } from '@adseed/storage';
 import { Logger, NestLoggerAdapter, startTracing } from '@adseed/telemetry';
@@ -51,6 +51,8 @@ export interface AdseedOptions {
 
 export interface RunningAdseed {
   url: string;
+  /** `/metrics` on its own listener, when `METRICS_PORT` is set. */
+  metricsUrl?: string;
   broker: InProcessBroker;
   store: FsObjectStore;
   /** Resolves when the demo library is stored and indexed. */
@@ -73,6 +75,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     ...process.env,
     ...(options.clipModelDir !== undefined ? { ADSEED_CLIP_MODEL_DIR: options.clipModelDir ?? join(dataDir, 'no-clip-model') } : {}),
     ...(options.captionModelDir !== undefined ? { ADSEED_CAPTION_MODEL_DIR: options.captionModelDir ?? join(dataDir, 'no-caption-model') } : {}),
+    // A separate metrics listener binds where the product does unless told otherwise.
+    METRICS_HOST: options.env?.METRICS_HOST ?? process.env.METRICS_HOST ?? options.host ?? '127.0.0.1',
     ...options.env,
     ADSEED_DATA_DIR: dataDir,
     ADSEED_BUS: 'memory',
@@ -125,6 +129,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   await gateway.listen(options.port ?? common.PORT, options.host ?? '127.0.0.1');
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;
   const url = `http://${address.address === '::' ? 'localhost' : address.address}:${address.port}`;
+  const metricsPort = gateway.get(MetricsListener, { strict: false }).port;
+  const metricsUrl = metricsPort === undefined ? undefined : `http://${common.METRICS_HOST.includes(':') ? `[${common.METRICS_HOST}]` : common.METRICS_HOST}:${metricsPort}`;
 
   // Once the journal's replay is handled, whatever is stored but still not indexed was lost
   // before the journal existed (or its event was dead-lettered): queue it again, and say so.
@@ -154,6 +160,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
 
   return {
     url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     broker,
     store,
     demoLibrary,
