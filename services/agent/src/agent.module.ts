@@ -1,11 +1,11 @@
 import { AssetTopics, ConversationTopics, ServiceRoutes } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { mapInfrastructureFailures, PlatformModule, RUNTIME, toServiceError, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AgentEnv } from './agent.env';
 import { ConversationCommandUseCase } from './conversation-command.use-case';
 import { ConversationRepository } from './conversation.repository';
-import type { ReplyInterpreter, SubjectProposer } from './policy/conversation.model';
+import { ConversationRejectedError, type ReplyInterpreter, type SubjectProposer } from './policy/conversation.model';
 import { OpenAiChatClient } from './policy/openai-chat.client';
 import { OpenAiChatReplyInterpreter } from './policy/openai-chat.interpreter';
 import { OpenAiChatProposer } from './policy/openai-chat.proposer';
@@ -55,14 +55,18 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
     await bus.subscribe(AssetTopics.deleted, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
       await this.catalogue.update(value.tenant, (c) => c.applyDeleted(value.assetId));
     });
-    await bus.respond(ServiceRoutes.catalogue, { group: AGENT_GROUP }, (m) => this.catalogueCommands.execute(m.value));
+    await bus.respond(ServiceRoutes.catalogue, { group: AGENT_GROUP }, mapInfrastructureFailures('subject catalogue', this.runtime.logger, (m) => this.catalogueCommands.execute(m.value)));
     await bus.respond(ServiceRoutes.conversation, { group: AGENT_GROUP }, async (m) => {
       try {
         return await this.commands.execute(m.value);
       } catch (error) {
         if (error instanceof ServiceError) throw error;
-        // The policy rejects what it cannot act on (e.g. an empty segment) with a plain Error.
-        throw new ServiceError(422, 'conversation_rejected', (error as Error).message);
+        // Only what the caller asked is theirs to fix (422); a store, encoder or model that
+        // fails is ours: 503/504 with a retry hint at the gateway, or 500 for a bug.
+        if (error instanceof ConversationRejectedError) throw new ServiceError(422, 'conversation_rejected', error.message);
+        const mapped = toServiceError(error, `conversation ${m.value.type}`);
+        this.runtime.logger.error('conversation command failed', { status: mapped.status, code: mapped.code, error });
+        throw mapped;
       }
     });
   }
