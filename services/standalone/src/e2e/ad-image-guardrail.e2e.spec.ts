@@ -39,6 +39,7 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
 
   before(async () => {
     app = await startTestApp({ generator: new FlaggedAdGenerator(), env: { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_API_KEYS: KEYS } });
+    await app.demoLibrary; // its brand pack is written in the background: let it finish before stop() removes the folder
     brandPath = (await uploadAs('k-mk', await brandPack(), 'pack.png', { kind: 'brand' })).asset.path;
     const seeds = [
       await uploadAs('k-mk', await triggerSeed(), 'flamingo.png', { caption: 'a pink flamingo standing on a lawn' }),
@@ -163,6 +164,7 @@ describe('image guardrail thresholds apply to generated ads', { timeout: 300_000
 
   it('with no threshold on "porn" (ADSEED_NSFW_THRESHOLDS=sexy:0.9) the same ad is not flagged', async () => {
     app = await startTestApp({ generator: new FlaggedAdGenerator(), env: { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_NSFW_THRESHOLDS: 'sexy:0.9' } });
+    await app.demoLibrary;
     const put = async (bytes: Buffer, name: string, kind: string) => {
       const form = new FormData();
       form.set('file', new Blob([new Uint8Array(bytes)]), name);

@@ -27,6 +27,7 @@ describe('/metrics once API keys are on (embedded mode, end to end)', () => {
   const start = async (env: Record<string, string>) => {
     const app = await startTestApp({ env });
     apps.push(app);
+    await app.demoLibrary; // its brand pack is written in the background: let it finish before stop() removes the folder
     return app;
   };
 

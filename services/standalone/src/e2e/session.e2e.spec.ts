@@ -16,6 +16,7 @@ describe('session cookie for the signed-in web UI (embedded mode, end to end)', 
 
   before(async () => {
     app = await startTestApp({ env: { ADSEED_API_KEYS: 'k-mk:shop:marketer:mia,k-ad:shop:admin:ada' } });
+    await app.demoLibrary; // its brand pack is written in the background: let it finish before stop() removes the folder
   });
   after(() => app?.stop());
 
@@ -70,6 +71,7 @@ describe('session without API keys', () => {
   let app: TestApp;
   before(async () => {
     app = await startTestApp();
+    await app.demoLibrary;
   });
   after(() => app?.stop());
 
