@@ -9,9 +9,11 @@ import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
 import { AdsController, AssetsController, ConversationsController, SearchController } from './controllers';
 import { DocsController } from './docs.controller';
+import { EventStreams } from './event-stream';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { answerParseErrorsAsJson } from './http-parse-errors';
 import { methodNotAllowed } from './method-not-allowed';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
@@ -32,10 +34,15 @@ import { AuditLog } from './audit.log';
 import { ExperimentsService } from './experiments.service';
 import { AuditController, ExperimentsController, ReviewsController } from './governance.controller';
 import { ReviewService } from './review.service';
+import { BrandKitController } from './brand-kit.controller';
+import { BrandKitRepository } from './brand-kit.repository';
+import { BrandKitService } from './brand-kit.service';
 import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
 export const PUBLIC_DIR = join(__dirname, '..', 'public');
+/** The longest multipart field value: a 2,000-character caption of 3-byte UTF-8 characters fits. */
+const UPLOAD_FIELD_BYTES = 8 * 1024;
 
 /** Flushes this process's spans when the gateway stops (no-op in the one-process mode). */
 class TracingFlush implements OnApplicationShutdown {
@@ -62,6 +69,12 @@ const governanceProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
   ExperimentsService,
 ];
 
+/** The tenant's brand kit: versions and font files in the state bucket. */
+const brandKitProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
+  { provide: BrandKitRepository, useValue: new BrandKitRepository(runtime.store, env.ADSEED_BUCKET_STATE) },
+  BrandKitService,
+];
+
 @Module({})
 export class GatewayModule {
   static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
@@ -70,12 +83,12 @@ export class GatewayModule {
       imports: [
         // Its metrics name tenants: with API keys on, never on the user-facing port without a token.
         PlatformModule.forRoot(runtime, { ...options, metrics: { protect: env.ADSEED_API_KEYS.size > 0 } }),
-        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: UPLOAD_FIELD_BYTES } }),
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, SessionController, SignOutController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: SessionTokens, useValue: new SessionTokens(env.ADSEED_API_KEYS, env.ADSEED_SESSION_SECRET, env.ADSEED_SESSION_TTL_SECONDS) }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, BrandKitController, SessionController, SignOutController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: SessionTokens, useValue: new SessionTokens(env.ADSEED_API_KEYS, env.ADSEED_SESSION_SECRET, env.ADSEED_SESSION_TTL_SECONDS) }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, EventStreams, ...jobProviders(runtime, env), ...governanceProviders(runtime, env), ...brandKitProviders(runtime, env)],
     };
   }
 }
@@ -86,6 +99,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
     bufferLogs: true,
     bodyParser: false,
   });
+  answerParseErrorsAsJson(app.getHttpServer());
   // Request ids before anything that can answer (405s, 413s from the body parser).
   configureHttpApp(app);
   app.disable('x-powered-by');

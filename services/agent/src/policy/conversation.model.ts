@@ -47,6 +47,9 @@ export interface Conversation {
   ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string; review?: { adId: string; status: 'pending' | 'flagged' | 'approved' | 'rejected'; fidelity?: number; flags?: string[] } };
   messages: ChatMessage[];
   brandPath?: string;
+  /** Text the ad will carry (set at the start or with a reply). */
+  headline?: string;
+  callToAction?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -66,7 +69,7 @@ export interface PolicyPorts {
    */
   retrieve(subject: string, k: number, segment: string): Promise<SeedHit[]>;
   /** generate the ad from the chosen seed; returns the ad's storage path */
-  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string }): Promise<{ path: string; url: string }>;
+  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string; headline?: string; callToAction?: string }): Promise<{ path: string; url: string }>;
 }
 
 export interface SubjectProposer {
