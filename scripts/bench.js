@@ -20,6 +20,7 @@ const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/dist/vecto
 const { benchLocalGenerator } = require(join(repo, 'services/generation/dist/generators/local-ad.generator.bench'));
 const { benchTextGuardrail } = require(join(repo, 'libs/guardrails/dist/text-guardrail.bench'));
 const { benchImageGuardrail } = require(join(repo, 'libs/guardrails/dist/image-guardrail.bench'));
+const { benchGuardrailShare } = require(join(repo, 'services/standalone/dist/guardrails.bench'));
 
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -488,6 +489,13 @@ async function benchGuardrails() {
     const flagged = r.flagged.map((f) => `${f.file} ${f.reasons.join('+')} ${Math.max(...f.reasons.map((c) => f.scores[c])).toFixed(2)}`).join(', ');
     record(`image guardrail nsfwjs MobileNetV2 (${backend}) per photo p50 / p99`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.images} demo photos, model load ${(r.loadMs / 1000).toFixed(1)} s, flagged ${r.flagged.length}${flagged ? ` (${flagged})` : ''}${share}`);
   }
+  // Through the product: POST /v1/ads with both guardrails on vs off (interleaved), and the image
+  // guardrail alone on the generated 1080×1080 ads; the share is of one ad's time with them on.
+  const g = await benchGuardrailShare(20);
+  record('POST /v1/ads p50 / p99, guardrails on / off', `${ms(g.adOn.p50Ms)} / ${ms(g.adOn.p99Ms)} vs ${ms(g.adOff.p50Ms)} / ${ms(g.adOff.p99Ms)}`, `${g.adOn.n} ads each side, interleaved; local generator, headline + CTA`);
+  record('image guardrail per generated ad p50 / p99', `${ms(g.imagePerAd.p50Ms)} / ${ms(g.imagePerAd.p99Ms)}`, `nsfwjs MobileNetV2 (wasm) on the ${g.imagePerAd.n} ads above (1080×1080 PNG); flagged ${g.flaggedAds}`);
+  record('text guardrail per ad (headline + CTA) p50 / p99', `${g.textPerAd.p50Ms.toFixed(3)} ms / ${g.textPerAd.p99Ms.toFixed(3)} ms`, `${g.textPerAd.n} runs`);
+  record("guardrails' share of one ad (p50)", `${(100 * g.share).toFixed(0)} %`, `(image + text p50) / POST /v1/ads p50 with them on; on − off p50 ${ms(g.adOn.p50Ms - g.adOff.p50Ms)}`);
 }
 
 async function main() {

@@ -139,6 +139,14 @@ if [[ -f "$d" && -f "$g" && -f "$x" ]]; then
   else
     not_ok "scale-100m assertions" "the scale-100m value set did not render"
   fi
+  # /metrics names tenants (gateway): served on its own port, scraped there, never on the Ingress's.
+  expect_equal "defaults: every service serves /metrics on METRICS_PORT" "$d" ConfigMap adseed-retrieval data.METRICS_PORT '"9090"'
+  expect_equal "defaults: the gateway's metrics port" "$d" Service adseed-gateway spec.ports.1 '{"name": "metrics", "port": 9090, "protocol": "TCP", "targetPort": "metrics"}'
+  annotations="$(get "$d" Deployment adseed-gateway spec.template.metadata.annotations 2>&1 || true)"
+  if grep -q '"prometheus.io/port": "9090"' <<<"$annotations"; then ok "defaults: prometheus.io annotations name the metrics port"
+  else not_ok "defaults: prometheus.io annotations name the metrics port" "$annotations"; fi
+  expect_equal "gpu-autoscaling: ServiceMonitor scrapes the metrics port" "$g" ServiceMonitor adseed-metrics spec.endpoints.0.port '"metrics"'
+  expect_equal "gpu-autoscaling: metricsFrom peers reach the metrics port only" "$g" NetworkPolicy adseed-gateway spec.ingress.1.ports '[{"port": "metrics", "protocol": "TCP"}]'
   expect_equal "defaults: topics keep their built-in partitions" "$d" ConfigMap adseed-agent data.KAFKA_TOPIC_PARTITIONS '"0"'
   if grep -q '^kind: ScaledObject' "$d"; then not_ok "defaults: no KEDA objects" "found a ScaledObject"; else ok "defaults: no KEDA objects"; fi
   # checksum/config must follow the configuration, and only the affected service's.
@@ -173,6 +181,16 @@ variant "KEDA on every consumer, in-release Kafka without SASL" --set kafka.enab
 variant "more retrieval replicas once every topic it consumes has enough partitions" --set retrieval.replicaCount=8 \
   --set topics.partitions=4 --set 'topics.overrides.adseed\.asset\.embedded\.v1=8' --set 'topics.overrides.adseed\.asset\.deleted\.v1=8' \
   --set 'topics.overrides.adseed\.retrieval\.search-requested\.v1=8' --set 'topics.overrides.adseed\.retrieval\.asset-requested\.v1=8'
+
+tok="$work/out/metrics-token.yaml"
+if "$HELM" template adseed "$chart" --namespace adseed --kube-version "$first_kv" --set metrics.serviceMonitor.enabled=true \
+  --set metrics.token.existingSecret=adseed-metrics >"$tok" 2>"$tok.err"; then
+  expect_equal "metrics token: the ServiceMonitor sends it" "$tok" ServiceMonitor adseed-metrics spec.endpoints.0.authorization \
+    '{"credentials": {"key": "token", "name": "adseed-metrics"}, "type": "Bearer"}'
+  token_env="$(get "$tok" Deployment adseed-agent spec.template.spec.containers.0.env 2>&1 || true)"
+  if grep -q '"ADSEED_METRICS_TOKEN"' <<<"$token_env"; then ok "metrics token: every service reads ADSEED_METRICS_TOKEN from the secret"
+  else not_ok "metrics token: every service reads ADSEED_METRICS_TOKEN from the secret" "$token_env"; fi
+else not_ok "metrics token renders" "$(cat "$tok.err")"; fi
 
 echo "== fail guards"
 expect_render_failure "guard: encoder=triton without Triton or endpoints" 'embedding.encoder=triton' --set embedding.encoder=triton

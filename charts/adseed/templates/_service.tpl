@@ -9,6 +9,7 @@ and services.yaml renders them in a loop.
 {{- $v := .root.Values -}}
 {{- $s := .values -}}
 PORT: "8080"
+METRICS_PORT: {{ $v.metrics.port | int | toString | quote }}
 LOG_LEVEL: {{ $v.logLevel | quote }}
 ADSEED_BUS: "kafka"
 KAFKA_CLIENT_ID: {{ printf "adseed-%s" .component | quote }}
@@ -77,6 +78,9 @@ REPLICATE_MODEL: {{ $s.replicate.model | quote }}
 {{- $minio := include "adseed.minioSecret" .root | fromJsonArray }}
 {{ include "adseed.secretEnv" (dict "name" "MINIO_ACCESS_KEY" "secret" (index $minio 0) "key" (index $minio 1)) }}
 {{ include "adseed.secretEnv" (dict "name" "MINIO_SECRET_KEY" "secret" (index $minio 0) "key" (index $minio 2)) }}
+{{- with $v.metrics.token.existingSecret }}
+{{ include "adseed.secretEnv" (dict "name" "ADSEED_METRICS_TOKEN" "secret" . "key" $v.metrics.token.key) }}
+{{- end }}
 {{- if eq .component "gateway" }}
 {{ include "adseed.secretEnv" (dict "name" "ADSEED_API_KEYS" "secret" $s.apiKeys.existingSecret "key" $s.apiKeys.key) }}
 {{- else if and (eq .component "agent") (eq $s.llm "openai") }}
@@ -187,6 +191,11 @@ spec:
       annotations:
         # Rolls the pods when their configuration changes (secrets are references: rotate by restart).
         checksum/config: {{ include "adseed.service.configData" . | sha256sum }}
+        {{- if $v.metrics.podAnnotations }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ $v.metrics.port | int | toString | quote }}
+        prometheus.io/path: /metrics
+        {{- end }}
         {{- with $s.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -227,6 +236,9 @@ spec:
           ports:
             - name: http
               containerPort: 8080
+              protocol: TCP
+            - name: metrics
+              containerPort: {{ $v.metrics.port }}
               protocol: TCP
           envFrom:
             - configMapRef:
@@ -281,11 +293,17 @@ spec:
       port: {{ if $isGateway }}{{ .values.service.port }}{{ else }}8080{{ end }}
       targetPort: http
       protocol: TCP
+    # /metrics only (its own listener): for the ServiceMonitor, never a target of the Ingress.
+    - name: metrics
+      port: {{ .root.Values.metrics.port }}
+      targetPort: metrics
+      protocol: TCP
 {{- end -}}
 
 {{/*
 Ingress: the gateway takes traffic from gatewayFrom peers (default anyone: it is the public edge),
-the other services only from the release's pods; metricsFrom peers may scrape everyone.
+the other services only from the release's pods; metricsFrom peers may scrape everyone's metrics
+port (and nothing else: /metrics is served on its own port only).
 Egress is open unless allowExternalEgress is false.
 */}}
 {{- define "adseed.service.networkPolicy" -}}
@@ -322,7 +340,7 @@ spec:
       {{- end }}
     {{- with $np.metricsFrom }}
     - ports:
-        - port: http
+        - port: metrics
           protocol: TCP
       from:
         {{- toYaml . | nindent 8 }}

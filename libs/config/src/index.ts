@@ -81,6 +81,11 @@ export const envList = (fallback: string[] = []) =>
 /** Variables every service reads. */
 export const CommonEnv = z.object({
   PORT: envInt(8080, 0, 65535),
+  /** Serve `/metrics` on this port only (its own listener, kept off the Ingress); unset: on PORT. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default('0.0.0.0'),
+  /** When set, `/metrics` needs `Authorization: Bearer <token>` wherever it is served. */
+  ADSEED_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   ADSEED_BUS: z.enum(['memory', 'kafka']).default('memory'),

@@ -1,11 +1,12 @@
-import { Controller, Get, Header, HttpCode, Inject, Injectable, Module, Res, ServiceUnavailableException, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, Req, Res, ServiceUnavailableException, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { ObjectNotFoundError } from '@adseed/storage';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { LoggerModule } from 'nestjs-pino';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { KafkaClusterProbe } from './kafka.probe';
+import { METRICS_ACCESS, METRICS_CONTENT_TYPE, MetricsEndpoint, MetricsListener, type MetricsAccessOptions } from './metrics-endpoint';
 import { pinoHttpOptions } from './request-logging';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
 
@@ -100,18 +101,13 @@ export class Readiness implements OnApplicationShutdown {
 const isMissingBucket = (error: unknown): boolean =>
   error instanceof ObjectNotFoundError || (error as { code?: unknown } | undefined)?.code === 'NoSuchBucket';
 
-/** A scrape waits this long for fresh consumer lag, then serves the last values it has. */
-const LAG_WAIT_MS = 2_000;
-
 @Controller()
 export class HealthController {
-  /** One lag read at a time: while the broker is down, scrapes must not pile up admin calls. */
-  private lagRead?: Promise<void>;
-
   constructor(
     private readonly readiness: Readiness,
     private readonly health: HealthCheckService,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly metricsEndpoint: MetricsEndpoint,
   ) {}
 
   /** Liveness: the process answers. Never asks a dependency (a broker outage must not restart pods). */
@@ -134,19 +130,11 @@ export class HealthController {
   }
 
   @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
-  async metrics(): Promise<string> {
-    // Reading lag asks the broker; when it is down that retries for minutes, and a scrape that
-    // times out loses every other metric exactly when they matter.
-    this.lagRead ??= Promise.resolve(this.runtime.bus.reportLag?.())
-      .catch((error: Error) => this.runtime.logger.warn('could not read consumer lag', { error }))
-      .finally(() => {
-        this.lagRead = undefined;
-      });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.lagRead, new Promise<void>((resolve) => (timer = setTimeout(resolve, LAG_WAIT_MS)))]);
-    clearTimeout(timer);
-    return this.runtime.metrics.registry.metrics();
+  @Header('Content-Type', METRICS_CONTENT_TYPE)
+  async metrics(@Req() request: Request): Promise<string> {
+    const refused = this.metricsEndpoint.refusal(request.header('authorization'), 'service');
+    if (refused) throw new HttpException(refused.message, refused.status);
+    return this.metricsEndpoint.scrape();
   }
 }
 
@@ -154,9 +142,10 @@ export class HealthController {
 export class PlatformModule {
   /**
    * Provides the runtime (and its parts) to the whole service; `http` adds the health endpoints,
-   * request logging (nestjs-pino, with the request id) and HTTP metrics.
+   * request logging (nestjs-pino, with the request id), HTTP metrics and `/metrics` (on
+   * `METRICS_PORT` alone when set). `metrics.protect`: see MetricsEndpoint.
    */
-  static forRoot(runtime: ServiceRuntime, options: { http: boolean }): DynamicModule {
+  static forRoot(runtime: ServiceRuntime, options: { http: boolean; metrics?: MetricsAccessOptions }): DynamicModule {
     return {
       module: PlatformModule,
       global: true,
@@ -167,8 +156,10 @@ export class PlatformModule {
       controllers: options.http ? [HealthController] : [],
       providers: [
         { provide: RUNTIME, useValue: runtime },
+        { provide: METRICS_ACCESS, useValue: options.metrics ?? {} },
         Readiness,
-        ...(options.http ? [{ provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }] : []),
+        MetricsEndpoint,
+        ...(options.http ? [MetricsListener, { provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }] : []),
       ],
       exports: [RUNTIME, Readiness],
     };

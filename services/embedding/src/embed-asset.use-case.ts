@@ -69,7 +69,8 @@ export class EmbedAssetUseCase {
     const caption = event.caption ?? object.info.metadata['caption'];
     const tags = event.tags.length ? event.tags : splitTags(object.info.metadata['tags']);
     const rights = event.rights ?? rightsFromMetadata(object.info.metadata);
-    const captionText = captionTextFor({ caption, tags, path: event.path });
+    const originalName = object.info.metadata['originalname'];
+    const captionText = captionTextFor({ caption, tags, path: event.path, ...(originalName ? { originalName } : {}) });
     // Nothing to caption: give the slot back now, not after the image, or caption batches wait for it.
     if (!captionText) captionSlot?.release();
 

@@ -443,7 +443,15 @@ function setUpChat() {
     }
     if (show.ad) {
       const image = byTestId('ad-image', ui.adCard);
-      if (image.getAttribute('src') !== conversation.ad.url) {
+      // A flagged ad is shown to reviewers only: the page says so instead of a broken image.
+      const review = conversation.ad.review;
+      const withheld = review?.status === 'flagged' && !['reviewer', 'admin'].includes(document.body.dataset.role ?? '');
+      const note = byTestId('ad-withheld', ui.adCard);
+      note.hidden = !withheld;
+      note.textContent = withheld ? `The image guardrail flagged this ad (${(review.flags ?? []).join(', ')}); a reviewer must approve it before it is shown.` : '';
+      image.hidden = withheld;
+      byTestId('ad-download', ui.adCard).hidden = withheld;
+      if (!withheld && image.getAttribute('src') !== conversation.ad.url) {
         image.classList.remove('is-loaded');
         image.src = conversation.ad.url;
       }

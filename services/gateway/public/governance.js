@@ -4,8 +4,9 @@
 // Signing in keeps the key in sessionStorage (gone when the tab closes) and sends it as
 // `Authorization: Bearer` on every same-origin `/v1` fetch. The other pages call `fetch`
 // directly, so this module (loaded first) wraps `window.fetch` once instead of changing each call.
-// Images on these pages are fetched the same way and shown from blob URLs, since an <img src>
-// cannot carry the header.
+// Images on these pages are fetched the same way and shown from blob URLs. For the other pages'
+// <img src> and EventSource, which cannot carry the header, signing in also asks the gateway for
+// an HttpOnly session cookie (`POST /v1/session`), which the browser sends on GET requests only.
 
 const KEY = 'adseed.apiKey';
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -42,32 +43,60 @@ async function showImage(img, url) {
   img.src = img.dataset.blob;
 }
 
+/** Gets (with the key) or checks the session cookie, and notes the caller's role on the page. */
+async function refreshSession() {
+  const key = sessionStorage.getItem(KEY);
+  clearTimeout(refreshSession.timer);
+  try {
+    const { session } = await call(key ? 'POST' : 'GET', '/v1/session');
+    document.body.dataset.role = session.role;
+    // Renew at half-life, so images and streams keep working while the tab stays open.
+    if (session.expiresAt) refreshSession.timer = setTimeout(refreshSession, Math.max(60_000, (Date.parse(session.expiresAt) - Date.now()) / 2));
+    return session;
+  } catch (error) {
+    delete document.body.dataset.role;
+    if (key) throw error;
+    return undefined;
+  }
+}
+
 function setUpSignIn() {
   const form = byTestId('sign-in');
   const input = byTestId('api-key');
   const signedIn = byTestId('signed-in');
   const signOut = byTestId('sign-out');
-  const render = () => {
+  const render = (session) => {
     const key = sessionStorage.getItem(KEY);
     input.hidden = Boolean(key);
     byTestId('sign-in-button').hidden = Boolean(key);
     signedIn.hidden = !key;
     signOut.hidden = !key;
-    signedIn.textContent = key ? `Signed in (key …${key.slice(-4)})` : '';
+    signedIn.textContent = key ? `Signed in (key …${key.slice(-4)}${session ? `, ${session.role}` : ''})` : '';
   };
-  form.addEventListener('submit', (event) => {
+  form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const key = input.value.trim();
     if (!key) return;
     sessionStorage.setItem(KEY, key);
     input.value = '';
-    render();
+    try {
+      render(await refreshSession());
+    } catch (error) {
+      sessionStorage.removeItem(KEY);
+      render();
+      signedIn.hidden = false;
+      signedIn.textContent = error.message;
+    }
   });
-  signOut.addEventListener('click', () => {
+  signOut.addEventListener('click', async () => {
     sessionStorage.removeItem(KEY);
+    clearTimeout(refreshSession.timer);
+    delete document.body.dataset.role;
+    await fetch('/v1/session', { method: 'DELETE' }).catch(() => undefined);
     render();
   });
   render();
+  refreshSession().then(render, () => render());
 }
 
 function setUpReview() {

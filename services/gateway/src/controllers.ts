@@ -62,11 +62,11 @@ export class AssetsController {
   }
 
   @Get()
-  list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(ListAssetsQuery, 'query')) query: ListAssetsQuery) {
+  async list(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(ListAssetsQuery, 'query')) query: ListAssetsQuery) {
     if (query.status === 'quarantined' && !hasRole(principal, 'admin')) {
       throw new ApiError(403, 'forbidden', 'the quarantine is listed for admins only', [{ field: 'query.status', reason: 'role admin required' }]);
     }
-    return this.assets.list(principal.tenant, query);
+    return this.reviews.withoutFlaggedAds(principal, await this.assets.list(principal.tenant, query));
   }
 
   @Get('url')

@@ -37,6 +37,13 @@ const ApiKeys = z
 export const GatewayEnv = z.object({
   /** `key:tenant[:role[:name]]` entries. When set, every /v1 call needs `Authorization: Bearer <key>`. */
   ADSEED_API_KEYS: ApiKeys,
+  /**
+   * Signs the web UI's session cookies (at least 32 characters). Unset: derived from
+   * ADSEED_API_KEYS, so replicas with the same keys agree and changing the keys ends every session.
+   */
+  ADSEED_SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a web UI session cookie lasts. */
+  ADSEED_SESSION_TTL_SECONDS: envInt(8 * 3600, 60, 7 * 86_400),
   ADSEED_DEFAULT_TENANT: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('demo'),
   ADSEED_MAX_UPLOAD_BYTES: envInt(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
   ADSEED_MAX_IMAGE_PIXELS: envInt(40_000_000, 1, 500_000_000),

@@ -25,6 +25,8 @@ import { JOBS_CLOCK, JobsService } from './jobs.service';
 
 import { RateLimitGuard, rateLimitThrottlers } from './rate-limit.guard';
 import { TenantGuard } from './tenant.guard';
+import { SessionController, SignOutController } from './session.controller';
+import { SessionTokens } from './session.tokens';
 import { TokenBucketStorage } from './token-bucket.storage';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { AuditInterceptor } from './audit.interceptor';
@@ -79,13 +81,14 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        PlatformModule.forRoot(runtime, options),
+        // Its metrics name tenants: with API keys on, never on the user-facing port without a token.
+        PlatformModule.forRoot(runtime, { ...options, metrics: { protect: env.ADSEED_API_KEYS.size > 0 } }),
         MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: UPLOAD_FIELD_BYTES } }),
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, BrandKitController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, EventStreams, ...jobProviders(runtime, env), ...governanceProviders(runtime, env), ...brandKitProviders(runtime, env)],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, BrandKitController, SessionController, SignOutController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: SessionTokens, useValue: new SessionTokens(env.ADSEED_API_KEYS, env.ADSEED_SESSION_SECRET, env.ADSEED_SESSION_TTL_SECONDS) }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, EventStreams, ...jobProviders(runtime, env), ...governanceProviders(runtime, env), ...brandKitProviders(runtime, env)],
     };
   }
 }

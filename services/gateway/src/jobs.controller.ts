@@ -5,6 +5,8 @@ import { ApiError } from './http-errors';
 import { EventStreams, jobPosition, StateReplay, type EventStream } from './event-stream';
 import { JobEventsHub } from './job-events.hub';
 import { JobsService } from './jobs.service';
+import { ModerateText } from './text-guardrail.interceptor';
+import { CurrentPrincipal, type Principal } from './roles';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ZodPipe } from './zod.pipe';
 
@@ -19,6 +21,7 @@ export class JobsController {
   ) {}
 
   @Post()
+  @ModerateText('segments', 'headline', 'callToAction')
   async create(
     @Tenant() tenant: string,
     @Body(new ZodPipe(CreateJobBody)) body: CreateJobBody,
@@ -40,8 +43,8 @@ export class JobsController {
   }
 
   @Get(':id')
-  async get(@Tenant() tenant: string, @Param('id') id: string): Promise<{ job: Job }> {
-    return { job: await this.jobs.get(tenant, id) };
+  async get(@Tenant() tenant: string, @Param('id') id: string, @CurrentPrincipal() viewer: Principal): Promise<{ job: Job }> {
+    return { job: await this.jobs.get(tenant, id, viewer) };
   }
 
   @Post(':id/cancel')
@@ -63,7 +66,7 @@ export class JobsController {
    * EventSource to stop reconnecting.
    */
   @Get(':id/events')
-  async events(@Tenant() tenant: string, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
+  async events(@Tenant() tenant: string, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response, @CurrentPrincipal() viewer: Principal): Promise<void> {
     const replay = new StateReplay(jobPosition, lastEventId);
     // Set once the headers are out; states offered before wait for it.
     const out: { stream?: EventStream } = {};
@@ -85,13 +88,13 @@ export class JobsController {
       queued = true;
       sending = sending.then(() => {
         queued = false;
-        return this.jobs.get(tenant, id).then(send, () => out.stream?.end());
+        return this.jobs.get(tenant, id, viewer).then(send, () => out.stream?.end());
       });
     });
     let initial: Job;
     try {
       await this.hub.listening();
-      initial = await this.jobs.get(tenant, id);
+      initial = await this.jobs.get(tenant, id, viewer);
     } catch (error) {
       stop();
       throw error;

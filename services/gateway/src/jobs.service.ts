@@ -25,6 +25,7 @@ import { ApiError } from './http-errors';
 import { planJob, type PlanUnit } from './job-plan';
 import { JobsRepository, type StoredJob, type StoredOutcome } from './jobs.repository';
 import { ReviewService } from './review.service';
+import { hasRole, type Principal } from './roles';
 import { BrandKitService } from './brand-kit.service';
 
 export const JOBS_CLOCK = Symbol('JOBS_CLOCK');
@@ -70,8 +71,9 @@ export class JobsService {
     }
   }
 
-  async get(tenant: string, id: string): Promise<Job> {
-    return this.view(await this.stored(tenant, id));
+  /** The job as `viewer` may see it: to a marketer, an ad the image guardrail flagged is a failure (`withheld`), not an ad. */
+  async get(tenant: string, id: string, viewer?: Principal): Promise<Job> {
+    return this.view(await this.stored(tenant, id), true, viewer);
   }
 
   async list(tenant: string, query: ListJobsQuery): Promise<ListJobsResponse> {
@@ -160,7 +162,7 @@ export class JobsService {
   }
 
   /** The job as the API shows it: plan + outcomes + cancel marker. */
-  async view(stored: StoredJob, withReviews = true): Promise<Job> {
+  async view(stored: StoredJob, withReviews = true, viewer?: Principal): Promise<Job> {
     const [{ outcomes, updatedAt }, cancelledAt] = await Promise.all([
       this.repository.outcomes(stored.tenant, stored.id),
       this.repository.cancelledAt(stored.tenant, stored.id),
@@ -206,6 +208,21 @@ export class JobsService {
       : finished === total
         ? ads.length === 0 ? 'failed' : 'done'
         : finished > 0 ? 'running' : 'queued';
+    if (viewer && !hasRole(viewer, 'reviewer')) {
+      for (const ad of ads.filter((a) => a.review?.status === 'flagged')) {
+        ads.splice(ads.indexOf(ad), 1);
+        failures.push({
+          index: ad.index,
+          format: ad.format,
+          variant: ad.variant,
+          ...(ad.segment ? { segment: ad.segment } : {}),
+          seedPath: ad.seedPath,
+          code: 'withheld',
+          reason: `the image guardrail flagged this ad (${ad.review?.flags?.join(', ') ?? 'unsafe'}); a reviewer must approve it before it is shown`,
+        });
+      }
+      failures.sort((a, b) => a.index - b.index);
+    }
     const times = [new Date(stored.createdAt), ...(updatedAt ? [updatedAt] : []), ...(cancelledAt ? [cancelledAt] : [])];
     const { request } = stored;
     return {

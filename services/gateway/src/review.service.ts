@@ -1,28 +1,36 @@
-import { AdReview, assetContentUrl, assetIdFor, splitStoragePath, storeCursor, type AdReviewMark, type AdSource, type ListReviewsQuery, type ListReviewsResponse, type ReviewDecisionBody } from '@adseed/contracts';
+import { AdReview, assetContentUrl, assetIdFor, splitStoragePath, storeCursor, type AdModeration, type AdReviewMark, type AdSource, type ListReviewsQuery, type ListReviewsResponse, type ReviewDecisionBody } from '@adseed/contracts';
+import { IMAGE_GUARDRAIL, ImageModerationUnavailableError, type ImageGuardrail } from '@adseed/guardrails';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { ObjectNotFoundError } from '@adseed/storage';
-import { Inject, Injectable } from '@nestjs/common';
+import { ObjectNotFoundError, type ObjectInfo } from '@adseed/storage';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AuditLog } from './audit.log';
 import { GATEWAY_ENV, type GatewayEnv, type ReviewPolicy } from './gateway.env';
 import { ApiError } from './http-errors';
 import { hasRole, type Principal } from './roles';
 
 const POLICY: Principal = { tenant: '', role: 'admin', actor: 'policy' };
+const GUARDRAIL: Principal = { tenant: '', role: 'admin', actor: 'image-guardrail' };
 
 /**
  * Every ad's review state, in the state bucket: `reviews/<tenant>/ads/<adId>.json`, plus an
  * empty marker `reviews/<tenant>/pending/<adId>` while it waits for a person (the queue is a
  * listing of markers). An ad is registered when the gateway first sees it (a job outcome, a
  * conversation or `POST /v1/ads` answer, or a request for its bytes); the tenant's policy then
- * approves it at once (`auto-approve`: product fidelity at or above the threshold) or leaves it
- * pending. The ad id is `assetIdFor(path)`.
+ * approves it at once (`auto-approve`: product fidelity at or above the threshold, and the image
+ * guardrail, when on, passed it) or leaves it pending. With the image guardrail on, every ad is
+ * classified when it is registered, before anyone can fetch it: an ad it flags is `flagged`, waits
+ * in the same queue, and is shown to reviewers only. The ad id is `assetIdFor(path)`.
  */
 @Injectable()
 export class ReviewService {
+  /** Registrations in flight, so two first sightings of one ad classify it once. */
+  private readonly registering = new Map<string, Promise<AdReview | undefined>>();
+
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly audit: AuditLog,
+    @Optional() @Inject(IMAGE_GUARDRAIL) private readonly imageGuardrail: ImageGuardrail | null = null,
   ) {}
 
   private get bucket(): string {
@@ -36,19 +44,33 @@ export class ReviewService {
   /** The ad's review, registering it under the tenant's policy if it has none; undefined when there is no such ad. */
   async ensure(tenant: string, path: string, source: AdSource, refs: { jobId?: string; conversationId?: string } = {}): Promise<AdReview | undefined> {
     const adId = assetIdFor(path);
-    const existing = await this.get(tenant, adId);
-    if (existing) return existing;
+    const inFlight = `${tenant}/${adId}`;
+    const running = this.registering.get(inFlight);
+    if (running) return running;
+    const registering = (async () => {
+      const existing = await this.get(tenant, adId);
+      if (existing) return existing;
+      const { bucket, key } = splitStoragePath(path);
+      if (bucket !== this.runtime.buckets.ad || !key.startsWith(`${tenant}/`) || key.endsWith('.json')) return undefined;
+      return this.register(tenant, adId, path, source, refs);
+    })().finally(() => this.registering.delete(inFlight));
+    this.registering.set(inFlight, registering);
+    return registering;
+  }
+
+  private async register(tenant: string, adId: string, path: string, source: AdSource, refs: { jobId?: string; conversationId?: string }): Promise<AdReview | undefined> {
     const { bucket, key } = splitStoragePath(path);
-    if (bucket !== this.runtime.buckets.ad || !key.startsWith(`${tenant}/`)) return undefined;
     const info = await this.runtime.store.stat(bucket, key);
     if (!info) return undefined;
     const raw = info.metadata.fidelity;
     const fidelity = raw !== undefined && Number.isFinite(Number(raw)) ? Number(raw) : undefined;
     const threshold = this.env.ADSEED_FIDELITY_THRESHOLD;
     const because: string[] = [];
+    const moderation = await this.moderate(tenant, adId, info, because);
     if (this.policyOf(tenant) === 'always-review') because.push('tenant policy: always-review');
     if (fidelity === undefined) because.push('product fidelity was not measured');
     else if (fidelity < threshold) because.push(`product fidelity ${fidelity} is under ${threshold}`);
+    const status = moderation?.flagged ? 'flagged' : because.length ? 'pending' : 'approved';
     const now = new Date().toISOString();
     const review = AdReview.parse({
       adId,
@@ -56,21 +78,49 @@ export class ReviewService {
       url: assetContentUrl(path),
       source,
       ...refs,
-      status: because.length ? 'pending' : 'approved',
+      status,
       ...(fidelity !== undefined ? { fidelity } : {}),
       needsReviewBecause: because,
+      ...(moderation ? { moderation } : {}),
       createdAt: now,
-      ...(because.length ? {} : { decidedBy: 'policy', decidedAt: now }),
+      ...(status === 'approved' ? { decidedBy: 'policy', decidedAt: now } : {}),
     });
     await this.save(tenant, review);
-    if (review.status === 'pending') await this.runtime.store.put(this.bucket, this.pendingKey(tenant, adId), Buffer.alloc(0), { contentType: 'application/octet-stream', metadata: { tenant } });
-    else await this.audit.record({ ...POLICY, tenant }, { action: 'review.auto-approved', target: path, details: { adId, ...(fidelity !== undefined ? { fidelity } : {}) } });
+    if (status !== 'approved') await this.runtime.store.put(this.bucket, this.pendingKey(tenant, adId), Buffer.alloc(0), { contentType: 'application/octet-stream', metadata: { tenant } });
+    if (status === 'flagged') {
+      await this.audit.record({ ...GUARDRAIL, tenant }, { action: 'review.flagged', target: path, details: { adId, model: moderation!.model, reasons: moderation!.reasons.join(',') } });
+    } else if (status === 'approved') {
+      await this.audit.record({ ...POLICY, tenant }, { action: 'review.auto-approved', target: path, details: { adId, ...(fidelity !== undefined ? { fidelity } : {}) } });
+    }
     return review;
+  }
+
+  /**
+   * The image guardrail's verdict on the ad's bytes, or undefined when it is off. When it cannot
+   * run, the ad is not flagged but waits for a person (fails closed, never auto-approved).
+   */
+  private async moderate(tenant: string, adId: string, info: ObjectInfo, because: string[]): Promise<AdModeration | undefined> {
+    if (!this.imageGuardrail) return undefined;
+    try {
+      const { body } = await this.runtime.store.get(info.bucket, info.key);
+      const verdict = await this.imageGuardrail.check(body);
+      const moderation: AdModeration = { model: verdict.model, flagged: verdict.flagged, reasons: verdict.reasons, scores: verdict.scores };
+      if (verdict.flagged) {
+        because.push(`image guardrail (${verdict.model}) flagged it: ${verdict.reasons.map((r) => `${r} ${verdict.scores[r]}`).join(', ')}`);
+        this.runtime.logger.warn('generated ad flagged by the image guardrail', { tenant, adId, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
+      }
+      return moderation;
+    } catch (error) {
+      if (!(error instanceof ImageModerationUnavailableError)) throw error;
+      because.push('the image guardrail could not run');
+      this.runtime.logger.error('image guardrail unavailable; the ad waits for a reviewer', { tenant, adId, error: error.message });
+      return undefined;
+    }
   }
 
   async mark(tenant: string, path: string, source: AdSource, refs: { jobId?: string; conversationId?: string } = {}): Promise<AdReviewMark | undefined> {
     const review = await this.ensure(tenant, path, source, refs);
-    return review ? { adId: review.adId, status: review.status, ...(review.fidelity !== undefined ? { fidelity: review.fidelity } : {}) } : undefined;
+    return review ? markOf(review) : undefined;
   }
 
   async decide(principal: Principal, adId: string, body: ReviewDecisionBody): Promise<AdReview> {
@@ -91,7 +141,8 @@ export class ReviewService {
   }
 
   async list(tenant: string, query: ListReviewsQuery): Promise<ListReviewsResponse> {
-    const pending = query.status === 'pending';
+    // Pending and flagged ads share the queue of markers: both wait for a person.
+    const pending = query.status === 'pending' || query.status === 'flagged';
     const prefix = pending ? `reviews/${tenant}/pending/` : `reviews/${tenant}/ads/`;
     const page = await this.runtime.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
     const items: AdReview[] = [];
@@ -120,9 +171,17 @@ export class ReviewService {
     if (bucket !== this.runtime.buckets.ad || key.endsWith('.json')) return;
     const review = await this.ensure(principal.tenant, path, 'direct');
     if (!review || review.status === 'approved') return;
-    throw new ApiError(403, 'not_approved', `this ad is ${review.status === 'pending' ? 'waiting for review' : 'rejected'}; only reviewers can see it until it is approved`, [
-      { field: 'query.path', reason: `review ${review.status}` },
-    ]);
+    const state = { pending: 'waiting for review', flagged: 'flagged by the image guardrail and waiting for review', rejected: 'rejected' }[review.status];
+    throw new ApiError(403, 'not_approved', `this ad is ${state}; only reviewers can see it until it is approved`, [{ field: 'query.path', reason: `review ${review.status}` }]);
+  }
+
+  /** A listing as a caller who is not a reviewer may see it: without the ads the image guardrail flagged. */
+  async withoutFlaggedAds<T extends { path: string }>(principal: Principal, page: { items: T[]; nextCursor?: string }): Promise<{ items: T[]; nextCursor?: string }> {
+    if (hasRole(principal, 'reviewer')) return page;
+    const reviews = await Promise.all(
+      page.items.map((item) => (splitStoragePath(item.path).bucket === this.runtime.buckets.ad ? this.ensure(principal.tenant, item.path, 'direct') : Promise.resolve(undefined))),
+    );
+    return { ...page, items: page.items.filter((_, i) => reviews[i]?.status !== 'flagged') };
   }
 
   private async get(tenant: string, adId: string): Promise<AdReview | undefined> {
@@ -146,3 +205,11 @@ export class ReviewService {
     return `reviews/${tenant}/pending/${adId}`;
   }
 }
+
+/** What a job or conversation shows of an ad's review. */
+export const markOf = (review: AdReview): AdReviewMark => ({
+  adId: review.adId,
+  status: review.status,
+  ...(review.fidelity !== undefined ? { fidelity: review.fidelity } : {}),
+  ...(review.status === 'flagged' && review.moderation ? { flags: review.moderation.reasons } : {}),
+});

@@ -12,7 +12,10 @@ export interface Principal {
   actor: string;
 }
 
-export type PrincipalRequest = Request & { tenant?: string; principal?: Principal };
+/** How the caller proved who it is: a bearer key (by fingerprint), the web UI's session cookie, or nothing (no keys configured). */
+export type Credential = { kind: 'key'; fingerprint: string } | { kind: 'session'; fingerprint: string; expires: number } | { kind: 'none' };
+
+export type PrincipalRequest = Request & { tenant?: string; principal?: Principal; credential?: Credential };
 
 export const ROLES_KEY = 'adseed:roles';
 const RANK: Record<Role, number> = { marketer: 0, reviewer: 1, admin: 2 };

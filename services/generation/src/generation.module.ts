@@ -65,12 +65,13 @@ export class GenerationConsumers implements OnApplicationBootstrap, OnApplicatio
 
 @Module({})
 export class GenerationModule {
-  static register(runtime: ServiceRuntime, env: GenerationEnv, options: { http: boolean }): DynamicModule {
+  /** `generator` replaces the one `ADSEED_GENERATOR` names (a composition's choice, e.g. a test generator behind the port). */
+  static register(runtime: ServiceRuntime, env: GenerationEnv, options: { http: boolean }, generator?: AdGenerator): DynamicModule {
     return {
       module: GenerationModule,
       imports: [PlatformModule.forRoot(runtime, options)],
       providers: [
-        { provide: GENERATOR, useFactory: () => traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
+        { provide: GENERATOR, useFactory: () => traceMethods(generator ?? createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
         { provide: BrandKitReader, useValue: new BrandKitReader(runtime.store, env.ADSEED_BUCKET_STATE) },
         {
           provide: GenerateAdUseCase,

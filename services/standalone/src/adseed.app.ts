@@ -5,9 +5,9 @@ import { AgentService, SubjectCatalogueService } from '@adseed/agent';
 import { CommonEnv, envBoolean, envInt, loadConfigs } from '@adseed/config';
 import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
-import { GenerationService } from '@adseed/generation';
+import { GenerationModule, GenerationService, type AdGenerator } from '@adseed/generation';
 import { InProcessBroker } from '@adseed/messaging';
-import { createRuntime, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { createRuntime, MetricsListener, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { RetrievalService, VECTOR_INDEX, type VectorIndex } from '@adseed/retrieval';
 import { FsObjectStore } from '@adseed/storage';
 import { Logger, NestLoggerAdapter, startTracing } from '@adseed/telemetry';
@@ -72,10 +72,14 @@ export interface AdseedOptions {
   env?: NodeJS.ProcessEnv;
   /** Where log lines go (tests silence them). */
   logSink?: (line: string) => void;
+  /** Generate with this instead of the generator `ADSEED_GENERATOR` names (tests: a generator behind the same port). */
+  generator?: AdGenerator;
 }
 
 export interface RunningAdseed {
   url: string;
+  /** `/metrics` on its own listener, when `METRICS_PORT` is set. */
+  metricsUrl?: string;
   broker: InProcessBroker;
   store: FsObjectStore;
   /** Resolves when the demo library is stored and indexed. */
@@ -98,6 +102,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     ...process.env,
     ...(options.clipModelDir !== undefined ? { ADSEED_CLIP_MODEL_DIR: options.clipModelDir ?? join(dataDir, 'no-clip-model') } : {}),
     ...(options.captionModelDir !== undefined ? { ADSEED_CAPTION_MODEL_DIR: options.captionModelDir ?? join(dataDir, 'no-caption-model') } : {}),
+    // A separate metrics listener binds where the product does unless told otherwise.
+    METRICS_HOST: options.env?.METRICS_HOST ?? process.env.METRICS_HOST ?? options.host ?? '127.0.0.1',
     ...options.env,
     ADSEED_DATA_DIR: dataDir,
     ADSEED_BUS: 'memory',
@@ -136,7 +142,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   // Consumers first, so nothing the gateway publishes waits for a subscriber.
   await startWorker(EmbeddingService, config.embedding);
   const retrieval = await startWorker(RetrievalService, config.retrieval);
-  await startWorker(GenerationService, config.generation);
+  await startWorker(options.generator ? { ...GenerationService, module: (runtime, env, o) => GenerationModule.register(runtime, env, o, options.generator) } : GenerationService, config.generation);
   await startWorker(AgentService, config.agent);
   const catalogue = contexts[contexts.length - 1].get(SubjectCatalogueService);
   /** Idle: no message left to handle, and the subject catalogue's pending snapshot written. */
@@ -150,6 +156,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   await gateway.listen(options.port ?? common.PORT, options.host ?? '127.0.0.1');
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;
   const url = `http://${address.address === '::' ? 'localhost' : address.address}:${address.port}`;
+  const metricsPort = gateway.get(MetricsListener, { strict: false }).port;
+  const metricsUrl = metricsPort === undefined ? undefined : `http://${common.METRICS_HOST.includes(':') ? `[${common.METRICS_HOST}]` : common.METRICS_HOST}:${metricsPort}`;
 
   // Once the journal's replay is handled, whatever is stored but still not indexed was lost
   // before the journal existed (or its event was dead-lettered): queue it again, and say so.
@@ -179,6 +187,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
 
   return {
     url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     broker,
     store,
     demoLibrary,

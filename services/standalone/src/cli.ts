@@ -29,6 +29,20 @@ campaign options:
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 
+/**
+ * Fails at once, with what to do, when nothing answers at the gateway's address: otherwise every
+ * upload would fail on its own with Node's bare "fetch failed".
+ */
+async function assertReachable(url: string): Promise<void> {
+  try {
+    await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    const why = (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new Error(`the adseed server at ${url} is not reachable (${why}). Start it with \`npx adseed start\` (or \`npm start\`), or point --url or ADSEED_URL at a running gateway.`);
+  }
+}
+
 async function listImages(folder: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await fs.readdir(folder, { withFileTypes: true, recursive: true })) {
@@ -39,6 +53,7 @@ async function listImages(folder: string): Promise<string[]> {
 
 async function ingest(folder: string, flags: Record<string, string | undefined>): Promise<number> {
   const url = (flags.url ?? process.env.ADSEED_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  await assertReachable(url);
   const manifestPath = flags.manifest ?? (existsSync(join(folder, 'manifest.csv')) ? join(folder, 'manifest.csv') : undefined);
   const manifest = new Map<string, ManifestRow>();
   if (manifestPath) for (const row of parseManifest(await fs.readFile(manifestPath, 'utf8'))) manifest.set(row.file, row);
@@ -102,6 +117,7 @@ const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g,
 async function campaign(flags: Record<string, string | undefined>): Promise<number> {
   const url = (flags.url ?? process.env.ADSEED_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
   if (!flags.brand || !flags.segments) throw new Error('campaign needs --brand <pack.png or brands/… path> and --segments <file, one segment a line>');
+  await assertReachable(url);
   const headers: Record<string, string> = {};
   if (flags.tenant) headers['x-tenant-id'] = flags.tenant;
   const apiKey = flags['api-key'] ?? process.env.ADSEED_API_KEY;

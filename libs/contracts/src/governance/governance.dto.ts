@@ -5,12 +5,23 @@ import { StoreCursor } from '../paging';
 
 // ---- Review -------------------------------------------------------------------------------
 
-export const ReviewStatus = z.enum(['pending', 'approved', 'rejected']);
+/** `flagged`: the image guardrail flagged the ad; like `pending` it waits for a reviewer, and it is never listed to marketers. */
+export const ReviewStatus = z.enum(['pending', 'flagged', 'approved', 'rejected']);
 export type ReviewStatus = z.infer<typeof ReviewStatus>;
 
 /** Where an ad came from. */
 export const AdSource = z.enum(['job', 'conversation', 'direct', 'experiment']);
 export type AdSource = z.infer<typeof AdSource>;
+
+/** What the image guardrail said about a generated ad. */
+export const AdModeration = z.object({
+  model: z.string(),
+  flagged: z.boolean(),
+  /** The classes whose score reached their threshold, e.g. `["porn"]`. */
+  reasons: z.array(z.string()),
+  scores: z.record(z.string(), z.number()),
+});
+export type AdModeration = z.infer<typeof AdModeration>;
 
 /** An ad's review state. `decidedBy` is the deciding key's name, or `policy` for an auto-approval. */
 export const AdReview = z.object({
@@ -23,8 +34,10 @@ export const AdReview = z.object({
   status: ReviewStatus,
   /** Product fidelity (0-1) when measured. */
   fidelity: z.number().optional(),
-  /** Why a person must look (policy, fidelity under the threshold, not measured). */
+  /** Why a person must look (policy, fidelity under the threshold, not measured, the image guardrail). */
   needsReviewBecause: z.array(z.string()),
+  /** The image guardrail's verdict on the ad, when it ran: the classes that reached their threshold and every score. */
+  moderation: AdModeration.optional(),
   createdAt: z.string(),
   decidedBy: z.string().optional(),
   decidedAt: z.string().optional(),
@@ -33,7 +46,13 @@ export const AdReview = z.object({
 export type AdReview = z.infer<typeof AdReview>;
 
 /** What a job or conversation response shows of an ad's review. */
-export const AdReviewMark = z.object({ adId: z.string(), status: ReviewStatus, fidelity: z.number().optional() });
+export const AdReviewMark = z.object({
+  adId: z.string(),
+  status: ReviewStatus,
+  fidelity: z.number().optional(),
+  /** The image guardrail's categories when it flagged the ad (status `flagged`). */
+  flags: z.array(z.string()).optional(),
+});
 export type AdReviewMark = z.infer<typeof AdReviewMark>;
 
 export const ListReviewsQuery = z.object({
@@ -53,6 +72,21 @@ export const ReviewDecisionBody = z
   .refine((b) => b.decision === 'approve' || b.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] });
 export type ReviewDecisionBody = z.infer<typeof ReviewDecisionBody>;
 export const ReviewResponse = z.object({ review: AdReview });
+
+// ---- Session (web UI sign-in) --------------------------------------------------------------
+
+/** Who the caller is; `expiresAt` when a session cookie was set (or is what signed the call). */
+export const SessionInfo = z.object({
+  tenant: z.string(),
+  role: z.enum(['marketer', 'reviewer', 'admin']),
+  /** The key's name (`local` without keys). */
+  actor: z.string(),
+  /** `key` (Authorization: Bearer), `session` (the cookie), or `none` (no keys configured). */
+  via: z.enum(['key', 'session', 'none']),
+  expiresAt: z.string().optional(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+export const SessionResponse = z.object({ session: SessionInfo });
 
 // ---- Audit --------------------------------------------------------------------------------
 

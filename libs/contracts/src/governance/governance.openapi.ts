@@ -11,6 +11,7 @@ import {
   NextPairResponse,
   ReviewDecisionBody,
   ReviewResponse,
+  SessionResponse,
   VoteBody,
 } from './governance.dto';
 
@@ -31,6 +32,22 @@ export function registerGovernancePaths(r: OpenAPIRegistry, common: { headers: z
     description: 'The reviewer (the key\'s name) and the time are recorded on the ad and in the audit log. `id` is the ad\'s `adId` (from `GET /v1/reviews`, or `review.adId` on job and conversation ads).',
     request: { headers, params, body: { required: true, content: { 'application/json': { schema: ReviewDecisionBody } } } },
     responses: { 200: json(ReviewResponse, 'The ad\'s review state after the decision.'), ...errors, ...forbidden, 404: json(ErrorBody, 'No such ad for this tenant.') },
+  });
+  r.registerPath({
+    method: 'post', path: '/v1/session', tags: ['session'], summary: 'Sign the web UI in: sets an HttpOnly session cookie for the key (images and event streams)',
+    description:
+      'Needs `Authorization: Bearer <key>`. With API keys configured, answers with `Set-Cookie: adseed_session=…; Path=/v1; HttpOnly; SameSite=Strict` (plus `Secure` over HTTPS), valid for `ADSEED_SESSION_TTL_SECONDS`. The cookie authenticates **reads only** (GET/HEAD: `<img>` and `EventSource`, which cannot send headers); every other method still needs the bearer key, so a cross-site request can change nothing. It ends when its key is removed or changed. Without keys, nothing is set.',
+    request: { headers },
+    responses: { 200: json(SessionResponse, 'Signed in (the cookie is set when keys are configured).'), ...errors },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/session', tags: ['session'], summary: 'Who the caller is (key, session cookie, or the local admin without keys)',
+    request: { headers },
+    responses: { 200: json(SessionResponse, 'The caller.'), ...errors },
+  });
+  r.registerPath({
+    method: 'delete', path: '/v1/session', tags: ['session'], summary: 'Sign out: clears the session cookie',
+    responses: { 204: { description: 'The cookie is cleared.' } },
   });
   r.registerPath({
     method: 'get', path: '/v1/audit', tags: ['audit'], summary: 'The append-only audit log (admin): decisions, uploads, deletions, key use; oldest first',

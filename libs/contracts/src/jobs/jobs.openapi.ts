@@ -26,6 +26,8 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
       ...errors,
       404: json(ErrorBody, 'The brand image or a seed does not exist, or a segment found no seed.'),
       409: json(ErrorBody, 'The Idempotency-Key was used for a different request body.'),
+      422: json(ErrorBody, 'Rejected by the content policy: `code` is `moderation_rejected`; each issue names the field (`segments`, `headline`, `callToAction`) and the category. The text itself is never logged.'),
+      503: json(ErrorBody, 'The configured moderation endpoint cannot answer and the guardrail fails closed (`moderation_unavailable`).'),
     },
   });
   r.registerPath({

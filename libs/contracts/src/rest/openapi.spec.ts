@@ -17,7 +17,7 @@ describe(buildOpenApiDocument.name, () => {
       '/v1/conversations/{id}/events', '/v1/conversations/{id}/messages', '/v1/conversations/{id}/seed',
       '/v1/experiments', '/v1/experiments/{id}', '/v1/experiments/{id}/next-pair', '/v1/experiments/{id}/votes',
       '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/events',
-      '/v1/reports/seed-gaps', '/v1/reviews', '/v1/search', '/v1/subjects', '/v1/subjects/{id}',
+      '/v1/reports/seed-gaps', '/v1/reviews', '/v1/search', '/v1/session', '/v1/subjects', '/v1/subjects/{id}',
     ]);
     assert.match(JSON.stringify(doc.paths['/v1/search'].post.requestBody), /"maxLength":500/);
   });

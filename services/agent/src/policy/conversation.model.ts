@@ -44,7 +44,7 @@ export interface Conversation {
   currentSeed?: SeedHit;
   rejectedSubjects: string[];
   /** `review` is added by the gateway (the agent never sets it). */
-  ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string; review?: { adId: string; status: 'pending' | 'approved' | 'rejected'; fidelity?: number } };
+  ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string; review?: { adId: string; status: 'pending' | 'flagged' | 'approved' | 'rejected'; fidelity?: number; flags?: string[] } };
   messages: ChatMessage[];
   brandPath?: string;
   /** Text the ad will carry (set at the start or with a reply). */

@@ -289,6 +289,8 @@ describe(LocalAdGenerator.name, () => {
     it('truncated JPEG', async () => {
       const jpeg = await sharp(seed).jpeg().toBuffer();
       await expectImageError({ seed: jpeg.subarray(0, Math.floor(jpeg.length / 2)), brand }, 'seed', /could not be decoded/);
+      const error = await rejection(generator.generate({ seed: jpeg.subarray(0, Math.floor(jpeg.length / 2)), brand }));
+      assert.doesNotMatch((error as Error).message, /vips|jpeg_|premature|: [a-z]+load/i, 'a plain message, without libvips internals');
     });
 
     it('images over the pixel limit, before decoding them', async () => {

@@ -336,7 +336,7 @@ export class LocalAdGenerator implements AdGenerator {
       if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
       return { data, width: coverWidth, height: coverHeight, seedWidth, seedHeight, scale };
     } catch (error) {
-      throw new InvalidImageError('seed', `could not be decoded (${reason(error)})`);
+      throw new InvalidImageError('seed', `could not be decoded: the file is truncated or corrupt${plainCause(error)}`);
     }
   }
 
@@ -358,7 +358,7 @@ export class LocalAdGenerator implements AdGenerator {
       if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels`);
       decoded = { data, width: info.width, height: info.height };
     } catch (error) {
-      throw new InvalidImageError('brand', `could not be decoded (${reason(error)})`);
+      throw new InvalidImageError('brand', `could not be decoded: the file is truncated or corrupt${plainCause(error)}`);
     }
 
     const cut = removeWhiteBackground(decoded, { tolerance: this.backgroundTolerance });
@@ -595,6 +595,15 @@ function validateText(text: string | undefined, field: string, maxChars: number)
     throw new InvalidAdRequestError(field, `is ${Array.from(normalised).length} characters; the limit is ${maxChars}`);
   }
   return normalised === '' ? undefined : normalised;
+}
+
+/**
+ * Our own limits (a pipeline timeout, a channel count) are worth repeating; libvips' decoder
+ * messages name its internals (loaders, buffers) and are not, so they stay out of the answer.
+ */
+function plainCause(error: unknown): string {
+  const message = reason(error);
+  return /vips|load|jpeg|png|webp|buffer|read/i.test(message) ? '' : ` (${message})`;
 }
 
 function reason(error: unknown): string {

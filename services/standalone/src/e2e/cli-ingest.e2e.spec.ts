@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { runCli } from '../cli';
@@ -34,5 +35,30 @@ describe('adseed ingest <folder> (the CLI, against a running gateway)', () => {
     assert.deepEqual(listed.items.map((i) => i.caption).sort(), ['a retriever swimming in a lake', 'a terrier running in a park']);
     const search = (await (await app.api('/v1/search', { method: 'POST', json: { text: 'a dog swimming', encoders: ['caption'] }, tenant: 'cli-test' })).json()) as { hits: { caption: string }[] };
     assert.equal(search.hits[0].caption, 'a retriever swimming in a lake');
+  });
+
+  it('says plainly when the server is not reachable, for --url and for ADSEED_URL, before uploading anything', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const url = `http://127.0.0.1:${closed}`;
+    await assert.rejects(runCli(['ingest', folder, '--url', url]), (error: Error) => {
+      assert.match(error.message, new RegExp(`the adseed server at ${url.replace(/[.]/g, '\\.')} is not reachable \\(ECONNREFUSED\\)`));
+      assert.match(error.message, /--url or ADSEED_URL/);
+      return true;
+    });
+    const previous = process.env.ADSEED_URL;
+    process.env.ADSEED_URL = `${url}/`;
+    try {
+      await assert.rejects(runCli(['ingest', folder]), new RegExp(`at ${url.replace(/[.]/g, '\\.')} is not reachable`));
+      await assert.rejects(runCli(['campaign', '--brand', 'brands/x/pack.png', '--segments', join(folder, 'manifest.csv')]), /is not reachable/);
+    } finally {
+      if (previous === undefined) delete process.env.ADSEED_URL;
+      else process.env.ADSEED_URL = previous;
+    }
   });
 });

@@ -23,10 +23,12 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
   let app: TestApp;
   const logs: string[] = [];
   const auth = { authorization: `Bearer ${API_KEY}` };
+  // With API keys on, the gateway's /metrics (it names tenants) takes its own token.
+  const METRICS_TOKEN = 'metrics-token-0123456789';
   const lines = () => logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
 
   before(async () => {
-    app = await startTestApp({ logSink: (line) => logs.push(line), env: { ADSEED_API_KEYS: `${API_KEY}:acme:admin:e2e`, LOG_LEVEL: 'debug', LOG_FORMAT: 'json' } });
+    app = await startTestApp({ logSink: (line) => logs.push(line), env: { ADSEED_API_KEYS: `${API_KEY}:acme:admin:e2e`, ADSEED_METRICS_TOKEN: METRICS_TOKEN, LOG_LEVEL: 'debug', LOG_FORMAT: 'json' } });
   });
   after(() => app?.stop());
 
@@ -70,7 +72,7 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
   });
 
   it('/metrics has the process metrics once (CPU, memory, event-loop lag), beside the services\' own', async () => {
-    const text = await (await app.api('/metrics')).text();
+    const text = await (await app.api('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
       const series = text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
       assert.equal(series.length, 1, `${name}: ${series.join(' | ')}`);

@@ -63,7 +63,7 @@ describe('web UI: sign-in, the review queue and blind A/B voting in a real brows
     await page.goto(app.url);
     await page.getByTestId('api-key').fill('k-rv');
     await page.getByTestId('sign-in-button').click();
-    assert.match((await page.getByTestId('signed-in').textContent()) ?? '', /Signed in \(key …k-rv\)/);
+    await page.getByTestId('signed-in').filter({ hasText: /Signed in \(key …k-rv, reviewer\)/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
     await page.getByTestId('tab-review').click();
     const item = page.getByTestId('review-item');
     await item.first().waitFor({ timeout: STEP_TIMEOUT_MS });
@@ -99,5 +99,59 @@ describe('web UI: sign-in, the review queue and blind A/B voting in a real brows
     assert.equal(rows.reduce((t, r) => t + Number(r[2]), 0), 3, 'three wins in all');
     await page.screenshot({ path: '/tmp/adseed-ui-ab.png', fullPage: true });
     assert.deepEqual(problems, []);
+  });
+
+  it('a signed-in page shows images and gets SSE updates through the HttpOnly session cookie (keys on)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const own = await context.newPage();
+    own.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+    const responses: { path: string; status: number }[] = [];
+    own.on('response', (r) => responses.push({ path: new URL(r.url()).pathname, status: r.status() }));
+    try {
+      await own.goto(app.url);
+      await own.getByTestId('api-key').fill('k-rv');
+      await own.getByTestId('sign-in-button').click();
+      await own.getByTestId('signed-in').filter({ hasText: 'reviewer' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+      const cookie = (await context.cookies()).find((c) => c.name === 'adseed_session');
+      assert.ok(cookie, 'signing in set the session cookie');
+      assert.deepEqual([cookie.httpOnly, cookie.sameSite, cookie.path], [true, 'Strict', '/v1']);
+      assert.equal(await own.evaluate(() => document.cookie.includes('adseed_session')), false, 'page scripts cannot read it');
+
+      const created = own.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/conversations', { timeout: STEP_TIMEOUT_MS });
+      await own.getByTestId('segment-input').fill('outdoor surfboard');
+      await own.getByTestId('segment-submit').click();
+      const conversation = (await (await created).json()) as Json;
+      await own.getByTestId('subject-card').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      // Another client moves the conversation on: only the page's event stream can bring the news
+      // (the page polls only while an ad is generating).
+      const moved = await as('k-rv')(`/v1/conversations/${conversation.id}/messages`, { method: 'POST', json: { text: 'yes' } });
+      assert.equal(((await moved.json()) as Json).status, 'awaiting-seed');
+      await own.getByTestId('seed-card').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      const loaded = (testId: string) =>
+        own.waitForFunction((id) => {
+          const img = document.querySelector<HTMLImageElement>(`[data-testid="${id}"]`);
+          return Boolean(img?.complete && img.naturalWidth > 0);
+        }, testId, { timeout: STEP_TIMEOUT_MS });
+      await loaded('seed-image');
+      const done = (await (await as('k-rv')(`/v1/conversations/${conversation.id}/messages`, { method: 'POST', json: { text: 'yes' } })).json()) as Json;
+      assert.equal(done.status, 'done', JSON.stringify(done.messages?.at(-1)));
+      await own.getByTestId('ad-card').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      await loaded('ad-image');
+      const stream = responses.filter((r) => r.path === `/v1/conversations/${conversation.id}/events`);
+      assert.ok(stream.length > 0 && stream.every((r) => r.status === 200), JSON.stringify(stream));
+      assert.ok(responses.some((r) => r.path === '/v1/assets/content' && r.status === 200), 'the <img> requests were authenticated');
+      // Only the page's first "who am I?" before signing in was refused.
+      assert.deepEqual(responses.filter((r) => r.status === 401), [{ path: '/v1/session', status: 401 }]);
+
+      // Signed out: the cookie is gone, and the same image URL is refused.
+      await own.getByTestId('sign-out').click();
+      await own.getByTestId('sign-in-button').waitFor({ state: 'visible' });
+      await own.waitForFunction(() => !document.body.dataset.role);
+      assert.equal((await context.cookies()).some((c) => c.name === 'adseed_session'), false);
+      assert.equal(await own.evaluate((url) => fetch(url, { cache: 'no-store' }).then((r) => r.status), done.ad.url as string), 401);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -34,6 +34,7 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
   const lines: string[] = [];
   let seedPath = '';
   let seedId = '';
+  let brandPath = '';
 
   before(async () => {
     app = await startTestApp({
@@ -43,7 +44,9 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
     const seed = (await (await upload(app, await solid(200, 120, 40), 'seed.jpg', { caption: 'a dog on a beach' })).json()) as Json;
     seedPath = seed.asset.path;
     seedId = seed.asset.id;
-    assert.equal((await upload(app, await solid(20, 20, 200), 'logo.png', { kind: 'brand' })).status, 201);
+    const brand = await upload(app, await solid(20, 20, 200), 'logo.png', { kind: 'brand' });
+    assert.equal(brand.status, 201);
+    brandPath = ((await brand.json()) as Json).asset.path;
     await app.whenIdle();
   });
   after(() => app?.stop());
@@ -78,6 +81,21 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
     ]);
     const ok = await app.api('/v1/ads', { method: 'POST', json: { seedPath, headline: 'Real food for real adventures', callToAction: 'Shop now' } });
     assert.equal(ok.status, 201, await ok.clone().text());
+  });
+
+  it('rejects a profane segment (any element of the list), headline or call to action on POST /v1/jobs and starts no job', async () => {
+    const jobs = async () => (((await (await app.api('/v1/jobs')).json()) as Json).items as Json[]).length;
+    const before = await jobs();
+    const job = { brandPath, formats: ['1:1'], variants: 1 };
+    await assertRejected(await app.api('/v1/jobs', { method: 'POST', json: { ...job, segments: ['outdoor families', 'people who say f u c k'] } }), [{ field: 'segments', reason: 'profanity' }]);
+    await assertRejected(await app.api('/v1/jobs', { method: 'POST', json: { ...job, seedPaths: [seedPath], headline: 'Sh1t-hot deals', callToAction: 'Buy this shit' } }), [
+      { field: 'headline', reason: 'profanity' },
+      { field: 'callToAction', reason: 'profanity' },
+    ]);
+    assert.equal(await jobs(), before, 'no job was created');
+    const ok = await app.api('/v1/jobs', { method: 'POST', json: { ...job, seedPaths: [seedPath], headline: 'Real food for real adventures' } });
+    assert.equal(ok.status, 202, await ok.clone().text());
+    await app.whenIdle();
   });
 
   it('rejects a profane caption on upload and stores nothing', async () => {

@@ -59,6 +59,16 @@ describe('hardening found by a hostile new user, end to end (embedded mode)', ()
     const cjk = (await (await upload(app, await jpeg(3, 4, 5), '猫の写真.jpg')).json()) as Json;
     assert.match(cjk.asset.path, /\/image\.jpg$/);
     assert.equal(cjk.asset.originalName, '猫の写真.jpg');
+
+    // Searchable by the name as uploaded (without a caption, the caption encoder reads the file
+    // name: the original, not the slug, which for this one says only "image").
+    await app.whenIdle();
+    const found = (await (await app.api('/v1/search', { method: 'POST', json: { text: '猫の写真', k: 3, encoders: ['caption'] } })).json()) as Json;
+    assert.equal(found.hits[0]?.path, cjk.asset.path, JSON.stringify(found.hits));
+    assert.equal(found.hits[0].caption, '猫の写真');
+    const accented = (await (await app.api('/v1/search', { method: 'POST', json: { text: 'chien été plage', k: 3, encoders: ['caption'] } })).json()) as Json;
+    assert.equal(accented.hits[0]?.path, asset.path);
+    assert.equal(accented.hits[0].caption, 'chien été plage');
   });
 
   describe('decoder errors as a plain message, without libvips internals', () => {

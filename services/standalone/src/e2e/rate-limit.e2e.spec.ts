@@ -29,7 +29,8 @@ describe('rate limits on /v1, through the REST API', () => {
   describe('with API keys: one bucket per key', () => {
     let app: TestApp;
     before(async () => {
-      app = await startTestApp({ env: { ...LIMITS, ADSEED_API_KEYS: 'key-one:acme,key-two:acme,key-three:other' } });
+      // With keys on, /metrics takes its own token (it names every tenant).
+      app = await startTestApp({ env: { ...LIMITS, ADSEED_API_KEYS: 'key-one:acme,key-two:acme,key-three:other', ADSEED_METRICS_TOKEN: 'metrics-token-0123456789' } });
       await app.demoLibrary; // its brand pack is written in the background: let it finish before stop() removes the folder
     });
     after(() => app?.stop());
@@ -53,7 +54,7 @@ describe('rate limits on /v1, through the REST API', () => {
       for (let i = 0; i < 4; i++) await call('key-three');
       assert.equal((await call('key-three')).status, 429, 'the key is exhausted');
       for (const path of ['/healthz', '/readyz', '/metrics', '/docs', '/', '/app.js']) {
-        for (let i = 0; i < 5; i++) assert.equal((await call('key-three', path)).status, 200, `${path} call ${i + 1}`);
+        for (let i = 0; i < 5; i++) assert.equal((await call(path === '/metrics' ? 'metrics-token-0123456789' : 'key-three', path)).status, 200, `${path} call ${i + 1}`);
       }
     });
 
