@@ -4,6 +4,7 @@ export * from './subjects';
 export * from './topic';
 export * from './events/asset.events';
 export * from './events/service.routes';
+export * from './events/service.queries';
 export * from './events/storage.events';
 export * from './rest/api.dto';
 export * from './rest/openapi';

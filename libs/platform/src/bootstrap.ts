@@ -5,7 +5,11 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutd
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { z } from 'zod';
+import type { INestApplication } from '@nestjs/common';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { Readiness } from './health.module';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { GrpcQueryServer } from './queries/grpc.query-server';
 import { createRuntime, type ServiceRuntime } from './service-runtime';
 
 export interface ServiceDefinition<E extends z.ZodType> {
@@ -43,8 +47,27 @@ export async function runService<E extends z.ZodType>(definition: ServiceDefinit
   });
   app.useGlobalInterceptors(new HttpMetricsInterceptor(runtime));
   app.enableShutdownHooks();
+  // the service registers the queries it answers while it boots; then they are served over gRPC
+  await app.init();
+  await serveQueries(app, runtime);
   await app.listen(common.PORT, '0.0.0.0');
   runtime.logger.info(`${definition.name} listening`, { port: common.PORT });
+}
+
+/**
+ * Serves the queries the service registered over NestJS's gRPC transport (with grpc.health.v1
+ * following the service's readiness), next to its HTTP port. Services that answer no query open
+ * no gRPC port.
+ */
+export async function serveQueries(app: INestApplication, runtime: ServiceRuntime): Promise<GrpcQueryServer | undefined> {
+  const server = runtime.queryServer;
+  if (!(server instanceof GrpcQueryServer) || server.services.length === 0) return undefined;
+  const readiness = app.get(Readiness);
+  server.setReadiness(async () => (await readiness.evaluate()).ready);
+  app.connectMicroservice<MicroserviceOptions>({ strategy: server.createStrategy() }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  server.started();
+  return server;
 }
 
 const TRACING = Symbol('TRACING');

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { QUERY_CLIENT, QUERY_SERVER } from './queries/query.port';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
@@ -66,6 +67,19 @@ export class HealthController {
   }
 }
 
+/**
+ * Closes the runtime when the service stops (SIGTERM with `enableShutdownHooks`, or `app.close()`):
+ * the platform module is every service's deepest import, so this runs after the service's own
+ * shutdown hooks (which may still publish), and the bus flushes and leaves its groups last.
+ */
+@Injectable()
+export class RuntimeShutdown implements OnApplicationShutdown {
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.runtime.close();
+  }
+}
+
 @Module({})
 export class PlatformModule {
   /** Provides the runtime (and its parts) to the whole service; `http` adds health endpoints. */
@@ -74,8 +88,8 @@ export class PlatformModule {
       module: PlatformModule,
       global: true,
       controllers: options.http ? [HealthController] : [],
-      providers: [{ provide: RUNTIME, useValue: runtime }, Readiness],
-      exports: [RUNTIME, Readiness],
+      providers: [{ provide: RUNTIME, useValue: runtime }, { provide: QUERY_CLIENT, useValue: runtime.queries }, { provide: QUERY_SERVER, useValue: runtime.queryServer }, Readiness, RuntimeShutdown],
+      exports: [RUNTIME, QUERY_CLIENT, QUERY_SERVER, Readiness],
     };
   }
 }

@@ -8,6 +8,7 @@ import {
   SearchBody,
   SelectSeedBody,
   SendMessageBody,
+  Queries,
   ServiceRoutes,
   UploadAssetFields,
   type Conversation,
@@ -106,18 +107,15 @@ export class SearchController {
   @Post()
   @HttpCode(200)
   async search(@Tenant() tenant: string, @Body(new ZodPipe(SearchBody)) body: SearchBody) {
-    const reply = await this.runtime.bus.request(ServiceRoutes.search, {
-      key: tenant,
-      value: {
-        tenant,
-        text: body.text,
-        k: body.k,
-        kind: body.kind,
-        encoders: body.encoders ?? ['clip', 'caption'],
-        ...(body.tags ? { tagsAll: body.tags } : {}),
-        ...(body.minScore !== undefined ? { minScore: body.minScore } : {}),
-        ...(body.channel ? { channel: body.channel } : {}),
-      },
+    const reply = await this.runtime.queries.call(Queries.search, {
+      tenant,
+      text: body.text,
+      k: body.k,
+      kind: body.kind,
+      encoders: body.encoders ?? ['clip', 'caption'],
+      ...(body.tags ? { tagsAll: body.tags } : {}),
+      ...(body.minScore !== undefined ? { minScore: body.minScore } : {}),
+      ...(body.channel ? { channel: body.channel } : {}),
     });
     return { ...reply, hits: reply.hits.map((h) => ({ ...h, url: assetContentUrl(h.path) })) };
   }
@@ -138,32 +136,32 @@ export class ConversationsController {
   @ModerateText('segment')
   async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateConversationBody)) body: z.infer<typeof CreateConversationBody>): Promise<Conversation> {
     if (body.brandPath) await this.assets.assertBrandImage(tenant, body.brandPath);
-    return this.command({ type: 'start', tenant, segment: body.segment, ...(body.brandPath ? { brandPath: body.brandPath } : {}) }, tenant);
+    return this.command({ type: 'start', tenant, segment: body.segment, ...(body.brandPath ? { brandPath: body.brandPath } : {}) });
   }
 
   @Get(':id')
   get(@Tenant() tenant: string, @Param('id') id: string): Promise<Conversation> {
-    return this.command({ type: 'get', tenant, conversationId: parseId(id) }, id);
+    return this.command({ type: 'get', tenant, conversationId: parseId(id) });
   }
 
   @Post(':id/messages')
   @HttpCode(200)
   @ModerateText('text')
   reply(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SendMessageBody)) body: z.infer<typeof SendMessageBody>): Promise<Conversation> {
-    return this.command({ type: 'reply', tenant, conversationId: parseId(id), text: body.text }, id);
+    return this.command({ type: 'reply', tenant, conversationId: parseId(id), text: body.text });
   }
 
   @Post(':id/seed')
   @HttpCode(200)
   selectSeed(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SelectSeedBody)) body: z.infer<typeof SelectSeedBody>): Promise<Conversation> {
-    return this.command({ type: 'select-seed', tenant, conversationId: parseId(id), index: body.index }, id);
+    return this.command({ type: 'select-seed', tenant, conversationId: parseId(id), index: body.index });
   }
 
   /** Server-sent events: the current state first, then every change, until the client leaves. */
   @Get(':id/events')
   async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response): Promise<void> {
     const conversationId = parseId(id);
-    const initial = await this.command({ type: 'get', tenant, conversationId }, conversationId);
+    const initial = await this.command({ type: 'get', tenant, conversationId });
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -189,8 +187,8 @@ export class ConversationsController {
     });
   }
 
-  private async command(value: ConversationCommand, key: string): Promise<Conversation> {
-    return this.marked(await this.runtime.bus.request(ServiceRoutes.conversation, { key, value }));
+  private async command(value: ConversationCommand): Promise<Conversation> {
+    return this.marked(await this.runtime.queries.call(Queries.conversation, value));
   }
 
   /** The conversation with its ad's review state (the ad is registered for review when first seen). */
@@ -220,7 +218,7 @@ export class AdsController {
     let seedPath = body.seedPath;
     let subject: string | undefined;
     if (!seedPath) {
-      const found = await bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: body.segment!, k: 1, kind: 'seed', encoders: ['clip', 'caption'] } });
+      const found = await this.runtime.queries.call(Queries.search, { tenant, text: body.segment!, k: 1, kind: 'seed', encoders: ['clip', 'caption'] });
       const best = found.hits[0];
       if (!best) throw new ApiError(404, 'no_seeds', 'the seed library has nothing for this segment yet: upload seed photos first', [{ field: 'segment', reason: 'no matching seed' }]);
       seedPath = best.path;

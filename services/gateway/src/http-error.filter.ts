@@ -22,6 +22,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.end();
       return;
     }
+    // an upstream service unavailable or too slow (503/504 from a query): say when to try again
+    const retryAfter = (exception as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (exception instanceof ServiceError && typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
     response.status(body.error.status).json(body);
   }
 

@@ -1,4 +1,4 @@
-import { rightsProblem, ServiceRoutes, type EncoderName, type Rights, type SearchReply, type SearchRequest } from '@adseed/contracts';
+import { rightsProblem, Queries, type EncoderName, type Rights, type SearchReply, type SearchRequest } from '@adseed/contracts';
 import type { ServiceRuntime } from '@adseed/platform';
 import { fuseRankings } from './rank-fusion';
 import { clearsFloor, type RelevanceFloor } from './relevance-floor';
@@ -40,10 +40,7 @@ export class SearchUseCase {
 
   async execute(request: SearchRequest): Promise<SearchReply> {
     const encoders: EncoderName[] = request.encoders;
-    const embedded = await this.runtime.bus.request(ServiceRoutes.embedTexts, {
-      key: request.tenant,
-      value: { texts: [request.text, clipPrompt(request.text)], encoders },
-    });
+    const embedded = await this.runtime.queries.call(Queries.embedTexts, { texts: [request.text, clipPrompt(request.text)], encoders });
     const queries: Partial<Record<VectorName, Float32Array>> = {};
     if (embedded.clip) queries.clip = Float32Array.from(embedded.clip[1]);
     if (embedded.caption) queries.caption = Float32Array.from(embedded.caption[0]);
