@@ -146,7 +146,6 @@ async function createBus(
         broker: deps.broker,
         logger: deps.logger,
         metrics: deps.metrics,
-        requestTimeoutMs: env.ADSEED_REQUEST_TIMEOUT_MS,
         decorateHeaders: deps.decorateHeaders,
       });
     case 'kafka':
@@ -163,7 +162,6 @@ async function createBus(
           : {}),
         logger: deps.logger,
         metrics: deps.metrics,
-        requestTimeoutMs: env.ADSEED_REQUEST_TIMEOUT_MS,
         topicPartitions: { default: env.KAFKA_TOPIC_PARTITIONS, byTopic: env.KAFKA_TOPIC_PARTITIONS_OVERRIDES },
         decorateHeaders: deps.decorateHeaders,
       });

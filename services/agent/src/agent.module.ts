@@ -1,4 +1,4 @@
-import { AssetTopics, ConversationTopics, Queries } from '@adseed/contracts';
+import { AssetTopics, ConversationTopics, GenerationTopics, Queries } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
 import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -47,7 +47,11 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this.runtime;
     await this.repository.init();
-    await bus.ensureTopics([ConversationTopics.updated, AssetTopics.indexed, AssetTopics.deleted]);
+    await bus.ensureTopics([ConversationTopics.updated, AssetTopics.indexed, AssetTopics.deleted, GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
+    // a conversation's ad, made: the conversation moves to done (or back to its seed)
+    await bus.subscribe(GenerationTopics.singleAdCompleted, { group: AGENT_GROUP }, async ({ value }) => {
+      await this.commands.completeGeneration(value);
+    });
     await bus.subscribe(AssetTopics.indexed, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
       if (value.kind !== undefined && value.kind !== 'seed') return;
       await this.catalogue.update(value.tenant, (c) => c.applyIndexed(value));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConversationTopics, ServiceRoutes, type Conversation, type ConversationCommand, assetContentUrl } from '@adseed/contracts';
+import { ConversationTopics, GenerationTopics, type Conversation, type ConversationCommand, assetContentUrl, type SingleAdCompleted } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
 import type { ServiceRuntime } from '@adseed/platform';
 import type { ConversationRepository } from './conversation.repository';
@@ -93,7 +93,7 @@ export class ConversationCommandUseCase {
       );
     }
     this.assertRoom(current, 2);
-    const next = await this.policyFor(command.tenant).reply(current, command.text, {
+    const next = await this.policyFor(command.tenant, current.id).reply(current, command.text, {
       onState: async (intermediate) => {
         await this.commit(intermediate);
       },
@@ -138,7 +138,23 @@ export class ConversationCommandUseCase {
     return next;
   }
 
-  private policyFor(tenant: string): ConversationPolicy {
+  /**
+   * The ad a conversation asked for is made (or could not be): the conversation moves on and the
+   * update goes out (SSE). A repeated event, or one for a seed the conversation left, changes nothing.
+   */
+  completeGeneration(event: SingleAdCompleted): Promise<void> {
+    const id = event.conversationId;
+    if (event.origin !== 'conversation' || !id) return Promise.resolve();
+    return this.serialised(id, async () => {
+      const current = await this.repository.get(event.tenant, id);
+      if (!current) return;
+      const ad = event.ad ? { path: event.ad.path, url: assetContentUrl(event.ad.path) } : undefined;
+      const next = this.policyFor(event.tenant, id).completeGeneration(current, { seedPath: event.seedPath, ...(ad ? { ad } : {}), ...(event.error ? { error: event.error.message } : {}) });
+      if (next !== current) await this.commit(next);
+    });
+  }
+
+  private policyFor(tenant: string, conversationId?: string): ConversationPolicy {
     const { bus } = this.runtime;
     const ports: PolicyPorts = {
       retrieve: async (subject, k, segment) => {
@@ -151,13 +167,20 @@ export class ConversationCommandUseCase {
         if (found.seeds.length === 0) await this.catalogue.recordGap(tenant, 'subject', searchText(subject), found.bestScore);
         return found.seeds;
       },
+      // long work: requested by event; the outcome comes back as one (completeGeneration)
       generate: async ({ seedPath, brandPath, subject, segment }) => {
-        const ad = await bus.request(
-          ServiceRoutes.generateAd,
-          { key: seedPath, value: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment } },
-          { timeoutMs: 300_000 },
-        );
-        return { path: ad.path, url: assetContentUrl(ad.path) };
+        if (!conversationId) throw new Error('an ad is generated for a conversation');
+        await bus.publish(GenerationTopics.singleAdRequested, {
+          key: conversationId,
+          value: {
+            requestId: randomUUID(),
+            origin: 'conversation',
+            conversationId,
+            request: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment },
+            requestedAt: new Date().toISOString(),
+          },
+        });
+        return { pending: true };
       },
     };
     return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject });

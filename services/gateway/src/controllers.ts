@@ -9,7 +9,6 @@ import {
   SelectSeedBody,
   SendMessageBody,
   Queries,
-  ServiceRoutes,
   UploadAssetFields,
   type Conversation,
   type ConversationCommand,
@@ -28,6 +27,9 @@ import { CurrentPrincipal, hasRole, type Principal } from './roles';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ModerateText } from './text-guardrail.interceptor';
 import { ZodPipe } from './zod.pipe';
+import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import { SingleAds } from './single-ads';
+import { ServiceError } from '@adseed/messaging';
 
 /** Controllers only parse, validate and delegate: one call each. */
 
@@ -126,6 +128,7 @@ export class SearchController {
 export class ConversationsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly hub: ConversationEventsHub,
     private readonly assets: AssetsService,
     private readonly reviews: ReviewService,
@@ -188,7 +191,34 @@ export class ConversationsController {
   }
 
   private async command(value: ConversationCommand): Promise<Conversation> {
-    return this.marked(await this.runtime.queries.call(Queries.conversation, value));
+    if (value.type !== 'reply') return this.marked(await this.runtime.queries.call(Queries.conversation, value));
+    // A "yes" requests the ad (an event) and answers `generating`; the ad's outcome arrives as a
+    // conversation update. Wait for it, bounded: past ADSEED_AD_WAIT_MS the answer stays
+    // `generating` and the client gets the rest over /events (or GET).
+    const updates: Conversation[] = [];
+    let wake: (() => void) | undefined;
+    const stop = this.hub.listen(value.conversationId, (c) => {
+      if (c.tenant !== value.tenant) return;
+      updates.push(c);
+      wake?.();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const reply = await this.runtime.queries.call(Queries.conversation, value);
+      if (reply.status !== 'generating') return this.marked(reply);
+      const settled = () => updates.find((c) => c.status !== 'generating' && c.updatedAt >= reply.updatedAt);
+      const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.env.ADSEED_AD_WAIT_MS)));
+      let done = settled();
+      while (!done) {
+        const woken = new Promise<'update'>((resolve) => (wake = () => resolve('update')));
+        if ((await Promise.race([woken, expired.then(() => 'expired' as const)])) === 'expired') break;
+        done = settled();
+      }
+      return this.marked(done ?? reply);
+    } finally {
+      clearTimeout(timer);
+      stop();
+    }
   }
 
   /** The conversation with its ad's review state (the ad is registered for review when first seen). */
@@ -204,17 +234,18 @@ export class ConversationsController {
 export class AdsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly assets: AssetsService,
     private readonly reviews: ReviewService,
+    private readonly ads: SingleAds,
   ) {}
 
   /** Without a conversation: from a seed (+ brand), or from a segment via its best-matching seed. */
   @Post()
   @HttpCode(201)
   @ModerateText('segment', 'headline', 'callToAction')
-  async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateAdBody)) body: CreateAdBody) {
+  async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateAdBody)) body: CreateAdBody, @Res({ passthrough: true }) res: Response) {
     if (body.brandPath) await this.assets.assertBrandImage(tenant, body.brandPath);
-    const { bus } = this.runtime;
     let seedPath = body.seedPath;
     let subject: string | undefined;
     if (!seedPath) {
@@ -224,22 +255,27 @@ export class AdsController {
       seedPath = best.path;
       subject = best.caption;
     }
-    const ad = await bus.request(
-      ServiceRoutes.generateAd,
+    const requested = await this.ads.request(
       {
-        key: tenant,
-        value: {
-          tenant,
-          seedPath,
-          ...(body.brandPath ? { brandPath: body.brandPath } : {}),
-          ...(body.headline ? { headline: body.headline } : {}),
-          ...(body.callToAction ? { callToAction: body.callToAction } : {}),
-          ...(subject ? { subject } : {}),
-          ...(body.segment ? { segment: body.segment } : {}),
-        },
+        tenant,
+        seedPath,
+        ...(body.brandPath ? { brandPath: body.brandPath } : {}),
+        ...(body.headline ? { headline: body.headline } : {}),
+        ...(body.callToAction ? { callToAction: body.callToAction } : {}),
+        ...(subject ? { subject } : {}),
+        ...(body.segment ? { segment: body.segment } : {}),
       },
-      { timeoutMs: 300_000 },
+      { origin: 'direct', waitMs: this.env.ADSEED_AD_WAIT_MS },
     );
+    const { outcome } = requested;
+    if (!outcome) {
+      // still being made: where it will be, and nothing else yet
+      res.status(202);
+      res.setHeader('Location', assetContentUrl(requested.path));
+      return { status: 'generating' as const, ad: { path: requested.path, url: assetContentUrl(requested.path), seedPath, ...(subject ? { subject } : {}) } };
+    }
+    if (outcome.error || !outcome.ad) throw ServiceError.fromPayload(outcome.error ?? { status: 500, code: 'internal', message: 'generation answered without an ad' });
+    const ad = outcome.ad;
     const review = await this.reviews.mark(tenant, ad.path, 'direct');
     return {
       ad: {

@@ -8,6 +8,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, static as serveStatic } from 'express';
 import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
+import { SingleAds } from './single-ads';
 import { AdsController, AssetsController, ConversationsController, SearchController } from './controllers';
 import { DocsController } from './docs.controller';
 import { ReportsController, SubjectsController } from './subjects.controller';
@@ -73,7 +74,7 @@ export class GatewayModule {
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, SingleAds, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
     };
   }
 }

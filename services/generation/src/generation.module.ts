@@ -1,4 +1,4 @@
-import { JobTopics, ServiceRoutes } from '@adseed/contracts';
+import { GenerationTopics, JobTopics } from '@adseed/contracts';
 import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { traceMethods } from '@adseed/telemetry';
 import type { Subscription } from '@adseed/messaging';
@@ -9,6 +9,7 @@ import type { AdGenerator } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
 import { ReplicateAdGenerator } from './generators/replicate-ad.generator';
 import { RenderJobAdUseCase } from './render-job-ad.use-case';
+import { SingleAdUseCase } from './single-ad.use-case';
 
 export const GENERATION_GROUP = 'generation';
 /** Every generation replica joins this group: a job's ads (keyed job id + index) spread over them. */
@@ -39,15 +40,19 @@ export class GenerationConsumers implements OnApplicationBootstrap, OnApplicatio
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
-    private readonly generate: GenerateAdUseCase,
+    private readonly singleAd: SingleAdUseCase,
     private readonly renderJobAd: RenderJobAdUseCase,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus, store, buckets } = this.runtime;
     await store.ensureBucket(buckets.ad);
-    await bus.ensureTopics([ServiceRoutes.generateAd.request]);
-    this.subscriptions.push(await bus.respond(ServiceRoutes.generateAd, { group: GENERATION_GROUP }, (m) => this.generate.execute(m.value)));
+    await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
+    this.subscriptions.push(
+      await bus.subscribe(GenerationTopics.singleAdRequested, { group: GENERATION_GROUP }, async (m) => {
+        await this.singleAd.execute(m);
+      }),
+    );
     await bus.ensureTopics([JobTopics.adRequested, JobTopics.adGenerated, JobTopics.adFailed]);
     this.subscriptions.push(
       await bus.subscribe(JobTopics.adRequested, { group: GENERATION_JOBS_GROUP }, async (m) => {
@@ -71,6 +76,7 @@ export class GenerationModule {
       providers: [
         { provide: GENERATOR, useFactory: () => traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
         { provide: GenerateAdUseCase, inject: [GENERATOR], useFactory: (generator: AdGenerator) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE, env.ADSEED_GENERATOR) },
+        { provide: SingleAdUseCase, inject: [GenerateAdUseCase], useFactory: (generate: GenerateAdUseCase) => new SingleAdUseCase(runtime, generate) },
         {
           provide: RenderJobAdUseCase,
           inject: [GENERATOR],

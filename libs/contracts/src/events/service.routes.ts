@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { Conversation } from '../conversation';
 import { AssetId, AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag, Tags, TenantId } from '../common';
-import { CatalogueCommand, CatalogueReply } from '../subjects';
-import { defineRoute, defineTopic } from '../topic';
+import { defineTopic } from '../topic';
 
 export const EmbedTextsRequest = z.object({
   texts: z.array(z.string().min(1).max(1000)).min(1).max(256),
@@ -109,15 +108,6 @@ export const GetAssetReply = z.object({ asset: IndexedAsset.optional() });
 export type GetAssetRequest = z.infer<typeof GetAssetRequest>;
 export type GetAssetReply = z.infer<typeof GetAssetReply>;
 
-export const ServiceRoutes = {
-  embedTexts: defineRoute('adseed.embedding.texts-requested.v1', EmbedTextsRequest, EmbedTextsReply),
-  search: defineRoute('adseed.retrieval.search-requested.v1', SearchRequest, SearchReply),
-  /** One ad, answered when it is made (`POST /v1/ads`, conversations); jobs use `JobTopics` instead. */
-  generateAd: defineRoute('adseed.generation.generate-requested.v1', GenerateAdRequest, GenerateAdReply),
-  conversation: defineRoute('adseed.conversation.command-requested.v1', ConversationCommand, Conversation),
-  getAsset: defineRoute('adseed.retrieval.asset-requested.v1', GetAssetRequest, GetAssetReply),
-  catalogue: defineRoute('adseed.agent.catalogue-requested.v1', CatalogueCommand, CatalogueReply),
-} as const;
 
 /** Broadcast whenever a conversation changes; the gateway fans it out to SSE clients. */
 export const ConversationTopics = {
