@@ -1,20 +1,66 @@
 import { z } from 'zod';
 
+/** sysexits.h `EX_CONFIG`: what a process exits with when its configuration is wrong. */
+export const EXIT_CONFIG = 78;
+
+export interface ConfigProblem {
+  variable: string;
+  reason: string;
+}
+
 /** Start-up fails listing every bad variable at once, so an operator fixes them in one go. */
 export class ConfigError extends Error {
-  constructor(readonly problems: { variable: string; reason: string }[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.reason}`).join('\n')}`);
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    const unique = dedupe(problems);
+    super(`invalid configuration (${unique.length} problem${unique.length === 1 ? '' : 's'}):\n${unique.map((p) => `  - ${p.variable}: ${p.reason}`).join('\n')}`);
     this.name = 'ConfigError';
+    this.problems = unique;
   }
 }
+
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.variable}\0${p.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+const problemsOf = (error: z.ZodError): ConfigProblem[] =>
+  error.issues.map((issue) => ({ variable: issue.path.map(String).join('.') || '(env)', reason: issue.message }));
 
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => ({ variable: issue.path.map(String).join('.') || '(env)', reason: issue.message })),
-  );
+  throw new ConfigError(problemsOf(result.error));
 }
+
+/**
+ * Validates the same environment against several schemas (the common variables, a service's own,
+ * the one-process mode's) and fails once, with the problems of all of them.
+ */
+export function loadConfigs<T extends Record<string, z.ZodType>>(schemas: T, env: NodeJS.ProcessEnv = process.env): { [K in keyof T]: z.infer<T[K]> } {
+  const problems: ConfigProblem[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    const result = schema.safeParse(env);
+    if (result.success) out[name] = result.data;
+    else problems.push(...problemsOf(result.error));
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return out as { [K in keyof T]: z.infer<T[K]> };
+}
+
+/**
+ * For `.superRefine(rule, ALWAYS)`: zod skips refinements once any field is invalid, so a
+ * cross-field rule would only be reported after the other problems are fixed. With this it runs
+ * anyway (on values that may be unparsed where their own field failed), and every problem is
+ * listed at once.
+ */
+export const ALWAYS = { when: (): boolean => true } as const;
 
 /** Environment booleans: `true/false/1/0/yes/no`, anything else is an error (not silently false). */
 export const envBoolean = (fallback: boolean) =>
@@ -83,7 +129,18 @@ export const CommonEnv = z.object({
   AGENT_GRPC_URL: z.string().min(1).default('dns:///127.0.0.1:50053'),
   /** Attempts of an idempotent query that meets UNAVAILABLE (1: no retry). */
   GRPC_MAX_ATTEMPTS: envInt(3, 1, 5),
-});
+}).superRefine((env, ctx) => {
+  if (env.ADSEED_STORE === 'minio') {
+    for (const variable of ['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY'] as const) {
+      if (!env[variable]) ctx.addIssue({ code: 'custom', path: [variable], message: 'required with ADSEED_STORE=minio' });
+    }
+  }
+  if (env.KAFKA_SASL_MECHANISM) {
+    for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (!env[variable]) ctx.addIssue({ code: 'custom', path: [variable], message: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` });
+    }
+  }
+}, ALWAYS);
 export type CommonEnv = z.infer<typeof CommonEnv>;
 
 export interface Buckets { seed: string; brand: string; ad: string }

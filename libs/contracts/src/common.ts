@@ -92,6 +92,7 @@ export const ErrorBody = z.object({
     code: z.string(),
     message: z.string(),
     issues: z.array(ErrorIssue).optional(),
+    requestId: z.string().describe("The request's id, also sent as the `X-Request-Id` response header (the caller's own when it sent a well-formed one): every log line of the request carries it."),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

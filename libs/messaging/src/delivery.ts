@@ -1,5 +1,5 @@
 import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
-import { recordSpanError, withConsumerSpan, type Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { recordSpanError, runWithRequestId, withConsumerSpan, type Logger, type ServiceMetrics } from '@adseed/telemetry';
 import { decode } from './envelope';
 import { backoffMs, H, PermanentError, type Headers, type IncomingMessage, type RetryPolicy } from './event-bus.port';
 
@@ -51,11 +51,14 @@ export async function deliver<T>(
     partition: raw.partition,
     offset: raw.offset,
   } as const;
-  return withConsumerSpan(info, raw.headers, async (consumerSpan) => {
-    const outcome = await deliverInSpan(topic, raw, ctx, handler);
-    consumerSpan.setAttribute('adseed.delivery.outcome', outcome);
-    return outcome;
-  });
+  // The request id, like the trace, comes from the headers only: the same in both adapters.
+  return runWithRequestId(raw.headers[H.requestId], () =>
+    withConsumerSpan(info, raw.headers, async (consumerSpan) => {
+      const outcome = await deliverInSpan(topic, raw, ctx, handler);
+      consumerSpan.setAttribute('adseed.delivery.outcome', outcome);
+      return outcome;
+    }),
+  );
 }
 
 async function deliverInSpan<T>(

@@ -108,4 +108,6 @@ export const H = {
   originalTopic: 'adseed-original-topic',
   attempts: 'adseed-attempts',
   group: 'adseed-group',
+  /** The HTTP request that caused the message: its handler's log lines carry it too. */
+  requestId: 'adseed-request-id',
 } as const;

@@ -1,15 +1,17 @@
 import 'reflect-metadata';
-import { CommonEnv, ConfigError, loadConfig } from '@adseed/config';
-import { NestLoggerAdapter, startTracing, type Tracing } from '@adseed/telemetry';
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { CommonEnv, ConfigError, EXIT_CONFIG, loadConfigs } from '@adseed/config';
+import { Logger, startTracing, type Tracing } from '@adseed/telemetry';
+import { Inject, Injectable, Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { z } from 'zod';
-import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
+import { HealthCheckService } from '@nestjs/terminus';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { z } from 'zod';
+import { classifyFailure } from './failures';
 import { Readiness } from './health.module';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { GrpcQueryServer } from './queries/grpc.query-server';
+import { requestIdMiddleware } from './request-id';
 import { createRuntime, type ServiceRuntime } from './service-runtime';
 
 export interface ServiceDefinition<E extends z.ZodType> {
@@ -19,39 +21,70 @@ export interface ServiceDefinition<E extends z.ZodType> {
   module(runtime: ServiceRuntime, env: z.infer<E>, options: { http: boolean }): DynamicModule;
 }
 
-/** `node services/<name>/dist/main.js`: validate env, build the runtime, serve HTTP. */
-export async function runService<E extends z.ZodType>(definition: ServiceDefinition<E>): Promise<void> {
-  let common: CommonEnv;
-  let own: z.infer<E>;
-  try {
-    common = loadConfig(CommonEnv);
-    own = loadConfig(definition.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${definition.name}: ${error.message}\n`);
-      process.exit(78); // EX_CONFIG
+/** sysexits.h: a dependency could not be reached (69), anything else that went wrong (70). */
+export const EXIT_UNAVAILABLE = 69;
+export const EXIT_SOFTWARE = 70;
+
+/** A service running on its own: the in-process bus cannot reach the other services. */
+export const OwnProcessEnv = z
+  .object({ ADSEED_BUS: z.string().optional() })
+  .superRefine((env, ctx) => {
+    if ((env.ADSEED_BUS ?? 'memory') === 'memory') {
+      ctx.addIssue({ code: 'custom', path: ['ADSEED_BUS'], message: 'memory only works when all services share one process (npm start); set ADSEED_BUS=kafka and KAFKA_BROKERS' });
     }
-    throw error;
-  }
-  // Before anything that could open a span; OTEL_* variables choose the exporter (none by default).
-  let tracing: Tracing;
-  try {
-    tracing = startTracing({ serviceName: definition.name });
-  } catch (error) {
-    process.stderr.write(`${definition.name}: ${(error as Error).message}\n`);
-    process.exit(78);
-  }
-  const runtime = await createRuntime(definition.name, common, { tracing });
-  const app = await NestFactory.create<NestExpressApplication>(TracedServiceModule.wrap(definition.module(runtime, own, { http: true }), tracing), {
-    logger: new NestLoggerAdapter(runtime.logger),
   });
-  app.useGlobalInterceptors(new HttpMetricsInterceptor(runtime));
-  app.enableShutdownHooks();
-  // the service registers the queries it answers while it boots; then they are served over gRPC
-  await app.init();
-  await serveQueries(app, runtime);
-  await app.listen(common.PORT, '0.0.0.0');
-  runtime.logger.info(`${definition.name} listening`, { port: common.PORT });
+
+/**
+ * Runs a process's start-up and turns its failure into an exit code an operator can act on:
+ * a configuration problem exits 78 (EX_CONFIG) listing every problem on stderr; a dependency
+ * that cannot be reached 69 (EX_UNAVAILABLE), anything else 70 (EX_SOFTWARE), each after one
+ * structured log line with the error's stack and cause chain. Never an unhandled rejection.
+ */
+export function runMain(name: string, start: () => Promise<unknown>, options: { logFormat?: 'json' | 'pretty' } = {}): void {
+  start().catch((error: unknown) => exitOnStartupFailure(name, error, options));
+}
+
+export function exitOnStartupFailure(name: string, error: unknown, options: { logFormat?: 'json' | 'pretty' } = {}): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${name}: ${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const format = options.logFormat ?? (process.env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json');
+  new Logger({ service: name, format }).error(`${name} failed to start`, { error });
+  process.exit(classifyFailure(error) === 'internal' ? EXIT_SOFTWARE : EXIT_UNAVAILABLE);
+}
+
+/** The HTTP app's cross-cutting parts: request ids first, then nestjs-pino as Nest's logger. */
+export function configureHttpApp(app: INestApplication): void {
+  (app as NestExpressApplication).use(requestIdMiddleware);
+  app.useLogger(app.get(PinoNestLogger));
+  app.flushLogs();
+}
+
+/** `node services/<name>/dist/main.js`: validate env, build the runtime, serve HTTP. */
+export function runService<E extends z.ZodType>(definition: ServiceDefinition<E>): void {
+  runMain(definition.name, async () => {
+    // Every variable of every schema at once: one exit, the whole list.
+    const config = loadConfigs({ common: CommonEnv, own: definition.env, process: OwnProcessEnv });
+    // Before anything that could open a span; OTEL_* variables choose the exporter (none by default).
+    let tracing: Tracing;
+    try {
+      tracing = startTracing({ serviceName: definition.name });
+    } catch (error) {
+      throw new ConfigError([{ variable: 'OTEL_*', reason: (error as Error).message }]);
+    }
+    const runtime = await createRuntime(definition.name, config.common, { tracing });
+    const app = await NestFactory.create<NestExpressApplication>(TracedServiceModule.wrap(definition.module(runtime, config.own, { http: true }), tracing), {
+      bufferLogs: true,
+    });
+    configureHttpApp(app);
+    app.enableShutdownHooks();
+    // the service registers the queries it answers while it boots; then they are served over gRPC
+    await app.init();
+    await serveQueries(app, runtime);
+    await app.listen(config.common.PORT, '0.0.0.0');
+    runtime.logger.info(`${definition.name} listening`, { port: config.common.PORT });
+  }, { logFormat: process.env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json' });
 }
 
 /**
@@ -63,7 +96,15 @@ export async function serveQueries(app: INestApplication, runtime: ServiceRuntim
   const server = runtime.queryServer;
   if (!(server instanceof GrpcQueryServer) || server.services.length === 0) return undefined;
   const readiness = app.get(Readiness);
-  server.setReadiness(async () => (await readiness.evaluate()).ready);
+  const health = app.get(HealthCheckService);
+  server.setReadiness(async () => {
+    try {
+      await health.check(readiness.indicatorFunctions());
+      return true;
+    } catch {
+      return false;
+    }
+  });
   app.connectMicroservice<MicroserviceOptions>({ strategy: server.createStrategy() }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   server.started();

@@ -1,26 +1,95 @@
-import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Injectable, Module, Res, ServiceUnavailableException, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { ObjectNotFoundError } from '@adseed/storage';
+import type { Response } from 'express';
+import { LoggerModule } from 'nestjs-pino';
+import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { KafkaClusterProbe } from './kafka.probe';
+import { pinoHttpOptions } from './request-logging';
 import { QUERY_CLIENT, QUERY_SERVER } from './queries/query.port';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
 
-/** Services register what must be true before they take traffic (models loaded, index open). */
+/** How long one dependency may take to answer a readiness probe before it counts as down. */
+const CHECK_TIMEOUT_MS = 3_000;
+
+/**
+ * What must be true before the service takes traffic. The platform registers the service's
+ * dependencies (the event bus's Kafka cluster, the object store and its buckets); services add
+ * their own (models loaded, index open, Qdrant, Triton).
+ */
 @Injectable()
-export class Readiness {
+export class Readiness implements OnApplicationShutdown {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly buckets = new Set<string>();
+  private readonly kafka?: KafkaClusterProbe;
+
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly indicators: HealthIndicatorService,
+  ) {
+    if (runtime.env.ADSEED_BUS === 'kafka') this.kafka = new KafkaClusterProbe(runtime.env, runtime.service);
+  }
+
   register(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
   }
-  async evaluate(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }> {
-    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+
+  /** Buckets this service cannot work without: readiness fails until each exists. */
+  requireBuckets(...buckets: string[]): void {
+    for (const bucket of buckets) this.buckets.add(bucket);
+  }
+
+  /** Terminus indicators, one per dependency, each bounded by a timeout. */
+  indicatorFunctions(): HealthIndicatorFunction[] {
+    const fns: HealthIndicatorFunction[] = [];
+    const kafka = this.kafka;
+    if (kafka) fns.push(() => this.indicators.check('kafka').attempt(() => kafka.describe()).withTimeout(CHECK_TIMEOUT_MS));
+    fns.push(() => this.indicators.check('objectStore').attempt(() => this.checkStore()).withTimeout(CHECK_TIMEOUT_MS));
     for (const [name, check] of this.checks) {
+      fns.push(() =>
+        this.indicators
+          .check(name)
+          .attempt(async () => {
+            const { ok, detail } = await check();
+            if (!ok) throw new Error(detail ?? 'not ready');
+            return detail ? { detail } : {};
+          })
+          .withTimeout(CHECK_TIMEOUT_MS),
+      );
+    }
+    return fns;
+  }
+
+  /**
+   * Lists one key of every required bucket (a round trip with our credentials); with none
+   * required, the seeds bucket, where a missing bucket still proves the store answers.
+   */
+  private async checkStore(): Promise<Record<string, unknown>> {
+    const { store, buckets, env } = this.runtime;
+    if (this.buckets.size === 0) {
       try {
-        checks[name] = await check();
+        await store.list(buckets.seed, '', { limit: 1 });
       } catch (error) {
-        checks[name] = { ok: false, detail: (error as Error).message };
+        if (!(error instanceof ObjectNotFoundError)) throw error;
+      }
+      return { store: env.ADSEED_STORE };
+    }
+    for (const bucket of this.buckets) {
+      try {
+        await store.list(bucket, '', { limit: 1 });
+      } catch (error) {
+        if (error instanceof ObjectNotFoundError) throw new Error(`bucket ${bucket} does not exist`, { cause: error });
+        throw error;
       }
     }
-    return { ready: Object.values(checks).every((c) => c.ok), checks };
+    return { store: env.ADSEED_STORE, buckets: [...this.buckets] };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.kafka?.close();
   }
 }
 
@@ -34,20 +103,27 @@ export class HealthController {
 
   constructor(
     private readonly readiness: Readiness,
+    private readonly health: HealthCheckService,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
   ) {}
 
-  @Get('healthz')
+  /** Liveness: the process answers. Never asks a dependency (a broker outage must not restart pods). */
+  @Get(['healthz', 'livez'])
   @HttpCode(200)
   live(): { status: 'ok'; service: string } {
     return { status: 'ok', service: this.runtime.service };
   }
 
+  /** Readiness: every dependency answers (`status: ok`), else 503 with each one's state. */
   @Get('readyz')
-  async ready(): Promise<unknown> {
-    const result = await this.readiness.evaluate();
-    if (!result.ready) throw new HttpException({ status: 'not-ready', ...result }, 503);
-    return { status: 'ready', ...result };
+  async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(this.readiness.indicatorFunctions());
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      res.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
   }
 
   @Get('metrics')
@@ -82,13 +158,27 @@ export class RuntimeShutdown implements OnApplicationShutdown {
 
 @Module({})
 export class PlatformModule {
-  /** Provides the runtime (and its parts) to the whole service; `http` adds health endpoints. */
+  /**
+   * Provides the runtime (and its parts) to the whole service; `http` adds the health endpoints,
+   * request logging (nestjs-pino, with the request id) and HTTP metrics.
+   */
   static forRoot(runtime: ServiceRuntime, options: { http: boolean }): DynamicModule {
     return {
       module: PlatformModule,
       global: true,
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        ...(options.http ? [LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(runtime.logger.pino) })] : []),
+      ],
       controllers: options.http ? [HealthController] : [],
-      providers: [{ provide: RUNTIME, useValue: runtime }, { provide: QUERY_CLIENT, useValue: runtime.queries }, { provide: QUERY_SERVER, useValue: runtime.queryServer }, Readiness, RuntimeShutdown],
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        { provide: QUERY_CLIENT, useValue: runtime.queries },
+        { provide: QUERY_SERVER, useValue: runtime.queryServer },
+        Readiness,
+        RuntimeShutdown,
+        ...(options.http ? [{ provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }] : []),
+      ],
       exports: [RUNTIME, QUERY_CLIENT, QUERY_SERVER, Readiness],
     };
   }

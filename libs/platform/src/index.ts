@@ -7,3 +7,6 @@ export * from './queries/in-process.queries';
 export * from './queries/grpc.query-client';
 export * from './queries/grpc.query-server';
 export { ERROR_METADATA, fromWire, grpcCodeOf, HEALTH_SERVICE, PROTO_DIR } from './queries/grpc.wire';
+export * from './failures';
+export * from './request-id';
+export * from './request-logging';

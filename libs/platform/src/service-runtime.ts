@@ -1,7 +1,7 @@
-import { bucketsOf, type Buckets, type CommonEnv } from '@adseed/config';
-import { InProcessBroker, InProcessEventBus, KafkaEventBus, type EventBus, type Headers } from '@adseed/messaging';
+import { bucketsOf, ConfigError, type Buckets, type CommonEnv } from '@adseed/config';
+import { H, InProcessBroker, InProcessEventBus, KafkaEventBus, type EventBus, type Headers } from '@adseed/messaging';
 import { FsObjectStore, MinioObjectStore, type ObjectStore } from '@adseed/storage';
-import { Logger, MergedRegistry, ServiceMetrics, startTracing, traceMethods, type Tracing } from '@adseed/telemetry';
+import { currentRequestId, Logger, MergedRegistry, ServiceMetrics, startTracing, traceMethods, type Tracing } from '@adseed/telemetry';
 import { join, resolve } from 'node:path';
 import type { QueryService } from '@adseed/contracts';
 import { GrpcQueryClient } from './queries/grpc.query-client';
@@ -59,10 +59,12 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
   // The one-process mode starts tracing once for all services (startAdseed).
   const tracing = overrides.tracing ?? (overrides.shared ? undefined : startTracing({ serviceName: service }));
   const logger = new Logger({ service, level: env.LOG_LEVEL, format: env.LOG_FORMAT, sink: overrides.sink });
-  const metrics = new ServiceMetrics(service);
+  // Process metrics (CPU, memory, event-loop lag, GC, handles) once per process: in the
+  // one-process mode the gateway's registry carries them for all five services.
+  const metrics = new ServiceMetrics(service, { defaultMetrics: !overrides.shared || service === 'gateway' });
   const dataDir = resolve(env.ADSEED_DATA_DIR);
   const store = tracedStore(overrides.shared?.store ?? (await createStore(env, dataDir)));
-  const bus = await createBus(service, env, { logger, metrics, broker: overrides.shared?.broker, decorateHeaders: overrides.decorateHeaders });
+  const bus = await createBus(service, env, { logger, metrics, broker: overrides.shared?.broker, decorateHeaders: withRequestId(overrides.decorateHeaders) });
   const buckets = bucketsOf(env);
   const shared = overrides.shared ? (overrides.shared.queries ?? new InProcessQueries(env.ADSEED_REQUEST_TIMEOUT_MS)) : undefined;
   const queries: QueryClient =
@@ -102,6 +104,15 @@ export function withMergedMetrics(runtime: ServiceRuntime, services: () => Servi
   return { ...runtime, metrics: { ...runtime.metrics, registry } };
 }
 
+/** A message sent while a request is handled carries its id, so its handler's log lines do too. */
+function withRequestId(decorate?: (headers: Headers) => Headers): (headers: Headers) => Headers {
+  return (headers) => {
+    const requestId = currentRequestId();
+    const out = requestId ? { ...headers, [H.requestId]: requestId } : headers;
+    return decorate ? decorate(out) : out;
+  };
+}
+
 /** Every store call is a span (bucket, key, size), whichever adapter is behind the port. */
 function tracedStore(store: ObjectStore): ObjectStore {
   return traceMethods(store, 'ObjectStore', {
@@ -119,7 +130,8 @@ async function createStore(env: CommonEnv, dataDir: string): Promise<ObjectStore
     case 'fs':
       return new FsObjectStore(join(dataDir, 'objects'));
     case 'minio':
-      if (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) throw new Error('ADSEED_STORE=minio needs MINIO_ACCESS_KEY and MINIO_SECRET_KEY');
+      // CommonEnv already refuses this; a runtime built from a hand-made env still fails as config.
+      if (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) throw new ConfigError([{ variable: 'MINIO_ACCESS_KEY, MINIO_SECRET_KEY', reason: 'required with ADSEED_STORE=minio' }]);
       return new MinioObjectStore({
         endPoint: env.MINIO_ENDPOINT,
         port: env.MINIO_PORT,
@@ -139,7 +151,7 @@ async function createBus(
   switch (env.ADSEED_BUS) {
     case 'memory':
       if (!deps.broker) {
-        throw new Error(`ADSEED_BUS=memory only works when all services share one process (npm start); ${service} was started on its own`);
+        throw new ConfigError([{ variable: 'ADSEED_BUS', reason: `memory only works when all services share one process (npm start); ${service} was started on its own` }]);
       }
       return new InProcessEventBus({
         source: service,
@@ -150,7 +162,7 @@ async function createBus(
       });
     case 'kafka':
       if (env.KAFKA_SASL_MECHANISM && (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD)) {
-        throw new Error('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+        throw new ConfigError([{ variable: 'KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD', reason: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` }]);
       }
       return new KafkaEventBus({
         source: service,

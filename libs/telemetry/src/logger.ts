@@ -1,75 +1,153 @@
 import { trace } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino, { type DestinationStream, type Logger as Pino } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface LoggerOptions {
   service: string;
   level?: LogLevel;
   format?: 'json' | 'pretty';
+  /** Receives each line without its newline (tests, the one-process mode's silenced runs). */
   sink?: (line: string) => void;
 }
 
 /**
- * Structured logs: one JSON object a line, with the active trace and span ids so a log line
- * can be joined to its trace. `pretty` is for humans running `npm start`.
+ * The request being served: the gateway's middleware enters it, and every line logged while the
+ * request is handled (by any logger of the process) carries its id.
+ */
+export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+export const currentRequestId = (): string | undefined => requestContext.getStore()?.requestId;
+/** Runs `fn` as part of request `requestId`, or outside any request when there is none. */
+export const runWithRequestId = <T>(requestId: string | undefined, fn: () => T): T =>
+  requestId ? requestContext.run({ requestId }, fn) : requestContext.exit(fn);
+
+/**
+ * Names whose values never reach a log line, at any depth up to four: credentials in the
+ * environment (a logged config), in adapter options, and in request headers.
+ */
+export const SECRET_FIELDS = [
+  'MINIO_ACCESS_KEY',
+  'MINIO_SECRET_KEY',
+  'KAFKA_SASL_PASSWORD',
+  'OPENAI_API_KEY',
+  'REPLICATE_API_TOKEN',
+  'QDRANT_API_KEY',
+  'ADSEED_API_KEYS',
+  'ADSEED_MODERATION_API_KEY',
+  'accessKey',
+  'secretKey',
+  'apiKey',
+  'apiToken',
+  'password',
+  'authorization',
+  'Authorization',
+  'x-api-key',
+  'X-Api-Key',
+  'cookie',
+  'set-cookie',
+] as const;
+
+const REDACTED = '[redacted]';
+
+function redactPaths(fields: readonly string[], depth = 4): string[] {
+  const paths: string[] = [];
+  for (const field of fields) {
+    const segment = /^[A-Za-z_$][\w$]*$/.test(field) ? field : `["${field}"]`;
+    for (let d = 0; d < depth; d++) {
+      const prefix = Array.from({ length: d }, () => '*').join('.');
+      paths.push(!prefix ? segment : segment.startsWith('[') ? prefix + segment : `${prefix}.${segment}`);
+    }
+  }
+  return paths;
+}
+
+/**
+ * Builds the process's pino logger: one JSON object a line (`time`, `level`, `service`, `msg`),
+ * the active trace/span ids and the request id on every line, errors with `stack` and their
+ * `cause` chain, secrets redacted. `pretty` is for humans running `npm start`.
+ */
+export function createPino(options: LoggerOptions): Pino {
+  const errorSerializer = pino.stdSerializers.errWithCause;
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: options.service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { error: errorSerializer, err: errorSerializer },
+      redact: { paths: redactPaths(SECRET_FIELDS), censor: REDACTED },
+      mixin: () => {
+        const fields: Record<string, string> = {};
+        const requestId = currentRequestId();
+        if (requestId) fields.requestId = requestId;
+        const span = trace.getActiveSpan()?.spanContext();
+        if (span) {
+          fields.traceId = span.traceId;
+          fields.spanId = span.spanId;
+        }
+        return fields;
+      },
+    },
+    destinationOf(options),
+  );
+}
+
+function destinationOf(options: LoggerOptions): DestinationStream {
+  const format = options.format === 'pretty' ? prettyFactory({ colorize: !options.sink && process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }) : undefined;
+  if (options.sink) {
+    const sink = options.sink;
+    return { write: (line: string) => sink((format ? format(line) : line).replace(/\n$/, '')) };
+  }
+  // Warnings and errors on stderr, the rest on stdout (what container runtimes and CI expect).
+  const { stdout, stderr } = standardStreams();
+  const write = (stream: DestinationStream, line: string) => stream.write(format ? format(line) : line);
+  return {
+    write: (line: string) => {
+      // pino writes the level as the second key: `{"level":"warn",…`
+      const toStderr = line.startsWith('{"level":"warn"') || line.startsWith('{"level":"error"') || line.startsWith('{"level":"fatal"');
+      write(toStderr ? stderr : stdout, line);
+    },
+  };
+}
+
+let streams: { stdout: DestinationStream; stderr: DestinationStream } | undefined;
+/** One synchronous writer per descriptor for every logger of the process (lines are never interleaved mid-line). */
+function standardStreams(): { stdout: DestinationStream; stderr: DestinationStream } {
+  streams ??= { stdout: pino.destination({ fd: 1, sync: true }), stderr: pino.destination({ fd: 2, sync: true }) };
+  return streams;
+}
+
+/**
+ * The logger services are given (`runtime.logger`): `logger.info(msg, fields)`, on pino. `pino`
+ * is the underlying instance, for nestjs-pino's request logging.
  */
 export class Logger {
-  private readonly level: number;
-  constructor(
-    private readonly options: LoggerOptions,
-    private readonly context: Record<string, unknown> = {},
-  ) {
-    this.level = ORDER[options.level ?? 'info'];
+  readonly pino: Pino;
+  /** Options build a new pino instance; `{ pino }` wraps one (a child, nestjs-pino's). */
+  constructor(options: LoggerOptions | { pino: Pino }) {
+    this.pino = 'pino' in options ? options.pino : createPino(options);
   }
 
   child(context: Record<string, unknown>): Logger {
-    return new Logger(this.options, { ...this.context, ...context });
+    return new Logger({ pino: this.pino.child(context) });
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void { this.write('debug', msg, fields); }
-  info(msg: string, fields?: Record<string, unknown>): void { this.write('info', msg, fields); }
-  warn(msg: string, fields?: Record<string, unknown>): void { this.write('warn', msg, fields); }
-  error(msg: string, fields?: Record<string, unknown>): void { this.write('error', msg, fields); }
-
-  private write(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-    if (ORDER[level] < this.level) return;
-    const span = trace.getActiveSpan()?.spanContext();
-    const record: Record<string, unknown> = {
-      time: new Date().toISOString(),
-      level,
-      service: this.options.service,
-      msg,
-      ...this.context,
-      ...fields,
-    };
-    if (span) {
-      record.traceId = span.traceId;
-      record.spanId = span.spanId;
-    }
-    const line = this.options.format === 'pretty' ? pretty(record) : JSON.stringify(record, errorReplacer);
-    (this.options.sink ?? defaultSink(level))(line);
-  }
+  debug(msg: string, fields?: Record<string, unknown>): void { this.pino.debug(fields ?? {}, msg); }
+  info(msg: string, fields?: Record<string, unknown>): void { this.pino.info(fields ?? {}, msg); }
+  warn(msg: string, fields?: Record<string, unknown>): void { this.pino.warn(fields ?? {}, msg); }
+  error(msg: string, fields?: Record<string, unknown>): void { this.pino.error(fields ?? {}, msg); }
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message } : value;
-}
-
-function pretty(r: Record<string, unknown>): string {
-  const { time, level, service, msg, ...rest } = r;
-  const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest, errorReplacer) : '';
-  return `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)} [${String(service)}] ${String(msg)}${extra}`;
-}
-
-const defaultSink = (level: LogLevel) => (line: string) =>
-  (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(line + '\n');
-
-/** Adapts our logger to NestJS's LoggerService so framework logs are structured too. */
+/** Adapts a logger to NestJS's LoggerService for application contexts without HTTP. */
 export class NestLoggerAdapter {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string): void { this.logger.info(String(message), context ? { context } : undefined); }
-  error(message: unknown, trace?: string, context?: string): void { this.logger.error(String(message), { context, trace }); }
+  error(message: unknown, trace?: string, context?: string): void {
+    if (message instanceof Error) this.logger.error(message.message, { error: message, context });
+    else this.logger.error(String(message), { context, ...(trace ? { stack: trace } : {}) });
+  }
   warn(message: unknown, context?: string): void { this.logger.warn(String(message), context ? { context } : undefined); }
   debug(message: unknown, context?: string): void { this.logger.debug(String(message), context ? { context } : undefined); }
   verbose(message: unknown, context?: string): void { this.logger.debug(String(message), context ? { context } : undefined); }

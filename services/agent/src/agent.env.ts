@@ -1,4 +1,4 @@
-import { envInt } from '@adseed/config';
+import { ALWAYS, envInt } from '@adseed/config';
 import { z } from 'zod';
 
 export const AgentEnv = z.object({
@@ -17,5 +17,10 @@ export const AgentEnv = z.object({
   ADSEED_CATALOGUE_SAVE_MS: envInt(1000, 0, 600_000),
   /** A conversation holds at most this many messages (user and agent); then it answers 409. */
   ADSEED_CONVERSATION_MAX_MESSAGES: envInt(200, 4, 10_000),
-});
+}).superRefine((env, ctx) => {
+  // A self-hosted OpenAI-compatible server may need no key; OpenAI's own API always does.
+  if (env.ADSEED_LLM === 'openai' && !env.OPENAI_API_KEY && typeof env.OPENAI_BASE_URL === 'string' && /^https:\/\/api\.openai\.com\//.test(env.OPENAI_BASE_URL)) {
+    ctx.addIssue({ code: 'custom', path: ['OPENAI_API_KEY'], message: 'required with ADSEED_LLM=openai against api.openai.com' });
+  }
+}, ALWAYS);
 export type AgentEnv = z.infer<typeof AgentEnv>;

@@ -1,11 +1,11 @@
 import { AssetTopics, ConversationTopics, GenerationTopics, Queries } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { mapInfrastructureFailures, PlatformModule, RUNTIME, toServiceError, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AgentEnv } from './agent.env';
 import { ConversationCommandUseCase } from './conversation-command.use-case';
 import { ConversationRepository } from './conversation.repository';
-import type { ReplyInterpreter, SubjectProposer } from './policy/conversation.model';
+import { ConversationRejectedError, type ReplyInterpreter, type SubjectProposer } from './policy/conversation.model';
 import { OpenAiChatClient } from './policy/openai-chat.client';
 import { OpenAiChatReplyInterpreter } from './policy/openai-chat.interpreter';
 import { OpenAiChatProposer } from './policy/openai-chat.proposer';
@@ -60,14 +60,18 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
       await this.catalogue.update(value.tenant, (c) => c.applyDeleted(value.assetId));
     });
     const { queryServer } = this.runtime;
-    queryServer.handle(Queries.catalogue, (command) => this.catalogueCommands.execute(command));
+    queryServer.handle(Queries.catalogue, mapInfrastructureFailures('subject catalogue', this.runtime.logger, (command) => this.catalogueCommands.execute(command)));
     queryServer.handle(Queries.conversation, async (command) => {
       try {
         return await this.commands.execute(command);
       } catch (error) {
         if (error instanceof ServiceError) throw error;
-        // The policy rejects what it cannot act on (e.g. an empty segment) with a plain Error.
-        throw new ServiceError(422, 'conversation_rejected', (error as Error).message);
+        // Only what the caller asked is theirs to fix (422); a store, encoder or model that
+        // fails is ours: 503/504 with a retry hint at the gateway, or 500 for a bug.
+        if (error instanceof ConversationRejectedError) throw new ServiceError(422, 'conversation_rejected', error.message);
+        const mapped = toServiceError(error, `conversation ${command.type}`);
+        this.runtime.logger.error('conversation command failed', { status: mapped.status, code: mapped.code, error });
+        throw mapped;
       }
     });
   }

@@ -1,4 +1,4 @@
 import { runService } from '@adseed/platform';
 import { AgentService } from './agent.module';
 
-void runService(AgentService);
+runService(AgentService);

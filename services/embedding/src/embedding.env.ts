@@ -1,4 +1,4 @@
-import { envBoolean, envInt, envList } from '@adseed/config';
+import { ALWAYS, envBoolean, envInt, envList } from '@adseed/config';
 import { z } from 'zod';
 
 export const EmbeddingEnv = z.object({
@@ -31,5 +31,5 @@ export const EmbeddingEnv = z.object({
   if (env.ADSEED_ENCODER === 'triton' && env.TRITON_ENDPOINTS.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['TRITON_ENDPOINTS'], message: 'required with ADSEED_ENCODER=triton: comma-separated host:port list' });
   }
-});
+}, ALWAYS);
 export type EmbeddingEnv = z.infer<typeof EmbeddingEnv>;

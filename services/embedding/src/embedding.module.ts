@@ -6,6 +6,7 @@ import { EmbedTextsUseCase } from './embed-texts.use-case';
 import { closeEncoders, ENCODERS, loadEncoders, type LoadedEncoders } from './encoder-registry';
 import { EmbeddingEnv } from './embedding.env';
 import { StorageNotificationUseCase } from './storage-notification.use-case';
+import { TritonClipEncoder } from './encoders/triton/triton-clip.encoder';
 
 export const EMBEDDING_GROUP = 'embedding';
 
@@ -24,6 +25,19 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
       ok: Boolean(encoders.clip || encoders.caption),
       detail: encoders.status.map((s) => `${s.name}: ${s.loaded ? 'loaded' : 'absent'}`).join(', '),
     }));
+    const triton = encoders.clip instanceof TritonClipEncoder ? encoders.clip : undefined;
+    if (triton) {
+      // ADSEED_ENCODER=triton: the server must be ready over KServe v2, unless the in-process
+      // fallback can serve meanwhile (then readiness says so and stays up).
+      readiness.register('triton', async () => {
+        try {
+          return { ok: true, detail: `ready at ${(await triton.serverReady(2_000)).address}` };
+        } catch (error) {
+          if (triton.hasFallback) return { ok: true, detail: `not ready (${(error as Error).message}); serving from the in-process fallback` };
+          throw error;
+        }
+      });
+    }
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,4 +1,4 @@
 import { runService } from '@adseed/platform';
 import { EmbeddingService } from './embedding.module';
 
-void runService(EmbeddingService);
+runService(EmbeddingService);

@@ -1,4 +1,4 @@
-import { envInt } from '@adseed/config';
+import { ALWAYS, CommonEnv, envInt } from '@adseed/config';
 import { GuardrailsEnv } from '@adseed/guardrails';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -51,6 +51,8 @@ export const GatewayEnv = z.object({
   ADSEED_RATE_LIMIT_BURST: envInt(200, 1, 1_000_000),
   /** MinIO notification target for the seeds and brands buckets, e.g. `arn:minio:sqs::ADSEED:kafka`. */
   ADSEED_STORAGE_NOTIFY_ARN: z.string().optional(),
+  /** Read here too: bucket notifications need MinIO. */
+  ADSEED_STORE: CommonEnv.shape.ADSEED_STORE,
   /** Where flagged uploads are kept: stored, never indexed or served (only with the image guardrail on). */
   ADSEED_BUCKET_QUARANTINE: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,62}$/).default('quarantine'),
   /** The text guardrail: profanity filter, per-tenant deny lists, optional moderation endpoint. */
@@ -82,7 +84,11 @@ export const GatewayEnv = z.object({
     }),
   /** Product fidelity under this score needs a person even with `auto-approve`. */
   ADSEED_FIDELITY_THRESHOLD: z.coerce.number().min(0).max(1).default(0.8),
-});
+}).superRefine((env, ctx) => {
+  if (env.ADSEED_STORAGE_NOTIFY_ARN && env.ADSEED_STORE !== 'minio') {
+    ctx.addIssue({ code: 'custom', path: ['ADSEED_STORAGE_NOTIFY_ARN'], message: 'bucket notifications need ADSEED_STORE=minio' });
+  }
+}, ALWAYS);
 export type ReviewPolicy = 'auto-approve' | 'always-review';
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 export const GATEWAY_ENV = Symbol('GATEWAY_ENV');

@@ -1,8 +1,7 @@
 import { dirname, join } from 'node:path';
-import { HttpMetricsInterceptor, PlatformModule, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
-import { NestLoggerAdapter } from '@adseed/telemetry';
+import { configureHttpApp, PlatformModule, Readiness, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { json, static as serveStatic } from 'express';
@@ -74,7 +73,7 @@ export class GatewayModule {
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
       controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, SingleAds, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, SingleAds, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
     };
   }
 }
@@ -82,23 +81,22 @@ export class GatewayModule {
 /** Builds the gateway's HTTP app: body limits, the web UI, Swagger UI assets, errors as JSON. */
 export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.register(runtime, env, { http: true }), {
-    logger: new NestLoggerAdapter(runtime.logger),
+    bufferLogs: true,
     bodyParser: false,
   });
+  // Request ids before anything that can answer (405s, 413s from the body parser).
+  configureHttpApp(app);
   app.disable('x-powered-by');
   app.use(securityHeaders());
   app.use(methodNotAllowed());
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
   app.use('/docs/assets', serveStatic(dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
-  app.useGlobalFilters(new HttpErrorFilter(runtime));
-  app.useGlobalInterceptors(new HttpMetricsInterceptor(runtime));
   app.enableShutdownHooks();
-  await runtime.store.ensureBucket(runtime.buckets.seed);
-  await runtime.store.ensureBucket(runtime.buckets.brand);
-  await runtime.store.ensureBucket(runtime.buckets.ad);
-  await runtime.store.ensureBucket(env.ADSEED_BUCKET_STATE);
-  if (env.ADSEED_IMAGE_GUARDRAIL !== 'off') await runtime.store.ensureBucket(env.ADSEED_BUCKET_QUARANTINE);
+  const buckets = [runtime.buckets.seed, runtime.buckets.brand, runtime.buckets.ad, env.ADSEED_BUCKET_STATE];
+  if (env.ADSEED_IMAGE_GUARDRAIL !== 'off') buckets.push(env.ADSEED_BUCKET_QUARANTINE);
+  for (const bucket of buckets) await runtime.store.ensureBucket(bucket);
+  app.get(Readiness).requireBuckets(...buckets);
   if (env.ADSEED_STORAGE_NOTIFY_ARN) {
     if (!runtime.store.enableNotifications) throw new Error('ADSEED_STORAGE_NOTIFY_ARN is set but this object store has no bucket notifications');
     for (const bucket of [runtime.buckets.seed, runtime.buckets.brand]) await runtime.store.enableNotifications(bucket, env.ADSEED_STORAGE_NOTIFY_ARN);

@@ -1,36 +1,49 @@
 import type { ErrorBody } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import type { ServiceRuntime } from '@adseed/platform';
+import { RETRY_AFTER_SECONDS, RUNTIME, requestIdOf, toServiceError, type ServiceRuntime } from '@adseed/platform';
 import { InvalidKeyError, ObjectNotFoundError } from '@adseed/storage';
-import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { Response } from 'express';
+import { Catch, HttpException, Inject, Injectable, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { ApiError } from './http-errors';
 
+type Failure = Omit<ErrorBody['error'], 'requestId'>;
+
 /**
- * Every error leaves the gateway as `{ error: { status, code, message, issues? } }`: what the
- * caller needs to fix the call, never a stack trace.
+ * Every error leaves the gateway as `{ error: { status, code, message, issues?, requestId } }`:
+ * what the caller needs to fix the call, never a stack trace; `requestId` (also the
+ * `X-Request-Id` header) finds the request's log lines. The caller's faults are 4xx; a
+ * dependency that cannot serve is `503 unavailable` (or `504 upstream_timeout`) with
+ * `Retry-After`, never a 4xx; anything else is a 500, logged with its stack and causes.
  */
 @Catch()
+@Injectable()
 export class HttpErrorFilter implements ExceptionFilter {
-  constructor(private readonly runtime: ServiceRuntime) {}
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
-    const body = this.toBody(exception);
-    if (body.error.status >= 500) this.runtime.logger.error('request failed', { error: exception });
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const failure = this.toFailure(exception);
+    const requestId = requestIdOf(request, response);
+    if (failure.status >= 500) {
+      this.runtime.logger.error('request failed', { requestId, status: failure.status, code: failure.code, method: request.method, route: (request.route as { path?: string } | undefined)?.path, error: exception });
+    }
     if (response.headersSent) {
       response.end();
       return;
     }
-    // an upstream service unavailable or too slow (503/504 from a query): say when to try again
-    const retryAfter = (exception as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-    if (exception instanceof ServiceError && typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
-    response.status(body.error.status).json(body);
+    if (failure.status === 503 || failure.status === 504) response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    const body: ErrorBody = { error: { ...failure, requestId } };
+    response.status(failure.status).json(body);
   }
 
-  private toBody(exception: unknown): ErrorBody {
-    const error = (status: number, code: string, message: string, issues?: ErrorBody['error']['issues']): ErrorBody => ({
-      error: { status, code, message, ...(issues?.length ? { issues } : {}) },
+  private toFailure(exception: unknown): Failure {
+    const error = (status: number, code: string, message: string, issues?: Failure['issues']): Failure => ({
+      status,
+      code,
+      message,
+      ...(issues?.length ? { issues } : {}),
     });
     if (exception instanceof ApiError || exception instanceof ServiceError) {
       return error(exception.status, exception.code, exception.message, exception.issues);
@@ -48,6 +61,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     const typeError = exception as { type?: string; status?: number; message?: string };
     if (typeError?.type === 'entity.parse.failed') return error(400, 'invalid_json', 'the body is not valid JSON');
     if (typeError?.type === 'entity.too.large') return error(413, 'payload_too_large', 'the JSON body is larger than allowed');
-    return error(500, 'internal', 'internal error; the request id in the logs tells us more');
+    // Not the caller's: a dependency that refused, timed out or is out of space, or a bug.
+    const mapped = toServiceError(exception, 'the request');
+    return error(mapped.status, mapped.code, mapped.status === 500 ? 'internal error; quote the requestId to us' : mapped.message);
   }
 }

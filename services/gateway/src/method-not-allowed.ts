@@ -1,4 +1,5 @@
 import { buildOpenApiDocument, type ErrorBody } from '@adseed/contracts';
+import { requestIdOf } from '@adseed/platform';
 import type { NextFunction, Request, Response } from 'express';
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
@@ -24,7 +25,7 @@ export function methodNotAllowed(document = buildOpenApiDocument()): (req: Reque
     if (!route || route.methods.includes(req.method)) return next();
     const allowed = route.methods;
     const body: ErrorBody = {
-      error: { status: 405, code: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}: use ${allowed.join(', ')}`, issues: [{ field: 'method', reason: `one of ${allowed.join(', ')}` }] },
+      error: { status: 405, code: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}: use ${allowed.join(', ')}`, issues: [{ field: 'method', reason: `one of ${allowed.join(', ')}` }], requestId: requestIdOf(req, res) },
     };
     res.setHeader('Allow', allowed.join(', '));
     res.status(405).json(body);

@@ -1,4 +1,4 @@
-import { envInt } from '@adseed/config';
+import { ALWAYS, envInt } from '@adseed/config';
 import { z } from 'zod';
 
 export const GenerationEnv = z
@@ -23,5 +23,5 @@ export const GenerationEnv = z
     if (env.ADSEED_GENERATOR === 'replicate' && !env.REPLICATE_API_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['REPLICATE_API_TOKEN'], message: 'is required when ADSEED_GENERATOR=replicate' });
     }
-  });
+  }, ALWAYS);
 export type GenerationEnv = z.infer<typeof GenerationEnv>;

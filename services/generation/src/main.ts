@@ -1,4 +1,4 @@
 import { runService } from '@adseed/platform';
 import { GenerationService } from './generation.module';
 
-void runService(GenerationService);
+runService(GenerationService);

@@ -1,4 +1,4 @@
 import { runService } from '@adseed/platform';
 import { RetrievalService } from './retrieval.module';
 
-void runService(RetrievalService);
+runService(RetrievalService);

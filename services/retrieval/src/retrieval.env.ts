@@ -1,4 +1,4 @@
-import { envBoolean, envInt } from '@adseed/config';
+import { ALWAYS, envBoolean, envInt } from '@adseed/config';
 import { RELEVANCE_FLOOR_DEFAULTS } from './relevance-floor';
 import { z } from 'zod';
 
@@ -30,5 +30,5 @@ export const RetrievalEnv = z.object({
   if (env.ADSEED_INDEX === 'qdrant' && !env.QDRANT_URL) {
     ctx.addIssue({ code: 'custom', path: ['QDRANT_URL'], message: 'required when ADSEED_INDEX=qdrant (e.g. http://qdrant:6333)' });
   }
-});
+}, ALWAYS);
 export type RetrievalEnv = z.infer<typeof RetrievalEnv>;

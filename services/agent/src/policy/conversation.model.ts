@@ -88,7 +88,19 @@ export interface ReplyInterpreter {
 }
 
 /** Thrown by a proposer when every subject it knows has been excluded. */
-export class SubjectsExhaustedError extends Error {
+/**
+ * The caller's request cannot be acted on as asked (an empty segment, nothing left to propose):
+ * the agent answers `422 conversation_rejected` with this message. Any other failure is ours or
+ * a dependency's, never the caller's.
+ */
+export class ConversationRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConversationRejectedError';
+  }
+}
+
+export class SubjectsExhaustedError extends ConversationRejectedError {
   constructor(readonly excluded: readonly string[]) {
     super(`every subject in your library has been rejected (${excluded.length} so far); name one yourself with "show me a <subject>"`);
     this.name = 'SubjectsExhaustedError';
@@ -96,7 +108,7 @@ export class SubjectsExhaustedError extends Error {
 }
 
 /** Thrown by a proposer when the tenant's library has no subjects yet. */
-export class NoSubjectsError extends Error {
+export class NoSubjectsError extends ConversationRejectedError {
   constructor() {
     super('your library has no subjects yet: upload seed photos with captions or tags (or add a subject by name)');
     this.name = 'NoSubjectsError';

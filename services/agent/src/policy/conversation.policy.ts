@@ -1,6 +1,7 @@
 import {
   ChatMessage,
   Conversation,
+  ConversationRejectedError,
   Intent,
   PolicyPorts,
   ProposedSubject,
@@ -103,7 +104,7 @@ export class ConversationPolicy {
 
   async start(input: StartConversationInput): Promise<Conversation> {
     const segment = input.segment.trim();
-    if (segment === '') throw new Error('segment must not be empty: describe the audience, e.g. "weekend campers"');
+    if (segment === '') throw new ConversationRejectedError('segment must not be empty: describe the audience, e.g. "weekend campers"');
     const at = this.now().toISOString();
     const empty: Conversation = {
       id: input.id,

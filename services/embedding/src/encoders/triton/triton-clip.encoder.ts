@@ -233,6 +233,22 @@ export class TritonClipEncoder implements ImageTextEncoder {
     return this.pool.health();
   }
 
+  /**
+   * Readiness: asks KServe v2 ServerReady of the endpoints in the pool's order (an endpoint not
+   * known healthy is probed first, its models included). Fails when none is ready.
+   */
+  async serverReady(timeoutMs: number): Promise<{ address: string }> {
+    return this.pool.run('ServerReady', async (endpoint) => {
+      if (!(await endpoint.serverReady(timeoutMs))) throw new Error(`Triton at ${endpoint.address} is live but not ready`);
+      return { address: endpoint.address };
+    });
+  }
+
+  /** Whether the in-process fallback can serve when Triton cannot. */
+  get hasFallback(): boolean {
+    return this.fallback !== undefined;
+  }
+
   /** True while the last batch was embedded by the in-process fallback. */
   get usingFallback(): boolean {
     return this.servingFromFallback;
