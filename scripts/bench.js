@@ -387,7 +387,11 @@ async function benchCluster(rawPerSecond) {
     env: {
       ADSEED_BUS: 'kafka', KAFKA_BROKERS: INFRA.kafka, ADSEED_STORE: 'minio', MINIO_ENDPOINT: INFRA.minio.endPoint, MINIO_PORT: String(INFRA.minio.port),
       MINIO_ACCESS_KEY: INFRA.minio.accessKey, MINIO_SECRET_KEY: INFRA.minio.secretKey, ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
-      ADSEED_ENCODER: 'triton', TRITON_ENDPOINTS: INFRA.kserve, ADSEED_INDEX: 'qdrant', QDRANT_URL: INFRA.qdrant, QDRANT_COLLECTION_PREFIX: 'bench',
+      // BENCH_CLUSTER_STACK=local: the embedded mode's encoders (ONNX in process) and index in the
+      // service processes, so search over the services differs from embedded by the transport only
+      ...(process.env.BENCH_CLUSTER_STACK === 'local'
+        ? { ADSEED_ENCODER: 'onnx', ADSEED_INDEX: 'embedded' }
+        : { ADSEED_ENCODER: 'triton', TRITON_ENDPOINTS: INFRA.kserve, ADSEED_INDEX: 'qdrant', QDRANT_URL: INFRA.qdrant, QDRANT_COLLECTION_PREFIX: 'bench' }),
       ADSEED_CLIP_MODEL_DIR: clipDir, ADSEED_CAPTION_MODEL_DIR: captionDir, LOG_LEVEL: 'warn',
     },
   });
@@ -412,7 +416,7 @@ async function benchCluster(rawPerSecond) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const perSecond = rowsAll.length / ((performance.now() - t0) / 1000);
-    record('ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; 5 processes` : '5 processes');
+    record(process.env.BENCH_CLUSTER_STACK === 'local' ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index' : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; 5 processes` : '5 processes');
     const search = async (text) => {
       const s0 = performance.now();
       const res = await fetch(`${cluster.gatewayUrl}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ text }) });
@@ -424,7 +428,8 @@ async function benchCluster(rawPerSecond) {
     const searches = [];
     // the same 50 distinct texts as the embedded figure (no text-cache hits)
     for (const text of distinctQueries(50, 100_000)) searches.push(await search(text));
-    record('gateway search (text → top-3) p50 / p99, over the services (gRPC)', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 sequential distinct queries; gateway → retrieval → embedding (Triton) → Qdrant adapter; load average ${loadavg()[0].toFixed(1)}`);
+    const stack = process.env.BENCH_CLUSTER_STACK === 'local' ? 'encoders (ONNX) and embedded index in the services' : 'embedding (Triton) → Qdrant adapter';
+    record('gateway search (text → top-3) p50 / p99, over the services (gRPC)', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 sequential distinct queries; gateway → retrieval → embedding, ${stack}; load average ${loadavg()[0].toFixed(1)}`);
     const load = await searchLoad(cluster.gatewayUrl, { clients: 20, seconds: 20, tenant });
     record('gateway search, 20 clients for 20 s, over the services (gRPC)', `${load.perSecond.toFixed(0)}/s, ${load.errors} errors`, loadNote(load));
   } finally {
