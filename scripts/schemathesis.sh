@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Contract test: Schemathesis (PyPI) generates requests from the served OpenAPI document of the
 # embedded product and checks every response against it (status codes, headers, bodies, content
-# types), in all its phases: examples, coverage, fuzzing and stateful links.
+# types, SSE events), in all its phases: examples, coverage, fuzzing and stateful links. Any
+# failure fails the script. A stage of `npm test` (6 examples, 240 s); `npm run test:contract`
+# runs it longer.
 #   bash scripts/schemathesis.sh [extra `st run` options]
 # Starts `services/standalone/dist/main.js` (the `npm start` product, built beforehand) on a free
-# port with a temporary data dir, no demo library and the toy CLIP model, and stops it on exit.
+# port with a temporary data dir, no demo library and the toy CLIP model, seeds it through the API
+# (scripts/schemathesis-seed.js: photos, a brand, a conversation, an ad, a job, an experiment,
+# offered to Schemathesis as dictionaries of real ids and paths), and stops it on exit.
+# scripts/schemathesis.toml holds the settings and the few allowances, each with its reason;
+# scripts/schemathesis_hooks.py what JSON Schema cannot say.
 # Bounded in time: SCHEMATHESIS_MAX_EXAMPLES per operation (default 6) and a wall-clock limit of
-# SCHEMATHESIS_TIMEOUT seconds (default 240). The venv is cached under .cache/schemathesis/.
+# SCHEMATHESIS_TIMEOUT seconds (default 240; reaching it fails the run). The venv is cached under
+# .cache/schemathesis/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -38,8 +45,14 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+# Real resources to test against: their ids and paths become dictionaries in this run's config.
+CONFIG="$DATA/schemathesis.toml"
+cp scripts/schemathesis.toml "$CONFIG"
+node scripts/schemathesis-seed.js "$URL" >>"$CONFIG"
+
 set +e
-timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file scripts/schemathesis.toml run "$URL/docs/openapi.json" \
+SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$ROOT/scripts" \
+  timeout --signal=INT "${SCHEMATHESIS_TIMEOUT:-240}" "$VENV/bin/st" --config-file "$CONFIG" run "$URL/docs/openapi.json" \
   --url "$URL" \
   --phases examples,coverage,fuzzing,stateful \
   --checks all \

@@ -5,11 +5,14 @@
 # layer with node's test runner:
 #   1. unit specs beside the code and end-to-end specs through the REST API in embedded mode
 #      (and the web UI in Debian's chromium), with a c8 coverage report in coverage/;
-#   2. integration specs (*.integration.spec.ts) against real Kafka, MinIO and Triton, and the
+#   2. the contract: Schemathesis (PyPI, cached under .cache/schemathesis/) against the OpenAPI
+#      document the embedded product serves, all phases, every check, 6 examples per operation,
+#      at most 240 s (about 2 minutes here); any failure fails the run (`npm run test:contract`
+#      runs it longer);
+#   3. integration specs (*.integration.spec.ts) against real Kafka, MinIO and Triton, and the
 #      Qdrant adapter against the qdrant-edge shim (no Qdrant server can run here), one file at a
 #      time because they share those servers.
 # The servers are installed by scripts/infra (cached under .cache/, ~/.m2, ~/go) and stopped on exit.
-# Schemathesis (`npm run test:contract`) is not a stage yet: it still reports failures (README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
@@ -35,6 +38,8 @@ ADSEED_KSERVE_MODEL_DIR="$PWD/.cache/models/clip-toy" bash scripts/infra/all.sh 
 stage "unit and end-to-end tests, with coverage (c8, .c8rc.json: summary below, report in coverage/index.html)"
 mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -not -name '*.integration.spec.js' -print | sort)
 npx c8 node --test --test-concurrency=2 --test-timeout=600000 "${specs[@]}" scripts/chart/dockerfile-sources.test.js scripts/compose-check.test.js
+stage "contract: Schemathesis against the served OpenAPI document (all phases, bounded)"
+SCHEMATHESIS_MAX_EXAMPLES=6 SCHEMATHESIS_TIMEOUT=240 bash scripts/schemathesis.sh
 stage "integration tests against real servers"
 mapfile -t integration < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.integration.spec.js' -print | sort)
 node --test --test-concurrency=1 --test-timeout=900000 "${integration[@]}"

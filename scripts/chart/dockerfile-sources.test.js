@@ -140,6 +140,18 @@ describe('Dockerfile build-context sources', () => {
     const missing = SERVICES.map((s) => `services/${s}/dist/main.js`).filter((p) => !fs.existsSync(path.join(repo, p)));
     assert.deepEqual(missing, [], `not built: ${missing.join(', ')}`);
   });
+
+  it("ships the compositor's default font: the file the built generator reads is in the context and copied into the image", () => {
+    // The generator draws text from a font file (no system fonts in the slim image): DEFAULT_AD_FONT_FILE.
+    const { DEFAULT_AD_FONT_FILE } = require(path.join(repo, 'services/generation/dist/generators/ad-font.js'));
+    const rel = path.relative(repo, DEFAULT_AD_FONT_FILE).split(path.sep).join('/');
+    assert.equal(rel, 'services/generation/assets/fonts/DejaVuSans-Bold.ttf');
+    assert.ok(fs.existsSync(DEFAULT_AD_FONT_FILE), `${rel} is missing`);
+    assert.equal(isIgnored(rel), false, `.dockerignore drops ${rel}`);
+    const assemble = instructions('docker/Dockerfile').find((i) => i.startsWith('RUN') && i.includes('/out/services/${SERVICE}'));
+    assert.ok(assemble, 'the assemble step');
+    assert.match(assemble, /cp -a "services\/\$\{SERVICE\}\/assets" "\/out\/services\/\$\{SERVICE\}\/"/, 'the assemble step copies services/<service>/assets');
+  });
 });
 
 describe('docker/healthcheck.js', () => {

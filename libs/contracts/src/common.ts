@@ -25,7 +25,28 @@ export type StoragePath = z.infer<typeof StoragePath>;
 export const AssetId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 letters, digits, "_" or "-"');
 export type AssetId = z.infer<typeof AssetId>;
 
-export const Tag = z.string().trim().min(1).max(64);
+/** What String.prototype.trim removes, as a character-class body, spelled out: JavaScript's, Python's and JSON Schema's `\s` differ. */
+export const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** A character trimming keeps: a text that has one is not blank. */
+export const NOT_BLANK = new RegExp(`[^${TRIMMED}]`);
+const codePoints = (text: string): number => {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+};
+/**
+ * A text of at most `max` characters as sent, counted as JSON Schema's `maxLength` counts them
+ * (code points: an emoji is one character, not two UTF-16 units), and documented so.
+ */
+export const chars = (max: number) =>
+  z
+    .string()
+    .refine((s) => codePoints(s) <= max, { message: `Too big: expected string to have <=${max} characters` })
+    .meta({ maxLength: max });
+/** Like `chars`, trimmed, and not blank (the document says so with a pattern). */
+export const nonBlank = (max: number, message = 'must not be empty') => chars(max).trim().regex(NOT_BLANK, message);
+
+export const Tag = nonBlank(64);
 export const Tags = z.array(Tag).max(32);
 
 /**
@@ -35,11 +56,13 @@ export const Tags = z.array(Tag).max(32);
  * `channels`, when present, lists where it may appear ("social", "display", ...): a search for
  * another channel skips it.
  */
+const CHANNEL = new RegExp(`^[${TRIMMED}]*[A-Za-z0-9][A-Za-z0-9_-]{0,31}[${TRIMMED}]*$`);
 export const Rights = z.object({
-  licence: z.string().trim().min(1).max(200).optional(),
-  attribution: z.string().trim().max(500).optional(),
+  licence: nonBlank(200).optional(),
+  attribution: chars(500).trim().optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
-  channels: z.array(z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 letters, digits, "_" or "-"')).max(16).optional(),
+  // Checked as sent (surrounding spaces and capitals allowed), stored trimmed and lower-case.
+  channels: z.array(z.string().regex(CHANNEL, 'must be 1-32 letters, digits, "_" or "-"').trim().toLowerCase()).max(16).optional(),
 });
 export type Rights = z.infer<typeof Rights>;
 export const NO_LICENCE = 'none';

@@ -34,6 +34,9 @@ export const Conversation = z.object({
   ad: z.object({ path: StoragePath, url: z.string(), seedPath: StoragePath.optional(), licence: z.string().optional(), attribution: z.string().optional(), review: AdReviewMark.optional() }).optional(),
   messages: z.array(ChatMessage),
   brandPath: StoragePath.optional(),
+  /** Text the ad will carry, set when the conversation starts or with a reply. */
+  headline: z.string().optional(),
+  callToAction: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

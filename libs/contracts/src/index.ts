@@ -1,5 +1,6 @@
 export * from './common';
 export * from './conversation';
+export * from './paging';
 export * from './subjects';
 export * from './topic';
 export * from './events/asset.events';
@@ -17,3 +18,5 @@ export * from './jobs/jobs.dto';
 export * from './jobs/jobs.openapi';
 export * from './governance/governance.dto';
 export * from './governance/governance.openapi';
+export * from './brand-kit/brand-kit';
+export * from './brand-kit/brand-kit.openapi';

@@ -29,6 +29,12 @@ export interface SubscribeOptions {
 
 export interface Subscription {
   close(): Promise<void>;
+  /**
+   * Resolves once messages reach the handler (Kafka: the consumer group has joined and holds its
+   * partitions). A subscription that starts at new messages misses what is published before this.
+   * Absent where delivery starts at once (the in-process bus).
+   */
+  readonly assigned?: Promise<void>;
 }
 
 /**

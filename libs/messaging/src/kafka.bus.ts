@@ -53,7 +53,9 @@ export class KafkaEventBus implements EventBus {
   private readonly known = new Set<string>();
   private readonly consumed = new Map<string, { topic: string; group: string }>();
   private connected?: Promise<void>;
-  private closing?: Promise<void>;
+  /** Set by close(): a consumer that crashes now is not started again. */
+  private closing = false;
+  private closed?: Promise<void>;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -121,14 +123,16 @@ export class KafkaEventBus implements EventBus {
    * Safe to call more than once.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
+    this.closing = true;
+    this.closed ??= (async () => {
       await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
       this.consumers.clear();
       await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
       this.logger.info('kafka bus closed: consumers left their groups, producer flushed');
     })();
-    return this.closing;
+    return this.closed;
   }
+
 
   private connect(): Promise<void> {
     this.connected ??= (async () => {
@@ -178,28 +182,73 @@ export class KafkaEventBus implements EventBus {
     await this.connect();
     // One Kafka group per (service group, topic): kafkajs's assigner expects every member of a group
     // to subscribe to the same topics, so one group across several topics leaves partitions unread.
-    const consumer = this.kafka.consumer({ groupId: kafkaGroupId(options.group, topic), allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
-    this.consumers.add(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
-    this.consumed.set(kafkaGroupId(options.group, topic), { topic, group: kafkaGroupId(options.group, topic) });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands each message a heartbeat closure, not a method
-      eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+    const groupId = kafkaGroupId(options.group, topic);
+    this.consumed.set(groupId, { topic, group: groupId });
+    let consumer: Consumer | undefined;
+    let closed = false;
+    let markAssigned: () => void = () => undefined;
+    const assigned = new Promise<void>((resolve) => (markAssigned = resolve));
+    const start = async (): Promise<void> => {
+      const current = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+      consumer = current;
+      this.consumers.add(current);
+      // Listen before run(): run() may join the group before it returns.
+      current.on(current.events.GROUP_JOIN, () => markAssigned());
+      current.on(current.events.CRASH, (event) => {
+        if (event.payload.restart || closed || this.closing) return;
+        // kafkajs restarts a consumer after a retriable error only; after another (e.g. "Failed to
+        // find group coordinator" while the broker restarts) the consumer stays stopped and the
+        // process keeps running without it. Start a new one in the same group: it resumes from the
+        // committed offsets, so nothing is lost and redeliveries stay idempotent.
+        this.logger.error('kafka consumer crashed and was not restarted by kafkajs: starting a new one', { group: groupId, topic, error: event.payload.error });
+        this.consumers.delete(current);
+        void current
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => restart());
+      });
+      try {
+        await current.connect();
+        await current.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+        await current.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+          // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands each message a heartbeat closure, not a method
+          eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
+            const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+            try {
+              await handle({ topic: t, partition, offset: Number(message.offset), key: message.key?.toString('utf8') ?? '', value: message.value?.toString('utf8') ?? '', headers: stringHeaders(message.headers) });
+            } finally {
+              clearInterval(beat);
+            }
+            // Only now is the message done with (handled or dead-lettered): commit past it.
+            await current.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+          },
+        });
+      } catch (error) {
+        this.consumers.delete(current);
+        await current.disconnect().catch(() => undefined);
+        throw error;
+      }
+    };
+    const restart = async (): Promise<void> => {
+      for (let attempt = 1; !closed && !this.closing; attempt++) {
         try {
-          await handle({ topic: t, partition, offset: Number(message.offset), key: message.key?.toString('utf8') ?? '', value: message.value?.toString('utf8') ?? '', headers: stringHeaders(message.headers) });
-        } finally {
-          clearInterval(beat);
+          await start();
+          this.logger.info('kafka consumer started again', { group: groupId, topic, attempt });
+          return;
+        } catch (error) {
+          this.logger.warn('kafka consumer could not start again; retrying', { group: groupId, topic, attempt, error });
+          await new Promise((r) => setTimeout(r, Math.min(1_000 * attempt, 10_000)));
         }
-        // Only now is the message done with (handled or dead-lettered): commit past it.
-        await consumer.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-      },
-    });
+      }
+    };
+    await start();
     return {
+      assigned,
       close: async () => {
+        closed = true;
+        if (!consumer) return;
         this.consumers.delete(consumer);
         await consumer.disconnect();
       },

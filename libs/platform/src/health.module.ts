@@ -73,7 +73,8 @@ export class Readiness implements OnApplicationShutdown {
       try {
         await store.list(buckets.seed, '', { limit: 1 });
       } catch (error) {
-        if (!(error instanceof ObjectNotFoundError)) throw error;
+        // Services start before the gateway creates the buckets: the store answering is enough.
+        if (!isMissingBucket(error)) throw error;
       }
       return { store: env.ADSEED_STORE };
     }
@@ -81,7 +82,7 @@ export class Readiness implements OnApplicationShutdown {
       try {
         await store.list(bucket, '', { limit: 1 });
       } catch (error) {
-        if (error instanceof ObjectNotFoundError) throw new Error(`bucket ${bucket} does not exist`, { cause: error });
+        if (isMissingBucket(error)) throw new Error(`bucket ${bucket} does not exist`, { cause: error });
         throw error;
       }
     }
@@ -92,6 +93,13 @@ export class Readiness implements OnApplicationShutdown {
     await this.kafka?.close();
   }
 }
+
+/**
+ * A bucket that is not there: the fs store's `ObjectNotFoundError`, or S3's `NoSuchBucket` error
+ * that the MinIO client raises from a listing. Either way the store answered.
+ */
+const isMissingBucket = (error: unknown): boolean =>
+  error instanceof ObjectNotFoundError || (error as { code?: unknown } | undefined)?.code === 'NoSuchBucket';
 
 /** A scrape waits this long for fresh consumer lag, then serves the last values it has. */
 const LAG_WAIT_MS = 2_000;

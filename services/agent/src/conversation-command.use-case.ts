@@ -50,7 +50,7 @@ export class ConversationCommandUseCase {
     }
   }
 
-  /** Moves within the seeds already retrieved; an index outside them is the caller's error. */
+  /** Moves within the seeds already retrieved; an index past them conflicts with the conversation's state (409). */
   private async selectSeed(command: Extract<ConversationCommand, { type: 'select-seed' }>): Promise<Conversation> {
     const current = await this.load(command.tenant, command.conversationId);
     this.assertRoom(current, 1);
@@ -59,7 +59,7 @@ export class ConversationCommandUseCase {
     }
     if (command.index >= current.seeds.length) {
       const last = current.seeds.length - 1;
-      throw new ServiceError(400, 'validation_failed', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [{ field: 'index', reason: `must be between 0 and ${last}` }]);
+      throw new ServiceError(409, 'seed_out_of_range', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [{ field: 'index', reason: `must be between 0 and ${last}` }]);
     }
     const now = new Date().toISOString();
     const seed = current.seeds[command.index];
@@ -78,6 +78,8 @@ export class ConversationCommandUseCase {
       tenant: command.tenant,
       segment: command.segment,
       ...(command.brandPath ? { brandPath: command.brandPath } : {}),
+      ...(command.headline ? { headline: command.headline } : {}),
+      ...(command.callToAction ? { callToAction: command.callToAction } : {}),
     });
     return this.commit(conversation);
   }
@@ -93,7 +95,7 @@ export class ConversationCommandUseCase {
       );
     }
     this.assertRoom(current, 2);
-    const next = await this.policyFor(command.tenant, current.id).reply(current, command.text, {
+    const next = await this.policyFor(command.tenant, current.id).reply(withAdText(current, command), command.text, {
       onState: async (intermediate) => {
         await this.commit(intermediate);
       },
@@ -168,7 +170,7 @@ export class ConversationCommandUseCase {
         return found.seeds;
       },
       // long work: requested by event; the outcome comes back as one (completeGeneration)
-      generate: async ({ seedPath, brandPath, subject, segment }) => {
+      generate: async ({ seedPath, brandPath, subject, segment, headline, callToAction }) => {
         if (!conversationId) throw new Error('an ad is generated for a conversation');
         await bus.publish(GenerationTopics.singleAdRequested, {
           key: conversationId,
@@ -176,7 +178,15 @@ export class ConversationCommandUseCase {
             requestId: randomUUID(),
             origin: 'conversation',
             conversationId,
-            request: { tenant, seedPath, ...(brandPath ? { brandPath } : {}), subject: searchText(subject), segment },
+            request: {
+              tenant,
+              seedPath,
+              ...(brandPath ? { brandPath } : {}),
+              subject: searchText(subject),
+              segment,
+              ...(headline ? { headline } : {}),
+              ...(callToAction ? { callToAction } : {}),
+            },
             requestedAt: new Date().toISOString(),
           },
         });
@@ -185,4 +195,16 @@ export class ConversationCommandUseCase {
     };
     return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject });
   }
+}
+
+/** A reply's headline and call to action replace the conversation's; an empty one clears it. */
+function withAdText(current: Conversation, command: { headline?: string; callToAction?: string }): Conversation {
+  let next = current;
+  for (const field of ['headline', 'callToAction'] as const) {
+    const value = command[field]?.trim();
+    if (value === undefined) continue;
+    const { [field]: _dropped, ...rest } = next;
+    next = value === '' ? rest : { ...rest, [field]: value };
+  }
+  return next;
 }

@@ -156,6 +156,10 @@ function setUpChat() {
     newConversation: byTestId('new-conversation'),
     segmentForm: byTestId('segment-form'),
     segmentInput: byTestId('segment-input'),
+    headlineInput: byTestId('headline-input'),
+    ctaInput: byTestId('cta-input'),
+    seedHeadline: byTestId('seed-headline'),
+    seedCta: byTestId('seed-cta'),
     brandHint: byTestId('brand-hint'),
     brandPath: byTestId('brand-path'),
     replyForm: byTestId('reply-form'),
@@ -272,12 +276,17 @@ function setUpChat() {
     return run(BUSY_TEXT.start, async () => {
       const body = { segment };
       if (state.brandPath) body.brandPath = state.brandPath;
+      // The ad's text goes through the same content check as the segment, on the server.
+      if (ui.headlineInput.value.trim()) body.headline = ui.headlineInput.value;
+      if (ui.ctaInput.value.trim()) body.callToAction = ui.ctaInput.value;
       const conversation = await api('POST', '/v1/conversations', { json: body, timeoutMs: AGENT_TIMEOUT_MS });
       resetConversation();
       state.conversation = conversation;
       openEvents(conversation.id);
       apply(conversation);
       ui.segmentInput.value = '';
+      ui.headlineInput.value = '';
+      ui.ctaInput.value = '';
     });
   }
 
@@ -285,9 +294,15 @@ function setUpChat() {
     const conversation = state.conversation;
     if (!conversation) return Promise.resolve();
     const busyText = BUSY_TEXT[text.trim().toLowerCase()] ?? DEFAULT_BUSY_TEXT;
+    // While photos are shown, replies carry the headline and call to action as edited on the card, so accepting makes the ad with them.
+    const json = { text };
+    if (conversation.status === 'awaiting-seed') {
+      json.headline = ui.seedHeadline.value;
+      json.callToAction = ui.seedCta.value;
+    }
     return run(busyText, async () => {
       const updated = await api('POST', `/v1/conversations/${encodeURIComponent(conversation.id)}/messages`, {
-        json: { text },
+        json,
         timeoutMs: AGENT_TIMEOUT_MS,
       });
       apply(updated);
@@ -419,6 +434,12 @@ function setUpChat() {
       byTestId('seed-rank', ui.seedCard).textContent = `${position} of ${conversation.seeds.length}`;
       byTestId('seed-score', ui.seedCard).textContent = `Match score ${formatScore(seed.score)}`;
       ui.seedCard.classList.toggle('is-generating', status === 'generating');
+      // Filled from the conversation when a photo is first shown; the marketer's edits stay while they look.
+      if (ui.seedCard.dataset.conversation !== conversation.id) {
+        ui.seedCard.dataset.conversation = conversation.id;
+        ui.seedHeadline.value = conversation.headline ?? '';
+        ui.seedCta.value = conversation.callToAction ?? '';
+      }
     }
     if (show.ad) {
       const image = byTestId('ad-image', ui.adCard);

@@ -8,6 +8,7 @@ import {
   rightsToMetadata,
   Queries,
   splitStoragePath,
+  storeCursor,
   type Asset,
   type AssetKind,
   type IndexedAsset,
@@ -195,9 +196,8 @@ export class AssetsService {
     const bucket = quarantined ? this.env.ADSEED_BUCKET_QUARANTINE : this.bucketOf(query.kind);
     const prefix = quarantined ? `${tenant}/${query.kind}/` : `${tenant}/`;
     if (quarantined && this.env.ADSEED_IMAGE_GUARDRAIL === 'off') return { items: [] };
-    if (query.cursor && !query.cursor.startsWith(prefix)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
-    const page = await this.runtime.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
-    return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: page.nextStartAfter } : {}) };
+    const page = await this.runtime.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
+    return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: storeCursor.after(prefix, page.nextStartAfter) } : {}) };
   }
 
   /** The bytes behind a path, if the path is in one of our buckets and belongs to the tenant. */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { AuditEntry, type ListAuditQuery } from '@adseed/contracts';
+import { AuditEntry, storeCursor, type ListAuditQuery } from '@adseed/contracts';
 import type { ObjectStore } from '@adseed/storage';
-import { ApiError } from './http-errors';
 import type { Principal } from './roles';
 
 export type AuditRecord = Omit<AuditEntry, 'id' | 'at' | 'tenant' | 'actor' | 'role'>;
@@ -51,10 +50,11 @@ export class AuditLog {
   }
 
   async list(tenant: string, query: ListAuditQuery): Promise<{ items: AuditEntry[]; nextCursor?: string }> {
-    const prefix = query.day ? `audit/${tenant}/${query.day}/` : `audit/${tenant}/`;
-    if (query.cursor && !query.cursor.startsWith(prefix)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
-    const page = await this.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
+    // Cursors are relative to the tenant's log, so one stays valid with or without `day`.
+    const root = `audit/${tenant}/`;
+    const prefix = query.day ? `${root}${query.day}/` : root;
+    const page = await this.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(root, query.cursor) } : {}) });
     const items = await Promise.all(page.items.map(async (i) => AuditEntry.parse(JSON.parse((await this.store.get(this.bucket, i.key)).body.toString('utf8')))));
-    return { items, ...(page.nextStartAfter ? { nextCursor: page.nextStartAfter } : {}) };
+    return { items, ...(page.nextStartAfter ? { nextCursor: storeCursor.after(root, page.nextStartAfter) } : {}) };
   }
 }

@@ -4,6 +4,7 @@ import {
   CreateAdBody,
   CreateConversationBody,
   ListAssetsQuery,
+  MAX_SUBJECT_CHARS,
   PatchAssetBody,
   SearchBody,
   SelectSeedBody,
@@ -14,12 +15,13 @@ import {
   type ConversationCommand,
 } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Query, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { AssetsService } from './assets.service';
 import { ConversationEventsHub } from './conversation-events.hub';
+import { conversationPosition, EventStreams, StateReplay, type EventStream } from './event-stream';
 import { ApiError } from './http-errors';
 import { Audited } from './audit.interceptor';
 import { ReviewService } from './review.service';
@@ -130,16 +132,26 @@ export class ConversationsController {
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly hub: ConversationEventsHub,
+    private readonly streams: EventStreams,
     private readonly assets: AssetsService,
     private readonly reviews: ReviewService,
   ) {}
 
   @Post()
   @HttpCode(201)
-  @ModerateText('segment')
+  @ModerateText('segment', 'headline', 'callToAction')
   async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateConversationBody)) body: z.infer<typeof CreateConversationBody>): Promise<Conversation> {
     if (body.brandPath) await this.assets.assertBrandImage(tenant, body.brandPath);
-    return this.command({ type: 'start', tenant, segment: body.segment, ...(body.brandPath ? { brandPath: body.brandPath } : {}) });
+    return this.command(
+      {
+        type: 'start',
+        tenant,
+        segment: body.segment,
+        ...(body.brandPath ? { brandPath: body.brandPath } : {}),
+        ...(body.headline ? { headline: body.headline } : {}),
+        ...(body.callToAction ? { callToAction: body.callToAction } : {}),
+      },
+    );
   }
 
   @Get(':id')
@@ -149,9 +161,18 @@ export class ConversationsController {
 
   @Post(':id/messages')
   @HttpCode(200)
-  @ModerateText('text')
+  @ModerateText('text', 'headline', 'callToAction')
   reply(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SendMessageBody)) body: z.infer<typeof SendMessageBody>): Promise<Conversation> {
-    return this.command({ type: 'reply', tenant, conversationId: parseId(id), text: body.text });
+    return this.command(
+      {
+        type: 'reply',
+        tenant,
+        conversationId: parseId(id),
+        text: body.text,
+        ...(body.headline !== undefined ? { headline: body.headline } : {}),
+        ...(body.callToAction !== undefined ? { callToAction: body.callToAction } : {}),
+      },
+    );
   }
 
   @Post(':id/seed')
@@ -160,34 +181,42 @@ export class ConversationsController {
     return this.command({ type: 'select-seed', tenant, conversationId: parseId(id), index: body.index });
   }
 
-  /** Server-sent events: the current state first, then every change, until the client leaves. */
+  /**
+   * Server-sent events: the stored state first, then every change, until the client leaves. With
+   * `Last-Event-ID` (an EventSource reconnecting) the stored state is sent only if it is newer than
+   * that id: the client catches up on what changed while it was away and gets nothing twice.
+   */
   @Get(':id/events')
-  async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response): Promise<void> {
+  async events(@Tenant() tenant: string, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
     const conversationId = parseId(id);
-    const initial = await this.command({ type: 'get', tenant, conversationId });
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    // Changes are marked with the ad's review in arrival order: each waits for the one before.
-    let sending = Promise.resolve();
-    const send = (c: Conversation) => {
-      sending = sending
-        .then(() => this.marked(c))
-        .then((m) => void res.write(`event: state\nid: ${m.updatedAt}\ndata: ${JSON.stringify(m)}\n\n`))
-        .catch(() => undefined);
+    const replay = new StateReplay(conversationPosition, lastEventId);
+    // Set once the headers are out; states offered before wait for it.
+    const out: { stream?: EventStream } = {};
+    // Each state is marked with its ad's review, in arrival order: each waits for the one before.
+    const deliver = async (c: Conversation, marked = false): Promise<void> => {
+      if (!out.stream || replay.has(c)) return;
+      const state = marked ? c : await this.marked(c);
+      const eventId = replay.offer(state);
+      if (eventId) out.stream.send(eventId, state);
     };
-    send(initial);
+    // Listen before reading, so a change between the read and the subscription is not missed;
+    // changes queue behind the stored state, and those it already holds are dropped.
+    let open: () => void = () => undefined;
+    let sending = new Promise<void>((resolve) => (open = resolve));
     const stop = this.hub.listen(conversationId, (c) => {
-      if (c.tenant === tenant) send(c);
+      if (c.tenant === tenant) sending = sending.then(() => deliver(c)).catch(() => undefined);
     });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    res.on('close', () => {
-      clearInterval(heartbeat);
+    let initial: Conversation;
+    try {
+      await this.hub.listening();
+      initial = await this.command({ type: 'get', tenant, conversationId });
+    } catch (error) {
       stop();
-    });
+      throw error;
+    }
+    out.stream = this.streams.start(res, stop);
+    await deliver(initial, true).catch(() => undefined);
+    open();
   }
 
   private async command(value: ConversationCommand): Promise<Conversation> {
@@ -229,6 +258,12 @@ export class ConversationsController {
   }
 }
 
+/** A caption may hold 2,000 characters; the generator takes a subject of at most MAX_SUBJECT_CHARS (a surrogate pair is not split). */
+const subjectOf = (caption: string): string => {
+  const cut = caption.slice(0, MAX_SUBJECT_CHARS);
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
+};
+
 @Controller('v1/ads')
 @UseGuards(TenantGuard)
 export class AdsController {
@@ -253,7 +288,7 @@ export class AdsController {
       const best = found.hits[0];
       if (!best) throw new ApiError(404, 'no_seeds', 'the seed library has nothing for this segment yet: upload seed photos first', [{ field: 'segment', reason: 'no matching seed' }]);
       seedPath = best.path;
-      subject = best.caption;
+      subject = best.caption ? subjectOf(best.caption) : undefined;
     }
     const requested = await this.ads.request(
       {
@@ -286,6 +321,7 @@ export class AdsController {
         generator: ad.generator,
         ...(subject ? { subject } : {}),
         ...(ad.fidelity !== undefined ? { fidelity: ad.fidelity } : {}),
+        ...(ad.brandKitVersion !== undefined ? { brandKitVersion: ad.brandKitVersion } : {}),
         ...(review ? { review } : {}),
       },
     };

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ConversationTopics, type Conversation } from '@adseed/contracts';
+import type { Subscription } from '@adseed/messaging';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { untilListening } from './event-stream';
 
 type Listener = (conversation: Conversation) => void;
 
@@ -10,15 +12,25 @@ type Listener = (conversation: Conversation) => void;
  * own consumer group, starting at new messages: every replica sees every update.
  */
 @Injectable()
-export class ConversationEventsHub implements OnApplicationBootstrap {
+export class ConversationEventsHub implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly listeners = new Map<string, Set<Listener>>();
+  private subscription: Subscription | undefined;
 
   constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.runtime.bus.subscribe(ConversationTopics.updated, { group: `gateway-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+    this.subscription = await this.runtime.bus.subscribe(ConversationTopics.updated, { group: `gateway-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
       for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
     });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.subscription?.close();
+  }
+
+  /** Resolves once updates reach this hub: a stream that reads the stored state after this misses no change. */
+  listening(): Promise<void> {
+    return untilListening(this.subscription, ConversationTopics.updated.name);
   }
 
   listen(conversationId: string, listener: Listener): () => void {

@@ -64,7 +64,7 @@ export class ExperimentsService {
     await this.assets.assertBrandImage(tenant, body.brandPath);
     for (const [i, seed] of body.seedPaths.entries()) {
       if (!seed.startsWith(`${this.runtime.buckets.seed}/${tenant}/`)) {
-        throw new ApiError(400, 'validation_failed', `seedPaths[${i}] must be one of this tenant's seed photos`, [{ field: `seedPaths.${i}`, reason: 'not a seed of this tenant' }]);
+        throw new ApiError(404, 'not_found', `seedPaths[${i}] is not one of this tenant's seed photos`, [{ field: `seedPaths.${i}`, reason: 'no such seed for this tenant' }]);
       }
     }
     const stored: StoredExperiment = { id: `exp-${Date.now().toString(36)}${randomBytes(5).toString('hex')}`, tenant, request: body, createdAt: new Date().toISOString(), createdBy: principal.actor };

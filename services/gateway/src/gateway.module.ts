@@ -10,9 +10,11 @@ import { ConversationEventsHub } from './conversation-events.hub';
 import { SingleAds } from './single-ads';
 import { AdsController, AssetsController, ConversationsController, SearchController } from './controllers';
 import { DocsController } from './docs.controller';
+import { EventStreams } from './event-stream';
 import { ReportsController, SubjectsController } from './subjects.controller';
 import { GATEWAY_ENV, GatewayEnv } from './gateway.env';
 import { HttpErrorFilter } from './http-error.filter';
+import { answerParseErrorsAsJson } from './http-parse-errors';
 import { methodNotAllowed } from './method-not-allowed';
 import { securityHeaders } from './security-headers';
 import { GuardrailsModule } from './guardrails.module';
@@ -31,10 +33,15 @@ import { AuditLog } from './audit.log';
 import { ExperimentsService } from './experiments.service';
 import { AuditController, ExperimentsController, ReviewsController } from './governance.controller';
 import { ReviewService } from './review.service';
+import { BrandKitController } from './brand-kit.controller';
+import { BrandKitRepository } from './brand-kit.repository';
+import { BrandKitService } from './brand-kit.service';
 import { MulterModule } from '@nestjs/platform-express';
 import { ApiError } from './http-errors';
 
 export const PUBLIC_DIR = join(__dirname, '..', 'public');
+/** The longest multipart field value: a 2,000-character caption of 3-byte UTF-8 characters fits. */
+const UPLOAD_FIELD_BYTES = 8 * 1024;
 
 /** Flushes this process's spans when the gateway stops (no-op in the one-process mode). */
 class TracingFlush implements OnApplicationShutdown {
@@ -61,6 +68,12 @@ const governanceProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
   ExperimentsService,
 ];
 
+/** The tenant's brand kit: versions and font files in the state bucket. */
+const brandKitProviders = (runtime: ServiceRuntime, env: GatewayEnv) => [
+  { provide: BrandKitRepository, useValue: new BrandKitRepository(runtime.store, env.ADSEED_BUCKET_STATE) },
+  BrandKitService,
+];
+
 @Module({})
 export class GatewayModule {
   static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
@@ -68,12 +81,12 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         PlatformModule.forRoot(runtime, options),
-        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: 4096 } }),
+        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: UPLOAD_FIELD_BYTES } }),
         GuardrailsModule.register(runtime, env),
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController],
-      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, SingleAds, ...jobProviders(runtime, env), ...governanceProviders(runtime, env)],
+      controllers: [AssetsController, SearchController, ConversationsController, AdsController, SubjectsController, ReportsController, DocsController, JobsController, ReviewsController, AuditController, ExperimentsController, BrandKitController],
+      providers: [{ provide: GATEWAY_ENV, useValue: env }, { provide: TracingFlush, useValue: new TracingFlush(runtime) }, { provide: APP_FILTER, useClass: HttpErrorFilter }, TenantGuard, { provide: APP_GUARD, useClass: RateLimitGuard }, AssetsService, ConversationEventsHub, EventStreams, SingleAds, ...jobProviders(runtime, env), ...governanceProviders(runtime, env), ...brandKitProviders(runtime, env)],
     };
   }
 }
@@ -84,6 +97,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
     bufferLogs: true,
     bodyParser: false,
   });
+  answerParseErrorsAsJson(app.getHttpServer());
   // Request ids before anything that can answer (405s, 413s from the body parser).
   configureHttpApp(app);
   app.disable('x-powered-by');

@@ -3,6 +3,7 @@ import { JobTopics, type JobUpdated } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import type { Subscription } from '@adseed/messaging';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { untilListening } from './event-stream';
 
 type Listener = (update: JobUpdated) => void;
 
@@ -26,6 +27,11 @@ export class JobEventsHub implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationShutdown(): Promise<void> {
     await this.subscription?.close();
+  }
+
+  /** Resolves once updates reach this hub: a stream that reads the stored state after this misses no change. */
+  listening(): Promise<void> {
+    return untilListening(this.subscription, JobTopics.jobUpdated.name);
   }
 
   listen(jobId: string, listener: Listener): () => void {

@@ -37,4 +37,10 @@ describe(planJob.name, () => {
     assert.equal(new Set(keys).size, ads.length);
     assert.deepEqual(ads.filter((a) => a.segment === 'cats' && a.format === '1:1').map((a) => a.look), [2, 3, 4, 5]);
   });
+
+  it('pins the brand-kit version on every ad of the job, and names none without a kit', () => {
+    const base = { jobId: 'j0000000001-00000000', tenant: 'acme', brandPath: 'brands/acme/p.png', formats: ['1:1', '4:5'] as AdFormat[], variants: 2, units: [unit('dogs', 's/a')], requestedAt: '2026-12-01T00:00:00Z', paths: () => ({ adPath: 'ads/acme/x.png', provenancePath: 'ads/acme/x.json' }) };
+    assert.deepEqual(planJob({ ...base, brandKitVersion: 4 }).map((a) => a.brandKitVersion), [4, 4, 4, 4]);
+    assert.ok(planJob(base).every((a) => !('brandKitVersion' in a)));
+  });
 });

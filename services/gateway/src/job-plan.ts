@@ -15,6 +15,7 @@ export interface PlanInput {
   headline?: string;
   callToAction?: string;
   generator?: 'local' | 'replicate';
+  brandKitVersion?: number;
   units: PlanUnit[];
   paths: (index: number, format: AdFormat, variant: number) => { adPath: string; provenancePath: string };
   requestedAt: string;
@@ -61,6 +62,7 @@ export function planJob(input: PlanInput): AdRequested[] {
           ...(input.headline ? { headline: input.headline } : {}),
           ...(input.callToAction ? { callToAction: input.callToAction } : {}),
           ...(input.generator ? { generator: input.generator } : {}),
+          ...(input.brandKitVersion !== undefined ? { brandKitVersion: input.brandKitVersion } : {}),
           ...input.paths(index, format, variant),
           requestedAt: input.requestedAt,
         });

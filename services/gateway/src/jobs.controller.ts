@@ -1,13 +1,12 @@
-import { CreateJobBody, ListJobsQuery, type Job } from '@adseed/contracts';
+import { CreateJobBody, IDEMPOTENCY_KEY_PATTERN, ListJobsQuery, type Job } from '@adseed/contracts';
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError } from './http-errors';
+import { EventStreams, jobPosition, StateReplay, type EventStream } from './event-stream';
 import { JobEventsHub } from './job-events.hub';
 import { JobsService } from './jobs.service';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ZodPipe } from './zod.pipe';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 /** Creative jobs: many ads at once, made in the background. Each handler parses and delegates. */
 @Controller('v1/jobs')
@@ -16,6 +15,7 @@ export class JobsController {
   constructor(
     private readonly jobs: JobsService,
     private readonly hub: JobEventsHub,
+    private readonly streams: EventStreams,
   ) {}
 
   @Post()
@@ -25,7 +25,7 @@ export class JobsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<{ job: Job }> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1-200 visible ASCII characters', [{ field: 'idempotency-key', reason: 'invalid' }]);
     }
     const { job, created } = await this.jobs.create(tenant, body, idempotencyKey);
@@ -56,14 +56,28 @@ export class JobsController {
     await this.jobs.remove(tenant, id);
   }
 
-  /** Server-sent events: the state now, then on every change; the stream ends when the job does. */
+  /**
+   * Server-sent events: the state now, then on every change; the stream ends when the job does.
+   * With `Last-Event-ID` (an EventSource reconnecting) the state is sent only if it is newer than
+   * that id; a finished job whose last state the client has answers 204, which tells an
+   * EventSource to stop reconnecting.
+   */
   @Get(':id/events')
-  async events(@Tenant() tenant: string, @Param('id') id: string, @Res() res: Response): Promise<void> {
+  async events(@Tenant() tenant: string, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
+    const replay = new StateReplay(jobPosition, lastEventId);
+    // Set once the headers are out; states offered before wait for it.
+    const out: { stream?: EventStream } = {};
+    const send = (job: Job): void => {
+      const { stream } = out;
+      if (!stream || stream.closed) return;
+      const eventId = replay.offer(job);
+      if (eventId) stream.send(eventId, job);
+      if (this.jobs.isTerminal(job)) stream.end();
+    };
     // Listen before reading, so a change between the read and the subscription is not missed;
     // changes queue behind the first state, and each re-reads, so progress never goes backwards.
     let open: () => void = () => undefined;
     let sending = new Promise<void>((resolve) => (open = resolve));
-    let closed = false;
     // A burst of changes (one per ad) needs one read, not one each: at most one read waits.
     let queued = false;
     const stop = this.hub.listen(id, (update) => {
@@ -71,37 +85,23 @@ export class JobsController {
       queued = true;
       sending = sending.then(() => {
         queued = false;
-        return this.jobs.get(tenant, id).then(send, () => finish());
+        return this.jobs.get(tenant, id).then(send, () => out.stream?.end());
       });
     });
     let initial: Job;
     try {
+      await this.hub.listening();
       initial = await this.jobs.get(tenant, id);
     } catch (error) {
       stop();
       throw error;
     }
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    function send(job: Job): void {
-      if (closed) return;
-      res.write(`event: state\nid: ${job.updatedAt}\ndata: ${JSON.stringify(job)}\n\n`);
-      if (isTerminal(job)) finish();
-    }
-    function finish(): void {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
+    if (this.jobs.isTerminal(initial) && replay.has(initial)) {
       stop();
-      res.end();
+      res.status(204).end();
+      return;
     }
-    const isTerminal = (job: Job) => this.jobs.isTerminal(job);
-    res.on('close', finish);
+    out.stream = this.streams.start(res, stop);
     send(initial);
     open();
   }

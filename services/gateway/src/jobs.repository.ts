@@ -16,6 +16,7 @@ export const StoredJob = z.object({
     callToAction: z.string().optional(),
     generator: z.enum(['local', 'replicate']).optional(),
     minScore: z.number().optional(),
+    brandKitVersion: z.number().int().optional(),
   }),
   requestHash: z.string(),
   idempotencyKeyHash: z.string().optional(),

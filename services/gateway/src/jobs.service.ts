@@ -25,6 +25,7 @@ import { ApiError } from './http-errors';
 import { planJob, type PlanUnit } from './job-plan';
 import { JobsRepository, type StoredJob, type StoredOutcome } from './jobs.repository';
 import { ReviewService } from './review.service';
+import { BrandKitService } from './brand-kit.service';
 
 export const JOBS_CLOCK = Symbol('JOBS_CLOCK');
 export type Clock = () => Date;
@@ -50,6 +51,7 @@ export class JobsService {
     private readonly repository: JobsRepository,
     @Inject(JOBS_CLOCK) private readonly now: Clock,
     @Optional() private readonly reviews?: ReviewService,
+    @Optional() private readonly brandKits?: BrandKitService,
   ) {}
 
   /** Returns the job and whether this call created it (false: an Idempotency-Key replay). */
@@ -215,6 +217,7 @@ export class JobsService {
       ...(request.seedPaths ? { seedPaths: request.seedPaths } : {}),
       formats: request.formats,
       variants: request.variants,
+      ...(request.brandKitVersion !== undefined ? { brandKitVersion: request.brandKitVersion } : {}),
       ads,
       failures,
       createdAt: stored.createdAt,
@@ -248,6 +251,8 @@ export class JobsService {
     await this.requireOwned(tenant, body.brandPath, 'brandPath', 'brand image');
     const units = body.seedPaths ? await this.seedUnits(tenant, body.seedPaths) : await this.segmentUnits(tenant, body.segments ?? [], candidatesFor(body.variants), body.minScore);
     const id = newJobId(now, randomBytes(4).toString('hex'));
+    // Pinned: a kit changed while the job runs does not mix two looks in one campaign.
+    const brandKitVersion = await this.brandKits?.currentVersion(tenant);
     const stored: StoredJob = {
       id,
       tenant,
@@ -261,6 +266,7 @@ export class JobsService {
         ...(body.callToAction ? { callToAction: body.callToAction } : {}),
         ...(body.generator ? { generator: body.generator } : {}),
         ...(body.minScore !== undefined ? { minScore: body.minScore } : {}),
+        ...(brandKitVersion !== undefined ? { brandKitVersion } : {}),
       },
       requestHash: hashRequest(body),
       ...(keyHash ? { idempotencyKeyHash: keyHash } : {}),
@@ -273,6 +279,7 @@ export class JobsService {
         ...(body.headline ? { headline: body.headline } : {}),
         ...(body.callToAction ? { callToAction: body.callToAction } : {}),
         ...(body.generator ? { generator: body.generator } : {}),
+        ...(brandKitVersion !== undefined ? { brandKitVersion } : {}),
         units,
         paths: (index, format, variant) => ({
           adPath: `${this.runtime.buckets.ad}/${JobAdKeys.image(tenant, id, index, format, variant)}`,

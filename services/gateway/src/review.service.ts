@@ -1,4 +1,4 @@
-import { AdReview, assetContentUrl, assetIdFor, splitStoragePath, type AdReviewMark, type AdSource, type ListReviewsQuery, type ListReviewsResponse, type ReviewDecisionBody } from '@adseed/contracts';
+import { AdReview, assetContentUrl, assetIdFor, splitStoragePath, storeCursor, type AdReviewMark, type AdSource, type ListReviewsQuery, type ListReviewsResponse, type ReviewDecisionBody } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import { ObjectNotFoundError } from '@adseed/storage';
 import { Inject, Injectable } from '@nestjs/common';
@@ -93,8 +93,7 @@ export class ReviewService {
   async list(tenant: string, query: ListReviewsQuery): Promise<ListReviewsResponse> {
     const pending = query.status === 'pending';
     const prefix = pending ? `reviews/${tenant}/pending/` : `reviews/${tenant}/ads/`;
-    if (query.cursor && !query.cursor.startsWith(prefix)) throw new ApiError(400, 'validation_failed', 'cursor does not belong to this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
-    const page = await this.runtime.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: query.cursor } : {}) });
+    const page = await this.runtime.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
     const items: AdReview[] = [];
     for (const item of page.items) {
       const adId = item.key.slice(prefix.length).replace(/\.json$/, '');
@@ -108,7 +107,7 @@ export class ReviewService {
       }
       items.push(review);
     }
-    return { items, ...(page.nextStartAfter ? { nextCursor: page.nextStartAfter } : {}) };
+    return { items, ...(page.nextStartAfter ? { nextCursor: storeCursor.after(prefix, page.nextStartAfter) } : {}) };
   }
 
   /**

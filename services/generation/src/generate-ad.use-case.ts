@@ -6,6 +6,7 @@ import { ObjectNotFoundError } from '@adseed/storage';
 import type { AdGenerator } from './generators/ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
 import { measureFidelity } from './fidelity/measure-fidelity';
+import type { BrandKitReader } from './brand-kit.reader';
 
 /**
  * Generate: reads the chosen seed and the brand image by path, composes the ad, writes the PNG
@@ -18,6 +19,8 @@ export class GenerateAdUseCase {
     private readonly size: number,
     /** `local` or `replicate`: a request for the other one (an A/B configuration) is refused. */
     private readonly generatorKind?: 'local' | 'replicate',
+    /** The tenant's current brand kit, when it has one, sets headline, call to action and logo. */
+    private readonly brandKits?: BrandKitReader,
   ) {}
 
   /** `key`: where in the ads bucket (a single ad's key derives from its request, so redeliveries overwrite one object). */
@@ -27,7 +30,11 @@ export class GenerateAdUseCase {
     }
     const seedPath = request.seedPath;
     const brandPath = request.brandPath ?? (await this.latestBrand(request.tenant));
-    const [seed, brand] = await Promise.all([this.read(request.tenant, seedPath, 'seedPath'), this.read(request.tenant, brandPath, 'brandPath')]);
+    const [seed, brand, kit] = await Promise.all([
+      this.read(request.tenant, seedPath, 'seedPath'),
+      this.read(request.tenant, brandPath, 'brandPath'),
+      this.brandKits?.load(request.tenant),
+    ]);
     const end = this.runtime.metrics.generationDuration.startTimer({ generator: this.generator.name });
     let ad;
     try {
@@ -42,9 +49,10 @@ export class GenerateAdUseCase {
         ...(request.corner ? { corner: request.corner } : {}),
         ...(request.packScale !== undefined ? { packScale: request.packScale } : {}),
         ...(request.promptTemplate ? { promptTemplate: request.promptTemplate } : {}),
+        ...(kit ? { brandKit: kit.request } : {}),
       });
     } catch (error) {
-      if (error instanceof InvalidImageError) throw new ServiceError(422, 'invalid_image', error.message, [{ field: error.field === 'brand' ? 'brandPath' : 'seedPath', reason: error.message }]);
+      if (error instanceof InvalidImageError) throw new ServiceError(422, 'invalid_image', error.message, [{ field: imageField(error.field), reason: error.message }]);
       if (error instanceof InvalidAdRequestError) throw new ServiceError(400, 'validation_failed', error.message, [{ field: error.field, reason: error.message }]);
       throw error;
     } finally {
@@ -61,9 +69,20 @@ export class GenerateAdUseCase {
         generator: ad.generator,
         ...(request.subject ? { subject: request.subject } : {}),
         ...(fidelity ? { fidelity: String(fidelity.score), 'fidelity-located': fidelity.located } : {}),
+        ...(kit ? { 'brand-kit-version': String(kit.kit.version) } : {}),
       },
     });
-    return { path: `${this.runtime.buckets.ad}/${key}`, seedPath, brandPath, generator: ad.generator, width: ad.width, height: ad.height, ...(fidelity ? { fidelity: fidelity.score } : {}) };
+    if (kit && kit.warnings.length > 0) this.runtime.logger.warn('brand kit incomplete', { tenant: request.tenant, version: kit.kit.version, warnings: kit.warnings });
+    return {
+      path: `${this.runtime.buckets.ad}/${key}`,
+      seedPath,
+      brandPath,
+      generator: ad.generator,
+      width: ad.width,
+      height: ad.height,
+      ...(fidelity ? { fidelity: fidelity.score } : {}),
+      ...(kit ? { brandKitVersion: kit.kit.version } : {}),
+    };
   }
 
   /** Tenants can only use their own images: keys start with the tenant id. */
@@ -88,4 +107,11 @@ export class GenerateAdUseCase {
     }
     return `${latest.bucket}/${latest.key}`;
   }
+}
+
+/** The request field an unusable image came from. */
+function imageField(field: string): string {
+  if (field === 'brand') return 'brandPath';
+  if (field === 'logo') return 'brandKit.logoPath';
+  return 'seedPath';
 }

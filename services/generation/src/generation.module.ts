@@ -10,6 +10,7 @@ import { LocalAdGenerator } from './generators/local-ad.generator';
 import { ReplicateAdGenerator } from './generators/replicate-ad.generator';
 import { RenderJobAdUseCase } from './render-job-ad.use-case';
 import { SingleAdUseCase } from './single-ad.use-case';
+import { BrandKitReader } from './brand-kit.reader';
 
 export const GENERATION_GROUP = 'generation';
 /** Every generation replica joins this group: a job's ads (keyed job id + index) spread over them. */
@@ -75,12 +76,18 @@ export class GenerationModule {
       imports: [PlatformModule.forRoot(runtime, options)],
       providers: [
         { provide: GENERATOR, useFactory: () => traceMethods(createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
-        { provide: GenerateAdUseCase, inject: [GENERATOR], useFactory: (generator: AdGenerator) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE, env.ADSEED_GENERATOR) },
+        { provide: BrandKitReader, useValue: new BrandKitReader(runtime.store, env.ADSEED_BUCKET_STATE) },
+        {
+          provide: GenerateAdUseCase,
+          inject: [GENERATOR, BrandKitReader],
+          useFactory: (generator: AdGenerator, brandKits: BrandKitReader) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE, env.ADSEED_GENERATOR, brandKits),
+        },
         { provide: SingleAdUseCase, inject: [GenerateAdUseCase], useFactory: (generate: GenerateAdUseCase) => new SingleAdUseCase(runtime, generate) },
         {
           provide: RenderJobAdUseCase,
-          inject: [GENERATOR],
-          useFactory: (generator: AdGenerator) => new RenderJobAdUseCase(runtime, generator, { generatorKind: env.ADSEED_GENERATOR, stateBucket: env.ADSEED_BUCKET_STATE }),
+          inject: [GENERATOR, BrandKitReader],
+          useFactory: (generator: AdGenerator, brandKits: BrandKitReader) =>
+            new RenderJobAdUseCase(runtime, generator, { generatorKind: env.ADSEED_GENERATOR, stateBucket: env.ADSEED_BUCKET_STATE, brandKits }),
         },
         GenerationConsumers,
       ],

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
-import { JobAdKeys, JobStateKeys, JobTopics, newJobId, type AdRequested } from '@adseed/contracts';
+import { AdProvenance, BrandKitKeys, JobAdKeys, JobStateKeys, JobTopics, newJobId, type AdRequested, type BrandKit } from '@adseed/contracts';
 import { InProcessBroker, type IncomingMessage } from '@adseed/messaging';
 import { createRuntime, type ServiceRuntime } from '@adseed/platform';
 import { FsObjectStore } from '@adseed/storage';
@@ -144,5 +144,41 @@ describe(RenderJobAdUseCase.name, () => {
     assert.ok(last.kind === 'failed');
     assert.match(last.event.reason, /gave up after 3 attempts: disk on fire/);
     assert.equal(await runtime.store.stat('ads', value.provenancePath.slice(4)), undefined);
+  });
+
+  it('makes the ad with the brand-kit version the job pinned and names it in the provenance; a missing version fails the ad', async () => {
+    const font = await readFile(require.resolve('@fontsource/lobster/files/lobster-latin-400-normal.woff2'));
+    const logo = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80"><rect width="200" height="80" fill="#ff00ff"/></svg>')).png().toBuffer();
+    await runtime.store.put('brands', 'acme/logo.png', logo, { contentType: 'image/png' });
+    const fontKey = BrandKitKeys.font('acme', 'a'.repeat(64), 'woff2');
+    await runtime.store.put('state', fontKey, font, { contentType: 'font/woff2' });
+    const kit = (version: number, primary: string): BrandKit => ({
+      tenant: 'acme', version, colours: { primary, secondary: '#ffffff', text: '#ffffff' },
+      font: { path: `state/${fontKey}`, family: 'Lobster', name: 'Lobster Regular', format: 'woff2', bytes: font.length, sha256: 'a'.repeat(64) },
+      logoPath: 'brands/acme/logo.png', updatedAt: '2026-12-01T00:00:00Z',
+    });
+    for (const k of [kit(1, '#0a7d4f'), kit(2, '#c0392b')]) await runtime.store.put('state', BrandKitKeys.version('acme', k.version), Buffer.from(JSON.stringify(k)), { contentType: 'application/json' });
+    await runtime.store.put('state', BrandKitKeys.current('acme'), Buffer.from(JSON.stringify(kit(2, '#c0392b'))), { contentType: 'application/json' });
+
+    const value = request({ format: '1:1', width: 1080, height: 1080, callToAction: 'Shop now', brandKitVersion: 1 });
+    const outcome = await useCase.execute(message(value));
+    assert.equal(outcome.kind, 'generated');
+    const provenance = AdProvenance.parse(JSON.parse((await runtime.store.get('ads', value.provenancePath.slice(4))).body.toString('utf8')));
+    assert.equal(provenance.brandKit?.version, 1, 'the pinned version, not the current one');
+    assert.deepEqual(provenance.brandKit?.colours, kit(1, '#0a7d4f').colours);
+    assert.equal(provenance.brandKit?.font?.name, 'Lobster Regular');
+    assert.equal(provenance.brandKit?.logoPath, 'brands/acme/logo.png');
+    assert.ok(provenance.brandKit?.logoPlacement);
+    const png = await runtime.store.get('ads', value.adPath.slice(4));
+    assert.equal(png.info.metadata['brand-kit-version'], '1');
+    const { data } = await sharp(png.body).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    let green = 0;
+    for (let i = 0; i < data.length; i += 3) if (data[i] === 0x0a && data[i + 1] === 0x7d && data[i + 2] === 0x4f) green++;
+    assert.ok(green > 5000, `${green} pixels of the pinned kit's primary colour`);
+
+    const missing = request({ brandKitVersion: 9 });
+    const failed = await useCase.execute(message(missing));
+    assert.ok(failed.kind === 'failed');
+    assert.equal(failed.event.code, 'brand_kit_not_found');
   });
 });

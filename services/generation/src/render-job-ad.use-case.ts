@@ -16,11 +16,14 @@ import { currentTraceId } from '@adseed/telemetry';
 import type { AdGenerator, GeneratedAd } from './generators/ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
 import { measureFidelity } from './fidelity/measure-fidelity';
+import { BrandKitNotFoundError, BrandKitReader, brandKitUse } from './brand-kit.reader';
 
 export interface RenderJobAdOptions {
   /** `local` or `replicate`: what ADSEED_GENERATOR chose for this replica. */
   generatorKind: 'local' | 'replicate';
   stateBucket: string;
+  /** Reads the brand-kit version a job pinned; default: one over the runtime's store and `stateBucket`. */
+  brandKits?: BrandKitReader;
   /** Deliveries before a transient failure becomes a failed ad (the bus's own limit). */
   maxAttempts?: number;
   now?: () => Date;
@@ -46,6 +49,7 @@ class AdFailure extends Error {
 export class RenderJobAdUseCase {
   private readonly maxAttempts: number;
   private readonly now: () => Date;
+  private readonly brandKits: BrandKitReader;
 
   constructor(
     private readonly runtime: ServiceRuntime,
@@ -54,6 +58,7 @@ export class RenderJobAdUseCase {
   ) {
     this.maxAttempts = options.maxAttempts ?? DEFAULT_RETRY.maxAttempts;
     this.now = options.now ?? (() => new Date());
+    this.brandKits = options.brandKits ?? new BrandKitReader(runtime.store, options.stateBucket);
   }
 
   async execute(message: IncomingMessage<AdRequested>): Promise<Outcome> {
@@ -75,6 +80,7 @@ export class RenderJobAdUseCase {
       return { kind: 'generated', event: await this.render(request, message.headers) };
     } catch (error) {
       if (error instanceof AdFailure) return { kind: 'failed', event: this.failed(request, error.code, error.message) };
+      if (error instanceof BrandKitNotFoundError) return { kind: 'failed', event: this.failed(request, 'brand_kit_not_found', error.message) };
       if (error instanceof InvalidImageError || error instanceof InvalidAdRequestError) return { kind: 'failed', event: this.failed(request, 'invalid_image', error.message) };
       if (error instanceof ServiceError && error.status < 500) return { kind: 'failed', event: this.failed(request, error.code, error.message) };
       // Transient: let the bus retry with back-off; on the last delivery, fail the ad rather than stall the job.
@@ -88,7 +94,11 @@ export class RenderJobAdUseCase {
     if (request.generator && request.generator !== this.options.generatorKind) {
       throw new AdFailure('generator_unavailable', `this deployment generates with ${this.options.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`);
     }
-    const [seed, brand] = await Promise.all([this.read(request.tenant, request.seedPath, 'seed'), this.read(request.tenant, request.brandPath, 'brand')]);
+    const [seed, brand, kit] = await Promise.all([
+      this.read(request.tenant, request.seedPath, 'seed'),
+      this.read(request.tenant, request.brandPath, 'brand'),
+      request.brandKitVersion !== undefined ? this.brandKits.load(request.tenant, request.brandKitVersion) : undefined,
+    ]);
     const end = this.runtime.metrics.generationDuration.startTimer({ generator: this.generator.name });
     let ad: GeneratedAd;
     try {
@@ -102,6 +112,7 @@ export class RenderJobAdUseCase {
         ...(request.callToAction ? { callToAction: request.callToAction } : {}),
         ...(request.subject ? { subject: request.subject } : {}),
         ...(request.segment ? { segment: request.segment } : {}),
+        ...(kit ? { brandKit: kit.request } : {}),
       });
     } finally {
       end();
@@ -120,6 +131,7 @@ export class RenderJobAdUseCase {
         generator: ad.generator,
         provenance: request.provenancePath,
         ...(fidelity.result ? { fidelity: String(fidelity.result.score) } : {}),
+        ...(kit ? { 'brand-kit-version': String(kit.kit.version) } : {}),
       },
     });
     const provenance = AdProvenance.parse({
@@ -137,10 +149,11 @@ export class RenderJobAdUseCase {
       brand: { path: request.brandPath, ...(ad.placement ? { placement: ad.placement } : {}) },
       generator: { name: ad.generator, model: ad.model?.id ?? ad.generator, version: ad.model?.version ?? 'unknown' },
       ...(ad.prompt ? { prompt: ad.prompt } : {}),
+      ...(kit ? { brandKit: brandKitUse(kit, ad) } : {}),
       ...(request.headline ? { headline: request.headline } : {}),
       ...(request.callToAction ? { callToAction: request.callToAction } : {}),
       ...(request.scores ? { scores: request.scores } : {}),
-      warnings: [...(ad.warnings ?? []), ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : []), ...fidelity.warnings],
+      warnings: [...(ad.warnings ?? []), ...(kit?.warnings ?? []), ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : []), ...fidelity.warnings],
       ...(fidelity.result ? { fidelity: fidelity.result } : {}),
       ...(traceIdOf(headers) ? { traceId: traceIdOf(headers) } : {}),
       renderedBy: { service: this.runtime.service, host: hostname(), pid: process.pid },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AssetId, AssetKind, ModelRef, Rights, StoragePath, Tags, TenantId } from '../common';
+import { AssetId, AssetKind, chars, ModelRef, Rights, StoragePath, Tags, TenantId } from '../common';
 import { defineTopic } from '../topic';
 
 /**
@@ -13,7 +13,7 @@ export const AssetIngestRequested = z.object({
   path: StoragePath,
   /** The object's etag/content hash when known: lets consumers skip work already done. */
   contentHash: z.string().max(128).optional(),
-  caption: z.string().max(2000).optional(),
+  caption: chars(2000).optional(),
   tags: Tags.default([]),
   /** Licence, attribution, expiry and channels; carried to the index so search can honour them. */
   rights: Rights.optional(),
@@ -31,7 +31,7 @@ export const AssetEmbedded = z.object({
   kind: AssetKind,
   path: StoragePath,
   contentHash: z.string().max(128).optional(),
-  caption: z.string().max(2000).optional(),
+  caption: chars(2000).optional(),
   tags: Tags,
   rights: Rights.optional(),
   /** Zero-shot labels from the CLIP towers over a configured vocabulary (ADSEED_ZERO_SHOT_LABELS). */
@@ -53,7 +53,7 @@ export const AssetIndexed = z.object({
   path: StoragePath,
   changed: z.boolean(),
   kind: AssetKind.optional(),
-  caption: z.string().max(2000).optional(),
+  caption: chars(2000).optional(),
   tags: Tags.optional(),
   rights: Rights.optional(),
   labels: z.array(z.string().max(100)).max(16).optional(),

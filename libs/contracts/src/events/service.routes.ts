@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { Conversation } from '../conversation';
-import { AssetId, AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag, Tags, TenantId } from '../common';
+import { AssetId, AssetKind, chars, EncoderName, ModelRef, nonBlank, Rights, StoragePath, Tag, Tags, TenantId } from '../common';
 import { defineTopic } from '../topic';
 
 export const EmbedTextsRequest = z.object({
-  texts: z.array(z.string().min(1).max(1000)).min(1).max(256),
+  texts: z.array(chars(1000).min(1)).min(1).max(256),
   encoders: z.array(EncoderName).min(1),
 });
 export const EmbedTextsReply = z.object({
@@ -17,7 +17,7 @@ export type EmbedTextsReply = z.infer<typeof EmbedTextsReply>;
 
 export const SearchRequest = z.object({
   tenant: TenantId,
-  text: z.string().trim().min(1).max(500),
+  text: nonBlank(500),
   k: z.number().int().min(1).max(50).default(3),
   kind: AssetKind.default('seed'),
   tagsAll: z.array(Tag).max(16).optional(),
@@ -29,7 +29,7 @@ export const SearchRequest = z.object({
    */
   minScore: z.number().min(-1).max(1).optional(),
   /** Only seeds usable on this channel (seeds without a channel list are usable everywhere). */
-  channel: z.string().trim().toLowerCase().min(1).max(32).optional(),
+  channel: nonBlank(32).toLowerCase().optional(),
 });
 export const SearchHit = z.object({
   rank: z.number().int(),
@@ -56,19 +56,21 @@ export type SearchRequest = z.infer<typeof SearchRequest>;
 export type SearchHit = z.infer<typeof SearchHit>;
 export type SearchReply = z.infer<typeof SearchReply>;
 
+/** The longest subject a generator takes (a caption used as one is cut to it). */
+export const MAX_SUBJECT_CHARS = 200;
 export const GenerateAdRequest = z.object({
   tenant: TenantId,
   seedPath: StoragePath,
   brandPath: StoragePath.optional(),
-  headline: z.string().max(120).optional(),
-  callToAction: z.string().max(40).optional(),
-  subject: z.string().max(200).optional(),
-  segment: z.string().max(500).optional(),
+  headline: chars(120).optional(),
+  callToAction: chars(40).optional(),
+  subject: chars(MAX_SUBJECT_CHARS).optional(),
+  segment: chars(500).optional(),
   /** An A/B configuration's choices: which generator must make it, where the pack goes, its size, the prompt template. */
   generator: z.enum(['local', 'replicate']).optional(),
   corner: z.enum(['bottom-left', 'bottom-right', 'top-left', 'top-right']).optional(),
   packScale: z.number().min(0.5).max(1.5).optional(),
-  promptTemplate: z.string().max(1000).optional(),
+  promptTemplate: chars(1000).optional(),
 });
 export const GenerateAdReply = z.object({
   path: StoragePath,
@@ -79,13 +81,30 @@ export const GenerateAdReply = z.object({
   height: z.number().int(),
   /** Product fidelity score (0-1), when it could be measured. */
   fidelity: z.number().min(0).max(1).optional(),
+  /** The tenant's brand-kit version the ad was made with. */
+  brandKitVersion: z.number().int().min(1).optional(),
 });
 export type GenerateAdRequest = z.infer<typeof GenerateAdRequest>;
 export type GenerateAdReply = z.infer<typeof GenerateAdReply>;
 
 export const ConversationCommand = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), tenant: TenantId, segment: z.string().trim().min(1).max(500), brandPath: StoragePath.optional() }),
-  z.object({ type: z.literal('reply'), tenant: TenantId, conversationId: z.string().min(1).max(64), text: z.string().trim().min(1).max(1000) }),
+  z.object({
+    type: z.literal('start'),
+    tenant: TenantId,
+    segment: nonBlank(500),
+    brandPath: StoragePath.optional(),
+    headline: chars(120).optional(),
+    callToAction: chars(40).optional(),
+  }),
+  /** A reply may set (or, with an empty string, clear) the headline and call to action of the ad to come. */
+  z.object({
+    type: z.literal('reply'),
+    tenant: TenantId,
+    conversationId: z.string().min(1).max(64),
+    text: nonBlank(1000),
+    headline: chars(120).optional(),
+    callToAction: chars(40).optional(),
+  }),
   z.object({ type: z.literal('get'), tenant: TenantId, conversationId: z.string().min(1).max(64) }),
   z.object({ type: z.literal('select-seed'), tenant: TenantId, conversationId: z.string().min(1).max(64), index: z.number().int().min(0) }),
 ]);

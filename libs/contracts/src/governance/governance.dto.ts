@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { StoragePath } from '../common';
+import { chars, nonBlank, StoragePath } from '../common';
 import { AdFormat } from '../jobs/ad-format';
+import { StoreCursor } from '../paging';
 
 // ---- Review -------------------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ export type AdReviewMark = z.infer<typeof AdReviewMark>;
 export const ListReviewsQuery = z.object({
   status: ReviewStatus.default('pending'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(300).optional(),
+  cursor: StoreCursor.optional(),
 });
 export type ListReviewsQuery = z.infer<typeof ListReviewsQuery>;
 export const ListReviewsResponse = z.object({ items: z.array(AdReview), nextCursor: z.string().optional() });
@@ -47,7 +48,7 @@ export type ListReviewsResponse = z.infer<typeof ListReviewsResponse>;
 export const ReviewDecisionBody = z
   .object({
     decision: z.enum(['approve', 'reject']),
-    reason: z.string().trim().min(1).max(500).optional(),
+    reason: nonBlank(500).optional(),
   })
   .refine((b) => b.decision === 'approve' || b.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] });
 export type ReviewDecisionBody = z.infer<typeof ReviewDecisionBody>;
@@ -77,7 +78,7 @@ export const ListAuditQuery = z.object({
   /** One UTC day, `YYYY-MM-DD`; all days when absent. */
   day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().max(300).optional(),
+  cursor: StoreCursor.optional(),
 });
 export type ListAuditQuery = z.infer<typeof ListAuditQuery>;
 export const ListAuditResponse = z.object({ items: z.array(AuditEntry), nextCursor: z.string().optional() });
@@ -85,12 +86,12 @@ export const ListAuditResponse = z.object({ items: z.array(AuditEntry), nextCurs
 // ---- Blind A/B ----------------------------------------------------------------------------
 
 export const ExperimentConfiguration = z.object({
-  name: z.string().trim().min(1).max(60),
+  name: nonBlank(60),
   generator: z.enum(['local', 'replicate']).default('local'),
   /** Informational for `local`; the Replicate model is the deployment's (`REPLICATE_MODEL`). */
-  model: z.string().max(200).optional(),
+  model: chars(200).optional(),
   /** Prompt-based generators: `{subject}` and `{segment}` are filled in. */
-  promptTemplate: z.string().trim().min(1).max(1000).optional(),
+  promptTemplate: nonBlank(1000).optional(),
   /** Where the local generator puts the pack: a corner, or `auto` (the least salient). */
   placement: z.enum(['auto', 'bottom-left', 'bottom-right', 'top-left', 'top-right']).default('auto'),
   /** Pack size relative to the default (local generator). */
@@ -99,13 +100,13 @@ export const ExperimentConfiguration = z.object({
 export type ExperimentConfiguration = z.infer<typeof ExperimentConfiguration>;
 
 export const CreateExperimentBody = z.object({
-  name: z.string().trim().min(1).max(120),
+  name: nonBlank(120),
   brandPath: StoragePath,
   seedPaths: z.array(StoragePath).min(1).max(32),
   configurations: z.array(ExperimentConfiguration).min(2).max(6).refine((c) => new Set(c.map((x) => x.name)).size === c.length, 'configuration names must differ'),
-  segment: z.string().trim().min(1).max(500).optional(),
-  headline: z.string().trim().max(120).optional(),
-  callToAction: z.string().trim().max(40).optional(),
+  segment: nonBlank(500).optional(),
+  headline: chars(120).trim().optional(),
+  callToAction: chars(40).trim().optional(),
   format: AdFormat.default('1:1'),
 });
 export type CreateExperimentBody = z.infer<typeof CreateExperimentBody>;
@@ -156,5 +157,5 @@ export const ExperimentPair = z.object({
 });
 export const NextPairResponse = z.object({ pair: ExperimentPair.nullable() });
 
-export const VoteBody = z.object({ pairId: z.string().min(1).max(100), choice: z.enum(['left', 'right', 'both-bad']) });
+export const VoteBody = z.object({ pairId: chars(100).min(1), choice: z.enum(['left', 'right', 'both-bad']) });
 export type VoteBody = z.infer<typeof VoteBody>;

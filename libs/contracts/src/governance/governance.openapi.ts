@@ -29,7 +29,7 @@ export function registerGovernancePaths(r: OpenAPIRegistry, common: { headers: z
   r.registerPath({
     method: 'post', path: '/v1/ads/{id}/review', tags: ['review'], summary: 'Approve or reject an ad (reviewer); a rejection needs a reason',
     description: 'The reviewer (the key\'s name) and the time are recorded on the ad and in the audit log. `id` is the ad\'s `adId` (from `GET /v1/reviews`, or `review.adId` on job and conversation ads).',
-    request: { headers, params, body: { content: { 'application/json': { schema: ReviewDecisionBody } } } },
+    request: { headers, params, body: { required: true, content: { 'application/json': { schema: ReviewDecisionBody } } } },
     responses: { 200: json(ReviewResponse, 'The ad\'s review state after the decision.'), ...errors, ...forbidden, 404: json(ErrorBody, 'No such ad for this tenant.') },
   });
   r.registerPath({
@@ -39,8 +39,8 @@ export function registerGovernancePaths(r: OpenAPIRegistry, common: { headers: z
   });
   r.registerPath({
     method: 'post', path: '/v1/experiments', tags: ['experiments'], summary: 'Start a blind A/B experiment (reviewer): every configuration makes an ad from every seed',
-    request: { headers, body: { content: { 'application/json': { schema: CreateExperimentBody } } } },
-    responses: { 202: json(ExperimentResponse, 'Accepted; ads are being made.'), ...errors, ...forbidden, 404: json(ErrorBody, 'The brand image does not exist.') },
+    request: { headers, body: { required: true, content: { 'application/json': { schema: CreateExperimentBody } } } },
+    responses: { 202: json(ExperimentResponse, 'Accepted; ads are being made.'), ...errors, ...forbidden, 404: json(ErrorBody, 'The brand image does not exist, or a seed path is not one of this tenant\'s seed photos.') },
   });
   r.registerPath({
     method: 'get', path: '/v1/experiments/{id}', tags: ['experiments'], summary: 'An experiment: per configuration wins, win rate with a 95 % Wilson interval, Bradley–Terry ranking',
@@ -54,7 +54,7 @@ export function registerGovernancePaths(r: OpenAPIRegistry, common: { headers: z
   });
   r.registerPath({
     method: 'post', path: '/v1/experiments/{id}/votes', tags: ['experiments'], summary: 'Vote on a pair: left, right or both bad (one vote per pair)',
-    request: { headers, params, body: { content: { 'application/json': { schema: VoteBody } } } },
+    request: { headers, params, body: { required: true, content: { 'application/json': { schema: VoteBody } } } },
     responses: {
       201: json(ExperimentResponse, 'Counted; the experiment with its results.'),
       ...errors,

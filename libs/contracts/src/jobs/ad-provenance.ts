@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { StoragePath, TenantId } from '../common';
+import { BrandKitUse } from '../brand-kit/brand-kit';
 import { AdFormat } from './ad-format';
 
 const Rect = z.object({ left: z.number().int(), top: z.number().int(), width: z.number().int(), height: z.number().int() });
@@ -43,6 +44,8 @@ export const AdProvenance = z.object({
   brand: z.object({ path: StoragePath, placement: Rect.optional() }),
   generator: z.object({ name: z.string(), model: z.string(), version: z.string() }),
   prompt: z.string().optional(),
+  /** The brand kit the headline, call to action and logo were set with. */
+  brandKit: BrandKitUse.optional(),
   headline: z.string().optional(),
   callToAction: z.string().optional(),
   scores: z.object({ score: z.number(), clip: z.number().optional(), caption: z.number().optional(), rank: z.number().int() }).optional(),

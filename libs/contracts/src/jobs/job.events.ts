@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StoragePath, TenantId } from '../common';
+import { chars, StoragePath, TenantId } from '../common';
 import { defineTopic } from '../topic';
 import { AdFormat } from './ad-format';
 
@@ -23,15 +23,17 @@ export const AdRequested = z.object({
   variant: z.number().int().min(1).max(64),
   /** Which look (crop and placement) the generator takes for this seed; unique per seed and format in a job. */
   look: z.number().int().min(0).max(63),
-  segment: z.string().max(500).optional(),
-  subject: z.string().max(500).optional(),
+  segment: chars(500).optional(),
+  subject: chars(500).optional(),
   seedPath: StoragePath,
   /** Retrieval scores of the seed for the segment, recorded in the provenance. */
   scores: z.object({ score: z.number(), clip: z.number().optional(), caption: z.number().optional(), rank: z.number().int() }).optional(),
   brandPath: StoragePath,
-  headline: z.string().max(140).optional(),
-  callToAction: z.string().max(40).optional(),
+  headline: chars(140).optional(),
+  callToAction: chars(40).optional(),
   generator: z.enum(['local', 'replicate']).optional(),
+  /** The tenant's brand-kit version when the job was created (absent: the tenant had none). */
+  brandKitVersion: z.number().int().min(1).optional(),
   adPath: StoragePath,
   provenancePath: StoragePath,
   requestedAt: z.string(),

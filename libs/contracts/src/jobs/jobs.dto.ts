@@ -1,22 +1,27 @@
 import { z } from 'zod';
-import { StoragePath } from '../common';
+import { chars, nonBlank, StoragePath } from '../common';
 import { AdReviewMark } from '../governance/governance.dto';
 import { AdFormat } from './ad-format';
+import { JOB_ID_PATTERN } from './job.storage';
 
 /** Largest number of ads one job may ask for (segments or seeds × formats × variants). */
 export const MAX_ADS_PER_JOB = 256;
+/** An `Idempotency-Key` header: 1-200 visible ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+/** Most variants of each ad a job may ask for. */
+export const MAX_VARIANTS = 8;
 
 const unique = <T>(items: T[]): boolean => new Set(items).size === items.length;
 
 export const CreateJobBody = z
   .object({
     brandPath: StoragePath,
-    segments: z.array(z.string().trim().min(1, 'must not be empty').max(500)).min(1).max(32).optional(),
+    segments: z.array(nonBlank(500)).min(1).max(32).optional(),
     seedPaths: z.array(StoragePath).min(1).max(64).optional(),
     formats: z.array(AdFormat).min(1).max(4).refine(unique, 'must not repeat a format'),
-    variants: z.number().int().min(1).max(8).default(1),
-    headline: z.string().trim().max(120).optional(),
-    callToAction: z.string().trim().max(40).optional(),
+    variants: z.number().int().min(1).max(MAX_VARIANTS).default(1),
+    headline: chars(120).trim().optional(),
+    callToAction: chars(40).trim().optional(),
     generator: z.enum(['local', 'replicate']).optional(),
     /**
      * Lowers (or raises) the relevance floor of the segment searches, as in `POST /v1/search`.
@@ -77,6 +82,8 @@ export const Job = z.object({
   seedPaths: z.array(StoragePath).optional(),
   formats: z.array(AdFormat),
   variants: z.number().int(),
+  /** The tenant's brand-kit version the job's ads are made with (absent: the tenant had none when the job started). */
+  brandKitVersion: z.number().int().optional(),
   ads: z.array(JobAd),
   failures: z.array(JobFailure),
   createdAt: z.string(),
@@ -92,7 +99,8 @@ export type JobResponse = z.infer<typeof JobResponse>;
 
 export const ListJobsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  /** The last job of the previous page (its `nextCursor`): any job id is a position. */
+  cursor: z.string().regex(JOB_ID_PATTERN, 'must be a nextCursor of this listing (a job id)').optional().meta({ description: "the previous page's `nextCursor` (a job id): the listing continues after it" }),
 });
 export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
 

@@ -1,7 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { ErrorBody } from '../common';
-import { CreateJobBody, JobResponse, ListJobsQuery, ListJobsResponse } from './jobs.dto';
+import { CreateJobBody, IDEMPOTENCY_KEY_PATTERN, JobResponse, ListJobsQuery, ListJobsResponse } from './jobs.dto';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
@@ -17,8 +17,8 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
       'Answers at once with 202, a `Location` header and the job. Segments are resolved to seeds by search (variants take ' +
       'different seeds from the top results). An `Idempotency-Key` header makes a retried request return the same job.',
     request: {
-      headers: headers.extend({ 'idempotency-key': z.string().max(200).optional() }),
-      body: { content: { 'application/json': { schema: CreateJobBody } } },
+      headers: headers.extend({ 'idempotency-key': z.string().regex(IDEMPOTENCY_KEY_PATTERN).optional().meta({ description: '1-200 visible ASCII characters; a retry with the same key and body returns the same job' }) }),
+      body: { required: true, content: { 'application/json': { schema: CreateJobBody } } },
     },
     responses: {
       202: json(JobResponse, 'The job was accepted; follow `Location` or `/v1/jobs/{id}/events`.'),
@@ -41,8 +41,28 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
   r.registerPath({
     method: 'get', path: '/v1/jobs/{id}/events', tags: ['jobs'],
     summary: "Server-sent events: `event: state` with the job's JSON on every change, until it is done, failed or cancelled",
-    request: { headers, params },
-    responses: { 200: { description: 'An event stream.', content: { 'text/event-stream': { schema: z.string() } } }, ...errors, ...notFound },
+    request: {
+      headers: headers.extend({
+        'last-event-id': z.string().optional().meta({ description: 'The `id` of the last event the client received (an EventSource sends it when it reconnects): only newer states are sent.' }),
+      }),
+      params,
+    },
+    responses: {
+      200: {
+        description:
+          "An event stream: `retry:` (the reconnection delay in ms) first, then `state` events (`data`: the job's JSON, `id`: `<ads with an outcome>-<stage: 0 queued, 1 running, 2 finished>`); it ends after the job's final state. " +
+          'With `Last-Event-ID` the current state is sent only if it is newer than that id: a client that reconnects catches up and gets no state twice.',
+        content: { 'text/event-stream': { schema: z.string() } },
+      },
+      204: { description: 'The job is finished and `Last-Event-ID` names its final state: nothing more will come (an EventSource stops reconnecting).' },
+      ...errors,
+      ...notFound,
+      503: {
+        description: 'This gateway replica has just started and does not receive updates yet (`events_unavailable`); reconnect after `Retry-After` seconds.',
+        content: { 'application/json': { schema: ErrorBody } },
+        headers: { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' as const, minimum: 1 } } },
+      },
+    },
   });
   r.registerPath({
     method: 'post', path: '/v1/jobs/{id}/cancel', tags: ['jobs'], summary: 'Cancel a job: ads not yet made are not made',

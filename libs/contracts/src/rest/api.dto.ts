@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { AssetKind, EncoderName, ModelRef, Rights, StoragePath, Tag } from '../common';
+import { AssetKind, chars, EncoderName, ModelRef, nonBlank, Rights, StoragePath, Tag } from '../common';
 import { RelevanceFloor } from '../events/service.routes';
+import { StoreCursor } from '../paging';
 import { AdReviewMark } from '../governance/governance.dto';
 
 /** REST request/response bodies of the gateway. One schema serves validation, types and OpenAPI. */
@@ -30,16 +31,14 @@ export const Asset = z.object({
 export type Asset = z.infer<typeof Asset>;
 
 const commaList = () =>
-  z
-    .string()
-    .max(2000)
+  chars(2000)
     .optional()
     .transform((s) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []));
 
 /** Rights as multipart fields (strings): `channels` comma-separated. */
 const RightsFields = {
-  licence: z.string().trim().min(1).max(200).optional(),
-  attribution: z.string().trim().max(500).optional(),
+  licence: nonBlank(200).optional(),
+  attribution: chars(500).trim().optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
   channels: commaList().pipe(Rights.shape.channels.unwrap()),
 };
@@ -54,13 +53,15 @@ export function rightsOf(fields: { licence?: string; attribution?: string; expir
   return Object.keys(rights).length > 0 ? rights : undefined;
 }
 
-/** Multipart fields that accompany the uploaded `file`. */
-export const UploadAssetFields = z.object({
-  kind: z.enum(['seed', 'brand']).default('seed'),
-  caption: z.string().trim().max(2000).optional(),
-  tags: commaList().pipe(z.array(Tag).max(32)),
-  ...RightsFields,
-});
+/** Multipart fields that accompany the uploaded `file`; any other field is refused (400). */
+export const UploadAssetFields = z
+  .object({
+    kind: z.enum(['seed', 'brand']).default('seed'),
+    caption: chars(2000).trim().optional(),
+    tags: commaList().pipe(z.array(Tag).max(32)),
+    ...RightsFields,
+  })
+  .strict();
 export type UploadAssetFields = z.infer<typeof UploadAssetFields>;
 
 /** `quarantined`: stored but not indexed (the image guardrail flagged it). */
@@ -70,7 +71,7 @@ export type UploadAssetResponse = z.infer<typeof UploadAssetResponse>;
 export const ListAssetsQuery = z.object({
   kind: AssetKind.default('seed'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(1024).optional().meta({ description: "the previous page's `nextCursor`: the listing continues after it; any other value is 400 naming `query.cursor`" }),
+  cursor: StoreCursor.optional(),
   /** `quarantined`: uploads the image guardrail flagged, for review. */
   status: z.enum(['active', 'quarantined']).default('active'),
 });
@@ -80,7 +81,7 @@ export const ListAssetsResponse = z.object({ items: z.array(Asset), nextCursor: 
 /** What `PATCH /v1/assets/{id}` may change; the asset is re-embedded and re-indexed. */
 export const PatchAssetBody = z
   .object({
-    caption: z.string().trim().max(2000).optional(),
+    caption: chars(2000).trim().optional(),
     tags: z.array(Tag).max(32).optional(),
     rights: Rights.optional(),
   })
@@ -100,7 +101,7 @@ export const AssetUrlResponse = z.object({
 });
 
 export const SearchBody = z.object({
-  text: z.string().trim().min(1, 'must not be empty').max(500),
+  text: nonBlank(500),
   k: z.number().int().min(1).max(50).default(3),
   kind: AssetKind.default('seed'),
   tags: z.array(Tag).max(16).optional(),
@@ -109,7 +110,7 @@ export const SearchBody = z.object({
   /** Return hits down to this cosine (flagged `belowFloor` under the calibrated floor); default: the floor. */
   minScore: z.number().min(-1).max(1).optional(),
   /** Only seeds usable on this channel. */
-  channel: z.string().trim().toLowerCase().min(1).max(32).optional(),
+  channel: nonBlank(32).toLowerCase().optional(),
 });
 export type SearchBody = z.infer<typeof SearchBody>;
 export const SearchResponse = z.object({
@@ -134,20 +135,28 @@ export const SearchResponse = z.object({
 });
 
 export const CreateConversationBody = z.object({
-  segment: z.string().trim().min(1, 'must not be empty').max(500),
+  segment: nonBlank(500),
   brandPath: StoragePath.optional(),
+  /** Set on the ad the conversation ends in (checked by the text guardrail). */
+  headline: chars(120).trim().optional(),
+  callToAction: chars(40).trim().optional(),
 });
-export const SendMessageBody = z.object({ text: z.string().trim().min(1, 'must not be empty').max(1000) });
+/** A reply; `headline` and `callToAction` (e.g. with the confirming "yes") replace the conversation's, an empty string clears one. */
+export const SendMessageBody = z.object({
+  text: nonBlank(1000),
+  headline: chars(120).trim().optional(),
+  callToAction: chars(40).trim().optional(),
+});
 /** Jump to one of the seeds already retrieved for the current subject (no new search). */
 export const SelectSeedBody = z.object({ index: z.number().int().min(0).max(49) });
 
 export const CreateAdBody = z
   .object({
-    segment: z.string().trim().min(1).max(500).optional(),
+    segment: nonBlank(500).optional(),
     seedPath: StoragePath.optional(),
     brandPath: StoragePath.optional(),
-    headline: z.string().trim().max(120).optional(),
-    callToAction: z.string().trim().max(40).optional(),
+    headline: chars(120).trim().optional(),
+    callToAction: chars(40).trim().optional(),
   })
   .refine((b) => Boolean(b.segment) !== Boolean(b.seedPath), {
     message: 'give exactly one of segment or seedPath',
@@ -164,6 +173,8 @@ export const CreateAdResponse = z.object({
     subject: z.string().optional(),
     /** Product fidelity (0-1) when measured. */
     fidelity: z.number().optional(),
+    /** The tenant's brand-kit version the ad was made with. */
+    brandKitVersion: z.number().int().optional(),
     review: AdReviewMark.optional(),
   }),
 });

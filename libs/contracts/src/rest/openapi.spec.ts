@@ -13,7 +13,7 @@ describe(buildOpenApiDocument.name, () => {
   it('documents every route the gateway serves, with validation limits from the schemas', () => {
     const doc = buildOpenApiDocument() as unknown as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
     assert.deepEqual(Object.keys(doc.paths).sort(), [
-      '/v1/ads', '/v1/ads/{id}/review', '/v1/assets', '/v1/assets/content', '/v1/assets/url', '/v1/assets/{id}', '/v1/audit', '/v1/conversations', '/v1/conversations/{id}',
+      '/v1/ads', '/v1/ads/{id}/review', '/v1/assets', '/v1/assets/content', '/v1/assets/url', '/v1/assets/{id}', '/v1/audit', '/v1/brand-kit', '/v1/brand-kit/font', '/v1/conversations', '/v1/conversations/{id}',
       '/v1/conversations/{id}/events', '/v1/conversations/{id}/messages', '/v1/conversations/{id}/seed',
       '/v1/experiments', '/v1/experiments/{id}', '/v1/experiments/{id}/next-pair', '/v1/experiments/{id}/votes',
       '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/cancel', '/v1/jobs/{id}/events',

@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { ErrorBody } from '../common';
+import { chars, ErrorBody, nonBlank, TRIMMED } from '../common';
 import { Conversation } from '../conversation';
 import {
   CreateSubjectBody,
@@ -29,8 +29,11 @@ import {
   SendMessageBody,
   UploadAssetResponse,
 } from './api.dto';
+import { AdFormat } from '../jobs/ad-format';
+import { MAX_ADS_PER_JOB, MAX_VARIANTS } from '../jobs/jobs.dto';
 import { registerJobPaths } from '../jobs/jobs.openapi';
 import { registerGovernancePaths } from '../governance/governance.openapi';
+import { registerBrandKitPaths } from '../brand-kit/brand-kit.openapi';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -43,10 +46,18 @@ const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content:
 const errors = {
   400: json(ErrorBody, 'The request is invalid; `issues` names each bad field and why.'),
   401: json(ErrorBody, 'Missing or unknown API key (only when API keys are configured).'),
+  403: json(ErrorBody, 'With API keys configured: `X-Tenant-Id` names another tenant than the key\'s, or the key lacks the role this needs (`forbidden`).'),
+  431: json(ErrorBody, 'The request line and headers together exceed Node\'s header limit (16 KB by default): `headers_too_large`, answered before routing.'),
   429: {
     ...json(ErrorBody, 'Over the rate limit (`rate_limited`): a token bucket per API key (per tenant without keys) of `ADSEED_RATE_LIMIT_BURST` requests refilled at `ADSEED_RATE_LIMIT_PER_SECOND`; wait `Retry-After` seconds.'),
     headers: { 'Retry-After': { description: 'Seconds until the next request is accepted.', schema: { type: 'integer' as const, minimum: 1 } } },
   },
+};
+/** A service behind the gateway is restarting or did not answer in time: worth another try. */
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' as const, minimum: 1 } } };
+const upstream = {
+  503: { ...json(ErrorBody, 'A service this call needs is unavailable (restarting); try again after `Retry-After` seconds.'), headers: retryAfter },
+  504: { ...json(ErrorBody, 'A service this call needs did not answer in time (`upstream_timeout`); try again after `Retry-After` seconds.'), headers: retryAfter },
 };
 /** Routes whose text reaches a generator or an ad go through the text guardrail first. */
 const moderation = {
@@ -66,6 +77,11 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
       .meta({ description: 'The tenant (case-insensitive; absent or empty: the default tenant). With API keys configured, the key decides the tenant and this header may only repeat it (else 403).' }),
   });
   const idParam = z.object({ id: z.string() });
+  const space = `[${TRIMMED}]`;
+  const lastEventIdHeader = z
+    .string()
+    .optional()
+    .meta({ description: 'The `id` of the last event the client received (an EventSource sends it when it reconnects): only newer states are sent.' });
 
   r.registerPath({
     method: 'post', path: '/v1/assets', tags: ['assets'],
@@ -79,17 +95,18 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
             schema: z.object({
               file: z.string().min(1).meta({ format: 'binary', description: 'the image (JPEG, PNG or WebP; checked by content)' }),
               kind: z.enum(['seed', 'brand']).optional(),
-              caption: z.string().max(2000).optional(),
-              tags: z.string().max(2000).regex(/^[^,]{0,64}(,[^,]{0,64}){0,31}$/).optional().meta({ description: 'comma-separated, at most 32 tags of at most 64 characters' }),
-              licence: z.string().min(1).max(200).regex(/\S/).optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
-              attribution: z.string().max(500).optional(),
+              caption: chars(2000).optional(),
+              tags: chars(2000).regex(/^[^,]{0,64}(,[^,]{0,64}){0,31}$/).optional().meta({ description: 'comma-separated, at most 32 tags of at most 64 characters' }),
+              licence: nonBlank(200).optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
+              attribution: chars(500).optional(),
               expiresAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'after this, search and the agent never use the asset' }),
               channels: z
                 .string()
-                .regex(/^\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*(,\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?\s*){0,15}$/)
+                .regex(new RegExp(`^${space}*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?${space}*(,${space}*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?${space}*){0,15}$`))
                 .optional()
                 .meta({ description: 'comma-separated channels the asset may appear on (default: all), at most 16' }),
-            }),
+            })
+            .strict(),
           },
         },
       },
@@ -167,7 +184,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/search', tags: ['search'], summary: 'Top-K seeds for a text (CLIP text tower fused with captions)',
     request: { headers: tenantHeader, body: jsonBody(SearchBody) },
-    responses: { 200: json(SearchResponse, 'Ranked hits with per-encoder scores.'), ...errors },
+    responses: { 200: json(SearchResponse, 'Ranked hits with per-encoder scores.'), ...errors, ...upstream },
   });
   r.registerPath({
     method: 'post', path: '/v1/conversations', tags: ['conversations'], summary: 'Start a conversation for a segment; the agent proposes a subject',
@@ -189,19 +206,22 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     method: 'post', path: '/v1/conversations/{id}/seed', tags: ['conversations'],
     summary: 'Show one of the seeds already retrieved for the current subject, by index',
     request: { headers: tenantHeader, params: idParam, body: jsonBody(SelectSeedBody) },
-    responses: { 200: json(Conversation, 'The conversation showing that seed.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), 409: json(ErrorBody, 'The conversation is not showing seeds.') },
+    responses: { 200: json(Conversation, 'The conversation showing that seed.'), ...errors, 404: json(ErrorBody, 'No such conversation.'), 409: json(ErrorBody, 'The conversation is not showing seeds (`not_showing_seeds`), or the current subject has no seed at this index (`seed_out_of_range`).') },
   });
   r.registerPath({
     method: 'get', path: '/v1/conversations/{id}/events', tags: ['conversations'],
     summary: "Server-sent events: `event: state` with the conversation's JSON on every change",
-    request: { headers: tenantHeader, params: idParam },
+    request: { headers: tenantHeader.extend({ 'last-event-id': lastEventIdHeader }), params: idParam },
     responses: {
       200: {
-        description: "An event stream: one `state` event (`data`: the conversation's JSON, `id`: its `updatedAt`) now and on every change; comment lines keep the connection alive.",
+        description:
+          "An event stream: `retry:` (the reconnection delay in ms) first, then one `state` event (`data`: the conversation's JSON, `id`: `<message count>-<updatedAt in epoch ms>`, growing with every change) now and on every change; comment lines keep the connection alive. " +
+          'With `Last-Event-ID` the current state is sent only if it is newer than that id, so a client that reconnects (an EventSource does so by itself) catches up with what changed while it was away and gets no state twice.',
         content: { 'text/event-stream': { schema: z.string() } },
       },
       ...errors,
       404: json(ErrorBody, 'No such conversation.'),
+      503: { ...json(ErrorBody, 'This gateway replica has just started and does not receive updates yet (`events_unavailable`); reconnect after `Retry-After` seconds.'), headers: retryAfter },
     },
   });
   r.registerPath({
@@ -222,6 +242,7 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
 
   registerJobPaths(r, { headers: tenantHeader, errors });
   registerGovernancePaths(r, { headers: tenantHeader, errors });
+  registerBrandKitPaths(r, { headers: tenantHeader, errors });
 
   const document = new OpenApiGeneratorV31(r.definitions).generateDocument({
     openapi: '3.1.0',
@@ -234,10 +255,30 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
     security: [{}, { apiKey: [] }],
   });
   describeWhatZodRefinesCannotSay(document);
+  documentBodyLimit(document);
   return document;
 }
 
 type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+
+/** Every operation with a body can be refused for its size (`ADSEED_MAX_BODY_BYTES`, the upload limit for files). */
+function documentBodyLimit(document: OpenApiDocument): void {
+  const tooLarge = { description: 'The body is larger than allowed (`payload_too_large`).', content: { 'application/json': { schema: errorBodySchema(document) } } };
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const method of ['post', 'put', 'patch'] as const) {
+      const operation = item?.[method];
+      if (operation?.requestBody && operation.responses && !operation.responses['413']) operation.responses['413'] = tooLarge;
+    }
+  }
+}
+
+/** The error body's schema as the generator rendered it (the 400 of a listing). */
+function errorBodySchema(document: OpenApiDocument): unknown {
+  const response: unknown = document.paths?.['/v1/assets']?.get?.responses?.['400'];
+  const schema = (response as { content?: Record<string, { schema?: unknown }> } | undefined)?.content?.['application/json']?.schema;
+  if (!schema) throw new Error('OpenAPI: no error body on GET /v1/assets');
+  return schema;
+}
 type JsonSchemaObject = Record<string, unknown>;
 
 /**
@@ -268,6 +309,34 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
       { required: ['seedPath'], not: { required: ['segment'] } },
     ],
   });
+  // ReviewDecisionBody: a rejection needs a reason.
+  Object.assign(jsonBodySchema('/v1/ads/{id}/review', 'post'), { anyOf: [{ properties: { decision: { const: 'approve' } } }, { required: ['reason'] }] });
+  // CreateJobBody: exactly one of segments or seedPaths; formats not repeated; at most
+  // MAX_ADS_PER_JOB ads, i.e. (segments or seedPaths) × formats × variants. The product is spelled
+  // out as one rule per number of formats and variants whose limit binds: with at least f formats
+  // and v variants, at most ⌊MAX_ADS_PER_JOB / (f·v)⌋ segments or seeds (an absent `variants` is 1;
+  // the rules of the actual f and v are the tightest that apply).
+  const job = jsonBodySchema('/v1/jobs', 'post') as JsonSchemaObject & { properties: Record<string, JsonSchemaObject & { maxItems?: number }> };
+  job.properties['formats'] = { ...job.properties['formats'], uniqueItems: true };
+  const longest = Math.max(job.properties['segments']?.maxItems ?? 0, job.properties['seedPaths']?.maxItems ?? 0);
+  const products: JsonSchemaObject[] = [];
+  for (let formats = 1; formats <= AdFormat.options.length; formats++) {
+    for (let variants = 1; variants <= MAX_VARIANTS; variants++) {
+      const most = Math.floor(MAX_ADS_PER_JOB / (formats * variants));
+      if (most >= longest) continue;
+      products.push({
+        if: { properties: { formats: { minItems: formats }, variants: { minimum: variants } }, ...(variants > 1 ? { required: ['variants'] } : {}) },
+        then: { properties: { segments: { maxItems: most }, seedPaths: { maxItems: most } } },
+      });
+    }
+  }
+  Object.assign(job, {
+    oneOf: [
+      { required: ['segments'], not: { required: ['seedPaths'] } },
+      { required: ['seedPaths'], not: { required: ['segments'] } },
+    ],
+    allOf: products,
+  });
   // Multipart: every part has a plain name (busboy rejects a nameless or malformed part header).
   const upload = operation('/v1/assets', 'post').requestBody;
   const multipart = upload && 'content' in upload ? upload.content['multipart/form-data']?.schema : undefined;
@@ -280,16 +349,22 @@ function describeWhatZodRefinesCannotSay(document: OpenApiDocument): void {
     if (!content) throw new Error(`OpenAPI: no ${status} content on GET ${path}`);
     return content;
   };
-  const conversationSchema = responseContent('/v1/conversations/{id}', '200')['application/json']?.schema;
-  const stream = responseContent('/v1/conversations/{id}/events', '200')['text/event-stream'];
-  if (!conversationSchema || !stream) throw new Error('OpenAPI: the event stream or the conversation is missing');
-  stream.schema = {
+  const stateEvent = (contentSchema: unknown) => ({
     type: 'object',
     required: ['event', 'data'],
     properties: {
       event: { type: 'string', const: 'state' },
-      id: { type: 'string', format: 'date-time' },
-      data: { type: 'string', contentMediaType: 'application/json', contentSchema: conversationSchema },
+      id: { type: 'string', pattern: '^[0-9]+-[0-9]+$' },
+      data: { type: 'string', contentMediaType: 'application/json', contentSchema },
     },
-  };
+  });
+  const conversationSchema = responseContent('/v1/conversations/{id}', '200')['application/json']?.schema;
+  const stream = responseContent('/v1/conversations/{id}/events', '200')['text/event-stream'];
+  if (!conversationSchema || !stream) throw new Error('OpenAPI: the event stream or the conversation is missing');
+  stream.schema = stateEvent(conversationSchema);
+  // A job's stream: `event: state`, `data` the job's JSON (as `job` in GET /v1/jobs/{id}).
+  const jobSchema = (responseContent('/v1/jobs/{id}', '200')['application/json']?.schema as { properties?: Record<string, unknown> } | undefined)?.properties?.['job'];
+  const jobStream = responseContent('/v1/jobs/{id}/events', '200')['text/event-stream'];
+  if (!jobSchema || !jobStream) throw new Error('OpenAPI: the job event stream or the job is missing');
+  jobStream.schema = stateEvent(jobSchema);
 }

@@ -112,6 +112,9 @@ export class GrpcQueryClient implements QueryClient {
         // a replica that went away is noticed within seconds, not at the next call's timeout
         'grpc.keepalive_time_ms': 30_000,
         'grpc.keepalive_timeout_ms': 5_000,
+        // a restarted replica is reconnected within ~2 s (grpc-js would back off up to 120 s)
+        'grpc.initial_reconnect_backoff_ms': 200,
+        'grpc.max_reconnect_backoff_ms': 2_000,
         // DNS is asked again this often, so new replicas behind a headless Service get traffic
         'grpc.dns_min_time_between_resolutions_ms': 5_000,
         'grpc.max_receive_message_length': 16 * 1024 * 1024,

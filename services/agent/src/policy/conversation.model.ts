@@ -47,6 +47,9 @@ export interface Conversation {
   ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string; review?: { adId: string; status: 'pending' | 'approved' | 'rejected'; fidelity?: number } };
   messages: ChatMessage[];
   brandPath?: string;
+  /** Text the ad will carry (set at the start or with a reply). */
+  headline?: string;
+  callToAction?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -69,7 +72,7 @@ export interface PolicyPorts {
    * generate the ad from the chosen seed: the ad's storage path, or `pending` when it was only
    * requested (the outcome then comes back through `ConversationPolicy.completeGeneration`)
    */
-  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string }): Promise<{ path: string; url: string } | GenerationPending>;
+  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string; headline?: string; callToAction?: string }): Promise<{ path: string; url: string } | GenerationPending>;
 }
 
 /** The ad was requested; it is made in the background and its outcome arrives as an event. */

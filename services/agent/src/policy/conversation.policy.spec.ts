@@ -300,4 +300,14 @@ describe(ConversationPolicy.name, () => {
     const { policy } = setup({}, ['beagle']);
     await assert.rejects(policy.start({ id: 'x', tenant: 'demo', segment: '   ' }), /segment must not be empty/);
   });
+
+  it('keeps the headline and call to action given at the start and passes them to the generator', async () => {
+    const { ports, policy, say } = setup({ beagle: seedsFor('beagle', 3) }, ['beagle']);
+    let c = await policy.start({ id: 'c9', tenant: 'demo', segment: 'dog owners', headline: 'Walk further', callToAction: 'Shop now' });
+    assert.deepEqual([c.headline, c.callToAction], ['Walk further', 'Shop now']);
+    c = await say(c, 'yes');
+    c = await say(c, 'yes');
+    assert.equal(c.status, 'done');
+    assert.deepEqual(ports.generateCalls.at(-1), { seedPath: 'seeds/beagle/0.jpg', subject: 'beagle', segment: 'dog owners', headline: 'Walk further', callToAction: 'Shop now' });
+  });
 });

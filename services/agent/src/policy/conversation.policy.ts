@@ -15,6 +15,8 @@ export interface StartConversationInput {
   tenant: string;
   segment: string;
   brandPath?: string;
+  headline?: string;
+  callToAction?: string;
 }
 
 export interface PolicyTimeouts {
@@ -116,6 +118,8 @@ export class ConversationPolicy {
       rejectedSubjects: [],
       messages: [],
       ...(input.brandPath !== undefined ? { brandPath: input.brandPath } : {}),
+      ...(input.headline ? { headline: input.headline } : {}),
+      ...(input.callToAction ? { callToAction: input.callToAction } : {}),
       createdAt: at,
       updatedAt: at,
     };
@@ -305,6 +309,8 @@ export class ConversationPolicy {
           ...(c.brandPath !== undefined ? { brandPath: c.brandPath } : {}),
           subject: subject.name,
           segment: c.segment,
+          ...(c.headline ? { headline: c.headline } : {}),
+          ...(c.callToAction ? { callToAction: c.callToAction } : {}),
         }),
         this.timeouts.generateMs,
         'generating the ad',

@@ -1,32 +1,26 @@
-import type { CatalogueCommand, CatalogueReply } from '@adseed/contracts';
+import { SeedGapCursor, SubjectCursor, type CatalogueCommand, type CatalogueReply } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import { z } from 'zod';
 import { subjectOrder, type SubjectCatalogueService } from './subject-catalogue.service';
 import { seedGapOrder } from './tenant-catalogue';
 
 /**
  * Keyset paging over a list in a total order: the cursor is the last item's sort key, so a page
  * resumes right after it even when items were added or removed meanwhile (offsets would skip or
- * repeat). Paged here rather than in the gateway so a reply on the bus stays small at any
+ * repeat). Any well-formed cursor is a position in that order (the command's schema checked its
+ * form). Paged here rather than in the gateway so a reply on the bus stays small at any
  * catalogue size.
  */
-function page<T, K>(sorted: T[], order: (a: K, b: K) => number, keyOf: (item: T) => K, cursorSchema: z.ZodType<K>, limit: number | undefined, cursor: string | undefined): { items: T[]; nextCursor?: string } {
+function page<T, K>(sorted: T[], order: (a: K, b: K) => number, keyOf: (item: T) => K, codec: { encode(key: K): string; decode(cursor: string): K | undefined }, limit: number | undefined, cursor: string | undefined): { items: T[]; nextCursor?: string } {
   let items = sorted;
   if (cursor !== undefined) {
-    let after: K;
-    try {
-      after = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    } catch {
-      throw new ServiceError(400, 'validation_failed', 'cursor is not a nextCursor this listing returned', [{ field: 'query.cursor', reason: 'invalid' }]);
-    }
+    const after = codec.decode(cursor);
+    if (after === undefined) throw new ServiceError(400, 'validation_failed', 'cursor is not a nextCursor of this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
     items = sorted.filter((item) => order(keyOf(item), after) > 0);
   }
   if (limit === undefined || items.length <= limit) return { items };
   const shown = items.slice(0, limit);
-  return { items: shown, nextCursor: Buffer.from(JSON.stringify(keyOf(shown[shown.length - 1]))).toString('base64url') };
+  return { items: shown, nextCursor: codec.encode(keyOf(shown[shown.length - 1])) };
 }
-const SubjectKey = z.object({ seedCount: z.number(), name: z.string(), id: z.string() });
-const GapKey = z.object({ count: z.number(), lastSeenAt: z.string(), kind: z.enum(['segment', 'subject']), text: z.string() });
 
 /** Seeds that clear the relevance floor for a name, best first, and the best cosine any seed reached. */
 export type FindSeeds = (tenant: string, text: string, k: number) => Promise<{ seeds: { assetId: string; path: string }[]; bestScore?: number }>;
@@ -44,7 +38,7 @@ export class CatalogueCommandUseCase {
   async execute(command: CatalogueCommand): Promise<CatalogueReply> {
     switch (command.type) {
       case 'list': {
-        const listed = page(await this.catalogue.list(command.tenant, command.includeDisabled), subjectOrder, (s) => ({ seedCount: s.seedCount, name: s.name, id: s.id }), SubjectKey, command.limit, command.cursor);
+        const listed = page(await this.catalogue.list(command.tenant, command.includeDisabled), subjectOrder, (s) => ({ seedCount: s.seedCount, name: s.name, id: s.id }), SubjectCursor, command.limit, command.cursor);
         return { subjects: listed.items, ...(listed.nextCursor ? { nextCursor: listed.nextCursor } : {}) };
       }
       case 'add':
@@ -53,7 +47,7 @@ export class CatalogueCommandUseCase {
         return { subjects: [await this.patch(command)] };
       case 'seed-gaps': {
         const gaps = (await this.catalogue.read(command.tenant)).seedGaps(Number.MAX_SAFE_INTEGER);
-        const listed = page(gaps, seedGapOrder, (g) => ({ count: g.count, lastSeenAt: g.lastSeenAt, kind: g.kind, text: g.text }), GapKey, command.limit, command.cursor);
+        const listed = page(gaps, seedGapOrder, (g) => ({ count: g.count, lastSeenAt: g.lastSeenAt, kind: g.kind, text: g.text }), SeedGapCursor, command.limit, command.cursor);
         return { gaps: listed.items, ...(listed.nextCursor ? { nextCursor: listed.nextCursor } : {}) };
       }
       case 'edit-by-name':

@@ -26,6 +26,18 @@ export interface AdRequest {
   packScale?: number;
   /** A prompt template for prompt-based generators (`{subject}`, `{segment}`): an A/B configuration's. */
   promptTemplate?: string;
+  /** The tenant's brand kit: colours for headline and call to action, a font file, a logo image. */
+  brandKit?: AdBrandKit;
+}
+
+/** A brand kit as the generators take it: colours `#rrggbb`, the font and logo files' bytes. */
+export interface AdBrandKit {
+  version: number;
+  colours: { primary: string; secondary: string; text: string };
+  /** TTF, OTF, WOFF or WOFF2 bytes. */
+  font?: Buffer;
+  /** JPEG, PNG or WebP bytes; a white background is cut away as for the pack. */
+  logo?: Buffer;
 }
 
 export interface GeneratedAd {
@@ -42,6 +54,8 @@ export interface GeneratedAd {
   /** How the seed was cropped and where the brand went (local generator). */
   seed?: { width: number; height: number; upscale: number; crop: { left: number; top: number; width: number; height: number }; mirrored: boolean };
   placement?: { left: number; top: number; width: number; height: number };
+  /** What of the brand kit went into the ad (local generator): the font drawn and where the logo went. */
+  brandKit?: { version: number; font?: { name: string; sha256: string }; logoPlacement?: { left: number; top: number; width: number; height: number } };
 }
 
 export interface AdGenerator {

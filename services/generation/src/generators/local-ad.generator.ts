@@ -1,24 +1,28 @@
+import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type OverlayOptions } from 'sharp';
 
-import type { AdGenerator, AdRequest, GeneratedAd } from './ad-generator.port';
+import type { AdBrandKit, AdGenerator, AdRequest, GeneratedAd } from './ad-generator.port';
+import { AdFont } from './ad-font';
 import { InvalidAdRequestError, InvalidImageError } from './ad-request.errors';
 import {
   cropRgba,
+  contrastWithWhite,
   darkenForWhiteText,
   dominantAccentColour,
   opaqueBounds,
+  relativeLuminance,
   removeWhiteBackground,
   type Rgb,
   type RgbaImage,
 } from './brand-cutout';
 import { meanSaliency, mostSalientWindow, saliencyMap, type SaliencyMap } from './saliency';
-import { AD_FONT_FAMILY, escapeXml, fitText, normaliseAdText } from './text-layout';
+import { fitText, normaliseAdText } from './text-layout';
 
 export { InvalidAdRequestError, InvalidImageError } from './ad-request.errors';
 
 export const LOCAL_AD_GENERATOR_NAME = 'local-composite';
-/** Bumped when the same inputs would give a different picture. */
-export const LOCAL_AD_GENERATOR_VERSION = '2';
+/** Bumped when the same inputs would give a different picture (3: text drawn as outlines from a font file; brand kit). */
+export const LOCAL_AD_GENERATOR_VERSION = '3';
 /** Most looks one seed can be asked for (crops × placements × mirrored). */
 export const LOOK_MAX = 63;
 export const AD_SIZE_DEFAULT = 1080;
@@ -65,6 +69,8 @@ export interface AdLayout {
   headline?: Rect;
   /** Call-to-action pill including its own shadow (absent without a call to action). */
   callToAction?: Rect;
+  /** The brand kit's logo (absent without one). */
+  logo?: Rect & { corner: PackCorner };
 }
 
 /** How the seed became the background, for the ad's provenance. */
@@ -116,6 +122,11 @@ const CTA_SHADOW_SIGMA = 0.007;
 const CTA_SHADOW_OFFSET_Y = 0.006;
 /** WCAG AA for large text: the pill text is bold and at least 26 px. */
 const CTA_MIN_CONTRAST = 3;
+/** The kit's logo fits a box this share of the short side wide and high. */
+const LOGO_MAX_WIDTH = 0.2;
+const LOGO_MAX_HEIGHT = 0.1;
+/** Space between the logo and a headline beside it. */
+const LOGO_GAP = 0.02;
 /** Used when the brand has no saturated colour to borrow. */
 const DEFAULT_ACCENT: Rgb = { r: 0xe8, g: 0x59, b: 0x0c };
 
@@ -135,6 +146,8 @@ export class LocalAdGenerator implements AdGenerator {
   private readonly maxInputPixels: number;
   private readonly maxInputBytes: number;
   private readonly backgroundTolerance: number;
+  /** Parsed brand-kit fonts by content hash: a job's ads share one parse. */
+  private readonly fonts = new Map<string, AdFont>();
 
   constructor(options: LocalAdGeneratorOptions = {}) {
     this.maxInputPixels = options.maxInputPixels ?? 40_000_000;
@@ -153,11 +166,22 @@ export class LocalAdGenerator implements AdGenerator {
     const unit = Math.min(width, height);
     const headline = validateText(request.headline, 'headline', HEADLINE_MAX_CHARS);
     const callToAction = validateText(request.callToAction, 'callToAction', CALL_TO_ACTION_MAX_CHARS);
-    await Promise.all([this.checkImage(request.seed, 'seed'), this.checkImage(request.brand, 'brand')]);
+    const kit = request.brandKit;
+    const colours = kit ? validateKitColours(kit.colours) : undefined;
+    const font = kit?.font ? this.parseFont(kit.font) : AdFont.default();
+    await Promise.all([
+      this.checkImage(request.seed, 'seed'),
+      this.checkImage(request.brand, 'brand'),
+      ...(kit?.logo ? [this.checkImage(kit.logo, 'logo')] : []),
+    ]);
 
     const margin = Math.round(unit * MARGIN);
     const packScale = validatePackScale(request.packScale);
-    const [cover, pack] = await Promise.all([this.coverSeed(request.seed, width, height), this.cutOutBrand(request.brand, unit * packScale)]);
+    const [cover, pack, logo] = await Promise.all([
+      this.coverSeed(request.seed, width, height),
+      this.cutOutBrand(request.brand, unit * packScale),
+      kit?.logo ? this.cutOutLogo(kit.logo, unit) : Promise.resolve(undefined),
+    ]);
 
     // Each look is one (crop, placement) pair; looks beyond the distinct pairs mirror the seed.
     const saliency = await coverSaliency(cover);
@@ -180,16 +204,28 @@ export class LocalAdGenerator implements AdGenerator {
     const layers: OverlayOptions[] = [rawLayer(shadow.image, shadow.rect), rawLayer(pack, packRect)];
     const layout: AdLayout = { width, height, margin, corner, pack: packRect, shadowOffset: shadow.offset, shadow: shadow.rect };
 
+    // The logo takes the freest corner the pack and the call to action leave; a headline beside it makes room.
+    let logoRect: (Rect & { corner: PackCorner }) | undefined;
+    if (logo) {
+      const ctaCorner: PackCorner | undefined = callToAction === undefined ? undefined : isRight(corner) ? 'bottom-left' : 'bottom-right';
+      logoRect = placeLogo(saliency, crop, width, height, margin, logo, [corner, ...(ctaCorner ? [ctaCorner] : [])], mirrored);
+    }
     if (headline !== undefined) {
-      const band = headlineOverlay(headline, width, height, unit, margin);
+      const reserve = logoRect && isTop(logoRect.corner) ? logoRect.width + Math.round(unit * LOGO_GAP) : 0;
+      const band = headlineOverlay(headline, width, height, unit, margin, font, colours ? hexToRgb(colours.text) : WHITE, reserve);
       layers.push({ input: Buffer.from(band.svg), left: 0, top: 0 });
       layout.headline = band.rect;
     }
     if (callToAction !== undefined) {
-      const accent = darkenForWhiteText(dominantAccentColour(pack, CTA_MIN_CONTRAST) ?? DEFAULT_ACCENT, CTA_MIN_CONTRAST);
-      const pill = callToActionOverlay(callToAction, width, height, unit, margin, packRect, corner, accent);
+      const fill = colours ? hexToRgb(colours.primary) : darkenForWhiteText(dominantAccentColour(pack, CTA_MIN_CONTRAST) ?? DEFAULT_ACCENT, CTA_MIN_CONTRAST);
+      const label = colours ? labelColour(fill, [hexToRgb(colours.text), hexToRgb(colours.secondary)]) : WHITE;
+      const pill = callToActionOverlay(callToAction, width, height, unit, margin, packRect, corner, fill, label, font);
       layers.push({ input: Buffer.from(pill.svg), left: pill.rect.left, top: pill.rect.top });
       layout.callToAction = pill.rect;
+    }
+    if (logo && logoRect) {
+      layers.push(rawLayer(logo, logoRect));
+      layout.logo = logoRect;
     }
 
     const composed = await sharp(seedData, { raw: { width, height, channels: 3 } })
@@ -235,6 +271,15 @@ export class LocalAdGenerator implements AdGenerator {
         warnings,
         seed: { width: cover.seedWidth, height: cover.seedHeight, upscale, crop: seedCrop, mirrored },
         placement: packRect,
+        ...(kit
+          ? {
+              brandKit: {
+                version: kit.version,
+                ...(kit.font ? { font: { name: font.name, sha256: font.sha256 } } : {}),
+                ...(logoRect ? { logoPlacement: { left: logoRect.left, top: logoRect.top, width: logoRect.width, height: logoRect.height } } : {}),
+              },
+            }
+          : {}),
       },
       layout,
       seed: treatment,
@@ -242,7 +287,7 @@ export class LocalAdGenerator implements AdGenerator {
   }
 
   /** Header-only checks, so oversized or non-image input is refused before any decoding. */
-  private async checkImage(input: unknown, field: 'seed' | 'brand'): Promise<void> {
+  private async checkImage(input: unknown, field: 'seed' | 'brand' | 'logo'): Promise<void> {
     if (!Buffer.isBuffer(input)) throw new InvalidImageError(field, 'must be the image file bytes (a Buffer)');
     if (input.length === 0) throw new InvalidImageError(field, 'is empty (0 bytes)');
     if (input.length > this.maxInputBytes) {
@@ -331,7 +376,61 @@ export class LocalAdGenerator implements AdGenerator {
       .toBuffer({ resolveWithObject: true });
     return { data, width, height };
   }
+
+  private parseFont(data: Buffer): AdFont {
+    if (!Buffer.isBuffer(data) || data.length === 0) throw new InvalidAdRequestError('font', 'must be the font file bytes');
+    const key = createHash('sha256').update(data).digest('hex');
+    let font = this.fonts.get(key);
+    if (!font) {
+      font = AdFont.fromFile(data);
+      if (this.fonts.size >= FONT_CACHE_MAX) this.fonts.delete(this.fonts.keys().next().value as string);
+      this.fonts.set(key, font);
+    }
+    return font;
+  }
+
+  /**
+   * The kit's logo, trimmed and scaled into the logo box. A logo with transparency is taken as
+   * drawn; an opaque one has its white surround cut away like the pack.
+   */
+  private async cutOutLogo(input: Buffer, unit: number): Promise<RgbaImage> {
+    const maxWidth = Math.round(unit * LOGO_MAX_WIDTH);
+    const maxHeight = Math.round(unit * LOGO_MAX_HEIGHT);
+    let decoded: RgbaImage;
+    let transparent = false;
+    try {
+      const image = sharp(input, { limitInputPixels: this.maxInputPixels }).rotate();
+      const { hasAlpha } = await sharp(input, { limitInputPixels: this.maxInputPixels }).metadata();
+      const { data, info } = await image
+        .resize(maxWidth * 2, maxHeight * 2, { fit: 'inside', withoutEnlargement: true })
+        .toColourspace('srgb')
+        .ensureAlpha()
+        .raw()
+        .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS })
+        .toBuffer({ resolveWithObject: true });
+      if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels`);
+      decoded = { data, width: info.width, height: info.height };
+      if (hasAlpha) for (let i = 3; i < data.length && !transparent; i += 4) transparent = data[i] < 250;
+    } catch (error) {
+      throw new InvalidImageError('logo', `could not be decoded (${reason(error)})`);
+    }
+    const cut = transparent ? decoded : removeWhiteBackground(decoded, { tolerance: this.backgroundTolerance });
+    const bounds = opaqueBounds(cut);
+    if (bounds === undefined) throw new InvalidImageError('logo', 'is entirely white or transparent; there is no logo to place');
+    const trimmed = cropRgba(cut, bounds);
+    const scale = Math.min(maxWidth / trimmed.width, maxHeight / trimmed.height);
+    const width = Math.max(1, Math.round(trimmed.width * scale));
+    const height = Math.max(1, Math.round(trimmed.height * scale));
+    const data = await sharp(trimmed.data, { raw: { width: trimmed.width, height: trimmed.height, channels: 4 } })
+      .resize(width, height, { fit: 'fill' })
+      .raw()
+      .toBuffer();
+    return { data, width, height };
+  }
 }
+
+/** Kit fonts, parsed once each (a kit's font file rarely changes; a few kits per process at most). */
+export const FONT_CACHE_MAX = 16;
 
 function rawLayer(image: RgbaImage, at: Rect): OverlayOptions {
   return { input: image.data, raw: { width: image.width, height: image.height, channels: 4 }, left: at.left, top: at.top };
@@ -545,22 +644,38 @@ async function renderDropShadow(
   return { image: { data, width: rect.width, height: rect.height }, rect, offset };
 }
 
-/** Headline centred at the top on a dark gradient that fades into the photo. */
-function headlineOverlay(text: string, width: number, canvasHeight: number, unit: number, margin: number): { svg: string; rect: Rect } {
+/**
+ * Headline centred at the top on a gradient that fades into the photo: dark behind light text,
+ * light behind dark text. `reserve` px on each side stay free for a logo in a top corner.
+ */
+function headlineOverlay(
+  text: string,
+  width: number,
+  canvasHeight: number,
+  unit: number,
+  margin: number,
+  font: AdFont,
+  colour: Rgb,
+  reserve = 0,
+): { svg: string; rect: Rect } {
+  const measure = (line: string, size: number): number => font.measure(line, size);
+  const maxWidth = width - 2 * margin - 2 * reserve;
   // A shorter band hides less of the photo, so two slightly smaller lines beat three big ones.
   const twoLines = fitText(text, {
-    maxWidth: width - 2 * margin,
+    maxWidth,
     maxLines: 2,
     maxFontSize: Math.round(unit * HEADLINE_MAX_FONT),
     minFontSize: Math.round(unit * HEADLINE_TWO_LINE_MIN_FONT),
+    measure,
   });
   const fitted = !twoLines.truncated
     ? twoLines
     : fitText(text, {
-        maxWidth: width - 2 * margin,
+        maxWidth,
         maxLines: HEADLINE_MAX_LINES,
         maxFontSize: Math.round(unit * HEADLINE_TWO_LINE_MIN_FONT),
         minFontSize: Math.round(unit * HEADLINE_MIN_FONT),
+        measure,
       });
   const fontSize = fitted.fontSize;
   const lineHeight = Math.round(fontSize * HEADLINE_LINE_HEIGHT);
@@ -568,26 +683,21 @@ function headlineOverlay(text: string, width: number, canvasHeight: number, unit
   const textBottom = firstBaseline + (fitted.lines.length - 1) * lineHeight + Math.round(fontSize * 0.26);
   const height = Math.min(canvasHeight, textBottom + Math.round(unit * HEADLINE_FADE));
   const shadowShift = Math.max(1, Math.round(unit * 0.002));
-  const lines = fitted.lines
-    .map((line, i) => {
-      const y = firstBaseline + i * lineHeight;
-      const content = escapeXml(line);
-      return (
-        `<text x="${width / 2}" y="${y + shadowShift}" fill="#000000" fill-opacity="0.35">${content}</text>` +
-        `<text x="${width / 2}" y="${y}" fill="#ffffff">${content}</text>`
-      );
-    })
-    .join('');
+  const light = relativeLuminance(colour) > 0.4;
+  const band = light ? '#000000' : '#ffffff';
+  const outlines = fitted.lines.map((line, i) => font.path(line, width / 2, firstBaseline + i * lineHeight, fontSize, 'middle'));
+  const shadow = outlines.map((d) => `<path d="${d}"/>`).join('');
   const solidUntil = (textBottom / height).toFixed(3);
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
     `<defs><linearGradient id="band" x1="0" y1="0" x2="0" y2="1">` +
-    `<stop offset="0" stop-color="#000000" stop-opacity="0.62"/>` +
-    `<stop offset="${solidUntil}" stop-color="#000000" stop-opacity="0.4"/>` +
-    `<stop offset="1" stop-color="#000000" stop-opacity="0"/>` +
+    `<stop offset="0" stop-color="${band}" stop-opacity="0.62"/>` +
+    `<stop offset="${solidUntil}" stop-color="${band}" stop-opacity="0.4"/>` +
+    `<stop offset="1" stop-color="${band}" stop-opacity="0"/>` +
     `</linearGradient></defs>` +
     `<rect x="0" y="0" width="${width}" height="${height}" fill="url(#band)"/>` +
-    `<g font-family="${AD_FONT_FAMILY}" font-weight="bold" font-size="${fontSize}" text-anchor="middle">${lines}</g>` +
+    `<g transform="translate(0 ${shadowShift})" fill="${band}" fill-opacity="0.35">${shadow}</g>` +
+    `<g fill="${rgbCss(colour)}">${outlines.map((d) => `<path d="${d}"/>`).join('')}</g>` +
     `</svg>`;
   return { svg, rect: { left: 0, top: 0, width, height } };
 }
@@ -602,6 +712,8 @@ function callToActionOverlay(
   packRect: Rect,
   corner: PackCorner,
   accent: Rgb,
+  labelColour: Rgb,
+  font: AdFont,
 ): { svg: string; rect: Rect } {
   const pillHeight = Math.round(unit * CTA_HEIGHT);
   const available = width - 2 * margin - packRect.width - Math.round(unit * CTA_GAP_TO_PACK);
@@ -613,6 +725,7 @@ function callToActionOverlay(
     maxFontSize: maxFont,
     minFontSize: Math.round(unit * CTA_MIN_FONT),
     step: 1,
+    measure: (line, size) => font.measure(line, size),
   });
   const pillWidth = Math.min(available, Math.ceil(fitted.width) + 2 * paddingX(fitted.fontSize));
   const sigma = unit * CTA_SHADOW_SIGMA;
@@ -628,9 +741,9 @@ function callToActionOverlay(
   };
   const pill = `x="${extent}" width="${pillWidth}" height="${pillHeight}" rx="${pillHeight / 2}"`;
   const fill = `rgb(${accent.r},${accent.g},${accent.b})`;
-  // Caps are ~0.73 em tall, so a baseline 0.36 em below the middle centres them optically.
-  const baseline = extent + pillHeight / 2 + fitted.fontSize * 0.36;
-  const font = `font-family="${AD_FONT_FAMILY}" font-weight="bold" font-size="${fitted.fontSize}"`;
+  // A baseline half the cap height below the middle centres the capitals optically.
+  const baseline = extent + pillHeight / 2 + (fitted.fontSize * font.capHeightEm) / 2;
+  const label = font.path(fitted.lines[0] ?? '', extent + pillWidth / 2, baseline, fitted.fontSize, 'middle');
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${rect.width}" height="${rect.height}"` +
     ` viewBox="0 0 ${rect.width} ${rect.height}">` +
@@ -638,8 +751,70 @@ function callToActionOverlay(
     `<feGaussianBlur stdDeviation="${sigma.toFixed(2)}"/></filter></defs>` +
     `<rect ${pill} y="${extent + shadowDrop}" fill="#000000" fill-opacity="0.35" filter="url(#soft)"/>` +
     `<rect ${pill} y="${extent}" fill="${fill}"/>` +
-    `<text x="${extent + pillWidth / 2}" y="${baseline.toFixed(1)}" ${font} text-anchor="middle" fill="#ffffff">` +
-    `${escapeXml(fitted.lines[0] ?? '')}</text>` +
+    `<path d="${label}" fill="${rgbCss(labelColour)}"/>` +
     `</svg>`;
   return { svg, rect };
+}
+
+const WHITE: Rgb = { r: 255, g: 255, b: 255 };
+const BLACK: Rgb = { r: 0, g: 0, b: 0 };
+const rgbCss = ({ r, g, b }: Rgb): string => `rgb(${r},${g},${b})`;
+
+function hexToRgb(hex: string): Rgb {
+  const value = Number.parseInt(hex.slice(1), 16);
+  return { r: (value >> 16) & 0xff, g: (value >> 8) & 0xff, b: value & 0xff };
+}
+
+const HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
+
+function validateKitColours(colours: AdBrandKit['colours']): AdBrandKit['colours'] {
+  for (const name of ['primary', 'secondary', 'text'] as const) {
+    if (typeof colours?.[name] !== 'string' || !HEX_COLOUR.test(colours[name])) throw new InvalidAdRequestError(`brandKit.colours.${name}`, 'must be a hex colour #rrggbb');
+  }
+  return colours;
+}
+
+/** WCAG contrast ratio of two colours. */
+function contrast(a: Rgb, b: Rgb): number {
+  const [hi, lo] = [relativeLuminance(a), relativeLuminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** The first kit colour readable on the button (WCAG 3:1, large bold text), else white or black, whichever reads better. */
+function labelColour(fill: Rgb, candidates: Rgb[]): Rgb {
+  const readable = candidates.find((c) => contrast(c, fill) >= CTA_MIN_CONTRAST);
+  if (readable) return readable;
+  return contrastWithWhite(fill) >= contrast(BLACK, fill) ? WHITE : BLACK;
+}
+
+/** Top corners first (a logo reads best there), then the bottom ones. */
+const LOGO_CORNER_PREFERENCE: Record<PackCorner, number> = { 'top-left': 0, 'top-right': 0.005, 'bottom-left': 0.03, 'bottom-right': 0.035 };
+
+/** The corner, among those `taken` leaves, whose logo box hides the least saliency. */
+function placeLogo(
+  map: SaliencyMap,
+  crop: { left: number; top: number },
+  width: number,
+  height: number,
+  margin: number,
+  logo: { width: number; height: number },
+  taken: PackCorner[],
+  mirrored: boolean,
+): Rect & { corner: PackCorner } {
+  const corners = (['top-left', 'top-right', 'bottom-left', 'bottom-right'] as PackCorner[]).filter((c) => !taken.includes(c));
+  const ranked = corners
+    .map((corner) => {
+      const rect: Rect = {
+        left: isRight(corner) ? width - margin - logo.width : margin,
+        top: isTop(corner) ? margin : height - margin - logo.height,
+        width: logo.width,
+        height: logo.height,
+      };
+      const left = mirrored ? width - rect.left - rect.width : rect.left;
+      const saliency = meanSaliency(map, { left: crop.left + left, top: crop.top + rect.top, width: rect.width, height: rect.height });
+      return { corner, rect, score: saliency + LOGO_CORNER_PREFERENCE[corner] };
+    })
+    .sort((a, b) => a.score - b.score);
+  const best = ranked[0];
+  return { ...best.rect, corner: best.corner };
 }

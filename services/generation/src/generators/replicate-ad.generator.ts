@@ -397,7 +397,7 @@ export class ReplicateAdGenerator implements AdGenerator {
  * product to place. User text is quoted and stripped of quotes/control characters so it cannot
  * restructure the instruction.
  */
-export function buildAdPrompt(request: Pick<AdRequest, 'subject' | 'segment' | 'headline' | 'callToAction'>, shape: 'square' | 'portrait' | 'landscape' = 'square'): string {
+export function buildAdPrompt(request: Pick<AdRequest, 'subject' | 'segment' | 'headline' | 'callToAction' | 'brandKit'>, shape: 'square' | 'portrait' | 'landscape' = 'square'): string {
   const subject = validateText(request.subject, 'subject', SUBJECT_MAX_CHARS);
   const segment = validateText(request.segment, 'segment', SEGMENT_MAX_CHARS);
   const headline = validateText(request.headline, 'headline', HEADLINE_MAX_CHARS);
@@ -409,10 +409,20 @@ export function buildAdPrompt(request: Pick<AdRequest, 'subject' | 'segment' | '
     'Image 2 is the brand product: place it naturally in the scene at a believable size, keeping its shape, packaging, logo, text and colours exactly as shown. Do not add other brands or logos.',
   ];
   if (segment) lines.push(`The ad is for ${segment}: match the mood and styling to that audience.`);
-  if (headline) lines.push(`Render the headline "${headline}" in clean, legible type near the top, without covering ${hero}.`);
-  if (callToAction) lines.push(`Add a call-to-action button reading "${callToAction}" near the product.`);
+  // The brand kit's colours are the only part of it a prompt can carry (a model cannot take a font file; the logo is not a third input).
+  const colours = brandColours(request.brandKit);
+  if (headline) lines.push(`Render the headline "${headline}" in clean, legible type near the top, without covering ${hero}${colours ? `, in the colour ${colours.text}` : ''}.`);
+  if (callToAction) lines.push(`Add a call-to-action button reading "${callToAction}" near the product${colours ? `, the button in ${colours.primary} with its label in ${colours.secondary}` : ''}.`);
+  if (colours && !headline && !callToAction) lines.push(`Where the styling allows, echo the brand colours ${colours.primary} and ${colours.secondary}.`);
   if (!headline && !callToAction) lines.push('Do not add any text other than what is printed on the product.');
   return lines.join(' ');
+}
+
+/** The kit's colours when every one is a plain #rrggbb (anything else never reaches the prompt). */
+function brandColours(kit: AdRequest['brandKit']): { primary: string; secondary: string; text: string } | undefined {
+  if (!kit) return undefined;
+  const { primary, secondary, text } = kit.colours;
+  return [primary, secondary, text].every((c) => /^#[0-9a-fA-F]{6}$/.test(c)) ? { primary, secondary, text } : undefined;
 }
 
 function validateSize(size: number | undefined): number {

@@ -59,7 +59,11 @@ export interface TextFitOptions {
   maxFontSize: number;
   minFontSize: number;
   step?: number;
+  /** Width in px of a text at a font size; default: the DejaVu Sans Bold estimate above. */
+  measure?: TextMeasure;
 }
+
+export type TextMeasure = (text: string, fontSize: number) => number;
 
 export interface FittedText {
   lines: string[];
@@ -77,32 +81,33 @@ export interface FittedText {
  */
 export function fitText(text: string, options: TextFitOptions): FittedText {
   const step = options.step ?? 2;
+  const measure = options.measure ?? measureBoldText;
   const words = normaliseAdText(text).split(' ').filter((w) => w.length > 0);
   if (words.length === 0) return { lines: [], fontSize: options.maxFontSize, width: 0, truncated: false };
 
   for (let size = options.maxFontSize; size >= options.minFontSize; size -= step) {
-    const lines = wrapWords(words, size, options.maxWidth);
+    const lines = wrapWords(words, size, options.maxWidth, measure);
     if (lines !== undefined && lines.length <= options.maxLines) {
-      return { lines, fontSize: size, width: widestLine(lines, size), truncated: false };
+      return { lines, fontSize: size, width: widestLine(lines, size, measure), truncated: false };
     }
   }
   const size = options.minFontSize;
-  const lines = truncateToLines(words, size, options.maxWidth, options.maxLines);
-  return { lines, fontSize: size, width: widestLine(lines, size), truncated: true };
+  const lines = truncateToLines(words, size, options.maxWidth, options.maxLines, measure);
+  return { lines, fontSize: size, width: widestLine(lines, size, measure), truncated: true };
 }
 
-function widestLine(lines: string[], fontSize: number): number {
-  return Math.max(0, ...lines.map((line) => measureBoldText(line, fontSize)));
+function widestLine(lines: string[], fontSize: number, measure: TextMeasure): number {
+  return Math.max(0, ...lines.map((line) => measure(line, fontSize)));
 }
 
 /** Greedy wrap; undefined when a single word is wider than the line. */
-function wrapWords(words: string[], fontSize: number, maxWidth: number): string[] | undefined {
+function wrapWords(words: string[], fontSize: number, maxWidth: number, measure: TextMeasure): string[] | undefined {
   const lines: string[] = [];
   let current = '';
   for (const word of words) {
-    if (measureBoldText(word, fontSize) > maxWidth) return undefined;
+    if (measure(word, fontSize) > maxWidth) return undefined;
     const candidate = current === '' ? word : `${current} ${word}`;
-    if (measureBoldText(candidate, fontSize) <= maxWidth) {
+    if (measure(candidate, fontSize) <= maxWidth) {
       current = candidate;
     } else {
       lines.push(current);
@@ -114,14 +119,14 @@ function wrapWords(words: string[], fontSize: number, maxWidth: number): string[
 }
 
 /** Fills `maxLines` lines character by character at word boundaries where possible, ending in an ellipsis. */
-function truncateToLines(words: string[], fontSize: number, maxWidth: number, maxLines: number): string[] {
+function truncateToLines(words: string[], fontSize: number, maxWidth: number, maxLines: number, measure: TextMeasure): string[] {
   const lines: string[] = [];
   let remaining = words.join(' ');
   while (remaining.length > 0 && lines.length < maxLines) {
     const isLast = lines.length === maxLines - 1;
-    if (!isLast || measureBoldText(remaining, fontSize) > maxWidth) {
-      const budget = isLast ? maxWidth - measureBoldText(ELLIPSIS, fontSize) : maxWidth;
-      const cut = longestPrefixWithin(remaining, fontSize, budget);
+    if (!isLast || measure(remaining, fontSize) > maxWidth) {
+      const budget = isLast ? maxWidth - measure(ELLIPSIS, fontSize) : maxWidth;
+      const cut = longestPrefixWithin(remaining, fontSize, budget, measure);
       if (isLast) {
         lines.push(`${remaining.slice(0, cut).trimEnd()}${ELLIPSIS}`);
         return lines;
@@ -137,13 +142,13 @@ function truncateToLines(words: string[], fontSize: number, maxWidth: number, ma
 }
 
 /** Index to cut `text` at so the prefix fits `budget` px, preferring the last space. */
-function longestPrefixWithin(text: string, fontSize: number, budget: number): number {
+function longestPrefixWithin(text: string, fontSize: number, budget: number, measure: TextMeasure): number {
   const chars = Array.from(text);
   let width = 0;
   let fitChars = 0;
   let fitUnits = 0;
   for (const ch of chars) {
-    const w = measureBoldText(ch, fontSize);
+    const w = measure(ch, fontSize);
     if (width + w > budget) break;
     width += w;
     fitChars += 1;

@@ -83,7 +83,7 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
       assert.equal(provenance.segment, ad.segment);
       assert.equal(provenance.seed.path, ad.seedPath);
       assert.equal(provenance.brand.path, brandPath);
-      assert.deepEqual(provenance.generator, { name: 'local-composite', model: 'local-composite', version: '2' });
+      assert.deepEqual(provenance.generator, { name: 'local-composite', model: 'local-composite', version: '3' });
       assert.ok(provenance.scores && typeof provenance.scores.score === 'number');
       assert.ok(!Number.isNaN(Date.parse(provenance.createdAt)));
       if (ad.seedPath === seedPaths[0]) assert.deepEqual([provenance.seed.licence, provenance.seed.attribution], ['CC-BY-SA-4.0', 'Jane Doe']);

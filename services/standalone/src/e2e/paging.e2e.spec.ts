@@ -87,11 +87,43 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
     assert.deepEqual(items.map((g) => `${g.kind}:${g.text}`), whole.items.map((g: Json) => `${g.kind}:${g.text}`));
   });
 
-  it('a cursor that no listing returned is 400 naming query.cursor', async () => {
-    for (const path of ['/v1/subjects?cursor=bm90LWEtY3Vyc29y', '/v1/reports/seed-gaps?cursor=%7B%7D', '/v1/assets?cursor=elsewhere/x']) {
+  it('a malformed cursor is 400 naming query.cursor', async () => {
+    for (const path of ['/v1/subjects?cursor=bm90LWEtY3Vyc29y', '/v1/reports/seed-gaps?cursor=%7B%7D', '/v1/assets?cursor=elsewhere/x', '/v1/jobs?cursor=not-a-job']) {
       const body = await json(path, {}, 400);
       assert.equal(body.error.code, 'validation_failed');
       assert.deepEqual(body.error.issues.map((i: Json) => i.field), ['query.cursor'], path);
     }
+  });
+
+  it('a well-formed cursor is a position in the caller\'s own listing: another tenant using ours pages only its own items', async () => {
+    const OTHER = 'paging-other';
+    const other = async (path: string): Promise<Json> => {
+      const res = await app.api(path, { tenant: OTHER });
+      assert.equal(res.status, 200, `${path}: ${await res.clone().text()}`);
+      return (await res.json()) as Json;
+    };
+    for (const photo of PHOTOS.slice(0, 6)) {
+      const bytes = await sharp({ create: { width: 48, height: 64, channels: 3, background: { r: photo.rgb[2], g: photo.rgb[1], b: photo.rgb[0] } } }).png().toBuffer();
+      const form = new FormData();
+      form.set('file', new Blob([new Uint8Array(bytes)]), `other-${photo.file}`);
+      form.set('caption', photo.caption);
+      form.set('tags', photo.tags.join(','));
+      assert.equal((await app.api('/v1/assets', { method: 'POST', body: form, tenant: OTHER })).status, 201);
+    }
+    await app.whenIdle();
+    for (const [list, ofItem] of [['/v1/assets?kind=seed', (a: Json) => a.id], ['/v1/subjects', (s: Json) => s.id]] as const) {
+      const ours = await json(`${list}${list.includes('?') ? '&' : '?'}limit=1`);
+      assert.ok(ours.nextCursor, `${list}: a cursor to borrow`);
+      const theirs = await other(`${list}${list.includes('?') ? '&' : '?'}limit=500`);
+      const page = await other(`${list}${list.includes('?') ? '&' : '?'}limit=500&cursor=${encodeURIComponent(ours.nextCursor)}`);
+      // The page is the rest of the other tenant's own list after that position: a suffix of it.
+      assert.deepEqual(page.items.map(ofItem), theirs.items.slice(theirs.items.length - page.items.length).map(ofItem), list);
+    }
+    // A cursor nobody issued but well-formed ("AA" is the position before every key) is a position too.
+    const forged = await other('/v1/assets?kind=seed&limit=500&cursor=AA');
+    const whole = await other('/v1/assets?kind=seed&limit=500');
+    assert.equal(whole.items.length, 6);
+    assert.deepEqual(forged.items.map((a: Json) => a.id), whole.items.map((a: Json) => a.id));
+    assert.ok(forged.items.every((a: Json) => a.tenant === OTHER));
   });
 });

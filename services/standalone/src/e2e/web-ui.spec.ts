@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { launchChromium } from '@adseed/testing';
 import type { Browser, ConsoleMessage, Locator, Page } from 'playwright-core';
+import sharp from 'sharp';
 
 import { startAdseed, type RunningAdseed } from '../adseed.app';
 import { testModels } from './harness';
@@ -17,6 +18,7 @@ const AD_TIMEOUT_MS = 180_000;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const SCREENSHOT_PREFIX = '/tmp/adseed-ui-';
 const SEGMENT = 'young urban professionals';
+const HEADLINE = 'Dinner is served';
 
 /** Collects what the page reports as broken, so a test can insist there was nothing. */
 function watchForPageErrors(page: Page): string[] {
@@ -69,7 +71,7 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('takes a segment through subject, seed photos and accept to a downloadable PNG ad', async () => {
+  it('takes a segment, a headline and a call to action through subject, seed photos and accept to a downloadable PNG ad', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     const problems = watchForPageErrors(page);
@@ -79,7 +81,11 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
       assert.match(await page.getByTestId('attribution').innerText(), /Oxford-IIIT Pet Dataset/);
 
       await page.getByTestId('segment-input').fill(SEGMENT);
+      await page.getByTestId('headline-input').fill(HEADLINE);
+      await page.getByTestId('cta-input').fill('Shop now');
+      const created = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/conversations');
       await page.getByTestId('segment-submit').click();
+      const conversationId = ((await (await created).json()) as { id: string }).id;
 
       const subjectCard = page.getByTestId('subject-card');
       await subjectCard.waitFor({ state: 'visible' });
@@ -94,6 +100,9 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
       await page.getByTestId('subject-yes').click();
       await page.getByTestId('seed-card').waitFor({ state: 'visible' });
       const firstSeed = await waitForLoadedImage(page.getByTestId('seed-image'));
+      // The card shows the ad's text as given at the start, editable until the photo is accepted.
+      assert.equal(await page.getByTestId('seed-headline').inputValue(), HEADLINE);
+      assert.equal(await page.getByTestId('seed-cta').inputValue(), 'Shop now');
       const firstRank = await page.getByTestId('seed-rank').innerText();
       const rankPattern = /^(\d+) of (\d+)$/;
       const [, firstPosition, seedCount] = rankPattern.exec(firstRank.trim()) ?? [];
@@ -108,8 +117,11 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
       assert.notEqual(secondSeed, firstSeed, 'Next shows a different photo');
       await screenshot(page, '3-next-seed');
 
+      await page.getByTestId('seed-cta').fill('Order today');
       await page.getByTestId('seed-accept').click();
       await page.getByTestId('ad-card').waitFor({ state: 'visible', timeout: AD_TIMEOUT_MS });
+      const stored = (await (await fetch(new URL(`/v1/conversations/${conversationId}`, app.url), { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) })).json()) as { headline?: string; callToAction?: string };
+      assert.deepEqual([stored.headline, stored.callToAction], [HEADLINE, 'Order today'], 'the text went with the accepting reply');
       await waitForLoadedImage(page.getByTestId('ad-image'));
       await screenshot(page, '4-ad');
 
@@ -121,6 +133,11 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
       const bytes = Buffer.from(await response.arrayBuffer());
       assert.ok(bytes.length > PNG_SIGNATURE.length, 'the ad has content');
       assert.deepEqual(bytes.subarray(0, PNG_SIGNATURE.length), PNG_SIGNATURE, 'the ad is a PNG');
+      // The headline band darkens the photo, so pure white in the top rows can only be the headline's letters.
+      const top = await sharp(bytes).extract({ left: 0, top: 0, width: 1080, height: 160 }).removeAlpha().raw().toBuffer();
+      let white = 0;
+      for (let i = 0; i < top.length; i += 3) if (top[i] >= 250 && top[i + 1] >= 250 && top[i + 2] >= 250) white++;
+      assert.ok(white > 1000, `headline letters in the ad: ${white} white pixels in its top rows`);
 
       assert.deepEqual(problems, [], 'no console errors or uncaught exceptions');
     } catch (error) {

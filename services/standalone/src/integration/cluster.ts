@@ -37,6 +37,13 @@ export interface ClusterOptions {
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
 }
 
+export interface Replica {
+  url: string;
+  port: number;
+  /** Signals it (SIGTERM by default, SIGKILL after 15 s) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
 export interface Cluster {
   gatewayUrl: string;
   portOf(service: ServiceName): number;
@@ -44,6 +51,11 @@ export interface Cluster {
   /** Starts one service's process (again) and waits for its /readyz. */
   start(service: ServiceName): Promise<void>;
   kill(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts another replica of `service` (its own port and data dir, the same environment, so the
+   * same consumer groups) and waits for its /readyz. `stop()` stops it too.
+   */
+  startReplica(service: ServiceName, replica: string): Promise<Replica>;
   logFile(service: ServiceName): string;
   stop(): Promise<void>;
 }
@@ -64,29 +76,48 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
   const logFile = (service: ServiceName) => join(options.dataDir, `${service}.log`);
 
-  const start = async (service: ServiceName) => {
-    const dir = join(options.dataDir, service);
+  const replicas = new Map<string, ChildProcess>();
+  let replicasStarted = 0;
+
+  const spawnService = (service: ServiceName, name: string, port: number): ChildProcess => {
+    const dir = join(options.dataDir, name);
     mkdirSync(dir, { recursive: true });
-    const log = createWriteStream(logFile(service), { flags: 'a' });
+    const log = createWriteStream(join(options.dataDir, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [join(REPO_ROOT, 'services', service, 'dist', 'main.js')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...grpcEnv, ...options.env, ...options.serviceEnv?.[service], PORT: String(portOf(service)), GRPC_PORT: String(grpcPortOf(service)), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
+      // a replica's gRPC port is its HTTP port + GRPC_PORT_STEP too (callers reach the first replica only)
+      env: { ...process.env, ...grpcEnv, ...options.env, ...options.serviceEnv?.[service], PORT: String(port), GRPC_PORT: String(port + GRPC_PORT_STEP), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
+    return child;
+  };
+
+  const start = async (service: ServiceName) => {
+    const child = spawnService(service, service, portOf(service));
     processes.set(service, child);
     await waitReady(service, portOf(service), child, logFile(service));
   };
 
-  const kill = async (service: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => {
-    const child = processes.get(service);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+  const kill = (service: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => stopProcess(processes.get(service), signal);
+
+  const startReplica = async (service: ServiceName, replica: string): Promise<Replica> => {
+    const name = `${service}-${replica}`;
+    if (replicas.has(name)) throw new Error(`replica ${name} is already running`);
+    // Above the five services' ports: basePort + 10, + 11, … in start order.
+    const port = options.basePort + PORT_OFFSET + 10 + replicasStarted++;
+    const child = spawnService(service, name, port);
+    replicas.set(name, child);
+    await waitReady(name, port, child, join(options.dataDir, `${name}.log`));
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+        await stopProcess(child, signal);
+        replicas.delete(name);
+      },
+    };
   };
 
   const cluster: Cluster = {
@@ -95,8 +126,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     grpcPortOf,
     start,
     kill,
+    startReplica,
     logFile,
     stop: async () => {
+      for (const child of [...replicas.values()]) await stopProcess(child, 'SIGTERM');
+      replicas.clear();
       for (const service of [...SERVICES].reverse()) await kill(service);
     },
   };
@@ -107,6 +141,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     throw error;
   }
   return cluster;
+}
+
+/** Signals a service process (SIGKILL after 15 s) and waits until it has exited. */
+async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function waitReady(service: string, port: number, child: ChildProcess, log: string, timeoutMs = 120_000): Promise<void> {

@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as MinioClient } from 'minio';
-import { REPO_ROOT } from '../adseed.app';
 import { testModels } from '../e2e/harness';
 import { brandPack, MIN_SCORE, scene, SEEDS, SEGMENTS } from '../e2e/job-fixtures';
-import { INFRA, PORT_OFFSET, startCluster, type Cluster } from './cluster';
+import { INFRA, startCluster, type Cluster } from './cluster';
 import { clusterEnv } from './cluster-env';
 
 type Json = Record<string, any>;
 
 const BASE_PORT = 18700;
-const SECOND_GENERATION_PORT = BASE_PORT + PORT_OFFSET + 20;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -38,8 +35,6 @@ describe('creative jobs across processes, on real Kafka and MinIO', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-jobs-it-'));
   const minio = new MinioClient({ ...INFRA.minio, useSSL: false });
   let cluster: Cluster;
-  let second: ChildProcess;
-  let env: NodeJS.ProcessEnv;
 
   const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
     fetch(`${cluster.gatewayUrl}${path}`, {
@@ -59,26 +54,11 @@ describe('creative jobs across processes, on real Kafka and MinIO', () => {
 
   before(async () => {
     const models = await testModels();
-    env = clusterEnv(models);
-    cluster = await startCluster({ dataDir, basePort: BASE_PORT, env });
+    cluster = await startCluster({ dataDir, basePort: BASE_PORT, env: clusterEnv(models) });
     // A second generation replica, in the same consumer groups as the first.
-    const dir = join(dataDir, 'generation-b');
-    mkdirSync(dir, { recursive: true });
-    const log = createWriteStream(join(dataDir, 'generation-b.log'));
-    second = spawn(process.execPath, [join(REPO_ROOT, 'services', 'generation', 'dist', 'main.js')], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env, PORT: String(SECOND_GENERATION_PORT), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    second.stdout!.pipe(log);
-    second.stderr!.pipe(log);
-    await until('the second generation process', async () => {
-      if (second.exitCode !== null) throw new Error(`generation-b exited with ${second.exitCode}; see ${join(dataDir, 'generation-b.log')}`);
-      return (await fetch(`http://127.0.0.1:${SECOND_GENERATION_PORT}/readyz`).then((r) => r.ok, () => false)) || undefined;
-    }, 120_000);
+    await cluster.startReplica('generation', 'b');
   });
   after(async () => {
-    second?.kill('SIGKILL');
     await cluster?.stop();
     if (process.env.ADSEED_IT_KEEP !== '1') rmSync(dataDir, { recursive: true, force: true });
   });

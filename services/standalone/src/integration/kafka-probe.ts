@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type EachMessagePayload, type IHeaders, type Producer } from 'kafkajs';
 
 /** One message as a test sees it: bytes decoded as UTF-8, headers as strings. */
 export interface ProbedMessage {
@@ -104,49 +104,69 @@ export class KafkaProbe {
     // The group's starting offsets are set before it has a member: seek() only works once the
     // consumer has joined, and right after a broker restart joining can take several attempts.
     if (startAt) {
-      await this.admin.setOffsets({ groupId, topic: startAt.topic, partitions: [...startAt.offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })) });
+      await retrying(`set the offsets of a probe group on ${startAt.topic}`, () =>
+        this.admin.setOffsets({ groupId, topic: startAt.topic, partitions: [...startAt.offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })) }),
+      );
     }
-    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000 });
-    this.consumers.add(consumer);
     const next = new Map<string, bigint>();
-    // Listen before run(): run() may join the group before it returns.
-    const joined = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the probe did not join a consumer group for ${topics.join(', ')} within 60 s`)), 60_000);
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        clearTimeout(timer);
-        resolve();
+    const eachMessage = async ({ topic, partition, message }: EachMessagePayload): Promise<void> => {
+      const id = `${topic}/${partition}`;
+      const offset = BigInt(message.offset);
+      if (offset < (next.get(id) ?? 0n)) return; // read again after a restart: already seen
+      next.set(id, offset + 1n);
+      onMessage({
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key?.toString('utf8') ?? '',
+        value: message.value?.toString('utf8') ?? '',
+        headers: stringHeaders(message.headers),
       });
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: options.fromBeginning });
-    await consumer.run({
-      eachMessage: async ({ topic, partition, message }) => {
-        const id = `${topic}/${partition}`;
-        const offset = BigInt(message.offset);
-        if (offset < (next.get(id) ?? 0n)) return; // read again after a restart: already seen
-        next.set(id, offset + 1n);
-        onMessage({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key?.toString('utf8') ?? '',
-          value: message.value?.toString('utf8') ?? '',
-          headers: stringHeaders(message.headers),
-        });
-      },
-    });
-    await joined;
+    };
+    let current: Consumer | undefined;
+    let stopped = false;
+    const start = async (): Promise<void> => {
+      const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000 });
+      this.consumers.add(consumer);
+      current = consumer;
+      // Listen before run(): run() may join the group before it returns.
+      const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (event.payload.restart || stopped) return;
+        // kafkajs gave this consumer up (a non-retriable error, as after a broker restart): another
+        // one takes its place in the same group, and `next` drops what it reads again.
+        this.consumers.delete(consumer);
+        void consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => (stopped ? undefined : retrying(`restart the probe consumer for ${topics.join(', ')}`, start)))
+          .catch(() => undefined);
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: options.fromBeginning });
+        await consumer.run({ eachMessage });
+        await withTimeout(joined, 45_000, `the probe did not join a consumer group for ${topics.join(', ')} within 45 s`);
+      } catch (error) {
+        this.consumers.delete(consumer);
+        await consumer.disconnect().catch(() => undefined);
+        throw error;
+      }
+    };
+    await retrying(`start a probe consumer for ${topics.join(', ')}`, start);
     // Where each partition stood when the group joined: a watch that starts at new messages has
     // "read" a partition up to here even though it saw none of it.
     const baseline = new Map<string, Map<number, bigint>>();
     for (const topic of topics) {
-      baseline.set(topic, startAt?.topic === topic ? startAt.offsets : options.fromBeginning ? new Map() : await this.endOffsets(topic));
+      baseline.set(topic, startAt?.topic === topic ? startAt.offsets : options.fromBeginning ? new Map() : await retrying(`read the end offsets of ${topic}`, () => this.endOffsets(topic)));
     }
     return {
       hasReadUpTo: (topic, ends) => [...ends].every(([p, end]) => end <= (baseline.get(topic)?.get(p) ?? 0n) || (next.get(`${topic}/${p}`) ?? 0n) >= end),
       stop: async () => {
-        this.consumers.delete(consumer);
-        await consumer.disconnect();
+        stopped = true;
+        if (!current) return;
+        this.consumers.delete(current);
+        await current.disconnect();
       },
     };
   }
@@ -164,6 +184,28 @@ function stringHeaders(headers: IHeaders | undefined): Record<string, string> {
     out[k] = Array.isArray(v) ? v.map(String).join(',') : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
   }
   return out;
+}
+
+/**
+ * Repeats `work` until it succeeds or `timeoutMs` have passed (then throws its last error, saying
+ * what it was): the probe's own calls right after a broker restart can fail for a while.
+ */
+async function retrying<T>(what: string, work: () => Promise<T>, timeoutMs = 150_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`could not ${what} in ${attempt} attempts over ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
+      await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5_000)));
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Polls `predicate` until it holds; the error names what was awaited and how far it got. */
