@@ -181,6 +181,8 @@ async function stageRecorder(app) {
     timed(app.store, 'get', 'store reads'),
     timed(app.store, 'put', 'store writes'),
     timed(app.broker, 'append', 'bus appends'),
+    // Queries (search, text embedding) are direct calls in this mode: one stage per query.
+    ...(app.queries ? [timed(app.queries, 'call', (query) => `query ${query.method}`)] : []),
   ];
   // Every consumer's handler: wrap the member's deliver as it joins (the app's consumers joined
   // at start-up, so wrap those already in the groups too).
@@ -225,9 +227,13 @@ async function stageRecorder(app) {
   };
 }
 
-// `--only ingest|search|cluster|catalogue|index|generation|guardrails` runs one section (for experiments); the figures that go in
-// docs/benchmarks.md come from a full run. `--skip-1m` leaves out the index's 1M case.
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+// `--only ingest|search|cluster|catalogue|index|generation|guardrails` runs one section (for experiments; a
+// comma-separated list runs several in one run, e.g. `--only search,cluster` for search embedded and over
+// the services side by side); the figures that go in docs/benchmarks.md come from a full run unless
+// they say otherwise. `--skip-1m` leaves out the index's 1M case.
+const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const onlySet = new Set((onlyArg ?? '').split(',').filter(Boolean));
+const wants = (section) => onlySet.size === 0 || onlySet.has(section);
 
 /** Encoder raw vs through the ingest pipeline, then conversation and search latency on that app. */
 let lastRawPerSecond;
@@ -267,7 +273,7 @@ async function benchIngestAndConversation() {
     const pipelinePerSecond = N / (wallMs / 1000);
     record('ingest pipeline, embedded (store → bus → embed → index)', `${pipelinePerSecond.toFixed(2)} images/s`, `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)}; CPU ${ms(pipelineCpu)}/photo (all threads); load average ${loadavg()[0].toFixed(1)}`);
     await stages.report(wallMs, N);
-    if (only === 'ingest') return;
+    if (!wants('search') && !wants('cluster') && !wants('conversation')) return;
 
     const json = (path, body) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
     const segments = ['young urban professionals', 'outdoor-loving dog owner', 'cat lovers in small apartments', 'busy families with kids', 'retired seniors'];
@@ -280,13 +286,46 @@ async function benchIngestAndConversation() {
       ttfs.push(performance.now() - t0);
     }
     record('conversation time-to-first-seed p50 / p99', `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`, '20 conversations, CLIP + caption, RRF (5 segments: repeats hit the text cache)');
-    await benchSearch(app, json, N);
+    await benchSearch(app, json, N, app.url);
   } finally {
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(library.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * `clients` concurrent clients searching distinct texts for `seconds` through `url`'s REST API:
+ * requests, errors (any non-2xx or network failure), throughput and latency percentiles.
+ */
+async function searchLoad(url, { clients = 20, seconds = 20, tenant, offset = 200_000 } = {}) {
+  const latencies = [];
+  let errors = 0;
+  let n = 0;
+  const statuses = new Map();
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < end) {
+      const text = distinctQueries(1, offset + n++)[0];
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${url}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', ...(tenant ? { 'x-tenant-id': tenant } : {}) }, body: JSON.stringify({ text }) });
+        await res.arrayBuffer();
+        if (!res.ok) {
+          errors++;
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        }
+      } catch {
+        errors++;
+        statuses.set('network', (statuses.get('network') ?? 0) + 1);
+      }
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  return { requests: latencies.length, errors, statuses: [...statuses].map(([k, v]) => `${k}×${v}`).join(' '), perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+const loadNote = (l) => `${l.requests} requests, ${l.errors} errors${l.statuses ? ` (${l.statuses})` : ''}, p50 ${ms(l.p50)} / p99 ${ms(l.p99)}; load average ${loadavg()[0].toFixed(1)}`;
 
 /** Distinct search texts, the same on every run: demo-like captions, made unique by position. */
 function distinctQueries(count, offset = 0) {
@@ -298,7 +337,7 @@ function distinctQueries(count, offset = 0) {
  * clients over 1,000 distinct texts (no cache hits: every text is encoded by both towers, and
  * concurrent encodes share batched model runs), then repeated texts (answered from the text cache).
  */
-async function benchSearch(app, json, seeds) {
+async function benchSearch(app, json, seeds, baseUrl) {
   const timedSearch = async (text) => {
     const t0 = performance.now();
     const reply = await json('/v1/search', { text });
@@ -331,6 +370,11 @@ async function benchSearch(app, json, seeds) {
   );
   await stages.report(wallMs, texts.length, { label: 'search', unit: 'search' });
 
+  if (wants('cluster')) {
+    const load = await searchLoad(baseUrl, { clients: 20, seconds: 20 });
+    record('gateway search, 20 clients for 20 s, embedded', `${load.perSecond.toFixed(0)}/s, ${load.errors} errors`, loadNote(load));
+  }
+
   const hits = [];
   const hitStages = await stageRecorder(app);
   const h0 = performance.now();
@@ -344,8 +388,9 @@ async function benchSearch(app, json, seeds) {
  * The same ingest over the real servers: images put straight into MinIO, bucket notification →
  * Kafka → embedding (CLIP towers in Triton over KServe v2 gRPC, the same generated ViT-B/32) →
  * Kafka → retrieval (Qdrant adapter on the qdrant-edge shim), five service processes. Compared
- * with the in-process encoder measured in the same run; then gateway search over Kafka
- * request/reply. Needs the servers of scripts/infra (started here, stopped after if we started them).
+ * with the in-process encoder measured in the same run; then gateway search over the services
+ * (gRPC: gateway → retrieval → embedding), sequential and under 20 concurrent clients for 20 s.
+ * Needs the servers of scripts/infra (started here, stopped after if we started them).
  */
 async function benchCluster(rawPerSecond) {
   const { execFileSync } = require('node:child_process');
@@ -367,7 +412,11 @@ async function benchCluster(rawPerSecond) {
     env: {
       ADSEED_BUS: 'kafka', KAFKA_BROKERS: INFRA.kafka, ADSEED_STORE: 'minio', MINIO_ENDPOINT: INFRA.minio.endPoint, MINIO_PORT: String(INFRA.minio.port),
       MINIO_ACCESS_KEY: INFRA.minio.accessKey, MINIO_SECRET_KEY: INFRA.minio.secretKey, ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
-      ADSEED_ENCODER: 'triton', TRITON_ENDPOINTS: INFRA.kserve, ADSEED_INDEX: 'qdrant', QDRANT_URL: INFRA.qdrant, QDRANT_COLLECTION_PREFIX: 'bench',
+      // BENCH_CLUSTER_STACK=local: the embedded mode's encoders (ONNX in process) and index in the
+      // service processes, so search over the services differs from embedded by the transport only
+      ...(process.env.BENCH_CLUSTER_STACK === 'local'
+        ? { ADSEED_ENCODER: 'onnx', ADSEED_INDEX: 'embedded' }
+        : { ADSEED_ENCODER: 'triton', TRITON_ENDPOINTS: INFRA.kserve, ADSEED_INDEX: 'qdrant', QDRANT_URL: INFRA.qdrant, QDRANT_COLLECTION_PREFIX: 'bench' }),
       ADSEED_CLIP_MODEL_DIR: clipDir, ADSEED_CAPTION_MODEL_DIR: captionDir, LOG_LEVEL: 'warn',
     },
   });
@@ -392,17 +441,22 @@ async function benchCluster(rawPerSecond) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const perSecond = rowsAll.length / ((performance.now() - t0) / 1000);
-    record('ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; 5 processes` : '5 processes');
-    const searches = [];
-    const texts = ['young urban professionals', 'outdoor-loving dog owner', 'a black cat', 'a fluffy white dog', 'a small terrier'];
-    for (let i = 0; i < 50; i++) {
+    record(process.env.BENCH_CLUSTER_STACK === 'local' ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index' : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; 5 processes` : '5 processes');
+    const search = async (text) => {
       const s0 = performance.now();
-      const res = await fetch(`${cluster.gatewayUrl}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ text: texts[i % texts.length] }) });
-      if (!res.ok) throw new Error(`search failed: ${res.status}`);
+      const res = await fetch(`${cluster.gatewayUrl}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ text }) });
+      if (!res.ok) throw new Error(`search failed: ${res.status} ${await res.text()}`);
       await res.json();
-      searches.push(performance.now() - s0);
-    }
-    record('gateway search p50 / p99 over Kafka request/reply', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, 'gateway → retrieval → embedding (Triton) → Qdrant adapter');
+      return performance.now() - s0;
+    };
+    for (const text of distinctQueries(5, 300_000)) await search(text); // channels connected, models warm
+    const searches = [];
+    // the same 50 distinct texts as the embedded figure (no text-cache hits)
+    for (const text of distinctQueries(50, 100_000)) searches.push(await search(text));
+    const stack = process.env.BENCH_CLUSTER_STACK === 'local' ? 'encoders (ONNX) and embedded index in the services' : 'embedding (Triton) → Qdrant adapter';
+    record('gateway search (text → top-3) p50 / p99, over the services (gRPC)', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 sequential distinct queries; gateway → retrieval → embedding, ${stack}; load average ${loadavg()[0].toFixed(1)}`);
+    const load = await searchLoad(cluster.gatewayUrl, { clients: 20, seconds: 20, tenant });
+    record('gateway search, 20 clients for 20 s, over the services (gRPC)', `${load.perSecond.toFixed(0)}/s, ${load.errors} errors`, loadNote(load));
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await cluster.stop();
@@ -500,12 +554,12 @@ async function benchGuardrails() {
 
 async function main() {
   console.log(`adseed bench — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
-  if (!only || only === 'ingest' || only === 'search') await benchIngestAndConversation();
-  if (!only || only === 'cluster') await benchCluster(lastRawPerSecond);
-  if (!only || only === 'catalogue') await benchCatalogue();
-  if (!only || only === 'index') await benchIndex();
-  if (!only || only === 'generation') await benchGeneration();
-  if (!only || only === 'guardrails') await benchGuardrails();
+  if (wants('ingest') || wants('search')) await benchIngestAndConversation();
+  if (wants('cluster')) await benchCluster(lastRawPerSecond);
+  if (wants('catalogue')) await benchCatalogue();
+  if (wants('index')) await benchIndex();
+  if (wants('generation')) await benchGeneration();
+  if (wants('guardrails')) await benchGuardrails();
   if (process.argv.includes('--write')) {
     const table = ['| figure | value | note |', '|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.note} |`)].join('\n');
     const doc = readFileSync(join(repo, 'docs', 'benchmarks.md'), 'utf8').replace(/<!-- figures -->[\s\S]*<!-- \/figures -->/, `<!-- figures -->\n${table}\n<!-- /figures -->`);

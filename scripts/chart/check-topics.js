@@ -1,6 +1,6 @@
 'use strict';
 // The chart's table of consumed topics (charts/adseed/templates/_topics.tpl) must match the code:
-// for each service, the topics it subscribes to (or answers requests on) in shared consumer
+// for each service, the topics it subscribes to in shared consumer
 // groups, each group's name, and each topic's built-in partitions in libs/contracts. The
 // replicas <= partitions guard and the KEDA triggers are only as right as this table.
 // Needs `npm run build` (libs/contracts/dist).
@@ -18,7 +18,7 @@ if (!block) {
 const table = YAML.parse(block[1]);
 const contracts = require(path.join(repo, 'libs/contracts/dist'));
 
-/** `AssetTopics.indexed` / `ServiceRoutes.search` -> the topic definition. */
+/** `AssetTopics.indexed` -> the topic definition. */
 const topicOf = (holder, key) => {
   const def = contracts[holder]?.[key];
   return def?.request ?? def;

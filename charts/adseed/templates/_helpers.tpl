@@ -24,6 +24,16 @@ Naming and labels. Every object is <fullname>-<component>; components are the fi
 gateway agent embedding retrieval generation
 {{- end -}}
 
+{{/* The services that answer queries over gRPC (a grpc port, a headless Service each). */}}
+{{- define "adseed.queryServiceNames" -}}
+embedding retrieval agent
+{{- end -}}
+
+{{/* A query service's gRPC target for the callers: dns:/// over its headless Service, so the client balances over every pod. */}}
+{{- define "adseed.grpcTarget" -}}
+{{- printf "dns:///%s-headless.%s.svc:%d" (include "adseed.componentName" .) .root.Release.Namespace (int .root.Values.grpc.port) -}}
+{{- end -}}
+
 {{/* (dict "root" $ "component" "gateway") */}}
 {{- define "adseed.componentName" -}}
 {{- printf "%s-%s" (include "adseed.fullname" .root | trunc 50 | trimSuffix "-") .component -}}

@@ -30,6 +30,14 @@ ADSEED_BUCKET_SEEDS: {{ $v.buckets.seeds | quote }}
 ADSEED_BUCKET_BRANDS: {{ $v.buckets.brands | quote }}
 ADSEED_BUCKET_ADS: {{ $v.buckets.ads | quote }}
 ADSEED_BUCKET_STATE: {{ $v.buckets.state | quote }}
+ADSEED_REQUEST_TIMEOUT_MS: {{ $v.grpc.requestTimeoutMs | int | toString | quote }}
+GRPC_MAX_ATTEMPTS: {{ $v.grpc.maxAttempts | int | toString | quote }}
+EMBEDDING_GRPC_URL: {{ include "adseed.grpcTarget" (dict "root" .root "component" "embedding") | quote }}
+RETRIEVAL_GRPC_URL: {{ include "adseed.grpcTarget" (dict "root" .root "component" "retrieval") | quote }}
+AGENT_GRPC_URL: {{ include "adseed.grpcTarget" (dict "root" .root "component" "agent") | quote }}
+{{- if has .component (splitList " " (include "adseed.queryServiceNames" .)) }}
+GRPC_PORT: {{ $v.grpc.port | int | toString | quote }}
+{{- end }}
 {{- with $v.telemetry.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
@@ -240,6 +248,11 @@ spec:
             - name: metrics
               containerPort: {{ $v.metrics.port }}
               protocol: TCP
+            {{- if has .component (splitList " " (include "adseed.queryServiceNames" .)) }}
+            - name: grpc
+              containerPort: {{ $v.grpc.port }}
+              protocol: TCP
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ include "adseed.componentName" . }}
@@ -298,6 +311,37 @@ spec:
       port: {{ .root.Values.metrics.port }}
       targetPort: metrics
       protocol: TCP
+    {{- if has .component (splitList " " (include "adseed.queryServiceNames" .)) }}
+    - name: grpc
+      port: {{ .root.Values.grpc.port }}
+      targetPort: grpc
+      protocol: TCP
+      appProtocol: grpc
+    {{- end }}
+{{- end -}}
+
+{{/*
+Headless Service of a query service: DNS answers with every ready pod's address, and the callers'
+gRPC channels (dns:///...-headless) balance each call over all of them (round_robin). A ClusterIP
+Service would pin each long-lived HTTP/2 connection, and so every call, to one pod.
+*/}}
+{{- define "adseed.service.headless" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "adseed.componentName" . }}-headless
+  labels:
+    {{- include "adseed.labels" . | nindent 4 }}
+spec:
+  clusterIP: None
+  selector:
+    {{- include "adseed.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: grpc
+      port: {{ .root.Values.grpc.port }}
+      targetPort: grpc
+      protocol: TCP
+      appProtocol: grpc
 {{- end -}}
 
 {{/*
@@ -327,6 +371,10 @@ spec:
     - ports:
         - port: http
           protocol: TCP
+        {{- if has .component (splitList " " (include "adseed.queryServiceNames" .)) }}
+        - port: grpc
+          protocol: TCP
+        {{- end }}
       {{- if eq .component "gateway" }}
       {{- with $np.gatewayFrom }}
       from:

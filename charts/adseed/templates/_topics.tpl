@@ -1,6 +1,6 @@
 {{/*
 The Kafka topics each service consumes in shared consumer groups, by group, with the partitions
-the code creates them with (libs/contracts defineTopic/defineRoute). scripts/chart/check-topics.js
+the code creates them with (libs/contracts defineTopic). scripts/chart/check-topics.js
 checks this table against the code's subscriptions, groups and partitions. A replica beyond the
 partitions of a topic gets none of that topic's work, so the chart keeps replicas <= the smallest
 partition count among a service's topics. Per-instance groups (the gateway's SSE fan-out of
@@ -14,25 +14,21 @@ gateway:
 embedding:
   embedding:
     adseed.asset.ingest-requested.v1: 16
-    adseed.embedding.texts-requested.v1: 3
   embedding-storage-bridge:
     adseed.storage.object-events.v1: 3
 retrieval:
   retrieval:
     adseed.asset.embedded.v1: 6
     adseed.asset.deleted.v1: 3
-    adseed.retrieval.search-requested.v1: 3
-    adseed.retrieval.asset-requested.v1: 3
 agent:
   agent:
-    adseed.agent.catalogue-requested.v1: 3
-    adseed.conversation.command-requested.v1: 3
+    adseed.generation.single-ad-completed.v1: 6
   agent-catalogue:
     adseed.asset.indexed.v1: 3
     adseed.asset.deleted.v1: 3
 generation:
   generation:
-    adseed.generation.generate-requested.v1: 3
+    adseed.generation.single-ad-requested.v1: 6
   generation-jobs:
     adseed.generation.ad-requested.v1: 12
 {{- end -}}

@@ -124,7 +124,16 @@ export const CommonEnv = z.object({
   ADSEED_BUCKET_SEEDS: z.string().default('seeds'),
   ADSEED_BUCKET_BRANDS: z.string().default('brands'),
   ADSEED_BUCKET_ADS: z.string().default('ads'),
+  /** The root budget of a query a caller waits on; inner queries get what is left of it (see Queries). */
   ADSEED_REQUEST_TIMEOUT_MS: envInt(30_000, 100, 600_000),
+  /** gRPC port for the queries this service answers (embedding 50051, retrieval 50052, agent 50053 when unset; 0: any free port). */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** gRPC targets of the services a caller queries; `dns:///<headless service>:<port>` balances over every replica. */
+  EMBEDDING_GRPC_URL: z.string().min(1).default('dns:///127.0.0.1:50051'),
+  RETRIEVAL_GRPC_URL: z.string().min(1).default('dns:///127.0.0.1:50052'),
+  AGENT_GRPC_URL: z.string().min(1).default('dns:///127.0.0.1:50053'),
+  /** Attempts of an idempotent query that meets UNAVAILABLE (1: no retry). */
+  GRPC_MAX_ATTEMPTS: envInt(3, 1, 5),
 }).superRefine((env, ctx) => {
   if (env.ADSEED_STORE === 'minio') {
     for (const variable of ['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY'] as const) {

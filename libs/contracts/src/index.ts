@@ -5,6 +5,8 @@ export * from './subjects';
 export * from './topic';
 export * from './events/asset.events';
 export * from './events/service.routes';
+export * from './events/service.queries';
+export * from './events/generation.events';
 export * from './events/storage.events';
 export * from './rest/api.dto';
 export * from './rest/openapi';

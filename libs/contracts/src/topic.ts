@@ -11,12 +11,6 @@ export interface TopicDef<T> {
   readonly partitions: number;
 }
 
-/** A request/reply route: requests on `request`, replies validated against `reply`. */
-export interface RouteDef<Req, Res> {
-  readonly request: TopicDef<Req>;
-  readonly reply: z.ZodType<Res>;
-}
-
 const TOPIC_NAME = /^[a-z]+\.[a-z-]+\.[a-z-]+\.v[0-9]+$/;
 
 export function defineTopic<S extends z.ZodType>(name: string, schema: S, partitions = 3): TopicDef<z.infer<S>> {
@@ -24,18 +18,9 @@ export function defineTopic<S extends z.ZodType>(name: string, schema: S, partit
   return { name, schema: schema as z.ZodType<z.infer<S>>, partitions };
 }
 
-export function defineRoute<Req extends z.ZodType, Res extends z.ZodType>(
-  name: string,
-  request: Req,
-  reply: Res,
-  partitions = 3,
-): RouteDef<z.infer<Req>, z.infer<Res>> {
-  return { request: defineTopic(name, request, partitions), reply: reply as z.ZodType<z.infer<Res>> };
-}
-
 export const deadLetterTopicName = (topic: string): string => `${topic}.dlt`;
 
-/** Errors travel back over request/reply in this envelope, so callers can map them to HTTP. */
+/** A `ServiceError` as it travels between services (gRPC metadata, a single ad's outcome event), so callers can map it to HTTP. */
 export const RemoteErrorPayload = z.object({
   status: z.number().int(),
   code: z.string(),

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RemoteErrorPayload, toErrorIssues, type TopicDef } from '@adseed/contracts';
-import { z } from 'zod';
+import { toErrorIssues, type TopicDef } from '@adseed/contracts';
 import { H, type Headers } from './event-bus.port';
 
 /** CloudEvents binary-mode attributes for a new message; caller headers win. */
@@ -43,9 +42,3 @@ export function encode<T>(topic: TopicDef<T>, value: T): string {
   }
   return JSON.stringify(result.data);
 }
-
-export const ReplyEnvelope = z.union([
-  z.object({ ok: z.literal(true), value: z.unknown() }),
-  z.object({ ok: z.literal(false), error: RemoteErrorPayload }),
-]);
-export type ReplyEnvelope = z.infer<typeof ReplyEnvelope>;

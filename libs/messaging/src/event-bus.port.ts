@@ -1,4 +1,4 @@
-import type { RemoteErrorPayload, RouteDef, TopicDef } from '@adseed/contracts';
+import type { RemoteErrorPayload, TopicDef } from '@adseed/contracts';
 
 export type Headers = Record<string, string>;
 
@@ -27,10 +27,6 @@ export interface SubscribeOptions {
   fromBeginning?: boolean;
 }
 
-export interface RequestOptions {
-  timeoutMs?: number;
-}
-
 export interface Subscription {
   close(): Promise<void>;
   /**
@@ -45,7 +41,8 @@ export interface Subscription {
  * The event bus port. Two adapters implement it: the in-process bus (one process, no servers)
  * and Kafka. Both validate every payload against its topic's schema, both send a message that
  * fails validation or keeps failing to the topic's `.dlt` twin with the reason in a header,
- * and both commit a consumer's offset only after its handler finished.
+ * and both commit a consumer's offset only after its handler finished. Events only: a query a
+ * caller waits on goes through the query port (gRPC between processes), never the bus.
  */
 export interface EventBus {
   ensureTopics(topics: TopicDef<unknown>[]): Promise<void>;
@@ -53,8 +50,6 @@ export interface EventBus {
   /** Publishes bytes as they are, unvalidated: how data teams' and foreign events arrive. */
   publishRaw(topic: string, message: { key: string; value: string; headers?: Headers }): Promise<void>;
   subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription>;
-  request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res>;
-  respond<Req, Res>(route: RouteDef<Req, Res>, options: SubscribeOptions, handler: (message: IncomingMessage<Req>) => Promise<Res>): Promise<Subscription>;
   /** Refreshes the consumer-lag gauge (messages not yet committed, per topic and group); called on scrape. */
   reportLag?(): Promise<void> | void;
   close(): Promise<void>;
@@ -71,8 +66,8 @@ export class PermanentError extends Error {
 }
 
 /**
- * An error with an HTTP-like status that a responder sends back to the requester, and that a
- * gateway maps to its HTTP response. 4xx: the caller's fault; 5xx: ours.
+ * An error with an HTTP-like status that a query's server sends back to its caller (over gRPC in
+ * the status and metadata), and that a gateway maps to its HTTP response. 4xx: the caller's fault; 5xx: ours.
  */
 export class ServiceError extends Error {
   constructor(
@@ -91,12 +86,6 @@ export class ServiceError extends Error {
 
   toPayload(): RemoteErrorPayload {
     return { status: this.status, code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) };
-  }
-}
-
-export class RequestTimeoutError extends ServiceError {
-  constructor(topic: string, timeoutMs: number) {
-    super(504, 'upstream_timeout', `no reply on ${topic} within ${timeoutMs} ms`);
   }
 }
 
@@ -120,8 +109,6 @@ export const H = {
   time: 'ce_time',
   specversion: 'ce_specversion',
   contentType: 'content-type',
-  correlationId: 'adseed-correlation-id',
-  replyTo: 'adseed-reply-to',
   error: 'adseed-error',
   errorKind: 'adseed-error-kind',
   originalTopic: 'adseed-original-topic',

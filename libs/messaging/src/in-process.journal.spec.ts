@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, t
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { defineRoute, defineTopic } from '@adseed/contracts';
+import { defineTopic } from '@adseed/contracts';
 import { Logger } from '@adseed/telemetry';
 import { z } from 'zod';
 import { InProcessBroker } from './in-process.broker';
@@ -139,19 +139,6 @@ describe('InProcessBroker with a journal (durability)', () => {
     assert.deepEqual(later, [0, 1, 3]);
     assert.deepEqual(warnings.filter((w) => /torn|damaged/.test(w)), []);
     await third.close();
-  });
-
-  it('never journals requests or replies', async () => {
-    const Double = defineRoute('test.journal-math.double-requested.v1', z.object({ n: z.number() }), z.object({ doubled: z.number() }));
-    const broker = open();
-    const server = busOf(broker);
-    await server.ensureTopics([Double.request]);
-    await server.respond(Double, { group: 'math' }, async (m) => ({ doubled: m.value.n * 2 }));
-    assert.deepEqual(await busOf(broker).request(Double, { key: 'r', value: { n: 4 } }), { doubled: 8 });
-    await busOf(broker).publish(Thing, { key: 'k', value: { n: 1 } });
-    await broker.close();
-    assert.deepEqual(readdirSync(join(dir, 'topics')), [Thing.name]);
-    assert.equal(broker.read(Double.request.name).length, 1, 'still readable in memory');
   });
 
   it('a live group (new messages only) is not resumed after a restart and does not hold back retention', async () => {

@@ -1,7 +1,6 @@
 export * from './event-bus.port';
 export * from './envelope';
 export * from './delivery';
-export * from './request-reply';
 export * from './in-process.journal';
 export * from './in-process.broker';
 export * from './in-process.bus';

@@ -11,7 +11,7 @@ const quiet = new Logger({ service: 'test', level: 'error', sink: () => undefine
 describeEventBusContract(`KafkaEventBus on a real broker (${BROKERS.join(',')})`, async () => {
   const kafka = new Kafka({ clientId: 'adseed-contract', brokers: BROKERS, logLevel: logLevel.NOTHING });
   return {
-    bus: (source) => new KafkaEventBus({ source, brokers: BROKERS, logger: quiet, retry: { maxAttempts: 3, initialBackoffMs: 20, maxBackoffMs: 100 }, requestTimeoutMs: 30_000 }),
+    bus: (source) => new KafkaEventBus({ source, brokers: BROKERS, logger: quiet, retry: { maxAttempts: 3, initialBackoffMs: 20, maxBackoffMs: 100 } }),
     read: async (topic) => {
       const admin = kafka.admin();
       await admin.connect();

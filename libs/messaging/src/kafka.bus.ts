@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { deadLetterTopicName, type RouteDef, type TopicDef } from '@adseed/contracts';
+import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
 import { Logger, withProducerSpan, type ServiceMetrics } from '@adseed/telemetry';
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
 import { deliver, type RawDelivery } from './delivery';
@@ -11,12 +10,10 @@ import {
   type Headers,
   type IncomingMessage,
   type OutgoingMessage,
-  type RequestOptions,
   type RetryPolicy,
   type SubscribeOptions,
   type Subscription,
 } from './event-bus.port';
-import { PendingReplies, produceReply, replyHeaders } from './request-reply';
 
 /** The partitions a topic is created with: a per-topic setting, else the default, else the topic's own count. */
 export function partitionsOf(topic: TopicDef<unknown>, settings: KafkaBusOptions['topicPartitions']): number {
@@ -31,7 +28,6 @@ export interface KafkaBusOptions {
   ssl?: boolean;
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   retry?: Partial<RetryPolicy>;
-  requestTimeoutMs?: number;
   /** Partitions of the topics this bus creates: per topic name, else `default`, else the topic's own count. */
   topicPartitions?: { default?: number; byTopic?: Record<string, number> };
   /** Partitions of one topic handled at once by one consumer (order is kept within a partition). */
@@ -44,26 +40,22 @@ export interface KafkaBusOptions {
 /**
  * The Kafka adapter of the event bus — the only file that imports kafkajs. CloudEvents binary
  * headers, key = aggregate id, one consumer group per service, offsets committed by hand after
- * the handler (or the DLT) is done, and request/reply over a reply topic owned by this instance.
+ * the handler (or the DLT) is done. Events only: no topic belongs to one instance (queries a
+ * caller waits on go over gRPC), so the bus creates only the shared, versioned topics.
  */
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
-  /** Replies' own client: kafkajs takes metadata retries from the client, not the producer. */
-  private readonly replyKafka: Kafka;
   private readonly producer: Producer;
   private readonly admin: Admin;
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
-  private readonly replies = new PendingReplies();
-  private readonly replyTopic: string;
   private readonly consumers = new Set<Consumer>();
   private readonly known = new Set<string>();
   private readonly consumed = new Map<string, { topic: string; group: string }>();
   private connected?: Promise<void>;
   /** Set by close(): a consumer that crashes now is not started again. */
   private closing = false;
-  private replyConsumer?: Promise<void>;
-  private replyProducer?: Promise<Producer>;
+  private closed?: Promise<void>;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -81,11 +73,8 @@ export class KafkaEventBus implements EventBus {
       ...(options.sasl ? { sasl: options.sasl as SASLOptions } : {}),
     };
     this.kafka = new Kafka(config);
-    // Few retries: a reply is only useful within the requester's timeout.
-    this.replyKafka = new Kafka({ ...config, retry: { initialRetryTime: 200, retries: 3 } });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     this.admin = this.kafka.admin();
-    this.replyTopic = `adseed.reply.${options.source}-${randomUUID().slice(0, 8)}`;
   }
 
   async ensureTopics(topics: TopicDef<unknown>[]): Promise<void> {
@@ -111,31 +100,6 @@ export class KafkaEventBus implements EventBus {
     });
   }
 
-  async request<Req, Res>(route: RouteDef<Req, Res>, message: OutgoingMessage<Req>, options?: RequestOptions): Promise<Res> {
-    await this.ensureReplyConsumer();
-    const { correlationId, reply } = this.replies.open(route, options?.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
-    try {
-      await this.publish(route.request, { ...message, headers: { ...message.headers, [H.correlationId]: correlationId, [H.replyTo]: this.replyTopic } });
-    } catch (error) {
-      this.replies.fail(correlationId, error as Error);
-    }
-    return reply;
-  }
-
-  async respond<Req, Res>(route: RouteDef<Req, Res>, options: SubscribeOptions, handler: (message: IncomingMessage<Req>) => Promise<Res>): Promise<Subscription> {
-    return this.consume(route.request.name, options, async (raw) => {
-      const replyTo = raw.headers[H.replyTo];
-      const outcome = await deliver(route.request, raw, this.deliveryContext(options.group), async (message) => {
-        const value = await produceReply(route, message, handler);
-        if (replyTo) await this.sendTraced(replyTo, raw.key, value, replyHeaders(raw.headers), (...args) => this.sendReply(...args));
-      });
-      if (outcome === 'dead-lettered' && replyTo) {
-        const error = { status: 400, code: 'invalid_request', message: `request on ${route.request.name} was rejected (see its DLT)` };
-        await this.sendReply(replyTo, raw.key, JSON.stringify({ ok: false, error }), replyHeaders(raw.headers));
-      }
-    });
-  }
-
   /** Lag = the partitions' high watermarks minus the group's committed offsets, per topic. */
   async reportLag(): Promise<void> {
     const gauge = this.options.metrics?.consumerLag;
@@ -152,15 +116,23 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * On shutdown: consumers stop after the message in hand (its offset committed) and leave their
+   * groups at once, so the partitions move to the other replicas now rather than after the
+   * session timeout; then the producer disconnects once its in-flight sends are acknowledged.
+   * Safe to call more than once.
+   */
+  close(): Promise<void> {
     this.closing = true;
-    this.replies.rejectAll(new Error('bus closed'));
-    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
-    if (this.replyConsumer) await this.admin.deleteTopics({ topics: [this.replyTopic] }).catch(() => undefined);
-    const replyProducer = this.replyProducer;
-    this.replyProducer = undefined;
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect(), replyProducer?.then((p) => p.disconnect())]);
+    this.closed ??= (async () => {
+      await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+      this.consumers.clear();
+      await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+      this.logger.info('kafka bus closed: consumers left their groups, producer flushed');
+    })();
+    return this.closed;
   }
+
 
   private connect(): Promise<void> {
     this.connected ??= (async () => {
@@ -206,44 +178,12 @@ export class KafkaEventBus implements EventBus {
     return withProducerSpan(info, headers, (traced) => send(topic, key, value, traced));
   }
 
-  /**
-   * Replies go out on a producer of their own. A requester deletes its reply topic when it stops,
-   * and a kafkajs producer that ever wrote to a since-deleted topic fails every later metadata
-   * refresh, so every send to a topic it has not written to before (kafkajs 2.2.4): one restarted
-   * gateway would otherwise stop this service from replying to anyone, or dead-lettering. So a
-   * failed reply replaces the reply producer and is tried once more on the new one; a reply
-   * that still fails is dropped (its requester is gone or times out), never retried for minutes
-   * while the request's partition waits.
-   */
-  private async sendReply(topic: string, key: string, value: string, headers: Headers): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const current = (this.replyProducer ??= this.connectReplyProducer());
-      try {
-        await (await current).send({ topic, acks: -1, messages: [{ key, value, headers }] });
-        return;
-      } catch (error) {
-        if (this.replyProducer === current) this.replyProducer = undefined;
-        void current.then((p) => p.disconnect()).catch(() => undefined);
-        if (attempt >= 2) {
-          this.logger.warn('reply dropped: its reply topic is gone or the broker is unreachable', { topic, correlationId: headers[H.correlationId], error });
-          return;
-        }
-      }
-    }
-  }
-
-  private async connectReplyProducer(): Promise<Producer> {
-    const producer = this.replyKafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    return producer;
-  }
-
   private async consume(topic: string, options: SubscribeOptions, handle: (raw: RawDelivery) => Promise<void>): Promise<Subscription> {
     await this.connect();
     // One Kafka group per (service group, topic): kafkajs's assigner expects every member of a group
     // to subscribe to the same topics, so one group across several topics leaves partitions unread.
     const groupId = kafkaGroupId(options.group, topic);
-    if (!topic.startsWith('adseed.reply.')) this.consumed.set(groupId, { topic, group: groupId });
+    this.consumed.set(groupId, { topic, group: groupId });
     let consumer: Consumer | undefined;
     let closed = false;
     let markAssigned: () => void = () => undefined;
@@ -315,16 +255,6 @@ export class KafkaEventBus implements EventBus {
     };
   }
 
-  private ensureReplyConsumer(): Promise<void> {
-    this.replyConsumer ??= (async () => {
-      await this.connect();
-      await this.createTopics([{ topic: this.replyTopic, numPartitions: 1 }]);
-      // The reply topic is new and ours alone, so reading it from the beginning misses nothing.
-      await this.consume(this.replyTopic, { group: this.replyTopic, fromBeginning: true }, async (raw) => this.replies.settle(raw.headers, raw.value));
-    })();
-    return this.replyConsumer;
-  }
-
   private headers(topic: string, extra?: Headers): Headers {
     const headers = cloudEventHeaders(topic, this.options.source, extra);
     return this.options.decorateHeaders ? this.options.decorateHeaders(headers) : headers;
@@ -347,7 +277,7 @@ export class KafkaEventBus implements EventBus {
 }
 
 /** The Kafka consumer group of a service's subscription to one topic, e.g. `embedding.adseed.asset.embedded.v1`. */
-export const kafkaGroupId = (group: string, topic: string): string => (topic.startsWith('adseed.reply.') ? group : `${group}.${topic}`);
+export const kafkaGroupId = (group: string, topic: string): string => `${group}.${topic}`;
 
 function stringHeaders(headers: IHeaders | undefined): Headers {
   const out: Headers = {};

@@ -4,9 +4,13 @@ import { Logger, startTracing, type Tracing } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { HealthCheckService } from '@nestjs/terminus';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { z } from 'zod';
 import { classifyFailure } from './failures';
+import { Readiness } from './health.module';
+import { GrpcQueryServer } from './queries/grpc.query-server';
 import { requestIdMiddleware } from './request-id';
 import { createRuntime, type ServiceRuntime } from './service-runtime';
 
@@ -75,9 +79,36 @@ export function runService<E extends z.ZodType>(definition: ServiceDefinition<E>
     });
     configureHttpApp(app);
     app.enableShutdownHooks();
+    // the service registers the queries it answers while it boots; then they are served over gRPC
+    await app.init();
+    await serveQueries(app, runtime);
     await app.listen(config.common.PORT, '0.0.0.0');
     runtime.logger.info(`${definition.name} listening`, { port: config.common.PORT });
   }, { logFormat: process.env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json' });
+}
+
+/**
+ * Serves the queries the service registered over NestJS's gRPC transport (with grpc.health.v1
+ * following the service's readiness), next to its HTTP port. Services that answer no query open
+ * no gRPC port.
+ */
+export async function serveQueries(app: INestApplication, runtime: ServiceRuntime): Promise<GrpcQueryServer | undefined> {
+  const server = runtime.queryServer;
+  if (!(server instanceof GrpcQueryServer) || server.services.length === 0) return undefined;
+  const readiness = app.get(Readiness);
+  const health = app.get(HealthCheckService);
+  server.setReadiness(async () => {
+    try {
+      await health.check(readiness.indicatorFunctions());
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  app.connectMicroservice<MicroserviceOptions>({ strategy: server.createStrategy() }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  server.started();
+  return server;
 }
 
 const TRACING = Symbol('TRACING');

@@ -8,6 +8,7 @@ import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { KafkaClusterProbe } from './kafka.probe';
 import { METRICS_ACCESS, METRICS_CONTENT_TYPE, MetricsEndpoint, MetricsListener, type MetricsAccessOptions } from './metrics-endpoint';
 import { pinoHttpOptions } from './request-logging';
+import { QUERY_CLIENT, QUERY_SERVER } from './queries/query.port';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
@@ -138,6 +139,19 @@ export class HealthController {
   }
 }
 
+/**
+ * Closes the runtime when the service stops (SIGTERM with `enableShutdownHooks`, or `app.close()`):
+ * the platform module is every service's deepest import, so this runs after the service's own
+ * shutdown hooks (which may still publish), and the bus flushes and leaves its groups last.
+ */
+@Injectable()
+export class RuntimeShutdown implements OnApplicationShutdown {
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.runtime.close();
+  }
+}
+
 @Module({})
 export class PlatformModule {
   /**
@@ -157,11 +171,14 @@ export class PlatformModule {
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: METRICS_ACCESS, useValue: options.metrics ?? {} },
+        { provide: QUERY_CLIENT, useValue: runtime.queries },
+        { provide: QUERY_SERVER, useValue: runtime.queryServer },
         Readiness,
+        RuntimeShutdown,
         MetricsEndpoint,
         ...(options.http ? [MetricsListener, { provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }] : []),
       ],
-      exports: [RUNTIME, Readiness],
+      exports: [RUNTIME, QUERY_CLIENT, QUERY_SERVER, Readiness],
     };
   }
 }

@@ -3,12 +3,21 @@ import { H, InProcessBroker, InProcessEventBus, KafkaEventBus, type EventBus, ty
 import { FsObjectStore, MinioObjectStore, type ObjectStore } from '@adseed/storage';
 import { currentRequestId, Logger, MergedRegistry, ServiceMetrics, startTracing, traceMethods, type Tracing } from '@adseed/telemetry';
 import { join, resolve } from 'node:path';
+import type { QueryService } from '@adseed/contracts';
+import { GrpcQueryClient } from './queries/grpc.query-client';
+import { GrpcQueryServer } from './queries/grpc.query-server';
+import { InProcessQueries } from './queries/in-process.queries';
+import type { QueryClient, QueryServer } from './queries/query.port';
 
 /** What every service is given: its bus, store, logger and metrics, already configured. */
 export interface ServiceRuntime {
   readonly service: string;
   readonly env: CommonEnv;
   readonly bus: EventBus;
+  /** Queries this service makes (search, text embedding, conversation commands…): gRPC or in process. */
+  readonly queries: QueryClient;
+  /** Where this service registers the queries it answers. */
+  readonly queryServer: QueryServer;
   readonly store: ObjectStore;
   readonly logger: Logger;
   readonly metrics: ServiceMetrics;
@@ -17,6 +26,8 @@ export interface ServiceRuntime {
   readonly dataDir: string;
   /** This process's tracing, when the runtime started or was given it (not in the one-process mode). */
   readonly tracing?: Tracing;
+  /** Closes what this runtime opened: the gRPC server and channels, then the bus (producers flush, consumers leave their groups). */
+  close(): Promise<void>;
 }
 
 export const RUNTIME = Symbol('RUNTIME');
@@ -24,7 +35,12 @@ export const RUNTIME = Symbol('RUNTIME');
 export interface SharedEmbedded {
   broker: InProcessBroker;
   store: ObjectStore;
+  /** Every service's queries, called directly (a fresh registry when not given). */
+  queries?: InProcessQueries;
 }
+
+/** gRPC ports when `GRPC_PORT` is unset: distinct, so the services can share one host. */
+export const DEFAULT_GRPC_PORTS: Record<QueryService, number> = { embedding: 50051, retrieval: 50052, agent: 50053 };
 
 export interface RuntimeOverrides {
   /** In the one-process mode, every service shares one broker and one store. */
@@ -50,7 +66,26 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
   const store = tracedStore(overrides.shared?.store ?? (await createStore(env, dataDir)));
   const bus = await createBus(service, env, { logger, metrics, broker: overrides.shared?.broker, decorateHeaders: withRequestId(overrides.decorateHeaders) });
   const buckets = bucketsOf(env);
-  return { service, env, bus, store, logger, metrics, buckets, dataDir, ...(tracing ? { tracing } : {}) };
+  const shared = overrides.shared ? (overrides.shared.queries ?? new InProcessQueries(env.ADSEED_REQUEST_TIMEOUT_MS)) : undefined;
+  const queries: QueryClient =
+    shared ??
+    new GrpcQueryClient({
+      targets: { embedding: env.EMBEDDING_GRPC_URL, retrieval: env.RETRIEVAL_GRPC_URL, agent: env.AGENT_GRPC_URL },
+      rootTimeoutMs: env.ADSEED_REQUEST_TIMEOUT_MS,
+      logger,
+      registry: metrics.registry,
+      maxAttempts: env.GRPC_MAX_ATTEMPTS,
+    });
+  const grpcPort = env.GRPC_PORT ?? DEFAULT_GRPC_PORTS[service as QueryService] ?? 50051;
+  const queryServer: QueryServer = shared ?? new GrpcQueryServer({ url: `0.0.0.0:${grpcPort}`, logger, registry: metrics.registry });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      if (queryServer instanceof GrpcQueryServer) await queryServer.close();
+      if (!shared) await queries.close();
+      await bus.close();
+    })());
+  return { service, env, bus, queries, queryServer, store, logger, metrics, buckets, dataDir, close, ...(tracing ? { tracing } : {}) };
 }
 
 /**
@@ -123,7 +158,6 @@ async function createBus(
         broker: deps.broker,
         logger: deps.logger,
         metrics: deps.metrics,
-        requestTimeoutMs: env.ADSEED_REQUEST_TIMEOUT_MS,
         decorateHeaders: deps.decorateHeaders,
       });
     case 'kafka':
@@ -140,7 +174,6 @@ async function createBus(
           : {}),
         logger: deps.logger,
         metrics: deps.metrics,
-        requestTimeoutMs: env.ADSEED_REQUEST_TIMEOUT_MS,
         topicPartitions: { default: env.KAFKA_TOPIC_PARTITIONS, byTopic: env.KAFKA_TOPIC_PARTITIONS_OVERRIDES },
         decorateHeaders: deps.decorateHeaders,
       });

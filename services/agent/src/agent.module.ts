@@ -1,4 +1,4 @@
-import { AssetTopics, ConversationTopics, ServiceRoutes } from '@adseed/contracts';
+import { AssetTopics, ConversationTopics, GenerationTopics, Queries } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
 import { mapInfrastructureFailures, PlatformModule, RUNTIME, toServiceError, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -47,7 +47,11 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this.runtime;
     await this.repository.init();
-    await bus.ensureTopics([ServiceRoutes.conversation.request, ServiceRoutes.catalogue.request, ConversationTopics.updated, AssetTopics.indexed, AssetTopics.deleted]);
+    await bus.ensureTopics([ConversationTopics.updated, AssetTopics.indexed, AssetTopics.deleted, GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
+    // a conversation's ad, made: the conversation moves to done (or back to its seed)
+    await bus.subscribe(GenerationTopics.singleAdCompleted, { group: AGENT_GROUP }, async ({ value }) => {
+      await this.commands.completeGeneration(value);
+    });
     await bus.subscribe(AssetTopics.indexed, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
       if (value.kind !== undefined && value.kind !== 'seed') return;
       await this.catalogue.update(value.tenant, (c) => c.applyIndexed(value));
@@ -55,16 +59,17 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
     await bus.subscribe(AssetTopics.deleted, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
       await this.catalogue.update(value.tenant, (c) => c.applyDeleted(value.assetId));
     });
-    await bus.respond(ServiceRoutes.catalogue, { group: AGENT_GROUP }, mapInfrastructureFailures('subject catalogue', this.runtime.logger, (m) => this.catalogueCommands.execute(m.value)));
-    await bus.respond(ServiceRoutes.conversation, { group: AGENT_GROUP }, async (m) => {
+    const { queryServer } = this.runtime;
+    queryServer.handle(Queries.catalogue, mapInfrastructureFailures('subject catalogue', this.runtime.logger, (command) => this.catalogueCommands.execute(command)));
+    queryServer.handle(Queries.conversation, async (command) => {
       try {
-        return await this.commands.execute(m.value);
+        return await this.commands.execute(command);
       } catch (error) {
         if (error instanceof ServiceError) throw error;
         // Only what the caller asked is theirs to fix (422); a store, encoder or model that
         // fails is ours: 503/504 with a retry hint at the gateway, or 500 for a bug.
         if (error instanceof ConversationRejectedError) throw new ServiceError(422, 'conversation_rejected', error.message);
-        const mapped = toServiceError(error, `conversation ${m.value.type}`);
+        const mapped = toServiceError(error, `conversation ${command.type}`);
         this.runtime.logger.error('conversation command failed', { status: mapped.status, code: mapped.code, error });
         throw mapped;
       }
@@ -80,7 +85,7 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
 export class AgentModule {
   static register(runtime: ServiceRuntime, env: AgentEnv, options: { http: boolean }): DynamicModule {
     const embedTexts: EmbedTexts = async (texts) => {
-      const reply = await runtime.bus.request(ServiceRoutes.embedTexts, { key: texts[0] ?? 'texts', value: { texts, encoders: ['caption'] } });
+      const reply = await runtime.queries.call(Queries.embedTexts, { texts, encoders: ['caption'] });
       if (!reply.caption) throw new Error('no caption encoder loaded');
       return reply.caption.map((v) => Float32Array.from(v));
     };
@@ -101,7 +106,7 @@ export class AgentModule {
               saveDelayMs: env.ADSEED_CATALOGUE_SAVE_MS,
             }),
         },
-        { provide: SeedFinder, useFactory: () => new SeedFinder(runtime.bus) },
+        { provide: SeedFinder, useFactory: () => new SeedFinder(runtime.queries) },
         {
           provide: LibrarySubjectProposer,
           inject: [SubjectCatalogueService, SeedFinder],

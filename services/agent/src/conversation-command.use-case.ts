@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConversationTopics, ServiceRoutes, type Conversation, type ConversationCommand, assetContentUrl } from '@adseed/contracts';
+import { ConversationTopics, GenerationTopics, type Conversation, type ConversationCommand, assetContentUrl, type SingleAdCompleted } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
 import type { ServiceRuntime } from '@adseed/platform';
 import type { ConversationRepository } from './conversation.repository';
@@ -95,7 +95,7 @@ export class ConversationCommandUseCase {
       );
     }
     this.assertRoom(current, 2);
-    const next = await this.policyFor(command.tenant).reply(withAdText(current, command), command.text, {
+    const next = await this.policyFor(command.tenant, current.id).reply(withAdText(current, command), command.text, {
       onState: async (intermediate) => {
         await this.commit(intermediate);
       },
@@ -140,7 +140,23 @@ export class ConversationCommandUseCase {
     return next;
   }
 
-  private policyFor(tenant: string): ConversationPolicy {
+  /**
+   * The ad a conversation asked for is made (or could not be): the conversation moves on and the
+   * update goes out (SSE). A repeated event, or one for a seed the conversation left, changes nothing.
+   */
+  completeGeneration(event: SingleAdCompleted): Promise<void> {
+    const id = event.conversationId;
+    if (event.origin !== 'conversation' || !id) return Promise.resolve();
+    return this.serialised(id, async () => {
+      const current = await this.repository.get(event.tenant, id);
+      if (!current) return;
+      const ad = event.ad ? { path: event.ad.path, url: assetContentUrl(event.ad.path) } : undefined;
+      const next = this.policyFor(event.tenant, id).completeGeneration(current, { seedPath: event.seedPath, ...(ad ? { ad } : {}), ...(event.error ? { error: event.error.message } : {}) });
+      if (next !== current) await this.commit(next);
+    });
+  }
+
+  private policyFor(tenant: string, conversationId?: string): ConversationPolicy {
     const { bus } = this.runtime;
     const ports: PolicyPorts = {
       retrieve: async (subject, k, segment) => {
@@ -153,12 +169,16 @@ export class ConversationCommandUseCase {
         if (found.seeds.length === 0) await this.catalogue.recordGap(tenant, 'subject', searchText(subject), found.bestScore);
         return found.seeds;
       },
+      // long work: requested by event; the outcome comes back as one (completeGeneration)
       generate: async ({ seedPath, brandPath, subject, segment, headline, callToAction }) => {
-        const ad = await bus.request(
-          ServiceRoutes.generateAd,
-          {
-            key: seedPath,
-            value: {
+        if (!conversationId) throw new Error('an ad is generated for a conversation');
+        await bus.publish(GenerationTopics.singleAdRequested, {
+          key: conversationId,
+          value: {
+            requestId: randomUUID(),
+            origin: 'conversation',
+            conversationId,
+            request: {
               tenant,
               seedPath,
               ...(brandPath ? { brandPath } : {}),
@@ -167,10 +187,10 @@ export class ConversationCommandUseCase {
               ...(headline ? { headline } : {}),
               ...(callToAction ? { callToAction } : {}),
             },
+            requestedAt: new Date().toISOString(),
           },
-          { timeoutMs: 300_000 },
-        );
-        return { path: ad.path, url: assetContentUrl(ad.path) };
+        });
+        return { pending: true };
       },
     };
     return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject });

@@ -1,4 +1,4 @@
-import { AssetTopics, ServiceRoutes, StorageTopics } from '@adseed/contracts';
+import { AssetTopics, Queries, StorageTopics } from '@adseed/contracts';
 import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { EmbedAssetUseCase } from './embed-asset.use-case';
@@ -42,7 +42,7 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this.runtime;
-    await bus.ensureTopics([AssetTopics.ingestRequested, AssetTopics.embedded, ServiceRoutes.embedTexts.request, StorageTopics.objectEvents]);
+    await bus.ensureTopics([AssetTopics.ingestRequested, AssetTopics.embedded, StorageTopics.objectEvents]);
     // A data team dropping images into the seeds bucket: MinIO → Kafka → here → ingest.
     await bus.subscribe(StorageTopics.objectEvents, { group: `${EMBEDDING_GROUP}-storage-bridge` }, async (m) => {
       await this.storageNotifications.execute(m.value);
@@ -50,7 +50,7 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
     await bus.subscribe(AssetTopics.ingestRequested, { group: EMBEDDING_GROUP }, async (m) => {
       await this.embedAsset.execute(m.value);
     });
-    await bus.respond(ServiceRoutes.embedTexts, { group: EMBEDDING_GROUP }, (m) => this.embedTexts.execute(m.value));
+    this.runtime.queryServer.handle(Queries.embedTexts, (request) => this.embedTexts.execute(request));
   }
 
   async onApplicationShutdown(): Promise<void> {

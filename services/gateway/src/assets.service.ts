@@ -6,7 +6,7 @@ import {
   rightsFromMetadata,
   rightsOf,
   rightsToMetadata,
-  ServiceRoutes,
+  Queries,
   splitStoragePath,
   storeCursor,
   type Asset,
@@ -186,7 +186,7 @@ export class AssetsService {
 
   /** The asset as the index holds it, for this tenant only. */
   private async indexed(tenant: string, id: string): Promise<IndexedAsset> {
-    const { asset } = await this.runtime.bus.request(ServiceRoutes.getAsset, { key: id, value: { tenant, assetId: id } });
+    const { asset } = await this.runtime.queries.call(Queries.getAsset, { tenant, assetId: id });
     if (!asset) throw new ApiError(404, 'not_found', `no asset ${id}`, [{ field: 'id', reason: 'unknown asset for this tenant (or not indexed yet)' }]);
     return asset;
   }

@@ -9,7 +9,7 @@ import {
   SearchBody,
   SelectSeedBody,
   SendMessageBody,
-  ServiceRoutes,
+  Queries,
   UploadAssetFields,
   type Conversation,
   type ConversationCommand,
@@ -29,6 +29,9 @@ import { CurrentPrincipal, hasRole, type Principal } from './roles';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ModerateText } from './text-guardrail.interceptor';
 import { ZodPipe } from './zod.pipe';
+import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import { SingleAds } from './single-ads';
+import { ServiceError } from '@adseed/messaging';
 
 /** Controllers only parse, validate and delegate: one call each. */
 
@@ -110,18 +113,15 @@ export class SearchController {
   // A search changes nothing: no audit entry (an fsynced object per search doubled a cached search's time).
   @ReadOnlyRoute()
   async search(@Tenant() tenant: string, @Body(new ZodPipe(SearchBody)) body: SearchBody) {
-    const reply = await this.runtime.bus.request(ServiceRoutes.search, {
-      key: body.text,
-      value: {
-        tenant,
-        text: body.text,
-        k: body.k,
-        kind: body.kind,
-        encoders: body.encoders ?? ['clip', 'caption'],
-        ...(body.tags ? { tagsAll: body.tags } : {}),
-        ...(body.minScore !== undefined ? { minScore: body.minScore } : {}),
-        ...(body.channel ? { channel: body.channel } : {}),
-      },
+    const reply = await this.runtime.queries.call(Queries.search, {
+      tenant,
+      text: body.text,
+      k: body.k,
+      kind: body.kind,
+      encoders: body.encoders ?? ['clip', 'caption'],
+      ...(body.tags ? { tagsAll: body.tags } : {}),
+      ...(body.minScore !== undefined ? { minScore: body.minScore } : {}),
+      ...(body.channel ? { channel: body.channel } : {}),
     });
     return { ...reply, hits: reply.hits.map((h) => ({ ...h, url: assetContentUrl(h.path) })) };
   }
@@ -132,6 +132,7 @@ export class SearchController {
 export class ConversationsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly hub: ConversationEventsHub,
     private readonly streams: EventStreams,
     private readonly assets: AssetsService,
@@ -152,13 +153,12 @@ export class ConversationsController {
         ...(body.headline ? { headline: body.headline } : {}),
         ...(body.callToAction ? { callToAction: body.callToAction } : {}),
       },
-      tenant,
     );
   }
 
   @Get(':id')
   get(@Tenant() tenant: string, @Param('id') id: string): Promise<Conversation> {
-    return this.command({ type: 'get', tenant, conversationId: parseId(id) }, id);
+    return this.command({ type: 'get', tenant, conversationId: parseId(id) });
   }
 
   @Post(':id/messages')
@@ -174,14 +174,13 @@ export class ConversationsController {
         ...(body.headline !== undefined ? { headline: body.headline } : {}),
         ...(body.callToAction !== undefined ? { callToAction: body.callToAction } : {}),
       },
-      id,
     );
   }
 
   @Post(':id/seed')
   @HttpCode(200)
   selectSeed(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SelectSeedBody)) body: z.infer<typeof SelectSeedBody>): Promise<Conversation> {
-    return this.command({ type: 'select-seed', tenant, conversationId: parseId(id), index: body.index }, id);
+    return this.command({ type: 'select-seed', tenant, conversationId: parseId(id), index: body.index });
   }
 
   /**
@@ -212,7 +211,7 @@ export class ConversationsController {
     let initial: Conversation;
     try {
       await this.hub.listening();
-      initial = await this.command({ type: 'get', tenant, conversationId }, conversationId);
+      initial = await this.command({ type: 'get', tenant, conversationId });
     } catch (error) {
       stop();
       throw error;
@@ -222,8 +221,35 @@ export class ConversationsController {
     open();
   }
 
-  private async command(value: ConversationCommand, key: string): Promise<Conversation> {
-    return this.marked(await this.runtime.bus.request(ServiceRoutes.conversation, { key, value }));
+  private async command(value: ConversationCommand): Promise<Conversation> {
+    if (value.type !== 'reply') return this.marked(await this.runtime.queries.call(Queries.conversation, value));
+    // A "yes" requests the ad (an event) and answers `generating`; the ad's outcome arrives as a
+    // conversation update. Wait for it, bounded: past ADSEED_AD_WAIT_MS the answer stays
+    // `generating` and the client gets the rest over /events (or GET).
+    const updates: Conversation[] = [];
+    let wake: (() => void) | undefined;
+    const stop = this.hub.listen(value.conversationId, (c) => {
+      if (c.tenant !== value.tenant) return;
+      updates.push(c);
+      wake?.();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const reply = await this.runtime.queries.call(Queries.conversation, value);
+      if (reply.status !== 'generating') return this.marked(reply);
+      const settled = () => updates.find((c) => c.status !== 'generating' && c.updatedAt >= reply.updatedAt);
+      const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.env.ADSEED_AD_WAIT_MS)));
+      let done = settled();
+      while (!done) {
+        const woken = new Promise<'update'>((resolve) => (wake = () => resolve('update')));
+        if ((await Promise.race([woken, expired.then(() => 'expired' as const)])) === 'expired') break;
+        done = settled();
+      }
+      return this.marked(done ?? reply);
+    } finally {
+      clearTimeout(timer);
+      stop();
+    }
   }
 
   /** The conversation with its ad's review state (the ad is registered for review when first seen). */
@@ -245,42 +271,48 @@ const subjectOf = (caption: string): string => {
 export class AdsController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly assets: AssetsService,
     private readonly reviews: ReviewService,
+    private readonly ads: SingleAds,
   ) {}
 
   /** Without a conversation: from a seed (+ brand), or from a segment via its best-matching seed. */
   @Post()
   @HttpCode(201)
   @ModerateText('segment', 'headline', 'callToAction')
-  async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateAdBody)) body: CreateAdBody) {
+  async create(@Tenant() tenant: string, @Body(new ZodPipe(CreateAdBody)) body: CreateAdBody, @Res({ passthrough: true }) res: Response) {
     if (body.brandPath) await this.assets.assertBrandImage(tenant, body.brandPath);
-    const { bus } = this.runtime;
     let seedPath = body.seedPath;
     let subject: string | undefined;
     if (!seedPath) {
-      const found = await bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text: body.segment!, k: 1, kind: 'seed', encoders: ['clip', 'caption'] } });
+      const found = await this.runtime.queries.call(Queries.search, { tenant, text: body.segment!, k: 1, kind: 'seed', encoders: ['clip', 'caption'] });
       const best = found.hits[0];
       if (!best) throw new ApiError(404, 'no_seeds', 'the seed library has nothing for this segment yet: upload seed photos first', [{ field: 'segment', reason: 'no matching seed' }]);
       seedPath = best.path;
       subject = best.caption ? subjectOf(best.caption) : undefined;
     }
-    const ad = await bus.request(
-      ServiceRoutes.generateAd,
+    const requested = await this.ads.request(
       {
-        key: tenant,
-        value: {
-          tenant,
-          seedPath,
-          ...(body.brandPath ? { brandPath: body.brandPath } : {}),
-          ...(body.headline ? { headline: body.headline } : {}),
-          ...(body.callToAction ? { callToAction: body.callToAction } : {}),
-          ...(subject ? { subject } : {}),
-          ...(body.segment ? { segment: body.segment } : {}),
-        },
+        tenant,
+        seedPath,
+        ...(body.brandPath ? { brandPath: body.brandPath } : {}),
+        ...(body.headline ? { headline: body.headline } : {}),
+        ...(body.callToAction ? { callToAction: body.callToAction } : {}),
+        ...(subject ? { subject } : {}),
+        ...(body.segment ? { segment: body.segment } : {}),
       },
-      { timeoutMs: 300_000 },
+      { origin: 'direct', waitMs: this.env.ADSEED_AD_WAIT_MS },
     );
+    const { outcome } = requested;
+    if (!outcome) {
+      // still being made: where it will be, and nothing else yet
+      res.status(202);
+      res.setHeader('Location', assetContentUrl(requested.path));
+      return { status: 'generating' as const, ad: { path: requested.path, url: assetContentUrl(requested.path), seedPath, ...(subject ? { subject } : {}) } };
+    }
+    if (outcome.error || !outcome.ad) throw ServiceError.fromPayload(outcome.error ?? { status: 500, code: 'internal', message: 'generation answered without an ad' });
+    const ad = outcome.ad;
     const review = await this.reviews.mark(tenant, ad.path, 'direct');
     return {
       ad: {

@@ -2,7 +2,6 @@ import { randomBytes, randomInt } from 'node:crypto';
 import {
   assetContentUrl,
   CreateExperimentBody,
-  ServiceRoutes,
   type ConfigurationResult,
   type Experiment,
   type ExperimentConfiguration,
@@ -17,6 +16,7 @@ import { AssetsService } from './assets.service';
 import { bradleyTerry, ranks, wilsonInterval, type PairVote } from './experiment-statistics';
 import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
+import { SingleAds } from './single-ads';
 import type { Principal } from './roles';
 
 const StoredExperiment = z.object({ id: z.string(), tenant: z.string(), request: CreateExperimentBody, createdAt: z.string(), createdBy: z.string() });
@@ -52,6 +52,7 @@ export class ExperimentsService {
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly assets: AssetsService,
+    private readonly ads: SingleAds,
   ) {}
 
   private get bucket(): string {
@@ -154,25 +155,25 @@ export class ExperimentsService {
     const configuration: ExperimentConfiguration = request.configurations[index];
     let outcome: AdOutcome;
     try {
-      const ad = await this.runtime.bus.request(
-        ServiceRoutes.generateAd,
+      // background work: waits for the ad's event (generation is never a query)
+      const { outcome: made } = await this.ads.request(
         {
-          key: tenant,
-          value: {
-            tenant,
-            seedPath: request.seedPaths[seed],
-            brandPath: request.brandPath,
-            generator: configuration.generator,
-            ...(request.headline ? { headline: request.headline } : {}),
-            ...(request.callToAction ? { callToAction: request.callToAction } : {}),
-            ...(request.segment ? { segment: request.segment } : {}),
-            ...(configuration.placement !== 'auto' ? { corner: configuration.placement } : {}),
-            ...(configuration.packScale !== 1 ? { packScale: configuration.packScale } : {}),
-            ...(configuration.promptTemplate ? { promptTemplate: configuration.promptTemplate } : {}),
-          },
+          tenant,
+          seedPath: request.seedPaths[seed],
+          brandPath: request.brandPath,
+          generator: configuration.generator,
+          ...(request.headline ? { headline: request.headline } : {}),
+          ...(request.callToAction ? { callToAction: request.callToAction } : {}),
+          ...(request.segment ? { segment: request.segment } : {}),
+          ...(configuration.placement !== 'auto' ? { corner: configuration.placement } : {}),
+          ...(configuration.packScale !== 1 ? { packScale: configuration.packScale } : {}),
+          ...(configuration.promptTemplate ? { promptTemplate: configuration.promptTemplate } : {}),
         },
-        { timeoutMs: 300_000 },
+        { origin: 'experiment', waitMs: 300_000 },
       );
+      if (!made) throw new ServiceError(504, 'generation_timeout', 'the ad was not made within 300 s');
+      if (made.error || !made.ad) throw ServiceError.fromPayload(made.error ?? { status: 500, code: 'internal', message: 'generation answered without an ad' });
+      const ad = made.ad;
       outcome = { seed, configuration: index, path: ad.path };
     } catch (error) {
       const code = error instanceof ServiceError ? error.code : 'generation_failed';

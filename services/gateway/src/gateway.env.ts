@@ -68,6 +68,12 @@ export const GatewayEnv = z.object({
   ADSEED_JOB_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
   /** How often the sweeper looks for expired jobs and ads (0: never). */
   ADSEED_JOB_SWEEP_INTERVAL_MS: envInt(3_600_000, 0, 86_400_000),
+  /**
+   * How long `POST /v1/ads` and a conversation's "yes" wait for the ad (generation is an event,
+   * not a query): past it, `POST /v1/ads` answers 202 with the ad's future path in `Location`, and a
+   * conversation answers in `generating` (its update arrives over the events stream).
+   */
+  ADSEED_AD_WAIT_MS: envInt(60_000, 0, 600_000),
   /** Where job state lives (shared with the agent's conversations). */
   ADSEED_BUCKET_STATE: z.string().default('state'),
   /** Review policy per tenant: JSON `{"<tenant>": "auto-approve" | "always-review", "*": …}`. */

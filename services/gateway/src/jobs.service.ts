@@ -5,7 +5,7 @@ import {
   JobAdKeys,
   JobTopics,
   newJobId,
-  ServiceRoutes,
+  Queries,
   splitStoragePath,
   type AdFailed,
   type AdGenerated,
@@ -318,7 +318,7 @@ export class JobsService {
 
   private async segmentUnits(tenant: string, segments: string[], k: number, minScore: number | undefined): Promise<PlanUnit[]> {
     const search = (text: string, limit: number, floor: number | undefined) =>
-      this.runtime.bus.request(ServiceRoutes.search, { key: tenant, value: { tenant, text, k: limit, kind: 'seed', encoders: ['clip', 'caption'], ...(floor !== undefined ? { minScore: floor } : {}) } });
+      this.runtime.queries.call(Queries.search, { tenant, text, k: limit, kind: 'seed', encoders: ['clip', 'caption'], ...(floor !== undefined ? { minScore: floor } : {}) });
     return Promise.all(
       segments.map(async (segment, i) => {
         const reply = await search(segment, k, minScore);

@@ -3,7 +3,7 @@ import {
   ListSubjectsQuery,
   PatchSubjectBody,
   SeedGapsQuery,
-  ServiceRoutes,
+  Queries,
   type CatalogueCommand,
   type CatalogueReply,
   type Subject,
@@ -53,7 +53,7 @@ export class SubjectsController {
   }
 
   private command(value: CatalogueCommand): Promise<CatalogueReply> {
-    return this.runtime.bus.request(ServiceRoutes.catalogue, { key: value.tenant, value });
+    return this.runtime.queries.call(Queries.catalogue, value);
   }
 }
 
@@ -65,7 +65,7 @@ export class ReportsController {
 
   @Get('seed-gaps')
   async seedGaps(@Tenant() tenant: string, @Query(new ZodPipe(SeedGapsQuery, 'query')) query: z.infer<typeof SeedGapsQuery>) {
-    const reply = await this.runtime.bus.request(ServiceRoutes.catalogue, { key: tenant, value: { type: 'seed-gaps', tenant, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) } });
+    const reply = await this.runtime.queries.call(Queries.catalogue, { type: 'seed-gaps', tenant, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
     return { items: reply.gaps ?? [], ...(reply.nextCursor ? { nextCursor: reply.nextCursor } : {}) };
   }
 }

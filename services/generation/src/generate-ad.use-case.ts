@@ -23,7 +23,8 @@ export class GenerateAdUseCase {
     private readonly brandKits?: BrandKitReader,
   ) {}
 
-  async execute(request: GenerateAdRequest): Promise<GenerateAdReply> {
+  /** `key`: where in the ads bucket (a single ad's key derives from its request, so redeliveries overwrite one object). */
+  async execute(request: GenerateAdRequest, options: { key?: string } = {}): Promise<GenerateAdReply> {
     if (request.generator && this.generatorKind && request.generator !== this.generatorKind) {
       throw new ServiceError(422, 'generator_unavailable', `this deployment generates with ${this.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`, [{ field: 'generator', reason: 'not configured here' }]);
     }
@@ -57,7 +58,7 @@ export class GenerateAdUseCase {
     } finally {
       end();
     }
-    const key = `${request.tenant}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}.png`;
+    const key = options.key ?? `${request.tenant}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}.png`;
     const fidelity = (await measureFidelity(this.runtime, ad, brand)).result;
     await this.runtime.store.put(this.runtime.buckets.ad, key, ad.png, {
       contentType: 'image/png',

@@ -1,4 +1,4 @@
-import { JobTopics, ServiceRoutes } from '@adseed/contracts';
+import { GenerationTopics, JobTopics } from '@adseed/contracts';
 import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { traceMethods } from '@adseed/telemetry';
 import type { Subscription } from '@adseed/messaging';
@@ -9,6 +9,7 @@ import type { AdGenerator } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
 import { ReplicateAdGenerator } from './generators/replicate-ad.generator';
 import { RenderJobAdUseCase } from './render-job-ad.use-case';
+import { SingleAdUseCase } from './single-ad.use-case';
 import { BrandKitReader } from './brand-kit.reader';
 
 export const GENERATION_GROUP = 'generation';
@@ -40,15 +41,19 @@ export class GenerationConsumers implements OnApplicationBootstrap, OnApplicatio
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
-    private readonly generate: GenerateAdUseCase,
+    private readonly singleAd: SingleAdUseCase,
     private readonly renderJobAd: RenderJobAdUseCase,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus, store, buckets } = this.runtime;
     await store.ensureBucket(buckets.ad);
-    await bus.ensureTopics([ServiceRoutes.generateAd.request]);
-    this.subscriptions.push(await bus.respond(ServiceRoutes.generateAd, { group: GENERATION_GROUP }, (m) => this.generate.execute(m.value)));
+    await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
+    this.subscriptions.push(
+      await bus.subscribe(GenerationTopics.singleAdRequested, { group: GENERATION_GROUP }, async (m) => {
+        await this.singleAd.execute(m);
+      }),
+    );
     await bus.ensureTopics([JobTopics.adRequested, JobTopics.adGenerated, JobTopics.adFailed]);
     this.subscriptions.push(
       await bus.subscribe(JobTopics.adRequested, { group: GENERATION_JOBS_GROUP }, async (m) => {
@@ -78,6 +83,7 @@ export class GenerationModule {
           inject: [GENERATOR, BrandKitReader],
           useFactory: (generator: AdGenerator, brandKits: BrandKitReader) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE, env.ADSEED_GENERATOR, brandKits),
         },
+        { provide: SingleAdUseCase, inject: [GenerateAdUseCase], useFactory: (generate: GenerateAdUseCase) => new SingleAdUseCase(runtime, generate) },
         {
           provide: RenderJobAdUseCase,
           inject: [GENERATOR, BrandKitReader],

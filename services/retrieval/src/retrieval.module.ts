@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { AssetTopics, ServiceRoutes } from '@adseed/contracts';
+import { AssetTopics, Queries } from '@adseed/contracts';
 import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { traceMethods } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -52,15 +52,15 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this.runtime;
-    await bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, AssetTopics.deleted, ServiceRoutes.search.request, ServiceRoutes.getAsset.request]);
+    await bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, AssetTopics.deleted]);
     await bus.subscribe(AssetTopics.embedded, { group: RETRIEVAL_GROUP }, async (m) => {
       await this.indexAsset.execute(m.value);
     });
     await bus.subscribe(AssetTopics.deleted, { group: RETRIEVAL_GROUP }, async (m) => {
       await this.assets.delete(m.value);
     });
-    await bus.respond(ServiceRoutes.search, { group: RETRIEVAL_GROUP }, (m) => this.search.execute(m.value));
-    await bus.respond(ServiceRoutes.getAsset, { group: RETRIEVAL_GROUP }, async (m) => ({ ...(await this.assets.get(m.value)) }));
+    this.runtime.queryServer.handle(Queries.search, (request) => this.search.execute(request));
+    this.runtime.queryServer.handle(Queries.getAsset, async (request) => ({ ...(await this.assets.get(request)) }));
   }
 
   async onApplicationShutdown(): Promise<void> {

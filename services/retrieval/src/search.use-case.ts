@@ -1,4 +1,4 @@
-import { rightsProblem, ServiceRoutes, type EncoderName, type Rights, type SearchReply, type SearchRequest } from '@adseed/contracts';
+import { rightsProblem, Queries, type EncoderName, type Rights, type SearchReply, type SearchRequest } from '@adseed/contracts';
 import type { ServiceRuntime } from '@adseed/platform';
 import { fuseRankings } from './rank-fusion';
 import { clearsFloor, type RelevanceFloor } from './relevance-floor';
@@ -41,12 +41,10 @@ export class SearchUseCase {
   async execute(request: SearchRequest): Promise<SearchReply> {
     const encoders: EncoderName[] = request.encoders;
     // Each tower embeds only its own text: CLIP the prompt, the caption encoder the bare text.
-    // Keyed by the text, not the tenant: concurrent searches of one tenant spread over the
-    // route's partitions (a partition answers one request at a time), so the embedding service
-    // can batch them, and identical texts meet on one partition (one encode, then cache hits).
-    const embedded = await this.runtime.bus.request(ServiceRoutes.embedTexts, {
-      key: request.text,
-      value: { texts: [request.text], encoders, ...(encoders.includes('clip') ? { clipTexts: [clipPrompt(request.text)] } : {}) },
+    const embedded = await this.runtime.queries.call(Queries.embedTexts, {
+      texts: [request.text],
+      encoders,
+      ...(encoders.includes('clip') ? { clipTexts: [clipPrompt(request.text)] } : {}),
     });
     const queries: Partial<Record<VectorName, Float32Array>> = {};
     if (embedded.clip) queries.clip = Float32Array.from(embedded.clip[0]);

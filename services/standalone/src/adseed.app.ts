@@ -7,7 +7,7 @@ import { EmbeddingService } from '@adseed/embedding';
 import { createGatewayApp, GatewayEnv } from '@adseed/gateway';
 import { GenerationModule, GenerationService, type AdGenerator } from '@adseed/generation';
 import { InProcessBroker } from '@adseed/messaging';
-import { createRuntime, MetricsListener, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { createRuntime, InProcessQueries, MetricsListener, withMergedMetrics, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { RetrievalService, VECTOR_INDEX, type VectorIndex } from '@adseed/retrieval';
 import { FsObjectStore } from '@adseed/storage';
 import { Logger, NestLoggerAdapter, startTracing } from '@adseed/telemetry';
@@ -82,6 +82,8 @@ export interface RunningAdseed {
   metricsUrl?: string;
   broker: InProcessBroker;
   store: FsObjectStore;
+  /** The services' queries (direct calls in this mode). */
+  queries: InProcessQueries;
   /** Resolves when the demo library is stored and indexed. */
   demoLibrary: Promise<{ photos: number; published: number }>;
   /** Resolves with how many stored-but-unindexed assets start-up queued again. */
@@ -124,7 +126,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
       : {},
   );
   const store = new FsObjectStore(join(dataDir, 'objects'));
-  const shared = { broker, store };
+  const shared = { broker, store, queries: new InProcessQueries(common.ADSEED_REQUEST_TIMEOUT_MS) };
   const runtimeOf = (name: string) => createRuntime(name, common, { shared, sink: options.logSink });
 
   const contexts: INestApplicationContext[] = [];
@@ -178,6 +180,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     tenant: config.gateway.ADSEED_DEFAULT_TENANT,
     store,
     bus: gatewayRuntime.bus,
+    queries: gatewayRuntime.queries,
     buckets: gatewayRuntime.buckets,
     logger,
     markerFile: join(dataDir, 'demo-library.complete'),
@@ -190,6 +193,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     ...(metricsUrl ? { metricsUrl } : {}),
     broker,
     store,
+    queries: shared.queries,
     demoLibrary,
     requeued,
     whenIdle,

@@ -1,8 +1,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { AssetTopics, assetIdFor, rightsToMetadata, ServiceRoutes, type Rights } from '@adseed/contracts';
+import { AssetTopics, assetIdFor, rightsToMetadata, Queries, type Rights } from '@adseed/contracts';
 import { parseManifest } from './manifest';
 import type { EventBus } from '@adseed/messaging';
+import type { QueryClient } from '@adseed/platform';
 import type { ObjectStore } from '@adseed/storage';
 import type { Logger } from '@adseed/telemetry';
 import { renderDemoBrandPack } from '@adseed/generation';
@@ -23,6 +24,7 @@ export interface DemoLibraryOptions {
   tenant: string;
   store: ObjectStore;
   bus: EventBus;
+  queries: QueryClient;
   buckets: { seed: string; brand: string };
   logger: Logger;
   /** Where the "library fully indexed" marker lives (the local data directory). */
@@ -37,7 +39,7 @@ export interface DemoLibraryOptions {
  * in place and publish nothing, unless an earlier run stopped before it finished.
  */
 export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ photos: number; published: number }> {
-  const { dir, tenant, store, bus, buckets, logger } = options;
+  const { dir, tenant, store, bus, queries, buckets, logger } = options;
   await store.ensureBucket(buckets.seed);
   await store.ensureBucket(buckets.brand);
   const brandKey = `${tenant}/pawsome-pack.png`;
@@ -60,7 +62,7 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
   const rows = parseManifest(await fs.readFile(manifestFile, 'utf8'));
   // the demo's subject descriptions are data, applied like a tenant's own edits
   const edits = JSON.parse(await fs.readFile(DEMO_SUBJECT_EDITS, 'utf8')) as { edits: { name: string; description?: string; audience?: string }[] };
-  await bus.request(ServiceRoutes.catalogue, { key: tenant, value: { type: 'edit-by-name', tenant, edits: edits.edits } });
+  await queries.call(Queries.catalogue, { type: 'edit-by-name', tenant, edits: edits.edits });
   const complete = existsSync(options.markerFile);
   let published = 0;
   for (const row of rows) {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { Conversation } from '../conversation';
 import { AssetId, AssetKind, chars, EncoderName, ModelRef, nonBlank, Rights, StoragePath, Tag, Tags, TenantId } from '../common';
-import { CatalogueCommand, CatalogueReply } from '../subjects';
-import { defineRoute, defineTopic } from '../topic';
+import { defineTopic } from '../topic';
 
 const EmbedTexts = z.array(chars(1000).min(1)).min(1).max(256);
 export const EmbedTextsRequest = z.object({
@@ -134,17 +133,6 @@ export const GetAssetReply = z.object({ asset: IndexedAsset.optional() });
 export type GetAssetRequest = z.infer<typeof GetAssetRequest>;
 export type GetAssetReply = z.infer<typeof GetAssetReply>;
 
-export const ServiceRoutes = {
-  // 16 partitions: a partition answers one request at a time, so the partitions bound how many
-  // searches (and their text encodes, which the embedding service batches) run at once.
-  embedTexts: defineRoute('adseed.embedding.texts-requested.v1', EmbedTextsRequest, EmbedTextsReply, 16),
-  search: defineRoute('adseed.retrieval.search-requested.v1', SearchRequest, SearchReply, 16),
-  /** One ad, answered when it is made (`POST /v1/ads`, conversations); jobs use `JobTopics` instead. */
-  generateAd: defineRoute('adseed.generation.generate-requested.v1', GenerateAdRequest, GenerateAdReply),
-  conversation: defineRoute('adseed.conversation.command-requested.v1', ConversationCommand, Conversation),
-  getAsset: defineRoute('adseed.retrieval.asset-requested.v1', GetAssetRequest, GetAssetReply),
-  catalogue: defineRoute('adseed.agent.catalogue-requested.v1', CatalogueCommand, CatalogueReply),
-} as const;
 
 /** Broadcast whenever a conversation changes; the gateway fans it out to SSE clients. */
 export const ConversationTopics = {

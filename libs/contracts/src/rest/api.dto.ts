@@ -179,6 +179,12 @@ export const CreateAdResponse = z.object({
   }),
 });
 
+/** `POST /v1/ads` past `ADSEED_AD_WAIT_MS`: the ad is still being made, at `ad.path` (also the `Location`). */
+export const CreateAdPendingResponse = z.object({
+  status: z.literal('generating'),
+  ad: z.object({ path: StoragePath, url: z.string(), seedPath: StoragePath, subject: z.string().optional() }),
+});
+
 export const EncoderStatus = z.object({
   name: EncoderName,
   loaded: z.boolean(),

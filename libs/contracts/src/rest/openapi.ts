@@ -16,6 +16,7 @@ import {
   AssetContentQuery,
   AssetUrlResponse,
   CreateAdBody,
+  CreateAdPendingResponse,
   CreateAdResponse,
   CreateConversationBody,
   DeleteAssetResponse,
@@ -226,7 +227,17 @@ export function buildOpenApiDocument(version = '0.1.0'): ReturnType<OpenApiGener
   r.registerPath({
     method: 'post', path: '/v1/ads', tags: ['ads'], summary: 'Generate an ad directly: from a segment, or from a seed (+ brand) image',
     request: { headers: tenantHeader, body: jsonBody(CreateAdBody) },
-    responses: { 201: json(CreateAdResponse, 'The ad was generated and stored.'), ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist (a `brandPath` outside the brands bucket names no brand image).'), ...moderation },
+    description:
+      'Generation is an event (`adseed.generation.single-ad-requested.v1`): the request waits for its outcome at most ' +
+      '`ADSEED_AD_WAIT_MS` (60 s). Past that it answers 202 with the path the ad will have; `Location` is its content URL, ' +
+      '404 until the ad is stored.',
+    responses: {
+      201: json(CreateAdResponse, 'The ad was generated and stored.'),
+      202: {
+        ...json(CreateAdPendingResponse, 'The ad is still being made; it will be at `ad.path`.'),
+        headers: { Location: { description: 'The content URL of the ad (`/v1/assets/content?path=…`), 404 until it is stored.', schema: { type: 'string' as const } } },
+      },
+      ...errors, 404: json(ErrorBody, 'The seed or brand image does not exist (a `brandPath` outside the brands bucket names no brand image).'), ...moderation },
   });
 
   registerJobPaths(r, { headers: tenantHeader, errors });

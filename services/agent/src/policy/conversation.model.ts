@@ -68,8 +68,16 @@ export interface PolicyPorts {
    * suit the segment first; empty when none does
    */
   retrieve(subject: string, k: number, segment: string): Promise<SeedHit[]>;
-  /** generate the ad from the chosen seed; returns the ad's storage path */
-  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string; headline?: string; callToAction?: string }): Promise<{ path: string; url: string }>;
+  /**
+   * generate the ad from the chosen seed: the ad's storage path, or `pending` when it was only
+   * requested (the outcome then comes back through `ConversationPolicy.completeGeneration`)
+   */
+  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string; headline?: string; callToAction?: string }): Promise<{ path: string; url: string } | GenerationPending>;
+}
+
+/** The ad was requested; it is made in the background and its outcome arrives as an event. */
+export interface GenerationPending {
+  pending: true;
 }
 
 export interface SubjectProposer {

@@ -315,15 +315,29 @@ export class ConversationPolicy {
         this.timeouts.generateMs,
         'generating the ad',
       );
+      if ('pending' in ad) return generating;
+      return this.completeGeneration(generating, { ad });
+    } catch (error) {
+      return this.completeGeneration(generating, { error: messageOf(error) });
+    }
+  }
+
+  /**
+   * The outcome of the ad a conversation in `generating` asked for: done with the ad, or back to
+   * the chosen seed with the reason. Anything else (not generating, another seed) is returned as is.
+   */
+  completeGeneration(c: Conversation, outcome: { ad?: { path: string; url: string }; error?: string; seedPath?: string }): Conversation {
+    const seed = c.currentSeed;
+    if (c.status !== 'generating' || !seed || (outcome.seedPath !== undefined && outcome.seedPath !== seed.path)) return c;
+    if (outcome.ad) {
       const rights = { ...(seed.licence ? { licence: seed.licence } : {}), ...(seed.attribution ? { attribution: seed.attribution } : {}) };
       const credit = seed.attribution ? ` Credit the photo: ${seed.attribution}${seed.licence ? ` (${seed.licence})` : ''}.` : '';
-      return this.say({ ...generating, status: 'done', ad: { path: ad.path, url: ad.url, seedPath: seed.path, ...rights } }, `Your ad is ready: ${ad.url}${credit}`);
-    } catch (error) {
-      return this.say(
-        { ...generating, status: 'awaiting-seed' },
-        `Generating the ad failed: ${messageOf(error)}. Your choice is kept: say yes to try again, next for another photo, or "different subject".`,
-      );
+      return this.say({ ...c, status: 'done', ad: { path: outcome.ad.path, url: outcome.ad.url, seedPath: seed.path, ...rights } }, `Your ad is ready: ${outcome.ad.url}${credit}`);
     }
+    return this.say(
+      { ...c, status: 'awaiting-seed' },
+      `Generating the ad failed: ${outcome.error ?? 'no ad was made'}. Your choice is kept: say yes to try again, next for another photo, or "different subject".`,
+    );
   }
 
   private async retrieve(subjectName: string, segment: string): Promise<SeedHit[]> {

@@ -1,5 +1,5 @@
-import { assetContentUrl, ServiceRoutes, type SearchHit } from '@adseed/contracts';
-import type { EventBus } from '@adseed/messaging';
+import { assetContentUrl, Queries, type SearchHit } from '@adseed/contracts';
+import type { QueryClient } from '@adseed/platform';
 import type { SeedHit } from '../policy/conversation.model';
 
 export interface FoundSeeds {
@@ -31,15 +31,12 @@ export interface FindOptions {
  * (or members of the subject).
  */
 export class SeedFinder {
-  constructor(private readonly bus: EventBus) {}
+  constructor(private readonly queries: QueryClient) {}
 
   async find(tenant: string, text: string, k: number, options: FindOptions = {}): Promise<FoundSeeds> {
     const members = options.members ?? new Map<string, string>();
-    const reply = await this.bus.request(ServiceRoutes.search, {
-      key: `${tenant}:${text}`,
-      // fused ranks may put a seed under the floor above one that clears it: ask for more than k
-      value: { tenant, text, k: Math.min(Math.max(k * 3, 10), 50), kind: 'seed', encoders: options.encoders ?? ['clip', 'caption'], minScore: -1 },
-    });
+    // fused ranks may put a seed under the floor above one that clears it: ask for more than k
+    const reply = await this.queries.call(Queries.search, { tenant, text, k: Math.min(Math.max(k * 3, 10), 50), kind: 'seed', encoders: options.encoders ?? ['clip', 'caption'], minScore: -1 });
     const scored = reply.hits.map(bestCosine).filter(Number.isFinite);
     const ofSubject = reply.hits.filter((h) => members.has(h.assetId));
     const found = options.onlyMembers ? [] : reply.hits.filter((h) => !members.has(h.assetId) && !h.belowFloor);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { Queries } from '@adseed/contracts';
 import { DEMO_LIBRARY, PNG_SIGNATURE, startTestApp, type TestApp } from './harness';
 import { snapshotDir } from './snapshot';
 
@@ -66,14 +67,14 @@ describe('embedded mode, end to end through the REST API', () => {
       assert.equal(res.status, 200, await res.clone().text());
       return (await res.json()) as Json;
     };
-    const searchesBefore = app.broker.read('adseed.retrieval.search-requested.v1').length;
+    const searchesBefore = app.queries.callsOf(Queries.search);
     c = await say('yes');
     assert.equal(c.status, 'awaiting-seed');
     assert.equal(c.seeds.length, 3);
     assert.equal(c.seedIndex, 0);
     assert.deepEqual(c.currentSeed, c.seeds[0]);
     const three = c.seeds.map((s: Json) => s.path);
-    assert.equal(app.broker.read('adseed.retrieval.search-requested.v1').length, searchesBefore + 1);
+    assert.equal(app.queries.callsOf(Queries.search), searchesBefore + 1);
 
     c = await say('not quite');
     assert.equal(c.seedIndex, 1);
@@ -81,7 +82,7 @@ describe('embedded mode, end to end through the REST API', () => {
     c = await say('next');
     assert.equal(c.currentSeed.path, three[2]);
     assert.deepEqual(c.seeds.map((s: Json) => s.path), three, 'the same three seeds, no new search');
-    assert.equal(app.broker.read('adseed.retrieval.search-requested.v1').length, searchesBefore + 1);
+    assert.equal(app.queries.callsOf(Queries.search), searchesBefore + 1);
 
     c = await say('not quite');
     assert.equal(c.status, 'awaiting-seed');
@@ -89,7 +90,7 @@ describe('embedded mode, end to end through the REST API', () => {
     assert.ok(c.rejectedSubjects.includes(firstSubject));
     assert.equal(c.seedIndex, 0);
     assert.notDeepEqual(c.seeds.map((s: Json) => s.path), three);
-    assert.equal(app.broker.read('adseed.retrieval.search-requested.v1').length, searchesBefore + 2);
+    assert.equal(app.queries.callsOf(Queries.search), searchesBefore + 2);
 
     c = await say('yes, that one');
     assert.equal(c.status, 'done');

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { Queries } from '@adseed/contracts';
 import { startTestApp, type TestApp } from './harness';
 
 type Json = Record<string, any>;
@@ -52,18 +53,18 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
   after(() => app?.stop());
 
   it('rejects a profane segment when a conversation starts, plain or obfuscated, and starts none', async () => {
-    const before = app.broker.read('adseed.conversation.command-requested.v1').length;
+    const before = app.queries.callsOf(Queries.conversation);
     for (const segment of ['dog owners who say fuck', 'f u c k dog owners', 'sh1t-talking cat people', 'B1TCH please']) {
       await assertRejected(await app.api('/v1/conversations', { method: 'POST', json: { segment } }), [{ field: 'segment', reason: 'profanity' }]);
     }
-    assert.equal(app.broker.read('adseed.conversation.command-requested.v1').length, before, 'nothing reached the agent');
+    assert.equal(app.queries.callsOf(Queries.conversation), before, 'nothing reached the agent');
   });
 
   it('rejects a profane chat message and leaves the conversation as it was', async () => {
-    const commands = app.broker.read('adseed.conversation.command-requested.v1').length;
+    const commands = app.queries.callsOf(Queries.conversation);
     const created = await app.api('/v1/conversations', { method: 'POST', json: { segment: 'outdoor-loving dog owners' } });
     assert.equal(created.status, 201, 'clean text passes');
-    assert.equal(app.broker.read('adseed.conversation.command-requested.v1').length, commands + 1, 'and reaches the agent');
+    assert.equal(app.queries.callsOf(Queries.conversation), commands + 1, 'and reaches the agent');
     const c = (await created.json()) as Json;
     await assertRejected(await app.api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'show me a fucking beagle' } }), [{ field: 'text', reason: 'profanity' }]);
     const after = (await (await app.api(`/v1/conversations/${c.id}`)).json()) as Json;

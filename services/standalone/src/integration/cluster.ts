@@ -24,6 +24,9 @@ export const INFRA = {
 /** Added to every service port the integration suites choose (`ADSEED_IT_PORT_OFFSET`, default 0). */
 export const PORT_OFFSET = Number(env.ADSEED_IT_PORT_OFFSET ?? 0);
 
+/** A service's gRPC port is its HTTP port plus this. */
+export const GRPC_PORT_STEP = 50;
+
 export interface ClusterOptions {
   /** Per-service state (embedded index, logs) lives below this. */
   dataDir: string;
@@ -44,6 +47,7 @@ export interface Replica {
 export interface Cluster {
   gatewayUrl: string;
   portOf(service: ServiceName): number;
+  grpcPortOf(service: ServiceName): number;
   /** Starts one service's process (again) and waits for its /readyz. */
   start(service: ServiceName): Promise<void>;
   kill(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
@@ -63,6 +67,13 @@ export interface Cluster {
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const processes = new Map<ServiceName, ChildProcess>();
   const portOf = (service: ServiceName) => options.basePort + PORT_OFFSET + SERVICES.indexOf(service);
+  // gRPC ports of the services that answer queries, shifted by the offset like the HTTP ones
+  const grpcPortOf = (service: ServiceName) => options.basePort + PORT_OFFSET + GRPC_PORT_STEP + SERVICES.indexOf(service);
+  const grpcEnv = {
+    EMBEDDING_GRPC_URL: `dns:///127.0.0.1:${grpcPortOf('embedding')}`,
+    RETRIEVAL_GRPC_URL: `dns:///127.0.0.1:${grpcPortOf('retrieval')}`,
+    AGENT_GRPC_URL: `dns:///127.0.0.1:${grpcPortOf('agent')}`,
+  };
   const logFile = (service: ServiceName) => join(options.dataDir, `${service}.log`);
 
   const replicas = new Map<string, ChildProcess>();
@@ -74,7 +85,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const log = createWriteStream(join(options.dataDir, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [join(REPO_ROOT, 'services', service, 'dist', 'main.js')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...options.env, ...options.serviceEnv?.[service], PORT: String(port), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
+      // a replica's gRPC port is its HTTP port + GRPC_PORT_STEP too (callers reach the first replica only)
+      env: { ...process.env, ...grpcEnv, ...options.env, ...options.serviceEnv?.[service], PORT: String(port), GRPC_PORT: String(port + GRPC_PORT_STEP), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(log);
@@ -111,6 +123,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const cluster: Cluster = {
     gatewayUrl: `http://127.0.0.1:${portOf('gateway')}`,
     portOf,
+    grpcPortOf,
     start,
     kill,
     startReplica,

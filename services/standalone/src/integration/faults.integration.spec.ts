@@ -10,13 +10,14 @@ import {
   assetIdFor,
   ConversationTopics,
   deadLetterTopicName,
-  ServiceRoutes,
+  GenerationTopics,
   StorageTopics,
   type AssetEmbedded,
   type AssetIndexed,
   type AssetIngestRequested,
   type Conversation,
   type Job,
+  type SingleAdCompleted,
   type StorageObjectEvent,
 } from '@adseed/contracts';
 import { H, kafkaGroupId } from '@adseed/messaging';
@@ -60,12 +61,6 @@ const SEARCH_CLIENTS = 4;
  * channel's reconnect backoff — which must be capped below this).
  */
 const SEARCH_SETTLE_MS = 10_000;
-
-interface Reply {
-  ok: boolean;
-  value?: unknown;
-  error?: { status: number; code: string; message: string };
-}
 
 interface Upload {
   row: ManifestRow;
@@ -595,29 +590,24 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       { topic: StorageTopics.objectEvents.name, group: 'embedding-storage-bridge', key: `fault-${run}-storage` },
       { topic: AssetTopics.ingestRequested.name, group: 'embedding', key: `fault-${run}-ingest` },
       { topic: AssetTopics.embedded.name, group: 'retrieval', key: `fault-${run}-embedded` },
-      { topic: ServiceRoutes.embedTexts.request.name, group: 'embedding', key: `fault-${run}-texts`, request: true },
-      { topic: ServiceRoutes.search.request.name, group: 'retrieval', key: `fault-${run}-search`, request: true },
-      { topic: ServiceRoutes.generateAd.request.name, group: 'generation', key: `fault-${run}-ad`, request: true },
-      { topic: ServiceRoutes.conversation.request.name, group: 'agent', key: `fault-${run}-command`, request: true },
+      // queries go over gRPC now; single ads are events both ways
+      { topic: GenerationTopics.singleAdRequested.name, group: 'generation', key: `fault-${run}-ad` },
+      // read by the agent (conversations) and by every gateway replica (its own group, for POST /v1/ads)
+      { topic: GenerationTopics.singleAdCompleted.name, group: /^(agent|gateway-ads-[0-9a-f]{8})$/, key: `fault-${run}-ad-done` },
       // Same key as the conversation's own updates: the poison sits on the partition the SSE hub reads for it.
       { topic: ConversationTopics.updated.name, group: /^gateway-sse-/, key: conversation.id },
     ] as const;
 
-    // Two requesters in turn: the first one's reply topic is deleted (as a stopping gateway's is)
-    // before the second one asks, and the responders must still answer the second.
-    const [firstReplyTopic, secondReplyTopic] = [`adseed.reply.it-probe-${run}-1`, `adseed.reply.it-probe-${run}-2`];
-    await probe.createTopic(firstReplyTopic);
-    await probe.createTopic(secondReplyTopic);
-    const replies = new Map<string, Reply>();
+    const completed = new Map<string, SingleAdCompleted>();
     const dead = new Map<string, ProbedMessage[]>();
     const ingested: AssetIngestRequested[] = [];
     const embedded: AssetEmbedded[] = [];
     const indexed: AssetIndexed[] = [];
-    const onReply = (m: ProbedMessage) => replies.set(m.headers[H.correlationId] ?? '', parseJson(m.value) as Reply);
-    // One consumer per requester: a consumer subscribed to a deleted topic stops fetching altogether.
-    const firstRequester = await probe.watch([firstReplyTopic], { fromBeginning: true }, onReply);
     const watches = await Promise.all([
-      probe.watch([secondReplyTopic], { fromBeginning: true }, onReply),
+      probe.watch([GenerationTopics.singleAdCompleted.name], { fromBeginning: false }, (m) => {
+        const value = parseJson(m.value) as SingleAdCompleted | undefined;
+        if (value?.requestId) completed.set(value.requestId, value);
+      }),
       // DLTs from the start: our messages are told apart by their ids, and nothing can be missed.
       probe.watch(topics.map((t) => deadLetterTopicName(t.topic)), { fromBeginning: true }, (m) => {
         const id = m.headers[H.id] ?? '';
@@ -631,13 +621,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         else indexed.push(value as AssetIndexed);
       }),
     ]);
-    const headersFor = (id: string, replyTo?: string) => ({
-      [H.id]: id,
-      [H.type]: 'fault-test',
-      [H.source]: 'adseed-it',
-      ...(replyTo ? { [H.correlationId]: id, [H.replyTo]: replyTo } : {}),
-    });
-    let firstReplyTopicDeleted = false;
+    const headersFor = (id: string) => ({ [H.id]: id, [H.type]: 'fault-test', [H.source]: 'adseed-it' });
 
     try {
       // The gateway's SSE hub starts at new messages once its group joined: see one update through
@@ -655,14 +639,13 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
 
       // 1. Poison: bytes that are not JSON, and JSON that fails the topic's schema.
       for (const t of topics) {
-        const replyTo = 'request' in t ? firstReplyTopic : undefined;
         await probe.produce(t.topic, [
-          { key: t.key, value: Buffer.from('{"assetId": "half a message', 'utf8'), headers: headersFor(`fault-${run}-json-${t.topic}`, replyTo) },
-          { key: t.key, value: JSON.stringify({ tenant: 42, hello: 'world' }), headers: headersFor(`fault-${run}-schema-${t.topic}`, replyTo) },
+          { key: t.key, value: Buffer.from('{"assetId": "half a message', 'utf8'), headers: headersFor(`fault-${run}-json-${t.topic}`) },
+          { key: t.key, value: JSON.stringify({ tenant: 42, hello: 'world' }), headers: headersFor(`fault-${run}-schema-${t.topic}`) },
         ]);
       }
 
-      // 2. Every poison dead-lettered with its reason; requesters told at once.
+      // 2. Every poison dead-lettered with its reason.
       const poisonIds = topics.flatMap((t) => [`fault-${run}-json-${t.topic}`, `fault-${run}-schema-${t.topic}`]);
       await until(() => `all ${poisonIds.length} poison messages in their DLTs (missing ${poisonIds.filter((id) => !dead.has(id)).join(', ')})`, () => poisonIds.every((id) => dead.has(id)), 90_000);
       for (const t of topics) {
@@ -683,22 +666,13 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         }
       }
       assert.match(dead.get(`fault-${run}-schema-${AssetTopics.ingestRequested.name}`)![0].headers[H.error], /tenant/, 'the reason names the field');
-      // Requesters hear of a rejected request at once instead of waiting for their timeout.
-      const rejected = topics.filter((t) => 'request' in t).flatMap((t) => [`fault-${run}-json-${t.topic}`, `fault-${run}-schema-${t.topic}`]);
-      await until(() => `error replies (missing ${rejected.filter((id) => !replies.has(id)).join(', ')})`, () => rejected.every((id) => replies.has(id)), 30_000);
-      for (const id of rejected) assert.deepEqual([replies.get(id)!.ok, replies.get(id)!.error?.status, replies.get(id)!.error?.code], [false, 400, 'invalid_request'], id);
-
-      // The first requester goes away, as a stopping gateway does: its reply topic is deleted.
-      await firstRequester.stop();
-      await probe.deleteTopic(firstReplyTopic);
-      firstReplyTopicDeleted = true;
 
       // 3. A valid event after the poison, on the same partition (same key): each is processed.
       const probeAssetId = assetIdFor(probePath);
       const caption = `fault probe ${run}`;
       const storageEtag = `fault-${run}-etag`;
-      const valid = (topic: string, value: unknown, id: string, replyTo?: string) =>
-        probe.produce(topic, [{ key: topics.find((t) => t.topic === topic)!.key, value: JSON.stringify(value), headers: headersFor(id, replyTo) }]);
+      const valid = (topic: string, value: unknown, id: string) =>
+        probe.produce(topic, [{ key: topics.find((t) => t.topic === topic)!.key, value: JSON.stringify(value), headers: headersFor(id) }]);
       const storageEvent: StorageObjectEvent = {
         EventName: 's3:ObjectCreated:Put',
         Key: `${SEEDS}/${storageKey}`,
@@ -707,10 +681,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       await valid(StorageTopics.objectEvents.name, storageEvent, `valid-${run}-storage`);
       const ingest: AssetIngestRequested = { assetId: probeAssetId, tenant, kind: 'seed', path: probePath, caption, tags: ['probe'], source: 'event' };
       await valid(AssetTopics.ingestRequested.name, ingest, `valid-${run}-ingest`);
-      await valid(ServiceRoutes.embedTexts.request.name, { texts: ['a dog on a beach'], encoders: ['clip', 'caption'] }, `valid-${run}-texts`, secondReplyTopic);
-      await valid(ServiceRoutes.search.request.name, { tenant, text: 'a dog', k: 1 }, `valid-${run}-search`, secondReplyTopic);
-      await valid(ServiceRoutes.generateAd.request.name, { tenant, seedPath: probePath, brandPath: probePath, headline: 'Fault probe' }, `valid-${run}-ad`, secondReplyTopic);
-      await valid(ServiceRoutes.conversation.request.name, { type: 'get', tenant, conversationId: conversation.id }, `valid-${run}-command`, secondReplyTopic);
+      const requestId = randomUUID();
+      const requestedAt = new Date().toISOString();
+      await valid(GenerationTopics.singleAdRequested.name, { requestId, origin: 'direct', request: { tenant, seedPath: probePath, brandPath: probePath, headline: 'Fault probe' }, requestedAt }, `valid-${run}-ad`);
+      // an outcome for a conversation that is not generating: the agent takes it and changes nothing
+      await valid(GenerationTopics.singleAdCompleted.name, { requestId: randomUUID(), origin: 'conversation', tenant, conversationId: conversation.id, seedPath: probePath, error: { status: 500, code: 'probe', message: 'probe' }, completedAt: requestedAt }, `valid-${run}-ad-done`);
       const update = { ...conversation, updatedAt: new Date().toISOString(), segment: `after the poison ${run}` };
       await valid(ConversationTopics.updated.name, update, `valid-${run}-updated`);
       // asset.embedded: the embedding service's own output for the probe, under another asset id.
@@ -718,12 +693,8 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       const copyId = `fault-${run}-copy`;
       await valid(AssetTopics.embedded.name, { ...embedded.find((e) => e.assetId === probeAssetId)!, assetId: copyId }, `valid-${run}-embedded`);
 
-      const validReplies = ['texts', 'search', 'ad', 'command'].map((s) => `valid-${run}-${s}`);
-      await until(() => `replies to the valid requests (missing ${validReplies.filter((id) => !replies.has(id)).join(', ')})`, () => validReplies.every((id) => replies.has(id)), 60_000);
-      for (const id of validReplies) assert.equal(replies.get(id)!.ok, true, `${id}: ${JSON.stringify(replies.get(id))}`);
-      assert.equal((replies.get(`valid-${run}-texts`)!.value as { clip: number[][] }).clip.length, 1);
-      assert.match((replies.get(`valid-${run}-ad`)!.value as { path: string }).path, new RegExp(`^ads/${tenant}/`));
-      assert.equal((replies.get(`valid-${run}-command`)!.value as Conversation).id, conversation.id);
+      await until(() => 'the single ad requested after the poison', () => completed.has(requestId), 60_000);
+      assert.match(completed.get(requestId)!.ad?.path ?? JSON.stringify(completed.get(requestId)), new RegExp(`^ads/${tenant}/`));
 
       await until(() => 'the ingest probe indexed', () => indexed.some((e) => e.assetId === probeAssetId), 60_000);
       await until(() => 'the embedded copy indexed', () => indexed.some((e) => e.assetId === copyId && e.changed), 60_000);
@@ -732,9 +703,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       console.log(`[faults] poison on ${topics.length} topics: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       sse.close();
-      await Promise.allSettled([firstRequester, ...watches].map((w) => w.stop()));
-      const leftovers = firstReplyTopicDeleted ? [secondReplyTopic] : [firstReplyTopic, secondReplyTopic];
-      for (const topic of leftovers) await probe.deleteTopic(topic).catch(() => undefined);
+      await Promise.allSettled(watches.map((w) => w.stop()));
     }
   });
 });

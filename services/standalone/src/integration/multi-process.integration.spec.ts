@@ -13,6 +13,9 @@ import { DEMO_LIBRARY, PNG_SIGNATURE, startTestApp, testModels } from '../e2e/ha
 import { PRODUCT_LIBRARY, SEGMENTS } from '../e2e/product-library';
 import sharp from 'sharp';
 import { INFRA, startCluster, type Cluster } from './cluster';
+import { PROTO_DIR } from '@adseed/platform';
+import { credentials, loadPackageDefinition, type Client } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { clusterEnv } from './cluster-env';
 
 type Json = Record<string, any>;
@@ -44,6 +47,30 @@ async function watchIndexed(tenant: string): Promise<{ consumer: Consumer; chang
   return { consumer, changes };
 }
 
+async function listTopics(): Promise<string[]> {
+  const admin = new Kafka({ clientId: 'adseed-it', brokers: [INFRA.kafka], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** `grpc.health.v1.Health/Check` of one service's gRPC port. */
+async function grpcHealth(port: number, service: string): Promise<string> {
+  const definition = loadSync(join(PROTO_DIR, 'grpc/health/v1/health.proto'), { enums: String, defaults: true });
+  const pkg = loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } } };
+  const client = new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
+  try {
+    return await new Promise<string>((resolve, reject) =>
+      (client as unknown as { Check(req: object, options: object, cb: (e: Error | null, r?: { status: string }) => void): void }).Check({ service }, { deadline: Date.now() + 5_000 }, (error, res) => (error ? reject(error) : resolve(res!.status))),
+    );
+  } finally {
+    client.close();
+  }
+}
+
 async function until(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
@@ -67,9 +94,12 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
       ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
     });
 
+  let topicsBefore: Set<string>;
+
   before(async () => {
     models = await testModels();
     receiver = await startOtlpReceiver();
+    topicsBefore = new Set(await listTopics());
     cluster = await startCluster({
       dataDir,
       basePort: 18400,
@@ -178,13 +208,14 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     const traceId = randomUUID().replace(/-/g, '');
     const res = await api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'yes' }, headers: { traceparent: `00-${traceId}-${'ab'.repeat(8)}-01` } });
     assert.equal(((await res.json()) as Json).status, 'awaiting-seed');
-    // The chain of parents from the embedding service's consumer span back to the root: spans of
+    // The chain of parents from the embedding service's server span back to the root: spans of
     // each process arrive in that process's own export batches, so wait for the whole chain.
     const chainOf = (all: ReceivedSpan[]): string[] => {
       const turn = all.filter((x) => x.traceId === traceId);
       const byId = new Map(turn.map((x) => [x.spanId, x]));
       const services: string[] = [];
-      let span: ReceivedSpan | undefined = turn.find((x) => x.serviceName === 'embedding' && x.kind === 'consumer');
+      // the text embedding is a gRPC query now: the embedding service's server span
+      let span: ReceivedSpan | undefined = turn.find((x) => x.serviceName === 'embedding' && x.kind === 'server');
       for (; span; span = byId.get(span.parentSpanId)) services.push(span.serviceName);
       return [...new Set(services)];
     };
@@ -195,6 +226,37 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     assert.deepEqual(chainOf(spans), ['embedding', 'retrieval', 'agent', 'gateway'], dump);
     assert.equal(new Set(turn.map((x) => x.traceId)).size, 1);
     assert.ok(turn.some((x) => x.serviceName === 'gateway' && x.kind === 'server'));
+  });
+
+  it('answers searches and conversation commands over gRPC (server metrics count them), health says SERVING, and Kafka gets no per-instance topic', async () => {
+    const served = async (service: 'retrieval' | 'agent', method: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${cluster.portOf(service)}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('adseed_grpc_server_handled_total{') && l.includes(`method="${method}"`) && l.includes('code="OK"'));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const search = ['retrieval', '/adseed.retrieval.v1.Retrieval/Search'] as const;
+    const converse = ['agent', '/adseed.agent.v1.Agent/Converse'] as const;
+    const [searchesBefore, commandsBefore] = [await served(...search), await served(...converse)];
+    const found = await api('/v1/search', { method: 'POST', json: { text: 'a dog on the grass' } });
+    assert.equal(found.status, 200, await found.clone().text());
+    const started = await api('/v1/conversations', { method: 'POST', json: { segment: 'cat lovers' } });
+    assert.equal(started.status, 201, await started.clone().text());
+    // the gateway's search is one gRPC call to retrieval; the conversation start is one to the agent (which searches too)
+    assert.ok((await served(...search)) >= searchesBefore + 1, 'retrieval served the search over gRPC');
+    assert.ok((await served(...converse)) >= commandsBefore + 1, 'the agent served the command over gRPC');
+    // a 4xx from a service stays that 4xx through the gateway
+    const missing = await api('/v1/conversations/00000000-0000-4000-8000-000000000000');
+    assert.equal(missing.status, 404, await missing.clone().text());
+    assert.equal(((await missing.json()) as Json).error.code, 'not_found');
+
+    for (const service of ['embedding', 'retrieval', 'agent'] as const) {
+      assert.equal(await grpcHealth(cluster.grpcPortOf(service), ''), 'SERVING', `${service} health`);
+    }
+    assert.equal(await grpcHealth(cluster.grpcPortOf('retrieval'), 'adseed.retrieval.v1.Retrieval'), 'SERVING');
+
+    const created = (await listTopics()).filter((t) => !topicsBefore.has(t));
+    assert.deepEqual(created.filter((t) => t.startsWith('adseed.reply.')), [], 'no reply topic per instance');
+    assert.deepEqual(created.filter((t) => /(texts|search|asset|command|catalogue|generate)-requested/.test(t)), [], 'no request/reply topic');
   });
 
   it('returns the same ranking through the gateway as the embedded mode does for the same data', async () => {

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { GenerationTopics, singleAdKey, type GenerateAdRequest, type SingleAdCompleted } from '@adseed/contracts';
+import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+
+export interface RequestedAd {
+  requestId: string;
+  /** Where the ad will be (`<ads bucket>/<tenant>/<day>/<request id>.png`). */
+  path: string;
+  /** The outcome, when it came within the wait; undefined when the ad is still being made. */
+  outcome?: SingleAdCompleted;
+}
+
+/**
+ * Single ads by event: publishes `single-ad-requested` and waits — at most as long as asked — for
+ * its `single-ad-completed`, which every gateway replica sees (each is its own consumer group,
+ * starting at new messages, like the SSE hub). Generation never answers a waiting call: past
+ * the wait the ad is still made, at the path given out before.
+ */
+@Injectable()
+export class SingleAds implements OnApplicationBootstrap {
+  private readonly waiting = new Map<string, (outcome: SingleAdCompleted) => void>();
+
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { bus } = this.runtime;
+    await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
+    await bus.subscribe(GenerationTopics.singleAdCompleted, { group: `gateway-ads-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+      this.waiting.get(m.value.requestId)?.(m.value);
+    });
+  }
+
+  async request(request: GenerateAdRequest, options: { origin: 'direct' | 'experiment'; waitMs: number }): Promise<RequestedAd> {
+    const requestId = randomUUID();
+    const requestedAt = new Date().toISOString();
+    const path = `${this.runtime.buckets.ad}/${singleAdKey(request.tenant, requestedAt, requestId)}`;
+    let timer: NodeJS.Timeout | undefined;
+    // listening before publishing: the outcome cannot slip past
+    const outcome = new Promise<SingleAdCompleted | undefined>((resolve) => {
+      this.waiting.set(requestId, resolve);
+      timer = setTimeout(() => resolve(undefined), options.waitMs);
+    });
+    try {
+      await this.runtime.bus.publish(GenerationTopics.singleAdRequested, { key: requestId, value: { requestId, origin: options.origin, request, requestedAt } });
+      return { requestId, path, outcome: await outcome };
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(requestId);
+    }
+  }
+}
