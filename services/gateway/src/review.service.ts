@@ -170,7 +170,9 @@ export class ReviewService {
     const { bucket, key } = splitStoragePath(path);
     if (bucket !== this.runtime.buckets.ad || key.endsWith('.json')) return;
     const review = await this.ensure(principal.tenant, path, 'direct');
-    if (!review || review.status === 'approved') return;
+    // No review means no classified bytes: the ad is not stored yet (it may be while we look) or not this tenant's.
+    if (!review) throw new ApiError(404, 'not_found', `no object at ${path}`, [{ field: 'query.path', reason: 'not found for this tenant' }]);
+    if (review.status === 'approved') return;
     const state = { pending: 'waiting for review', flagged: 'flagged by the image guardrail and waiting for review', rejected: 'rejected' }[review.status];
     throw new ApiError(403, 'not_approved', `this ad is ${state}; only reviewers can see it until it is approved`, [{ field: 'query.path', reason: `review ${review.status}` }]);
   }
