@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
 
@@ -39,9 +39,10 @@ export class MetricsEndpoint {
     const { METRICS_PORT: port, ADSEED_METRICS_TOKEN: token } = this.runtime.env;
     if (listener === 'service' && port !== undefined) return { status: 404, message: `metrics are served on their own port (METRICS_PORT ${port})` };
     if (token) {
-      const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? '');
-      const expected = Buffer.from(token);
-      return given.length === expected.length && timingSafeEqual(given, expected) ? undefined : { status: 401, message: 'send the metrics token as `Authorization: Bearer <ADSEED_METRICS_TOKEN>`' };
+      // Digests of equal length: the comparison says nothing about the token, its length included.
+      const given = createHash('sha256').update(/^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? '').digest();
+      const expected = createHash('sha256').update(token).digest();
+      return timingSafeEqual(given, expected) ? undefined : { status: 401, message: 'send the metrics token as `Authorization: Bearer <ADSEED_METRICS_TOKEN>`' };
     }
     if (listener === 'service' && this.access.protect) {
       return { status: 401, message: 'with API keys on, /metrics is served only with ADSEED_METRICS_TOKEN (Bearer) or on its own port (METRICS_PORT): it names tenants' };
