@@ -95,12 +95,16 @@ export class ConversationCommandUseCase {
       );
     }
     this.assertRoom(current, 2);
+    let committed: PolicyConversation | undefined;
     const next = await this.policyFor(command.tenant, current.id).reply(withAdText(current, command), command.text, {
       onState: async (intermediate) => {
+        committed = intermediate;
         await this.commit(intermediate);
       },
     });
-    return this.commit(next);
+    // Already saved as it is (e.g. `generating` before the ad request went out): saving it again
+    // could overwrite an outcome that another replica stored in between.
+    return next === committed ? next : this.commit(next);
   }
 
   /** Keeps every conversation bounded: its stored size and every read of it. */

@@ -84,6 +84,20 @@ function setup(library: Record<string, SeedHit[]>, preference: string[], extra: 
 const lastAgentText = (c: Conversation) => c.messages[c.messages.length - 1].text;
 
 describe(ConversationPolicy.name, () => {
+  it('a conversation left in generating past the generation budget goes back to its chosen seed on the next message; before that it keeps waiting', async () => {
+    const { say, start } = setup({ german_shorthaired: seedsFor('gsp', 3) }, ['german_shorthaired'], { timeouts: { generateMs: 60_000 } });
+    const chosen = await say(await start(), 'yes');
+    assert.equal(chosen.status, 'awaiting-seed');
+    // the clock of setup() reads 2025-01-01T00:00:0N: one updated a second ago is still waiting
+    const recent = await say({ ...chosen, status: 'generating', updatedAt: new Date(Date.UTC(2025, 0, 1, 0, 0, 0)).toISOString() }, 'is it ready?');
+    assert.equal(recent.status, 'generating');
+    assert.match(lastAgentText(recent), /still generating/);
+    const stale = await say({ ...chosen, status: 'generating', updatedAt: new Date(Date.UTC(2024, 11, 31, 23, 0, 0)).toISOString() }, 'is it ready?');
+    assert.equal(stale.status, 'awaiting-seed');
+    assert.equal(stale.currentSeed?.path, chosen.currentSeed?.path, 'the choice is kept');
+    assert.match(lastAgentText(stale), /no ad arrived within 60 s.*say yes to try again/);
+  });
+
   it('runs a full scripted conversation: one retrieval per subject, seeds 0→1→2, a new subject after the third rejection, then the ad', async () => {
     const library = { german_shorthaired: seedsFor('gsp', 3), beagle: seedsFor('beagle', 3), samoyed: seedsFor('samoyed', 3) };
     const { ports, proposer, policy, say, start } = setup(library, ['german_shorthaired', 'beagle', 'samoyed']);

@@ -129,8 +129,15 @@ export class ConversationPolicy {
   async reply(conversation: Conversation, text: string, observer?: ReplyObserver): Promise<Conversation> {
     const c = this.append(conversation, 'user', text);
     switch (conversation.status) {
-      case 'generating':
+      case 'generating': {
+        // No outcome within the generation budget (the request was lost, e.g. the agent stopped
+        // before it went out, or it was dead-lettered): give the choice back so "yes" can retry.
+        const waitedMs = this.now().getTime() - Date.parse(conversation.updatedAt);
+        if (waitedMs > this.timeouts.generateMs) {
+          return this.completeGeneration(c, { error: `no ad arrived within ${Math.round(this.timeouts.generateMs / 1000)} s` });
+        }
         return this.say(c, 'I am still generating the ad; it will appear here as soon as it is ready.');
+      }
       case 'done':
         return this.say(
           c,
