@@ -235,6 +235,15 @@ export class KafkaEventBus implements EventBus {
       for (let attempt = 1; !closed && !this.closing; attempt++) {
         try {
           await start();
+          // close() may have run while start() was joining: it did not see this consumer.
+          if (closed || this.closing) {
+            const late = consumer;
+            if (late) {
+              this.consumers.delete(late);
+              await late.disconnect().catch(() => undefined);
+            }
+            return;
+          }
           this.logger.info('kafka consumer started again', { group: groupId, topic, attempt });
           return;
         } catch (error) {
