@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GenerationTopics, singleAdKey, type GenerateAdRequest, type SingleAdCompleted } from '@adseed/contracts';
 import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { untilListening } from './event-stream';
 
 export interface RequestedAd {
   requestId: string;
@@ -20,15 +21,19 @@ export interface RequestedAd {
 @Injectable()
 export class SingleAds implements OnApplicationBootstrap {
   private readonly waiting = new Map<string, (outcome: SingleAdCompleted) => void>();
+  /** Settles once the outcomes' subscription receives (its group joined): a request waits for it first. */
+  private listening: Promise<void> = Promise.resolve();
 
   constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this.runtime;
     await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
-    await bus.subscribe(GenerationTopics.singleAdCompleted, { group: `gateway-ads-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+    const subscription = await bus.subscribe(GenerationTopics.singleAdCompleted, { group: `gateway-ads-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
       this.waiting.get(m.value.requestId)?.(m.value);
     });
+    // Starting at new messages: an outcome published before the group joined would never arrive.
+    this.listening = untilListening(subscription, GenerationTopics.singleAdCompleted.name).catch(() => undefined);
   }
 
   async request(request: GenerateAdRequest, options: { origin: 'direct' | 'experiment'; waitMs: number }): Promise<RequestedAd> {
@@ -42,6 +47,7 @@ export class SingleAds implements OnApplicationBootstrap {
       timer = setTimeout(() => resolve(undefined), options.waitMs);
     });
     try {
+      await this.listening;
       await this.runtime.bus.publish(GenerationTopics.singleAdRequested, { key: requestId, value: { requestId, origin: options.origin, request, requestedAt } });
       return { requestId, path, outcome: await outcome };
     } finally {
