@@ -306,11 +306,15 @@ spec:
       port: {{ if $isGateway }}{{ .values.service.port }}{{ else }}8080{{ end }}
       targetPort: http
       protocol: TCP
-    # /metrics only (its own listener): for the ServiceMonitor, never a target of the Ingress.
+    {{- /* /metrics only (its own listener): for the ServiceMonitor, never a target of the Ingress.
+    Left off a gateway Service that is exposed (LoadBalancer, NodePort): /metrics names tenants, and
+    the pods' prometheus.io annotations still let Prometheus scrape it. */}}
+    {{- if or (not $isGateway) (eq .values.service.type "ClusterIP") }}
     - name: metrics
       port: {{ .root.Values.metrics.port }}
       targetPort: metrics
       protocol: TCP
+    {{- end }}
     {{- if has .component (splitList " " (include "adseed.queryServiceNames" .)) }}
     - name: grpc
       port: {{ .root.Values.grpc.port }}
