@@ -47,7 +47,7 @@ export function registerGovernancePaths(r: OpenAPIRegistry, common: { headers: z
   });
   r.registerPath({
     method: 'delete', path: '/v1/session', tags: ['session'], summary: 'Sign out: clears the session cookie',
-    responses: { 204: { description: 'The cookie is cleared.' } },
+    responses: { 204: { description: 'The cookie is cleared.' }, ...errors },
   });
   r.registerPath({
     method: 'get', path: '/v1/audit', tags: ['audit'], summary: 'The append-only audit log (admin): decisions, uploads, deletions, key use; oldest first',
