@@ -216,7 +216,15 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
   before(async () => {
     const models = await testModels();
     probe = await KafkaProbe.connect([KAFKA]);
-    cluster = await startCluster({ dataDir, basePort: 18500, env: { ...clusterEnv(models), KAFKA_BROKERS: KAFKA, MINIO_PORT: String(MINIO.port) } });
+    cluster = await startCluster({
+      dataDir,
+      basePort: 18500,
+      env: { ...clusterEnv(models), KAFKA_BROKERS: KAFKA, MINIO_PORT: String(MINIO.port) },
+      // These tests load the services to watch them fail and recover; the per-tenant rate limit
+      // (its own e2e test) would answer the searching clients 429 on a fast machine once gRPC
+      // serves them at full speed, so it is lifted here.
+      serviceEnv: { gateway: { ADSEED_RATE_LIMIT_PER_SECOND: '100000', ADSEED_RATE_LIMIT_BURST: '100000' } },
+    });
   });
 
   after(async () => {
