@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { ServiceError } from '@adseed/messaging';
 import { Logger } from '@adseed/telemetry';
 import { classifyFailure, mapInfrastructureFailures, toServiceError } from './failures';
+import { unusedPort } from '@adseed/testing';
 
 const errno = (code: string, message = code) => Object.assign(new Error(message), { code });
 
-/** A port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('failure classification', () => {
   it('a refused connection is 503 unavailable, its cause kept for the log and out of the message', async () => {
-    const refused = await fetch(`http://127.0.0.1:${await deadPort()}/`).catch((error: unknown) => error);
+    const refused = await fetch(`http://127.0.0.1:${await unusedPort()}/`).catch((error: unknown) => error);
     assert.equal(classifyFailure(refused), 'unavailable');
     const mapped = toServiceError(refused, 'conversation start');
     assert.equal(mapped.status, 503);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queries, type Conversation, type SearchReply } from '@adseed/contracts';
@@ -14,6 +13,7 @@ import { GrpcQueryClient } from './grpc.query-client';
 import { GrpcQueryServer } from './grpc.query-server';
 import { HEALTH_PROTO, PROTO_DIR } from './grpc.wire';
 import { currentDeadline, deadlineOf, HOP_MARGIN_MS, UpstreamTimeoutError, UpstreamUnavailableError } from './query.port';
+import { unusedPort } from '@adseed/testing';
 
 const quiet = new Logger({ service: 'test', level: 'error', sink: () => undefined });
 
@@ -37,14 +37,6 @@ const clientOf = (port: number, options: { maxAttempts?: number; registry?: Regi
     logger: quiet,
     ...options,
   });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const reply: SearchReply = {
   hits: [
@@ -222,7 +214,7 @@ describe(GrpcQueryServer.name, () => {
 
 describe(`${GrpcQueryClient.name} without a server`, () => {
   it('answers 503 upstream_unavailable (with a retry hint) when nothing listens', async () => {
-    const client = clientOf(await freePort());
+    const client = clientOf(await unusedPort());
     try {
       await assert.rejects(client.call(Queries.search, { tenant: 'acme', text: 'bike', k: 1, kind: 'seed', encoders: ['caption'] }, { timeoutMs: 5_000 }), (e: unknown) => {
         assert.ok(e instanceof UpstreamUnavailableError, String(e));

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, rm, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import {
 } from './qdrant-vector.index';
 import { describeVectorIndexContract, randomVector, rng, testId } from './vector-index.contract';
 import { VectorIndexDimensions, VectorIndexInputError, VectorRecord } from './vector-index.port';
+import { unusedPort } from '@adseed/testing';
 
 /**
  * Runs the VectorIndex contract against Qdrant: a real server when QDRANT_URL is set, else the
@@ -40,17 +40,6 @@ function conn(): QdrantConnection {
   return connection;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function runShimScript(command: 'install' | 'start' | 'stop', env: NodeJS.ProcessEnv, timeout: number): Promise<void> {
   try {
     await execFileAsync('bash', [SHIM_SCRIPT, command], { env, timeout, killSignal: 'SIGKILL' });
@@ -67,7 +56,7 @@ before(async () => {
   }
   // The shared venv is installed once through the default cache; our own cache dir links to it.
   await runShimScript('install', process.env, SHIM_START_TIMEOUT_MS);
-  const port = await freePort();
+  const port = await unusedPort();
   shimEnv = { ...process.env, ADSEED_INFRA_CACHE: SHIM_CACHE, ADSEED_QDRANT_PORT: String(port) };
   // A shim left by a killed run: stop it by its recorded pid before wiping its directory.
   await runShimScript('stop', shimEnv, 30_000);
@@ -182,7 +171,7 @@ describe(`QdrantVectorIndex beyond the contract (against ${BACKEND})`, () => {
   });
 
   it('reports an unreachable server with the operation that failed', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     await assert.rejects(QdrantVectorIndex.open({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000 }),
       (error: unknown) => error instanceof QdrantVectorIndexError && /Qdrant list aliases failed/.test(error.message));
   });

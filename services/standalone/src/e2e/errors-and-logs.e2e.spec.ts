@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { MinioObjectStore, type ObjectStore } from '@adseed/storage';
 import { startTestApp, type TestApp } from './harness';
+import { unusedPort } from '@adseed/testing';
 
 type Json = Record<string, any>;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const API_KEY = 'e2e-secret-key-7f3a';
 const OTHER_SECRET = 'x-api-key-secret-91b2';
-
-/** A port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('request ids, error bodies, logs and infrastructure failures, end to end (embedded mode)', () => {
   let app: TestApp;
@@ -85,7 +76,7 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
     let saved: Pick<ObjectStore, (typeof methods)[number]>;
 
     before(async () => {
-      const dead = new MinioObjectStore({ endPoint: '127.0.0.1', port: await deadPort(), useSSL: false, accessKey: 'adseed', secretKey: 'store-secret-never-logged', region: 'us-east-1' });
+      const dead = new MinioObjectStore({ endPoint: '127.0.0.1', port: await unusedPort(), useSSL: false, accessKey: 'adseed', secretKey: 'store-secret-never-logged', region: 'us-east-1' });
       const store = app.store as unknown as Record<string, unknown>;
       saved = Object.fromEntries(methods.map((m) => [m, store[m]])) as typeof saved;
       for (const m of methods) store[m] = (dead[m] as (...args: unknown[]) => unknown).bind(dead);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../adseed.app';
+import { unusedPort } from '@adseed/testing';
 
 interface Exit {
   code: number | null;
@@ -28,15 +28,6 @@ function run(main: string, env: Record<string, string>): Promise<Exit> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stderr, stdout }));
   });
-}
-
-/** A port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const listed = (exit: Exit, variable: string) => new RegExp(`^  - ${variable.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `, 'm').test(exit.stderr);
@@ -79,10 +70,10 @@ describe('start-up failures exit with a code and a reason, never an unhandled re
   it('a dependency that refuses at start-up (MinIO) exits 69 with one log line holding the stack and cause', async () => {
     const exit = await run('services/gateway/dist/main.js', {
       ADSEED_BUS: 'kafka',
-      KAFKA_BROKERS: `127.0.0.1:${await deadPort()}`,
+      KAFKA_BROKERS: `127.0.0.1:${await unusedPort()}`,
       ADSEED_STORE: 'minio',
       MINIO_ENDPOINT: '127.0.0.1',
-      MINIO_PORT: String(await deadPort()),
+      MINIO_PORT: String(await unusedPort()),
       MINIO_ACCESS_KEY: 'adseed',
       MINIO_SECRET_KEY: 'never-logged-secret',
       ADSEED_DATA_DIR: dataDir,

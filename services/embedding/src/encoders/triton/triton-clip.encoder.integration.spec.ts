@@ -12,6 +12,7 @@ import { generateClipModels } from '../clip/clip-model.generator';
 import { OnnxClipEncoder } from '../clip/onnx-clip.encoder';
 import { sharedClipTokenizerDir } from '../clip/shared-clip-dir';
 import { TritonClipEncoder, type TritonClipEncoderOptions, type TritonEncoderLog } from './triton-clip.encoder';
+import { unusedPort } from '@adseed/testing';
 
 /*
  * Runs TritonClipEncoder against the real Triton server that scripts/infra/kserve.sh starts
@@ -40,14 +41,6 @@ async function photo(r: number, g: number, b: number, width: number, height: num
     raw[i * 3 + 2] = Math.max(0, Math.min(255, b + wobble));
   }
   return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
 }
 
 /** A TCP relay to the server that can be told to withhold every reply: a stuck server. */
@@ -153,7 +146,7 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
     infraCache = join(REPO_ROOT, '.cache', 'triton-it', String(process.pid));
     await mkdir(infraCache, { recursive: true });
     await symlink(join(SHARED_INFRA_CACHE, 'venv'), join(infraCache, 'venv'));
-    const [grpcPort, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+    const [grpcPort, httpPort, metricsPort] = [await unusedPort(), await unusedPort(), await unusedPort()];
     serverEnv = {
       ...process.env,
       ADSEED_INFRA_CACHE: infraCache,
@@ -224,7 +217,7 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
 
   it('fails over to the next endpoint when the first is a dead port', async (t) => {
     if (!needServer(t)) return;
-    const dead = `127.0.0.1:${await freePort()}`;
+    const dead = `127.0.0.1:${await unusedPort()}`;
     const triton = await open({ endpoints: [dead, serverAddress] });
     const [v] = await triton.embedImages([images[2]]);
     const [expected] = await onnx.embedImages([images[2]]);
@@ -239,7 +232,7 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
 
   it('without a fallback, refuses to start when no endpoint answers, naming each one', async (t) => {
     if (!needServer(t)) return;
-    const dead = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+    const dead = [`127.0.0.1:${await unusedPort()}`, `127.0.0.1:${await unusedPort()}`];
     await assert.rejects(open({ endpoints: dead }), (error: Error) => {
       for (const address of dead) assert.ok(error.message.includes(address), error.message);
       assert.match(error.message, /TRITON_FALLBACK_ONNX=true/);
@@ -250,7 +243,7 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
   it('falls back to the in-process ONNX encoder when every endpoint is dead, and logs it', async (t) => {
     if (!needServer(t)) return;
     const log = new RecordingLog();
-    const dead = [`127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`];
+    const dead = [`127.0.0.1:${await unusedPort()}`, `127.0.0.1:${await unusedPort()}`];
     const triton = await open({ endpoints: dead, fallbackToOnnx: true, intraOpThreads: 1, logger: log });
     assert.deepEqual(triton.info, onnx.info, 'with the fallback, the identity is the local model\'s');
     assert.equal(triton.usingFallback, true);
