@@ -529,6 +529,35 @@ function validatePackScale(scale: number | undefined): number {
   return scale;
 }
 
+/**
+ * A box of `size` in each of `corners` (inset by the margin), with the mean saliency it would hide
+ * and its score (saliency plus the corner's preference), best first. The map is of the unmirrored
+ * covered seed: a mirrored ad mirrors the rectangle instead of the map.
+ */
+function rankCorners(
+  map: SaliencyMap,
+  crop: { left: number; top: number },
+  frame: { width: number; height: number; margin: number; mirrored: boolean },
+  size: { width: number; height: number },
+  corners: PackCorner[],
+  preference: Record<PackCorner, number>,
+): Array<{ corner: PackCorner; rect: Rect; saliency: number; score: number }> {
+  const { width, height, margin, mirrored } = frame;
+  return corners
+    .map((corner) => {
+      const rect: Rect = {
+        left: isRight(corner) ? width - margin - size.width : margin,
+        top: isTop(corner) ? margin : height - margin - size.height,
+        width: size.width,
+        height: size.height,
+      };
+      const left = mirrored ? width - rect.left - rect.width : rect.left;
+      const saliency = meanSaliency(map, { left: crop.left + left, top: crop.top + rect.top, width: rect.width, height: rect.height });
+      return { corner, rect, saliency, score: saliency + preference[corner] };
+    })
+    .sort((a, b) => a.score - b.score);
+}
+
 function rankedPlacements(
   map: SaliencyMap,
   crop: { left: number; top: number },
@@ -542,20 +571,7 @@ function rankedPlacements(
 ): { eligible: Placement[]; all: Placement[] } {
   // A corner asked for (an A/B configuration) is taken even under a headline: the caller chose it.
   const corners: PackCorner[] = only ? [only] : hasHeadline ? ['bottom-right', 'bottom-left'] : ['bottom-right', 'bottom-left', 'top-right', 'top-left'];
-  const ranked = corners
-    .map((corner) => {
-      const rect: Rect = {
-        left: isRight(corner) ? width - margin - pack.width : margin,
-        top: isTop(corner) ? margin : height - margin - pack.height,
-        width: pack.width,
-        height: pack.height,
-      };
-      // The map is of the unmirrored covered seed: mirror the rectangle instead of the map.
-      const left = mirrored ? width - rect.left - rect.width : rect.left;
-      const saliency = meanSaliency(map, { left: crop.left + left, top: crop.top + rect.top, width: rect.width, height: rect.height });
-      return { corner, rect, saliency, score: saliency + CORNER_PREFERENCE[corner] };
-    })
-    .sort((a, b) => a.score - b.score);
+  const ranked = rankCorners(map, crop, { width, height, margin, mirrored }, pack, corners, CORNER_PREFERENCE);
   const best = ranked[0].saliency;
   const all = ranked.map(({ corner, rect, saliency }) => ({ corner, rect, saliency }));
   const eligible = all.filter((p) => p.saliency <= best * 1.5 + 0.05);
@@ -811,19 +827,6 @@ function placeLogo(
   mirrored: boolean,
 ): Rect & { corner: PackCorner } {
   const corners = (['top-left', 'top-right', 'bottom-left', 'bottom-right'] as PackCorner[]).filter((c) => !taken.includes(c));
-  const ranked = corners
-    .map((corner) => {
-      const rect: Rect = {
-        left: isRight(corner) ? width - margin - logo.width : margin,
-        top: isTop(corner) ? margin : height - margin - logo.height,
-        width: logo.width,
-        height: logo.height,
-      };
-      const left = mirrored ? width - rect.left - rect.width : rect.left;
-      const saliency = meanSaliency(map, { left: crop.left + left, top: crop.top + rect.top, width: rect.width, height: rect.height });
-      return { corner, rect, score: saliency + LOGO_CORNER_PREFERENCE[corner] };
-    })
-    .sort((a, b) => a.score - b.score);
-  const best = ranked[0];
+  const best = rankCorners(map, crop, { width, height, margin, mirrored }, logo, corners, LOGO_CORNER_PREFERENCE)[0];
   return { ...best.rect, corner: best.corner };
 }
