@@ -4,17 +4,8 @@ import { describe, it } from 'node:test';
 import { Queries, type QueryDef } from '@adseed/contracts';
 import { loadSync, type Type } from 'protobufjs';
 import type { z } from 'zod';
-import { PROTO_DIR, PROTO_FILES } from './grpc.wire';
+import { defOf, PROTO_DIR, PROTO_FILES } from './grpc.wire';
 
-interface Def {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  shape?: Record<string, z.ZodType>;
-  element?: z.ZodType;
-  options?: z.ZodType[];
-}
-const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
 
 /** The object schemas a schema stands for (through optional, default, pipe, array, union). */
 function objectsOf(schema: z.ZodType): Record<string, z.ZodType>[] {

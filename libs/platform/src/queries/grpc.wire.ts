@@ -54,7 +54,8 @@ const CODECS: Record<string, WireCodec> = {
 };
 export const codecOf = (query: QueryDef<unknown, unknown>): WireCodec => CODECS[queryPath(query)] ?? IDENTITY;
 
-interface ZodDefView {
+/** What the wire codec and the proto-coverage spec read of a zod schema's definition. */
+export interface ZodDefView {
   type: string;
   innerType?: z.ZodType;
   in?: z.ZodType;
@@ -64,7 +65,7 @@ interface ZodDefView {
   discriminator?: string;
   values?: unknown[];
 }
-const defOf = (schema: z.ZodType): ZodDefView => (schema as unknown as { _zod: { def: ZodDefView } })._zod.def;
+export const defOf = (schema: z.ZodType): ZodDefView => (schema as unknown as { _zod: { def: ZodDefView } })._zod.def;
 
 /**
  * A decoded message as the contract's schema expects it: unset fields stay absent, and an empty
