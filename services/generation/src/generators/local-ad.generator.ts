@@ -346,17 +346,7 @@ export class LocalAdGenerator implements AdGenerator {
     const maxHeight = Math.round(unit * PACK_MAX_HEIGHT);
     let decoded: RgbaImage;
     try {
-      // Cut out at up to twice the final size: the later downscale anti-aliases the edge.
-      const { data, info } = await sharp(input, { limitInputPixels: this.maxInputPixels })
-        .rotate()
-        .resize(maxWidth * 2, maxHeight * 2, { fit: 'inside', withoutEnlargement: true })
-        .toColourspace('srgb')
-        .ensureAlpha()
-        .raw()
-        .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS })
-        .toBuffer({ resolveWithObject: true });
-      if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels`);
-      decoded = { data, width: info.width, height: info.height };
+      decoded = await this.decodeForCutOut(input, maxWidth, maxHeight);
     } catch (error) {
       throw new InvalidImageError('brand', `could not be decoded: the file is truncated or corrupt${plainCause(error)}`);
     }
@@ -375,6 +365,23 @@ export class LocalAdGenerator implements AdGenerator {
       .raw()
       .toBuffer({ resolveWithObject: true });
     return { data, width, height };
+  }
+
+  /**
+   * An image (pack or logo) decoded upright to sRGB + alpha, at most twice the box it goes into:
+   * it is cut out at that size, and the later downscale anti-aliases the cut edge.
+   */
+  private async decodeForCutOut(input: Buffer, maxWidth: number, maxHeight: number): Promise<RgbaImage> {
+    const { data, info } = await sharp(input, { limitInputPixels: this.maxInputPixels })
+      .rotate()
+      .resize(maxWidth * 2, maxHeight * 2, { fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw()
+      .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels`);
+    return { data, width: info.width, height: info.height };
   }
 
   private parseFont(data: Buffer): AdFont {
@@ -399,17 +406,9 @@ export class LocalAdGenerator implements AdGenerator {
     let decoded: RgbaImage;
     let transparent = false;
     try {
-      const image = sharp(input, { limitInputPixels: this.maxInputPixels }).rotate();
       const { hasAlpha } = await sharp(input, { limitInputPixels: this.maxInputPixels }).metadata();
-      const { data, info } = await image
-        .resize(maxWidth * 2, maxHeight * 2, { fit: 'inside', withoutEnlargement: true })
-        .toColourspace('srgb')
-        .ensureAlpha()
-        .raw()
-        .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS })
-        .toBuffer({ resolveWithObject: true });
-      if (info.channels !== 4) throw new Error(`decoded to ${info.channels} channels`);
-      decoded = { data, width: info.width, height: info.height };
+      decoded = await this.decodeForCutOut(input, maxWidth, maxHeight);
+      const { data } = decoded;
       if (hasAlpha) for (let i = 3; i < data.length && !transparent; i += 4) transparent = data[i] < 250;
     } catch (error) {
       throw new InvalidImageError('logo', `could not be decoded (${reason(error)})`);
