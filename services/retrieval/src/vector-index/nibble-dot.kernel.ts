@@ -1,3 +1,4 @@
+import { get, i32, name, OP, section, set, simd, uleb, vec } from '@adseed/wasm';
 /**
  * A WebAssembly SIMD kernel for dot products between an int16 query and rows of 4-bit codes.
  *
@@ -21,49 +22,13 @@ export const BLOCK_DIMENSIONS = 32;
 const BLOCK_BYTES = BLOCK_DIMENSIONS / 2;
 const WASM_PAGE_BYTES = 65536;
 
-const OP = {
-  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, call: 0x10,
-  localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, i32Store: 0x36, i32Const: 0x41,
-  i32Eqz: 0x45, i32Eq: 0x46, i32LtU: 0x49, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32Shl: 0x74,
-  noResult: 0x40, i32: 0x7f, v128: 0x7b, funcType: 0x60, simd: 0xfd,
-} as const;
 const SIMD = {
   v128Load: 0x00, i16x8Splat: 0x10, i32x4ExtractLane: 0x1b, v128And: 0x4e,
   i16x8ShrU: 0x8d, i32x4Add: 0xae, i32x4DotI16x8S: 0xba,
 } as const;
 
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
-
-const simd = (op: number, ...immediates: number[]): number[] => [OP.simd, ...uleb(op), ...immediates];
-const get = (local: number): number[] => [OP.localGet, local];
-const set = (local: number): number[] => [OP.localSet, local];
-const i32 = (value: number): number[] => [OP.i32Const, ...sleb(value)];
 const addTo = (local: number, amount: number[]): number[] => [...get(local), ...amount, OP.i32Add, ...set(local)];
 const load128 = (offset: number): number[] => simd(SIMD.v128Load, 0, ...uleb(offset));
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (text: string): number[] => vec([...Buffer.from(text, 'utf8')].map((b) => [b]));
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
 const funcType = (params: number, results: number): number[] =>
   [OP.funcType, ...vec(new Array<number[]>(params).fill([OP.i32])), ...vec(new Array<number[]>(results).fill([OP.i32]))];
 const funcBody = (locals: number[][], body: number[]): number[] => {

@@ -1,3 +1,4 @@
+import { get, i32, name, OP, section, set, simd, uleb, vec } from '@adseed/wasm';
 /**
  * WebAssembly SIMD kernel for the vertical pass of the Pillow-exact bicubic resample (see
  * pillow-resample.ts): one output row = Σ over taps of (input row × Int32 weight), started at
@@ -8,47 +9,12 @@
  * retrieval service's nibble-dot kernel is) rather than shipped as an opaque binary.
  */
 
-const OP = {
-  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d,
-  localGet: 0x20, localSet: 0x21, i32Load: 0x28, i32Const: 0x41,
-  i32Eqz: 0x45, i32LtU: 0x49, i32Add: 0x6a, i32Sub: 0x6b,
-  noResult: 0x40, i32: 0x7f, v128: 0x7b, funcType: 0x60, simd: 0xfd,
-} as const;
 const SIMD = {
   v128Load: 0x00, v128Store: 0x0b, i32x4Splat: 0x11, i8x16NarrowI16x8U: 0x66, i16x8NarrowI32x4S: 0x85,
   i16x8ExtendLowI8x16U: 0x89, i16x8ExtendHighI8x16U: 0x8a, i32x4ExtendLowI16x8U: 0xa9, i32x4ExtendHighI16x8U: 0xaa,
   i32x4ShrS: 0xac, i32x4Add: 0xae, i32x4Mul: 0xb5,
 } as const;
 
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
-
-const simd = (op: number, ...immediates: number[]): number[] => [OP.simd, ...uleb(op), ...immediates];
-const get = (local: number): number[] => [OP.localGet, local];
-const set = (local: number): number[] => [OP.localSet, local];
-const i32 = (value: number): number[] => [OP.i32Const, ...sleb(value)];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (text: string): number[] => vec([...Buffer.from(text, 'utf8')].map((b) => [b]));
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
 
 export const PRECISION_BITS = 22;
 
