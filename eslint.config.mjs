@@ -85,7 +85,8 @@ export default tseslint.config(
   },
   {
     files: ['services/gateway/public/**/*.js'],
-    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+    // The page loads them as <script type="module">.
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
   {
     files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'],

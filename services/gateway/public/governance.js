@@ -23,7 +23,8 @@ window.fetch = (input, init = {}) => {
   return originalFetch(input, init);
 };
 
-async function call(method, path, json) {
+/** A JSON call to the API (the key is added by the fetch wrapper above); throws the server's message. */
+export async function call(method, path, json) {
   const response = await fetch(path, {
     method,
     headers: { Accept: 'application/json', ...(json !== undefined ? { 'Content-Type': 'application/json' } : {}) },

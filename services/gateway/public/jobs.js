@@ -1,3 +1,4 @@
+import { call } from './governance.js';
 // The campaigns page: start a creative job (segments × formats × variants), follow its progress
 // over server-sent events, and browse the ads as they arrive. Plain module, no third-party code;
 // all user-provided text goes through textContent.
@@ -6,17 +7,6 @@ const TERMINAL = new Set(['done', 'failed', 'cancelled']);
 const STATUS_TEXT = { queued: 'Queued', running: 'Making ads', done: 'Done', failed: 'Failed', cancelled: 'Cancelled' };
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
-
-async function call(method, path, json) {
-  const response = await fetch(path, {
-    method,
-    headers: { Accept: 'application/json', ...(json !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
-  });
-  const body = await response.json().catch(() => undefined);
-  if (!response.ok) throw new Error(body?.error?.message ?? `The server answered ${response.status}.`);
-  return body;
-}
 
 function setUpJobs() {
   const form = byTestId('job-form');
