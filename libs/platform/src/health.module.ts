@@ -8,7 +8,7 @@ import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { KafkaClusterProbe } from './kafka.probe';
 import { METRICS_ACCESS, METRICS_CONTENT_TYPE, MetricsEndpoint, MetricsListener, type MetricsAccessOptions } from './metrics-endpoint';
 import { pinoHttpOptions } from './request-logging';
-import { QUERY_CLIENT, QUERY_SERVER } from './queries/query.port';
+import { BUCKETS, CLOCK, DATA_DIR, EVENT_BUS, LOGGER, METRICS, OBJECT_STORE, QUERY_CLIENT, QUERY_SERVER, SERVICE_CONFIG, type Clock } from './tokens';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
@@ -157,9 +157,22 @@ export class PlatformModule {
   /**
    * Provides the runtime (and its parts) to the whole service; `http` adds the health endpoints,
    * request logging (nestjs-pino, with the request id), HTTP metrics and `/metrics` (on
-   * `METRICS_PORT` alone when set). `metrics.protect`: see MetricsEndpoint.
+   * `METRICS_PORT` alone when set). `metrics.protect`: see MetricsEndpoint. `config` is the
+   * service's validated configuration, provided as SERVICE_CONFIG; `clock` replaces the wall clock.
    */
-  static forRoot(runtime: ServiceRuntime, options: { http: boolean; metrics?: MetricsAccessOptions }): DynamicModule {
+  static forRoot(runtime: ServiceRuntime, options: { http: boolean; metrics?: MetricsAccessOptions; config?: object; clock?: Clock }): DynamicModule {
+    const ports = [
+      { provide: EVENT_BUS, useValue: runtime.bus },
+      { provide: OBJECT_STORE, useValue: runtime.store },
+      { provide: QUERY_CLIENT, useValue: runtime.queries },
+      { provide: QUERY_SERVER, useValue: runtime.queryServer },
+      { provide: LOGGER, useValue: runtime.logger },
+      { provide: METRICS, useValue: runtime.metrics },
+      { provide: BUCKETS, useValue: runtime.buckets },
+      { provide: DATA_DIR, useValue: runtime.dataDir },
+      { provide: SERVICE_CONFIG, useValue: options.config ?? runtime.env },
+      { provide: CLOCK, useValue: options.clock ?? (() => new Date()) },
+    ];
     return {
       module: PlatformModule,
       global: true,
@@ -171,14 +184,13 @@ export class PlatformModule {
       providers: [
         { provide: RUNTIME, useValue: runtime },
         { provide: METRICS_ACCESS, useValue: options.metrics ?? {} },
-        { provide: QUERY_CLIENT, useValue: runtime.queries },
-        { provide: QUERY_SERVER, useValue: runtime.queryServer },
+        ...ports,
         Readiness,
         RuntimeShutdown,
         MetricsEndpoint,
         ...(options.http ? [MetricsListener, { provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }] : []),
       ],
-      exports: [RUNTIME, QUERY_CLIENT, QUERY_SERVER, Readiness],
+      exports: [RUNTIME, ...ports.map((p) => p.provide), Readiness],
     };
   }
 }

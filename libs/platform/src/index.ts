@@ -4,6 +4,7 @@ export * from './bootstrap';
 export * from './http-metrics.interceptor';
 export { MetricsEndpoint, MetricsListener, type MetricsAccessOptions } from './metrics-endpoint';
 export * from './queries/query.port';
+export { BUCKETS, CLOCK, DATA_DIR, LOGGER, METRICS, SERVICE_CONFIG, type Clock } from './tokens';
 export * from './queries/in-process.queries';
 export * from './queries/grpc.query-client';
 export * from './queries/grpc.query-server';
