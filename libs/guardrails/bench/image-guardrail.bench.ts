@@ -2,16 +2,16 @@
  * Latency of the image guardrail per image (decode + squash with sharp + nsfwjs MobileNetV2),
  * and what it flags, over the sample datasets beside the repository (none of them unsafe, so every
  * flag there is a false positive).
- * Run: node libs/guardrails/dist/image-guardrail.bench.js [max photos] [backend wasm|cpu]
+ * Run: node libs/guardrails/bench/dist/image-guardrail.bench.js [max photos] [backend wasm|cpu]
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { NsfwjsImageGuardrail } from './nsfwjs.image-classifier';
-import type { NsfwClass } from './nsfw-classes';
+import { NsfwjsImageGuardrail } from '@adseed/guardrails/dist/nsfwjs.image-classifier';
+import type { NsfwClass } from '@adseed/guardrails';
 
-// Compiled to libs/guardrails/dist/: ../shared sits beside the repository; every photo under its datasets.
-export const DEMO_PHOTOS_DIR = process.env.ADSEED_SAMPLE_PHOTOS_DIR ?? resolve(__dirname, '../../../../shared/datasets');
+// Compiled to libs/guardrails/bench/dist/: ../shared sits beside the repository; every photo under its datasets.
+export const DEMO_PHOTOS_DIR = process.env.ADSEED_SAMPLE_PHOTOS_DIR ?? resolve(__dirname, '../../../../../shared/datasets');
 export const DEFAULT_THRESHOLDS: Partial<Record<NsfwClass, number>> = { porn: 0.7, hentai: 0.7, sexy: 0.9 };
 
 export interface ImageGuardrailBench {

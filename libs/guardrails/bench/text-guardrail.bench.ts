@@ -1,12 +1,10 @@
 /**
  * Latency of the offline text guardrail (obscenity + a 1,000-term deny list) per text, the way
  * the gateway calls it: one check per request over that request's fields.
- * Run: node libs/guardrails/dist/text-guardrail.bench.js [runs]
+ * Run: node libs/guardrails/bench/dist/text-guardrail.bench.js [runs]
  */
 import { performance } from 'node:perf_hooks';
-import { DenyListTextCheck } from './deny-list.text-check';
-import { ProfanityTextCheck } from './profanity.text-check';
-import { CompositeTextGuardrail } from './text-guardrail';
+import { CompositeTextGuardrail, DenyListTextCheck, ProfanityTextCheck } from '@adseed/guardrails';
 
 export interface TextGuardrailBench {
   label: string;

@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { DEFAULT_THRESHOLDS, DEMO_PHOTOS_DIR } from './image-guardrail.bench';
+import { loadConfig } from '@adseed/config';
+import { GuardrailsEnv } from './guardrails.env';
 import { NsfwjsImageGuardrail } from './nsfwjs.image-classifier';
 
-/** Made by src/tools/make-flagged-fixture.ts: grey plus an adversarial pattern; it depicts nothing. */
+/** Made by tools/make-flagged-fixture.ts: grey plus an adversarial pattern; it depicts nothing. */
 const FLAGGED_FIXTURE = join(__dirname, '..', 'fixtures', 'adversarial-porn-224.png');
+
+/** The sample photos beside the repository (libs/guardrails/dist -> ../shared/datasets), as the image-guardrail bench reads them. */
+const DEMO_PHOTOS_DIR = process.env.ADSEED_SAMPLE_PHOTOS_DIR ?? resolve(__dirname, '../../../../shared/datasets');
+/** The product's default thresholds (ADSEED_NSFW_THRESHOLDS unset). */
+const DEFAULT_THRESHOLDS = loadConfig(GuardrailsEnv, {}).ADSEED_NSFW_THRESHOLDS;
 
 describe(NsfwjsImageGuardrail.name, () => {
   const guardrail = new NsfwjsImageGuardrail({ model: 'MobileNetV2', thresholds: DEFAULT_THRESHOLDS });

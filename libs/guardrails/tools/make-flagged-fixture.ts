@@ -6,13 +6,13 @@
  * Values stay on the 8-bit grid, so the PNG decodes to exactly the tensor that was optimised.
  *
  * Run (≈10 min: tfjs's pure-JS CPU backend is the only one here with gradient kernels):
- *   node libs/guardrails/dist/tools/make-flagged-fixture.js [out.png] [class]
+ *   node libs/guardrails/tools/dist/make-flagged-fixture.js [out.png] [class]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { loadNsfwModel, NSFW_CLASS_NAMES, type NsfwClass } from '../nsfwjs.image-classifier';
+import { loadNsfwModel, NSFW_CLASS_NAMES, type NsfwClass } from '@adseed/guardrails/dist/nsfwjs.image-classifier';
 
 async function main(): Promise<void> {
   const out = process.argv[2] ?? join(__dirname, '..', '..', 'fixtures', 'adversarial-porn-224.png');

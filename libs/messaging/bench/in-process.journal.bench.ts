@@ -3,7 +3,7 @@
  * `publish`, memory only against each fsync policy, for a small event (an ingest request) and
  * the biggest one we send (an embedded asset: 512 + 384 floats). Nothing is asserted; run
  *
- *   node libs/messaging/dist/in-process.journal.bench.js [dir on the disk to measure]
+ *   node libs/messaging/bench/dist/in-process.journal.bench.js [dir on the disk to measure]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,7 @@ import { join } from 'node:path';
 import { defineTopic } from '@adseed/contracts';
 import { Logger } from '@adseed/telemetry';
 import { z } from 'zod';
-import { InProcessBroker } from './in-process.broker';
-import { InProcessEventBus } from './in-process.bus';
-import type { FsyncPolicy } from './in-process.journal';
+import { InProcessBroker, InProcessEventBus, type FsyncPolicy } from '@adseed/messaging';
 
 const Small = defineTopic('bench.journal-small.happened.v1', z.object({ assetId: z.string(), path: z.string(), caption: z.string(), tags: z.array(z.string()) }), 16);
 const Large = defineTopic('bench.journal-large.happened.v1', z.object({ assetId: z.string(), clip: z.array(z.number()), caption: z.array(z.number()) }), 6);

@@ -185,7 +185,7 @@ describe('InProcessBroker with a journal (durability)', () => {
   });
 
   it('a process killed with SIGKILL mid-pipeline loses no event: after a restart every job is processed', { timeout: 120_000 }, async () => {
-    const child = join(__dirname, 'testing', 'journal-crash.child.js');
+    const child = join(__dirname, '..', 'test', 'dist', 'journal-crash.child.js');
     const doneFile = join(dir, 'done.txt');
     const journal = join(dir, 'journal');
     const jobs = 60;

@@ -12,8 +12,7 @@ import { appendFileSync } from 'node:fs';
 import { defineTopic } from '@adseed/contracts';
 import { Logger } from '@adseed/telemetry';
 import { z } from 'zod';
-import { InProcessBroker } from '../in-process.broker';
-import { InProcessEventBus } from '../in-process.bus';
+import { InProcessBroker, InProcessEventBus } from '@adseed/messaging';
 
 export const CrashJobs = defineTopic('test.crash-job.requested.v1', z.object({ id: z.number().int() }), 4);
 export const CrashSteps = defineTopic('test.crash-job.stepped.v1', z.object({ id: z.number().int() }), 2);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FsObjectStore } from '@adseed/storage';
 import { Logger } from '@adseed/telemetry';
-import { SubjectCatalogueService, type EmbedTexts } from './subject-catalogue.service';
+import { SubjectCatalogueService, type EmbedTexts } from '@adseed/agent/dist/subjects/subject-catalogue.service';
 
 export interface CatalogueBench {
   assets: number;

@@ -1,12 +1,12 @@
 /**
  * Latency of the caption encoder on this machine:
- *   node services/embedding/dist/encoders/caption/minilm-caption.bench.js [modelDir]
+ *   node services/embedding/bench/dist/minilm-caption.bench.js [modelDir]
  * (modelDir defaults to <repo>/.cache/models/all-minilm-l6-v2, fetched if missing).
  */
 import { join, resolve } from 'node:path';
 
-import { ensureCaptionModel } from '../../tools/fetch-models';
-import { MiniLmCaptionEncoder } from './minilm-caption.encoder';
+import { ensureCaptionModel } from '@adseed/embedding';
+import { MiniLmCaptionEncoder } from '@adseed/embedding/dist/encoders/caption/minilm-caption.encoder';
 
 export interface CaptionBenchFigure {
   readonly batchSize: number;
@@ -52,7 +52,7 @@ export async function benchMiniLmCaptionEncoder(
 
 if (require.main === module) {
   (async () => {
-    const modelDir = process.argv[2] ?? (await ensureCaptionModel(join(resolve(__dirname, '../../../../..'), '.cache')));
+    const modelDir = process.argv[2] ?? (await ensureCaptionModel(join(resolve(__dirname, '../../../..'), '.cache')));
     for (const f of await benchMiniLmCaptionEncoder(modelDir)) {
       console.log(`batchSize=${f.batchSize}: ${f.msPerCaption.toFixed(2)} ms/caption (${f.captions} captions)`);
     }

@@ -1,10 +1,10 @@
 // Throughput of OnnxClipEncoder.embedImages, end to end (JPEG decode, Pillow-exact resize,
 // onnxruntime). Not a test: run by hand or from a bench script.
-//   node services/embedding/dist/encoders/clip/onnx-clip.bench.js <modelDir> [batchSizes=1,16] [images=32]
+//   node services/embedding/bench/dist/onnx-clip.bench.js <modelDir> [batchSizes=1,16] [images=32]
 import sharp from 'sharp';
 
-import { preprocessForClip } from './clip-preprocess';
-import { OnnxClipEncoder } from './onnx-clip.encoder';
+import { preprocessForClip } from '@adseed/embedding/dist/encoders/clip/clip-preprocess';
+import { OnnxClipEncoder } from '@adseed/embedding/dist/encoders/clip/onnx-clip.encoder';
 
 export interface ClipImageBenchResult {
   readonly batchSize: number;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes a stand-in CLIP model folder (toy or random-weight ViT-B/32) where the real weights
 // cannot be downloaded. Usage:
-//   node services/embedding/dist/tools/make-clip-models.js --kind toy|vit-b32 --out <dir>
+//   node services/embedding/tools/dist/make-clip-models.js --kind toy|vit-b32 --out <dir>
 //        [--tokenizer-dir <clip-vit-base-patch32 folder>] [--seed <n>] [--quantized] [--with-attention-mask]
 // --quantized (vit-b32 only) writes int8 matmuls to onnx/*_quantized.onnx, like the real q8 export.
 // The text tower takes input_ids only, as the real export does; --with-attention-mask adds the
@@ -10,8 +10,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { generateClipModels } from '../encoders/clip/clip-model.generator';
-import { sharedClipTokenizerDir } from '../encoders/clip/shared-clip-dir';
+import { generateClipModels, sharedClipTokenizerDir } from '@adseed/embedding';
 
 const USAGE = 'usage: make-clip-models --kind toy|vit-b32 --out <dir> [--tokenizer-dir <dir>] [--seed <n>] [--quantized] [--with-attention-mask]';
 

@@ -1,12 +1,11 @@
 /**
  * Renders one example ad (a real pet photo + the demo brand pack) for eyeballing the layout.
- * Run: node services/generation/dist/generators/local-ad.example.js [photo.jpg] [out.png]
+ * Run: node services/generation/bench/dist/local-ad.example.js [photo.jpg] [out.png]
  */
 import { readFile, writeFile } from 'node:fs/promises';
 
-import { renderDemoBrandPack } from './demo-brand';
+import { LocalAdGenerator, renderDemoBrandPack } from '@adseed/generation';
 import { firstSamplePhoto } from './local-ad.generator.bench';
-import { LocalAdGenerator } from './local-ad.generator';
 
 export const EXAMPLE_AD_PATH = '/tmp/adseed-example-ad.png';
 

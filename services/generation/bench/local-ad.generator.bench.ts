@@ -1,13 +1,12 @@
 /**
  * Latency of the local generator on a real photo at 1080×1080 with headline and call to action.
- * Run: node services/generation/dist/generators/local-ad.generator.bench.js [runs]
+ * Run: node services/generation/bench/dist/local-ad.generator.bench.js [runs]
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { renderDemoBrandPack } from './demo-brand';
-import { LocalAdGenerator } from './local-ad.generator';
+import { LocalAdGenerator, renderDemoBrandPack } from '@adseed/generation';
 
 /** Sample photo datasets (`../shared/datasets` beside the repository); override with ADSEED_SAMPLE_PHOTOS_DIR. */
 // Compiled to services/generation/dist/generators/.

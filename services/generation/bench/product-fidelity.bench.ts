@@ -1,15 +1,14 @@
 /**
  * Product fidelity on real photos: the demo pack composed by the local compositor onto 10 demo
  * pet photos, intact and spoiled three ways; score range per case and time per ad, with the
- * placement given and searched for. `node services/generation/dist/fidelity/product-fidelity.bench.js [photo dir]`
+ * placement given and searched for. `node services/generation/bench/dist/product-fidelity.bench.js [photo dir]`
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { renderDemoBrandPack } from '../generators/demo-brand';
-import { LocalAdGenerator } from '../generators/local-ad.generator';
-import { DistortingAdGenerator, type Distortion } from './distorting.generator';
-import { productFidelity } from './product-fidelity';
+import { LocalAdGenerator, renderDemoBrandPack } from '@adseed/generation';
+import { DistortingAdGenerator, type Distortion } from '@adseed/generation/dist/fidelity/distorting.generator';
+import { productFidelity } from '@adseed/generation/dist/fidelity/product-fidelity';
 
 async function main(): Promise<void> {
   const dir = resolve(process.argv[2] ?? join(__dirname, '..', '..', '..', '..', '..', 'shared', 'datasets'));

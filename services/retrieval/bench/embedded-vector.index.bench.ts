@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { EmbeddedVectorIndex } from './embedded-vector.index';
-import { randomVector, rng } from './vector-index.contract';
-import { VectorRecord } from './vector-index.port';
+import { EmbeddedVectorIndex } from '@adseed/retrieval/dist/vector-index/embedded-vector.index';
+import { randomVector, rng } from '@adseed/retrieval/dist/vector-index/vector-index.contract';
+import { VectorRecord } from '@adseed/retrieval/dist/vector-index/vector-index.port';
 
 /** Search latency and memory of one process at one point of the bench. */
 export interface IndexPhase {

@@ -5,12 +5,12 @@
  * registers it) against the same requests with both off, interleaved request by request so both
  * see the same machine. Beside it, the image guardrail alone on the very ads the product made
  * (the ad PNGs read back from the store), and the text guardrail alone on the request's texts.
- * Run: node services/standalone/dist/guardrails.bench.js [ads per side, default 30]
+ * Run: node services/standalone/bench/dist/guardrails.bench.js [ads per side, default 30]
  */
 import { performance } from 'node:perf_hooks';
 import { CompositeTextGuardrail, createImageGuardrail, GuardrailsEnv, ProfanityTextCheck } from '@adseed/guardrails';
-import { startTestApp, type TestApp } from './e2e/harness';
-import { library } from './e2e/job-fixtures';
+import { startTestApp, type TestApp } from '@adseed/standalone/dist/e2e/harness';
+import { library } from '@adseed/standalone/dist/e2e/job-fixtures';
 
 type Json = Record<string, any>;
 

@@ -6,7 +6,7 @@
  * Needs Kafka and MinIO (`scripts/infra/kafka.sh start`, `scripts/infra/minio.sh start`; the
  * ports come from the same variables, e.g. ADSEED_KAFKA_PORT, ADSEED_MINIO_PORT, and the service
  * ports shift by ADSEED_IT_PORT_OFFSET), then:
- *   node services/standalone/dist/jobs-kafka.bench.js [--runs 3]
+ *   node services/standalone/bench/dist/jobs-kafka.bench.js [--runs 3]
  * Each run uses a fresh tenant; a warm-up job precedes each configuration (consumer-group joins,
  * JIT, the index's first writes) and is not counted.
  */
@@ -15,11 +15,11 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from './adseed.app';
-import { testModels } from './e2e/harness';
-import { brandPack, scene, SEEDS } from './e2e/job-fixtures';
-import { PORT_OFFSET, startCluster } from './integration/cluster';
-import { clusterEnv } from './integration/cluster-env';
+import { REPO_ROOT } from '@adseed/standalone/dist/adseed.app';
+import { testModels } from '@adseed/standalone/dist/e2e/harness';
+import { brandPack, scene, SEEDS } from '@adseed/standalone/dist/e2e/job-fixtures';
+import { PORT_OFFSET, startCluster } from '@adseed/standalone/dist/integration/cluster';
+import { clusterEnv } from '@adseed/standalone/dist/integration/cluster-env';
 
 type Json = Record<string, any>;
 

@@ -2,9 +2,9 @@
  * Benchmark of a 100-ad creative job in the one-process mode: ads per second from POST to done,
  * and the per-ad overhead beyond the generator (events, store writes, provenance, folding),
  * measured against the same 100 renders done by the generator alone at the same concurrency.
- * Run: node services/standalone/dist/jobs.bench.js
+ * Run: node services/standalone/bench/dist/jobs.bench.js
  * Against a running deployment (e.g. the multi-process cluster on Kafka with two generation
- * processes): node services/standalone/dist/jobs.bench.js --url http://127.0.0.1:18704
+ * processes): node services/standalone/bench/dist/jobs.bench.js --url http://127.0.0.1:18704
  * (ads per second only: the generator-alone comparison needs the embedded store).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobTopics } from '@adseed/contracts';
 import { LocalAdGenerator } from '@adseed/generation';
-import { startTestApp } from './e2e/harness';
-import { brandPack, library, scene, SEEDS } from './e2e/job-fixtures';
+import { startTestApp } from '@adseed/standalone/dist/e2e/harness';
+import { brandPack, library, scene, SEEDS } from '@adseed/standalone/dist/e2e/job-fixtures';
 
 type Json = Record<string, any>;
 

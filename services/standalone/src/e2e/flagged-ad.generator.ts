@@ -6,7 +6,7 @@ import { REPO_ROOT } from '../adseed.app';
 
 /**
  * Grey plus an adversarial pattern that nsfwjs's MobileNetV2 scores as "porn" (made by
- * libs/guardrails/src/tools/make-flagged-fixture.ts). It depicts nothing.
+ * libs/guardrails/tools/make-flagged-fixture.ts). It depicts nothing.
  */
 export const FLAGGED_FIXTURE = readFileSync(join(REPO_ROOT, 'libs', 'guardrails', 'fixtures', 'adversarial-porn-224.png'));
 

@@ -10,7 +10,7 @@ type Json = Record<string, any>;
 
 /**
  * Grey plus an adversarial pattern that nsfwjs's MobileNetV2 scores as "porn" (made by
- * libs/guardrails/src/tools/make-flagged-fixture.ts). It depicts nothing: the honest way to send
+ * libs/guardrails/tools/make-flagged-fixture.ts). It depicts nothing: the honest way to send
  * the real classifier an image it flags without shipping explicit images.
  */
 const FLAGGED = readFileSync(join(REPO_ROOT, 'libs', 'guardrails', 'fixtures', 'adversarial-porn-224.png'));

@@ -42,7 +42,7 @@ export interface ProbeResult {
 
 const MODEL_FILE = 'model.onnx';
 const TOKENIZER_FILE = 'tokenizer.json';
-const FETCH_HINT = 'run `node services/embedding/dist/tools/fetch-models.js --caption` to fetch it';
+const FETCH_HINT = 'run `node services/embedding/tools/dist/fetch-models.js --caption` to fetch it';
 
 /**
  * Caption (text) embeddings with all-MiniLM-L6-v2 (int8 ONNX): BERT WordPiece, mean pooling over
