@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { ensureCaptionModel } from '../tools/fetch-models';
+import { ensureCaptionModel } from '../models/fetch-models';
 import { MiniLmCaptionEncoder } from './caption/minilm-caption.encoder';
 import { generateClipModels } from './clip/clip-model.generator';
 import { OnnxClipEncoder } from './clip/onnx-clip.encoder';

@@ -116,7 +116,7 @@ function captionSourceMd(origin: string, onnxSha: string, tokenizerSha: string):
     `| model.onnx | \`${onnxSha}\` |`,
     `| tokenizer.json | \`${tokenizerSha}\` |`,
     '',
-    'Written by services/embedding/src/tools/fetch-models.ts.',
+    'Written by services/embedding/src/models/fetch-models.ts.',
     '',
   ].join('\n');
 }

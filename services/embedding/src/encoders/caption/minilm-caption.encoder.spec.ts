@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { ensureCaptionModel } from '../../tools/fetch-models';
+import { ensureCaptionModel } from '../../models/fetch-models';
 import { MiniLmCaptionEncoder } from './minilm-caption.encoder';
 
 function cosine(a: Float32Array, b: Float32Array): number {

@@ -9,7 +9,7 @@ import { WorkerOnnxSession, type OnnxSession, type OnnxWorkerHost } from '../onn
 import { WordPieceTokenizer } from './wordpiece-tokenizer';
 
 export interface MiniLmCaptionEncoderOptions {
-  /** Folder with `model.onnx` and `tokenizer.json` (see tools/fetch-models.ts `ensureCaptionModel`). */
+  /** Folder with `model.onnx` and `tokenizer.json` (see models/fetch-models.ts `ensureCaptionModel`). */
   readonly modelDir: string;
   /**
    * Texts per ONNX run; default 1. This int8 model quantises activations per tensor

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { before, describe, it } from 'node:test';
 
-import { ensureCaptionModel } from '../../tools/fetch-models';
+import { ensureCaptionModel } from '../../models/fetch-models';
 import { WordPieceTokenizer } from './wordpiece-tokenizer';
 
 /** A hand-made vocabulary: small enough to reason about every id below. */
