@@ -4,6 +4,13 @@
 //   - every npm workspace has its package.json copied before `npm ci` (otherwise the lockfile and
 //     the tree disagree and the install fails);
 //   - after `npm run build`, each service's CMD target exists;
+//   - each image installs its service's production dependency closure only (npm ci --omit=dev
+//     --workspace), and every package the shipped code loads is declared by its own workspace and
+//     is in that closure (computed from package-lock.json);
+//   - docker/assemble.sh, run against the host build, lays out exactly the service and the libs of
+//     its closure, without specs, benches, tools, test helpers or fakes;
+//   - the generation image's own font draws a headline: the assembled tree renders an ad with
+//     fontconfig pointed at that tree's font folder only, and fails without the folder;
 //   - the container helpers behave: docker/healthcheck.js and docker/model-init.sh.
 // Run: node --test scripts/chart/dockerfile-sources.test.js   (after `npm run build`)
 const { describe, it, before, after } = require('node:test');
@@ -13,6 +20,8 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
+
+const { builtinModules } = require('node:module');
 
 const repo = path.resolve(__dirname, '..', '..');
 const SERVICES = ['gateway', 'agent', 'embedding', 'retrieval', 'generation'];
@@ -99,6 +108,87 @@ function workspaces() {
   return dirs.sort();
 }
 
+
+/** package-lock.json `packages`: paths (`libs/x`, `node_modules/a/node_modules/b`) to entries. */
+const LOCK = JSON.parse(fs.readFileSync(path.join(repo, 'package-lock.json'), 'utf8')).packages;
+
+/** The lockfile path node's resolution finds for `name` required from the package at `from`. */
+function resolveInLock(from, name) {
+  let base = from;
+  for (;;) {
+    const candidate = `${base ? `${base}/` : ''}node_modules/${name}`;
+    if (LOCK[candidate]) return candidate;
+    if (!base) return undefined;
+    const i = base.lastIndexOf('/node_modules/');
+    base = i >= 0 ? base.slice(0, i) : '';
+  }
+}
+
+/**
+ * What `npm ci --omit=dev --workspace <workspace>` installs, from the lockfile: the workspace, its
+ * dependencies (optional ones when locked, non-optional peers) and theirs, workspaces followed
+ * through their links, less what the lockfile marks dev. Lockfile paths; workspaces as their
+ * folder. For the gateway this is what npm ci installed in a scratch clone, package for package
+ * (less the two optional packages for other platforms, @img/sharp-wasm32 and @emnapi/runtime).
+ */
+function lockClosure(workspace) {
+  const seen = new Set();
+  const queue = [workspace];
+  while (queue.length) {
+    let at = queue.pop();
+    if (LOCK[at]?.link) at = LOCK[at].resolved;
+    if (seen.has(at)) continue;
+    const entry = LOCK[at];
+    assert.ok(entry, `${at} is not in package-lock.json`);
+    // --omit=dev leaves out what the lockfile marks dev-only (a peer such as @qdrant/js-client-rest's
+    // typescript, met by the root's dev tooling, among them).
+    if (entry.dev) continue;
+    seen.add(at);
+    const optional = entry.optionalDependencies ?? {};
+    const peers = Object.keys(entry.peerDependencies ?? {}).filter((n) => !entry.peerDependenciesMeta?.[n]?.optional);
+    for (const name of new Set([...Object.keys(entry.dependencies ?? {}), ...Object.keys(optional), ...peers])) {
+      const found = resolveInLock(at, name);
+      if (found) queue.push(found);
+      else assert.ok(name in optional, `${at} depends on ${name}, which package-lock.json does not hold: npm install`);
+    }
+  }
+  return seen;
+}
+
+const packageName = (lockPath) => lockPath.slice(lockPath.lastIndexOf('node_modules/') + 'node_modules/'.length);
+const closureWorkspaces = (closure) => [...closure].filter((p) => !p.includes('node_modules/')).sort();
+const closurePackages = (closure) => new Set([...closure].filter((p) => p.includes('node_modules/')).map(packageName));
+
+/** Bare module names a compiled file loads: require(), require.resolve(), createRequire(...)(). */
+function requiredPackages(jsFile) {
+  const text = fs.readFileSync(jsFile, 'utf8');
+  const names = new Set();
+  const calls = [...text.matchAll(/\brequire(?:\.resolve)?\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g), ...text.matchAll(/\bcreateRequire\)?\s*\([^()]*\)\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g)];
+  for (const m of calls) {
+    const spec = m[1];
+    if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue;
+    names.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+  }
+  return names;
+}
+
+/** Files under `dir`, relative, skipping node_modules. */
+function filesUnder(dir, rel = '') {
+  const out = [];
+  for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const child = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.name === 'node_modules') continue;
+    if (entry.isDirectory()) out.push(...filesUnder(dir, child));
+    else out.push(child);
+  }
+  return out;
+}
+
+/** Compiled test code that src/ emits beside the product (specs, contract suites, kits, e2e). */
+const COMPILED_TEST_CODE = /(\.spec\.|\.contract\.|\.test-kit\.|\/e2e\/|\/integration\/)/;
+/** What must never be in an image: test code, and the benches, tools and helpers kept beside src. */
+const NOT_SHIPPED = /(\.spec\.|\.contract\.|\.test-kit\.|\.bench\.|\.example\.|\.child\.|replicate-fake|make-clip-models|make-flagged-fixture|(^|\/)(bench|tools|test|testing|e2e|integration|fixtures)\/|\.tsbuildinfo$)/;
+
 describe('Dockerfile build-context sources', () => {
   const isIgnored = dockerignore();
 
@@ -141,16 +231,176 @@ describe('Dockerfile build-context sources', () => {
     assert.deepEqual(missing, [], `not built: ${missing.join(', ')}`);
   });
 
-  it("ships the compositor's default font: the file the built generator reads is in the context and copied into the image", () => {
-    // The generator draws text from a font file (no system fonts in the slim image): DEFAULT_AD_FONT_FILE.
-    const { DEFAULT_AD_FONT_FILE } = require(path.join(repo, 'services/generation/dist/generators/ad-font.js'));
-    const rel = path.relative(repo, DEFAULT_AD_FONT_FILE).split(path.sep).join('/');
-    assert.equal(rel, 'services/generation/assets/fonts/DejaVuSans-Bold.ttf');
-    assert.ok(fs.existsSync(DEFAULT_AD_FONT_FILE), `${rel} is missing`);
-    assert.equal(isIgnored(rel), false, `.dockerignore drops ${rel}`);
-    const assemble = instructions('docker/Dockerfile').find((i) => i.startsWith('RUN') && i.includes('/out/services/${SERVICE}'));
-    assert.ok(assemble, 'the assemble step');
-    assert.match(assemble, /cp -a "services\/\$\{SERVICE\}\/assets" "\/out\/services\/\$\{SERVICE\}\/"/, 'the assemble step copies services/<service>/assets');
+  it('keeps benches, tools, test helpers and fixtures out of the context', () => {
+    for (const p of ['services/generation/bench/local-ad.generator.bench.ts', 'services/embedding/tools/fetch-models.ts', 'libs/messaging/test/journal-crash.child.ts', 'libs/guardrails/fixtures', 'services/retrieval/src/vector-index/fixtures/format-2/wal.log']) {
+      assert.ok(isIgnored(p), `.dockerignore should exclude ${p}`);
+    }
+  });
+});
+
+describe('each image: its service, its libs and their production dependencies, nothing else', () => {
+  const script = instructions('docker/Dockerfile').join('\n');
+  const manifests = workspaces().map((ws) => ({ ws, pkg: JSON.parse(fs.readFileSync(path.join(repo, ws, 'package.json'), 'utf8')) }));
+  const byName = new Map(manifests.map(({ ws, pkg }) => [pkg.name, ws]));
+  let scratch;
+  const assembled = new Map();
+
+  before(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'adseed-assemble-'));
+    for (const service of SERVICES) {
+      // The install root npm ci --omit=dev --workspace leaves: node_modules/@adseed/<name> linked
+      // for each workspace of the lockfile closure, as npm links them (../../<dir>).
+      const install = path.join(scratch, `install-${service}`);
+      fs.mkdirSync(path.join(install, 'node_modules', '@adseed'), { recursive: true });
+      for (const ws of closureWorkspaces(lockClosure(`services/${service}`))) {
+        const name = JSON.parse(fs.readFileSync(path.join(repo, ws, 'package.json'), 'utf8')).name;
+        fs.symlinkSync(`../../${ws}`, path.join(install, 'node_modules', name));
+      }
+      const out = path.join(scratch, `out-${service}`);
+      const run = spawnSync('sh', [path.join(repo, 'docker/assemble.sh'), service, repo, install, out], { encoding: 'utf8' });
+      assert.equal(run.status, 0, `assemble.sh ${service}: ${run.stderr}`);
+      assembled.set(service, out);
+    }
+  });
+  after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  it('installs one service\'s production closure, without scripts, and assembles with docker/assemble.sh', () => {
+    assert.match(script, /npm ci --omit=dev --workspace "services\/\$\{SERVICE\}" --include-workspace-root=false --ignore-scripts/);
+    assert.match(script, /COPY --from=service-deps \/app\/ \/install\//);
+    assert.match(script, /cp -a \/install\/package\.json \/install\/node_modules \/out\//);
+    assert.match(script, /sh \/usr\/local\/bin\/adseed-assemble "\$\{SERVICE\}" \/app \/install \/out/);
+    assert.doesNotMatch(script, /npm prune/, 'the runtime node_modules come from the per-service install, not from pruning the build tree');
+  });
+
+  it('declares, in each workspace, every package its shipped code loads', () => {
+    const problems = [];
+    for (const { ws, pkg } of manifests) {
+      const declared = new Set([pkg.name, ...Object.keys(pkg.dependencies ?? {})]);
+      const dist = path.join(repo, ws, 'dist');
+      if (!fs.existsSync(dist)) continue;
+      for (const file of filesUnder(dist).filter((f) => f.endsWith('.js') && !COMPILED_TEST_CODE.test(`/${f}`))) {
+        for (const name of requiredPackages(path.join(dist, file))) if (!declared.has(name)) problems.push(`${ws}/dist/${file} loads ${name}`);
+      }
+    }
+    assert.deepEqual(problems, [], `not in the workspace's package.json dependencies:\n  ${problems.join('\n  ')}`);
+  });
+
+  it('keeps dev tooling and the other services\' heavy packages out of each closure', () => {
+    const closures = Object.fromEntries(SERVICES.map((s) => [s, closurePackages(lockClosure(`services/${s}`))]));
+    const tooling = ['typescript', 'eslint', 'typescript-eslint', 'eslint-plugin-boundaries', 'c8', '@nestjs/testing', 'playwright-core', '@fontsource/lobster'];
+    for (const service of SERVICES) {
+      // Only where a package of the closure declares it a required peer, which npm installs: the
+      // retrieval image gets typescript (~23 MB) for @qdrant/js-client-rest's `typescript` peer.
+      const closure = lockClosure(`services/${service}`);
+      const asPeer = new Set([...closure].flatMap((p) => Object.keys(LOCK[p].peerDependencies ?? {}).filter((n) => !LOCK[p].peerDependenciesMeta?.[n]?.optional)));
+      const asDependency = new Set([...closure].flatMap((p) => Object.keys({ ...LOCK[p].dependencies, ...LOCK[p].optionalDependencies })));
+      const installed = tooling.filter((p) => closures[service].has(p));
+      assert.deepEqual(installed.filter((p) => asDependency.has(p) || !asPeer.has(p)), [], `${service} installs dev tooling`);
+    }
+    // Each of these belongs to exactly one service's code.
+    for (const [pkg, owner] of [['onnxruntime-node', 'embedding'], ['replicate', 'generation'], ['@qdrant/js-client-rest', 'retrieval'], ['nsfwjs', 'gateway'], ['swagger-ui-dist', 'gateway']]) {
+      assert.deepEqual(SERVICES.filter((s) => closures[s].has(pkg)), [owner], pkg);
+    }
+  });
+
+  for (const service of SERVICES) {
+    it(`${service}: the assembled tree holds the closure's workspaces, no test code, bench, tool or fake, and only packages of the closure are loaded`, () => {
+      const out = assembled.get(service);
+      const closure = lockClosure(`services/${service}`);
+      const expected = closureWorkspaces(closure);
+      const present = ['libs', 'services'].flatMap((dir) => (fs.existsSync(path.join(out, dir)) ? fs.readdirSync(path.join(out, dir)).map((n) => `${dir}/${n}`) : [])).sort();
+      assert.deepEqual(present, expected);
+      assert.ok(!expected.includes('libs/testing'), 'libs/testing is test code');
+      assert.ok(fs.existsSync(path.join(out, 'services', service, 'dist', 'main.js')));
+      assert.ok(fs.existsSync(path.join(out, 'proto')));
+      const files = filesUnder(out);
+      const shipped = files.filter((f) => NOT_SHIPPED.test(f));
+      assert.deepEqual(shipped, [], `${service} image would ship:\n  ${shipped.join('\n  ')}`);
+      const packages = closurePackages(closure);
+      const outside = [];
+      for (const f of files.filter((x) => x.endsWith('.js'))) {
+        for (const name of requiredPackages(path.join(out, f))) if (!packages.has(name) && !byName.has(name)) outside.push(`${f}: ${name}`);
+      }
+      assert.deepEqual(outside, [], `loaded but not installed in the ${service} image`);
+    });
+  }
+
+  it('gives the gateway its web UI and the generator its font folder', () => {
+    assert.ok(fs.existsSync(path.join(assembled.get('gateway'), 'services/gateway/public/index.html')));
+    const fonts = path.join(assembled.get('generation'), 'services/generation/assets/fonts');
+    assert.deepEqual(fs.readdirSync(fonts).filter((f) => /\.(ttf|otf|woff2?)$/i.test(f)), ['DejaVuSans-Bold.ttf']);
+    for (const s of SERVICES.filter((x) => x !== 'generation')) assert.equal(fs.existsSync(path.join(assembled.get(s), 'services', s, 'assets')), false);
+  });
+
+  describe('the generation image draws a headline with its own font', () => {
+    /**
+     * Renders two ads in a child process from the assembled generation tree, its packages linked in
+     * like the image's node_modules, fontconfig given a configuration that lists that tree's font
+     * folder only (no system fonts). Prints, per headline, the bright pixels in the headline band
+     * (white text on the dark band over a black photo) and a hash of the band's pixels.
+     */
+    function renderHeadlines(tree) {
+      const nodeModules = path.join(tree, 'node_modules');
+      fs.rmSync(nodeModules, { recursive: true, force: true });
+      fs.mkdirSync(path.join(nodeModules, '@adseed'), { recursive: true });
+      for (const entry of fs.readdirSync(path.join(repo, 'node_modules'))) {
+        if (entry === '@adseed' || entry.startsWith('.')) continue;
+        fs.symlinkSync(path.join(repo, 'node_modules', entry), path.join(nodeModules, entry));
+      }
+      for (const ws of ['libs', 'services'].flatMap((d) => (fs.existsSync(path.join(tree, d)) ? fs.readdirSync(path.join(tree, d)).map((n) => `${d}/${n}`) : []))) {
+        const name = JSON.parse(fs.readFileSync(path.join(tree, ws, 'package.json'), 'utf8')).name;
+        fs.symlinkSync(path.join(tree, ws), path.join(nodeModules, name));
+      }
+      const fontsConf = path.join(tree, 'fonts.conf');
+      fs.writeFileSync(fontsConf, `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><dir>${path.join(tree, 'services/generation/assets/fonts')}</dir><cachedir>${path.join(tree, '.fontconfig-cache')}</cachedir></fontconfig>\n`);
+      const child = `
+        const { createHash } = require('node:crypto');
+        const sharp = require('sharp');
+        const { LocalAdGenerator } = require('./services/generation/dist/generators/local-ad.generator');
+        (async () => {
+          const seed = await sharp({ create: { width: 1080, height: 1080, channels: 3, background: '#000000' } }).jpeg().toBuffer();
+          const brand = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400"><rect width="400" height="400" fill="#fff"/><rect x="100" y="80" width="200" height="240" fill="#1e50c8"/></svg>')).png().toBuffer();
+          const out = [];
+          for (const headline of ['Fresh salmon for happy cats', 'Walk more, worry less']) {
+            const { ad, layout } = await new LocalAdGenerator().render({ seed, brand, headline });
+            const box = layout.headline;
+            const { data, info } = await sharp(ad.png).extract(box).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+            let bright = 0;
+            for (let i = 0; i < data.length; i += info.channels) if (data[i] > 200 && data[i + 1] > 200 && data[i + 2] > 200) bright++;
+            out.push({ headline, box, bright, area: box.width * box.height, hash: createHash('sha256').update(data).digest('hex') });
+          }
+          process.stdout.write(JSON.stringify(out));
+        })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });`;
+      return spawnSync(process.execPath, ['-e', child], {
+        cwd: tree,
+        env: { PATH: process.env.PATH, HOME: tree, FONTCONFIG_FILE: fontsConf, FONTCONFIG_PATH: tree, XDG_CACHE_HOME: path.join(tree, '.cache') },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    }
+
+    it('draws glyphs in the headline band, different ones for a different headline', () => {
+      const run = renderHeadlines(assembled.get('generation'));
+      assert.equal(run.status, 0, run.stderr);
+      const [a, b] = JSON.parse(run.stdout);
+      for (const r of [a, b]) {
+        assert.ok(r.box.width > 0 && r.box.height > 0, JSON.stringify(r));
+        // Glyph strokes are white on the dark band: a few percent of the band, never none.
+        assert.ok(r.bright > r.area * 0.005, `${r.headline}: ${r.bright} bright pixels of ${r.area}`);
+      }
+      assert.notEqual(a.hash, b.hash, 'two headlines drew the same pixels');
+    });
+
+    it('fails without the font folder the image copies (the text comes from that file, not from the system)', () => {
+      const tree = path.join(scratch, 'generation-without-assets');
+      fs.cpSync(assembled.get('generation'), tree, { recursive: true, verbatimSymlinks: true });
+      fs.rmSync(path.join(tree, 'node_modules'), { recursive: true, force: true });
+      fs.rmSync(path.join(tree, 'services/generation/assets'), { recursive: true, force: true });
+      fs.mkdirSync(path.join(tree, 'services/generation/assets/fonts'), { recursive: true });
+      const run = renderHeadlines(tree);
+      assert.notEqual(run.status, 0, 'rendered a headline without the font file');
+      assert.match(run.stderr, /DejaVuSans-Bold\.ttf/);
+    });
   });
 });
 
