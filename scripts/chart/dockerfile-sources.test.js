@@ -404,6 +404,45 @@ describe('each image: its service, its libs and their production dependencies, n
   });
 });
 
+describe('engines.node', () => {
+  const semver = require('semver');
+  // Every minor release from 18.0 to 26.25: ranges are compared on these versions.
+  const GRID = [];
+  for (let major = 18; major <= 26; major++) for (let minor = 0; minor <= 25; minor++) GRID.push(`${major}.${minor}.0`);
+  /** Versions every package with an engines.node range among `lockPaths` accepts, from `floor` up. */
+  const accepted = (lockPaths, floor) => {
+    const ranges = [...lockPaths].filter((p) => LOCK[p].engines?.node && !LOCK[p].os && !LOCK[p].cpu).map((p) => LOCK[p].engines.node);
+    return GRID.filter((v) => semver.gte(v, floor) && ranges.every((r) => semver.satisfies(v, r)));
+  };
+  const ours = (range) => GRID.filter((v) => semver.satisfies(v, range));
+  // The code is typed against Node 20 (@types/node ^20): nothing older is claimed. The repository's
+  // own tooling needs 20.11 (import.meta.dirname in eslint.config.mjs, node --test-timeout).
+  const CODE_FLOOR = '20.0.0';
+  const TOOLING_FLOOR = '20.11.0';
+
+  for (const ws of workspaces()) {
+    it(`${ws}: exactly the versions its code and its production closure run on`, () => {
+      const { engines } = JSON.parse(fs.readFileSync(path.join(repo, ws, 'package.json'), 'utf8'));
+      assert.ok(engines?.node, `${ws}/package.json has no engines.node`);
+      assert.deepEqual(ours(engines.node), accepted(lockClosure(ws), CODE_FLOOR), `${ws}: engines.node ${engines.node}`);
+    });
+  }
+
+  it('the root: exactly the versions every locked package (dev tooling too) and the tooling run on', () => {
+    const { engines } = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
+    assert.deepEqual(ours(engines.node), accepted(Object.keys(LOCK).filter((p) => p.includes('node_modules/')), TOOLING_FLOOR));
+  });
+
+  it("the image's Node satisfies every workspace", () => {
+    const image = /ARG NODE_IMAGE=node:(\d+\.\d+\.\d+)/.exec(fs.readFileSync(path.join(repo, 'docker/Dockerfile'), 'utf8'));
+    assert.ok(image, 'docker/Dockerfile pins NODE_IMAGE=node:<x.y.z>');
+    for (const ws of ['.', ...workspaces()]) {
+      const { engines } = JSON.parse(fs.readFileSync(path.join(repo, ws, 'package.json'), 'utf8'));
+      assert.ok(semver.satisfies(image[1], engines.node), `${ws}: ${image[1]} outside ${engines.node}`);
+    }
+  });
+});
+
 describe('docker/healthcheck.js', () => {
   let server;
   let status = 200;
