@@ -2,20 +2,26 @@
  * Latency of the image guardrail per image (decode + squash with sharp + nsfwjs MobileNetV2),
  * and what it flags, over the sample datasets beside the repository (none of them unsafe, so every
  * flag there is a false positive).
- * Run: node libs/guardrails/dist/image-guardrail.bench.js [max photos] [backend wasm|cpu]
+ * Run: node libs/guardrails/dist/image-guardrail.bench.js [max photos] [runtime tfjs|tfjs-cpu|onnx|compare]
+ * `compare` runs tfjs (WebAssembly) and onnxruntime (1 intra-op thread) on the same photos, one
+ * after the other per photo, and reports both latencies and how far their probabilities differ;
+ * onnx needs the converted model: bash libs/guardrails/onnx/convert.sh (ADSEED_NSFW_ONNX_PATH).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NsfwjsImageGuardrail } from './nsfwjs.image-classifier';
-import type { NsfwClass } from './nsfw-classes';
+import { NSFW_CLASS_NAMES, type NsfwClass } from './nsfw-classes';
+import { DEFAULT_NSFW_ONNX_PATH, type NsfwRuntime } from './nsfw-scorer';
 
 // Compiled to libs/guardrails/dist/: ../shared sits beside the repository; every photo under its datasets.
 export const DEMO_PHOTOS_DIR = process.env.ADSEED_SAMPLE_PHOTOS_DIR ?? resolve(__dirname, '../../../../shared/datasets');
 export const DEFAULT_THRESHOLDS: Partial<Record<NsfwClass, number>> = { porn: 0.7, hentai: 0.7, sexy: 0.9 };
 
 export interface ImageGuardrailBench {
-  backend: 'wasm' | 'cpu';
+  runtime: NsfwRuntime;
+  /** Threads the runtime computes with (tfjs-wasm: its own pool; onnx: intra-op threads). */
+  threads: number;
   images: number;
   loadMs: number;
   p50Ms: number;
@@ -23,6 +29,17 @@ export interface ImageGuardrailBench {
   flagged: { file: string; reasons: string[]; scores: Record<string, number> }[];
   /** Highest score per class over the library. */
   maxScores: Record<string, number>;
+}
+
+export interface RuntimeComparison {
+  images: number;
+  runs: ImageGuardrailBench[];
+  /** Largest |p_tfjs − p_onnx| over every class of every photo, and the mean. */
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+  /** Photos whose top class or verdict differs between the two. */
+  topClassDisagreements: number;
+  verdictDisagreements: number;
 }
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
@@ -37,33 +54,94 @@ async function photos(dir: string): Promise<string[]> {
   return out;
 }
 
-export async function benchImageGuardrail(maxImages = Infinity, backend: 'wasm' | 'cpu' = 'wasm', dir = DEMO_PHOTOS_DIR): Promise<ImageGuardrailBench | { skipped: string }> {
+interface Side {
+  guardrail: NsfwjsImageGuardrail;
+  runtime: NsfwRuntime;
+  loadMs: number;
+  times: number[];
+  probabilities: number[][];
+  flagged: ImageGuardrailBench['flagged'];
+  maxScores: Record<string, number>;
+}
+
+async function side(runtime: NsfwRuntime): Promise<Side> {
+  const guardrail = new NsfwjsImageGuardrail({ model: 'MobileNetV2', thresholds: DEFAULT_THRESHOLDS, runtime, onnxPath: process.env.ADSEED_NSFW_ONNX_PATH ?? DEFAULT_NSFW_ONNX_PATH, onnxThreads: 1 });
+  const started = performance.now();
+  await guardrail.warmUp();
+  return { guardrail, runtime, loadMs: performance.now() - started, times: [], probabilities: [], flagged: [], maxScores: {} };
+}
+
+async function threadsOf(runtime: NsfwRuntime): Promise<number> {
+  if (runtime !== 'tfjs') return 1;
+  const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount(): number };
+  return wasm.getThreadsCount();
+}
+
+async function run(runtimes: NsfwRuntime[], files: string[], dir: string): Promise<Side[]> {
+  const sides: Side[] = [];
+  for (const r of runtimes) sides.push(await side(r));
+  const bytes = await Promise.all(files.map((f) => readFile(f)));
+  for (const s of sides) await s.guardrail.check(bytes[0]); // first inference compiles kernels
+  for (let i = 0; i < files.length; i++) {
+    // Alternate which runtime goes first, so neither always runs right after the other.
+    for (const s of i % 2 === 0 ? sides : [...sides].reverse()) {
+      const start = performance.now();
+      const verdict = await s.guardrail.check(bytes[i]);
+      s.times.push(performance.now() - start);
+      s.probabilities[i] = await s.guardrail.probabilities(bytes[i]);
+      for (const [c, v] of Object.entries(verdict.scores)) s.maxScores[c] = Math.max(s.maxScores[c] ?? 0, v);
+      if (verdict.flagged) s.flagged.push({ file: files[i].slice(dir.length + 1), reasons: verdict.reasons, scores: verdict.scores });
+    }
+  }
+  return sides;
+}
+
+const summary = async (s: Side, images: number): Promise<ImageGuardrailBench> => {
+  const sorted = [...s.times].sort((a, b) => a - b);
+  return { runtime: s.runtime, threads: await threadsOf(s.runtime), images, loadMs: s.loadMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), flagged: s.flagged, maxScores: s.maxScores };
+};
+
+export async function benchImageGuardrail(maxImages = Infinity, runtime: NsfwRuntime = 'tfjs', dir = DEMO_PHOTOS_DIR): Promise<ImageGuardrailBench | { skipped: string }> {
   let files: string[];
   try {
     files = (await photos(dir)).slice(0, maxImages);
   } catch {
     return { skipped: `no demo library at ${dir}` };
   }
-  const guardrail = new NsfwjsImageGuardrail({ model: 'MobileNetV2', thresholds: DEFAULT_THRESHOLDS, backend });
-  const started = performance.now();
-  await guardrail.warmUp();
-  const loadMs = performance.now() - started;
-  const bytes = await Promise.all(files.map((f) => readFile(f)));
-  await guardrail.check(bytes[0]); // first inference compiles kernels
-  const times: number[] = [];
-  const flagged: ImageGuardrailBench['flagged'] = [];
-  const maxScores: Record<string, number> = {};
-  for (let i = 0; i < files.length; i++) {
-    const start = performance.now();
-    const verdict = await guardrail.check(bytes[i]);
-    times.push(performance.now() - start);
-    for (const [c, s] of Object.entries(verdict.scores)) maxScores[c] = Math.max(maxScores[c] ?? 0, s);
-    if (verdict.flagged) flagged.push({ file: files[i].slice(dir.length + 1), reasons: verdict.reasons, scores: verdict.scores });
+  const [s] = await run([runtime], files, dir);
+  return summary(s, files.length);
+}
+
+/** tfjs-wasm against onnxruntime on the same photos. */
+export async function compareRuntimes(maxImages = Infinity, dir = DEMO_PHOTOS_DIR): Promise<RuntimeComparison | { skipped: string }> {
+  let files: string[];
+  try {
+    files = (await photos(dir)).slice(0, maxImages);
+  } catch {
+    return { skipped: `no demo library at ${dir}` };
   }
-  times.sort((a, b) => a - b);
-  return { backend, images: files.length, loadMs, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), flagged, maxScores };
+  const sides = await run(['tfjs', 'onnx'], files, dir);
+  let maxAbsDiff = 0;
+  let sum = 0;
+  let topClassDisagreements = 0;
+  let verdictDisagreements = 0;
+  const top = (p: number[]): number => p.indexOf(Math.max(...p));
+  for (let i = 0; i < files.length; i++) {
+    const [a, b] = [sides[0].probabilities[i], sides[1].probabilities[i]];
+    NSFW_CLASS_NAMES.forEach((_, c) => {
+      const d = Math.abs(a[c] - b[c]);
+      maxAbsDiff = Math.max(maxAbsDiff, d);
+      sum += d;
+    });
+    if (top(a) !== top(b)) topClassDisagreements++;
+  }
+  const flaggedFiles = sides.map((s) => new Set(s.flagged.map((f) => f.file)));
+  for (const f of new Set([...flaggedFiles[0], ...flaggedFiles[1]])) if (!(flaggedFiles[0].has(f) && flaggedFiles[1].has(f))) verdictDisagreements++;
+  return { images: files.length, runs: await Promise.all(sides.map((s) => summary(s, files.length))), maxAbsDiff, meanAbsDiff: sum / (files.length * NSFW_CLASS_NAMES.length), topClassDisagreements, verdictDisagreements };
 }
 
 if (require.main === module) {
-  void benchImageGuardrail(Number(process.argv[2] ?? Infinity), (process.argv[3] as 'wasm' | 'cpu') ?? 'wasm').then((r) => process.stdout.write(`${JSON.stringify(r, null, 1)}\n`));
+  const max = Number(process.argv[2] ?? Infinity);
+  const runtime = process.argv[3] ?? 'tfjs';
+  void (runtime === 'compare' ? compareRuntimes(max) : benchImageGuardrail(max, runtime as NsfwRuntime)).then((r) => process.stdout.write(`${JSON.stringify(r, null, 1)}\n`));
 }
