@@ -2,6 +2,8 @@ import type { NSFWJS } from 'nsfwjs';
 import sharp from 'sharp';
 import { NSFW_CLASS_NAMES, type NsfwClass, type NsfwModelName } from './nsfw-classes';
 
+export { DEFAULT_NSFW_ONNX_PATH } from './nsfw-classes';
+
 export const NSFW_INPUT_SIZE: Record<NsfwModelName, number> = { MobileNetV2: 224, MobileNetV2Mid: 224, InceptionV3: 299 };
 
 /** Where the classifier runs: tfjs's WebAssembly backend (default), its pure-JS CPU backend, or onnxruntime on the converted model. */
@@ -114,6 +116,3 @@ export async function loadNsfwScorer(options: NsfwScorerOptions): Promise<NsfwSc
     },
   };
 }
-
-/** Where libs/guardrails/onnx/convert.sh writes the converted MobileNetV2 (relative to the working directory: the repository). */
-export const DEFAULT_NSFW_ONNX_PATH = '.cache/nsfwjs-onnx/nsfwjs-mobilenet_v2.onnx';
