@@ -86,8 +86,12 @@ async function side(runtime: NsfwRuntime, where: 'thread' | 'worker'): Promise<S
   return { guardrail, runtime, where, loadMs: performance.now() - started, times: [], probabilities: [], flagged: [], maxScores: {} };
 }
 
-async function threadsOf(runtime: NsfwRuntime): Promise<number> {
-  if (runtime !== 'tfjs') return 1;
+/**
+ * tfjs-wasm's own thread count, asked on this thread (in Node it loads its single-threaded SIMD
+ * build: 1); in a worker the backend lives there, with the same build.
+ */
+async function threadsOf(runtime: NsfwRuntime, where: 'thread' | 'worker'): Promise<number> {
+  if (runtime !== 'tfjs' || where === 'worker') return 1;
   const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount(): number };
   return wasm.getThreadsCount();
 }
@@ -121,7 +125,7 @@ async function run(runtimes: NsfwRuntime[], files: string[], dir: string, where:
 
 const summary = async (s: Side, images: number): Promise<ImageGuardrailBench> => {
   const sorted = [...s.times].sort((a, b) => a - b);
-  return { runtime: s.runtime, where: s.where, loopDelayP99Ms: s.loopDelay?.p99Ms ?? NaN, loopDelayMaxMs: s.loopDelay?.maxMs ?? NaN, threads: await threadsOf(s.runtime), images, loadMs: s.loadMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), flagged: s.flagged, maxScores: s.maxScores };
+  return { runtime: s.runtime, where: s.where, loopDelayP99Ms: s.loopDelay?.p99Ms ?? NaN, loopDelayMaxMs: s.loopDelay?.maxMs ?? NaN, threads: await threadsOf(s.runtime, s.where), images, loadMs: s.loadMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), flagged: s.flagged, maxScores: s.maxScores };
 };
 
 export async function benchImageGuardrail(maxImages = Infinity, runtime: NsfwRuntime = 'tfjs', where: 'thread' | 'worker' = 'thread', dir = DEMO_PHOTOS_DIR): Promise<ImageGuardrailBench | { skipped: string }> {
