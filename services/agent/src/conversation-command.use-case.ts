@@ -200,7 +200,7 @@ export class ConversationCommandUseCase {
         return { pending: true };
       },
     };
-    return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject });
+    return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject, now: this.now });
   }
 }
 
