@@ -1,20 +1,6 @@
 import { AssetTopics, ConversationTopics, GenerationTopics, Queries } from '@adseed/contracts';
 import { EVENT_BUS, ServiceError, type EventBus } from '@adseed/messaging';
-import {
-  CLOCK,
-  LOGGER,
-  mapInfrastructureFailures,
-  PlatformModule,
-  QUERY_CLIENT,
-  QUERY_SERVER,
-  SERVICE_CONFIG,
-  toServiceError,
-  type Clock,
-  type QueryClient,
-  type QueryServer,
-  type ServiceDefinition,
-  type ServiceRuntime,
-} from '@adseed/platform';
+import { CLOCK, LOGGER, mapInfrastructureFailures, PlatformModule, QUERY_CLIENT, QUERY_SERVER, SERVICE_CONFIG, toServiceError, type Clock, type QueryClient, type QueryServer, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { OBJECT_STORE, type ObjectStore } from '@adseed/storage';
 import type { Logger } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
