@@ -74,12 +74,13 @@ describe('GenerationModule', () => {
   it('renders a requested single ad with the overridden generator, at the configured size, into the ads bucket', async () => {
     const completed = await requestAd('seeds/acme/dog.jpg');
     assert.equal(completed.error, undefined);
-    assert.equal(completed.ad?.generator, 'recording');
+    assert.ok(completed.ad, 'an ad, not an error');
+    assert.equal(completed.ad.generator, 'recording');
     assert.equal(generator.requests.length, 1);
     assert.equal(generator.requests[0].size, 1100, 'ADSEED_AD_SIZE from the injected config');
     assert.equal(generator.requests[0].headline, 'Hello');
     assert.ok(generator.requests[0].seed.equals((await store.get('seeds', 'acme/dog.jpg')).body), 'the stored seed');
-    const stored = await store.get('ads', completed.ad!.path.slice('ads/'.length));
+    const stored = await store.get('ads', completed.ad.path.slice('ads/'.length));
     assert.equal((await sharp(stored.body).metadata()).width, 1100);
     assert.equal(stored.info.metadata.generator, 'recording');
   });
