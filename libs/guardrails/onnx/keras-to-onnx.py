@@ -13,6 +13,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
+import onnx  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 
@@ -71,7 +72,6 @@ def main():
     for node in onnx_model.graph.node:
         node.output[:] = ["probabilities" if o == old else o for o in node.output]
     onnx_model.graph.output[0].name = "probabilities"
-    import onnx
     onnx.checker.check_model(onnx_model)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out + ".tmp", "wb") as f:

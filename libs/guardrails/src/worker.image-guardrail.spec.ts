@@ -146,6 +146,19 @@ describe(`${WorkerImageGuardrail.name}: crashes, hangs and shutdown`, () => {
     }
   });
 
+  it('with two workers, a call is served while the other worker is busy', async () => {
+    const pool = new WorkerImageGuardrail({ model: 'MobileNetV2', thresholds: DEFAULT_THRESHOLDS, script, workers: 2, timeoutMs: 60_000 });
+    try {
+      await pool.warmUp();
+      const busy = assert.rejects(pool.check(Buffer.from([3])), /shut down/);
+      assert.deepEqual((await pool.check(ok)).reasons, ['porn'], 'not queued behind the busy worker');
+      await pool.close();
+      await busy;
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('close() fails the calls in flight and later calls as unavailable, and ends the threads', async () => {
     const pool = new WorkerImageGuardrail({ model: 'MobileNetV2', thresholds: DEFAULT_THRESHOLDS, script, workers: 2 });
     await pool.warmUp();
