@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { loadConfig } from '@adseed/config';
+import { SAMPLE_PHOTOS_DIR } from '@adseed/testing';
 import { GuardrailsEnv } from './guardrails.env';
 import { NsfwjsImageGuardrail } from './nsfwjs.image-classifier';
 
 /** Made by tools/make-flagged-fixture.ts: grey plus an adversarial pattern; it depicts nothing. */
 const FLAGGED_FIXTURE = join(__dirname, '..', 'fixtures', 'adversarial-porn-224.png');
 
-/** The sample photos beside the repository (libs/guardrails/dist -> ../shared/datasets), as the image-guardrail bench reads them. */
-const DEMO_PHOTOS_DIR = process.env.ADSEED_SAMPLE_PHOTOS_DIR ?? resolve(__dirname, '../../../../shared/datasets');
 /** The product's default thresholds (ADSEED_NSFW_THRESHOLDS unset). */
 const DEFAULT_THRESHOLDS = loadConfig(GuardrailsEnv, {}).ADSEED_NSFW_THRESHOLDS;
 
@@ -33,7 +32,7 @@ describe(NsfwjsImageGuardrail.name, () => {
       await sharp({ create: { width: 640, height: 360, channels: 4, background: { r: 30, g: 140, b: 60, alpha: 0.5 } } }).png().toBuffer(),
       await sharp({ create: { width: 300, height: 500, channels: 3, background: { r: 200, g: 200, b: 255 } } }).jpeg().toBuffer(),
     ];
-    const pet = join(DEMO_PHOTOS_DIR, 'beagle');
+    const pet = join(SAMPLE_PHOTOS_DIR, 'beagle');
     // A real photo too, when the demo library is on this machine.
     if (existsSync(pet)) images.push(readFileSync(join(pet, readdirSync(pet).filter((f) => f.endsWith('.jpg')).sort()[0])));
     for (const image of images) {
