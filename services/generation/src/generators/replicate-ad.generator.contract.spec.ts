@@ -217,7 +217,18 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
     fake.behaviour.outputOverride = { body: Buffer.from('<html>gateway error</html>'), contentType: 'text/html' };
     const notImage = await rejection(generator().generate({ seed, brand }));
     assert.equal(notImage.code, 'generation_failed');
-    assert.match(notImage.message, /not a PNG, JPEG or WebP image/);
+    assert.match(notImage.message, /not a PNG, JPEG or WebP image \(starts with 3c68746d6c3e6761\)/);
+
+    // An image, but of a kind the adapter does not take, is refused the same way.
+    fake.behaviour.outputOverride = { body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).gif().toBuffer(), contentType: 'image/gif' };
+    assert.match((await rejection(generator().generate({ seed, brand }))).message, /not a PNG, JPEG or WebP image \(starts with 474946383961/);
+
+    // A PNG cut short is a decoder error that names the format.
+    const png = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 251)), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+    fake.behaviour.outputOverride = { body: png.subarray(0, Math.floor(png.length / 2)), contentType: 'image/png' };
+    const truncated = await rejection(generator().generate({ seed, brand }));
+    assert.equal(truncated.code, 'generation_failed');
+    assert.match(truncated.message, /could not be decoded as png: /);
 
     fake.behaviour.outputOverride = { body: Buffer.alloc(5000, 1), contentType: 'image/png' };
     const tooLarge = await rejection(generator({ maxOutputBytes: 4096 }).generate({ seed, brand }));

@@ -452,23 +452,21 @@ function firstOutput(prediction: Prediction): string {
   return first;
 }
 
-type Sniffed = 'png' | 'jpeg' | 'webp';
+const OUTPUT_FORMATS = new Set(['png', 'jpeg', 'webp']);
+/** sharp's words when no loader recognises the bytes (as opposed to a loader failing on them). */
+const NOT_AN_IMAGE = /unsupported image format|Input Buffer is empty/;
 
-function sniffImage(bytes: Buffer): Sniffed | undefined {
-  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  if (bytes.length >= 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'webp';
-  return undefined;
-}
-
-/** Magic bytes first, so an HTML error page or a truncated file is reported as such, not as a decoder error. */
+/**
+ * The format is what libvips recognises in the header (sharp's `metadata()`), so an HTML error
+ * page or a file of another kind is reported as such, not as a decoder error.
+ */
 async function toSizedPng(bytes: Buffer, targetWidth: number, targetHeight: number, id: string): Promise<Buffer> {
-  const format = sniffImage(bytes);
-  if (!format) {
-    throw new GenerationFailedError(`output of prediction ${id} is not a PNG, JPEG or WebP image (starts with ${bytes.subarray(0, 8).toString('hex') || 'nothing'})`);
-  }
+  const notAnImage = () => new GenerationFailedError(`output of prediction ${id} is not a PNG, JPEG or WebP image (starts with ${bytes.subarray(0, 8).toString('hex') || 'nothing'})`);
+  let format: string | undefined;
   try {
-    const { width, height } = await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS }).metadata();
+    const { format: read, width, height } = await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS }).metadata();
+    format = read;
+    if (!OUTPUT_FORMATS.has(read)) throw notAnImage();
     if (format === 'png' && width === targetWidth && height === targetHeight) return bytes;
     return await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS })
       .resize(targetWidth, targetHeight, { fit: 'cover' })
@@ -476,7 +474,9 @@ async function toSizedPng(bytes: Buffer, targetWidth: number, targetHeight: numb
       .timeout({ seconds: 20 })
       .toBuffer();
   } catch (error) {
-    throw new GenerationFailedError(`output of prediction ${id} could not be decoded as ${format}: ${describeUnknown(error)}`);
+    if (error instanceof GenerationFailedError) throw error;
+    if (!format && NOT_AN_IMAGE.test(describeUnknown(error))) throw notAnImage();
+    throw new GenerationFailedError(`output of prediction ${id} could not be decoded${format ? ` as ${format}` : ''}: ${describeUnknown(error)}`);
   }
 }
 
