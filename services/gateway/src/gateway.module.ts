@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { configureHttpApp, PlatformModule, Readiness, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { CLOCK, configureHttpApp, PlatformModule, Readiness, SERVICE_CONFIG, type Clock, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
 import { Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -108,6 +108,10 @@ const services = [
   TenantGuard,
 ];
 
+/** The web UI's session tokens, signed for the configured keys, on the platform clock. */
+const sessionTokens = (env: GatewayEnv, now: Clock): SessionTokens =>
+  new SessionTokens(env.ADSEED_API_KEYS, env.ADSEED_SESSION_SECRET, env.ADSEED_SESSION_TTL_SECONDS, () => now().getTime());
+
 /** Cross-cutting: errors as JSON, the audit log, the rate limit. */
 const enhancers = [
   { provide: APP_FILTER, useClass: HttpErrorFilter },
@@ -130,7 +134,7 @@ export class GatewayModule {
       controllers,
       providers: [
         { provide: STATE_BUCKET, useValue: env.ADSEED_BUCKET_STATE },
-        { provide: SessionTokens, useValue: new SessionTokens(env.ADSEED_API_KEYS, env.ADSEED_SESSION_SECRET, env.ADSEED_SESSION_TTL_SECONDS) },
+        { provide: SessionTokens, useFactory: sessionTokens, inject: [SERVICE_CONFIG, CLOCK] },
         { provide: TracingFlush, useValue: new TracingFlush(runtime.tracing) },
         ...services,
         ...enhancers,
