@@ -108,6 +108,9 @@ const services = [
   TenantGuard,
 ];
 
+/** Where jobs, reviews, the audit log and brand kits keep their state. */
+const stateBucket = (env: GatewayEnv): string => env.ADSEED_BUCKET_STATE;
+
 /** The web UI's session tokens, signed for the configured keys, on the platform clock. */
 const sessionTokens = (env: GatewayEnv, now: Clock): SessionTokens =>
   new SessionTokens(env.ADSEED_API_KEYS, env.ADSEED_SESSION_SECRET, env.ADSEED_SESSION_TTL_SECONDS, () => now().getTime());
@@ -133,7 +136,7 @@ export class GatewayModule {
       ],
       controllers,
       providers: [
-        { provide: STATE_BUCKET, useValue: env.ADSEED_BUCKET_STATE },
+        { provide: STATE_BUCKET, useFactory: stateBucket, inject: [SERVICE_CONFIG] },
         { provide: SessionTokens, useFactory: sessionTokens, inject: [SERVICE_CONFIG, CLOCK] },
         { provide: TracingFlush, useValue: new TracingFlush(runtime.tracing) },
         ...services,
