@@ -124,7 +124,7 @@ const enhancers = [
 
 @Module({})
 export class GatewayModule {
-  static register(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
+  static forRoot(runtime: ServiceRuntime, env: GatewayEnv, options: { http: boolean }): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
@@ -148,7 +148,7 @@ export class GatewayModule {
 
 /** Builds the gateway's HTTP app: body limits, the web UI, Swagger UI assets, errors as JSON. */
 export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.register(runtime, env, { http: true }), {
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(runtime, env, { http: true }), {
     bufferLogs: true,
     bodyParser: false,
   });
@@ -177,7 +177,7 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
 export const GatewayService: ServiceDefinition<typeof GatewayEnv> = {
   name: 'gateway',
   env: GatewayEnv,
-  module: (runtime, env, options) => GatewayModule.register(runtime, env, options),
+  module: (runtime, env, options) => GatewayModule.forRoot(runtime, env, options),
 };
 
 export { ApiError };
