@@ -250,7 +250,7 @@ else ok "schema: helm lint fails on an unknown key"; fi
 
 echo "== container recipes and scripts"
 check "hadolint docker/*Dockerfile" "$HADOLINT" docker/Dockerfile docker/model-init.Dockerfile
-check "shellcheck docker/model-init.sh scripts/chart/*.sh" "$SHELLCHECK" -x docker/model-init.sh scripts/chart/test.sh scripts/chart/tools.sh
+check "shellcheck docker/*.sh scripts/chart/*.sh" "$SHELLCHECK" -x docker/model-init.sh docker/assemble.sh scripts/chart/test.sh scripts/chart/tools.sh
 
 echo "== Grafana dashboard"
 check "deploy/grafana/adseed-dashboard.json uses only the agreed metrics" node scripts/chart/check-dashboard.js
