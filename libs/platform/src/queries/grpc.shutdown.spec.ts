@@ -10,7 +10,7 @@ import { FsObjectStore } from '@adseed/storage';
 import { Logger } from '@adseed/telemetry';
 import { credentials, loadPackageDefinition, status, type Client, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Registry } from 'prom-client';
 import { serveQueries } from '../bootstrap';
@@ -147,6 +147,52 @@ describe('gRPC graceful shutdown', () => {
     } finally {
       never.resolve();
       await client.close();
+    }
+  });
+});
+
+@Module({})
+class EmptyModule {}
+
+describe('gRPC round robin over replicas', () => {
+  it('spreads calls over every address of a static list, and a replica that drains loses no call', async () => {
+    const served = [0, 0];
+    const replicas: { app: INestMicroservice; port: number }[] = [];
+    for (const i of [0, 1]) {
+      const server = new GrpcQueryServer({ url: '127.0.0.1:0', logger: quiet, registry: new Registry() });
+      server.handle(Queries.search, async () => {
+        served[i] += 1;
+        await new Promise((r) => setTimeout(r, 5));
+        return reply;
+      });
+      const app = await NestFactory.createMicroservice(EmptyModule, { strategy: server.createStrategy(), logger: false });
+      await app.listen();
+      server.started();
+      replicas.push({ app, port: server.port! });
+    }
+    // as the integration cluster gives its callers (a headless Service resolves to the same list)
+    const client = new GrpcQueryClient({ targets: { retrieval: `ipv4:${replicas.map((r) => `127.0.0.1:${r.port}`).join(',')}` }, rootTimeoutMs: 30_000, logger: quiet });
+    try {
+      const failures: unknown[] = [];
+      const calls = async (n: number) => {
+        for (let i = 0; i < n; i++) await client.call(Queries.search, search(`q${i}`)).catch((e: unknown) => failures.push(e));
+      };
+      await Promise.all([calls(20), calls(20)]);
+      assert.ok(served[0] > 0 && served[1] > 0, `both replicas answered: ${served.join(' / ')}`);
+      // the second replica stops (Nest closes its transport: drain) while two callers keep going
+      const before = served[1];
+      const load = Promise.all([calls(40), calls(40)]);
+      await new Promise((r) => setTimeout(r, 20));
+      await replicas[1].app.close();
+      await load;
+      assert.deepEqual(failures.map(String), [], 'no call failed');
+      const afterStop = served[1];
+      await calls(10);
+      assert.equal(served[1], afterStop, 'nothing reaches the stopped replica');
+      assert.ok(afterStop >= before);
+    } finally {
+      await client.close();
+      await replicas[0].app.close();
     }
   });
 });
