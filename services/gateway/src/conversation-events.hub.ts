@@ -1,6 +1,5 @@
 import { ConversationTopics, type Conversation } from '@adseed/contracts';
-import type { Subscription } from '@adseed/messaging';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { type Subscription, EVENT_BUS, type EventBus } from '@adseed/messaging';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { untilListening } from './event-stream';
 import { replicaGroup } from './replica-group';
@@ -17,10 +16,12 @@ export class ConversationEventsHub implements OnApplicationBootstrap, OnApplicat
   private readonly listeners = new Map<string, Set<Listener>>();
   private subscription: Subscription | undefined;
 
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.subscription = await this.runtime.bus.subscribe(ConversationTopics.updated, { group: replicaGroup('gateway-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
+    this.subscription = await this.bus.subscribe(ConversationTopics.updated, { group: replicaGroup('gateway-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
       for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
     });
   }

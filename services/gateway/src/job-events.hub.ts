@@ -1,6 +1,5 @@
 import { JobTopics, type JobUpdated } from '@adseed/contracts';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import type { Subscription } from '@adseed/messaging';
+import { type Subscription, EVENT_BUS, type EventBus } from '@adseed/messaging';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { untilListening } from './event-stream';
 import { replicaGroup } from './replica-group';
@@ -17,11 +16,13 @@ export class JobEventsHub implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly listeners = new Map<string, Set<Listener>>();
   private subscription: Subscription | undefined;
 
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.runtime.bus.ensureTopics([JobTopics.jobUpdated]);
-    this.subscription = await this.runtime.bus.subscribe(JobTopics.jobUpdated, { group: replicaGroup('gateway-job-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
+    await this.bus.ensureTopics([JobTopics.jobUpdated]);
+    this.subscription = await this.bus.subscribe(JobTopics.jobUpdated, { group: replicaGroup('gateway-job-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
       for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
     });
   }

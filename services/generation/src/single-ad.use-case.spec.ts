@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
 import { GenerationTopics, singleAdKey, type SingleAdCompleted, type SingleAdRequested } from '@adseed/contracts';
-import { InProcessBroker, type EventBus, type IncomingMessage, type OutgoingMessage } from '@adseed/messaging';
-import { createRuntime, type ServiceRuntime } from '@adseed/platform';
+import { InProcessBroker, type IncomingMessage } from '@adseed/messaging';
+import { createRuntime, PlatformModule, type ServiceRuntime } from '@adseed/platform';
 import { FsObjectStore } from '@adseed/storage';
+import { Test } from '@nestjs/testing';
 import sharp from 'sharp';
-import { GenerateAdUseCase } from './generate-ad.use-case';
-import type { AdGenerator, AdRequest, GeneratedAd } from './generators/ad-generator.port';
+import { GenerationEnv } from './generation.env';
+import { GenerationModule } from './generation.module';
+import { AD_GENERATOR, type AdGenerator, type AdRequest, type GeneratedAd } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
 import { SingleAdUseCase } from './single-ad.use-case';
 
@@ -30,30 +32,28 @@ class CountingGenerator implements AdGenerator {
 
 describe(SingleAdUseCase.name, () => {
   let dir: string;
+  let broker: InProcessBroker;
   let runtime: ServiceRuntime;
   let generator: CountingGenerator;
   let useCase: SingleAdUseCase;
-  /** What the use case announced on single-ad-completed. */
-  const completions: SingleAdCompleted[] = [];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-single-ad-'));
+    broker = new InProcessBroker();
     const store = new FsObjectStore(join(dir, 'objects'));
-    const base = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker: new InProcessBroker(), store }, sink: () => undefined });
-    // the bus as the use case sees it, recording the completions it publishes
-    const bus: EventBus = Object.assign(Object.create(base.bus) as EventBus, {
-      publish: async <T>(topic: { name: string }, message: OutgoingMessage<T>) => {
-        if (topic.name === GenerationTopics.singleAdCompleted.name) completions.push(message.value as SingleAdCompleted);
-      },
-    });
-    runtime = { ...base, bus };
+    runtime = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store }, sink: () => undefined });
     for (const bucket of ['seeds', 'brands', 'ads']) await store.ensureBucket(bucket);
     const seed = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#7a9' } }).jpeg().toBuffer();
     await store.put('seeds', 'acme/dog.jpg', seed, { contentType: 'image/jpeg' });
     const brand = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="#fff"/><rect x="60" y="30" width="80" height="140" fill="#c33"/></svg>')).png().toBuffer();
     await store.put('brands', 'acme/pack.png', brand, { contentType: 'image/png' });
     generator = new CountingGenerator(new LocalAdGenerator());
-    useCase = new SingleAdUseCase(runtime, new GenerateAdUseCase(runtime, generator, 1080, 'local'));
+    // the use case as the generation module builds it, the counting generator behind the port
+    const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GenerationEnv, {}) }), GenerationModule] })
+      .overrideProvider(AD_GENERATOR)
+      .useValue(generator)
+      .compile();
+    useCase = moduleRef.get(SingleAdUseCase);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -66,7 +66,12 @@ describe(SingleAdUseCase.name, () => {
   const message = (value: SingleAdRequested, offset: number, attempt = 1): IncomingMessage<SingleAdRequested> => ({
     topic: GenerationTopics.singleAdRequested.name, partition: 0, offset, key: value.requestId, value, attempt, headers: {},
   });
-  const announced = (requestId: string) => completions.filter((c) => c.requestId === requestId);
+  /** What the use case announced on single-ad-completed for a request. */
+  const announced = (requestId: string) =>
+    broker
+      .read(GenerationTopics.singleAdCompleted.name)
+      .map((m) => JSON.parse(m.value) as SingleAdCompleted)
+      .filter((c) => c.requestId === requestId);
 
   it('a redelivered request renders once and announces the same ad twice', async () => {
     const value = request();

@@ -1,7 +1,9 @@
 import { GenerationTopics, singleAdKey, type SingleAdCompleted, type SingleAdRequested } from '@adseed/contracts';
-import { DEFAULT_RETRY, ServiceError, type IncomingMessage } from '@adseed/messaging';
-import type { ServiceRuntime } from '@adseed/platform';
-import type { GenerateAdUseCase } from './generate-ad.use-case';
+import { DEFAULT_RETRY, EVENT_BUS, ServiceError, type EventBus, type IncomingMessage } from '@adseed/messaging';
+import { CLOCK, LOGGER, type Clock } from '@adseed/platform';
+import type { Logger } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
+import { GenerateAdUseCase } from './generate-ad.use-case';
 
 /**
  * One ad outside a job, requested by event: renders it to the key its request names and
@@ -16,11 +18,16 @@ import type { GenerateAdUseCase } from './generate-ad.use-case';
  * then this announcement is the only one; a second one for the same request changes nothing
  * (the gateway resolves a request's wait once, the agent ignores an outcome it already applied).
  */
+@Injectable()
 export class SingleAdUseCase {
+  /** Deliveries before a transient failure is announced (the bus's own limit). */
+  private readonly maxAttempts = DEFAULT_RETRY.maxAttempts;
+
   constructor(
-    private readonly runtime: ServiceRuntime,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly generate: GenerateAdUseCase,
-    private readonly maxAttempts = DEFAULT_RETRY.maxAttempts,
+    @Inject(CLOCK) private readonly now: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async execute(message: IncomingMessage<SingleAdRequested>): Promise<void> {
@@ -29,16 +36,16 @@ export class SingleAdUseCase {
     const key = singleAdKey(request.tenant, requestedAt, requestId);
     try {
       const made = await this.generate.stored(key);
-      if (made) this.runtime.logger.info('single ad already made: announcing it again', { requestId, path: made.path, attempt: message.attempt });
+      if (made) this.logger.info('single ad already made: announcing it again', { requestId, path: made.path, attempt: message.attempt });
       outcome.ad = made ?? (await this.generate.execute(request, { key }));
     } catch (error) {
       if (error instanceof ServiceError) outcome.error = error.toPayload();
       else if (message.attempt < this.maxAttempts) throw error;
       else outcome.error = { status: 500, code: 'generation_failed', message: `the ad could not be generated: ${(error as Error).message}` };
     }
-    await this.runtime.bus.publish(GenerationTopics.singleAdCompleted, {
+    await this.bus.publish(GenerationTopics.singleAdCompleted, {
       key: conversationId ?? requestId,
-      value: { requestId, origin, tenant: request.tenant, seedPath: request.seedPath, ...(conversationId ? { conversationId } : {}), ...outcome, completedAt: new Date().toISOString() },
+      value: { requestId, origin, tenant: request.tenant, seedPath: request.seedPath, ...(conversationId ? { conversationId } : {}), ...outcome, completedAt: this.now().toISOString() },
     });
   }
 }
