@@ -37,7 +37,8 @@ function consumedInCode(service) {
   }
   const consumed = new Map();
   for (const { holder, key, group } of calls) {
-    if (group.includes('randomUUID')) continue; // a group per instance: every replica reads all partitions
+    // a group per instance (random, or replicaGroup: named after the replica): every replica reads all partitions
+    if (group.includes('randomUUID') || group === 'replicaGroup') continue;
     const topic = topicOf(holder, key);
     if (!topic) throw new Error(`${service}: ${holder}.${key} is not a topic of libs/contracts`);
     const name = group.startsWith('`')

@@ -114,6 +114,9 @@ if [[ -f "$d" && -f "$g" && -f "$x" ]]; then
   expect_equal "defaults: in-process ONNX encoder" "$d" ConfigMap adseed-embedding data.ADSEED_ENCODER '"onnx"'
   expect_equal "defaults: embedding pods get the model tree from model-init" "$d" Deployment adseed-embedding spec.template.spec.initContainers.0.args '["onnx", "/models"]'
   expect_equal "defaults: gateway readiness on /readyz" "$d" Deployment adseed-gateway spec.template.spec.containers.0.readinessProbe.httpGet.path '"/readyz"'
+  expect_equal "defaults: a terminating pod keeps serving 5 s before SIGTERM" "$d" Deployment adseed-retrieval spec.template.spec.containers.0.lifecycle '{"preStop": {"exec": {"command": ["sleep", "5"]}}}'
+  expect_equal "defaults: gRPC drain timeout" "$d" ConfigMap adseed-retrieval data.GRPC_DRAIN_TIMEOUT_MS '"10000"'
+  expect_equal "defaults: the grace period covers preStop + drain" "$d" Deployment adseed-retrieval spec.template.spec.terminationGracePeriodSeconds '30'
   triton_gpu="$(get "$g" Deployment adseed-triton spec.template.spec.containers.0.resources.limits 2>&1 || true)"
   if grep -q '"nvidia.com/gpu": 1' <<<"$triton_gpu"; then ok "gpu-autoscaling: nvidia.com/gpu limit on Triton"; else not_ok "gpu-autoscaling: nvidia.com/gpu limit on Triton" "$triton_gpu"; fi
   expect_equal "gpu-autoscaling: Triton on the GPU pool" "$g" Deployment adseed-triton spec.template.spec.nodeSelector '{"cloud.google.com/gke-accelerator": "nvidia-l4"}'
@@ -212,6 +215,8 @@ echo "== fail guards"
 expect_render_failure "guard: encoder=triton without Triton or endpoints" 'embedding.encoder=triton' --set embedding.encoder=triton
 printf 'externalKafka:\n  brokers: []\n' >"$work/bad/no-kafka.yaml"
 expect_render_failure "guard: Kafka disabled without external brokers" 'externalKafka.brokers' -f "$work/bad/no-kafka.yaml"
+expect_render_failure "guard: grace period shorter than preStop + gRPC drain" 'terminationGracePeriodSeconds=20 is shorter' \
+  --set terminationGracePeriodSeconds=20 --set grpc.drainTimeoutMs=15000
 expect_render_failure "guard: SASL without a secret" 'externalKafka.sasl.existingSecret' --set externalKafka.sasl.mechanism=plain
 expect_render_failure "guard: ingress TLS without hosts" 'ingress.hosts' --set gateway.ingress.enabled=true --set gateway.ingress.tls.enabled=true
 expect_render_failure "guard: embedded index with two replicas" 'index=embedded' --set retrieval.index=embedded --set retrieval.replicaCount=2

@@ -32,6 +32,7 @@ ADSEED_BUCKET_ADS: {{ $v.buckets.ads | quote }}
 ADSEED_BUCKET_STATE: {{ $v.buckets.state | quote }}
 ADSEED_REQUEST_TIMEOUT_MS: {{ $v.grpc.requestTimeoutMs | int | toString | quote }}
 GRPC_MAX_ATTEMPTS: {{ $v.grpc.maxAttempts | int | toString | quote }}
+GRPC_DRAIN_TIMEOUT_MS: {{ $v.grpc.drainTimeoutMs | int | toString | quote }}
 EMBEDDING_GRPC_URL: {{ include "adseed.grpcTarget" (dict "root" .root "component" "embedding") | quote }}
 RETRIEVAL_GRPC_URL: {{ include "adseed.grpcTarget" (dict "root" .root "component" "retrieval") | quote }}
 AGENT_GRPC_URL: {{ include "adseed.grpcTarget" (dict "root" .root "component" "agent") | quote }}
@@ -262,6 +263,14 @@ spec:
             {{- toYaml . | nindent 12 }}
             {{- end }}
           {{- include "adseed.probes" (dict "root" .root "port" "http" "live" "/healthz" "ready" "/readyz") | nindent 10 }}
+          {{- if gt (int $v.preStopSleepSeconds) 0 }}
+          # Keeps serving while the pod leaves the endpoints (and the callers' DNS) before SIGTERM:
+          # then gRPC health turns NOT_SERVING and the calls in flight drain (GRPC_DRAIN_TIMEOUT_MS).
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", {{ $v.preStopSleepSeconds | int | toString | quote }}]
+          {{- end }}
           resources:
             {{- toYaml $s.resources | nindent 12 }}
           securityContext:

@@ -3,6 +3,11 @@ Combinations the services cannot run with. Each message says which values to cha
 */}}
 {{- define "adseed.validate" -}}
 {{- $v := .Values -}}
+{{- $drainSeconds := div (add (int $v.grpc.drainTimeoutMs) 999) 1000 -}}
+{{- $shutdownSeconds := add (int $v.preStopSleepSeconds) $drainSeconds 5 -}}
+{{- if lt (int $v.terminationGracePeriodSeconds) (int $shutdownSeconds) -}}
+{{- fail (printf "adseed: terminationGracePeriodSeconds=%d is shorter than a shutdown: preStopSleepSeconds (%d) + grpc.drainTimeoutMs (%d s) + 5 s for HTTP and Kafka: raise it to %d or lower those" (int $v.terminationGracePeriodSeconds) (int $v.preStopSleepSeconds) (int $drainSeconds) (int $shutdownSeconds)) -}}
+{{- end -}}
 {{- if and (not $v.kafka.enabled) (empty $v.externalKafka.brokers) -}}
 {{- fail "adseed: no Kafka: set externalKafka.brokers (host:port list) or kafka.enabled=true" -}}
 {{- end -}}

@@ -134,6 +134,8 @@ export const CommonEnv = z.object({
   AGENT_GRPC_URL: z.string().min(1).default('dns:///127.0.0.1:50053'),
   /** Attempts of an idempotent query that meets UNAVAILABLE (1: no retry). */
   GRPC_MAX_ATTEMPTS: envInt(3, 1, 5),
+  /** On shutdown (SIGTERM), how long the gRPC queries in flight may take to finish before they are cancelled. */
+  GRPC_DRAIN_TIMEOUT_MS: envInt(10_000, 0, 300_000),
 }).superRefine((env, ctx) => {
   if (env.ADSEED_STORE === 'minio') {
     for (const variable of ['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY'] as const) {

@@ -25,6 +25,14 @@ export interface SubscribeOptions {
   group: string;
   /** A new group starts at the oldest retained message (default) or only sees new ones. */
   fromBeginning?: boolean;
+  /**
+   * The group is this one process's own (a per-replica live view, every replica seeing every
+   * message): it is deleted when the subscription or the bus closes, so restarts and rollouts
+   * leave no group behind. Kafka: the group is deleted once its consumer has left it (a process
+   * killed without closing leaves it to the broker's `offsets.retention.minutes`); the in-process
+   * bus drops a group that starts at new messages when its last member leaves anyway.
+   */
+  ephemeral?: boolean;
 }
 
 export interface Subscription {

@@ -1,8 +1,13 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { defineTopic } from '@adseed/contracts';
 import { Logger } from '@adseed/telemetry';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { z } from 'zod';
 import { describeEventBusContract } from './event-bus.contract';
 import type { Headers } from './event-bus.port';
-import { KafkaEventBus } from './kafka.bus';
+import { kafkaGroupId, KafkaEventBus } from './kafka.bus';
 
 /** Against the real single-node Kafka 3.9 broker that scripts/infra/kafka.sh starts. */
 const BROKERS = (process.env.ADSEED_IT_KAFKA ?? `127.0.0.1:${process.env.ADSEED_KAFKA_PORT ?? 19092}`).split(',');
@@ -41,4 +46,53 @@ describeEventBusContract(`KafkaEventBus on a real broker (${BROKERS.join(',')})`
     },
     cleanup: async () => undefined,
   };
+});
+
+describe(`KafkaEventBus ephemeral groups on a real broker (${BROKERS.join(',')})`, () => {
+  const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  const topic = defineTopic(`test.ephemeral-${run}.happened.v1`, z.object({ n: z.number().int() }), 2);
+  let admin: Admin;
+  before(async () => {
+    admin = new Kafka({ clientId: 'adseed-ephemeral', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+  });
+  after(() => admin.disconnect());
+  const groups = async () => new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+  const newBus = () => new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet });
+
+  it('deletes an ephemeral group when its subscription closes, and the rest when the bus closes; a durable group stays', async () => {
+    const bus = newBus();
+    const seen: Record<string, number[]> = { a: [], b: [], durable: [] };
+    try {
+      await bus.ensureTopics([topic]);
+      const subscribe = (name: string, ephemeral: boolean) =>
+        bus.subscribe(topic, { group: `${name}-${run}`, fromBeginning: false, ephemeral }, async (m) => {
+          seen[name].push(m.value.n);
+        });
+      const a = await subscribe('a', true);
+      const b = await subscribe('b', true);
+      const durable = await subscribe('durable', false);
+      await Promise.all([a.assigned, b.assigned, durable.assigned]);
+      await bus.publish(topic, { key: 'k', value: { n: 1 } });
+      const deadline = Date.now() + 30_000;
+      while (Object.values(seen).some((s) => s.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // every group sees every message: each is its own view
+      assert.deepEqual(seen, { a: [1], b: [1], durable: [1] });
+      const all = [kafkaGroupId(`a-${run}`, topic.name), kafkaGroupId(`b-${run}`, topic.name), kafkaGroupId(`durable-${run}`, topic.name)];
+      const before = await groups();
+      assert.ok(all.every((g) => before.has(g)), 'the three groups exist while subscribed');
+
+      await a.close();
+      const afterClose = await groups();
+      assert.equal(afterClose.has(all[0]), false, 'the closed ephemeral group is deleted');
+      assert.ok(afterClose.has(all[1]) && afterClose.has(all[2]), 'the others are still there');
+      await durable.close();
+    } finally {
+      await bus.close();
+    }
+    const afterBus = await groups();
+    assert.equal(afterBus.has(kafkaGroupId(`b-${run}`, topic.name)), false, 'the bus deletes the ephemeral group still open when it closes');
+    assert.equal(afterBus.has(kafkaGroupId(`durable-${run}`, topic.name)), true, 'a durable group keeps its offsets');
+    await admin.deleteGroups([kafkaGroupId(`durable-${run}`, topic.name)]);
+  });
 });

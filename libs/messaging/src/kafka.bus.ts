@@ -52,6 +52,8 @@ export class KafkaEventBus implements EventBus {
   private readonly consumers = new Set<Consumer>();
   private readonly known = new Set<string>();
   private readonly consumed = new Map<string, { topic: string; group: string }>();
+  /** Groups of `ephemeral` subscriptions still open: deleted on close. */
+  private readonly ephemeral = new Set<string>();
   private connected?: Promise<void>;
   /** Set by close(): a consumer that crashes now is not started again. */
   private closing = false;
@@ -127,6 +129,7 @@ export class KafkaEventBus implements EventBus {
     this.closed ??= (async () => {
       await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
       this.consumers.clear();
+      await this.deleteGroups([...this.ephemeral]);
       await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
       this.logger.info('kafka bus closed: consumers left their groups, producer flushed');
     })();
@@ -184,6 +187,7 @@ export class KafkaEventBus implements EventBus {
     // to subscribe to the same topics, so one group across several topics leaves partitions unread.
     const groupId = kafkaGroupId(options.group, topic);
     this.consumed.set(groupId, { topic, group: groupId });
+    if (options.ephemeral) this.ephemeral.add(groupId);
     let consumer: Consumer | undefined;
     let closed = false;
     let markAssigned: () => void = () => undefined;
@@ -260,8 +264,41 @@ export class KafkaEventBus implements EventBus {
         if (!consumer) return;
         this.consumers.delete(consumer);
         await consumer.disconnect();
+        if (options.ephemeral && this.ephemeral.has(groupId)) await this.deleteGroups([groupId]);
       },
     };
+  }
+
+  /**
+   * Deletes ephemeral groups whose consumers have left (their LeaveGroup is sent on disconnect).
+   * A group the broker still counts a member in (GROUP_NOT_EMPTY right after the leave) is tried
+   * once more; a group that cannot be deleted is logged and left to `offsets.retention.minutes`.
+   */
+  private async deleteGroups(groups: string[]): Promise<void> {
+    for (const group of groups) {
+      this.ephemeral.delete(group);
+      this.consumed.delete(group);
+    }
+    let left = groups;
+    for (let attempt = 1; left.length > 0; attempt++) {
+      const results = await this.admin.deleteGroups(left).catch((error: unknown) => {
+        // kafkajs rejects with the per-group results when any of them failed
+        const groups = (error as { groups?: { groupId: string; errorCode: number; error?: unknown }[] }).groups;
+        return groups ?? left.map((groupId) => ({ groupId, errorCode: -1, error }));
+      });
+      // 69 GROUP_ID_NOT_FOUND: gone already
+      const failed = results.filter((r) => r.errorCode !== 0 && r.errorCode !== 69);
+      if (failed.length === 0) {
+        this.logger.info('ephemeral consumer groups deleted', { groups: left });
+        return;
+      }
+      if (attempt >= 2) {
+        this.logger.warn('ephemeral consumer groups could not be deleted', { groups: failed.map((f) => ({ group: f.groupId, errorCode: f.errorCode, error: f.error instanceof Error ? f.error.message : f.error })) });
+        return;
+      }
+      left = failed.map((f) => f.groupId);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   private headers(topic: string, extra?: Headers): Headers {

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, Req, Res, ServiceUnavailableException, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, Req, Res, ServiceUnavailableException, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { ObjectNotFoundError } from '@adseed/storage';
@@ -7,6 +7,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { KafkaClusterProbe } from './kafka.probe';
 import { METRICS_ACCESS, METRICS_CONTENT_TYPE, MetricsEndpoint, MetricsListener, type MetricsAccessOptions } from './metrics-endpoint';
+import { GrpcQueryServer } from './queries/grpc.query-server';
 import { pinoHttpOptions } from './request-logging';
 import { BUCKETS, CLOCK, DATA_DIR, EVENT_BUS, LOGGER, METRICS, OBJECT_STORE, QUERY_CLIENT, QUERY_SERVER, SERVICE_CONFIG, type Clock } from './tokens';
 import { RUNTIME, type ServiceRuntime } from './service-runtime';
@@ -152,6 +153,21 @@ export class RuntimeShutdown implements OnApplicationShutdown {
   }
 }
 
+/**
+ * Drains the gRPC queries when the service starts to stop, before Nest closes its transports
+ * (Nest disposes microservices before any `onApplicationShutdown`): health turns NOT_SERVING,
+ * the calls in flight finish (within `GRPC_DRAIN_TIMEOUT_MS`) while the bus, the store and the
+ * query channels they may still use are open; RuntimeShutdown closes those afterwards.
+ */
+@Injectable()
+export class QueryServerDrain implements BeforeApplicationShutdown {
+  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  async beforeApplicationShutdown(): Promise<void> {
+    const server = this.runtime.queryServer;
+    if (server instanceof GrpcQueryServer) await server.drain();
+  }
+}
+
 @Module({})
 export class PlatformModule {
   /**
@@ -186,6 +202,7 @@ export class PlatformModule {
         { provide: METRICS_ACCESS, useValue: options.metrics ?? {} },
         ...ports,
         Readiness,
+        QueryServerDrain,
         RuntimeShutdown,
         MetricsEndpoint,
         ...(options.http ? [MetricsListener, { provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }] : []),

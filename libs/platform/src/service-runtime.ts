@@ -26,7 +26,11 @@ export interface ServiceRuntime {
   readonly dataDir: string;
   /** This process's tracing, when the runtime started or was given it (not in the one-process mode). */
   readonly tracing?: Tracing;
-  /** Closes what this runtime opened: the gRPC server and channels, then the bus (producers flush, consumers leave their groups). */
+  /**
+   * Closes what this runtime opened: the gRPC server (drained: see GrpcQueryServer.drain; already
+   * done in `beforeApplicationShutdown`) and channels, then the bus (producers flush, consumers
+   * leave their groups).
+   */
   close(): Promise<void>;
 }
 
@@ -77,7 +81,7 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
       maxAttempts: env.GRPC_MAX_ATTEMPTS,
     });
   const grpcPort = env.GRPC_PORT ?? DEFAULT_GRPC_PORTS[service as QueryService] ?? 50051;
-  const queryServer: QueryServer = shared ?? new GrpcQueryServer({ url: `0.0.0.0:${grpcPort}`, logger, registry: metrics.registry });
+  const queryServer: QueryServer = shared ?? new GrpcQueryServer({ url: `0.0.0.0:${grpcPort}`, logger, registry: metrics.registry, drainTimeoutMs: env.GRPC_DRAIN_TIMEOUT_MS });
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

@@ -1,14 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { ConversationTopics, type Conversation } from '@adseed/contracts';
 import { type Subscription, EVENT_BUS, type EventBus } from '@adseed/messaging';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { untilListening } from './event-stream';
+import { replicaGroup } from './replica-group';
 
 type Listener = (conversation: Conversation) => void;
 
 /**
  * Fans `conversation.updated` out to the SSE clients of this gateway replica. Each replica is its
- * own consumer group, starting at new messages: every replica sees every update.
+ * own consumer group (`replicaGroup`: named after the replica, deleted when it stops), starting
+ * at new messages: every replica sees every update.
  */
 @Injectable()
 export class ConversationEventsHub implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -20,7 +21,7 @@ export class ConversationEventsHub implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.subscription = await this.bus.subscribe(ConversationTopics.updated, { group: `gateway-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+    this.subscription = await this.bus.subscribe(ConversationTopics.updated, { group: replicaGroup('gateway-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
       for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
     });
   }

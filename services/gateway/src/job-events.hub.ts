@@ -1,14 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { JobTopics, type JobUpdated } from '@adseed/contracts';
 import { type Subscription, EVENT_BUS, type EventBus } from '@adseed/messaging';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { untilListening } from './event-stream';
+import { replicaGroup } from './replica-group';
 
 type Listener = (update: JobUpdated) => void;
 
 /**
  * Fans `job.updated` out to the SSE clients of this gateway replica. Each replica is its own
- * consumer group, starting at new messages: every replica hears of every change.
+ * consumer group (`replicaGroup`: named after the replica, deleted when it stops), starting at
+ * new messages: every replica hears of every change.
  */
 @Injectable()
 export class JobEventsHub implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -21,7 +22,7 @@ export class JobEventsHub implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.ensureTopics([JobTopics.jobUpdated]);
-    this.subscription = await this.bus.subscribe(JobTopics.jobUpdated, { group: `gateway-job-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+    this.subscription = await this.bus.subscribe(JobTopics.jobUpdated, { group: replicaGroup('gateway-job-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
       for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
     });
   }

@@ -5,6 +5,7 @@ import { EVENT_BUS, type EventBus } from '@adseed/messaging';
 import type { Buckets } from '@adseed/config';
 import { BUCKETS } from '@adseed/platform';
 import { untilListening } from './event-stream';
+import { replicaGroup } from './replica-group';
 
 export interface RequestedAd {
   requestId: string;
@@ -17,8 +18,9 @@ export interface RequestedAd {
 /**
  * Single ads by event: publishes `single-ad-requested` and waits — at most as long as asked — for
  * its `single-ad-completed`, which every gateway replica sees (each is its own consumer group,
- * starting at new messages, like the SSE hub). Generation never answers a waiting call: past
- * the wait the ad is still made, at the path given out before.
+ * starting at new messages, like the SSE hubs: `replicaGroup`, named after the replica and
+ * deleted when it stops, so restarts leave no groups behind). Generation never answers a waiting
+ * call: past the wait the ad is still made, at the path given out before.
  */
 @Injectable()
 export class SingleAds implements OnApplicationBootstrap {
@@ -34,7 +36,7 @@ export class SingleAds implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this;
     await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
-    const subscription = await bus.subscribe(GenerationTopics.singleAdCompleted, { group: `gateway-ads-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+    const subscription = await bus.subscribe(GenerationTopics.singleAdCompleted, { group: replicaGroup('gateway-ads'), fromBeginning: false, ephemeral: true }, async (m) => {
       this.waiting.get(m.value.requestId)?.(m.value);
     });
     // Starting at new messages: an outcome published before the group joined would never arrive.

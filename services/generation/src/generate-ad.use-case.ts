@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { splitStoragePath, type GenerateAdReply, type GenerateAdRequest } from '@adseed/contracts';
+import { GenerateAdReply, splitStoragePath, type GenerateAdRequest } from '@adseed/contracts';
 import type { Buckets } from '@adseed/config';
 import { ServiceError } from '@adseed/messaging';
 import { BUCKETS, CLOCK, LOGGER, METRICS, SERVICE_CONFIG, type Clock } from '@adseed/platform';
@@ -82,6 +82,8 @@ export class GenerateAdUseCase {
         seed: seedPath,
         brand: brandPath,
         generator: ad.generator,
+        width: String(ad.width),
+        height: String(ad.height),
         ...(request.subject ? { subject: request.subject } : {}),
         ...(fidelity ? { fidelity: String(fidelity.score), 'fidelity-located': fidelity.located } : {}),
         ...(kit ? { 'brand-kit-version': String(kit.kit.version) } : {}),
@@ -98,6 +100,28 @@ export class GenerateAdUseCase {
       ...(fidelity ? { fidelity: fidelity.score } : {}),
       ...(kit ? { brandKitVersion: kit.kit.version } : {}),
     };
+  }
+
+  /**
+   * The reply for an ad already written at `key` (ads bucket), rebuilt from the metadata written
+   * with it; undefined when there is none, or its metadata is not complete (an ad written before
+   * its size was recorded, or a file-store write interrupted before its metadata).
+   */
+  async stored(key: string): Promise<GenerateAdReply | undefined> {
+    const info = await this.store.stat(this.buckets.ad, key);
+    if (!info) return undefined;
+    const m = info.metadata;
+    const reply = GenerateAdReply.safeParse({
+      path: `${this.buckets.ad}/${key}`,
+      seedPath: m.seed,
+      brandPath: m.brand,
+      generator: m.generator,
+      width: m.width === undefined ? undefined : Number(m.width),
+      height: m.height === undefined ? undefined : Number(m.height),
+      ...(m.fidelity !== undefined ? { fidelity: Number(m.fidelity) } : {}),
+      ...(m['brand-kit-version'] !== undefined ? { brandKitVersion: Number(m['brand-kit-version']) } : {}),
+    });
+    return reply.success ? reply.data : undefined;
   }
 
   /** Tenants can only use their own images: keys start with the tenant id. */

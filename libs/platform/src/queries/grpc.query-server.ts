@@ -10,16 +10,29 @@ import { asServiceError, parseReply, parseRequest, withDeadline, type QueryHandl
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
-/** Nest's gRPC transport, keeping the port it bound (`GRPC_PORT=0` in tests picks a free one). */
+/**
+ * Nest's gRPC transport, keeping the port it bound (`GRPC_PORT=0` in tests picks a free one).
+ * Its `close()` drains first (`drain`: health NOT_SERVING, then in-flight calls finish within
+ * the drain timeout): Nest's own close would otherwise `forceShutdown()` and cancel them (its
+ * `gracefulShutdown` option waits with `tryShutdown`, but for as long as a call takes).
+ */
 class BoundServerGrpc extends ServerGrpc {
   boundPort?: number;
   private readonly bindUrl: string;
   private readonly channelOptions: Record<string, unknown>;
+  private readonly drain: () => Promise<void>;
 
-  constructor(options: ConstructorParameters<typeof ServerGrpc>[0] & { channelOptions?: Record<string, unknown> }) {
+  constructor(options: ConstructorParameters<typeof ServerGrpc>[0] & { channelOptions?: Record<string, unknown>; drain: () => Promise<void> }) {
     super(options);
     this.bindUrl = options.url ?? '0.0.0.0:50051';
     this.channelOptions = options.channelOptions ?? {};
+    this.drain = options.drain;
+  }
+
+  override async close(): Promise<void> {
+    await this.drain();
+    // the server has shut down already: this only forgets it
+    await super.close();
   }
 
   override async createClient(): Promise<Server> {
@@ -55,7 +68,12 @@ export interface GrpcQueryServerOptions {
   url: string;
   logger: Logger;
   registry: Registry;
+  /** How long calls in flight at shutdown may take to finish before they are cancelled (`GRPC_DRAIN_TIMEOUT_MS`). */
+  drainTimeoutMs?: number;
 }
+
+/** Default of `GRPC_DRAIN_TIMEOUT_MS`. */
+export const DEFAULT_GRPC_DRAIN_TIMEOUT_MS = 10_000;
 
 /**
  * The gRPC adapter's server side: the queries a service registered (`handle`), served with
@@ -68,6 +86,7 @@ export class GrpcQueryServer implements QueryServer {
   private readonly status = new BehaviorSubject<ServingStatus>('NOT_SERVING');
   private strategy?: BoundServerGrpc;
   private readiness: () => Promise<boolean> = async () => true;
+  private draining?: Promise<void>;
 
   constructor(private readonly options: GrpcQueryServerOptions) {}
 
@@ -95,6 +114,7 @@ export class GrpcQueryServer implements QueryServer {
       protoPath: [...services.map((s) => PROTO_FILES[s]), HEALTH_PROTO],
       loader: LOADER_OPTIONS,
       channelOptions: { 'grpc.max_receive_message_length': 16 * 1024 * 1024 },
+      drain: () => this.drain(),
     });
     // Nest looks a method's handler up by this pattern (service, rpc, streaming kind)
     // (Nest calls it with the request, its metadata and the call, and accepts an Observable)
@@ -119,22 +139,42 @@ export class GrpcQueryServer implements QueryServer {
     return this.strategy?.boundPort;
   }
 
-  /** Health turns NOT_SERVING first (balancers stop sending), then calls in flight finish. */
-  async close(): Promise<void> {
+  /**
+   * Graceful shutdown, once however often it is asked for (the platform's
+   * `beforeApplicationShutdown`, Nest closing the transport, the runtime's close): health turns
+   * NOT_SERVING first (Watch streams see it, then end), so health-checking balancers stop
+   * sending; the server stops accepting (listeners closed, GOAWAY on open connections: callers
+   * get UNAVAILABLE here and retry an idempotent query on another replica) while the calls in
+   * flight finish — for at most the drain timeout, after which they are cancelled.
+   */
+  drain(): Promise<void> {
+    return (this.draining ??= this.shutdown());
+  }
+
+  /** Same as `drain()`: the query server's part of closing the runtime. */
+  close(): Promise<void> {
+    return this.drain();
+  }
+
+  private async shutdown(): Promise<void> {
     this.status.next('NOT_SERVING');
     this.status.complete();
     const server = this.strategy?.grpcServer;
     if (!server) return;
-    await new Promise<void>((resolve) => {
+    const timeoutMs = this.options.drainTimeoutMs ?? DEFAULT_GRPC_DRAIN_TIMEOUT_MS;
+    const started = Date.now();
+    const drained = await new Promise<boolean>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();
-        resolve();
-      }, 5_000);
+        resolve(false);
+      }, timeoutMs);
       server.tryShutdown(() => {
         clearTimeout(force);
-        resolve();
+        resolve(true);
       });
     });
+    if (drained) this.options.logger.info('gRPC queries drained', { port: this.port, ms: Date.now() - started });
+    else this.options.logger.warn('gRPC drain timed out: calls still in flight were cancelled', { port: this.port, timeoutMs });
   }
 
   private serve(query: QueryDef<unknown, unknown>, handler: QueryHandler<unknown, unknown>, data: unknown, call: ServerUnaryCall<unknown, unknown>): Observable<unknown> {

@@ -27,6 +27,9 @@ export const PORT_OFFSET = Number(env.ADSEED_IT_PORT_OFFSET ?? 0);
 /** A service's gRPC port is its HTTP port plus this. */
 export const GRPC_PORT_STEP = 50;
 
+/** Extra replicas a cluster can run of each service (`startReplica`), each on a port fixed in advance. */
+export const REPLICA_SLOTS = 2;
+
 export interface ClusterOptions {
   /** Per-service state (embedded index, logs) lives below this. */
   dataDir: string;
@@ -53,7 +56,10 @@ export interface Cluster {
   kill(service: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   /**
    * Starts another replica of `service` (its own port and data dir, the same environment, so the
-   * same consumer groups) and waits for its /readyz. `stop()` stops it too.
+   * same consumer groups) and waits for its /readyz. A query service's replica is also called:
+   * every caller's channel lists the gRPC ports of all its replica slots, round robin over those
+   * that answer (a slot nobody runs is skipped). At most REPLICA_SLOTS per service at a time.
+   * `stop()` stops it (SIGTERM: it drains its gRPC calls) and frees its slot.
    */
   startReplica(service: ServiceName, replica: string): Promise<Replica>;
   logFile(service: ServiceName): string;
@@ -69,15 +75,20 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const portOf = (service: ServiceName) => options.basePort + PORT_OFFSET + SERVICES.indexOf(service);
   // gRPC ports of the services that answer queries, shifted by the offset like the HTTP ones
   const grpcPortOf = (service: ServiceName) => options.basePort + PORT_OFFSET + GRPC_PORT_STEP + SERVICES.indexOf(service);
+  // Replica slot `slot` of a service: above the five services' ports, basePort + 10, + 11, …
+  const replicaPortOf = (service: ServiceName, slot: number) => options.basePort + PORT_OFFSET + 10 + SERVICES.indexOf(service) * REPLICA_SLOTS + slot;
+  // Every address a service may answer on, as a static list (grpc-js `ipv4:` target) the
+  // callers' round robin spreads calls over, as it does over a headless Service's pods.
+  const target = (service: ServiceName) =>
+    `ipv4:${[grpcPortOf(service), ...Array.from({ length: REPLICA_SLOTS }, (_, slot) => replicaPortOf(service, slot) + GRPC_PORT_STEP)].map((p) => `127.0.0.1:${p}`).join(',')}`;
   const grpcEnv = {
-    EMBEDDING_GRPC_URL: `dns:///127.0.0.1:${grpcPortOf('embedding')}`,
-    RETRIEVAL_GRPC_URL: `dns:///127.0.0.1:${grpcPortOf('retrieval')}`,
-    AGENT_GRPC_URL: `dns:///127.0.0.1:${grpcPortOf('agent')}`,
+    EMBEDDING_GRPC_URL: target('embedding'),
+    RETRIEVAL_GRPC_URL: target('retrieval'),
+    AGENT_GRPC_URL: target('agent'),
   };
   const logFile = (service: ServiceName) => join(options.dataDir, `${service}.log`);
 
-  const replicas = new Map<string, ChildProcess>();
-  let replicasStarted = 0;
+  const replicas = new Map<string, { child: ChildProcess; service: ServiceName; slot: number }>();
 
   const spawnService = (service: ServiceName, name: string, port: number): ChildProcess => {
     const dir = join(options.dataDir, name);
@@ -85,7 +96,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const log = createWriteStream(join(options.dataDir, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [join(REPO_ROOT, 'services', service, 'dist', 'main.js')], {
       cwd: REPO_ROOT,
-      // a replica's gRPC port is its HTTP port + GRPC_PORT_STEP too (callers reach the first replica only)
+      // a replica's gRPC port is its HTTP port + GRPC_PORT_STEP too: in every caller's target list
       env: { ...process.env, ...grpcEnv, ...options.env, ...options.serviceEnv?.[service], PORT: String(port), GRPC_PORT: String(port + GRPC_PORT_STEP), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -105,11 +116,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const startReplica = async (service: ServiceName, replica: string): Promise<Replica> => {
     const name = `${service}-${replica}`;
     if (replicas.has(name)) throw new Error(`replica ${name} is already running`);
-    // Above the five services' ports: basePort + 10, + 11, … in start order.
-    const port = options.basePort + PORT_OFFSET + 10 + replicasStarted++;
+    const taken = new Set([...replicas.values()].filter((r) => r.service === service).map((r) => r.slot));
+    const slot = Array.from({ length: REPLICA_SLOTS }, (_, i) => i).find((i) => !taken.has(i));
+    if (slot === undefined) throw new Error(`${service} already runs ${REPLICA_SLOTS} extra replicas (REPLICA_SLOTS)`);
+    const port = replicaPortOf(service, slot);
     const child = spawnService(service, name, port);
-    replicas.set(name, child);
-    await waitReady(name, port, child, join(options.dataDir, `${name}.log`));
+    replicas.set(name, { child, service, slot });
+    try {
+      await waitReady(name, port, child, join(options.dataDir, `${name}.log`));
+    } catch (error) {
+      await stopProcess(child, 'SIGKILL');
+      replicas.delete(name);
+      throw error;
+    }
     return {
       url: `http://127.0.0.1:${port}`,
       port,
@@ -129,7 +148,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     startReplica,
     logFile,
     stop: async () => {
-      for (const child of [...replicas.values()]) await stopProcess(child, 'SIGTERM');
+      for (const { child } of [...replicas.values()]) await stopProcess(child, 'SIGTERM');
       replicas.clear();
       for (const service of [...SERVICES].reverse()) await kill(service);
     },

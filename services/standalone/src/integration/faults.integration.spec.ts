@@ -361,6 +361,78 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     assert.deepEqual(paths, uploads.map((u) => `${SEEDS}/${u.key}`).sort(), 'the index holds each asset once');
   });
 
+  it('an embedding replica gets its share of the text-embedding queries; stopped with SIGTERM under search load, it drains its gRPC calls and no search fails', async () => {
+    const tenant = `fe-${run}`;
+    const uploads = rows.slice(0, 4).map((row) => ({ row, key: `${tenant}/${row.file}` }));
+    await uploadAll(uploads);
+    await untilAsync(() => `${uploads.length} assets indexed for ${tenant}`, async () => (await indexedVectors(tenant)) >= uploads.length, 180_000);
+    /** Text-embedding queries a process answered OK, from its own gRPC server metrics. */
+    const embedCalls = async (port: number): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      const line = text.split('\n').find((l) => l.startsWith('adseed_grpc_server_handled_total{') && l.includes('EmbedTexts') && l.includes('code="OK"'));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    const failures: string[] = [];
+    let sent = 0;
+    // distinct texts: every search embeds its text (retrieval → embedding over gRPC)
+    const searchOnce = async (label: string) => {
+      const res = await api(tenant, '/v1/search', { method: 'POST', json: { text: `a dog, ${label} ${sent++}`, k: 2, minScore: -1 } });
+      const body = await res.text();
+      if (res.status !== 200) failures.push(`${label}: ${res.status} ${body.slice(0, 200)}`);
+    };
+    const replica = await cluster.startReplica('embedding', 'b');
+    try {
+      // the callers list the replica's slot already; their channels connect within the reconnect backoff
+      await untilAsync(() => 'a text embedding answered by the replica', async () => {
+        await searchOnce('warm-up');
+        return (await embedCalls(replica.port)) > 0;
+      }, 60_000);
+      assert.ok((await embedCalls(cluster.portOf('embedding'))) > 0, 'the first replica answers too');
+      failures.length = 0;
+
+      let stopping = false;
+      let afterStop = 0;
+      const client = async (c: number) => {
+        while (!stopping || afterStop < 6) {
+          await searchOnce(`client ${c}`);
+          if (stopping) afterStop++;
+        }
+      };
+      const load = Promise.all([0, 1].map(client));
+      await untilAsync(() => 'searches under load', async () => sent >= 6, 60_000);
+      const servedByReplica = await embedCalls(replica.port);
+      await replica.stop('SIGTERM');
+      stopping = true;
+      await load;
+      assert.deepEqual(failures, [], 'no search failed while the replica stopped');
+      assert.ok(servedByReplica > 0);
+      const log = readFileSync(join(dataDir, 'embedding-b.log'), 'utf8');
+      assert.match(log, /gRPC queries drained/, 'the replica drained its gRPC server on SIGTERM');
+      assert.ok(log.indexOf('gRPC queries drained') < log.indexOf('kafka bus closed'), 'the drain came before the bus closed');
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('a gateway replica has one consumer group per live view while it runs and leaves none behind when it stops', async () => {
+    const live = (groups: string[]) => groups.filter((g) => /^gateway-(ads|sse|job-sse)-/.test(g));
+    const before = new Set(live(await probe.groups()));
+    const replica = await cluster.startReplica('gateway', 'groups');
+    let added: string[] = [];
+    try {
+      // the SSE hubs' and single-ad outcomes' subscriptions join during start-up
+      await untilAsync(() => `the replica's three groups (have ${added.join(', ')})`, async () => {
+        added = live(await probe.groups()).filter((g) => !before.has(g));
+        return added.length >= 3;
+      }, 60_000);
+      assert.deepEqual(added.map((g) => g.replace(/^(gateway-(ads|sse|job-sse))-.*$/, '$1')).sort(), ['gateway-ads', 'gateway-job-sse', 'gateway-sse']);
+    } finally {
+      await replica.stop('SIGTERM');
+    }
+    const left = new Set(await probe.groups());
+    assert.deepEqual(added.filter((g) => left.has(g)), [], 'the stopped replica deleted its groups');
+  });
+
   it('a gateway restarted under open event streams: every client reconnects with Last-Event-ID and catches up with what changed meanwhile, nothing missing, nothing twice', async () => {
     const started = Date.now();
     const tenant = `fs-${run}`;

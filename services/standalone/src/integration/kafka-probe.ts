@@ -80,6 +80,11 @@ export class KafkaProbe {
   }
 
   /** The next offset to be written on each partition of `topic`. */
+  /** The consumer groups the broker knows. */
+  async groups(): Promise<string[]> {
+    return (await this.admin.listGroups()).groups.map((g) => g.groupId);
+  }
+
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
     return new Map((await this.admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
   }
