@@ -2,6 +2,7 @@
 import '@adseed/telemetry/dist/register';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -27,7 +28,9 @@ const reply: SearchReply = {
 };
 
 let client: GrpcQueryClient;
+let upstreamUrl: string;
 const servedAs: (string | undefined)[] = [];
+const upstreamTraceparents: (string | string[] | undefined)[] = [];
 
 @Controller('things')
 class ThingsController {
@@ -35,6 +38,9 @@ class ThingsController {
   async get(@Param('id') id: string): Promise<{ id: string; hits: number }> {
     logger.info('asking retrieval', { id });
     const found = await client.call(Queries.search, { tenant: 'acme', text: id, k: 1, kind: 'seed', encoders: ['caption'] });
+    // an outgoing call with fetch (undici), as to OpenAI or Replicate
+    const upstream = await fetch(`${upstreamUrl}/ping`);
+    assert.equal(upstream.status, 204);
     return { id, hits: found.hits.length };
   }
 }
@@ -47,16 +53,23 @@ class GatewayModule {}
 @Module({})
 class RetrievalModule {}
 
-describe('tracing by the instrumentations: HTTP in, gRPC out, one trace', () => {
+describe('tracing by the instrumentations: HTTP in, gRPC and fetch out, one trace', () => {
   let receiver: OtlpReceiver;
   let tracing: Tracing;
   let http: INestApplication;
   let grpc: INestMicroservice;
   let server: GrpcQueryServer;
   let baseUrl: string;
+  let upstream: Server;
 
   before(async () => {
     receiver = await startOtlpReceiver();
+    upstream = createServer((req, res) => {
+      upstreamTraceparents.push(req.headers.traceparent);
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
     tracing = startTracing({ serviceName: 'platform-unit' });
     server = new GrpcQueryServer({ url: '127.0.0.1:0', logger, registry: new Registry() });
@@ -81,6 +94,7 @@ describe('tracing by the instrumentations: HTTP in, gRPC out, one trace', () => 
     await grpc?.close();
     await tracing?.shutdown();
     await receiver?.close();
+    await new Promise((resolve) => upstream?.close(resolve));
     delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   });
 
@@ -94,15 +108,17 @@ describe('tracing by the instrumentations: HTTP in, gRPC out, one trace', () => 
     }
   }
 
-  it('continues the caller\'s trace through the HTTP server span, the gRPC client and server spans and the handler\'s own span', async () => {
+  it('continues the caller\'s trace through the HTTP server span, the gRPC client and server spans, the handler\'s own span and a fetch', async () => {
     const traceId = randomBytes(16).toString('hex');
     const callerSpanId = randomBytes(8).toString('hex');
+    // (a fetch that carries a traceparent is left to its caller: no span of the test's own here)
     const res = await fetch(`${baseUrl}/things/bike`, { headers: { traceparent: `00-${traceId}-${callerSpanId}-01` } });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { id: 'bike', hits: 1 });
 
     const inTrace = (spans: ReceivedSpan[]) => spans.filter((s) => s.traceId === traceId);
-    const spans = inTrace(await exported((all) => inTrace(all).some((s) => s.kind === 'server' && s.scope === '@opentelemetry/instrumentation-http')));
+    const isNestServer = (s: ReceivedSpan) => s.kind === 'server' && s.attributes['http.route'] === '/things/:id';
+    const spans = inTrace(await exported((all) => inTrace(all).some(isNestServer)));
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const one = (what: string, predicate: (s: ReceivedSpan) => boolean) => {
       const found = spans.filter(predicate);
@@ -110,7 +126,8 @@ describe('tracing by the instrumentations: HTTP in, gRPC out, one trace', () => 
       return found[0];
     };
 
-    const httpServer = one('HTTP server span', (s) => s.kind === 'server' && s.scope === '@opentelemetry/instrumentation-http');
+    const httpServer = one('HTTP server span', isNestServer);
+    assert.equal(httpServer.scope, '@opentelemetry/instrumentation-http');
     assert.equal(httpServer.name, 'GET /things/:id', 'named after Nest\'s route template');
     assert.equal(httpServer.parentSpanId, callerSpanId);
     assert.equal(httpServer.attributes['http.route'], '/things/:id');
@@ -135,6 +152,16 @@ describe('tracing by the instrumentations: HTTP in, gRPC out, one trace', () => 
     assert.equal(work.parentSpanId, grpcServer.spanId);
     assert.equal(work.attributes[SERVICE_ATTRIBUTE], 'retrieval');
     assert.deepEqual(servedAs, ['retrieval']);
+    const fetchClient = one('fetch client span', (s) => s.kind === 'client' && s.scope === '@opentelemetry/instrumentation-undici');
+    assert.equal(fetchClient.attributes['http.request.method'], 'GET');
+    assert.equal(fetchClient.attributes['http.response.status_code'], 204);
+    assert.equal(upstreamTraceparents.at(-1), `00-${traceId}-${fetchClient.spanId}-01`, 'fetch carried the trace context');
+    const upstreamServer = one('upstream HTTP server span', (s) => s.kind === 'server' && s.parentSpanId === fetchClient.spanId);
+    assert.equal(upstreamServer.scope, '@opentelemetry/instrumentation-http');
+    const fetchAncestors: string[] = [];
+    for (let span = byId.get(fetchClient.parentSpanId); span; span = byId.get(span.parentSpanId)) fetchAncestors.push(span.spanId);
+    assert.ok(fetchAncestors.includes(httpServer.spanId), 'the fetch is part of the HTTP request');
+
     // no hand-made duplicate of what the instrumentations cover
     assert.equal(spans.filter((s) => s.name === 'adseed.retrieval.v1.Retrieval/Search').length, 0);
 

@@ -7,12 +7,10 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 
 /** Probes and scrapes: every few seconds per pod, never worth a trace. */
 const UNTRACED_PATHS = new Set(['/healthz', '/livez', '/readyz', '/metrics']);
-
-/** What the instrumentations cover; hand-made spans are for the rest (in-process bus and queries, ports, use cases). */
-export const INSTRUMENTED = ['http', '@nestjs/core', '@grpc/grpc-js', 'kafkajs', 'pino'] as const;
 
 let registered: Instrumentation[] | undefined;
 
@@ -24,9 +22,9 @@ export function httpServerSpanOf(request: object): Span | undefined {
 }
 
 /**
- * Registers the OpenTelemetry instrumentations (once per process): HTTP in and out, Nest
- * (controller and handler spans), gRPC client and server, kafkajs producers and consumers
- * (context in the record headers), and pino (trace ids on log lines). They patch modules as they
+ * Registers the OpenTelemetry instrumentations (once per process): HTTP in and out (node's http
+ * and fetch), Nest (controller and handler spans), gRPC client and server, kafkajs producers and
+ * consumers (context in the record headers), and pino (trace ids on log lines). They patch modules as they
  * are required, so this must run before Nest, grpc-js, kafkajs and pino are loaded — which is
  * what `instrument.ts` (the first import of every `main.ts`) does. Spans they start go to
  * whichever tracer provider is registered later; none (tracing off) makes them no-ops.
@@ -42,12 +40,18 @@ export function registerInstrumentations(): readonly Instrumentation[] {
   process.env.OTEL_SEMCONV_STABILITY_OPT_IN ??= 'http';
   registered = [
     new HttpInstrumentation({
-      ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? ''),
+      // Probes, scrapes, and OTLP exports received (an in-process receiver in tests would trace its own input).
+      ignoreIncomingRequestHook: (request) =>
+        UNTRACED_PATHS.has((request.url ?? '').split('?')[0] ?? '') || (request.headers['user-agent'] ?? '').includes('OTel-OTLP-Exporter'),
       // Called for outgoing requests too (with a ClientRequest): only incoming ones are kept.
       requestHook: (span, request) => {
         if (!('setHeader' in request)) serverSpans.set(request, span);
       },
     }),
+    // fetch() (OpenAI, Replicate, the moderation API): node's undici, which the HTTP one does not see
+    // A request that carries a traceparent already is left alone: its caller propagates context
+    // by hand (undici would add a second header, not replace it).
+    new UndiciInstrumentation({ ignoreRequestHook: (request) => carriesTraceparent(request.headers) }),
     new NestInstrumentation(),
     new GrpcInstrumentation(),
     new KafkaJsInstrumentation({
@@ -59,6 +63,12 @@ export function registerInstrumentations(): readonly Instrumentation[] {
   ];
   register({ instrumentations: registered });
   return registered;
+}
+
+function carriesTraceparent(headers: string | (string | string[])[]): boolean {
+  // undici 5 (node 20) gives "name: value\r\n" lines, later versions [name, value, name, value, …]
+  if (typeof headers === 'string') return /(^|\r\n)traceparent:/i.test(headers);
+  return headers.some((entry, i) => i % 2 === 0 && typeof entry === 'string' && entry.toLowerCase() === 'traceparent');
 }
 
 /** The CloudEvents id (`ce_id`), the consumers' de-duplication key, as on the in-process bus's spans. */
