@@ -1,5 +1,5 @@
 import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
-import { recordSpanError, runWithRequestId, withConsumerSpan, type Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { recordSpanError, runAsService, runWithRequestId, withConsumerSpan, type Logger, type ServiceMetrics, type Span } from '@adseed/telemetry';
 import { ExponentialBackoff, handleWhen, noJitterGenerator, retry } from 'cockatiel';
 import { decode } from './envelope';
 import { H, PermanentError, type Headers, type IncomingMessage, type RetryPolicy } from './event-bus.port';
@@ -50,13 +50,17 @@ export async function deliver<T>(
     partition: raw.partition,
     offset: raw.offset,
   } as const;
+  const handle = async (consumerSpan: Span) => {
+    const outcome = await deliverInSpan(topic, raw, ctx, handler);
+    consumerSpan.setAttribute('adseed.delivery.outcome', outcome);
+    return outcome;
+  };
   // The request id, like the trace, comes from the headers only: the same in both adapters.
   return runWithRequestId(raw.headers[H.requestId], () =>
-    withConsumerSpan(info, raw.headers, async (consumerSpan) => {
-      const outcome = await deliverInSpan(topic, raw, ctx, handler);
-      consumerSpan.setAttribute('adseed.delivery.outcome', outcome);
-      return outcome;
-    }),
+    info.system === 'kafka'
+      ? // the kafkajs instrumentation's CONSUMER span (`process <topic>`, child of the context in the headers) is active
+        runAsService(info.service, handle, { 'messaging.consumer.group.name': info.group })
+      : withConsumerSpan(info, raw.headers, handle),
   );
 }
 

@@ -1,11 +1,10 @@
 import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
-import { Logger, withProducerSpan, type ServiceMetrics } from '@adseed/telemetry';
+import { Logger, type ServiceMetrics } from '@adseed/telemetry';
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
 import { deliver, type RawDelivery } from './delivery';
 import { cloudEventHeaders, encode } from './envelope';
 import {
   DEFAULT_RETRY,
-  H,
   type EventBus,
   type Headers,
   type IncomingMessage,
@@ -89,11 +88,11 @@ export class KafkaEventBus implements EventBus {
   }
 
   async publish<T>(topic: TopicDef<T>, message: OutgoingMessage<T>): Promise<void> {
-    await this.sendTraced(topic.name, message.key, encode(topic, message.value), message.headers);
+    await this.send(topic.name, message.key, encode(topic, message.value), this.headers(topic.name, message.headers));
   }
 
   async publishRaw(topic: string, message: { key: string; value: string; headers?: Headers }): Promise<void> {
-    await this.sendTraced(topic, message.key, message.value, message.headers);
+    await this.send(topic, message.key, message.value, this.headers(topic, message.headers));
   }
 
   async subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription> {
@@ -169,16 +168,13 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
+  /**
+   * The kafkajs instrumentation makes the PRODUCER span (`send <topic>`, a child of the active
+   * span) and writes its trace context into the record's headers; its consumer side continues it.
+   */
   private async send(topic: string, key: string, value: string, headers: Headers): Promise<void> {
     await this.connect();
     await this.producer.send({ topic, acks: -1, messages: [{ key, value, headers }] });
-  }
-
-  /** Sends inside a PRODUCER span whose trace context travels in the message's headers. */
-  private sendTraced(topic: string, key: string, value: string, extra?: Headers, send = (t: string, k: string, v: string, h: Headers) => this.send(t, k, v, h)): Promise<void> {
-    const headers = this.headers(topic, extra);
-    const info = { system: 'kafka', topic, service: this.options.source, messageId: headers[H.id], key } as const;
-    return withProducerSpan(info, headers, (traced) => send(topic, key, value, traced));
   }
 
   private async consume(topic: string, options: SubscribeOptions, handle: (raw: RawDelivery) => Promise<void>): Promise<Subscription> {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { CommonEnv, ConfigError, EXIT_CONFIG, loadConfigs } from '@adseed/config';
-import { Logger, startTracing, type Tracing } from '@adseed/telemetry';
+import { Logger, type Tracing } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -12,7 +12,7 @@ import { classifyFailure } from './failures';
 import { Readiness } from './health.module';
 import { GrpcQueryServer } from './queries/grpc.query-server';
 import { requestIdMiddleware } from './request-id';
-import { createRuntime, type ServiceRuntime } from './service-runtime';
+import { createRuntime, startServiceTracing, type ServiceRuntime } from './service-runtime';
 
 export interface ServiceDefinition<E extends z.ZodType> {
   name: string;
@@ -67,12 +67,7 @@ export function runService<E extends z.ZodType>(definition: ServiceDefinition<E>
     // Every variable of every schema at once: one exit, the whole list.
     const config = loadConfigs({ common: CommonEnv, own: definition.env, process: OwnProcessEnv });
     // Before anything that could open a span; OTEL_* variables choose the exporter (none by default).
-    let tracing: Tracing;
-    try {
-      tracing = startTracing({ serviceName: definition.name });
-    } catch (error) {
-      throw new ConfigError([{ variable: 'OTEL_*', reason: (error as Error).message }]);
-    }
+    const tracing = startServiceTracing(definition.name);
     const runtime = await createRuntime(definition.name, config.common, { tracing });
     const app = await NestFactory.create<NestExpressApplication>(TracedServiceModule.wrap(definition.module(runtime, config.own, { http: true }), tracing), {
       bufferLogs: true,

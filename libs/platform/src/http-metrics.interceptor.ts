@@ -1,12 +1,14 @@
 import type { ServiceRuntime } from './service-runtime';
-import { extractTraceContext, startSpan } from '@adseed/telemetry';
+import { httpServerSpanOf, runAsService, SERVICE_ATTRIBUTE } from '@adseed/telemetry';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { finalize, type Observable } from 'rxjs';
 
 /**
- * Request rate, errors and duration per route template (not per URL: bounded label values), and
- * a SERVER span per request that continues the caller's W3C trace context if it sent one.
+ * Request rate, errors and duration per route template (not per URL: bounded label values). The
+ * SERVER span is the HTTP instrumentation's (continuing the caller's W3C trace context): here it
+ * is named after the same route template and tagged with the service, and the handler runs as
+ * that service.
  */
 export class HttpMetricsInterceptor implements NestInterceptor {
   constructor(private readonly runtime: ServiceRuntime) {}
@@ -17,19 +19,11 @@ export class HttpMetricsInterceptor implements NestInterceptor {
     const response = http.getResponse<Response>();
     const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
     const end = this.runtime.metrics.httpDuration.startTimer({ route, method: request.method });
-    const span = startSpan(
-      `${request.method} ${route}`,
-      { 'http.request.method': request.method, 'http.route': route, 'url.path': request.path, 'user_agent.original': request.get('user-agent') },
-      { kind: 'server', service: this.runtime.service, parent: extractTraceContext(request.headers) },
-    );
-    // Ends when the response is really over (errors are written later by the exception filter;
-    // an SSE stream lasts until the client leaves).
-    response.once('close', () => {
-      const status = response.statusCode;
-      span.end({ 'http.response.status_code': status }, status >= 500 ? new Error(`HTTP ${status}`) : undefined);
-    });
-    // Nest binds the handler's async context when `handle()` is called: call it inside the span.
-    return span.run(() => next.handle()).pipe(
+    httpServerSpanOf(request)
+      ?.updateName(`${request.method} ${route}`)
+      .setAttributes({ 'http.route': route, [SERVICE_ATTRIBUTE]: this.runtime.service });
+    // Nest binds the handler's async context when `handle()` is called: call it as the service.
+    return runAsService(this.runtime.service, () => next.handle()).pipe(
       finalize(() => {
         end();
         response.once('finish', () => this.runtime.metrics.httpRequests.inc({ route, method: request.method, status: String(response.statusCode) }));

@@ -61,7 +61,7 @@ export interface RuntimeOverrides {
  */
 export async function createRuntime(service: string, env: CommonEnv, overrides: RuntimeOverrides = {}): Promise<ServiceRuntime> {
   // The one-process mode starts tracing once for all services (startAdseed).
-  const tracing = overrides.tracing ?? (overrides.shared ? undefined : startTracing({ serviceName: service }));
+  const tracing = overrides.tracing ?? (overrides.shared ? undefined : startServiceTracing(service));
   const logger = new Logger({ service, level: env.LOG_LEVEL, format: env.LOG_FORMAT, sink: overrides.sink });
   // Process metrics (CPU, memory, event-loop lag, GC, handles) once per process: in the
   // one-process mode the gateway's registry carries them for all five services.
@@ -90,6 +90,19 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
       await bus.close();
     })());
   return { service, env, bus, queries, queryServer, store, logger, metrics, buckets, dataDir, close, ...(tracing ? { tracing } : {}) };
+}
+
+/**
+ * Starts the SDK for a service on its own, from `OTEL_*` (off when neither an exporter nor an
+ * endpoint is set); a bad value is a configuration error (exit 78). The instrumentations were
+ * registered by `@adseed/telemetry/dist/instrument`, the first import of the service's `main.ts`.
+ */
+export function startServiceTracing(service: string): Tracing {
+  try {
+    return startTracing({ serviceName: service });
+  } catch (error) {
+    throw new ConfigError([{ variable: 'OTEL_*', reason: (error as Error).message }]);
+  }
 }
 
 /**

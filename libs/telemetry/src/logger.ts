@@ -1,4 +1,3 @@
-import { trace } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type DestinationStream, type Logger as Pino } from 'pino';
 import { prettyFactory } from 'pino-pretty';
@@ -65,8 +64,8 @@ function redactPaths(fields: readonly string[], depth = 4): string[] {
 
 /**
  * Builds the process's pino logger: one JSON object a line (`time`, `level`, `service`, `msg`),
- * the active trace/span ids and the request id on every line, errors with `stack` and their
- * `cause` chain, secrets redacted. `pretty` is for humans running `npm start`.
+ * the request id on every line (the trace and span ids too, when traced: the pino
+ * instrumentation adds them), errors with `stack` and their `cause` chain, secrets redacted. `pretty` is for humans running `npm start`.
  */
 export function createPino(options: LoggerOptions): Pino {
   const errorSerializer = pino.stdSerializers.errWithCause;
@@ -82,11 +81,7 @@ export function createPino(options: LoggerOptions): Pino {
         const fields: Record<string, string> = {};
         const requestId = currentRequestId();
         if (requestId) fields.requestId = requestId;
-        const span = trace.getActiveSpan()?.spanContext();
-        if (span) {
-          fields.traceId = span.traceId;
-          fields.spanId = span.spanId;
-        }
+        // traceId/spanId/traceFlags come from the pino instrumentation (registerInstrumentations)
         return fields;
       },
     },

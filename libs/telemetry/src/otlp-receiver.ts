@@ -12,6 +12,8 @@ export interface ReceivedSpan {
   kind: 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
   /** The resource's `service.name`. */
   serviceName: string;
+  /** Every attribute of the resource (`service.name`, `service.namespace`, OTEL_RESOURCE_ATTRIBUTES…). */
+  resource: Record<string, AttributeValue>;
   scope: string;
   attributes: Record<string, AttributeValue>;
   /** 0 unset, 1 ok, 2 error. */
@@ -185,6 +187,7 @@ function flatten(request: OtlpRequest, id: (raw: string | undefined) => string):
           name: span.name ?? '',
           kind: KINDS[span.kind ?? 0] ?? 'unspecified',
           serviceName: typeof resource['service.name'] === 'string' ? resource['service.name'] : '',
+          resource,
           scope: scopeSpans.scope?.name ?? '',
           attributes: attributesOf(span.attributes),
           statusCode: span.status?.code ?? 0,

@@ -11,8 +11,25 @@ import {
   withConsumerSpan,
   withProducerSpan,
   withSpan,
-  type OtlpProtocol,
+  type Tracing,
 } from './tracing';
+
+/**
+ * Starts tracing as a process started with these variables would (the SDK reads process.env,
+ * while it is built); the variables are put back afterwards.
+ */
+function startTracingWith(variables: Record<string, string>, serviceName = 'unit'): Tracing {
+  const saved = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, variables);
+  try {
+    return startTracing({ serviceName });
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
 
 describe(resolveTracingConfig.name, () => {
   it('is off when neither an exporter nor an endpoint is configured', () => {
@@ -21,39 +38,23 @@ describe(resolveTracingConfig.name, () => {
     assert.equal(config.serviceName, 'gateway');
   });
 
-  it('exports OTLP over http/protobuf to <endpoint>/v1/traces when only the endpoint is set', () => {
-    const config = resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'adseed-x' }, 'gateway');
-    assert.deepEqual(config, {
-      enabled: true,
-      serviceName: 'adseed-x',
-      exporters: ['otlp'],
-      protocol: 'http/protobuf',
-      endpoint: 'http://collector:4318/v1/traces',
-      headers: {},
-    });
+  it('is on with an endpoint (base or per-signal) or an exporter, naming the service after OTEL_SERVICE_NAME', () => {
+    assert.deepEqual(resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'adseed-x' }, 'gateway'), { enabled: true, serviceName: 'adseed-x' });
+    assert.equal(resolveTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:1/custom' }, 's').enabled, true);
+    assert.equal(resolveTracingConfig({ OTEL_TRACES_EXPORTER: 'console' }, 's').enabled, true);
+    assert.equal(resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 's').enabled, true);
   });
 
-  it('uses the per-signal endpoint as is, the gRPC endpoint without a path, and parses headers', () => {
-    const signal = resolveTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:1/custom', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored:2' }, 's');
-    assert.equal(signal.enabled && signal.endpoint, 'http://c:1/custom');
-    const grpc = resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_HEADERS: 'a=1,x-key=b%3Dc' }, 's');
-    assert.ok(grpc.enabled);
-    assert.equal(grpc.endpoint, 'http://c:4317');
-    assert.deepEqual(grpc.headers, { a: '1', 'x-key': 'b=c' });
-  });
-
-  it('honours OTEL_TRACES_EXPORTER=console|none and OTEL_SDK_DISABLED', () => {
-    const console = resolveTracingConfig({ OTEL_TRACES_EXPORTER: 'console' }, 's');
-    assert.ok(console.enabled);
-    assert.deepEqual(console.exporters, ['console']);
+  it('honours OTEL_TRACES_EXPORTER=none and OTEL_SDK_DISABLED', () => {
     assert.equal(resolveTracingConfig({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:1' }, 's').enabled, false);
     assert.equal(resolveTracingConfig({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:1' }, 's').enabled, false);
   });
 
-  it('rejects unsupported values, naming the variable', () => {
-    assert.throws(() => resolveTracingConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }, 's'), /OTEL_TRACES_EXPORTER: unsupported zipkin/);
+  it('rejects values the SDK would only warn about, naming the variable', () => {
+    assert.throws(() => resolveTracingConfig({ OTEL_TRACES_EXPORTER: 'jaeger' }, 's'), /OTEL_TRACES_EXPORTER: unsupported jaeger/);
     assert.throws(() => resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, 's'), /OTEL_EXPORTER_OTLP_PROTOCOL/);
-    assert.throws(() => resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 's'), /not an http\(s\) URL/);
+    assert.throws(() => resolveTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'udp' }, 's'), /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL/);
+    assert.throws(() => resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 's'), /OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" is not an http\(s\) URL/);
   });
 });
 
@@ -64,9 +65,9 @@ describe('tracing through an OTLP receiver', () => {
   });
   after(() => receiver?.close());
 
-  for (const protocol of ['http/protobuf', 'http/json'] as OtlpProtocol[]) {
+  for (const protocol of ['http/protobuf', 'http/json']) {
     it(`exports nested spans, errors and per-service attribution over ${protocol}`, async () => {
-      const tracing = startTracing({ serviceName: 'unit', env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol } });
+      const tracing = startTracingWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
       const before = receiver.spans.length;
       let traceId: string | undefined;
       try {
@@ -104,7 +105,7 @@ describe('tracing through an OTLP receiver', () => {
   }
 
   it('carries a trace across a message only through its headers', async () => {
-    const tracing = startTracing({ serviceName: 'unit', env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+    const tracing = startTracingWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
     const before = receiver.spans.length;
     let sent: Record<string, string> = {};
     try {
@@ -175,7 +176,7 @@ describe('tracing through an OTLP receiver', () => {
         return this.items.size;
       }
     }
-    const tracing = startTracing({ serviceName: 'unit', env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+    const tracing = startTracingWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
     const before = receiver.spans.length;
     const store = traceMethods(new Store(), 'ObjectStore', { attributes: (_method, [bucket, key]) => ({ 'adseed.store.bucket': String(bucket), 'adseed.store.key': key as string | undefined }) });
     try {
@@ -202,8 +203,60 @@ describe('tracing through an OTLP receiver', () => {
     assert.equal(mine.filter((s) => s.name === 'ObjectStore.size').length, 1);
   });
 
+  it('leaves the OTEL_* variables to the SDK: per-signal endpoint, service name, resource attributes', async () => {
+    const tracing = startTracingWith({
+      // used as is (no /v1/traces appended), as the OTLP spec says for the per-signal variable
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.endpoint}/v1/traces`,
+      OTEL_SERVICE_NAME: 'adseed-named',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=unit-test,service.namespace=elsewhere',
+    });
+    const before = receiver.spans.length;
+    try {
+      assert.deepEqual(tracing.config, { enabled: true, serviceName: 'adseed-named' });
+      withSpan('named', {}, () => undefined);
+      await tracing.flush();
+    } finally {
+      await tracing.shutdown();
+    }
+    const [span] = receiver.spans.slice(before);
+    assert.equal(span?.name, 'named');
+    assert.equal(span.serviceName, 'adseed-named', 'OTEL_SERVICE_NAME wins over the default service name');
+    assert.equal(span.resource['deployment.environment.name'], 'unit-test');
+    assert.equal(span.resource['service.namespace'], 'elsewhere', 'OTEL_RESOURCE_ATTRIBUTES wins over our default namespace');
+    assert.equal(span.resource['telemetry.sdk.language'], 'nodejs');
+  });
+
+  it('exports nothing when the SDK is told not to: OTEL_TRACES_SAMPLER=always_off, OTEL_TRACES_EXPORTER=none', async () => {
+    const before = receiver.spans.length;
+    const sampledOff = startTracingWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_TRACES_SAMPLER: 'always_off' });
+    try {
+      assert.equal(sampledOff.config.enabled, true);
+      withSpan('never sampled', {}, () => undefined);
+      await sampledOff.flush();
+    } finally {
+      await sampledOff.shutdown();
+    }
+    const none = startTracingWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_TRACES_EXPORTER: 'none' });
+    try {
+      assert.equal(none.config.enabled, false);
+      withSpan('never exported', {}, () => undefined);
+      await none.flush();
+    } finally {
+      await none.shutdown();
+    }
+    // One span exported afterwards proves the receiver was listening all along.
+    const on = startTracingWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
+    try {
+      withSpan('exported', {}, () => undefined);
+      await on.flush();
+    } finally {
+      await on.shutdown();
+    }
+    assert.deepEqual(receiver.spans.slice(before).map((s) => s.name), ['exported']);
+  });
+
   it('stays out of the way when tracing is off', async () => {
-    const tracing = startTracing({ serviceName: 'unit', env: {} });
+    const tracing = startTracingWith({});
     assert.equal(tracing.config.enabled, false);
     const headers = withProducerSpan({ system: 'kafka', topic: 't', service: 's' }, { traceparent: 'from-upstream' }, (h) => h);
     assert.equal(headers.traceparent, 'from-upstream', 'upstream context passes through untouched');

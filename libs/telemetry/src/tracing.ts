@@ -1,6 +1,7 @@
 import {
   context,
   createContextKey,
+  INVALID_SPAN_CONTEXT,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -10,75 +11,51 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api';
-// The OTLP exporters come with @opentelemetry/sdk-node (its own dependencies, same version).
-import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpHttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { NodeSDK, resources, tracing as sdk } from '@opentelemetry/sdk-node';
+import { NodeSDK, resources, type tracing as sdk } from '@opentelemetry/sdk-node';
+import { registerInstrumentations } from './instrumentations';
 
 export type { Span } from '@opentelemetry/api';
 
 /** Which service produced a span: in the one-process mode all five share one tracer provider. */
 export const SERVICE_ATTRIBUTE = 'adseed.service';
 
-export type TraceExporterName = 'otlp' | 'console';
-export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+export type TracingConfig = { enabled: false; serviceName: string; reason: string } | { enabled: true; serviceName: string };
 
-export type TracingConfig =
-  | { enabled: false; serviceName: string; reason: string }
-  | { enabled: true; serviceName: string; exporters: TraceExporterName[]; protocol: OtlpProtocol; endpoint: string; headers: Record<string, string> };
-
-const PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
-const EXPORTERS: readonly string[] = ['otlp', 'console', 'none'];
+const EXPORTERS: readonly string[] = ['otlp', 'console', 'zipkin', 'none'];
+const PROTOCOLS: readonly string[] = ['http/protobuf', 'http/json', 'grpc'];
+const ENDPOINTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] as const;
 
 /**
- * Reads the standard `OTEL_*` variables. One deviation from the SDK's defaults: with no exporter
- * and no endpoint configured, tracing is off (the SDK would export to localhost:4318 and fail
- * quietly forever). Bad values throw, naming the variable and what it accepts.
+ * Whether this process traces. The `OTEL_*` variables themselves are read by the SDK (exporter,
+ * protocol, endpoint, headers, batching, sampler, propagators, resource); this only decides
+ * whether to start it, with one deviation from the SDK's defaults: with no exporter and no
+ * endpoint configured, tracing is off (the SDK would export to localhost:4318 and fail quietly
+ * forever). Values the SDK would only warn about (and then ignore) throw here, naming the variable.
  */
 export function resolveTracingConfig(env: NodeJS.ProcessEnv, defaultServiceName: string): TracingConfig {
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || defaultServiceName;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { enabled: false, serviceName, reason: 'OTEL_SDK_DISABLED=true' };
   const listed = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   const unknown = listed.filter((name) => !EXPORTERS.includes(name));
-  if (unknown.length) throw new Error(`OTEL_TRACES_EXPORTER: unsupported ${unknown.join(', ')}; use otlp, console or none`);
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim() as OtlpProtocol;
-  if (!PROTOCOLS.includes(protocol)) throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL: unsupported "${protocol}"; use ${PROTOCOLS.join(', ')}`);
-  const signalEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  const baseEndpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (unknown.length) throw new Error(`OTEL_TRACES_EXPORTER: unsupported ${unknown.join(', ')}; use ${EXPORTERS.join(', ')}`);
+  for (const variable of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] as const) {
+    const protocol = env[variable]?.trim();
+    if (protocol && !PROTOCOLS.includes(protocol)) throw new Error(`${variable}: unsupported "${protocol}"; use ${PROTOCOLS.join(', ')}`);
+  }
+  for (const variable of ENDPOINTS) {
+    const endpoint = env[variable]?.trim();
+    if (endpoint && !/^https?:\/\/[^/]/.test(endpoint)) throw new Error(`${variable}: "${endpoint}" is not an http(s) URL`);
+  }
   if (listed.includes('none')) return { enabled: false, serviceName, reason: 'OTEL_TRACES_EXPORTER=none' };
-  if (listed.length === 0 && !signalEndpoint && !baseEndpoint) {
+  if (listed.length === 0 && !ENDPOINTS.some((variable) => env[variable]?.trim())) {
     return { enabled: false, serviceName, reason: 'no OTEL_EXPORTER_OTLP_ENDPOINT and no OTEL_TRACES_EXPORTER' };
   }
-  const exporters = (listed.length ? listed : ['otlp']) as TraceExporterName[];
-  // The per-signal variable is used as is; the base one gets the signal's path (OTLP spec), not for gRPC.
-  const endpoint =
-    signalEndpoint ??
-    (baseEndpoint
-      ? protocol === 'grpc' ? baseEndpoint : `${baseEndpoint.replace(/\/+$/, '')}/v1/traces`
-      : protocol === 'grpc' ? 'http://localhost:4317' : 'http://localhost:4318/v1/traces');
-  if (exporters.includes('otlp') && !/^https?:\/\//.test(endpoint)) {
-    throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT: "${endpoint}" is not an http(s) URL`);
-  }
-  const headers = parseHeaderList(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS ?? env.OTEL_EXPORTER_OTLP_HEADERS ?? '');
-  return { enabled: true, serviceName, exporters: [...new Set(exporters)], protocol, endpoint, headers };
-}
-
-function parseHeaderList(list: string): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const pair of list.split(',')) {
-    const cut = pair.indexOf('=');
-    if (cut > 0) headers[decodeURIComponent(pair.slice(0, cut).trim())] = decodeURIComponent(pair.slice(cut + 1).trim());
-  }
-  return headers;
+  return { enabled: true, serviceName };
 }
 
 export interface TracingOptions {
-  /** `service.name` unless OTEL_SERVICE_NAME is set. In the one-process mode: `adseed`. */
+  /** The default `service.name` (OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win). In the one-process mode: `adseed`. */
   serviceName: string;
-  /** Where the `OTEL_*` variables are read from (default process.env). */
-  env?: NodeJS.ProcessEnv;
-  /** Replaces the exporters the environment asks for (tests). */
-  exporter?: sdk.SpanExporter;
 }
 
 export interface Tracing {
@@ -91,7 +68,6 @@ export interface Tracing {
 
 interface ActiveSdk {
   sdk: NodeSDK;
-  processors: sdk.SpanProcessor[];
   config: TracingConfig;
   handles: number;
 }
@@ -99,40 +75,39 @@ interface ActiveSdk {
 let active: ActiveSdk | undefined;
 
 /**
- * Starts OpenTelemetry tracing for this process (W3C trace context, async-local context). The
- * SDK is global: a second call while it runs shares the first one's exporter and returns
- * another handle.
+ * Starts OpenTelemetry for this process from its `OTEL_*` variables: NodeSDK with the
+ * instrumentations (`registerInstrumentations`), W3C trace context, async-local context. The SDK
+ * is global: a second call while it runs shares the first one's and returns another handle.
+ * Logs stay on stdout and metrics with prom-client, unless OTEL_LOGS_EXPORTER /
+ * OTEL_METRICS_EXPORTER ask the SDK for them too.
  */
 export function startTracing(options: TracingOptions): Tracing {
-  const config = resolveTracingConfig(options.env ?? process.env, options.serviceName);
-  if (!config.enabled && !options.exporter) {
-    return { config, flush: async () => undefined, shutdown: async () => undefined };
-  }
+  const config = resolveTracingConfig(process.env, options.serviceName);
+  if (!config.enabled) return { config, flush: async () => undefined, shutdown: async () => undefined };
   if (!active) {
-    const processors = options.exporter ? [new sdk.SimpleSpanProcessor(options.exporter)] : config.enabled ? spanProcessorsFor(config) : [];
+    registerInstrumentations();
     const nodeSdk = new NodeSDK({
-      serviceName: config.serviceName,
-      resource: resources.resourceFromAttributes({ 'service.namespace': 'adseed' }),
-      spanProcessors: processors,
-      // Logs and metrics stay with our JSON logger and prom-client; without this the SDK would
-      // set up an OTLP log exporter by default.
-      logRecordProcessors: [],
+      // The defaults; the SDK's environment detector (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) overrides them.
+      resource: resources.defaultResource().merge(resources.resourceFromAttributes({ 'service.name': options.serviceName, 'service.namespace': 'adseed' })),
+      // Without this the SDK would set up an OTLP log exporter by default.
+      ...(process.env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
+      // Registered above, once per process (the SDK would register them again on every start).
       instrumentations: [],
     });
     nodeSdk.start();
-    active = { sdk: nodeSdk, processors, config, handles: 0 };
+    active = { sdk: nodeSdk, config, handles: 0 };
   }
   const owner = active;
   owner.handles++;
   let released = false;
   return {
     config: owner.config,
-    flush: () => flushProcessors(owner.processors),
+    flush: flushTracing,
     shutdown: async () => {
       if (released) return;
       released = true;
       if (--owner.handles > 0) {
-        await flushProcessors(owner.processors);
+        await flushTracing();
         return;
       }
       if (active === owner) active = undefined;
@@ -146,31 +121,11 @@ export function startTracing(options: TracingOptions): Tracing {
 }
 
 /** Exports the spans ended so far, if tracing runs in this process. */
-export function flushTracing(): Promise<void> {
-  return active ? flushProcessors(active.processors) : Promise.resolve();
-}
-
-async function flushProcessors(processors: sdk.SpanProcessor[]): Promise<void> {
-  await Promise.all(processors.map((p) => p.forceFlush()));
-}
-
-function spanProcessorsFor(config: Extract<TracingConfig, { enabled: true }>): sdk.SpanProcessor[] {
-  return config.exporters.map((name) => {
-    if (name === 'console') return new sdk.SimpleSpanProcessor(new sdk.ConsoleSpanExporter());
-    const options = { url: config.endpoint, headers: config.headers, timeoutMillis: 10_000 };
-    switch (config.protocol) {
-      case 'http/json':
-        return new sdk.BatchSpanProcessor(new OtlpHttpJsonExporter(options));
-      case 'http/protobuf':
-        return new sdk.BatchSpanProcessor(new OtlpHttpProtoExporter(options));
-      case 'grpc': {
-        // Loaded only when asked for: it pulls in @grpc/grpc-js.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc') as typeof import('@opentelemetry/exporter-trace-otlp-grpc');
-        return new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url: config.endpoint, timeoutMillis: 10_000 }));
-      }
-    }
-  });
+export async function flushTracing(): Promise<void> {
+  if (!active) return;
+  // The SDK's provider behind the API's proxy (span processors built from OTEL_TRACES_EXPORTER).
+  const provider = (trace.getTracerProvider() as { getDelegate?: () => unknown }).getDelegate?.() as Partial<sdk.BasicTracerProvider> | undefined;
+  await provider?.forceFlush?.();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,6 +221,18 @@ export function withSpan<T>(name: string, attributes: SpanAttributes, fn: (span:
   });
 }
 
+/**
+ * Runs `fn` as `service`'s code, in the span an instrumentation started for it (a gRPC or Kafka
+ * server/consumer span, active when our handler is called): the span is tagged with the service
+ * and `attributes`, and spans started inside name the service (the one-process mode tells the
+ * services apart by this). `fn` gets the span (a no-op one when nothing is traced).
+ */
+export function runAsService<T>(service: string, fn: (span: Span) => T, attributes: SpanAttributes = {}): T {
+  const span = trace.getActiveSpan() ?? trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+  span.setAttributes(cleanAttributes({ ...attributes, [SERVICE_ATTRIBUTE]: service }));
+  return context.with(context.active().setValue(SERVICE_KEY, service), () => fn(span));
+}
+
 /** Notes an error on the active span (an event); `fail` also marks the span failed. */
 export function recordSpanError(error: unknown, options: { fail: boolean }): void {
   const span = trace.getActiveSpan();
@@ -346,7 +313,10 @@ function messagingAttributes(info: MessageSpanInfo, operation: 'publish' | 'proc
   };
 }
 
-/** A PRODUCER span around a send; `send` gets the headers with this span's trace context. */
+/**
+ * A PRODUCER span around a send; `send` gets the headers with this span's trace context. For the
+ * in-process bus: over Kafka the kafkajs instrumentation makes this span and its consumer's.
+ */
 export function withProducerSpan<T>(info: MessageSpanInfo, headers: Record<string, string>, send: (headers: Record<string, string>) => T): T {
   return withSpan(`${info.topic} publish`, messagingAttributes(info, 'publish'), () => send(injectTraceHeaders(headers)), {
     kind: 'producer',
@@ -357,7 +327,8 @@ export function withProducerSpan<T>(info: MessageSpanInfo, headers: Record<strin
 /**
  * A CONSUMER span around a handler, child of the context in the message's headers. The
  * in-memory context of whoever happened to schedule the delivery is ignored on purpose, so the
- * one-process mode traces exactly as the Kafka mode does.
+ * one-process mode traces exactly as the Kafka mode does (where the kafkajs instrumentation makes
+ * this span, and the handler runs in it through `runAsService`).
  */
 export function withConsumerSpan<T>(info: MessageSpanInfo, headers: HeaderCarrier, handle: (span: Span) => T): T {
   return withSpan(`${info.topic} process`, messagingAttributes(info, 'process'), handle, {

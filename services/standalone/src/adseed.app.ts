@@ -115,7 +115,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   const { common, standalone } = config;
   const logger = new Logger({ service: 'standalone', level: common.LOG_LEVEL, format: common.LOG_FORMAT, sink: options.logSink });
   // One SDK for the process; each service's spans still name it (`adseed.service`, tracer name).
-  const tracing = startTracing({ serviceName: 'adseed', env });
+  const tracing = startTracing({ serviceName: 'adseed' });
   // Journalled, so a crash (kill -9) loses no event: what was not handled is delivered on start.
   const broker = new InProcessBroker(
     standalone.ADSEED_BUS_JOURNAL

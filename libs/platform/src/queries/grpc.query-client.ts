@@ -5,7 +5,7 @@ import { Client, credentials, Metadata, type ServiceError as GrpcServiceError } 
 import { loadSync, type MethodDefinition, type PackageDefinition } from '@grpc/proto-loader';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { codecOf, fromGrpcError, fromWire, LOADER_OPTIONS, PROTO_DIR, PROTO_FILES } from './grpc.wire';
-import { withQueryClientSpan } from './query.tracing';
+import { requestIdCarrier } from './query.tracing';
 import { deadlineOf, parseReply, parseRequest, UpstreamTimeoutError, type CallOptions, type QueryClient } from './query.port';
 
 export interface GrpcQueryClientOptions {
@@ -64,11 +64,9 @@ export class GrpcQueryClient implements QueryClient {
 
   constructor(private readonly options: GrpcQueryClientOptions) {}
 
-  call<Req, Res>(query: QueryDef<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
-    return withQueryClientSpan(query, 'grpc', (carrier) => this.send(query, request, options, carrier));
-  }
-
-  private async send<Req, Res>(query: QueryDef<Req, Res>, request: Req, options: CallOptions | undefined, carrier: Record<string, string>): Promise<Res> {
+  /** The gRPC instrumentation makes the CLIENT span and puts its trace context in the call's metadata. */
+  async call<Req, Res>(query: QueryDef<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
+    const carrier = requestIdCarrier();
     const deadline = deadlineOf(query, options, this.options.rootTimeoutMs);
     const budget = deadline - Date.now();
     if (budget <= 0) throw new UpstreamTimeoutError(query, budget);

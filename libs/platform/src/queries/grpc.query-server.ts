@@ -5,7 +5,7 @@ import { ServerGrpc, type MessageHandler } from '@nestjs/microservices';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { BehaviorSubject, defer, distinctUntilChanged, map, type Observable } from 'rxjs';
 import { codecOf, fromWire, GrpcStatusError, HEALTH_PROTO, HEALTH_SERVICE, LOADER_OPTIONS, packageOf, PROTO_FILES, toGrpcError } from './grpc.wire';
-import { withQueryServerSpan } from './query.tracing';
+import { inQueryServerContext } from './query.tracing';
 import { asServiceError, parseReply, parseRequest, withDeadline, type QueryHandler, type QueryServer } from './query.port';
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -187,7 +187,7 @@ export class GrpcQueryServer implements QueryServer {
         const deadline = call.getDeadline();
         const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
         const carrier = call.metadata.getMap() as Record<string, string>;
-        const reply = parseReply(query, await withDeadline(Number.isFinite(at) ? at : undefined, () => withQueryServerSpan(query, 'grpc', carrier, () => handler(request))));
+        const reply = parseReply(query, await withDeadline(Number.isFinite(at) ? at : undefined, () => inQueryServerContext(query, carrier, () => handler(request))));
         handled.inc({ method, code: 'OK' });
         return codecOf(query).replyToWire(reply);
       } catch (error) {

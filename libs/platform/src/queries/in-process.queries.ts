@@ -19,7 +19,7 @@ export class InProcessQueries implements QueryClient, QueryServer {
 
   call<Req, Res>(query: QueryDef<Req, Res>, request: Req, options?: CallOptions): Promise<Res> {
     // traced as over gRPC: a client span here, a server span in the serving service
-    return withQueryClientSpan(query, 'in-process', (carrier) => this.send(query, request, options, carrier));
+    return withQueryClientSpan(query, (carrier) => this.send(query, request, options, carrier));
   }
 
   private async send<Req, Res>(query: QueryDef<Req, Res>, request: Req, options: CallOptions | undefined, carrier: Record<string, string>): Promise<Res> {
@@ -36,7 +36,7 @@ export class InProcessQueries implements QueryClient, QueryServer {
       timer = setTimeout(() => reject(new UpstreamTimeoutError(query, budget)), budget);
     });
     try {
-      const work = withDeadline(deadline, () => withQueryServerSpan(query, 'in-process', carrier, () => handler(parsed))).then(
+      const work = withDeadline(deadline, () => withQueryServerSpan(query, carrier, () => handler(parsed))).then(
         (reply) => parseReply(query, JSON.parse(JSON.stringify(reply)) as unknown),
         (error: unknown) => Promise.reject(asServiceError(query, error)),
       );

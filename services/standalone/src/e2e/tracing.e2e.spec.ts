@@ -1,3 +1,5 @@
+// First, as in main.ts: the instrumentations patch http and Nest as they are loaded.
+import '@adseed/telemetry/dist/register';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -16,8 +18,10 @@ describe('tracing and metrics in the one-process mode', () => {
 
   before(async () => {
     receiver = await startOtlpReceiver();
-    // The SDK's default protocol (http/protobuf) to a local OTLP receiver.
-    app = await startTestApp({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_SERVICE_NAME: 'adseed-e2e' } });
+    // The SDK's default protocol (http/protobuf) to a local OTLP receiver; the SDK reads process.env.
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
+    process.env.OTEL_SERVICE_NAME = 'adseed-e2e';
+    app = await startTestApp();
     for (const [i, caption] of ['a dog running in a park', 'a cat sleeping on a sofa', 'a dog on a beach'].entries()) {
       const form = new FormData();
       form.set('file', new Blob([new Uint8Array(await solid(40 * i, 120, 200 - 40 * i))]), `photo_${i}.jpg`);
