@@ -25,6 +25,15 @@ export interface SubscribeOptions {
   group: string;
   /** A new group starts at the oldest retained message (default) or only sees new ones. */
   fromBeginning?: boolean;
+  /**
+   * Most messages this subscriber handles at once, across the partitions it holds (default: one
+   * per partition at a time). Messages with the same key are still handled one after another in
+   * publish order, and a partition's offset is committed only up to its first message not yet
+   * done, so a crash re-delivers what was in flight (at-least-once). For a handler that batches
+   * (the encoders): with keys spread unevenly over partitions, one per partition leaves its
+   * batches part-empty; a window of twice the batch size fills them.
+   */
+  concurrency?: number;
 }
 
 export interface Subscription {
