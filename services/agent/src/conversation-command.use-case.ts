@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { ConversationTopics, GenerationTopics, type Conversation, type ConversationCommand, assetContentUrl, type SingleAdCompleted } from '@adseed/contracts';
-import { ServiceError } from '@adseed/messaging';
-import type { ServiceRuntime } from '@adseed/platform';
-import type { ConversationRepository } from './conversation.repository';
+import { EVENT_BUS, ServiceError, type EventBus } from '@adseed/messaging';
+import { CLOCK, SERVICE_CONFIG, type Clock } from '@adseed/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AgentEnv } from './agent.env';
+import { ConversationRepository } from './conversation.repository';
 import { ConversationPolicy } from './policy/conversation.policy';
-import type { PolicyPorts, ReplyInterpreter, SubjectProposer } from './policy/conversation.model';
+import { REPLY_INTERPRETER, SUBJECT_PROPOSER, type PolicyPorts, type ReplyInterpreter, type SubjectProposer } from './policy/conversation.model';
 import type { Conversation as PolicyConversation } from './policy/conversation.model';
-import type { SeedFinder } from './subjects/seed-finder';
-import type { SubjectCatalogueService } from './subjects/subject-catalogue.service';
-
-export interface ConversationLimits {
-  /** Messages (user and agent) one conversation may hold; a reply needs room for two. */
-  maxMessages: number;
-}
-
-export const DEFAULT_CONVERSATION_LIMITS: ConversationLimits = { maxMessages: 200 };
+import { SeedFinder } from './subjects/seed-finder';
+import { SubjectCatalogueService } from './subjects/subject-catalogue.service';
 
 /** A subject name as a search text (names written with `_` read as words). */
 const searchText = (subject: string): string => subject.replace(/_/g, ' ');
@@ -23,19 +18,27 @@ const searchText = (subject: string): string => subject.replace(/_/g, ' ');
  * The agent's one entry point: start, reply to, or read a conversation. Holds no state in
  * memory: every step is loaded from and saved to the repository and broadcast as an update.
  */
+@Injectable()
 export class ConversationCommandUseCase {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Seeds retrieved per subject (`ADSEED_SEEDS_PER_SUBJECT`). */
+  private readonly seedsPerSubject: number;
+  /** Messages (user and agent) one conversation may hold (`ADSEED_CONVERSATION_MAX_MESSAGES`); a reply needs room for two. */
+  private readonly maxMessages: number;
 
   constructor(
-    private readonly runtime: ServiceRuntime,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly repository: ConversationRepository,
-    private readonly proposer: SubjectProposer,
-    private readonly interpreter: ReplyInterpreter,
-    private readonly seedsPerSubject: number,
+    @Inject(SUBJECT_PROPOSER) private readonly proposer: SubjectProposer,
+    @Inject(REPLY_INTERPRETER) private readonly interpreter: ReplyInterpreter,
     private readonly seeds: SeedFinder,
     private readonly catalogue: SubjectCatalogueService,
-    private readonly limits: ConversationLimits = DEFAULT_CONVERSATION_LIMITS,
-  ) {}
+    @Inject(SERVICE_CONFIG) config: AgentEnv,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {
+    this.seedsPerSubject = config.ADSEED_SEEDS_PER_SUBJECT;
+    this.maxMessages = config.ADSEED_CONVERSATION_MAX_MESSAGES;
+  }
 
   execute(command: ConversationCommand): Promise<Conversation> {
     switch (command.type) {
@@ -61,7 +64,7 @@ export class ConversationCommandUseCase {
       const last = current.seeds.length - 1;
       throw new ServiceError(409, 'seed_out_of_range', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [{ field: 'index', reason: `must be between 0 and ${last}` }]);
     }
-    const now = new Date().toISOString();
+    const now = this.now().toISOString();
     const seed = current.seeds[command.index];
     return this.commit({
       ...current,
@@ -109,7 +112,7 @@ export class ConversationCommandUseCase {
 
   /** Keeps every conversation bounded: its stored size and every read of it. */
   private assertRoom(current: Conversation, adding: number): void {
-    const max = this.limits.maxMessages;
+    const max = this.maxMessages;
     if (current.messages.length + adding > max) {
       throw new ServiceError(
         409,
@@ -129,7 +132,7 @@ export class ConversationCommandUseCase {
   private async commit(conversation: PolicyConversation | Conversation): Promise<Conversation> {
     const saved = conversation;
     await this.repository.save(saved);
-    await this.runtime.bus.publish(ConversationTopics.updated, { key: saved.id, value: saved });
+    await this.bus.publish(ConversationTopics.updated, { key: saved.id, value: saved });
     return saved;
   }
 
@@ -161,7 +164,7 @@ export class ConversationCommandUseCase {
   }
 
   private policyFor(tenant: string, conversationId?: string): ConversationPolicy {
-    const { bus } = this.runtime;
+    const { bus } = this;
     const ports: PolicyPorts = {
       retrieve: async (subject, k, segment) => {
         const catalogue = await this.catalogue.read(tenant);
@@ -191,13 +194,13 @@ export class ConversationCommandUseCase {
               ...(headline ? { headline } : {}),
               ...(callToAction ? { callToAction } : {}),
             },
-            requestedAt: new Date().toISOString(),
+            requestedAt: this.now().toISOString(),
           },
         });
         return { pending: true };
       },
     };
-    return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject });
+    return new ConversationPolicy({ ports, proposer: this.proposer, interpreter: this.interpreter, seedsPerSubject: this.seedsPerSubject, now: this.now });
   }
 }
 

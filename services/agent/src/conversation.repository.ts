@@ -1,15 +1,21 @@
 import { Conversation } from '@adseed/contracts';
-import { ObjectNotFoundError, type ObjectStore } from '@adseed/storage';
+import { SERVICE_CONFIG } from '@adseed/platform';
+import { OBJECT_STORE, ObjectNotFoundError, type ObjectStore } from '@adseed/storage';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AgentEnv } from './agent.env';
 
 /**
  * Conversations live in the object store as JSON (`<state bucket>/conversations/<tenant>/<id>.json`),
  * so any agent replica can continue any conversation and a restart loses nothing.
  */
+@Injectable()
 export class ConversationRepository {
-  constructor(
-    private readonly store: ObjectStore,
-    private readonly bucket: string,
-  ) {}
+  /** The state bucket (`ADSEED_BUCKET_STATE`). */
+  private readonly bucket: string;
+
+  constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore, @Inject(SERVICE_CONFIG) config: AgentEnv) {
+    this.bucket = config.ADSEED_BUCKET_STATE;
+  }
 
   async init(): Promise<void> {
     await this.store.ensureBucket(this.bucket);

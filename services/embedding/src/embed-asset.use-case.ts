@@ -1,9 +1,11 @@
 import { AssetTopics, rightsFromMetadata, splitStoragePath, type AssetEmbedded, type AssetIngestRequested } from '@adseed/contracts';
-import { PermanentError } from '@adseed/messaging';
-import { ObjectNotFoundError } from '@adseed/storage';
-import type { ServiceRuntime } from '@adseed/platform';
+import { EVENT_BUS, PermanentError, type EventBus } from '@adseed/messaging';
+import { CLOCK, METRICS, SERVICE_CONFIG, type Clock } from '@adseed/platform';
+import { OBJECT_STORE, ObjectNotFoundError, type ObjectStore } from '@adseed/storage';
+import type { ServiceMetrics } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
 import { captionTextFor } from './caption-text';
-import type { LoadedEncoders } from './encoder-registry';
+import { ENCODERS, type LoadedEncoders } from './encoder-registry';
 import type { EmbeddingEnv } from './embedding.env';
 import { MicroBatcher, type BatchSlot } from './micro-batcher';
 import { ZeroShotLabeller } from './zero-shot-labeller';
@@ -12,6 +14,7 @@ import { ZeroShotLabeller } from './zero-shot-labeller';
  * Ingest step 2: reads the asset by path from the store, computes its CLIP image vector and its
  * caption vector (batched across concurrent events), and publishes `asset.embedded`.
  */
+@Injectable()
 export class EmbedAssetUseCase {
   private readonly images?: MicroBatcher<Buffer, Float32Array>;
   private readonly captions?: MicroBatcher<string, Float32Array>;
@@ -24,9 +27,12 @@ export class EmbedAssetUseCase {
   readonly concurrency: number;
 
   constructor(
-    private readonly runtime: ServiceRuntime,
-    private readonly encoders: LoadedEncoders,
-    env: EmbeddingEnv,
+    @Inject(ENCODERS) private readonly encoders: LoadedEncoders,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(METRICS) metrics: ServiceMetrics,
+    @Inject(SERVICE_CONFIG) env: EmbeddingEnv,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.concurrency = 2 * env.ADSEED_ENCODER_BATCH_SIZE;
     const options = (tower: string) => ({
@@ -39,8 +45,8 @@ export class EmbedAssetUseCase {
       // starts beside a running one once every event in flight has handed its item over.
       announced: true,
       onBatch: (size: number, seconds: number) => {
-        runtime.metrics.encoderBatchSize.observe({ tower }, size);
-        runtime.metrics.encoderLatency.observe({ tower }, seconds);
+        metrics.encoderBatchSize.observe({ tower }, size);
+        metrics.encoderLatency.observe({ tower }, seconds);
       },
     });
     const clip = encoders.clip;
@@ -67,7 +73,7 @@ export class EmbedAssetUseCase {
     const { bucket, key } = splitStoragePath(event.path);
     let object;
     try {
-      object = await this.runtime.store.get(bucket, key);
+      object = await this.store.get(bucket, key);
     } catch (error) {
       // A notification can outrun the object's visibility: let the bus retry, then dead-letter.
       if (error instanceof ObjectNotFoundError) throw new Error(`object ${event.path} not found`);
@@ -111,9 +117,9 @@ export class EmbedAssetUseCase {
         ...(clipVector && clip ? { clip: { id: clip.info.modelId, version: clip.info.modelVersion } } : {}),
         ...(captionVector && captionEncoder ? { caption: { id: captionEncoder.info.modelId, version: captionEncoder.info.modelVersion } } : {}),
       },
-      embeddedAt: new Date().toISOString(),
+      embeddedAt: this.now().toISOString(),
     };
-    await this.runtime.bus.publish(AssetTopics.embedded, { key: event.assetId, value: embedded });
+    await this.bus.publish(AssetTopics.embedded, { key: event.assetId, value: embedded });
     return embedded;
   }
 }

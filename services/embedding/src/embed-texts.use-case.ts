@@ -1,7 +1,10 @@
 import type { EmbedTextsReply, EmbedTextsRequest } from '@adseed/contracts';
-import type { ServiceRuntime } from '@adseed/platform';
+import { METRICS, SERVICE_CONFIG } from '@adseed/platform';
+import type { ServiceMetrics } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
 import { CachedTextEncoder } from './cached-text.encoder';
-import type { LoadedEncoders } from './encoder-registry';
+import type { EmbeddingEnv } from './embedding.env';
+import { ENCODERS, type LoadedEncoders } from './encoder-registry';
 import { TextEmbeddingCache } from './text-embedding.cache';
 
 export interface EmbedTextsOptions {
@@ -13,22 +16,31 @@ export interface EmbedTextsOptions {
   readonly batchWindowMs: number;
 }
 
+/** What the query path reads of the service's configuration. */
+export const embedTextsOptionsOf = (env: EmbeddingEnv): EmbedTextsOptions => ({
+  cacheEntries: env.ADSEED_TEXT_CACHE_SIZE,
+  maxBatch: env.ADSEED_ENCODER_BATCH_SIZE,
+  batchWindowMs: env.ADSEED_TEXT_BATCH_WAIT_MS,
+});
+
 /**
  * Text → vectors with each requested encoder that is loaded (absent ones are left out). The
  * query path: repeated texts come from the cache, concurrent ones share batched model runs.
  */
+@Injectable()
 export class EmbedTextsUseCase {
   private readonly clip?: CachedTextEncoder;
   private readonly caption?: CachedTextEncoder;
 
-  constructor(runtime: ServiceRuntime, encoders: LoadedEncoders, options: EmbedTextsOptions) {
+  constructor(@Inject(ENCODERS) encoders: LoadedEncoders, @Inject(METRICS) metrics: ServiceMetrics, @Inject(SERVICE_CONFIG) config: EmbeddingEnv) {
+    const options = embedTextsOptionsOf(config);
     const cache = new TextEmbeddingCache(options.cacheEntries);
     const batching = (tower: string) => ({
       maxBatch: options.maxBatch,
       windowMs: options.batchWindowMs,
       onBatch: (size: number, seconds: number) => {
-        runtime.metrics.encoderBatchSize.observe({ tower }, size);
-        runtime.metrics.encoderLatency.observe({ tower }, seconds);
+        metrics.encoderBatchSize.observe({ tower }, size);
+        metrics.encoderLatency.observe({ tower }, seconds);
       },
     });
     if (encoders.clip) this.clip = new CachedTextEncoder(encoders.clip, cache, batching('clip-text'));

@@ -1,6 +1,8 @@
 import { AssetTopics, Queries, StorageTopics } from '@adseed/contracts';
-import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { EVENT_BUS, type EventBus } from '@adseed/messaging';
+import { LOGGER, PlatformModule, QUERY_SERVER, Readiness, SERVICE_CONFIG, type QueryServer, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import type { Logger } from '@adseed/telemetry';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { EmbedAssetUseCase } from './embed-asset.use-case';
 import { EmbedTextsUseCase } from './embed-texts.use-case';
 import { closeEncoders, ENCODERS, loadEncoders, type LoadedEncoders } from './encoder-registry';
@@ -10,11 +12,19 @@ import { TritonClipEncoder } from './encoders/triton/triton-clip.encoder';
 
 export const EMBEDDING_GROUP = 'embedding';
 
+/** The encoders `ADSEED_ENCODER` and the model directories name, loaded (or reported absent). */
+export const encodersProvider: Provider = {
+  provide: ENCODERS,
+  inject: [SERVICE_CONFIG, LOGGER],
+  useFactory: (env: EmbeddingEnv, logger: Logger): Promise<LoadedEncoders> => loadEncoders(env, logger),
+};
+
 /** Thin edge: subscribes the use cases to their topics; all logic lives in the use cases. */
 @Injectable()
 export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(QUERY_SERVER) private readonly queryServer: QueryServer,
     @Inject(ENCODERS) private readonly encoders: LoadedEncoders,
     private readonly embedAsset: EmbedAssetUseCase,
     private readonly embedTexts: EmbedTextsUseCase,
@@ -41,7 +51,7 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus } = this.runtime;
+    const { bus } = this;
     await bus.ensureTopics([AssetTopics.ingestRequested, AssetTopics.embedded, StorageTopics.objectEvents]);
     // A data team dropping images into the seeds bucket: MinIO → Kafka → here → ingest.
     await bus.subscribe(StorageTopics.objectEvents, { group: `${EMBEDDING_GROUP}-storage-bridge` }, async (m) => {
@@ -50,7 +60,7 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
     await bus.subscribe(AssetTopics.ingestRequested, { group: EMBEDDING_GROUP, concurrency: this.embedAsset.concurrency }, async (m) => {
       await this.embedAsset.execute(m.value);
     });
-    this.runtime.queryServer.handle(Queries.embedTexts, (request) => this.embedTexts.execute(request));
+    this.queryServer.handle(Queries.embedTexts, (request) => this.embedTexts.execute(request));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -58,31 +68,23 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
   }
 }
 
-@Module({})
+/**
+ * The embedding service. Its ports (bus, store, queries, metrics, clock, config as `EmbeddingEnv`)
+ * come from the global PlatformModule; `forRoot` provides them from a runtime, a test imports
+ * `PlatformModule.forRoot(...)` beside it and overrides what it needs (e.g. ENCODERS).
+ */
+@Module({
+  providers: [encodersProvider, EmbedAssetUseCase, EmbedTextsUseCase, StorageNotificationUseCase, EmbeddingConsumers],
+  exports: [ENCODERS],
+})
 export class EmbeddingModule {
-  static register(runtime: ServiceRuntime, env: EmbeddingEnv, options: { http: boolean }): DynamicModule {
-    return {
-      module: EmbeddingModule,
-      imports: [PlatformModule.forRoot(runtime, options)],
-      providers: [
-        { provide: ENCODERS, useFactory: () => loadEncoders(env, runtime.logger) },
-        { provide: EmbedAssetUseCase, inject: [ENCODERS], useFactory: (e: LoadedEncoders) => new EmbedAssetUseCase(runtime, e, env) },
-        {
-          provide: EmbedTextsUseCase,
-          inject: [ENCODERS],
-          useFactory: (e: LoadedEncoders) =>
-            new EmbedTextsUseCase(runtime, e, { cacheEntries: env.ADSEED_TEXT_CACHE_SIZE, maxBatch: env.ADSEED_ENCODER_BATCH_SIZE, batchWindowMs: env.ADSEED_TEXT_BATCH_WAIT_MS }),
-        },
-        { provide: StorageNotificationUseCase, useFactory: () => new StorageNotificationUseCase(runtime) },
-        EmbeddingConsumers,
-      ],
-      exports: [ENCODERS],
-    };
+  static forRoot(runtime: ServiceRuntime, env: EmbeddingEnv, options: { http: boolean }): DynamicModule {
+    return { module: EmbeddingModule, imports: [PlatformModule.forRoot(runtime, { ...options, config: env })] };
   }
 }
 
 export const EmbeddingService: ServiceDefinition<typeof EmbeddingEnv> = {
   name: 'embedding',
   env: EmbeddingEnv,
-  module: (runtime, env, options) => EmbeddingModule.register(runtime, env, options),
+  module: (runtime, env, options) => EmbeddingModule.forRoot(runtime, env, options),
 };

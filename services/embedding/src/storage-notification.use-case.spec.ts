@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AssetTopics, assetIdFor, type AssetIngestRequested } from '@adseed/contracts';
-import type { ServiceRuntime } from '@adseed/platform';
+import type { EventBus } from '@adseed/messaging';
 import { Logger } from '@adseed/telemetry';
 import { StorageNotificationUseCase } from './storage-notification.use-case';
 
-function runtimeRecording(published: AssetIngestRequested[]): ServiceRuntime {
-  return {
-    buckets: { seed: 'seeds', brand: 'brands', ad: 'ads' },
-    logger: new Logger({ service: 'test', level: 'error', sink: () => undefined }),
-    bus: { publish: async (topic: { name: string }, m: { value: AssetIngestRequested }) => { assert.equal(topic.name, AssetTopics.ingestRequested.name); published.push(m.value); } },
-  } as unknown as ServiceRuntime;
+const NOW = new Date('2026-03-04T05:06:07Z');
+
+function useCaseRecording(published: AssetIngestRequested[]): StorageNotificationUseCase {
+  const bus = { publish: async (topic: { name: string }, m: { value: AssetIngestRequested }) => { assert.equal(topic.name, AssetTopics.ingestRequested.name); published.push(m.value); } } as unknown as EventBus;
+  return new StorageNotificationUseCase(bus, { seed: 'seeds', brand: 'brands', ad: 'ads' }, new Logger({ service: 'test', level: 'error', sink: () => undefined }), () => NOW);
 }
 
 const record = (eventName: string, bucket: string, key: string, userMetadata?: Record<string, string>) => ({
@@ -20,7 +19,7 @@ const record = (eventName: string, bucket: string, key: string, userMetadata?: R
 describe(StorageNotificationUseCase.name, () => {
   it('publishes one ingest event per created image in a seeds or brands bucket, decoding the key', async () => {
     const published: AssetIngestRequested[] = [];
-    const n = await new StorageNotificationUseCase(runtimeRecording(published)).execute({
+    const n = await useCaseRecording(published).execute({
       Records: [
         record('s3:ObjectCreated:Put', 'seeds', 'acme/summer+2026/golden%20retriever_1.jpg', { 'X-Amz-Meta-Caption': 'a%20dog', 'X-Amz-Meta-Tags': 'dog%2Coutdoor' }),
         record('s3:ObjectCreated:CompleteMultipartUpload', 'brands', 'acme/pack.png'),
@@ -39,5 +38,6 @@ describe(StorageNotificationUseCase.name, () => {
     assert.equal(published[0].caption, 'a dog');
     assert.deepEqual(published[0].tags, ['dog', 'outdoor']);
     assert.equal(published[0].source, 'storage-notification');
+    assert.equal(published[0].requestedAt, NOW.toISOString(), 'the injected clock');
   });
 });

@@ -1,5 +1,9 @@
 import { AssetTopics, assetIdFor, TenantId, type AssetKind, type StorageObjectEvent } from '@adseed/contracts';
-import type { ServiceRuntime } from '@adseed/platform';
+import type { Buckets } from '@adseed/config';
+import { EVENT_BUS, type EventBus } from '@adseed/messaging';
+import { BUCKETS, CLOCK, LOGGER, type Clock } from '@adseed/platform';
+import type { Logger } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
 
 const IMAGE_KEY = /\.(jpe?g|png|webp)$/i;
 
@@ -8,11 +12,17 @@ const IMAGE_KEY = /\.(jpe?g|png|webp)$/i;
  * the seeds (or brands) bucket triggers indexing with no other call. The tenant is the key's
  * first segment (`<tenant>/…`), as for uploads. Removals and foreign buckets are ignored.
  */
+@Injectable()
 export class StorageNotificationUseCase {
-  constructor(private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
 
   async execute(event: StorageObjectEvent): Promise<number> {
-    const { buckets, bus, logger } = this.runtime;
+    const { buckets, bus, logger } = this;
     let published = 0;
     for (const record of event.Records) {
       if (!record.eventName.startsWith('s3:ObjectCreated:')) continue;
@@ -42,7 +52,7 @@ export class StorageNotificationUseCase {
           ...(caption ? { caption: safeDecode(caption) } : {}),
           tags,
           source: 'storage-notification',
-          requestedAt: new Date().toISOString(),
+          requestedAt: this.now().toISOString(),
         },
       });
       published++;

@@ -1,31 +1,46 @@
 import { randomUUID } from 'node:crypto';
 import { splitStoragePath, type GenerateAdReply, type GenerateAdRequest } from '@adseed/contracts';
+import type { Buckets } from '@adseed/config';
 import { ServiceError } from '@adseed/messaging';
-import type { ServiceRuntime } from '@adseed/platform';
-import { ObjectNotFoundError } from '@adseed/storage';
-import type { AdGenerator } from './generators/ad-generator.port';
+import { BUCKETS, CLOCK, LOGGER, METRICS, SERVICE_CONFIG, type Clock } from '@adseed/platform';
+import { OBJECT_STORE, ObjectNotFoundError, type ObjectStore } from '@adseed/storage';
+import type { Logger, ServiceMetrics } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
+import { AD_GENERATOR, type AdGenerator } from './generators/ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
 import { measureFidelity } from './fidelity/measure-fidelity';
-import type { BrandKitReader } from './brand-kit.reader';
+import { BrandKitReader } from './brand-kit.reader';
+import type { GenerationEnv } from './generation.env';
 
 /**
  * Generate: reads the chosen seed and the brand image by path, composes the ad, writes the PNG
  * to the ads bucket and returns only its path.
  */
+@Injectable()
 export class GenerateAdUseCase {
+  /** The square ad's side (`ADSEED_AD_SIZE`). */
+  private readonly size: number;
+  /** `local` or `replicate`: a request for the other one (an A/B configuration) is refused. */
+  private readonly generatorKind: 'local' | 'replicate';
+
   constructor(
-    private readonly runtime: ServiceRuntime,
-    private readonly generator: AdGenerator,
-    private readonly size: number,
-    /** `local` or `replicate`: a request for the other one (an A/B configuration) is refused. */
-    private readonly generatorKind?: 'local' | 'replicate',
+    @Inject(AD_GENERATOR) private readonly generator: AdGenerator,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) config: GenerationEnv,
     /** The tenant's current brand kit, when it has one, sets headline, call to action and logo. */
-    private readonly brandKits?: BrandKitReader,
-  ) {}
+    private readonly brandKits: BrandKitReader,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {
+    this.size = config.ADSEED_AD_SIZE;
+    this.generatorKind = config.ADSEED_GENERATOR;
+  }
 
   /** `key`: where in the ads bucket (a single ad's key derives from its request, so redeliveries overwrite one object). */
   async execute(request: GenerateAdRequest, options: { key?: string } = {}): Promise<GenerateAdReply> {
-    if (request.generator && this.generatorKind && request.generator !== this.generatorKind) {
+    if (request.generator && request.generator !== this.generatorKind) {
       throw new ServiceError(422, 'generator_unavailable', `this deployment generates with ${this.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`, [{ field: 'generator', reason: 'not configured here' }]);
     }
     const seedPath = request.seedPath;
@@ -33,9 +48,9 @@ export class GenerateAdUseCase {
     const [seed, brand, kit] = await Promise.all([
       this.read(request.tenant, seedPath, 'seedPath'),
       this.read(request.tenant, brandPath, 'brandPath'),
-      this.brandKits?.load(request.tenant),
+      this.brandKits.load(request.tenant),
     ]);
-    const end = this.runtime.metrics.generationDuration.startTimer({ generator: this.generator.name });
+    const end = this.metrics.generationDuration.startTimer({ generator: this.generator.name });
     let ad;
     try {
       ad = await this.generator.generate({
@@ -58,9 +73,9 @@ export class GenerateAdUseCase {
     } finally {
       end();
     }
-    const key = options.key ?? `${request.tenant}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}.png`;
-    const fidelity = (await measureFidelity(this.runtime, ad, brand)).result;
-    await this.runtime.store.put(this.runtime.buckets.ad, key, ad.png, {
+    const key = options.key ?? `${request.tenant}/${this.now().toISOString().slice(0, 10)}/${randomUUID()}.png`;
+    const fidelity = (await measureFidelity(this.logger, ad, brand)).result;
+    await this.store.put(this.buckets.ad, key, ad.png, {
       contentType: 'image/png',
       metadata: {
         tenant: request.tenant,
@@ -72,9 +87,9 @@ export class GenerateAdUseCase {
         ...(kit ? { 'brand-kit-version': String(kit.kit.version) } : {}),
       },
     });
-    if (kit && kit.warnings.length > 0) this.runtime.logger.warn('brand kit incomplete', { tenant: request.tenant, version: kit.kit.version, warnings: kit.warnings });
+    if (kit && kit.warnings.length > 0) this.logger.warn('brand kit incomplete', { tenant: request.tenant, version: kit.kit.version, warnings: kit.warnings });
     return {
-      path: `${this.runtime.buckets.ad}/${key}`,
+      path: `${this.buckets.ad}/${key}`,
       seedPath,
       brandPath,
       generator: ad.generator,
@@ -90,7 +105,7 @@ export class GenerateAdUseCase {
     const { bucket, key } = splitStoragePath(path);
     if (!key.startsWith(`${tenant}/`)) throw new ServiceError(404, 'not_found', `no image at ${path}`, [{ field, reason: 'not found for this tenant' }]);
     try {
-      return (await this.runtime.store.get(bucket, key)).body;
+      return (await this.store.get(bucket, key)).body;
     } catch (error) {
       if (error instanceof ObjectNotFoundError) throw new ServiceError(404, 'not_found', `no image at ${path}`, [{ field, reason: 'not found' }]);
       throw error;
@@ -98,7 +113,7 @@ export class GenerateAdUseCase {
   }
 
   private async latestBrand(tenant: string): Promise<string> {
-    const { items } = await this.runtime.store.list(this.runtime.buckets.brand, `${tenant}/`, { limit: 1000 });
+    const { items } = await this.store.list(this.buckets.brand, `${tenant}/`, { limit: 1000 });
     const latest = items.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime())[0];
     if (!latest) {
       throw new ServiceError(404, 'no_brand_image', 'no brand image for this tenant: upload one with kind=brand or pass brandPath', [

@@ -1,6 +1,9 @@
 import { ALWAYS, envInt } from '@adseed/config';
 import { z } from 'zod';
 
+/** The service's name: its runtime's, and the one its provenance records name. */
+export const GENERATION_SERVICE = 'generation';
+
 export const GenerationEnv = z
   .object({
     ADSEED_GENERATOR: z.enum(['local', 'replicate']).default('local'),

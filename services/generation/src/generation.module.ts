@@ -1,20 +1,24 @@
 import { GenerationTopics, JobTopics } from '@adseed/contracts';
-import { PlatformModule, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import type { Buckets } from '@adseed/config';
+import { EVENT_BUS, type EventBus, type Subscription } from '@adseed/messaging';
+import { BUCKETS, PlatformModule, SERVICE_CONFIG, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { OBJECT_STORE, type ObjectStore } from '@adseed/storage';
 import { traceMethods } from '@adseed/telemetry';
-import type { Subscription } from '@adseed/messaging';
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { BrandKitReader } from './brand-kit.reader';
 import { GenerateAdUseCase } from './generate-ad.use-case';
-import { GenerationEnv } from './generation.env';
-import type { AdGenerator } from './generators/ad-generator.port';
+import { GENERATION_SERVICE, GenerationEnv } from './generation.env';
+import { AD_GENERATOR, type AdGenerator } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
 import { ReplicateAdGenerator } from './generators/replicate-ad.generator';
 import { RenderJobAdUseCase } from './render-job-ad.use-case';
 import { SingleAdUseCase } from './single-ad.use-case';
-import { BrandKitReader } from './brand-kit.reader';
 
 export const GENERATION_GROUP = 'generation';
 /** Every generation replica joins this group: a job's ads (keyed job id + index) spread over them. */
 export const GENERATION_JOBS_GROUP = 'generation-jobs';
+/** A generator the composition chose instead of the one `ADSEED_GENERATOR` names (e.g. a test generator behind the port). */
+export const CUSTOM_AD_GENERATOR = Symbol('CUSTOM_AD_GENERATOR');
 
 function createGenerator(env: GenerationEnv): AdGenerator {
   switch (env.ADSEED_GENERATOR) {
@@ -33,21 +37,36 @@ function createGenerator(env: GenerationEnv): AdGenerator {
   }
 }
 
-const GENERATOR = Symbol('AdGenerator');
+/** The composition's generator, else the one `ADSEED_GENERATOR` names; every generation a span. */
+export const adGeneratorProvider: Provider = {
+  provide: AD_GENERATOR,
+  inject: [SERVICE_CONFIG, { token: CUSTOM_AD_GENERATOR, optional: true }],
+  useFactory: (env: GenerationEnv, custom?: AdGenerator): AdGenerator => traceMethods(custom ?? createGenerator(env), 'AdGenerator', { methods: ['generate'] }),
+};
 
+/** Brand kits from the service's store and its state bucket (`ADSEED_BUCKET_STATE`). */
+export const brandKitReaderProvider: Provider = {
+  provide: BrandKitReader,
+  inject: [OBJECT_STORE, SERVICE_CONFIG],
+  useFactory: (store: ObjectStore, env: GenerationEnv) => new BrandKitReader(store, env.ADSEED_BUCKET_STATE),
+};
+
+/** Thin edge: subscribes the use cases to their topics; all logic lives in the use cases. */
 @Injectable()
 export class GenerationConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly subscriptions: Subscription[] = [];
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
     private readonly singleAd: SingleAdUseCase,
     private readonly renderJobAd: RenderJobAdUseCase,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus, store, buckets } = this.runtime;
-    await store.ensureBucket(buckets.ad);
+    const { bus } = this;
+    await this.store.ensureBucket(this.buckets.ad);
     await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
     this.subscriptions.push(
       await bus.subscribe(GenerationTopics.singleAdRequested, { group: GENERATION_GROUP }, async (m) => {
@@ -68,36 +87,27 @@ export class GenerationConsumers implements OnApplicationBootstrap, OnApplicatio
   }
 }
 
-@Module({})
+/**
+ * The generation service. Its ports (bus, store, buckets, metrics, clock, config as
+ * `GenerationEnv`) come from the global PlatformModule; `forRoot` provides them from a runtime, a
+ * test imports `PlatformModule.forRoot(...)` beside it and overrides what it needs (e.g. AD_GENERATOR).
+ */
+@Module({
+  providers: [adGeneratorProvider, brandKitReaderProvider, GenerateAdUseCase, SingleAdUseCase, RenderJobAdUseCase, GenerationConsumers],
+})
 export class GenerationModule {
   /** `generator` replaces the one `ADSEED_GENERATOR` names (a composition's choice, e.g. a test generator behind the port). */
-  static register(runtime: ServiceRuntime, env: GenerationEnv, options: { http: boolean }, generator?: AdGenerator): DynamicModule {
+  static forRoot(runtime: ServiceRuntime, env: GenerationEnv, options: { http: boolean }, generator?: AdGenerator): DynamicModule {
     return {
       module: GenerationModule,
-      imports: [PlatformModule.forRoot(runtime, options)],
-      providers: [
-        { provide: GENERATOR, useFactory: () => traceMethods(generator ?? createGenerator(env), 'AdGenerator', { methods: ['generate'] }) },
-        { provide: BrandKitReader, useValue: new BrandKitReader(runtime.store, env.ADSEED_BUCKET_STATE) },
-        {
-          provide: GenerateAdUseCase,
-          inject: [GENERATOR, BrandKitReader],
-          useFactory: (generator: AdGenerator, brandKits: BrandKitReader) => new GenerateAdUseCase(runtime, generator, env.ADSEED_AD_SIZE, env.ADSEED_GENERATOR, brandKits),
-        },
-        { provide: SingleAdUseCase, inject: [GenerateAdUseCase], useFactory: (generate: GenerateAdUseCase) => new SingleAdUseCase(runtime, generate) },
-        {
-          provide: RenderJobAdUseCase,
-          inject: [GENERATOR, BrandKitReader],
-          useFactory: (generator: AdGenerator, brandKits: BrandKitReader) =>
-            new RenderJobAdUseCase(runtime, generator, { generatorKind: env.ADSEED_GENERATOR, stateBucket: env.ADSEED_BUCKET_STATE, brandKits }),
-        },
-        GenerationConsumers,
-      ],
+      imports: [PlatformModule.forRoot(runtime, { ...options, config: env })],
+      providers: generator ? [{ provide: CUSTOM_AD_GENERATOR, useValue: generator }] : [],
     };
   }
 }
 
 export const GenerationService: ServiceDefinition<typeof GenerationEnv> = {
-  name: 'generation',
+  name: GENERATION_SERVICE,
   env: GenerationEnv,
-  module: (runtime, env, options) => GenerationModule.register(runtime, env, options),
+  module: (runtime, env, options) => GenerationModule.forRoot(runtime, env, options),
 };

@@ -2,4 +2,4 @@ export { GenerationModule, GenerationService, GENERATION_GROUP } from './generat
 export { GenerationEnv } from './generation.env';
 export { renderDemoBrandPack } from './generators/demo-brand';
 export { LocalAdGenerator } from './generators/local-ad.generator';
-export type { AdGenerator, AdRequest, GeneratedAd } from './generators/ad-generator.port';
+export { AD_GENERATOR, type AdGenerator, type AdRequest, type GeneratedAd } from './generators/ad-generator.port';

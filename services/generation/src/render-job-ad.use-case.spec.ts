@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
 import { AdProvenance, BrandKitKeys, JobAdKeys, JobStateKeys, JobTopics, newJobId, type AdRequested, type BrandKit } from '@adseed/contracts';
-import { InProcessBroker, type IncomingMessage } from '@adseed/messaging';
-import { createRuntime, type ServiceRuntime } from '@adseed/platform';
+import { DEFAULT_RETRY, InProcessBroker, type IncomingMessage } from '@adseed/messaging';
+import { createRuntime, PlatformModule, type ServiceRuntime } from '@adseed/platform';
 import { FsObjectStore } from '@adseed/storage';
+import { Test } from '@nestjs/testing';
 import sharp from 'sharp';
-import type { AdGenerator, AdRequest, GeneratedAd } from './generators/ad-generator.port';
+import { GenerationEnv } from './generation.env';
+import { GenerationModule } from './generation.module';
+import { AD_GENERATOR, type AdGenerator, type AdRequest, type GeneratedAd } from './generators/ad-generator.port';
 import { LocalAdGenerator } from './generators/local-ad.generator';
 import { RenderJobAdUseCase } from './render-job-ad.use-case';
 import { DistortingAdGenerator } from './fidelity/distorting.generator';
@@ -40,6 +43,17 @@ describe(RenderJobAdUseCase.name, () => {
   let useCase: RenderJobAdUseCase;
   let seq = 0;
 
+  /** The use case as the generation module builds it, with `generator` behind the port and a fixed clock. */
+  const useCaseWith = async (generator: AdGenerator): Promise<RenderJobAdUseCase> => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GenerationEnv, {}), clock: () => new Date('2026-12-01T00:00:00Z') }), GenerationModule],
+    })
+      .overrideProvider(AD_GENERATOR)
+      .useValue(generator)
+      .compile();
+    return moduleRef.get(RenderJobAdUseCase);
+  };
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-render-job-ad-'));
     broker = new InProcessBroker();
@@ -51,7 +65,7 @@ describe(RenderJobAdUseCase.name, () => {
     const brand = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="#fff"/><rect x="60" y="30" width="80" height="140" fill="#c33"/></svg>')).png().toBuffer();
     await store.put('brands', 'acme/pack.png', brand, { contentType: 'image/png' });
     generator = new CountingGenerator(new LocalAdGenerator());
-    useCase = new RenderJobAdUseCase(runtime, generator, { generatorKind: 'local', stateBucket: 'state', maxAttempts: 3, now: () => new Date('2026-12-01T00:00:00Z') });
+    useCase = await useCaseWith(generator);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -82,6 +96,8 @@ describe(RenderJobAdUseCase.name, () => {
     assert.equal(provenance.seed.licence, 'CC-BY-4.0');
     assert.equal(provenance.seed.attribution, 'A. Photographer');
     assert.equal(provenance.traceId, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(provenance.createdAt, '2026-12-01T00:00:00.000Z', 'the injected clock');
+    assert.equal(provenance.renderedBy.service, 'generation');
     assert.deepEqual(provenance.scores, { score: 0.5, clip: 0.3, rank: 0 });
     assert.match(provenance.warnings.join(), /enlarged 2\.\d×/, '640×480 filling 1080×1350 is 2.8×');
 
@@ -96,7 +112,7 @@ describe(RenderJobAdUseCase.name, () => {
   it('records product fidelity in the provenance, the object metadata and the event: near 1 intact, low when the pack is spoiled', async () => {
     const intact = request();
     await useCase.execute(message(intact));
-    const spoiling = new RenderJobAdUseCase(runtime, new DistortingAdGenerator(new LocalAdGenerator(), 'recolour'), { generatorKind: 'local', stateBucket: 'state' });
+    const spoiling = await useCaseWith(new DistortingAdGenerator(new LocalAdGenerator(), 'recolour'));
     const spoiled = request();
     await spoiling.execute(message(spoiled));
     const read = async (r: AdRequested) => ({
@@ -137,12 +153,13 @@ describe(RenderJobAdUseCase.name, () => {
 
   it('lets the bus retry a transient fault, and fails the ad on the last delivery', async () => {
     const value = request();
-    generator.failNext = 3;
-    await assert.rejects(useCase.execute(message(value, 1)), /disk on fire/);
-    await assert.rejects(useCase.execute(message(value, 2)), /disk on fire/);
-    const last = await useCase.execute(message(value, 3));
+    const max = DEFAULT_RETRY.maxAttempts;
+    assert.equal(useCase.maxAttempts, max, 'the bus’s own limit');
+    generator.failNext = max;
+    for (let attempt = 1; attempt < max; attempt++) await assert.rejects(useCase.execute(message(value, attempt)), /disk on fire/);
+    const last = await useCase.execute(message(value, max));
     assert.ok(last.kind === 'failed');
-    assert.match(last.event.reason, /gave up after 3 attempts: disk on fire/);
+    assert.match(last.event.reason, new RegExp(`gave up after ${max} attempts: disk on fire`));
     assert.equal(await runtime.store.stat('ads', value.provenancePath.slice(4)), undefined);
   });
 

@@ -9,25 +9,16 @@ import {
   type AdGenerated,
   type AdRequested,
 } from '@adseed/contracts';
-import { DEFAULT_RETRY, ServiceError, type IncomingMessage } from '@adseed/messaging';
-import type { ServiceRuntime } from '@adseed/platform';
-import { ObjectNotFoundError, type ObjectInfo } from '@adseed/storage';
-import { currentTraceId } from '@adseed/telemetry';
-import type { AdGenerator, GeneratedAd } from './generators/ad-generator.port';
+import { DEFAULT_RETRY, EVENT_BUS, ServiceError, type EventBus, type IncomingMessage } from '@adseed/messaging';
+import { CLOCK, LOGGER, METRICS, SERVICE_CONFIG, type Clock } from '@adseed/platform';
+import { OBJECT_STORE, ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '@adseed/storage';
+import { currentTraceId, type Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
+import { AD_GENERATOR, type AdGenerator, type GeneratedAd } from './generators/ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './generators/ad-request.errors';
 import { measureFidelity } from './fidelity/measure-fidelity';
 import { BrandKitNotFoundError, BrandKitReader, brandKitUse } from './brand-kit.reader';
-
-export interface RenderJobAdOptions {
-  /** `local` or `replicate`: what ADSEED_GENERATOR chose for this replica. */
-  generatorKind: 'local' | 'replicate';
-  stateBucket: string;
-  /** Reads the brand-kit version a job pinned; default: one over the runtime's store and `stateBucket`. */
-  brandKits?: BrandKitReader;
-  /** Deliveries before a transient failure becomes a failed ad (the bus's own limit). */
-  maxAttempts?: number;
-  now?: () => Date;
-}
+import { GENERATION_SERVICE, type GenerationEnv } from './generation.env';
 
 type Outcome = { kind: 'generated'; event: AdGenerated } | { kind: 'failed'; event: AdFailed } | { kind: 'skipped'; reason: string };
 
@@ -46,34 +37,43 @@ class AdFailure extends Error {
  * provenance record is written last, so a redelivered request whose provenance exists is
  * announced again from the record instead of rendered again.
  */
+@Injectable()
 export class RenderJobAdUseCase {
-  private readonly maxAttempts: number;
-  private readonly now: () => Date;
-  private readonly brandKits: BrandKitReader;
+  /** Deliveries before a transient failure becomes a failed ad (the bus's own limit). */
+  readonly maxAttempts = DEFAULT_RETRY.maxAttempts;
+  /** `local` or `replicate`: what ADSEED_GENERATOR chose for this replica. */
+  private readonly generatorKind: 'local' | 'replicate';
+  /** Where job state lives (`ADSEED_BUCKET_STATE`): a cancelled job's marker. */
+  private readonly stateBucket: string;
 
   constructor(
-    private readonly runtime: ServiceRuntime,
-    private readonly generator: AdGenerator,
-    private readonly options: RenderJobAdOptions,
+    @Inject(AD_GENERATOR) private readonly generator: AdGenerator,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) config: GenerationEnv,
+    /** Reads the brand-kit version a job pinned. */
+    private readonly brandKits: BrandKitReader,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
-    this.maxAttempts = options.maxAttempts ?? DEFAULT_RETRY.maxAttempts;
-    this.now = options.now ?? (() => new Date());
-    this.brandKits = options.brandKits ?? new BrandKitReader(runtime.store, options.stateBucket);
+    this.generatorKind = config.ADSEED_GENERATOR;
+    this.stateBucket = config.ADSEED_BUCKET_STATE;
   }
 
   async execute(message: IncomingMessage<AdRequested>): Promise<Outcome> {
     const outcome = await this.outcome(message);
-    const { bus } = this.runtime;
+    const { bus } = this;
     const key = message.value.jobId;
     if (outcome.kind === 'generated') await bus.publish(JobTopics.adGenerated, { key, value: outcome.event });
     if (outcome.kind === 'failed') await bus.publish(JobTopics.adFailed, { key, value: outcome.event });
-    if (outcome.kind === 'skipped') this.runtime.logger.info('job ad skipped', { jobId: key, index: message.value.index, reason: outcome.reason });
+    if (outcome.kind === 'skipped') this.logger.info('job ad skipped', { jobId: key, index: message.value.index, reason: outcome.reason });
     return outcome;
   }
 
   private async outcome(message: IncomingMessage<AdRequested>): Promise<Outcome> {
     const request = message.value;
-    if (await this.exists(this.options.stateBucket, JobStateKeys.cancel(request.tenant, request.jobId))) return { kind: 'skipped', reason: 'job cancelled' };
+    if (await this.exists(this.stateBucket, JobStateKeys.cancel(request.tenant, request.jobId))) return { kind: 'skipped', reason: 'job cancelled' };
     const existing = await this.readProvenance(request);
     if (existing) return { kind: 'generated', event: this.generated(request, existing, true) };
     try {
@@ -91,15 +91,15 @@ export class RenderJobAdUseCase {
   }
 
   private async render(request: AdRequested, headers: Record<string, string>): Promise<AdGenerated> {
-    if (request.generator && request.generator !== this.options.generatorKind) {
-      throw new AdFailure('generator_unavailable', `this deployment generates with ${this.options.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`);
+    if (request.generator && request.generator !== this.generatorKind) {
+      throw new AdFailure('generator_unavailable', `this deployment generates with ${this.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`);
     }
     const [seed, brand, kit] = await Promise.all([
       this.read(request.tenant, request.seedPath, 'seed'),
       this.read(request.tenant, request.brandPath, 'brand'),
       request.brandKitVersion !== undefined ? this.brandKits.load(request.tenant, request.brandKitVersion) : undefined,
     ]);
-    const end = this.runtime.metrics.generationDuration.startTimer({ generator: this.generator.name });
+    const end = this.metrics.generationDuration.startTimer({ generator: this.generator.name });
     let ad: GeneratedAd;
     try {
       ad = await this.generator.generate({
@@ -119,8 +119,8 @@ export class RenderJobAdUseCase {
     }
     const adTarget = splitStoragePath(request.adPath);
     const provenanceTarget = splitStoragePath(request.provenancePath);
-    const fidelity = await measureFidelity(this.runtime, ad, brand.body);
-    await this.runtime.store.put(adTarget.bucket, adTarget.key, ad.png, {
+    const fidelity = await measureFidelity(this.logger, ad, brand.body);
+    await this.store.put(adTarget.bucket, adTarget.key, ad.png, {
       contentType: 'image/png',
       metadata: {
         tenant: request.tenant,
@@ -156,11 +156,11 @@ export class RenderJobAdUseCase {
       warnings: [...(ad.warnings ?? []), ...(kit?.warnings ?? []), ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : []), ...fidelity.warnings],
       ...(fidelity.result ? { fidelity: fidelity.result } : {}),
       ...(traceIdOf(headers) ? { traceId: traceIdOf(headers) } : {}),
-      renderedBy: { service: this.runtime.service, host: hostname(), pid: process.pid },
+      renderedBy: { service: GENERATION_SERVICE, host: hostname(), pid: process.pid },
       createdAt: this.now().toISOString(),
     });
     // Written last: its presence means the ad is complete.
-    await this.runtime.store.put(provenanceTarget.bucket, provenanceTarget.key, Buffer.from(JSON.stringify(provenance, null, 2)), {
+    await this.store.put(provenanceTarget.bucket, provenanceTarget.key, Buffer.from(JSON.stringify(provenance, null, 2)), {
       contentType: 'application/json',
       metadata: { tenant: request.tenant, job: request.jobId, index: String(request.index) },
     });
@@ -207,7 +207,7 @@ export class RenderJobAdUseCase {
   private async readProvenance(request: AdRequested): Promise<AdProvenance | undefined> {
     const { bucket, key } = splitStoragePath(request.provenancePath);
     try {
-      const parsed = AdProvenance.safeParse(JSON.parse((await this.runtime.store.get(bucket, key)).body.toString('utf8')));
+      const parsed = AdProvenance.safeParse(JSON.parse((await this.store.get(bucket, key)).body.toString('utf8')));
       // A record that does not parse is rewritten by rendering again.
       return parsed.success ? parsed.data : undefined;
     } catch (error) {
@@ -221,7 +221,7 @@ export class RenderJobAdUseCase {
     const { bucket, key } = splitStoragePath(path);
     if (!key.startsWith(`${tenant}/`)) throw new AdFailure('not_found', `no ${what} image at ${path} for this tenant`);
     try {
-      return await this.runtime.store.get(bucket, key);
+      return await this.store.get(bucket, key);
     } catch (error) {
       if (error instanceof ObjectNotFoundError) throw new AdFailure('not_found', `no ${what} image at ${path}`);
       throw error;
@@ -229,7 +229,7 @@ export class RenderJobAdUseCase {
   }
 
   private async exists(bucket: string, key: string): Promise<boolean> {
-    return (await this.runtime.store.stat(bucket, key)) !== undefined;
+    return (await this.store.stat(bucket, key)) !== undefined;
   }
 }
 

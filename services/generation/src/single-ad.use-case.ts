@@ -1,7 +1,8 @@
 import { GenerationTopics, singleAdKey, type SingleAdCompleted, type SingleAdRequested } from '@adseed/contracts';
-import { DEFAULT_RETRY, ServiceError, type IncomingMessage } from '@adseed/messaging';
-import type { ServiceRuntime } from '@adseed/platform';
-import type { GenerateAdUseCase } from './generate-ad.use-case';
+import { DEFAULT_RETRY, EVENT_BUS, ServiceError, type EventBus, type IncomingMessage } from '@adseed/messaging';
+import { CLOCK, type Clock } from '@adseed/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import { GenerateAdUseCase } from './generate-ad.use-case';
 
 /**
  * One ad outside a job, requested by event: renders it to the key its request names and
@@ -9,11 +10,15 @@ import type { GenerateAdUseCase } from './generate-ad.use-case';
  * whoever asked, not a dead letter). A transient fault is retried by the bus; on the last
  * attempt it is announced as a failure, so nobody waits for an ad that will never come.
  */
+@Injectable()
 export class SingleAdUseCase {
+  /** Deliveries before a transient failure is announced (the bus's own limit). */
+  private readonly maxAttempts = DEFAULT_RETRY.maxAttempts;
+
   constructor(
-    private readonly runtime: ServiceRuntime,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly generate: GenerateAdUseCase,
-    private readonly maxAttempts = DEFAULT_RETRY.maxAttempts,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   async execute(message: IncomingMessage<SingleAdRequested>): Promise<void> {
@@ -26,9 +31,9 @@ export class SingleAdUseCase {
       else if (message.attempt < this.maxAttempts) throw error;
       else outcome.error = { status: 500, code: 'generation_failed', message: `the ad could not be generated: ${(error as Error).message}` };
     }
-    await this.runtime.bus.publish(GenerationTopics.singleAdCompleted, {
+    await this.bus.publish(GenerationTopics.singleAdCompleted, {
       key: conversationId ?? requestId,
-      value: { requestId, origin, tenant: request.tenant, seedPath: request.seedPath, ...(conversationId ? { conversationId } : {}), ...outcome, completedAt: new Date().toISOString() },
+      value: { requestId, origin, tenant: request.tenant, seedPath: request.seedPath, ...(conversationId ? { conversationId } : {}), ...outcome, completedAt: this.now().toISOString() },
     });
   }
 }

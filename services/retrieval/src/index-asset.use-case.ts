@@ -1,26 +1,32 @@
 import { AssetTopics, type AssetEmbedded } from '@adseed/contracts';
-import type { ServiceRuntime } from '@adseed/platform';
-import type { VectorIndex, VectorRecord } from './vector-index/vector-index.port';
+import { EVENT_BUS, type EventBus } from '@adseed/messaging';
+import { CLOCK, METRICS, type Clock } from '@adseed/platform';
+import type { ServiceMetrics } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
+import { VECTOR_INDEX, type VectorIndex, type VectorRecord } from './vector-index/vector-index.port';
 
 /**
  * Ingest step 3: puts an embedded asset into the index. Idempotent: the same event twice, or a
  * re-ingest of unchanged content with the same models, leaves the index untouched.
  */
+@Injectable()
 export class IndexAssetUseCase {
   constructor(
-    private readonly runtime: ServiceRuntime,
-    private readonly index: VectorIndex,
+    @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   async execute(event: AssetEmbedded): Promise<{ changed: boolean }> {
-    const record = toRecord(event);
+    const record = toRecord(event, this.now());
     const existing = await this.index.get(event.assetId);
     const changed = !existing || fingerprint(existing) !== fingerprint(record);
     if (changed) {
       await this.index.upsert([record]);
-      this.runtime.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
+      this.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
     }
-    await this.runtime.bus.publish(AssetTopics.indexed, {
+    await this.bus.publish(AssetTopics.indexed, {
       key: event.assetId,
       value: {
         assetId: event.assetId,
@@ -32,14 +38,14 @@ export class IndexAssetUseCase {
         tags: event.tags,
         ...(event.rights ? { rights: event.rights } : {}),
         ...(event.labels?.length ? { labels: event.labels } : {}),
-        indexedAt: new Date().toISOString(),
+        indexedAt: this.now().toISOString(),
       },
     });
     return { changed };
   }
 }
 
-function toRecord(event: AssetEmbedded): VectorRecord {
+function toRecord(event: AssetEmbedded, now: Date): VectorRecord {
   return {
     id: event.assetId,
     vectors: {
@@ -57,7 +63,7 @@ function toRecord(event: AssetEmbedded): VectorRecord {
       clipModel: event.models.clip ? `${event.models.clip.id}@${event.models.clip.version}` : '',
       captionModel: event.models.caption ? `${event.models.caption.id}@${event.models.caption.version}` : '',
       ...(event.models.clip ? { modelId: event.models.clip.id, modelVersion: event.models.clip.version } : {}),
-      indexedAt: new Date().toISOString(),
+      indexedAt: now.toISOString(),
     },
   };
 }

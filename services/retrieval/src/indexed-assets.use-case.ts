@@ -1,13 +1,16 @@
 import type { AssetDeleted, GetAssetReply, GetAssetRequest } from '@adseed/contracts';
-import type { ServiceRuntime } from '@adseed/platform';
+import { METRICS } from '@adseed/platform';
+import type { ServiceMetrics } from '@adseed/telemetry';
+import { Inject, Injectable } from '@nestjs/common';
 import { rightsOfPayload } from './search.use-case';
-import type { VectorIndex } from './vector-index/vector-index.port';
+import { VECTOR_INDEX, type VectorIndex } from './vector-index/vector-index.port';
 
 /** Reads one indexed asset for its owner, and drops a deleted asset's vectors. */
+@Injectable()
 export class IndexedAssetsUseCase {
   constructor(
-    private readonly runtime: ServiceRuntime,
-    private readonly index: VectorIndex,
+    @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
   ) {}
 
   async get(request: GetAssetRequest): Promise<GetAssetReply> {
@@ -35,6 +38,6 @@ export class IndexedAssetsUseCase {
     const record = await this.index.get(event.assetId);
     if (!record || record.payload.tenant !== event.tenant) return;
     await this.index.delete([event.assetId]);
-    this.runtime.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
+    this.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
   }
 }

@@ -1,25 +1,33 @@
 import { join } from 'node:path';
 import { AssetTopics, Queries } from '@adseed/contracts';
-import { PlatformModule, Readiness, RUNTIME, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
-import { traceMethods } from '@adseed/telemetry';
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { EVENT_BUS, type EventBus } from '@adseed/messaging';
+import { DATA_DIR, LOGGER, PlatformModule, QUERY_SERVER, Readiness, SERVICE_CONFIG, type QueryServer, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import { traceMethods, type Logger } from '@adseed/telemetry';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { IndexAssetUseCase } from './index-asset.use-case';
 import { IndexedAssetsUseCase } from './indexed-assets.use-case';
 import { RetrievalEnv } from './retrieval.env';
 import { SearchUseCase } from './search.use-case';
 import { EmbeddedVectorIndex } from './vector-index/embedded-vector.index';
 import { QdrantVectorIndex } from './vector-index/qdrant-vector.index';
-import type { VectorIndex } from './vector-index/vector-index.port';
+import { VECTOR_INDEX, type VectorIndex } from './vector-index/vector-index.port';
 
 export const RETRIEVAL_GROUP = 'retrieval';
-export const VECTOR_INDEX = Symbol('VECTOR_INDEX');
 
-async function openIndex(runtime: ServiceRuntime, env: RetrievalEnv): Promise<VectorIndex> {
+/** The index `ADSEED_INDEX` names, open, every call a span. */
+export const vectorIndexProvider: Provider = {
+  provide: VECTOR_INDEX,
+  inject: [SERVICE_CONFIG, DATA_DIR, LOGGER],
+  useFactory: async (env: RetrievalEnv, dataDir: string, logger: Logger): Promise<VectorIndex> =>
+    traceMethods(await openIndex(env, dataDir, logger), 'VectorIndex', { methods: ['search', 'upsert', 'delete', 'get', 'count'] }),
+};
+
+async function openIndex(env: RetrievalEnv, dataDir: string, logger: Logger): Promise<VectorIndex> {
   switch (env.ADSEED_INDEX) {
     case 'embedded': {
-      const dir = join(runtime.dataDir, 'index');
+      const dir = join(dataDir, 'index');
       const index = await EmbeddedVectorIndex.open({ dir, dimensions: { clip: env.ADSEED_CLIP_DIM, caption: env.ADSEED_CAPTION_DIM } });
-      runtime.logger.info('embedded vector index open', { dir, vectors: await index.count() });
+      logger.info('embedded vector index open', { dir, vectors: await index.count() });
       return index;
     }
     case 'qdrant': {
@@ -31,16 +39,18 @@ async function openIndex(runtime: ServiceRuntime, env: RetrievalEnv): Promise<Ve
         version: env.QDRANT_COLLECTION_VERSION,
         dimensions: { clip: env.ADSEED_CLIP_DIM, caption: env.ADSEED_CAPTION_DIM },
       });
-      runtime.logger.info('qdrant vector index open', { url: env.QDRANT_URL, alias: index.target, collection: index.collection });
+      logger.info('qdrant vector index open', { url: env.QDRANT_URL, alias: index.target, collection: index.collection });
       return index;
     }
   }
 }
 
+/** Thin edge: subscribes the use cases to their topics and queries; all logic lives in the use cases. */
 @Injectable()
 export class RetrievalConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(QUERY_SERVER) private readonly queryServer: QueryServer,
     @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
     private readonly indexAsset: IndexAssetUseCase,
     private readonly search: SearchUseCase,
@@ -51,16 +61,15 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus } = this.runtime;
-    await bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, AssetTopics.deleted]);
-    await bus.subscribe(AssetTopics.embedded, { group: RETRIEVAL_GROUP }, async (m) => {
+    await this.bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, AssetTopics.deleted]);
+    await this.bus.subscribe(AssetTopics.embedded, { group: RETRIEVAL_GROUP }, async (m) => {
       await this.indexAsset.execute(m.value);
     });
-    await bus.subscribe(AssetTopics.deleted, { group: RETRIEVAL_GROUP }, async (m) => {
+    await this.bus.subscribe(AssetTopics.deleted, { group: RETRIEVAL_GROUP }, async (m) => {
       await this.assets.delete(m.value);
     });
-    this.runtime.queryServer.handle(Queries.search, (request) => this.search.execute(request));
-    this.runtime.queryServer.handle(Queries.getAsset, async (request) => ({ ...(await this.assets.get(request)) }));
+    this.queryServer.handle(Queries.search, (request) => this.search.execute(request));
+    this.queryServer.handle(Queries.getAsset, async (request) => ({ ...(await this.assets.get(request)) }));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -68,35 +77,23 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
   }
 }
 
-@Module({})
+/**
+ * The retrieval service. Its ports (bus, queries, metrics, clock, config as `RetrievalEnv`) come
+ * from the global PlatformModule; `forRoot` provides them from a runtime, a test imports
+ * `PlatformModule.forRoot(...)` beside it and overrides what it needs.
+ */
+@Module({
+  providers: [vectorIndexProvider, IndexAssetUseCase, SearchUseCase, IndexedAssetsUseCase, RetrievalConsumers],
+  exports: [VECTOR_INDEX],
+})
 export class RetrievalModule {
-  static register(runtime: ServiceRuntime, env: RetrievalEnv, options: { http: boolean }): DynamicModule {
-    return {
-      module: RetrievalModule,
-      imports: [PlatformModule.forRoot(runtime, options)],
-      providers: [
-        { provide: VECTOR_INDEX, useFactory: async () => traceMethods(await openIndex(runtime, env), 'VectorIndex', { methods: ['search', 'upsert', 'delete', 'get', 'count'] }) },
-        { provide: IndexAssetUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new IndexAssetUseCase(runtime, i) },
-        {
-          provide: SearchUseCase,
-          inject: [VECTOR_INDEX],
-          useFactory: (i: VectorIndex) =>
-            new SearchUseCase(runtime, i, {
-              rrfK: env.ADSEED_RRF_K,
-              floor: { clip: env.ADSEED_FLOOR_CLIP, caption: env.ADSEED_FLOOR_CAPTION },
-              requireLicence: env.ADSEED_REQUIRE_LICENCE,
-            }),
-        },
-        { provide: IndexedAssetsUseCase, inject: [VECTOR_INDEX], useFactory: (i: VectorIndex) => new IndexedAssetsUseCase(runtime, i) },
-        RetrievalConsumers,
-      ],
-      exports: [VECTOR_INDEX],
-    };
+  static forRoot(runtime: ServiceRuntime, env: RetrievalEnv, options: { http: boolean }): DynamicModule {
+    return { module: RetrievalModule, imports: [PlatformModule.forRoot(runtime, { ...options, config: env })] };
   }
 }
 
 export const RetrievalService: ServiceDefinition<typeof RetrievalEnv> = {
   name: 'retrieval',
   env: RetrievalEnv,
-  module: (runtime, env, options) => RetrievalModule.register(runtime, env, options),
+  module: (runtime, env, options) => RetrievalModule.forRoot(runtime, env, options),
 };

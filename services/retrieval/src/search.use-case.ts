@@ -1,7 +1,10 @@
 import { rightsProblem, Queries, type EncoderName, type Rights, type SearchReply, type SearchRequest } from '@adseed/contracts';
-import type { ServiceRuntime } from '@adseed/platform';
+import { CLOCK, QUERY_CLIENT, SERVICE_CONFIG, type Clock, type QueryClient } from '@adseed/platform';
+import { Inject, Injectable } from '@nestjs/common';
 import { fuseRankings } from './rank-fusion';
 import { clearsFloor, type RelevanceFloor } from './relevance-floor';
+import type { RetrievalEnv } from './retrieval.env';
+import { VECTOR_INDEX } from './vector-index/vector-index.port';
 import type { IndexedPayload, VectorHit, VectorIndex, VectorName } from './vector-index/vector-index.port';
 
 /** CLIP was trained on captions like these; a bare noun phrase matches images less well. */
@@ -13,8 +16,14 @@ export interface SearchOptions {
   floor: Required<RelevanceFloor>;
   /** A seed without a licence counts as unlicensed. */
   requireLicence: boolean;
-  now?: () => Date;
 }
+
+/** What the search reads of the service's configuration. */
+export const searchOptionsOf = (env: RetrievalEnv): SearchOptions => ({
+  rrfK: env.ADSEED_RRF_K,
+  floor: { clip: env.ADSEED_FLOOR_CLIP, caption: env.ADSEED_FLOOR_CAPTION },
+  requireLicence: env.ADSEED_REQUIRE_LICENCE,
+});
 
 /** The rights stored with a record (absent on records indexed before rights existed). */
 export const rightsOfPayload = (payload: IndexedPayload): Rights | undefined => payload['rights'] as Rights | undefined;
@@ -27,21 +36,23 @@ const MAX_CANDIDATES = 1000;
  * the index once per encoder with the tenant filter, drops seeds whose rights forbid use, fuses
  * the rankings, and keeps only hits that clear the relevance floor (or `minScore`).
  */
+@Injectable()
 export class SearchUseCase {
-  private readonly now: () => Date;
+  private readonly options: SearchOptions;
 
   constructor(
-    private readonly runtime: ServiceRuntime,
-    private readonly index: VectorIndex,
-    private readonly options: SearchOptions,
+    @Inject(QUERY_CLIENT) private readonly queries: QueryClient,
+    @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
+    @Inject(SERVICE_CONFIG) config: RetrievalEnv,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
-    this.now = options.now ?? (() => new Date());
+    this.options = searchOptionsOf(config);
   }
 
   async execute(request: SearchRequest): Promise<SearchReply> {
     const encoders: EncoderName[] = request.encoders;
     // Each tower embeds only its own text: CLIP the prompt, the caption encoder the bare text.
-    const embedded = await this.runtime.queries.call(Queries.embedTexts, {
+    const embedded = await this.queries.call(Queries.embedTexts, {
       texts: [request.text],
       encoders,
       ...(encoders.includes('clip') ? { clipTexts: [clipPrompt(request.text)] } : {}),

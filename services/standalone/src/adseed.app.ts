@@ -144,7 +144,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   // Consumers first, so nothing the gateway publishes waits for a subscriber.
   await startWorker(EmbeddingService, config.embedding);
   const retrieval = await startWorker(RetrievalService, config.retrieval);
-  await startWorker(options.generator ? { ...GenerationService, module: (runtime, env, o) => GenerationModule.register(runtime, env, o, options.generator) } : GenerationService, config.generation);
+  await startWorker(options.generator ? { ...GenerationService, module: (runtime, env, o) => GenerationModule.forRoot(runtime, env, o, options.generator) } : GenerationService, config.generation);
   await startWorker(AgentService, config.agent);
   const catalogue = contexts[contexts.length - 1].get(SubjectCatalogueService);
   /** Idle: no message left to handle, and the subject catalogue's pending snapshot written. */

@@ -80,6 +80,11 @@ export interface GenerationPending {
   pending: true;
 }
 
+/** Injection token of the conversation's `SubjectProposer` (the library's, or a chat model's when `ADSEED_LLM=openai`). */
+export const SUBJECT_PROPOSER = Symbol('SUBJECT_PROPOSER');
+/** Injection token of the conversation's `ReplyInterpreter` (rules, or rules then a chat model). */
+export const REPLY_INTERPRETER = Symbol('REPLY_INTERPRETER');
+
 export interface SubjectProposer {
   readonly name: string;
   /** Proposes the tenant's subject that best fits `segment`, never one named in `exclude` (compared case-insensitively). */

@@ -1,6 +1,8 @@
 import { SeedGapCursor, SubjectCursor, type CatalogueCommand, type CatalogueReply } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import { subjectOrder, type SubjectCatalogueService } from './subject-catalogue.service';
+import { Injectable } from '@nestjs/common';
+import { SeedFinder } from './seed-finder';
+import { subjectOrder, SubjectCatalogueService } from './subject-catalogue.service';
 import { seedGapOrder } from './tenant-catalogue';
 
 /**
@@ -22,17 +24,16 @@ function page<T, K>(sorted: T[], order: (a: K, b: K) => number, keyOf: (item: T)
   return { items: shown, nextCursor: codec.encode(keyOf(shown[shown.length - 1])) };
 }
 
-/** Seeds that clear the relevance floor for a name, best first, and the best cosine any seed reached. */
-export type FindSeeds = (tenant: string, text: string, k: number) => Promise<{ seeds: { assetId: string; path: string }[]; bestScore?: number }>;
-
 /** How many seeds a subject added by name is checked against (and counted up to). */
 const ADD_CHECK_SEEDS = 50;
 
 /** The catalogue's REST-facing commands: list, add by name, edit, and the seed-gap report. */
+@Injectable()
 export class CatalogueCommandUseCase {
   constructor(
     private readonly catalogue: SubjectCatalogueService,
-    private readonly findSeeds: FindSeeds,
+    /** Seeds that clear the relevance floor for a name, best first, and the best cosine any seed reached. */
+    private readonly seeds: SeedFinder,
   ) {}
 
   async execute(command: CatalogueCommand): Promise<CatalogueReply> {
@@ -61,7 +62,7 @@ export class CatalogueCommandUseCase {
   /** Accepted only when retrieval finds seeds above the floor: a subject the library cannot show is a gap, not a subject. */
   private async add(command: Extract<CatalogueCommand, { type: 'add' }>) {
     const { tenant, subject } = command;
-    const found = await this.findSeeds(tenant, subject.name, ADD_CHECK_SEEDS);
+    const found = await this.seeds.find(tenant, subject.name, ADD_CHECK_SEEDS);
     if (found.seeds.length === 0) {
       await this.catalogue.recordGap(tenant, 'subject', subject.name, found.bestScore);
       throw new ServiceError(422, 'no_matching_seeds', `nothing in your library clears the relevance floor for "${subject.name}": upload photos of it first (noted in the seed-gap report)`, [

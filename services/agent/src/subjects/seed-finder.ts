@@ -1,5 +1,6 @@
 import { assetContentUrl, Queries, type SearchHit } from '@adseed/contracts';
-import type { QueryClient } from '@adseed/platform';
+import { QUERY_CLIENT, type QueryClient } from '@adseed/platform';
+import { Inject, Injectable } from '@nestjs/common';
 import type { SeedHit } from '../policy/conversation.model';
 
 export interface FoundSeeds {
@@ -30,8 +31,9 @@ export interface FindOptions {
  * under the floor (so a gap can say how close the library came), and keeps only those above it
  * (or members of the subject).
  */
+@Injectable()
 export class SeedFinder {
-  constructor(private readonly queries: QueryClient) {}
+  constructor(@Inject(QUERY_CLIENT) private readonly queries: QueryClient) {}
 
   async find(tenant: string, text: string, k: number, options: FindOptions = {}): Promise<FoundSeeds> {
     const members = options.members ?? new Map<string, string>();

@@ -5,6 +5,8 @@ import { TenantCatalogue, type CatalogueSnapshot, type SubjectEdit, type Subject
 
 /** Sentence embeddings, one vector per text, in order (the caption encoder behind the embedding service). */
 export type EmbedTexts = (texts: string[]) => Promise<Float32Array[]>;
+/** Injection token of the agent's `EmbedTexts` (the embedding service's caption encoder, over the query port). */
+export const EMBED_TEXTS = Symbol('EMBED_TEXTS');
 
 export interface SubjectCatalogueOptions {
   store: ObjectStore;

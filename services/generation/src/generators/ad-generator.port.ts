@@ -3,6 +3,10 @@
  * Implementations: the built-in local compositor (no network, deterministic) and
  * prompt-based remote generators.
  */
+
+/** Injection token of the service's `AdGenerator` (the one `ADSEED_GENERATOR` names). */
+export const AD_GENERATOR = Symbol('AD_GENERATOR');
+
 export interface AdRequest {
   seed: Buffer;            // the chosen seed photo (JPEG/PNG/WebP bytes)
   brand: Buffer;           // brand/product image, typically on a white background

@@ -4,6 +4,9 @@
  * `describeVectorIndexContract`.
  */
 
+/** Injection token of the service's `VectorIndex` (the adapter `ADSEED_INDEX` names). */
+export const VECTOR_INDEX = Symbol('VECTOR_INDEX');
+
 export type VectorName = 'clip' | 'caption';
 export const VECTOR_NAMES: readonly VectorName[] = ['clip', 'caption'];
 

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CommonEnv, loadConfig } from '@adseed/config';
+import { assetIdFor, AssetTopics, Queries, type AssetEmbedded } from '@adseed/contracts';
+import { InProcessBroker } from '@adseed/messaging';
+import { CLOCK, createRuntime, InProcessQueries, type ServiceRuntime } from '@adseed/platform';
+import { FsObjectStore } from '@adseed/storage';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { EmbeddingEnv } from './embedding.env';
+import { EmbeddingModule } from './embedding.module';
+import { ENCODERS, type LoadedEncoders } from './encoder-registry';
+
+const NOW = new Date('2026-07-08T09:10:11Z');
+
+/** Deterministic stand-ins for the models: an image's vector is its size, a text's its length. */
+function fakeEncoders() {
+  const seen = { images: [] as string[], clipTexts: [] as string[], captionTexts: [] as string[], closed: 0 };
+  const encoders: LoadedEncoders = {
+    clip: {
+      info: { modelId: 'fake-clip', modelVersion: '1', dim: 2 },
+      embedImages: async (images) => images.map((b) => (seen.images.push(b.toString('utf8')), Float32Array.from([b.length, 1]))),
+      embedTexts: async (texts) => texts.map((t) => (seen.clipTexts.push(t), Float32Array.from([t.length, 2]))),
+      close: async () => void seen.closed++,
+    },
+    caption: {
+      info: { modelId: 'fake-caption', modelVersion: '2', dim: 2 },
+      embedTexts: async (texts) => texts.map((t) => (seen.captionTexts.push(t), Float32Array.from([t.length, 3]))),
+      close: async () => void seen.closed++,
+    },
+    status: [],
+  };
+  return { encoders, seen };
+}
+
+describe('EmbeddingModule', () => {
+  let dir: string;
+  let broker: InProcessBroker;
+  let queries: InProcessQueries;
+  let store: FsObjectStore;
+  let runtime: ServiceRuntime;
+  let fake: ReturnType<typeof fakeEncoders>;
+  let moduleRef: TestingModule;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-module-'));
+    broker = new InProcessBroker();
+    queries = new InProcessQueries();
+    store = new FsObjectStore(join(dir, 'objects'));
+    runtime = await createRuntime('embedding', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store, queries }, sink: () => undefined });
+    fake = fakeEncoders();
+    const env = loadConfig(EmbeddingEnv, { ADSEED_CLIP_MODEL_DIR: join(dir, 'no-clip'), ADSEED_CAPTION_MODEL_DIR: join(dir, 'no-caption') });
+    moduleRef = await Test.createTestingModule({ imports: [EmbeddingModule.forRoot(runtime, env, { http: false })] })
+      .overrideProvider(ENCODERS)
+      .useValue(fake.encoders)
+      .overrideProvider(CLOCK)
+      .useValue(() => NOW)
+      .compile();
+    await moduleRef.init();
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('embeds an asset the bus asks for with the overridden encoders and announces its vectors', async () => {
+    await store.ensureBucket('seeds');
+    await store.put('seeds', 'acme/dog.jpg', Buffer.from('not really a jpeg'), { contentType: 'image/jpeg', metadata: { caption: 'a dog on a beach' } });
+    const path = 'seeds/acme/dog.jpg';
+    await runtime.bus.publish(AssetTopics.ingestRequested, { key: assetIdFor(path), value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: ['dog'], source: 'event' } });
+    await broker.whenIdle();
+
+    const announced = broker.read(AssetTopics.embedded.name).map((m) => JSON.parse(m.value) as AssetEmbedded);
+    assert.equal(announced.length, 1);
+    const [event] = announced;
+    assert.deepEqual(fake.seen.images, ['not really a jpeg'], 'the stored object went to the image encoder');
+    assert.deepEqual(fake.seen.captionTexts, ['a dog on a beach'], 'the tag is already in the caption');
+    assert.deepEqual(event.vectors, { clip: [17, 1], caption: [16, 3] });
+    assert.deepEqual(event.models, { clip: { id: 'fake-clip', version: '1' }, caption: { id: 'fake-caption', version: '2' } });
+    assert.equal(event.caption, 'a dog on a beach');
+    assert.equal(event.embeddedAt, NOW.toISOString(), 'the overridden clock');
+  });
+
+  it('answers text embeddings on the query server, each tower its own texts, repeated texts from the cache', async () => {
+    const request = { texts: ['dog'], clipTexts: ['a photo of dog'], encoders: ['clip', 'caption'] as ('clip' | 'caption')[] };
+    const reply = await queries.call(Queries.embedTexts, request);
+    assert.deepEqual(reply, { clip: [[14, 2]], caption: [[3, 3]], models: { clip: { id: 'fake-clip', version: '1' }, caption: { id: 'fake-caption', version: '2' } } });
+    assert.deepEqual(await queries.call(Queries.embedTexts, request), reply);
+    assert.deepEqual(fake.seen.clipTexts, ['a photo of dog'], 'once: the second call came from the cache');
+    assert.deepEqual(fake.seen.captionTexts.slice(1), ['dog']);
+    const captionOnly = await queries.call(Queries.embedTexts, { texts: ['dog'], encoders: ['caption'] });
+    assert.deepEqual(Object.keys(captionOnly.models), ['caption']);
+  });
+
+  it('closes the encoders it was given when the service stops', async () => {
+    await moduleRef.close();
+    assert.equal(fake.seen.closed, 2);
+  });
+});
