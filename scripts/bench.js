@@ -453,6 +453,9 @@ async function benchCluster(rawPerSecond) {
     await consumer.run({ eachMessage: async ({ message }) => { const v = JSON.parse(message.value.toString()); if (v.tenant === tenant) indexed.add(v.assetId); } });
     await joined;
     const minio = new Minio({ ...INFRA.minio, useSSL: false });
+    // The embedding service's own encoder histograms, before and after: the batches it ran at.
+    const embeddingService = { url: `http://127.0.0.1:${cluster.portOf('embedding')}` };
+    const encodersBefore = await encoderMetrics(embeddingService).catch(() => undefined);
     const t0 = performance.now();
     for (const row of rowsAll) {
       await minio.putObject('seeds', `${tenant}/${row.file}`, readFileSync(join(DEFAULT_DEMO_LIBRARY, row.file)), undefined, {
@@ -464,7 +467,17 @@ async function benchCluster(rawPerSecond) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const perSecond = rowsAll.length / ((performance.now() - t0) / 1000);
-    record(process.env.BENCH_CLUSTER_STACK === 'local' ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index' : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; 5 processes` : '5 processes');
+    const ingestWallMs = performance.now() - t0;
+    record(process.env.BENCH_CLUSTER_STACK === 'local' ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index' : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, `${rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; ` : ''}5 processes; load average ${loadavg()[0].toFixed(1)}`);
+    const encodersAfter = await encoderMetrics(embeddingService).catch(() => undefined);
+    for (const tower of ['clip-image', 'caption']) {
+      if (!encodersBefore || !encodersAfter) break;
+      const calls = encodersAfter[tower].calls - encodersBefore[tower].calls;
+      if (!calls) continue;
+      const inputs = encodersAfter[tower].inputs - encodersBefore[tower].inputs;
+      const busyMs = (encodersAfter[tower].seconds - encodersBefore[tower].seconds) * 1000;
+      record(`  cluster ingest stage: encoder ${tower}`, `${(busyMs / rowsAll.length).toFixed(2)} ms/photo`, `${((100 * busyMs) / ingestWallMs).toFixed(0)}% of ingest wall; sum of call latencies in the embedding service; ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`);
+    }
     const search = async (text) => {
       const s0 = performance.now();
       const res = await fetch(`${cluster.gatewayUrl}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ text }) });
