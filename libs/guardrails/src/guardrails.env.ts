@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { envBoolean, envInt } from '@adseed/config';
 import { z } from 'zod';
 import { DenyListTextCheck } from './deny-list.text-check';
@@ -6,7 +8,7 @@ import { ProfanityTextCheck } from './profanity.text-check';
 import { CompositeTextGuardrail } from './text-guardrail';
 import type { ModerationUnavailableError, TextCheck, TextGuardrail } from './text-guardrail.port';
 import type { ImageGuardrail } from './image-guardrail.port';
-import { NSFW_CLASS_NAMES, NSFW_MODELS, type NsfwClass } from './nsfw-classes';
+import { DEFAULT_NSFW_ONNX_PATH, NSFW_CLASS_NAMES, NSFW_MODELS, type NsfwClass } from './nsfw-classes';
 
 /** `porn:0.7,hentai:0.7,sexy:0.9`: a class flags an image when its probability reaches its threshold. */
 const NsfwThresholds = z
@@ -67,6 +69,13 @@ export const GuardrailsEnv = z.object({
   ADSEED_IMAGE_GUARDRAIL: z.enum(['off', 'nsfwjs']).default('off'),
   ADSEED_NSFW_MODEL: z.enum(NSFW_MODELS).default('MobileNetV2'),
   ADSEED_NSFW_THRESHOLDS: NsfwThresholds,
+  /** Worker threads classifying images, each with its own copy of the model; 0 = on the event loop's thread (blocks it per image). */
+  ADSEED_IMAGE_GUARDRAIL_WORKERS: envInt(1, 0, 16),
+  /** A classification not answered by then (queueing included) fails as unavailable (503 / the ad waits for a reviewer). */
+  ADSEED_IMAGE_GUARDRAIL_TIMEOUT_MS: envInt(30_000, 100, 600_000),
+  /** tfjs (WebAssembly, the default) or onnx: onnxruntime on the model libs/guardrails/onnx/convert.sh converts (MobileNetV2 only). */
+  ADSEED_IMAGE_GUARDRAIL_RUNTIME: z.enum(['tfjs', 'onnx']).default('tfjs'),
+  ADSEED_IMAGE_GUARDRAIL_ONNX_PATH: z.string().min(1).default(DEFAULT_NSFW_ONNX_PATH),
 });
 export type GuardrailsEnv = z.infer<typeof GuardrailsEnv>;
 
@@ -88,10 +97,28 @@ export function createTextGuardrail(env: GuardrailsEnv, hooks: { onRemoteFailure
 
 
 
-/** The image guardrail, or undefined when it is off. tfjs and the model load only when it is on. */
-export function createImageGuardrail(env: GuardrailsEnv): (ImageGuardrail & { warmUp(): Promise<unknown> }) | undefined {
+export type ManagedImageGuardrail = ImageGuardrail & { warmUp(): Promise<unknown>; close?(): Promise<void> };
+
+/**
+ * The image guardrail, or undefined when it is off: nsfwjs in ADSEED_IMAGE_GUARDRAIL_WORKERS
+ * worker threads (or on the caller's thread at 0). tfjs or onnxruntime and the model load only
+ * when it is on. Throws for a runtime that cannot start (onnx without the converted file).
+ */
+export function createImageGuardrail(env: GuardrailsEnv, hooks: { onWorkerExit?: (reason: string) => void } = {}): ManagedImageGuardrail | undefined {
   if (env.ADSEED_IMAGE_GUARDRAIL === 'off') return undefined;
+  const runtime = env.ADSEED_IMAGE_GUARDRAIL_RUNTIME;
+  const onnxPath = resolve(env.ADSEED_IMAGE_GUARDRAIL_ONNX_PATH);
+  if (runtime === 'onnx') {
+    if (env.ADSEED_NSFW_MODEL !== 'MobileNetV2') throw new Error(`ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx runs MobileNetV2 only (ADSEED_NSFW_MODEL=${env.ADSEED_NSFW_MODEL})`);
+    if (!existsSync(onnxPath)) throw new Error(`ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx: no model at ${onnxPath} (ADSEED_IMAGE_GUARDRAIL_ONNX_PATH); make it with bash libs/guardrails/onnx/convert.sh`);
+  }
+  const options = { model: env.ADSEED_NSFW_MODEL, thresholds: env.ADSEED_NSFW_THRESHOLDS, runtime, ...(runtime === 'onnx' ? { onnxPath } : {}) };
+  if (env.ADSEED_IMAGE_GUARDRAIL_WORKERS === 0) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { NsfwjsImageGuardrail } = require('./nsfwjs.image-classifier') as typeof import('./nsfwjs.image-classifier');
+    return new NsfwjsImageGuardrail(options);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { NsfwjsImageGuardrail } = require('./nsfwjs.image-classifier') as typeof import('./nsfwjs.image-classifier');
-  return new NsfwjsImageGuardrail({ model: env.ADSEED_NSFW_MODEL, thresholds: env.ADSEED_NSFW_THRESHOLDS });
+  const { WorkerImageGuardrail } = require('./worker.image-guardrail') as typeof import('./worker.image-guardrail');
+  return new WorkerImageGuardrail({ ...options, workers: env.ADSEED_IMAGE_GUARDRAIL_WORKERS, timeoutMs: env.ADSEED_IMAGE_GUARDRAIL_TIMEOUT_MS, ...(hooks.onWorkerExit ? { onWorkerExit: hooks.onWorkerExit } : {}) });
 }

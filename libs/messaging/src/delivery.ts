@@ -1,7 +1,8 @@
 import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
 import { recordSpanError, runWithRequestId, withConsumerSpan, type Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { ExponentialBackoff, handleWhen, noJitterGenerator, retry } from 'cockatiel';
 import { decode } from './envelope';
-import { backoffMs, H, PermanentError, type Headers, type IncomingMessage, type RetryPolicy } from './event-bus.port';
+import { H, PermanentError, type Headers, type IncomingMessage, type RetryPolicy } from './event-bus.port';
 
 export interface RawDelivery {
   topic: string;
@@ -19,17 +20,15 @@ export interface DeliveryContext {
   metrics?: ServiceMetrics;
   /** Sends the raw message to the topic's DLT; must not resolve before it is durably sent. */
   deadLetter(dltTopic: string, message: { key: string; value: string; headers: Headers }): Promise<void>;
-  sleep?(ms: number): Promise<void>;
   /** For the consumer span: which adapter delivered and which service handles it. */
   system?: 'kafka' | 'in-process';
   service?: string;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * The consumer's contract, shared by both bus adapters: validate, run the handler, retry
- * transient failures with exponential back-off, and dead-letter what cannot be processed.
+ * transient failures with exponential back-off (a cockatiel retry policy, without jitter:
+ * initialBackoffMs doubling up to maxBackoffMs), and dead-letter what cannot be processed.
  * Resolves when the message is done with (handled or dead-lettered): only then may the caller
  * commit the offset. Never rejects, so one poison message cannot stop a partition.
  */
@@ -72,24 +71,28 @@ async function deliverInSpan<T>(
     await sendToDlt(raw, ctx, 'validation', decoded.reason, 1);
     return 'dead-lettered';
   }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await handler({ ...raw, value: decoded.value, attempt });
-      ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'ok' });
-      return 'handled';
-    } catch (error) {
-      const permanent = error instanceof PermanentError;
-      if (permanent || attempt >= ctx.retry.maxAttempts) {
-        await sendToDlt(raw, ctx, permanent ? 'permanent' : 'exhausted', (error as Error).message, attempt);
-        return 'dead-lettered';
-      }
-      recordSpanError(error, { fail: false });
-      const wait = backoffMs(ctx.retry, attempt);
-      ctx.logger.warn('handler failed, will retry', { topic: raw.topic, key: raw.key, attempt, retryInMs: wait, error });
-      ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'retry' });
-      await (ctx.sleep ?? defaultSleep)(wait);
-    }
+  const policy = retry(
+    handleWhen((error) => !(error instanceof PermanentError)),
+    {
+      maxAttempts: ctx.retry.maxAttempts - 1,
+      backoff: new ExponentialBackoff({ initialDelay: ctx.retry.initialBackoffMs, maxDelay: ctx.retry.maxBackoffMs, generator: noJitterGenerator }),
+    },
+  );
+  policy.onRetry((event) => {
+    const error = 'error' in event ? event.error : undefined;
+    recordSpanError(error, { fail: false });
+    ctx.logger.warn('handler failed, will retry', { topic: raw.topic, key: raw.key, attempt: event.attempt, retryInMs: event.delay, error });
+    ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'retry' });
+  });
+  let attempts = 0;
+  try {
+    await policy.execute(() => handler({ ...raw, value: decoded.value, attempt: ++attempts }));
+  } catch (error) {
+    await sendToDlt(raw, ctx, error instanceof PermanentError ? 'permanent' : 'exhausted', (error as Error).message, attempts);
+    return 'dead-lettered';
   }
+  ctx.metrics?.consumed.inc({ topic: raw.topic, group: ctx.group, outcome: 'ok' });
+  return 'handled';
 }
 
 async function sendToDlt(raw: RawDelivery, ctx: DeliveryContext, kind: string, reason: string, attempts: number): Promise<void> {

@@ -108,8 +108,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 
-export const backoffMs = (policy: RetryPolicy, attempt: number): number =>
-  Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempt - 1));
 
 /** Header names, shared by both adapters. CloudEvents binary mode uses `ce_*`. */
 export const H = {

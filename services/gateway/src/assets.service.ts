@@ -18,13 +18,15 @@ import {
   type UploadAssetResponse,
 } from '@adseed/contracts';
 import { IMAGE_GUARDRAIL, ImageModerationUnavailableError, type ImageGuardrail, type ImageVerdict } from '@adseed/guardrails';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import type { ObjectInfo } from '@adseed/storage';
+import { SERVICE_CONFIG, QUERY_CLIENT, type QueryClient, BUCKETS, LOGGER } from '@adseed/platform';
+import { type ObjectInfo, OBJECT_STORE, type ObjectStore } from '@adseed/storage';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import { EVENT_BUS, type EventBus } from '@adseed/messaging';
+import type { Buckets } from '@adseed/config';
+import type { Logger } from '@adseed/telemetry';
+import type { GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { inspectImage } from './image-inspector';
-
 
 /** Letters NFKD does not decompose into an ASCII base letter plus marks. */
 const TRANSLITERATIONS: Record<string, string> = {
@@ -67,8 +69,12 @@ const parseModeration = (raw: string | undefined): Pick<Asset, 'moderation'> => 
 @Injectable()
 export class AssetsService {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
-    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(QUERY_CLIENT) private readonly queries: QueryClient,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
     @Optional() @Inject(IMAGE_GUARDRAIL) private readonly imageGuardrail: ImageGuardrail | null = null,
   ) {}
 
@@ -97,20 +103,20 @@ export class AssetsService {
       ...rightsToMetadata(rights),
     };
     if (verdict?.flagged) {
-      const quarantined = await this.runtime.store.put(this.env.ADSEED_BUCKET_QUARANTINE, `${tenant}/${fields.kind}/${hash}/${name}`, file.buffer, {
+      const quarantined = await this.store.put(this.env.ADSEED_BUCKET_QUARANTINE, `${tenant}/${fields.kind}/${hash}/${name}`, file.buffer, {
         contentType: image.contentType,
         metadata: { ...metadata, status: 'quarantined', moderation: JSON.stringify({ model: verdict.model, reasons: verdict.reasons, scores: verdict.scores }) },
       });
       // No file name or caption in the log: they are the uploader's words.
-      this.runtime.logger.info('upload quarantined by the image guardrail', { tenant, kind: fields.kind, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
+      this.logger.info('upload quarantined by the image guardrail', { tenant, kind: fields.kind, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
       return { asset: this.toAsset(tenant, fields.kind, quarantined), ingest: 'quarantined' };
     }
-    const bucket = fields.kind === 'brand' ? this.runtime.buckets.brand : this.runtime.buckets.seed;
+    const bucket = fields.kind === 'brand' ? this.buckets.brand : this.buckets.seed;
     const key = `${tenant}/${hash}/${name}`;
     const path = `${bucket}/${key}`;
-    const info = await this.runtime.store.put(bucket, key, file.buffer, { contentType: image.contentType, metadata });
+    const info = await this.store.put(bucket, key, file.buffer, { contentType: image.contentType, metadata });
     const assetId = assetIdFor(path);
-    await this.runtime.bus.publish(AssetTopics.ingestRequested, {
+    await this.bus.publish(AssetTopics.ingestRequested, {
       key: assetId,
       value: {
         assetId,
@@ -148,8 +154,8 @@ export class AssetsService {
   async delete(tenant: string, id: string): Promise<{ deleted: { id: string; path: string } }> {
     const asset = await this.indexed(tenant, id);
     const { bucket, key } = splitStoragePath(asset.path);
-    await this.runtime.store.delete(bucket, key);
-    await this.runtime.bus.publish(AssetTopics.deleted, { key: id, value: { assetId: id, tenant, path: asset.path, deletedAt: new Date().toISOString() } });
+    await this.store.delete(bucket, key);
+    await this.bus.publish(AssetTopics.deleted, { key: id, value: { assetId: id, tenant, path: asset.path, deletedAt: new Date().toISOString() } });
     return { deleted: { id, path: asset.path } };
   }
 
@@ -157,16 +163,16 @@ export class AssetsService {
   async update(tenant: string, id: string, patch: PatchAssetBody): Promise<Asset> {
     const asset = await this.indexed(tenant, id);
     const { bucket, key } = splitStoragePath(asset.path);
-    const { body, info } = await this.runtime.store.get(bucket, key);
+    const { body, info } = await this.store.get(bucket, key);
     const caption = patch.caption ?? asset.caption ?? info.metadata['caption'];
     const tags = patch.tags ?? asset.tags;
     const rights = patch.rights ?? asset.rights;
     const { caption: _c, tags: _t, licence: _l, attribution: _a, 'expires-at': _e, channels: _ch, ...kept } = info.metadata;
-    const stored = await this.runtime.store.put(bucket, key, body, {
+    const stored = await this.store.put(bucket, key, body, {
       contentType: info.contentType,
       metadata: { ...kept, ...(caption ? { caption } : {}), ...(tags.length ? { tags: tags.join(',') } : {}), ...rightsToMetadata(rights) },
     });
-    await this.runtime.bus.publish(AssetTopics.ingestRequested, {
+    await this.bus.publish(AssetTopics.ingestRequested, {
       key: id,
       value: {
         assetId: id,
@@ -186,7 +192,7 @@ export class AssetsService {
 
   /** The asset as the index holds it, for this tenant only. */
   private async indexed(tenant: string, id: string): Promise<IndexedAsset> {
-    const { asset } = await this.runtime.queries.call(Queries.getAsset, { tenant, assetId: id });
+    const { asset } = await this.queries.call(Queries.getAsset, { tenant, assetId: id });
     if (!asset) throw new ApiError(404, 'not_found', `no asset ${id}`, [{ field: 'id', reason: 'unknown asset for this tenant (or not indexed yet)' }]);
     return asset;
   }
@@ -196,25 +202,25 @@ export class AssetsService {
     const bucket = quarantined ? this.env.ADSEED_BUCKET_QUARANTINE : this.bucketOf(query.kind);
     const prefix = quarantined ? `${tenant}/${query.kind}/` : `${tenant}/`;
     if (quarantined && this.env.ADSEED_IMAGE_GUARDRAIL === 'off') return { items: [] };
-    const page = await this.runtime.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
+    const page = await this.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
     return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: storeCursor.after(prefix, page.nextStartAfter) } : {}) };
   }
 
   /** The bytes behind a path, if the path is in one of our buckets and belongs to the tenant. */
   async content(tenant: string, path: string): Promise<{ body: Buffer; info: ObjectInfo }> {
     const { bucket, key } = splitStoragePath(path);
-    const buckets = Object.values(this.runtime.buckets);
+    const buckets = Object.values(this.buckets);
     if (!buckets.includes(bucket) || !key.startsWith(`${tenant}/`)) {
       throw new ApiError(404, 'not_found', `no object at ${path}`, [{ field: 'query.path', reason: 'not found for this tenant' }]);
     }
-    return this.runtime.store.get(bucket, key);
+    return this.store.get(bucket, key);
   }
 
   /** Presigned (MinIO) when the store can, so clients fetch bytes without the gateway in the path. */
   async url(tenant: string, path: string): Promise<{ url: string; expiresAt?: string; presigned: boolean }> {
     const { info } = await this.statOwned(tenant, path);
     const expiry = this.env.ADSEED_PRESIGN_EXPIRY_SECONDS;
-    const presigned = await this.runtime.store.presignedGetUrl(info.bucket, info.key, expiry);
+    const presigned = await this.store.presignedGetUrl(info.bucket, info.key, expiry);
     if (!presigned) return { url: assetContentUrl(path), presigned: false };
     return { url: presigned, expiresAt: new Date(Date.now() + expiry * 1000).toISOString(), presigned: true };
   }
@@ -227,24 +233,24 @@ export class AssetsService {
   async assertBrandImage(tenant: string, path: string, field = 'brandPath'): Promise<void> {
     const { bucket, key } = splitStoragePath(path);
     // A well-formed path outside the brands bucket names no brand image: 404, as documented.
-    if (bucket !== this.runtime.buckets.brand) {
-      throw new ApiError(404, 'not_found', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.runtime.buckets.brand} bucket`, [
+    if (bucket !== this.buckets.brand) {
+      throw new ApiError(404, 'not_found', `${field} must be a brand image (upload it with kind=brand); ${path} is not in the ${this.buckets.brand} bucket`, [
         { field, reason: 'not a brand image' },
       ]);
     }
-    const info = key.startsWith(`${tenant}/`) ? await this.runtime.store.stat(bucket, key) : undefined;
+    const info = key.startsWith(`${tenant}/`) ? await this.store.stat(bucket, key) : undefined;
     if (!info) throw new ApiError(404, 'not_found', `no brand image at ${path}`, [{ field, reason: 'not found for this tenant' }]);
   }
 
   private async statOwned(tenant: string, path: string): Promise<{ info: ObjectInfo }> {
     const { bucket, key } = splitStoragePath(path);
-    const info = Object.values(this.runtime.buckets).includes(bucket) && key.startsWith(`${tenant}/`) ? await this.runtime.store.stat(bucket, key) : undefined;
+    const info = Object.values(this.buckets).includes(bucket) && key.startsWith(`${tenant}/`) ? await this.store.stat(bucket, key) : undefined;
     if (!info) throw new ApiError(404, 'not_found', `no object at ${path}`, [{ field: 'query.path', reason: 'not found for this tenant' }]);
     return { info };
   }
 
   private bucketOf(kind: AssetKind): string {
-    return this.runtime.buckets[kind];
+    return this.buckets[kind];
   }
 
   private toAsset(tenant: string, kind: AssetKind, info: ObjectInfo): Asset {

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { AuditEntry, storeCursor, type ListAuditQuery } from '@adseed/contracts';
-import type { ObjectStore } from '@adseed/storage';
+import { CLOCK, type Clock } from '@adseed/platform';
+import { OBJECT_STORE, type ObjectStore } from '@adseed/storage';
+import { Inject, Injectable } from '@nestjs/common';
+import { STATE_BUCKET } from './gateway.env';
 import type { Principal } from './roles';
 
 export type AuditRecord = Omit<AuditEntry, 'id' | 'at' | 'tenant' | 'actor' | 'role'>;
@@ -13,15 +16,16 @@ const KEY_USE_PERIOD_MS = 3_600_000;
  * writes an existing key or deletes one, and no sweeper touches the `audit/` prefix. Keys sort
  * by time, so a listing is oldest first and pages with the last key seen.
  */
+@Injectable()
 export class AuditLog {
   private seq = 0;
   /** Key name → the hour it was last recorded as used (per replica). */
   private readonly keyUse = new Map<string, number>();
 
   constructor(
-    private readonly store: ObjectStore,
-    private readonly bucket: string,
-    private readonly now: () => Date = () => new Date(),
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(STATE_BUCKET) private readonly bucket: string,
+    @Inject(CLOCK) private readonly now: Clock = () => new Date(),
   ) {}
 
   async init(): Promise<void> {

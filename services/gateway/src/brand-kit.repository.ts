@@ -1,15 +1,18 @@
 import { BrandKit, BrandKitKeys, type FontFormat } from '@adseed/contracts';
-import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '@adseed/storage';
+import { ObjectNotFoundError, type ObjectInfo, type ObjectStore, OBJECT_STORE } from '@adseed/storage';
+import { Inject, Injectable } from '@nestjs/common';
+import { STATE_BUCKET } from './gateway.env';
 
 /**
  * Brand kits in the state bucket (layout in `BrandKitKeys`): every version written once, the
  * current one copied to `current.json`, font files content-addressed. Only this class touches
  * those keys on the gateway's side.
  */
+@Injectable()
 export class BrandKitRepository {
   constructor(
-    private readonly store: ObjectStore,
-    readonly bucket: string,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(STATE_BUCKET) readonly bucket: string,
   ) {}
 
   async current(tenant: string): Promise<BrandKit | undefined> {

@@ -66,7 +66,7 @@ describe(BrandKitService.name, () => {
     for (const bucket of ['state', 'brands', 'seeds']) await store.ensureBucket(bucket);
     await store.put('brands', 'acme/h/logo.png', Buffer.from('png'), { contentType: 'image/png' });
     await store.put('seeds', 'acme/h/dog.jpg', Buffer.from('jpg'), { contentType: 'image/jpeg' });
-    service = new BrandKitService(new BrandKitRepository(store, 'state'), new AssetsService(runtime, loadConfig(GatewayEnv, {})));
+    service = new BrandKitService(new BrandKitRepository(store, 'state'), new AssetsService(runtime.store, runtime.bus, runtime.queries, runtime.buckets, runtime.logger, loadConfig(GatewayEnv, {})));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

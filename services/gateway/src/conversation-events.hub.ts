@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConversationTopics, type Conversation } from '@adseed/contracts';
-import type { Subscription } from '@adseed/messaging';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { type Subscription, EVENT_BUS, type EventBus } from '@adseed/messaging';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { untilListening } from './event-stream';
 
@@ -16,10 +15,12 @@ export class ConversationEventsHub implements OnApplicationBootstrap, OnApplicat
   private readonly listeners = new Map<string, Set<Listener>>();
   private subscription: Subscription | undefined;
 
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.subscription = await this.runtime.bus.subscribe(ConversationTopics.updated, { group: `gateway-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+    this.subscription = await this.bus.subscribe(ConversationTopics.updated, { group: `gateway-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
       for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
     });
   }

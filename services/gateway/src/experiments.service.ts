@@ -8,13 +8,15 @@ import {
   type VoteBody,
 } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { ObjectNotFoundError } from '@adseed/storage';
+import { SERVICE_CONFIG, BUCKETS, LOGGER } from '@adseed/platform';
+import { ObjectNotFoundError, OBJECT_STORE, type ObjectStore } from '@adseed/storage';
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
+import type { Buckets } from '@adseed/config';
+import type { Logger } from '@adseed/telemetry';
 import { AssetsService } from './assets.service';
 import { bradleyTerry, ranks, wilsonInterval, type PairVote } from './experiment-statistics';
-import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import type { GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { SingleAds } from './single-ads';
 import type { Principal } from './roles';
@@ -49,8 +51,10 @@ export class ExperimentsService {
   private readonly running = new Map<string, Promise<void>>();
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
-    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
     private readonly assets: AssetsService,
     private readonly ads: SingleAds,
   ) {}
@@ -63,7 +67,7 @@ export class ExperimentsService {
     const tenant = principal.tenant;
     await this.assets.assertBrandImage(tenant, body.brandPath);
     for (const [i, seed] of body.seedPaths.entries()) {
-      if (!seed.startsWith(`${this.runtime.buckets.seed}/${tenant}/`)) {
+      if (!seed.startsWith(`${this.buckets.seed}/${tenant}/`)) {
         throw new ApiError(404, 'not_found', `seedPaths[${i}] is not one of this tenant's seed photos`, [{ field: `seedPaths.${i}`, reason: 'no such seed for this tenant' }]);
       }
     }
@@ -134,7 +138,7 @@ export class ExperimentsService {
     const pair = PAIR_ID.test(body.pairId) ? await this.read(`${prefix}pairs/${body.pairId}.json`, Pair) : undefined;
     if (!pair) throw new ApiError(404, 'not_found', `no pair ${body.pairId.slice(0, 64)} in this experiment`, [{ field: 'pairId', reason: 'unknown pair (ask next-pair for one)' }]);
     const voteKey = `${prefix}votes/${pair.pairId}.json`;
-    if (await this.runtime.store.stat(this.bucket, voteKey)) throw new ApiError(409, 'already_voted', 'this pair has a vote already; ask next-pair for another', [{ field: 'pairId', reason: 'already voted' }]);
+    if (await this.store.stat(this.bucket, voteKey)) throw new ApiError(409, 'already_voted', 'this pair has a vote already; ask next-pair for another', [{ field: 'pairId', reason: 'already voted' }]);
     const vote: Vote = { pairId: pair.pairId, seed: pair.seed, left: pair.left, right: pair.right, choice: body.choice, voter: principal.actor, at: new Date().toISOString() };
     await this.write(voteKey, vote);
     return this.view(stored);
@@ -147,7 +151,7 @@ export class ExperimentsService {
     const next = async (): Promise<void> => {
       for (let item = work.shift(); item; item = work.shift()) await this.makeAd(stored, item.seed, item.configuration);
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, next)).catch((error: Error) => this.runtime.logger.error('experiment generation stopped', { tenant, experiment: stored.id, error }));
+    await Promise.all(Array.from({ length: CONCURRENCY }, next)).catch((error: Error) => this.logger.error('experiment generation stopped', { tenant, experiment: stored.id, error }));
   }
 
   private async makeAd(stored: StoredExperiment, seed: number, index: number): Promise<void> {
@@ -221,8 +225,8 @@ export class ExperimentsService {
     const out: T[] = [];
     let startAfter: string | undefined;
     do {
-      const page = await this.runtime.store.list(this.bucket, prefix, { limit: 1000, ...(startAfter ? { startAfter } : {}) });
-      out.push(...(await Promise.all(page.items.map(async (i) => schema.parse(JSON.parse((await this.runtime.store.get(this.bucket, i.key)).body.toString('utf8')))))));
+      const page = await this.store.list(this.bucket, prefix, { limit: 1000, ...(startAfter ? { startAfter } : {}) });
+      out.push(...(await Promise.all(page.items.map(async (i) => schema.parse(JSON.parse((await this.store.get(this.bucket, i.key)).body.toString('utf8')))))));
       startAfter = page.nextStartAfter;
     } while (startAfter);
     return out;
@@ -230,7 +234,7 @@ export class ExperimentsService {
 
   private async read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
     try {
-      return schema.parse(JSON.parse((await this.runtime.store.get(this.bucket, key)).body.toString('utf8')));
+      return schema.parse(JSON.parse((await this.store.get(this.bucket, key)).body.toString('utf8')));
     } catch (error) {
       if (error instanceof ObjectNotFoundError) return undefined;
       throw error;
@@ -238,7 +242,7 @@ export class ExperimentsService {
   }
 
   private async write(key: string, value: unknown): Promise<void> {
-    await this.runtime.store.put(this.bucket, key, Buffer.from(JSON.stringify(value)), { contentType: 'application/json' });
+    await this.store.put(this.bucket, key, Buffer.from(JSON.stringify(value)), { contentType: 'application/json' });
   }
 
   private prefix(tenant: string, id: string): string {

@@ -98,4 +98,5 @@ export const GatewayEnv = z.object({
 }, ALWAYS);
 export type ReviewPolicy = 'auto-approve' | 'always-review';
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
-export const GATEWAY_ENV = Symbol('GATEWAY_ENV');
+/** The state bucket's name (`ADSEED_BUCKET_STATE`): jobs, reviews, the audit log, brand kits. */
+export const STATE_BUCKET = Symbol('STATE_BUCKET');

@@ -1,9 +1,10 @@
 import type { ErrorBody } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
-import { RETRY_AFTER_SECONDS, RUNTIME, requestIdOf, toServiceError, type ServiceRuntime } from '@adseed/platform';
+import { RETRY_AFTER_SECONDS, requestIdOf, toServiceError, LOGGER } from '@adseed/platform';
 import { InvalidKeyError, ObjectNotFoundError } from '@adseed/storage';
 import { Catch, HttpException, Inject, Injectable, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { Logger } from '@adseed/telemetry';
 import { ApiError } from './http-errors';
 
 type Failure = Omit<ErrorBody['error'], 'requestId'>;
@@ -18,7 +19,9 @@ type Failure = Omit<ErrorBody['error'], 'requestId'>;
 @Catch()
 @Injectable()
 export class HttpErrorFilter implements ExceptionFilter {
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -27,7 +30,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const failure = this.toFailure(exception);
     const requestId = requestIdOf(request, response);
     if (failure.status >= 500) {
-      this.runtime.logger.error('request failed', { requestId, status: failure.status, code: failure.code, method: request.method, route: (request.route as { path?: string } | undefined)?.path, error: exception });
+      this.logger.error('request failed', { requestId, status: failure.status, code: failure.code, method: request.method, route: (request.route as { path?: string } | undefined)?.path, error: exception });
     }
     if (response.headersSent) {
       response.end();

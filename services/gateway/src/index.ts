@@ -1,3 +1,3 @@
 export { GatewayModule, GatewayService, createGatewayApp, PUBLIC_DIR } from './gateway.module';
 export { GatewayEnv } from './gateway.env';
-export { sniffImageType, inspectImage } from './image-inspector';
+export { inspectImage } from './image-inspector';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JobTopics, type JobUpdated } from '@adseed/contracts';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import type { Subscription } from '@adseed/messaging';
+import { type Subscription, EVENT_BUS, type EventBus } from '@adseed/messaging';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { untilListening } from './event-stream';
 
@@ -16,11 +15,13 @@ export class JobEventsHub implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly listeners = new Map<string, Set<Listener>>();
   private subscription: Subscription | undefined;
 
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.runtime.bus.ensureTopics([JobTopics.jobUpdated]);
-    this.subscription = await this.runtime.bus.subscribe(JobTopics.jobUpdated, { group: `gateway-job-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
+    await this.bus.ensureTopics([JobTopics.jobUpdated]);
+    this.subscription = await this.bus.subscribe(JobTopics.jobUpdated, { group: `gateway-job-sse-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
       for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
     });
   }

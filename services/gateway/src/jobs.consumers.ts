@@ -1,11 +1,14 @@
 import { JobTopics } from '@adseed/contracts';
-import type { Subscription } from '@adseed/messaging';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { type Subscription, EVENT_BUS, type EventBus } from '@adseed/messaging';
+import { BUCKETS, CLOCK, LOGGER, SERVICE_CONFIG, type Clock } from '@adseed/platform';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import { OBJECT_STORE, type ObjectStore } from '@adseed/storage';
+import type { Buckets } from '@adseed/config';
+import type { Logger } from '@adseed/telemetry';
+import type { GatewayEnv } from './gateway.env';
 import { JobSweeper } from './job.sweeper';
 import { JobsRepository } from './jobs.repository';
-import { JOBS_CLOCK, JobsService, type Clock } from './jobs.service';
+import { JobsService } from './jobs.service';
 
 /** Gateway replicas share this group: each outcome is folded by one of them. */
 export const GATEWAY_JOBS_GROUP = 'gateway-jobs';
@@ -19,15 +22,18 @@ export class JobsConsumers implements OnApplicationBootstrap, OnApplicationShutd
   private readonly subscriptions: Subscription[] = [];
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
-    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
     private readonly repository: JobsRepository,
     private readonly jobs: JobsService,
-    @Inject(JOBS_CLOCK) private readonly now: Clock,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus, store, buckets, logger } = this.runtime;
+    const { bus, store, buckets, logger } = this;
     await this.repository.init();
     await store.ensureBucket(buckets.ad);
     await bus.ensureTopics([JobTopics.adRequested, JobTopics.adGenerated, JobTopics.adFailed, JobTopics.jobUpdated]);
@@ -50,8 +56,8 @@ export class JobsConsumers implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   sweeper(): JobSweeper {
-    return new JobSweeper(this.repository, this.runtime.store, {
-      adBucket: this.runtime.buckets.ad,
+    return new JobSweeper(this.repository, this.store, {
+      adBucket: this.buckets.ad,
       retentionMs: this.env.ADSEED_JOB_RETENTION_DAYS * DAY_MS,
       now: this.now,
       removeJob: async (job) => {
@@ -66,9 +72,9 @@ export class JobsConsumers implements OnApplicationBootstrap, OnApplicationShutd
     this.sweeping = this.sweeper()
       .sweep()
       .then((result) => {
-        if (result.jobs + result.ads + result.stateObjects > 0) this.runtime.logger.info('retention sweep', { ...result });
+        if (result.jobs + result.ads + result.stateObjects > 0) this.logger.info('retention sweep', { ...result });
       })
-      .catch((error: Error) => this.runtime.logger.error('retention sweep failed', { error }))
+      .catch((error: Error) => this.logger.error('retention sweep failed', { error }))
       .finally(() => {
         this.sweeping = undefined;
       });

@@ -2,8 +2,7 @@ import { CreateJobBody, IDEMPOTENCY_KEY_PATTERN, ListJobsQuery, type Job } from 
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError } from './http-errors';
-import { EventStreams, jobPosition, StateReplay, type EventStream } from './event-stream';
-import { JobEventsHub } from './job-events.hub';
+import { JobStreamService } from './job-stream.service';
 import { JobsService } from './jobs.service';
 import { ModerateText } from './text-guardrail.interceptor';
 import { CurrentPrincipal, type Principal } from './roles';
@@ -16,8 +15,7 @@ import { ZodPipe } from './zod.pipe';
 export class JobsController {
   constructor(
     private readonly jobs: JobsService,
-    private readonly hub: JobEventsHub,
-    private readonly streams: EventStreams,
+    private readonly events: JobStreamService,
   ) {}
 
   @Post()
@@ -60,52 +58,14 @@ export class JobsController {
   }
 
   /**
-   * Server-sent events: the state now, then on every change; the stream ends when the job does.
-   * With `Last-Event-ID` (an EventSource reconnecting) the state is sent only if it is newer than
-   * that id; a finished job whose last state the client has answers 204, which tells an
-   * EventSource to stop reconnecting.
+   * Server-sent events (see JobStreamService.stream). `@Res()`, not `@Sse()`: a finished job whose
+   * last state the client has answers 204, which an `@Sse()` route cannot (its status is fixed
+   * before the handler has read the job), and with the gateway's global interceptors (audit, HTTP
+   * metrics) Nest commits an `@Sse()` route's 200 one macrotask after the handler starts, so an
+   * unknown job would answer 200 with `event: error` instead of 404.
    */
   @Get(':id/events')
-  async events(@Tenant() tenant: string, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response, @CurrentPrincipal() viewer: Principal): Promise<void> {
-    const replay = new StateReplay(jobPosition, lastEventId);
-    // Set once the headers are out; states offered before wait for it.
-    const out: { stream?: EventStream } = {};
-    const send = (job: Job): void => {
-      const { stream } = out;
-      if (!stream || stream.closed) return;
-      const eventId = replay.offer(job);
-      if (eventId) stream.send(eventId, job);
-      if (this.jobs.isTerminal(job)) stream.end();
-    };
-    // Listen before reading, so a change between the read and the subscription is not missed;
-    // changes queue behind the first state, and each re-reads, so progress never goes backwards.
-    let open: () => void = () => undefined;
-    let sending = new Promise<void>((resolve) => (open = resolve));
-    // A burst of changes (one per ad) needs one read, not one each: at most one read waits.
-    let queued = false;
-    const stop = this.hub.listen(id, (update) => {
-      if (update.tenant !== tenant || queued) return;
-      queued = true;
-      sending = sending.then(() => {
-        queued = false;
-        return this.jobs.get(tenant, id, viewer).then(send, () => out.stream?.end());
-      });
-    });
-    let initial: Job;
-    try {
-      await this.hub.listening();
-      initial = await this.jobs.get(tenant, id, viewer);
-    } catch (error) {
-      stop();
-      throw error;
-    }
-    if (this.jobs.isTerminal(initial) && replay.has(initial)) {
-      stop();
-      res.status(204).end();
-      return;
-    }
-    out.stream = this.streams.start(res, stop);
-    send(initial);
-    open();
+  stream(@Tenant() tenant: string, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response, @CurrentPrincipal() viewer: Principal): Promise<void> {
+    return this.events.stream(res, tenant, id, lastEventId, viewer);
   }
 }

@@ -1,6 +1,8 @@
 import { AdFailed, AdFormat, AdGenerated, AdRequested, JobStateKeys } from '@adseed/contracts';
-import { ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '@adseed/storage';
+import { ObjectNotFoundError, type ObjectInfo, type ObjectStore, OBJECT_STORE } from '@adseed/storage';
 import { z } from 'zod';
+import { Inject, Injectable } from '@nestjs/common';
+import { STATE_BUCKET } from './gateway.env';
 
 /** A job as stored: the request and its plan (one ad-requested event per ad), written once. */
 export const StoredJob = z.object({
@@ -39,10 +41,11 @@ const IdempotencyRecord = z.object({ jobId: z.string(), requestHash: z.string() 
  * Job state in the object store (layout in `JobStateKeys`): any gateway replica can answer for
  * any job, and a restart loses nothing. Only this class touches the state bucket's job keys.
  */
+@Injectable()
 export class JobsRepository {
   constructor(
-    private readonly store: ObjectStore,
-    readonly bucket: string,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(STATE_BUCKET) readonly bucket: string,
   ) {}
 
   async init(): Promise<void> {

@@ -6,9 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
 import { JobTopics, newJobId, type AdGenerated, type AdRequested } from '@adseed/contracts';
 import { InProcessBroker } from '@adseed/messaging';
-import { createRuntime, type ServiceRuntime } from '@adseed/platform';
+import { createRuntime, PlatformModule, type ServiceRuntime } from '@adseed/platform';
+import { Test } from '@nestjs/testing';
 import { FsObjectStore } from '@adseed/storage';
-import { GatewayEnv } from './gateway.env';
+import { GatewayEnv, STATE_BUCKET } from './gateway.env';
 import { JobsRepository, type StoredJob } from './jobs.repository';
 import { JobsService } from './jobs.service';
 
@@ -26,9 +27,13 @@ describe(JobsService.name, () => {
     broker = new InProcessBroker();
     const store = new FsObjectStore(join(dir, 'objects'));
     runtime = await createRuntime('gateway', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store }, sink: () => undefined });
-    repository = new JobsRepository(store, 'state');
+    const moduleRef = await Test.createTestingModule({
+      imports: [PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GatewayEnv, {}), clock: () => now })],
+      providers: [{ provide: STATE_BUCKET, useValue: 'state' }, JobsRepository, JobsService],
+    }).compile();
+    repository = moduleRef.get(JobsRepository);
     await repository.init();
-    service = new JobsService(runtime, loadConfig(GatewayEnv, {}), repository, () => now);
+    service = moduleRef.get(JobsService);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -18,9 +18,13 @@ import {
   type ListJobsQuery,
   type ListJobsResponse,
 } from '@adseed/contracts';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
+import { SERVICE_CONFIG, QUERY_CLIENT, type QueryClient, BUCKETS, LOGGER, CLOCK, type Clock } from '@adseed/platform';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import { OBJECT_STORE, type ObjectStore } from '@adseed/storage';
+import { EVENT_BUS, type EventBus } from '@adseed/messaging';
+import type { Buckets } from '@adseed/config';
+import type { Logger } from '@adseed/telemetry';
+import type { GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { planJob, type PlanUnit } from './job-plan';
 import { JobsRepository, type StoredJob, type StoredOutcome } from './jobs.repository';
@@ -28,8 +32,6 @@ import { ReviewService } from './review.service';
 import { hasRole, type Principal } from './roles';
 import { BrandKitService } from './brand-kit.service';
 
-export const JOBS_CLOCK = Symbol('JOBS_CLOCK');
-export type Clock = () => Date;
 
 const DAY_MS = 86_400_000;
 /** Seeds fetched per segment: enough for every variant to have its own, and some to spare. */
@@ -47,10 +49,14 @@ export class JobsService {
   private readonly idempotencyLocks = new Map<string, Promise<unknown>>();
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
-    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(QUERY_CLIENT) private readonly queries: QueryClient,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
     private readonly repository: JobsRepository,
-    @Inject(JOBS_CLOCK) private readonly now: Clock,
+    @Inject(CLOCK) private readonly now: Clock,
     @Optional() private readonly reviews?: ReviewService,
     @Optional() private readonly brandKits?: BrandKitService,
   ) {}
@@ -110,10 +116,10 @@ export class JobsService {
   }
 
   async removeAds(job: StoredJob): Promise<void> {
-    const bucket = this.runtime.buckets.ad;
+    const bucket = this.buckets.ad;
     for (;;) {
-      const page = await this.runtime.store.list(bucket, JobAdKeys.prefix(job.tenant, job.id), { limit: 500 });
-      await Promise.all(page.items.map((i) => this.runtime.store.delete(bucket, i.key)));
+      const page = await this.store.list(bucket, JobAdKeys.prefix(job.tenant, job.id), { limit: 500 });
+      await Promise.all(page.items.map((i) => this.store.delete(bucket, i.key)));
       if (!page.nextStartAfter) return;
     }
   }
@@ -299,8 +305,8 @@ export class JobsService {
         ...(brandKitVersion !== undefined ? { brandKitVersion } : {}),
         units,
         paths: (index, format, variant) => ({
-          adPath: `${this.runtime.buckets.ad}/${JobAdKeys.image(tenant, id, index, format, variant)}`,
-          provenancePath: `${this.runtime.buckets.ad}/${JobAdKeys.provenance(tenant, id, index, format, variant)}`,
+          adPath: `${this.buckets.ad}/${JobAdKeys.image(tenant, id, index, format, variant)}`,
+          provenancePath: `${this.buckets.ad}/${JobAdKeys.provenance(tenant, id, index, format, variant)}`,
         }),
         requestedAt: now.toISOString(),
       }),
@@ -312,13 +318,13 @@ export class JobsService {
     if (keyHash) await this.repository.saveIdempotencyRecord(tenant, keyHash, { jobId: id, requestHash: stored.requestHash });
     await this.publishAds(stored.ads);
     await this.announce(tenant, id);
-    this.runtime.logger.info('job created', { jobId: id, tenant, ads: stored.ads.length });
+    this.logger.info('job created', { jobId: id, tenant, ads: stored.ads.length });
     return this.view(stored);
   }
 
   private async segmentUnits(tenant: string, segments: string[], k: number, minScore: number | undefined): Promise<PlanUnit[]> {
     const search = (text: string, limit: number, floor: number | undefined) =>
-      this.runtime.queries.call(Queries.search, { tenant, text, k: limit, kind: 'seed', encoders: ['clip', 'caption'], ...(floor !== undefined ? { minScore: floor } : {}) });
+      this.queries.call(Queries.search, { tenant, text, k: limit, kind: 'seed', encoders: ['clip', 'caption'], ...(floor !== undefined ? { minScore: floor } : {}) });
     return Promise.all(
       segments.map(async (segment, i) => {
         const reply = await search(segment, k, minScore);
@@ -356,8 +362,8 @@ export class JobsService {
 
   private async requireOwned(tenant: string, path: string, field: string, what: string) {
     const { bucket, key } = splitStoragePath(path);
-    const known = Object.values(this.runtime.buckets).includes(bucket) && key.startsWith(`${tenant}/`);
-    const info = known ? await this.runtime.store.stat(bucket, key) : undefined;
+    const known = Object.values(this.buckets).includes(bucket) && key.startsWith(`${tenant}/`);
+    const info = known ? await this.store.stat(bucket, key) : undefined;
     if (!info) throw new ApiError(404, 'not_found', `no ${what} at ${path}`, [{ field, reason: 'not found for this tenant' }]);
     return info;
   }
@@ -370,12 +376,12 @@ export class JobsService {
 
   private async publishAds(ads: StoredJob['ads']): Promise<void> {
     for (let i = 0; i < ads.length; i += PUBLISH_CONCURRENCY) {
-      await Promise.all(ads.slice(i, i + PUBLISH_CONCURRENCY).map((ad) => this.runtime.bus.publish(JobTopics.adRequested, { key: `${ad.jobId}:${ad.index}`, value: ad })));
+      await Promise.all(ads.slice(i, i + PUBLISH_CONCURRENCY).map((ad) => this.bus.publish(JobTopics.adRequested, { key: `${ad.jobId}:${ad.index}`, value: ad })));
     }
   }
 
   private async announce(tenant: string, jobId: string): Promise<void> {
-    await this.runtime.bus.publish(JobTopics.jobUpdated, { key: jobId, value: { jobId, tenant, at: this.now().toISOString() } });
+    await this.bus.publish(JobTopics.jobUpdated, { key: jobId, value: { jobId, tenant, at: this.now().toISOString() } });
   }
 }
 

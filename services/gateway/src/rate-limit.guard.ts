@@ -1,3 +1,4 @@
+import { SERVICE_CONFIG } from '@adseed/platform';
 import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
@@ -10,7 +11,7 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { Request } from 'express';
-import { GATEWAY_ENV, type GatewayEnv } from './gateway.env';
+import type { GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { TenantGuard } from './tenant.guard';
 
@@ -34,7 +35,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
     private readonly tenants: TenantGuard,
-    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
   ) {
     super(options, storage, reflector);
   }

@@ -1,10 +1,12 @@
 import { AdReview, assetContentUrl, assetIdFor, splitStoragePath, storeCursor, type AdModeration, type AdReviewMark, type AdSource, type ListReviewsQuery, type ListReviewsResponse, type ReviewDecisionBody } from '@adseed/contracts';
 import { IMAGE_GUARDRAIL, ImageModerationUnavailableError, type ImageGuardrail } from '@adseed/guardrails';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { ObjectNotFoundError, type ObjectInfo } from '@adseed/storage';
+import { SERVICE_CONFIG, BUCKETS, LOGGER } from '@adseed/platform';
+import { ObjectNotFoundError, type ObjectInfo, OBJECT_STORE, type ObjectStore } from '@adseed/storage';
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { Buckets } from '@adseed/config';
+import type { Logger } from '@adseed/telemetry';
 import { AuditLog } from './audit.log';
-import { GATEWAY_ENV, type GatewayEnv, type ReviewPolicy } from './gateway.env';
+import { type GatewayEnv, type ReviewPolicy } from './gateway.env';
 import { ApiError } from './http-errors';
 import { hasRole, type Principal } from './roles';
 
@@ -27,8 +29,10 @@ export class ReviewService {
   private readonly registering = new Map<string, Promise<AdReview | undefined>>();
 
   constructor(
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
-    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
     private readonly audit: AuditLog,
     @Optional() @Inject(IMAGE_GUARDRAIL) private readonly imageGuardrail: ImageGuardrail | null = null,
   ) {}
@@ -51,7 +55,7 @@ export class ReviewService {
       const existing = await this.get(tenant, adId);
       if (existing) return existing;
       const { bucket, key } = splitStoragePath(path);
-      if (bucket !== this.runtime.buckets.ad || !key.startsWith(`${tenant}/`) || key.endsWith('.json')) return undefined;
+      if (bucket !== this.buckets.ad || !key.startsWith(`${tenant}/`) || key.endsWith('.json')) return undefined;
       return this.register(tenant, adId, path, source, refs);
     })().finally(() => this.registering.delete(inFlight));
     this.registering.set(inFlight, registering);
@@ -60,7 +64,7 @@ export class ReviewService {
 
   private async register(tenant: string, adId: string, path: string, source: AdSource, refs: { jobId?: string; conversationId?: string }): Promise<AdReview | undefined> {
     const { bucket, key } = splitStoragePath(path);
-    const info = await this.runtime.store.stat(bucket, key);
+    const info = await this.store.stat(bucket, key);
     if (!info) return undefined;
     const raw = info.metadata.fidelity;
     const fidelity = raw !== undefined && Number.isFinite(Number(raw)) ? Number(raw) : undefined;
@@ -86,7 +90,7 @@ export class ReviewService {
       ...(status === 'approved' ? { decidedBy: 'policy', decidedAt: now } : {}),
     });
     await this.save(tenant, review);
-    if (status !== 'approved') await this.runtime.store.put(this.bucket, this.pendingKey(tenant, adId), Buffer.alloc(0), { contentType: 'application/octet-stream', metadata: { tenant } });
+    if (status !== 'approved') await this.store.put(this.bucket, this.pendingKey(tenant, adId), Buffer.alloc(0), { contentType: 'application/octet-stream', metadata: { tenant } });
     if (status === 'flagged') {
       await this.audit.record({ ...GUARDRAIL, tenant }, { action: 'review.flagged', target: path, details: { adId, model: moderation!.model, reasons: moderation!.reasons.join(',') } });
     } else if (status === 'approved') {
@@ -102,18 +106,18 @@ export class ReviewService {
   private async moderate(tenant: string, adId: string, info: ObjectInfo, because: string[]): Promise<AdModeration | undefined> {
     if (!this.imageGuardrail) return undefined;
     try {
-      const { body } = await this.runtime.store.get(info.bucket, info.key);
+      const { body } = await this.store.get(info.bucket, info.key);
       const verdict = await this.imageGuardrail.check(body);
       const moderation: AdModeration = { model: verdict.model, flagged: verdict.flagged, reasons: verdict.reasons, scores: verdict.scores };
       if (verdict.flagged) {
         because.push(`image guardrail (${verdict.model}) flagged it: ${verdict.reasons.map((r) => `${r} ${verdict.scores[r]}`).join(', ')}`);
-        this.runtime.logger.warn('generated ad flagged by the image guardrail', { tenant, adId, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
+        this.logger.warn('generated ad flagged by the image guardrail', { tenant, adId, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
       }
       return moderation;
     } catch (error) {
       if (!(error instanceof ImageModerationUnavailableError)) throw error;
       because.push('the image guardrail could not run');
-      this.runtime.logger.error('image guardrail unavailable; the ad waits for a reviewer', { tenant, adId, error: error.message });
+      this.logger.error('image guardrail unavailable; the ad waits for a reviewer', { tenant, adId, error: error.message });
       return undefined;
     }
   }
@@ -136,7 +140,7 @@ export class ReviewService {
       ...(body.reason ? { reason: body.reason } : {}),
     });
     await this.save(tenant, review);
-    await this.runtime.store.delete(this.bucket, this.pendingKey(tenant, adId));
+    await this.store.delete(this.bucket, this.pendingKey(tenant, adId));
     return review;
   }
 
@@ -144,7 +148,7 @@ export class ReviewService {
     // Pending and flagged ads share the queue of markers: both wait for a person.
     const pending = query.status === 'pending' || query.status === 'flagged';
     const prefix = pending ? `reviews/${tenant}/pending/` : `reviews/${tenant}/ads/`;
-    const page = await this.runtime.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
+    const page = await this.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
     const items: AdReview[] = [];
     for (const item of page.items) {
       const adId = item.key.slice(prefix.length).replace(/\.json$/, '');
@@ -152,8 +156,8 @@ export class ReviewService {
       if (!review || review.status !== query.status) continue;
       // An ad deleted since (its job removed, retention) leaves the queue.
       const { bucket, key } = splitStoragePath(review.path);
-      if (!(await this.runtime.store.stat(bucket, key))) {
-        if (pending) await this.runtime.store.delete(this.bucket, item.key);
+      if (!(await this.store.stat(bucket, key))) {
+        if (pending) await this.store.delete(this.bucket, item.key);
         continue;
       }
       items.push(review);
@@ -168,7 +172,7 @@ export class ReviewService {
   async assertVisible(principal: Principal, path: string): Promise<void> {
     if (hasRole(principal, 'reviewer')) return;
     const { bucket, key } = splitStoragePath(path);
-    if (bucket !== this.runtime.buckets.ad || key.endsWith('.json')) return;
+    if (bucket !== this.buckets.ad || key.endsWith('.json')) return;
     const review = await this.ensure(principal.tenant, path, 'direct');
     // No review means no classified bytes: the ad is not stored yet (it may be while we look) or not this tenant's.
     if (!review) throw new ApiError(404, 'not_found', `no object at ${path}`, [{ field: 'query.path', reason: 'not found for this tenant' }]);
@@ -181,14 +185,14 @@ export class ReviewService {
   async withoutFlaggedAds<T extends { path: string }>(principal: Principal, page: { items: T[]; nextCursor?: string }): Promise<{ items: T[]; nextCursor?: string }> {
     if (hasRole(principal, 'reviewer')) return page;
     const reviews = await Promise.all(
-      page.items.map((item) => (splitStoragePath(item.path).bucket === this.runtime.buckets.ad ? this.ensure(principal.tenant, item.path, 'direct') : Promise.resolve(undefined))),
+      page.items.map((item) => (splitStoragePath(item.path).bucket === this.buckets.ad ? this.ensure(principal.tenant, item.path, 'direct') : Promise.resolve(undefined))),
     );
     return { ...page, items: page.items.filter((_, i) => reviews[i]?.status !== 'flagged') };
   }
 
   private async get(tenant: string, adId: string): Promise<AdReview | undefined> {
     try {
-      return AdReview.parse(JSON.parse((await this.runtime.store.get(this.bucket, this.reviewKey(tenant, adId))).body.toString('utf8')));
+      return AdReview.parse(JSON.parse((await this.store.get(this.bucket, this.reviewKey(tenant, adId))).body.toString('utf8')));
     } catch (error) {
       if (error instanceof ObjectNotFoundError) return undefined;
       throw error;
@@ -196,7 +200,7 @@ export class ReviewService {
   }
 
   private async save(tenant: string, review: AdReview): Promise<void> {
-    await this.runtime.store.put(this.bucket, this.reviewKey(tenant, review.adId), Buffer.from(JSON.stringify(review)), { contentType: 'application/json', metadata: { tenant } });
+    await this.store.put(this.bucket, this.reviewKey(tenant, review.adId), Buffer.from(JSON.stringify(review)), { contentType: 'application/json', metadata: { tenant } });
   }
 
   private reviewKey(tenant: string, adId: string): string {

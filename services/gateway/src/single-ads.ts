@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { GenerationTopics, singleAdKey, type GenerateAdRequest, type SingleAdCompleted } from '@adseed/contracts';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { EVENT_BUS, type EventBus } from '@adseed/messaging';
+import type { Buckets } from '@adseed/config';
+import { BUCKETS } from '@adseed/platform';
 import { untilListening } from './event-stream';
 
 export interface RequestedAd {
@@ -24,10 +26,13 @@ export class SingleAds implements OnApplicationBootstrap {
   /** Settles once the outcomes' subscription receives (its group joined): a request waits for it first. */
   private listening: Promise<void> = Promise.resolve();
 
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(BUCKETS) private readonly buckets: Buckets,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus } = this.runtime;
+    const { bus } = this;
     await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
     const subscription = await bus.subscribe(GenerationTopics.singleAdCompleted, { group: `gateway-ads-${randomUUID().slice(0, 8)}`, fromBeginning: false }, async (m) => {
       this.waiting.get(m.value.requestId)?.(m.value);
@@ -39,7 +44,7 @@ export class SingleAds implements OnApplicationBootstrap {
   async request(request: GenerateAdRequest, options: { origin: 'direct' | 'experiment'; waitMs: number }): Promise<RequestedAd> {
     const requestId = randomUUID();
     const requestedAt = new Date().toISOString();
-    const path = `${this.runtime.buckets.ad}/${singleAdKey(request.tenant, requestedAt, requestId)}`;
+    const path = `${this.buckets.ad}/${singleAdKey(request.tenant, requestedAt, requestId)}`;
     let timer: NodeJS.Timeout | undefined;
     // listening before publishing: the outcome cannot slip past
     const outcome = new Promise<SingleAdCompleted | undefined>((resolve) => {
@@ -48,7 +53,7 @@ export class SingleAds implements OnApplicationBootstrap {
     });
     try {
       await this.listening;
-      await this.runtime.bus.publish(GenerationTopics.singleAdRequested, { key: requestId, value: { requestId, origin: options.origin, request, requestedAt } });
+      await this.bus.publish(GenerationTopics.singleAdRequested, { key: requestId, value: { requestId, origin: options.origin, request, requestedAt } });
       return { requestId, path, outcome: await outcome };
     } finally {
       clearTimeout(timer);

@@ -1,16 +1,7 @@
-import {
-  CreateSubjectBody,
-  ListSubjectsQuery,
-  PatchSubjectBody,
-  SeedGapsQuery,
-  Queries,
-  type CatalogueCommand,
-  type CatalogueReply,
-  type Subject,
-} from '@adseed/contracts';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
-import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { CreateSubjectBody, ListSubjectsQuery, PatchSubjectBody, type Subject } from '@adseed/contracts';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import type { z } from 'zod';
+import { CatalogueService } from './catalogue.service';
 import { ApiError } from './http-errors';
 import { Tenant, TenantGuard } from './tenant.guard';
 import { ModerateText } from './text-guardrail.interceptor';
@@ -25,47 +16,23 @@ const parseSubjectId = (id: string): string => {
 @Controller('v1/subjects')
 @UseGuards(TenantGuard)
 export class SubjectsController {
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(private readonly catalogue: CatalogueService) {}
 
   @Get()
-  async list(@Tenant() tenant: string, @Query(new ZodPipe(ListSubjectsQuery, 'query')) query: z.infer<typeof ListSubjectsQuery>): Promise<{ items: Subject[]; nextCursor?: string }> {
-    const reply = await this.command({ type: 'list', tenant, includeDisabled: query.includeDisabled, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
-    return { items: reply.subjects ?? [], ...(reply.nextCursor ? { nextCursor: reply.nextCursor } : {}) };
+  list(@Tenant() tenant: string, @Query(new ZodPipe(ListSubjectsQuery, 'query')) query: z.infer<typeof ListSubjectsQuery>): Promise<{ items: Subject[]; nextCursor?: string }> {
+    return this.catalogue.list(tenant, query);
   }
 
   @Post()
   @HttpCode(201)
   @ModerateText('name', 'description', 'audience')
   async add(@Tenant() tenant: string, @Body(new ZodPipe(CreateSubjectBody)) body: CreateSubjectBody): Promise<{ subject: Subject }> {
-    return { subject: this.one(await this.command({ type: 'add', tenant, subject: body })) };
+    return { subject: await this.catalogue.add(tenant, body) };
   }
 
   @Patch(':id')
   @ModerateText('description', 'audience')
   async patch(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(PatchSubjectBody)) body: PatchSubjectBody): Promise<{ subject: Subject }> {
-    return { subject: this.one(await this.command({ type: 'patch', tenant, id: parseSubjectId(id), patch: body })) };
-  }
-
-  private one(reply: CatalogueReply): Subject {
-    const [subject] = reply.subjects ?? [];
-    if (!subject) throw new Error('the agent answered without the subject');
-    return subject;
-  }
-
-  private command(value: CatalogueCommand): Promise<CatalogueReply> {
-    return this.runtime.queries.call(Queries.catalogue, value);
-  }
-}
-
-/** What the library is missing: segments and subjects nothing cleared the relevance floor for. */
-@Controller('v1/reports')
-@UseGuards(TenantGuard)
-export class ReportsController {
-  constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
-
-  @Get('seed-gaps')
-  async seedGaps(@Tenant() tenant: string, @Query(new ZodPipe(SeedGapsQuery, 'query')) query: z.infer<typeof SeedGapsQuery>) {
-    const reply = await this.runtime.queries.call(Queries.catalogue, { type: 'seed-gaps', tenant, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
-    return { items: reply.gaps ?? [], ...(reply.nextCursor ? { nextCursor: reply.nextCursor } : {}) };
+    return { subject: await this.catalogue.patch(tenant, parseSubjectId(id), body) };
   }
 }

@@ -1,8 +1,9 @@
+import { timingSafeEqual } from 'node:crypto';
+import { SERVICE_CONFIG } from '@adseed/platform';
 import { createParamDecorator, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { Reflector } from '@nestjs/core';
-import { timingSafeEqual } from 'node:crypto';
-import { GATEWAY_ENV, type ApiKeyEntry, type GatewayEnv } from './gateway.env';
+import { type ApiKeyEntry, type GatewayEnv } from './gateway.env';
 import { ApiError } from './http-errors';
 import { hasRole, ROLES_KEY, type PrincipalRequest, type Role } from './roles';
 import { keyFingerprint, readCookie, SESSION_COOKIE, SessionTokens, type Session } from './session.tokens';
@@ -23,7 +24,7 @@ type TenantRequest = PrincipalRequest;
 @Injectable()
 export class TenantGuard implements CanActivate {
   constructor(
-    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
     private readonly reflector: Reflector,
     private readonly sessions: SessionTokens,
   ) {}

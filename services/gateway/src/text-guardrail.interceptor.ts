@@ -1,10 +1,11 @@
 import type { ErrorIssue } from '@adseed/contracts';
 import { ModerationUnavailableError, TEXT_GUARDRAIL, type TextField, type TextGuardrail } from '@adseed/guardrails';
-import { RUNTIME, type ServiceRuntime } from '@adseed/platform';
 import { applyDecorators, Inject, Injectable, SetMetadata, UseInterceptors, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
+import type { Logger } from '@adseed/telemetry';
+import { LOGGER } from '@adseed/platform';
 import { ApiError } from './http-errors';
 
 const MODERATED_FIELDS = Symbol('MODERATED_FIELDS');
@@ -25,7 +26,7 @@ export const ModerateText = (...fields: string[]): MethodDecorator & ClassDecora
 export class TextGuardrailInterceptor implements NestInterceptor {
   constructor(
     @Inject(TEXT_GUARDRAIL) private readonly guardrail: TextGuardrail,
-    @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(LOGGER) private readonly logger: Logger,
     private readonly reflector: Reflector,
   ) {}
 
@@ -51,7 +52,7 @@ export class TextGuardrailInterceptor implements NestInterceptor {
     }
     if (!verdict.allowed) {
       const issues: ErrorIssue[] = verdict.findings.map((f) => ({ field: f.field, reason: f.category }));
-      this.runtime.logger.info('text rejected by the guardrail', { tenant, route: (request.route as { path?: string } | undefined)?.path, findings: verdict.findings });
+      this.logger.info('text rejected by the guardrail', { tenant, route: (request.route as { path?: string } | undefined)?.path, findings: verdict.findings });
       const fieldsNamed = [...new Set(issues.map((i) => i.field))].join(', ');
       const categories = [...new Set(issues.map((i) => i.reason))].join(', ');
       throw new ApiError(422, 'moderation_rejected', `rejected by the content policy (${categories}): rephrase ${fieldsNamed}`, issues);

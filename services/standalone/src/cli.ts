@@ -4,6 +4,7 @@ import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { SingleBar, Presets } from 'cli-progress';
+import { handleWhenResult, retry, type IBackoffFactory, type IRetryBackoffContext } from 'cockatiel';
 import { parseManifest, type ManifestRow } from './manifest';
 
 const USAGE = `usage:
@@ -42,6 +43,16 @@ async function assertReachable(url: string): Promise<void> {
     throw new Error(`the adseed server at ${url} is not reachable (${why}). Start it with \`npx adseed start\` (or \`npm start\`), or point --url or ADSEED_URL at a running gateway.`);
   }
 }
+
+/** As long as the 429's `Retry-After` says, at least a second. */
+const waitRetryAfter: IBackoffFactory<IRetryBackoffContext<unknown>> = {
+  next: ({ result }) => ({
+    duration: 1000 * Math.max(1, Number('value' in result && result.value instanceof Response ? result.value.headers.get('retry-after') : 1) || 1),
+    next: (later) => waitRetryAfter.next(later),
+  }),
+};
+/** Over the gateway's rate limit: wait as told and send the same request again, up to 20 times. */
+const rateLimited = retry(handleWhenResult((r) => r instanceof Response && r.status === 429), { maxAttempts: 20, backoff: waitRetryAfter });
 
 async function listImages(folder: string): Promise<string[]> {
   const out: string[] = [];
@@ -86,12 +97,7 @@ async function ingest(folder: string, flags: Record<string, string | undefined>)
       if (row?.rights?.expiresAt) form.set('expiresAt', row.rights.expiresAt);
       if (row?.rights?.channels?.length) form.set('channels', row.rights.channels.join(','));
       try {
-        let response = await fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) });
-        // Over the gateway's rate limit: wait as told and send the same upload again.
-        for (let tries = 0; response.status === 429 && tries < 20; tries++) {
-          await new Promise((done) => setTimeout(done, 1000 * Math.max(1, Number(response.headers.get('retry-after')) || 1)));
-          response = await fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) });
-        }
+        const response = await rateLimited.execute(() => fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) }));
         if (!response.ok) {
           const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
           failures.push(`${rel}: ${response.status} ${body.error?.message ?? response.statusText}`);

@@ -1,8 +1,8 @@
 /**
  * The guardrails' share of one ad's time, through the product: `POST /v1/ads` (1080×1080 with a
  * headline and a call to action, local generator, embedded mode) with both guardrails on (text:
- * obscenity; image: nsfwjs MobileNetV2 on WebAssembly, which the gateway runs on the ad when it
- * registers it) against the same requests with both off, interleaved request by request so both
+ * obscenity; image: nsfwjs MobileNetV2 on WebAssembly in a worker thread, which the gateway runs on the ad
+ * when it registers it) against the same requests with both off, interleaved request by request so both
  * see the same machine. Beside it, the image guardrail alone on the very ads the product made
  * (the ad PNGs read back from the store), and the text guardrail alone on the request's texts.
  * Run: node services/standalone/dist/guardrails.bench.js [ads per side, default 30]
@@ -85,6 +85,7 @@ export async function benchGuardrailShare(adsPerSide = 30, warmUp = 3): Promise<
       await image.check(png);
       imageTimes.push(performance.now() - start);
     }
+    await image.close?.();
 
     // The text guardrail alone, on the request's fields.
     const text = new CompositeTextGuardrail({ local: [new ProfanityTextCheck()] });

@@ -1,4 +1,5 @@
 import { Rights, type Rights as RightsType } from '@adseed/contracts';
+import { parse, type Info } from 'csv-parse/sync';
 
 export interface ManifestRow {
   file: string;
@@ -14,30 +15,39 @@ const list = (cell: string | undefined): string[] => (cell ? cell.split(';').map
 /**
  * Reads a seed manifest CSV: `file` (required), then any of `caption`, `tags` (`;`-separated),
  * `licence`, `attribution`, `expires` (ISO date-time), `channels` (`;`-separated). Any other
- * column is a label whose value becomes a tag. A row whose rights do not parse names the line.
+ * column is a label whose value becomes a tag. A row whose rights do not parse names the line
+ * (its line in the file, blank lines and quoted line breaks counted). Parsing is csv-parse's
+ * (RFC 4180 quoting, BOM, CRLF); cells are trimmed, blank rows skipped, ragged rows accepted.
  */
 export function parseManifest(csv: string): ManifestRow[] {
-  const lines = csv.split(/\r?\n/).filter((l) => l.trim());
-  const header = splitCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
+  const records = parse(csv, {
+    bom: true,
+    trim: true,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_empty_values: true,
+    info: true,
+  }) as unknown as { record: string[]; info: Info }[];
+  const header = (records[0]?.record ?? []).map((h) => h.toLowerCase());
   if (!header.includes('file')) throw new Error('the manifest needs a `file` column');
-  return lines.slice(1).map((line, index) => {
-    const cells = splitCsvLine(line);
+  return records.slice(1).map(({ record: cells, info }) => {
     const get = (...names: string[]) => {
       for (const name of names) {
         const i = header.indexOf(name);
-        const value = i >= 0 ? cells[i]?.trim() : undefined;
+        const value = i >= 0 ? cells[i] : undefined;
         if (value) return value;
       }
       return undefined;
     };
-    const labels = header.flatMap((h, i) => (KNOWN.has(h) || !cells[i]?.trim() ? [] : [cells[i].trim()]));
+    const labels = header.flatMap((h, i) => (KNOWN.has(h) || !cells[i] ? [] : [cells[i]]));
     const rights = Rights.safeParse({
       ...(get('licence', 'license') ? { licence: get('licence', 'license') } : {}),
       ...(get('attribution') ? { attribution: get('attribution') } : {}),
       ...(get('expires', 'expiresat', 'expires_at') ? { expiresAt: get('expires', 'expiresat', 'expires_at') } : {}),
       ...(get('channels') ? { channels: list(get('channels')) } : {}),
     });
-    if (!rights.success) throw new Error(`manifest line ${index + 2}: ${rights.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    if (!rights.success) throw new Error(`manifest line ${info.lines}: ${rights.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
     const caption = get('caption');
     return {
       file: get('file')!,
@@ -46,28 +56,4 @@ export function parseManifest(csv: string): ManifestRow[] {
       ...(Object.keys(rights.data).length ? { rights: rights.data } : {}),
     };
   });
-}
-
-function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        current += '"';
-        i++;
-      }
-      else if (ch === '"') quoted = false;
-      else current += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      cells.push(current);
-      current = '';
-    }
-    else current += ch;
-  }
-  cells.push(current);
-  return cells;
 }

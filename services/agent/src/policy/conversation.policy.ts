@@ -1,3 +1,5 @@
+import { TaskCancelledError, timeout, TimeoutStrategy } from 'cockatiel';
+
 import {
   ChatMessage,
   Conversation,
@@ -53,15 +55,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** `work`, or "<what> took longer than <ms> ms" once `ms` have passed (cockatiel's aggressive timeout: work still running is left behind). */
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
   try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
+    return await timeout(ms, TimeoutStrategy.Aggressive).execute(() => work);
+  } catch (error) {
+    throw error instanceof TaskCancelledError ? new Error(`${what} took longer than ${ms} ms`) : error;
   }
 }
 

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 
 import { CircuitBreaker, CircuitOpenError } from './circuit-breaker';
 
-class ManualClock {
-  time = 1_000;
-  readonly now = (): number => this.time;
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
 
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const ok = (): Promise<string> => Promise.resolve('ok');
@@ -19,8 +12,12 @@ async function failTimes(breaker: CircuitBreaker, n: number): Promise<void> {
 }
 
 describe(CircuitBreaker.name, () => {
+  // The breaker reads `Date.now()` (cockatiel's clock): only Date is mocked, timers stay real.
+  beforeEach(() => mock.timers.enable({ apis: ['Date'], now: 1_000 }));
+  afterEach(() => mock.timers.reset());
+
   it('stays closed below the threshold and resets the count on success', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, now: new ManualClock().now });
+    const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000 });
     await failTimes(breaker, 2);
     assert.equal(breaker.state, 'closed');
     assert.equal(breaker.consecutiveFailures, 2);
@@ -31,11 +28,10 @@ describe(CircuitBreaker.name, () => {
   });
 
   it('opens after N consecutive failures and then fails fast without calling the operation', async () => {
-    const clock = new ManualClock();
-    const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, now: clock.now });
+    const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000 });
     await failTimes(breaker, 3);
     assert.equal(breaker.state, 'open');
-    clock.advance(400);
+    mock.timers.tick(400);
     let called = false;
     const error = await breaker
       .run(async () => {
@@ -53,10 +49,9 @@ describe(CircuitBreaker.name, () => {
   });
 
   it('half-opens after the cooldown, lets one trial through and closes on its success', async () => {
-    const clock = new ManualClock();
-    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, now: clock.now });
+    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000 });
     await failTimes(breaker, 2);
-    clock.advance(1000);
+    mock.timers.tick(1000);
     assert.equal(breaker.state, 'half-open');
 
     let release: (value: string) => void = () => undefined;
@@ -70,26 +65,40 @@ describe(CircuitBreaker.name, () => {
   });
 
   it('re-opens for a full cooldown when the trial fails', async () => {
-    const clock = new ManualClock();
-    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, now: clock.now });
+    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000 });
     await failTimes(breaker, 2);
-    clock.advance(1500);
+    mock.timers.tick(1500);
     await assert.rejects(breaker.run(boom), /boom/);
     assert.equal(breaker.state, 'open');
-    clock.advance(999);
+    mock.timers.tick(999);
     await assert.rejects(breaker.run(ok), CircuitOpenError);
-    clock.advance(1);
+    mock.timers.tick(1);
     assert.equal(await breaker.run(ok), 'ok');
     assert.equal(breaker.state, 'closed');
   });
 
+  const isOutage = (e: unknown): boolean => e instanceof Error && e.message === 'outage';
+  const outage = (): Promise<never> => Promise.reject(new Error('outage'));
+  const badInput = (): Promise<never> => Promise.reject(new Error('bad input'));
+
   it('does not count errors the caller classifies as not being outages', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, now: new ManualClock().now });
-    const isOutage = (e: unknown): boolean => e instanceof Error && e.message === 'outage';
-    await assert.rejects(breaker.run(() => Promise.reject(new Error('bad input')), isOutage), /bad input/);
+    const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, isFailure: isOutage });
+    await assert.rejects(breaker.run(badInput), /bad input/);
     assert.equal(breaker.state, 'closed');
-    await assert.rejects(breaker.run(() => Promise.reject(new Error('outage')), isOutage), /outage/);
+    await assert.rejects(breaker.run(outage), /outage/);
     assert.equal(breaker.state, 'open');
+  });
+
+  it('closes, with the count reset, when the trial ends in an error that is not an outage', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 1000, isFailure: isOutage });
+    for (let i = 0; i < 2; i++) await assert.rejects(breaker.run(outage), /outage/);
+    assert.equal(breaker.state, 'open');
+    mock.timers.tick(1000);
+    await assert.rejects(breaker.run(badInput), /bad input/);
+    assert.equal(breaker.state, 'closed');
+    assert.equal(breaker.consecutiveFailures, 0);
+    await assert.rejects(breaker.run(outage), /outage/);
+    assert.equal(breaker.state, 'closed', 'one outage after the reset is below the threshold again');
   });
 
   it('rejects nonsensical settings', () => {

@@ -1,3 +1,5 @@
+import { BrokenCircuitError, circuitBreaker, CircuitState as PolicyState, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitBreakerOptions {
@@ -5,8 +7,8 @@ export interface CircuitBreakerOptions {
   failureThreshold: number;
   /** How long the circuit stays open before one trial call is let through. */
   cooldownMs: number;
-  /** Milliseconds since any fixed origin; injectable so tests can move time without waiting. */
-  now?: () => number;
+  /** Whether a thrown error counts against the dependency (default: every error does). */
+  isFailure?: (error: unknown) => boolean;
 }
 
 /** Thrown instead of calling the protected operation while the circuit is open. */
@@ -26,77 +28,51 @@ export class CircuitOpenError extends Error {
 }
 
 /**
- * Classic three-state breaker. Closed: calls go through and consecutive failures are counted.
- * Open: calls fail at once with `CircuitOpenError` until `cooldownMs` has passed. Half-open:
- * exactly one trial call goes through; its success closes the circuit, its failure re-opens it
- * for another cooldown. Only errors the caller classifies as failures count, so a request the
- * remote side rightly refuses (bad input) does not take the dependency offline for everyone.
+ * cockatiel's three-state breaker (closed → open after `failureThreshold` consecutive failures →
+ * one trial call after `cooldownMs` → closed on its success, open for another cooldown on its
+ * failure), with what callers here need on top: the state a call made now would see, the count
+ * and the wait for the error message, a caller arriving during the trial refused at once
+ * (cockatiel would queue it behind the trial), and a trial that ends in an error that is not a
+ * failure (the dependency answered; the request was at fault) closing with the count reset.
+ * Time is `Date.now()`, cockatiel's clock.
  */
 export class CircuitBreaker {
-  private readonly failureThreshold: number;
+  private readonly policy: CircuitBreakerPolicy;
+  private readonly counter: ConsecutiveBreaker;
   private readonly cooldownMs: number;
-  private readonly now: () => number;
-  private current: CircuitState = 'closed';
-  private failures = 0;
   private openedAt = 0;
-  private trialRunning = false;
 
   constructor(options: CircuitBreakerOptions) {
     if (!Number.isInteger(options.failureThreshold) || options.failureThreshold < 1) {
       throw new RangeError(`failureThreshold must be an integer ≥ 1, got ${options.failureThreshold}`);
     }
     if (!(options.cooldownMs >= 0)) throw new RangeError(`cooldownMs must be ≥ 0, got ${options.cooldownMs}`);
-    this.failureThreshold = options.failureThreshold;
     this.cooldownMs = options.cooldownMs;
-    this.now = options.now ?? (() => performance.now());
+    this.counter = new ConsecutiveBreaker(options.failureThreshold);
+    this.policy = circuitBreaker(handleWhen(options.isFailure ?? (() => true)), { halfOpenAfter: options.cooldownMs, breaker: this.counter });
+    this.policy.onBreak(() => (this.openedAt = Date.now()));
+    this.policy.onReset(() => this.counter.success());
   }
 
   /** The state a call made now would see (an expired open circuit reads as half-open). */
   get state(): CircuitState {
-    if (this.current === 'open' && this.now() - this.openedAt >= this.cooldownMs) return 'half-open';
-    return this.current;
+    if (this.policy.state === PolicyState.Closed) return 'closed';
+    if (this.policy.state === PolicyState.HalfOpen) return 'half-open';
+    return Date.now() - this.openedAt >= this.cooldownMs ? 'half-open' : 'open';
   }
 
   get consecutiveFailures(): number {
-    return this.failures;
+    return this.counter.state;
   }
 
-  /**
-   * Runs `operation` unless the circuit is open. `isFailure` decides whether a thrown error
-   * counts against the dependency (default: every error does).
-   */
-  async run<T>(operation: () => Promise<T>, isFailure: (error: unknown) => boolean = () => true): Promise<T> {
-    const state = this.state;
-    if (state === 'open') throw new CircuitOpenError(this.failures, this.cooldownMs - (this.now() - this.openedAt));
-    const trial = state === 'half-open';
-    if (trial) {
-      if (this.trialRunning) throw new CircuitOpenError(this.failures, 0);
-      this.current = 'half-open';
-      this.trialRunning = true;
-    }
+  /** Runs `operation` unless the circuit is open (then throws `CircuitOpenError` without calling it). */
+  async run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.policy.state === PolicyState.HalfOpen) throw new CircuitOpenError(this.consecutiveFailures, 0);
     try {
-      const result = await operation();
-      this.onSuccess();
-      return result;
+      return await this.policy.execute(operation);
     } catch (error) {
-      if (isFailure(error)) this.onFailure(trial);
-      else if (trial) this.onSuccess(); // the dependency answered; the error is about the request
+      if (error instanceof BrokenCircuitError) throw new CircuitOpenError(this.consecutiveFailures, this.cooldownMs - (Date.now() - this.openedAt));
       throw error;
-    } finally {
-      if (trial) this.trialRunning = false;
-    }
-  }
-
-  private onSuccess(): void {
-    this.current = 'closed';
-    this.failures = 0;
-  }
-
-  private onFailure(trial: boolean): void {
-    this.failures += 1;
-    if (trial || this.failures >= this.failureThreshold) {
-      this.current = 'open';
-      this.openedAt = this.now();
     }
   }
 }

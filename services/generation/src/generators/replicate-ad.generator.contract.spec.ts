@@ -11,8 +11,7 @@ import sharp from 'sharp';
 
 import { GenerationEnv } from '../generation.env';
 import { InvalidImageError } from './ad-request.errors';
-import { CircuitBreaker } from './circuit-breaker';
-import { buildAdPrompt, parseRetryAfter, ReplicateAdGenerator, type ReplicateAdGeneratorOptions, type Sleep } from './replicate-ad.generator';
+import { buildAdPrompt, parseRetryAfter, ReplicateAdGenerator, type ReplicateAdGeneratorOptions, type RetryEvent, type Sleep } from './replicate-ad.generator';
 import { ReplicateFakeServer, type FakePrediction } from './replicate-fake.server';
 
 const TOKEN = 'r8_test_token_do_not_log';
@@ -24,7 +23,7 @@ let seed: Buffer;
 let brand: Buffer;
 let fake: ReplicateFakeServer;
 
-/** Records every requested wait and yields briefly instead of sleeping, so retries are instant. */
+/** Records every wait between polls and yields briefly instead of sleeping, so polls are instant. */
 function recordingSleep(): { sleep: Sleep; delays: number[] } {
   const delays: number[] = [];
   return {
@@ -35,6 +34,12 @@ function recordingSleep(): { sleep: Sleep; delays: number[] } {
       if (signal.aborted) throw signal.reason;
     },
   };
+}
+
+/** Records the waits of the retry policy (which really waits them: keep them short). */
+function recordingRetries(): { onRetry: (event: RetryEvent) => void; delays: number[]; events: RetryEvent[] } {
+  const events: RetryEvent[] = [];
+  return { onRetry: (event) => events.push(event), events, get delays() { return events.map((e) => e.delayMs); } };
 }
 
 function generator(options: Partial<ReplicateAdGeneratorOptions> = {}): ReplicateAdGenerator {
@@ -133,18 +138,20 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
 
   it('waits as long as Retry-After says after a 429, then succeeds', async () => {
     fake.behaviour.failNext.push({ status: 429, retryAfter: '1', detail: 'Request was throttled' });
-    const waits = recordingSleep();
-    const ad = await generator({ sleep: waits.sleep }).generate({ seed, brand, subject: 'cat' });
+    const waits = recordingRetries();
+    const ad = await generator({ onRetry: waits.onRetry }).generate({ seed, brand, subject: 'cat' });
 
     assert.equal(ad.width, 1080);
     assert.deepEqual(waits.delays, [1000]);
+    assert.equal(waits.events[0].attempt, 1);
+    assert.match(waits.events[0].failure, /answered 429: .*Request was throttled/);
     assert.equal(fake.requestsTo('POST', MODEL_ROUTE).length, 2);
   });
 
   it('gives up after maxAttempts 5xx answers with 503 generator_unavailable, backing off between them', async () => {
     fake.behaviour.failAll = { status: 500, detail: 'internal error' };
-    const waits = recordingSleep();
-    const error = await rejection(generator({ maxAttempts: 3, retryBaseDelayMs: 40, sleep: waits.sleep }).generate({ seed, brand }));
+    const waits = recordingRetries();
+    const error = await rejection(generator({ maxAttempts: 3, retryBaseDelayMs: 40, onRetry: waits.onRetry }).generate({ seed, brand }));
 
     assert.equal(error.status, 503);
     assert.equal(error.code, 'generator_unavailable');
@@ -156,8 +163,8 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
 
   it('does not wait longer than allowed when Retry-After asks for too much', async () => {
     fake.behaviour.failNext.push({ status: 429, retryAfter: '120' });
-    const waits = recordingSleep();
-    const error = await rejection(generator({ sleep: waits.sleep }).generate({ seed, brand }));
+    const waits = recordingRetries();
+    const error = await rejection(generator({ onRetry: waits.onRetry }).generate({ seed, brand }));
     assert.equal(error.code, 'generator_unavailable');
     assert.match(error.message, /retry after 120000 ms/);
     assert.deepEqual(waits.delays, []);
@@ -187,17 +194,17 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
     assert.equal(prediction.status, 'canceled');
   });
 
-  it('opens the breaker after N outages, then fails fast without calling Replicate', async () => {
+  it('opens the breaker after N outages, then fails fast without calling Replicate', async (t) => {
     fake.behaviour.failAll = { status: 503 };
-    let now = 0;
-    const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 30_000, now: () => now });
-    const replicate = generator({ breaker, maxAttempts: 1 });
+    // The breaker's clock is Date.now(); only Date is mocked, so HTTP and timers run as usual.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const replicate = generator({ breaker: { failureThreshold: 2, cooldownMs: 30_000 }, maxAttempts: 1 });
 
     for (let i = 0; i < 2; i++) assert.equal((await rejection(replicate.generate({ seed, brand }))).code, 'generator_unavailable');
     assert.equal(replicate.circuitState, 'open');
     const sent = fake.requests.length;
 
-    now += 10_000;
+    t.mock.timers.tick(10_000);
     const fast = await rejection(replicate.generate({ seed, brand }));
     assert.equal(fast.status, 503);
     assert.equal(fast.code, 'generator_unavailable');
@@ -206,7 +213,7 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
 
     // Half-open: after the cooldown one trial goes through; Replicate is back, so it closes.
     fake.behaviour.failAll = undefined;
-    now += 20_000;
+    t.mock.timers.tick(20_000);
     assert.equal(replicate.circuitState, 'half-open');
     const ad = await replicate.generate({ seed, brand });
     assert.equal(ad.width, 1080);
@@ -217,7 +224,18 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
     fake.behaviour.outputOverride = { body: Buffer.from('<html>gateway error</html>'), contentType: 'text/html' };
     const notImage = await rejection(generator().generate({ seed, brand }));
     assert.equal(notImage.code, 'generation_failed');
-    assert.match(notImage.message, /not a PNG, JPEG or WebP image/);
+    assert.match(notImage.message, /not a PNG, JPEG or WebP image \(starts with 3c68746d6c3e6761\)/);
+
+    // An image, but of a kind the adapter does not take, is refused the same way.
+    fake.behaviour.outputOverride = { body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).gif().toBuffer(), contentType: 'image/gif' };
+    assert.match((await rejection(generator().generate({ seed, brand }))).message, /not a PNG, JPEG or WebP image \(starts with 474946383961/);
+
+    // A PNG cut short is a decoder error that names the format.
+    const png = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 251)), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+    fake.behaviour.outputOverride = { body: png.subarray(0, Math.floor(png.length / 2)), contentType: 'image/png' };
+    const truncated = await rejection(generator().generate({ seed, brand }));
+    assert.equal(truncated.code, 'generation_failed');
+    assert.match(truncated.message, /could not be decoded as png: /);
 
     fake.behaviour.outputOverride = { body: Buffer.alloc(5000, 1), contentType: 'image/png' };
     const tooLarge = await rejection(generator({ maxOutputBytes: 4096 }).generate({ seed, brand }));

@@ -5,17 +5,18 @@
  *
  * Resilience lives here, not in the client: the client's own retry loop ignores `Retry-After`
  * and does not wait between attempts (replicate 1.4.0, `withAutomaticRetries`), so the `fetch`
- * we give it retries 429/5xx itself, honouring `Retry-After`, and never hands a retryable
- * response back. A circuit breaker turns an outage into an immediate 503 instead of every
- * caller waiting out its own deadline.
+ * we give it retries 429/5xx itself (a cockatiel retry policy), honouring `Retry-After`, and
+ * never hands a retryable response back. A circuit breaker (cockatiel's, `./circuit-breaker`)
+ * turns an outage into an immediate 503 instead of every caller waiting out its own deadline.
  */
 import { ServiceError } from '@adseed/messaging';
+import { handleType, retry, type IBackoffFactory, type IRetryBackoffContext, type RetryPolicy } from 'cockatiel';
 import Replicate, { type Prediction } from 'replicate';
 import sharp from 'sharp';
 
 import type { AdGenerator, AdRequest, GeneratedAd } from './ad-generator.port';
 import { InvalidAdRequestError, InvalidImageError } from './ad-request.errors';
-import { CircuitBreaker, CircuitOpenError, type CircuitBreakerOptions, type CircuitState } from './circuit-breaker';
+import { CircuitBreaker, CircuitOpenError, type CircuitState } from './circuit-breaker';
 import { AD_SIZE_DEFAULT, AD_SIZE_MAX, AD_SIZE_MIN, CALL_TO_ACTION_MAX_CHARS, HEADLINE_MAX_CHARS } from './local-ad.generator';
 import { normaliseAdText } from './text-layout';
 
@@ -27,6 +28,8 @@ export const SEGMENT_MAX_CHARS = 500;
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+/** One wait before a retry: after which attempt, how long, and what went wrong. */
+export type RetryEvent = { attempt: number; delayMs: number; failure: string };
 
 export interface ReplicateAdGeneratorOptions {
   /** Replicate API token (secret; sent only to `baseUrl`, never to output URLs). */
@@ -56,12 +59,14 @@ export interface ReplicateAdGeneratorOptions {
   maxOutputBytes?: number;
   /** Inputs are downscaled to fit this side before upload (keeps data URIs small). Default 1024. */
   maxInputSide?: number;
-  /** A shared breaker, or settings for this generator's own. Default 5 failures, 30 s cooldown. */
-  breaker?: CircuitBreaker | CircuitBreakerOptions;
+  /** Settings of this generator's circuit breaker. Default 5 consecutive outages, 30 s cooldown. */
+  breaker?: { failureThreshold: number; cooldownMs: number };
   /** Transport; defaults to global fetch. */
   fetch?: FetchLike;
-  /** Waits between retries and polls; injectable so tests can observe delays without sleeping. */
+  /** Waits between status polls; injectable so tests need not sleep. */
   sleep?: Sleep;
+  /** Told before each wait between retries of an HTTP request (for logs and tests). */
+  onRetry?: (event: RetryEvent) => void;
 }
 
 type PreparedInput = {
@@ -83,6 +88,24 @@ function kontextAspect(width: number, height: number): KontextAspect {
   if (ratio < 0.7) return '9:16';
   return '2:1';
 }
+
+/** An attempt worth repeating after `delayMs`: tells the retry policy to wait and try again. */
+class RetryableFailure extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The retry policy waits as long as the failed attempt asked (`Retry-After`, or back-off). */
+const waitAskedFor: IBackoffFactory<IRetryBackoffContext<unknown>> = {
+  next: ({ result }) => ({
+    duration: 'error' in result && result.error instanceof RetryableFailure ? result.error.delayMs : 0,
+    next: (later) => waitAskedFor.next(later),
+  }),
+};
 
 /** Retries ran out on 429/5xx/connection failures: the provider is unavailable right now. */
 class UpstreamUnavailableError extends Error {
@@ -138,6 +161,7 @@ export class ReplicateAdGenerator implements AdGenerator {
   private readonly breaker: CircuitBreaker;
   private readonly transport: FetchLike;
   private readonly sleep: Sleep;
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(options: ReplicateAdGeneratorOptions) {
     if (!options.apiToken) throw new Error('ReplicateAdGenerator needs an API token: set REPLICATE_API_TOKEN');
@@ -157,10 +181,17 @@ export class ReplicateAdGenerator implements AdGenerator {
     this.cancelTimeoutMs = options.cancelTimeoutMs ?? 5_000;
     this.maxOutputBytes = options.maxOutputBytes ?? 30 * 1024 * 1024;
     this.maxInputSide = options.maxInputSide ?? 1024;
-    this.breaker =
-      options.breaker instanceof CircuitBreaker ? options.breaker : new CircuitBreaker(options.breaker ?? { failureThreshold: 5, cooldownMs: 30_000 });
+    // Only outages count against Replicate: a request it rightly refuses (bad input) or a
+    // prediction that failed does not take the generator offline for everyone.
+    this.breaker = new CircuitBreaker({
+      ...(options.breaker ?? { failureThreshold: 5, cooldownMs: 30_000 }),
+      isFailure: (error) => error instanceof UpstreamUnavailableError || error instanceof DeadlineExceededError,
+    });
     this.transport = options.fetch ?? ((input, init) => fetch(input, init));
     this.sleep = options.sleep ?? abortableSleep;
+    this.retryPolicy = retry(handleType(RetryableFailure), { maxAttempts: this.maxAttempts - 1, backoff: waitAskedFor });
+    const onRetry = options.onRetry;
+    if (onRetry) this.retryPolicy.onRetry((e) => 'error' in e && onRetry({ attempt: e.attempt, delayMs: e.delay, failure: e.error.message }));
   }
 
   /** For readiness/metrics: `open` means calls are currently refused without trying. */
@@ -189,10 +220,7 @@ export class ReplicateAdGenerator implements AdGenerator {
       ...(request.look !== undefined ? { seed: request.look } : {}),
     };
     try {
-      const png = await this.breaker.run(
-        () => this.predict(input, width, height),
-        (error) => error instanceof UpstreamUnavailableError || error instanceof DeadlineExceededError,
-      );
+      const png = await this.breaker.run(() => this.predict(input, width, height));
       return { png, width, height, generator: this.name, model: { id: this.model, version: this.version ?? 'latest' }, prompt };
     } catch (error) {
       throw this.toServiceError(error);
@@ -271,11 +299,16 @@ export class ReplicateAdGenerator implements AdGenerator {
     };
   }
 
+  /**
+   * One HTTP request, repeated by a cockatiel retry policy on 429, 5xx and connection failures
+   * while attempts and the deadline allow. Each attempt decides whether it is worth repeating and
+   * after how long (`Retry-After`, else exponential back-off); the policy counts and waits.
+   */
   private async fetchWithRetries(input: string | URL | Request, init: RequestInit, op: Operation): Promise<Response> {
     const method = (init.method ?? 'GET').toUpperCase();
     const what = `${method} ${describeUrl(input)}`;
     const perRequestMs = this.requestTimeoutMs + preferWaitOf(init.headers) * 1000;
-    for (let attempt = 1; ; attempt++) {
+    const attemptOnce = async (attempt: number): Promise<Response> => {
       if (op.signal.aborted) throw new DeadlineExceededError(`${what}: deadline reached`);
       const timeout = AbortSignal.timeout(perRequestMs);
       let failure: string;
@@ -300,12 +333,9 @@ export class ReplicateAdGenerator implements AdGenerator {
       if (performance.now() + delay >= op.deadlineAt) {
         throw new UpstreamUnavailableError(`Replicate ${what} ${failure}; the next attempt (in ${delay} ms) would be past the deadline`);
       }
-      try {
-        await this.sleep(delay, op.signal);
-      } catch {
-        throw new DeadlineExceededError(`${what}: deadline reached while waiting to retry`);
-      }
-    }
+      throw new RetryableFailure(failure, delay);
+    };
+    return this.retryPolicy.execute(({ attempt }) => attemptOnce(attempt + 1));
   }
 
   /** Output files are fetched without credentials: they live on a CDN, not on the API host. */
@@ -452,23 +482,21 @@ function firstOutput(prediction: Prediction): string {
   return first;
 }
 
-type Sniffed = 'png' | 'jpeg' | 'webp';
+const OUTPUT_FORMATS = new Set(['png', 'jpeg', 'webp']);
+/** sharp's words when no loader recognises the bytes (as opposed to a loader failing on them). */
+const NOT_AN_IMAGE = /unsupported image format|Input Buffer is empty/;
 
-function sniffImage(bytes: Buffer): Sniffed | undefined {
-  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  if (bytes.length >= 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'webp';
-  return undefined;
-}
-
-/** Magic bytes first, so an HTML error page or a truncated file is reported as such, not as a decoder error. */
+/**
+ * The format is what libvips recognises in the header (sharp's `metadata()`), so an HTML error
+ * page or a file of another kind is reported as such, not as a decoder error.
+ */
 async function toSizedPng(bytes: Buffer, targetWidth: number, targetHeight: number, id: string): Promise<Buffer> {
-  const format = sniffImage(bytes);
-  if (!format) {
-    throw new GenerationFailedError(`output of prediction ${id} is not a PNG, JPEG or WebP image (starts with ${bytes.subarray(0, 8).toString('hex') || 'nothing'})`);
-  }
+  const notAnImage = () => new GenerationFailedError(`output of prediction ${id} is not a PNG, JPEG or WebP image (starts with ${bytes.subarray(0, 8).toString('hex') || 'nothing'})`);
+  let format: string | undefined;
   try {
-    const { width, height } = await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS }).metadata();
+    const { format: read, width, height } = await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS }).metadata();
+    format = read;
+    if (!OUTPUT_FORMATS.has(read)) throw notAnImage();
     if (format === 'png' && width === targetWidth && height === targetHeight) return bytes;
     return await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS })
       .resize(targetWidth, targetHeight, { fit: 'cover' })
@@ -476,7 +504,9 @@ async function toSizedPng(bytes: Buffer, targetWidth: number, targetHeight: numb
       .timeout({ seconds: 20 })
       .toBuffer();
   } catch (error) {
-    throw new GenerationFailedError(`output of prediction ${id} could not be decoded as ${format}: ${describeUnknown(error)}`);
+    if (error instanceof GenerationFailedError) throw error;
+    if (!format && NOT_AN_IMAGE.test(describeUnknown(error))) throw notAnImage();
+    throw new GenerationFailedError(`output of prediction ${id} could not be decoded${format ? ` as ${format}` : ''}: ${describeUnknown(error)}`);
   }
 }
 

@@ -91,3 +91,27 @@ describe('image guardrail on uploads (nsfwjs, embedded mode, end to end)', () =>
     assert.doesNotMatch(quarantined.join('\n'), /flagged-fixture|grey test card/);
   });
 });
+
+/** The converted model (bash libs/guardrails/onnx/convert.sh, run by scripts/test.sh before the specs); missing, this fails. */
+describe('image guardrail on onnxruntime (ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx, end to end)', () => {
+  let app: TestApp;
+  const lines: string[] = [];
+
+  before(async () => {
+    const onnxPath = join(REPO_ROOT, '.cache', 'nsfwjs-onnx', 'nsfwjs-mobilenet_v2.onnx');
+    app = await startTestApp({ logSink: (line) => lines.push(line), env: { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_IMAGE_GUARDRAIL_RUNTIME: 'onnx', ADSEED_IMAGE_GUARDRAIL_ONNX_PATH: onnxPath } });
+  });
+  after(() => app?.stop());
+
+  it('quarantines the flagged upload with the converted model’s verdict, and lets an ordinary photo through', async () => {
+    const flagged = (await (await upload(app, FLAGGED, 'flagged-fixture.png')).json()) as Json;
+    assert.equal(flagged.ingest, 'quarantined', JSON.stringify(flagged));
+    assert.equal(flagged.asset.moderation.model, 'nsfwjs:MobileNetV2/onnx');
+    assert.deepEqual(flagged.asset.moderation.reasons, ['porn']);
+    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 40, g: 120, b: 200 } } }).jpeg().toBuffer();
+    const ordinary = (await (await upload(app, photo, 'sky.jpg')).json()) as Json;
+    assert.equal(ordinary.ingest, 'queued', JSON.stringify(ordinary.asset));
+    await app.whenIdle();
+    assert.ok(lines.some((l) => l.includes('image guardrail ready') && l.includes('nsfwjs:MobileNetV2/onnx')));
+  });
+});
