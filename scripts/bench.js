@@ -27,6 +27,20 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const ms = (x) => `${x.toFixed(1)} ms`;
+/**
+ * CPU time of the main (JavaScript) thread so far, in ms, from /proc on Linux (undefined
+ * elsewhere): beside process.cpuUsage() (all threads) it tells the encoders' threads from the
+ * event loop's work (stores, bus, JSON, index, decoding and resizing).
+ */
+const mainThreadCpuMs = () => {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100 on Linux
+  } catch {
+    return undefined;
+  }
+};
 const median = (xs) => percentile(xs, 50);
 const rows = [];
 const record = (what, value, note = '') => {
@@ -252,26 +266,35 @@ async function benchIngestAndConversation() {
   await encoder.embedImages(bytes.slice(0, 16));
   let t0 = performance.now();
   let cpu0 = process.cpuUsage();
+  let main0 = mainThreadCpuMs();
   await encoder.embedImages(bytes);
   const rawPerSecond = N / ((performance.now() - t0) / 1000);
   const cpuMsPerPhoto = (c) => (c.user + c.system) / 1000 / N;
   const rawCpu = cpuMsPerPhoto(process.cpuUsage(cpu0));
+  const mainNote = (from) => (from === undefined ? '' : `; main thread ${ms((mainThreadCpuMs() - from) / N)}/photo`);
+  const rawMain = mainNote(main0);
   await encoder.close();
   lastRawPerSecond = rawPerSecond;
-  record(`CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`, `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included; CPU ${ms(rawCpu)}/photo (all threads)`);
+  record(`CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`, `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included; CPU ${ms(rawCpu)}/photo (all threads${rawMain})`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
   const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });
   try {
     t0 = performance.now();
     cpu0 = process.cpuUsage();
+    main0 = mainThreadCpuMs();
     const stages = await stageRecorder(app);
     await app.demoLibrary;
     await app.whenIdle();
     const wallMs = performance.now() - t0;
     const pipelineCpu = cpuMsPerPhoto(process.cpuUsage(cpu0));
+    const pipelineMain = mainNote(main0);
     const pipelinePerSecond = N / (wallMs / 1000);
-    record('ingest pipeline, embedded (store → bus → embed → index)', `${pipelinePerSecond.toFixed(2)} images/s`, `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)}; CPU ${ms(pipelineCpu)}/photo (all threads); load average ${loadavg()[0].toFixed(1)}`);
+    record(
+      'ingest pipeline, embedded (store → bus → embed → index)',
+      `${pipelinePerSecond.toFixed(2)} images/s`,
+      `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)} (CPU raw/pipeline = ${(rawCpu / pipelineCpu).toFixed(2)}); CPU ${ms(pipelineCpu)}/photo (all threads${pipelineMain}); load average ${loadavg()[0].toFixed(1)}`,
+    );
     await stages.report(wallMs, N);
     if (!wants('search') && !wants('cluster') && !wants('conversation')) return;
 
@@ -430,6 +453,9 @@ async function benchCluster(rawPerSecond) {
     await consumer.run({ eachMessage: async ({ message }) => { const v = JSON.parse(message.value.toString()); if (v.tenant === tenant) indexed.add(v.assetId); } });
     await joined;
     const minio = new Minio({ ...INFRA.minio, useSSL: false });
+    // The embedding service's own encoder histograms, before and after: the batches it ran at.
+    const embeddingService = { url: `http://127.0.0.1:${cluster.portOf('embedding')}` };
+    const encodersBefore = await encoderMetrics(embeddingService).catch(() => undefined);
     const t0 = performance.now();
     for (const row of rowsAll) {
       await minio.putObject('seeds', `${tenant}/${row.file}`, readFileSync(join(DEFAULT_DEMO_LIBRARY, row.file)), undefined, {
@@ -441,7 +467,17 @@ async function benchCluster(rawPerSecond) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const perSecond = rowsAll.length / ((performance.now() - t0) / 1000);
-    record(process.env.BENCH_CLUSTER_STACK === 'local' ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index' : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; 5 processes` : '5 processes');
+    const ingestWallMs = performance.now() - t0;
+    record(process.env.BENCH_CLUSTER_STACK === 'local' ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index' : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, `${rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; ` : ''}5 processes; load average ${loadavg()[0].toFixed(1)}`);
+    const encodersAfter = await encoderMetrics(embeddingService).catch(() => undefined);
+    for (const tower of ['clip-image', 'caption']) {
+      if (!encodersBefore || !encodersAfter) break;
+      const calls = encodersAfter[tower].calls - encodersBefore[tower].calls;
+      if (!calls) continue;
+      const inputs = encodersAfter[tower].inputs - encodersBefore[tower].inputs;
+      const busyMs = (encodersAfter[tower].seconds - encodersBefore[tower].seconds) * 1000;
+      record(`  cluster ingest stage: encoder ${tower}`, `${(busyMs / rowsAll.length).toFixed(2)} ms/photo`, `${((100 * busyMs) / ingestWallMs).toFixed(0)}% of ingest wall; sum of call latencies in the embedding service; ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`);
+    }
     const search = async (text) => {
       const s0 = performance.now();
       const res = await fetch(`${cluster.gatewayUrl}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ text }) });

@@ -73,6 +73,31 @@ export function describeEventBusContract(name: string, factory: () => Promise<Ev
       }
     });
 
+    it('with a concurrency window, still handles each message once and a key one message at a time, in order', async () => {
+      const Thing = topicOf();
+      const producer = bus('producer');
+      await producer.ensureTopics([Thing]);
+      const seen: string[] = [];
+      const active = new Set<string>();
+      const overlaps: string[] = [];
+      await bus('consumer-window').subscribe(Thing, { group: `w-${runId()}`, concurrency: 8 }, async (m) => {
+        if (active.has(m.key)) overlaps.push(`${m.key}:${m.value.n}`);
+        active.add(m.key);
+        await new Promise((r) => setImmediate(r)); // let other messages in while this one is handled
+        seen.push(`${m.key}:${m.value.n}`);
+        active.delete(m.key);
+      });
+      for (let n = 0; n < 30; n++) await producer.publish(Thing, { key: `k${n % 5}`, value: { id: `k${n % 5}`, n } });
+      await until('30 messages handled', () => seen.length >= 30);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(seen.length, 30, 'each message once');
+      assert.deepEqual(overlaps, [], 'no key handled twice at once');
+      for (let k = 0; k < 5; k++) {
+        const ns = seen.filter((s) => s.startsWith(`k${k}:`)).map((s) => Number(s.split(':')[1]));
+        assert.deepEqual(ns, [...ns].sort((x, y) => x - y), `order kept for k${k}`);
+      }
+    });
+
     it('refuses to publish an invalid payload', async () => {
       const Thing = topicOf();
       await assert.rejects(bus('p').publish(Thing, { key: 'x', value: { id: 'x', n: 1.5 } }), /refusing to publish an invalid test\.thing-[a-z]+\.happened\.v1: n/);

@@ -33,6 +33,16 @@ export interface SubscribeOptions {
    * bus drops a group that starts at new messages when its last member leaves anyway.
    */
   ephemeral?: boolean;
+  /**
+   * Most messages this subscriber handles at once, across the partitions it holds (default: one
+   * per partition at a time). Messages with the same key are still handled one after another in
+   * publish order, and a partition's offset is committed only up to its first message not yet
+   * done, so a crash re-delivers what was in flight (at-least-once). For a handler that batches
+   * (the encoders): with keys spread unevenly over partitions, one per partition leaves its
+   * batches part-empty; a window of twice the batch size fills them. On Kafka the window widens
+   * the partitions handled at once (one message each), so it is bounded by the partitions held.
+   */
+  concurrency?: number;
 }
 
 export interface Subscription {

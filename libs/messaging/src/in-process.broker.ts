@@ -21,15 +21,33 @@ interface Topic {
 
 interface Member {
   fromBeginning: boolean;
+  /**
+   * Most messages this member handles at once, across its partitions (see
+   * `SubscribeOptions.concurrency`). Unset: one message per partition at a time.
+   */
+  concurrency?: number;
   deliver(message: RawDelivery): Promise<void>;
+}
+
+/** A group's progress in one partition beyond its committed offset. */
+interface Cursor {
+  /** The next offset to hand out (at or past the committed one). */
+  next: number;
+  /** Offsets being handled, with their keys: a key in here holds back its later messages. */
+  inFlight: Map<number, string>;
+  /** Offsets handled but not committable yet (an earlier one is still in flight). */
+  done: Set<number>;
 }
 
 interface Group {
   topic: string;
   name: string;
+  /** Committed: every message before it in the partition is done with. */
   offsets: number[];
   members: Member[];
-  pumping: boolean[];
+  cursors: Cursor[];
+  /** A dispatch is scheduled for a later tick. */
+  scheduled: boolean;
   /**
    * Durable groups (every group that starts from the beginning) have their offsets journalled
    * and resume from them after a restart. A group that only wants new messages (a live view such
@@ -82,7 +100,8 @@ export class InProcessBroker {
         name: saved.group,
         offsets,
         members: [],
-        pumping: topic.partitions.map(() => false),
+        cursors: offsets.map(newCursor),
+        scheduled: false,
         durable: true,
       });
     }
@@ -114,7 +133,7 @@ export class InProcessBroker {
     // On disk before anyone can act on it: a consumer's commit never gets ahead of the journal.
     if (t.journalled) this.journal?.append(topic, t.partitions.length, partition, stored);
     p.log.push(stored);
-    for (const group of this.groups.values()) if (group.topic === topic) this.schedule(group, partition);
+    for (const group of this.groups.values()) if (group.topic === topic) this.schedule(group);
     return { partition, offset };
   }
 
@@ -146,19 +165,24 @@ export class InProcessBroker {
     const id = groupKey(topic, groupName);
     let group = this.groups.get(id);
     if (!group) {
+      const offsets = partitions.map((p) => (member.fromBeginning ? p.base : p.base + p.log.length));
       group = {
         topic,
         name: groupName,
-        offsets: partitions.map((p) => (member.fromBeginning ? p.base : p.base + p.log.length)),
+        offsets,
         members: [],
-        pumping: partitions.map(() => false),
+        cursors: offsets.map(newCursor),
+        scheduled: false,
         durable: member.fromBeginning,
       };
       this.groups.set(id, group);
       if (group.durable && this.topics.get(topic)!.journalled) this.journal?.committed();
     }
+    if (member.concurrency !== undefined && (!Number.isInteger(member.concurrency) || member.concurrency < 1)) {
+      throw new Error(`InProcessBroker: concurrency must be a positive integer, got ${member.concurrency}`);
+    }
     group.members.push(member);
-    partitions.forEach((_, i) => this.schedule(group, i));
+    this.schedule(group);
     return () => {
       group.members = group.members.filter((m) => m !== member);
       if (!group.durable && group.members.length === 0 && this.groups.get(id) === group) this.groups.delete(id);
@@ -202,37 +226,112 @@ export class InProcessBroker {
     return true;
   }
 
-  private schedule(group: Group, partition: number): void {
-    if (group.pumping[partition] || group.members.length === 0 || this.halted) return;
-    group.pumping[partition] = true;
+  private schedule(group: Group): void {
+    if (group.scheduled || group.members.length === 0 || this.halted) return;
+    group.scheduled = true;
     this.busy++;
     // Deliver on a later tick, as a broker would: a publisher never runs its consumers' code.
-    setImmediate(() => void this.pump(group, partition));
+    setImmediate(() => {
+      group.scheduled = false;
+      this.busy--;
+      this.dispatch(group);
+      this.notifyIfIdle();
+    });
   }
 
-  private async pump(group: Group, partition: number): Promise<void> {
+  /**
+   * Hands out every message the group's members may take now. Per partition, messages go out in
+   * offset order; one whose key is still being handled waits for it (and holds back the rest of
+   * its partition), so a key's messages are handled one after another, in order. A member
+   * without `concurrency` takes one message per partition at a time; with it, up to that many
+   * across its partitions, so a consumer that batches (the encoders) sees enough at once to fill
+   * its batches even when the keys spread unevenly over the partitions.
+   */
+  private dispatch(group: Group): void {
     const topic = this.topics.get(group.topic)!;
-    const p = topic.partitions[partition];
-    const journalled = () => topic.journalled;
-    try {
-      while (!this.halted && group.members.length > 0 && group.offsets[partition] < p.base + p.log.length) {
-        const member = group.members[partition % group.members.length];
-        const message = p.log[group.offsets[partition] - p.base];
-        if (message) await member.deliver({ topic: group.topic, partition, ...message });
-        if (this.halted) break;
-        group.offsets[partition] = (message?.offset ?? group.offsets[partition]) + 1; // commit only after the work is done
-        if (group.durable && journalled()) this.journal?.committed();
-      }
-    } finally {
-      group.pumping[partition] = false;
-      this.busy--;
-      this.compact(group.topic, partition);
-      if (this.isIdle()) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const resolve of waiters) resolve();
+    const inFlight = new Map<Member, number>();
+    group.cursors.forEach((cursor, i) => {
+      if (cursor.inFlight.size === 0) return;
+      const member = group.members[i % group.members.length];
+      if (member) inFlight.set(member, (inFlight.get(member) ?? 0) + cursor.inFlight.size);
+    });
+    let progressed = true;
+    // Round-robin over the partitions, one message per partition per round, so a member's
+    // window is shared fairly instead of going to the first partitions' backlog.
+    while (progressed && !this.halted && group.members.length > 0) {
+      progressed = false;
+      for (let i = 0; i < topic.partitions.length; i++) {
+        const p = topic.partitions[i];
+        const cursor = (group.cursors[i] ??= newCursor(group.offsets[i]));
+        if (cursor.next < group.offsets[i]) cursor.next = group.offsets[i];
+        if (cursor.next >= p.base + p.log.length) continue;
+        const member = group.members[i % group.members.length];
+        const taken = inFlight.get(member) ?? 0;
+        if (member.concurrency === undefined ? cursor.inFlight.size > 0 : taken >= member.concurrency) continue;
+        if (cursor.done.has(cursor.next) || cursor.inFlight.has(cursor.next)) {
+          cursor.next++; // handed out before a failed delivery rewound the cursor
+          progressed = true;
+          continue;
+        }
+        const message = p.log[cursor.next - p.base];
+        if (!message) {
+          // A message a damaged journal segment lost: nothing to deliver, only to step over.
+          cursor.done.add(cursor.next++);
+          this.commit(group, i);
+          progressed = true;
+          continue;
+        }
+        if ([...cursor.inFlight.values()].includes(message.key)) continue;
+        cursor.next++;
+        cursor.inFlight.set(message.offset, message.key);
+        inFlight.set(member, taken + 1);
+        progressed = true;
+        this.busy++;
+        let delivered: Promise<void>;
+        try {
+          delivered = member.deliver({ topic: group.topic, partition: i, ...message });
+        } catch (error) {
+          delivered = Promise.reject(error);
+        }
+        delivered.then(
+          () => this.finished(group, i, message.offset, true),
+          () => this.finished(group, i, message.offset, false),
+        );
       }
     }
+  }
+
+  /** A delivery ended: commit what is now contiguous, and hand out what it held back. */
+  private finished(group: Group, partition: number, offset: number, ok: boolean): void {
+    const cursor = group.cursors[partition];
+    cursor.inFlight.delete(offset);
+    this.busy--;
+    if (!this.halted) {
+      // Delivery never rejects (`deliver` in delivery.ts); if a member's did anyway, the message
+      // stays uncommitted and is handed out again on the partition's next append or join.
+      if (ok) cursor.done.add(offset);
+      else cursor.next = Math.min(cursor.next, offset);
+      this.commit(group, partition);
+      if (ok) this.dispatch(group);
+    }
+    this.notifyIfIdle();
+  }
+
+  /** Moves the committed offset over every done message directly after it (commit only after the work is done). */
+  private commit(group: Group, partition: number): void {
+    const cursor = group.cursors[partition];
+    const before = group.offsets[partition];
+    while (cursor.done.delete(group.offsets[partition])) group.offsets[partition]++;
+    if (group.offsets[partition] === before) return;
+    if (group.durable && this.topics.get(group.topic)!.journalled) this.journal?.committed();
+    this.compact(group.topic, partition);
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private durableGroups(): GroupSnapshot[] {
@@ -254,3 +353,4 @@ export class InProcessBroker {
 }
 
 const groupKey = (topic: string, group: string) => `${topic}\u0000${group}`;
+const newCursor = (offset: number): Cursor => ({ next: offset, inFlight: new Map(), done: new Set() });

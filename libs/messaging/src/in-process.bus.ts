@@ -60,6 +60,7 @@ export class InProcessEventBus implements EventBus {
     this.consumed.push({ topic: topic.name, group: options.group });
     const leave = this.options.broker.join(topic.name, options.group, {
       fromBeginning: options.fromBeginning ?? true,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       deliver: async (raw: RawDelivery) => {
         await deliver(topic, raw, this.deliveryContext(options.group), handler);
       },

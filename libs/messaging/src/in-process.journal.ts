@@ -6,9 +6,9 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  promises as fsp,
   readdirSync,
   readFileSync,
-  renameSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -325,13 +325,15 @@ export class BrokerJournal {
     this.lastOffsets = body;
     const file = join(this.dir, OFFSETS_FILE);
     const tmp = `${file}.tmp`;
-    writeFileSync(tmp, body);
-    if (this.policy !== 'never') {
-      const fd = openSync(tmp, 'r');
-      await new Promise<void>((resolve) => fsync(fd, () => resolve()));
-      closeSync(fd);
+    // Off the event loop: the handlers keep running while the file is written and synced.
+    const handle = await fsp.open(tmp, 'w');
+    try {
+      await handle.writeFile(body);
+      if (this.policy !== 'never') await handle.sync();
+    } finally {
+      await handle.close();
     }
-    if (this.state === 'open') renameSync(tmp, file);
+    if (this.state === 'open') await fsp.rename(tmp, file);
   }
 
   /**

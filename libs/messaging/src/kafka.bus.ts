@@ -20,6 +20,17 @@ export function partitionsOf(topic: TopicDef<unknown>, settings: KafkaBusOptions
   return chosen !== undefined && chosen >= 1 ? chosen : topic.partitions;
 }
 
+/**
+ * Partitions one consumer handles at once: a subscriber's `concurrency` where it asks for more
+ * than the bus's setting (default 3), so a batching handler is handed enough messages to fill its
+ * batches. One message per partition at a time, as kafkajs's eachMessage does: the window is
+ * bounded by the partitions the consumer holds.
+ */
+export function partitionsConsumedAtOnce(subscriberConcurrency: number | undefined, busSetting: number | undefined): number {
+  const base = busSetting ?? 3;
+  return subscriberConcurrency !== undefined && subscriberConcurrency > base ? subscriberConcurrency : base;
+}
+
 export interface KafkaBusOptions {
   source: string;
   brokers: string[];
@@ -212,7 +223,7 @@ export class KafkaEventBus implements EventBus {
         await current.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
         await current.run({
           autoCommit: false,
-          partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+          partitionsConsumedConcurrently: partitionsConsumedAtOnce(options.concurrency, this.options.partitionsConsumedConcurrently),
           // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands each message a heartbeat closure, not a method
           eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
             const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { defineTopic } from '@adseed/contracts';
 import { CommonEnv, ConfigError, loadConfig } from '@adseed/config';
 import { z } from 'zod';
-import { partitionsOf } from './kafka.bus';
+import { partitionsConsumedAtOnce, partitionsOf } from './kafka.bus';
 
 describe(partitionsOf.name, () => {
   const ingest = defineTopic('adseed.asset.ingest-requested.v1', z.object({}), 16);
@@ -30,5 +30,14 @@ describe(partitionsOf.name, () => {
       (error: unknown) => error instanceof ConfigError && error.problems.length === 2 && error.problems.every((p) => p.variable === 'KAFKA_TOPIC_PARTITIONS_OVERRIDES'),
     );
     assert.throws(() => loadConfig(CommonEnv, { KAFKA_TOPIC_PARTITIONS: '-1' }), ConfigError);
+  });
+});
+
+describe(partitionsConsumedAtOnce.name, () => {
+  it("a subscriber's window widens the partitions handled at once, never narrows them", () => {
+    assert.equal(partitionsConsumedAtOnce(undefined, undefined), 3);
+    assert.equal(partitionsConsumedAtOnce(undefined, 5), 5);
+    assert.equal(partitionsConsumedAtOnce(32, undefined), 32, 'the ingest consumer: twice the encoder batch');
+    assert.equal(partitionsConsumedAtOnce(2, 5), 5);
   });
 });

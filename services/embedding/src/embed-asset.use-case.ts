@@ -19,6 +19,12 @@ export class EmbedAssetUseCase {
   private readonly images?: MicroBatcher<Buffer, Float32Array>;
   private readonly captions?: MicroBatcher<string, Float32Array>;
   private readonly labeller?: ZeroShotLabeller;
+  /**
+   * Events to handle at once (the consumer's window): twice the encoder batch, so one batch is in
+   * the model while the next one fills. One event per partition at a time left batches of ~3 and
+   * a serial tail, as the keys spread unevenly over the partitions.
+   */
+  readonly concurrency: number;
 
   constructor(
     @Inject(ENCODERS) private readonly encoders: LoadedEncoders,
@@ -28,6 +34,7 @@ export class EmbedAssetUseCase {
     @Inject(SERVICE_CONFIG) env: EmbeddingEnv,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
+    this.concurrency = 2 * env.ADSEED_ENCODER_BATCH_SIZE;
     const options = (tower: string) => ({
       maxBatch: env.ADSEED_ENCODER_BATCH_SIZE,
       maxWaitMs: env.ADSEED_ENCODER_BATCH_WAIT_MS,

@@ -57,7 +57,7 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
     await bus.subscribe(StorageTopics.objectEvents, { group: `${EMBEDDING_GROUP}-storage-bridge` }, async (m) => {
       await this.storageNotifications.execute(m.value);
     });
-    await bus.subscribe(AssetTopics.ingestRequested, { group: EMBEDDING_GROUP }, async (m) => {
+    await bus.subscribe(AssetTopics.ingestRequested, { group: EMBEDDING_GROUP, concurrency: this.embedAsset.concurrency }, async (m) => {
       await this.embedAsset.execute(m.value);
     });
     this.queryServer.handle(Queries.embedTexts, (request) => this.embedTexts.execute(request));
