@@ -73,7 +73,6 @@ function photoSubset(count) {
   return { dir, files: subset.map((r) => join(DEFAULT_DEMO_LIBRARY, r.file)) };
 }
 
-
 /**
  * A Python with Pillow + numpy for the preprocessing peer: BENCH_PYTHON if set, else a venv made
  * once under .cache/bench-venv (`pip install pillow numpy`). Undefined, with the reason, when
@@ -82,7 +81,8 @@ function photoSubset(count) {
 function pillowPython() {
   const { spawnSync } = require('node:child_process');
   const works = (python) => spawnSync(python, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status === 0;
-  if (process.env.BENCH_PYTHON) return works(process.env.BENCH_PYTHON) ? { python: process.env.BENCH_PYTHON } : { reason: `no Pillow + numpy for ${process.env.BENCH_PYTHON}` };
+  if (process.env.BENCH_PYTHON)
+    return works(process.env.BENCH_PYTHON) ? { python: process.env.BENCH_PYTHON } : { reason: `no Pillow + numpy for ${process.env.BENCH_PYTHON}` };
   const venv = join(cache, 'bench-venv');
   const python = join(venv, 'bin', 'python');
   if (existsSync(python) && works(python)) return { python };
@@ -108,7 +108,11 @@ async function benchPreprocessing(files) {
   const hashes = [];
   for (const b of bytes) {
     const t = await preprocessForClip(b);
-    hashes.push(createHash('sha256').update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength)).digest('hex'));
+    hashes.push(
+      createHash('sha256')
+        .update(new Uint8Array(t.buffer, t.byteOffset, t.byteLength))
+        .digest('hex'),
+    );
   }
   const peer = pillowPython();
   const theirs = [];
@@ -124,7 +128,11 @@ async function benchPreprocessing(files) {
     const cpu = process.cpuUsage(cpu0);
     oursCpu.push((cpu.user + cpu.system) / 1000 / bytes.length);
     if (!peer.python) continue;
-    const run = spawnSync(peer.python, [join(repo, 'scripts/bench-preprocess-pil.py'), ...files], { encoding: 'utf8', maxBuffer: 16 << 20, env: { ...process.env, BENCH_REPS: '1' } });
+    const run = spawnSync(peer.python, [join(repo, 'scripts/bench-preprocess-pil.py'), ...files], {
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+      env: { ...process.env, BENCH_REPS: '1' },
+    });
     if (run.status !== 0) {
       peer.reason = `peer failed: ${run.stderr.trim().split('\n').pop()}`;
       peer.python = undefined;
@@ -163,7 +171,11 @@ async function encoderMetrics(app) {
   };
   const towers = {};
   for (const tower of ['clip-image', 'clip-text', 'caption']) {
-    towers[tower] = { calls: metric('adseed_encoder_batch_size_count', tower), inputs: metric('adseed_encoder_batch_size_sum', tower), seconds: metric('adseed_encoder_latency_seconds_sum', tower) };
+    towers[tower] = {
+      calls: metric('adseed_encoder_batch_size_count', tower),
+      inputs: metric('adseed_encoder_batch_size_sum', tower),
+      seconds: metric('adseed_encoder_latency_seconds_sum', tower),
+    };
   }
   return towers;
 }
@@ -184,7 +196,8 @@ async function stageRecorder(app) {
     target[method] = function (...args) {
       const start = performance.now();
       const result = original.apply(this, args);
-      if (result && typeof result.then === 'function') return result.finally(() => note(typeof name === 'function' ? name(...args) : name, start, performance.now()));
+      if (result && typeof result.then === 'function')
+        return result.finally(() => note(typeof name === 'function' ? name(...args) : name, start, performance.now()));
       note(typeof name === 'function' ? name(...args) : name, start, performance.now());
       return result;
     };
@@ -227,14 +240,22 @@ async function stageRecorder(app) {
         if (!calls) continue;
         const inputs = after[tower].inputs - before[tower].inputs;
         const seconds = after[tower].seconds - before[tower].seconds;
-        lines.push([`encoder ${tower}${tower === 'clip-image' ? ' (decode+preprocess+inference)' : ''}`, seconds * 1000, `sum of call latencies (calls overlap); ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`]);
+        lines.push([
+          `encoder ${tower}${tower === 'clip-image' ? ' (decode+preprocess+inference)' : ''}`,
+          seconds * 1000,
+          `sum of call latencies (calls overlap); ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`,
+        ]);
       }
       for (const [name, s] of stages) {
         if (name === 'join') continue;
         lines.push([name, union(s.intervals), `busy wall time; ${s.calls} calls, sum ${(s.sum / photos).toFixed(2)} ms/${unit}`]);
       }
       for (const [name, busyMs, detail] of lines) {
-        record(`  ${label} stage: ${name}`, `${(busyMs / photos).toFixed(2)} ms/${unit}`, `${((100 * busyMs) / wallMs).toFixed(0)}% of ${label} wall; ${detail}`);
+        record(
+          `  ${label} stage: ${name}`,
+          `${(busyMs / photos).toFixed(2)} ms/${unit}`,
+          `${((100 * busyMs) / wallMs).toFixed(0)}% of ${label} wall; ${detail}`,
+        );
       }
       void t0;
     },
@@ -275,7 +296,11 @@ async function benchIngestAndConversation() {
   const rawMain = mainNote(main0);
   await encoder.close();
   lastRawPerSecond = rawPerSecond;
-  record(`CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`, `${rawPerSecond.toFixed(2)} images/s`, `${N} demo photos, decode+preprocess included; CPU ${ms(rawCpu)}/photo (all threads${rawMain})`);
+  record(
+    `CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`,
+    `${rawPerSecond.toFixed(2)} images/s`,
+    `${N} demo photos, decode+preprocess included; CPU ${ms(rawCpu)}/photo (all threads${rawMain})`,
+  );
 
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
   const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });
@@ -298,7 +323,8 @@ async function benchIngestAndConversation() {
     await stages.report(wallMs, N);
     if (!wants('search') && !wants('cluster') && !wants('conversation')) return;
 
-    const json = (path, body) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+    const json = (path, body) =>
+      fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
     const segments = ['young urban professionals', 'outdoor-loving dog owner', 'cat lovers in small apartments', 'busy families with kids', 'retired seniors'];
     const ttfs = [];
     for (let i = 0; i < 20; i++) {
@@ -308,7 +334,11 @@ async function benchIngestAndConversation() {
       if (!shown.currentSeed) throw new Error(`no seed shown: ${JSON.stringify(shown).slice(0, 300)}`);
       ttfs.push(performance.now() - t0);
     }
-    record('conversation time-to-first-seed p50 / p99', `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`, '20 conversations, CLIP + caption, RRF (5 segments: repeats hit the text cache)');
+    record(
+      'conversation time-to-first-seed p50 / p99',
+      `${ms(percentile(ttfs, 50))} / ${ms(percentile(ttfs, 99))}`,
+      '20 conversations, CLIP + caption, RRF (5 segments: repeats hit the text cache)',
+    );
     await benchSearch(app, json, N, app.url);
   } finally {
     await app.close();
@@ -327,28 +357,42 @@ async function searchLoad(url, { clients = 20, seconds = 20, tenant, offset = 20
   let n = 0;
   const statuses = new Map();
   const end = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (performance.now() < end) {
-      const text = distinctQueries(1, offset + n++)[0];
-      const t0 = performance.now();
-      try {
-        const res = await fetch(`${url}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', ...(tenant ? { 'x-tenant-id': tenant } : {}) }, body: JSON.stringify({ text }) });
-        await res.arrayBuffer();
-        if (!res.ok) {
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const text = distinctQueries(1, offset + n++)[0];
+        const t0 = performance.now();
+        try {
+          const res = await fetch(`${url}/v1/search`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(tenant ? { 'x-tenant-id': tenant } : {}) },
+            body: JSON.stringify({ text }),
+          });
+          await res.arrayBuffer();
+          if (!res.ok) {
+            errors++;
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          }
+        } catch {
           errors++;
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          statuses.set('network', (statuses.get('network') ?? 0) + 1);
         }
-      } catch {
-        errors++;
-        statuses.set('network', (statuses.get('network') ?? 0) + 1);
+        latencies.push(performance.now() - t0);
       }
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  return { requests: latencies.length, errors, statuses: [...statuses].map(([k, v]) => `${k}×${v}`).join(' '), perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    }),
+  );
+  return {
+    requests: latencies.length,
+    errors,
+    statuses: [...statuses].map(([k, v]) => `${k}×${v}`).join(' '),
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
-const loadNote = (l) => `${l.requests} requests, ${l.errors} errors${l.statuses ? ` (${l.statuses})` : ''}, p50 ${ms(l.p50)} / p99 ${ms(l.p99)}; load average ${loadavg()[0].toFixed(1)}`;
+const loadNote = (l) =>
+  `${l.requests} requests, ${l.errors} errors${l.statuses ? ` (${l.statuses})` : ''}, p50 ${ms(l.p50)} / p99 ${ms(l.p99)}; load average ${loadavg()[0].toFixed(1)}`;
 
 /** Distinct search texts, the same on every run: demo-like captions, made unique by position. */
 function distinctQueries(count, offset = 0) {
@@ -369,7 +413,11 @@ async function benchSearch(app, json, seeds, baseUrl) {
   };
   const sequential = [];
   for (const text of distinctQueries(50, 100_000)) sequential.push(await timedSearch(text));
-  record('gateway search (text → top-3) p50 / p99, embedded', `${ms(percentile(sequential, 50))} / ${ms(percentile(sequential, 99))}`, `50 sequential distinct queries over ${seeds} seeds, both text towers, no cache hits`);
+  record(
+    'gateway search (text → top-3) p50 / p99, embedded',
+    `${ms(percentile(sequential, 50))} / ${ms(percentile(sequential, 99))}`,
+    `50 sequential distinct queries over ${seeds} seeds, both text towers, no cache hits`,
+  );
 
   // The process's CPU includes the bench's own HTTP client (undici), which shares the 2 cores.
   const clients = 20;
@@ -380,9 +428,11 @@ async function benchSearch(app, json, seeds, baseUrl) {
   const stages = await stageRecorder(app);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < texts.length) latencies.push(await timedSearch(texts[next++]));
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < texts.length) latencies.push(await timedSearch(texts[next++]));
+    }),
+  );
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const perSecond = texts.length / (wallMs / 1000);
@@ -403,7 +453,11 @@ async function benchSearch(app, json, seeds, baseUrl) {
   const h0 = performance.now();
   for (let i = 0; i < 100; i++) hits.push(await timedSearch(texts[i % 10]));
   const hitWall = performance.now() - h0;
-  record('gateway search, text-cache hit p50 / p99', `${ms(percentile(hits, 50))} / ${ms(percentile(hits, 99))}`, `100 sequential repeats of 10 texts already searched; load average ${loadavg()[0].toFixed(1)}; target ≤ 5 ms`);
+  record(
+    'gateway search, text-cache hit p50 / p99',
+    `${ms(percentile(hits, 50))} / ${ms(percentile(hits, 99))}`,
+    `100 sequential repeats of 10 texts already searched; load average ${loadavg()[0].toFixed(1)}; target ≤ 5 ms`,
+  );
   await hitStages.report(hitWall, hits.length, { label: 'cache hit', unit: 'search' });
 }
 
@@ -422,7 +476,11 @@ async function benchCluster(rawPerSecond) {
   const { startCluster, INFRA } = require(join(repo, 'services/standalone/dist/integration/cluster'));
   const clipDir = await vitB32();
   const captionDir = await ensureCaptionModel(cache);
-  const infra = (script, ...args) => execFileSync('bash', [join(repo, 'scripts/infra', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ADSEED_KSERVE_MODEL_DIR: clipDir } });
+  const infra = (script, ...args) =>
+    execFileSync('bash', [join(repo, 'scripts/infra', script), ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ADSEED_KSERVE_MODEL_DIR: clipDir },
+    });
   infra('all.sh', 'up');
   infra('kserve.sh', 'stop'); // serve the benchmark model, whatever was served before
   infra('kserve.sh', 'start');
@@ -431,16 +489,25 @@ async function benchCluster(rawPerSecond) {
   const tenant = `bench-${Date.now().toString(36)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-cluster-'));
   const cluster = await startCluster({
-    dataDir, basePort: 18600,
+    dataDir,
+    basePort: 18600,
     env: {
-      ADSEED_BUS: 'kafka', KAFKA_BROKERS: INFRA.kafka, ADSEED_STORE: 'minio', MINIO_ENDPOINT: INFRA.minio.endPoint, MINIO_PORT: String(INFRA.minio.port),
-      MINIO_ACCESS_KEY: INFRA.minio.accessKey, MINIO_SECRET_KEY: INFRA.minio.secretKey, ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
+      ADSEED_BUS: 'kafka',
+      KAFKA_BROKERS: INFRA.kafka,
+      ADSEED_STORE: 'minio',
+      MINIO_ENDPOINT: INFRA.minio.endPoint,
+      MINIO_PORT: String(INFRA.minio.port),
+      MINIO_ACCESS_KEY: INFRA.minio.accessKey,
+      MINIO_SECRET_KEY: INFRA.minio.secretKey,
+      ADSEED_STORAGE_NOTIFY_ARN: INFRA.notifyArn,
       // BENCH_CLUSTER_STACK=local: the embedded mode's encoders (ONNX in process) and index in the
       // service processes, so search over the services differs from embedded by the transport only
       ...(process.env.BENCH_CLUSTER_STACK === 'local'
         ? { ADSEED_ENCODER: 'onnx', ADSEED_INDEX: 'embedded' }
         : { ADSEED_ENCODER: 'triton', TRITON_ENDPOINTS: INFRA.kserve, ADSEED_INDEX: 'qdrant', QDRANT_URL: INFRA.qdrant, QDRANT_COLLECTION_PREFIX: 'bench' }),
-      ADSEED_CLIP_MODEL_DIR: clipDir, ADSEED_CAPTION_MODEL_DIR: captionDir, LOG_LEVEL: 'warn',
+      ADSEED_CLIP_MODEL_DIR: clipDir,
+      ADSEED_CAPTION_MODEL_DIR: captionDir,
+      LOG_LEVEL: 'warn',
     },
   });
   const kafka = new Kafka({ clientId: 'adseed-bench', brokers: [INFRA.kafka], logLevel: logLevel.NOTHING });
@@ -450,7 +517,12 @@ async function benchCluster(rawPerSecond) {
     const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
     await consumer.connect();
     await consumer.subscribe({ topic: 'adseed.asset.indexed.v1', fromBeginning: false });
-    await consumer.run({ eachMessage: async ({ message }) => { const v = JSON.parse(message.value.toString()); if (v.tenant === tenant) indexed.add(v.assetId); } });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const v = JSON.parse(message.value.toString());
+        if (v.tenant === tenant) indexed.add(v.assetId);
+      },
+    });
     await joined;
     const minio = new Minio({ ...INFRA.minio, useSSL: false });
     // The embedding service's own encoder histograms, before and after: the batches it ran at.
@@ -459,7 +531,9 @@ async function benchCluster(rawPerSecond) {
     const t0 = performance.now();
     for (const row of rowsAll) {
       await minio.putObject('seeds', `${tenant}/${row.file}`, readFileSync(join(DEFAULT_DEMO_LIBRARY, row.file)), undefined, {
-        'Content-Type': 'image/jpeg', 'X-Amz-Meta-Caption': encodeURIComponent(row.caption ?? ''), 'X-Amz-Meta-Tags': encodeURIComponent(row.tags.join(',')),
+        'Content-Type': 'image/jpeg',
+        'X-Amz-Meta-Caption': encodeURIComponent(row.caption ?? ''),
+        'X-Amz-Meta-Tags': encodeURIComponent(row.tags.join(',')),
       });
     }
     while (indexed.size < rowsAll.length) {
@@ -468,7 +542,13 @@ async function benchCluster(rawPerSecond) {
     }
     const perSecond = rowsAll.length / ((performance.now() - t0) / 1000);
     const ingestWallMs = performance.now() - t0;
-    record(process.env.BENCH_CLUSTER_STACK === 'local' ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index' : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter', `${perSecond.toFixed(2)} images/s`, `${rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; ` : ''}5 processes; load average ${loadavg()[0].toFixed(1)}`);
+    record(
+      process.env.BENCH_CLUSTER_STACK === 'local'
+        ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index'
+        : 'ingest over MinIO → Kafka → Triton (KServe v2) → Qdrant adapter',
+      `${perSecond.toFixed(2)} images/s`,
+      `${rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; ` : ''}5 processes; load average ${loadavg()[0].toFixed(1)}`,
+    );
     const encodersAfter = await encoderMetrics(embeddingService).catch(() => undefined);
     for (const tower of ['clip-image', 'caption']) {
       if (!encodersBefore || !encodersAfter) break;
@@ -476,11 +556,19 @@ async function benchCluster(rawPerSecond) {
       if (!calls) continue;
       const inputs = encodersAfter[tower].inputs - encodersBefore[tower].inputs;
       const busyMs = (encodersAfter[tower].seconds - encodersBefore[tower].seconds) * 1000;
-      record(`  cluster ingest stage: encoder ${tower}`, `${(busyMs / rowsAll.length).toFixed(2)} ms/photo`, `${((100 * busyMs) / ingestWallMs).toFixed(0)}% of ingest wall; sum of call latencies in the embedding service; ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`);
+      record(
+        `  cluster ingest stage: encoder ${tower}`,
+        `${(busyMs / rowsAll.length).toFixed(2)} ms/photo`,
+        `${((100 * busyMs) / ingestWallMs).toFixed(0)}% of ingest wall; sum of call latencies in the embedding service; ${calls} calls, mean batch ${(inputs / calls).toFixed(1)}`,
+      );
     }
     const search = async (text) => {
       const s0 = performance.now();
-      const res = await fetch(`${cluster.gatewayUrl}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ text }) });
+      const res = await fetch(`${cluster.gatewayUrl}/v1/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenant-id': tenant },
+        body: JSON.stringify({ text }),
+      });
       if (!res.ok) throw new Error(`search failed: ${res.status} ${await res.text()}`);
       await res.json();
       return performance.now() - s0;
@@ -490,7 +578,11 @@ async function benchCluster(rawPerSecond) {
     // the same 50 distinct texts as the embedded figure (no text-cache hits)
     for (const text of distinctQueries(50, 100_000)) searches.push(await search(text));
     const stack = process.env.BENCH_CLUSTER_STACK === 'local' ? 'encoders (ONNX) and embedded index in the services' : 'embedding (Triton) → Qdrant adapter';
-    record('gateway search (text → top-3) p50 / p99, over the services (gRPC)', `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`, `50 sequential distinct queries; gateway → retrieval → embedding, ${stack}; load average ${loadavg()[0].toFixed(1)}`);
+    record(
+      'gateway search (text → top-3) p50 / p99, over the services (gRPC)',
+      `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`,
+      `50 sequential distinct queries; gateway → retrieval → embedding, ${stack}; load average ${loadavg()[0].toFixed(1)}`,
+    );
     const load = await searchLoad(cluster.gatewayUrl, { clients: 20, seconds: 20, tenant });
     record('gateway search, 20 clients for 20 s, over the services (gRPC)', `${load.perSecond.toFixed(0)}/s, ${load.errors} errors`, loadNote(load));
   } finally {
@@ -520,10 +612,16 @@ async function benchIndex() {
     const shape = `${size.toLocaleString('en')} × 512`;
     const ratio = (rss) => (rss / r.rawMb).toFixed(2);
     record(`embedded index build, ${shape}`, `${(r.buildMs / 1000).toFixed(1)} s`, 'upserts of 1,000 with fsync, compactions included');
-    record(`embedded index RSS after build / after reopen, ${shape}`, `${mb(r.afterBuild.rssMb)} / ${mb(r.afterOpen.rssMb)}`,
-      `ratio RSS/raw = ${ratio(r.afterBuild.rssMb)} / ${ratio(r.afterOpen.rssMb)} (raw float32 ${mb(r.rawMb)}); peak ${mb(r.afterBuild.peakRssMb)} / ${mb(r.afterOpen.peakRssMb)}`);
-    record(`embedded index reopen (fresh process), ${shape}`, `${(r.openMs / 1000).toFixed(2)} s`,
-      `snapshot of ${r.snapshotRecords.toLocaleString('en')} records + ${r.logFrames} log frames replayed`);
+    record(
+      `embedded index RSS after build / after reopen, ${shape}`,
+      `${mb(r.afterBuild.rssMb)} / ${mb(r.afterOpen.rssMb)}`,
+      `ratio RSS/raw = ${ratio(r.afterBuild.rssMb)} / ${ratio(r.afterOpen.rssMb)} (raw float32 ${mb(r.rawMb)}); peak ${mb(r.afterBuild.peakRssMb)} / ${mb(r.afterOpen.peakRssMb)}`,
+    );
+    record(
+      `embedded index reopen (fresh process), ${shape}`,
+      `${(r.openMs / 1000).toFixed(2)} s`,
+      `snapshot of ${r.snapshotRecords.toLocaleString('en')} records + ${r.logFrames} log frames replayed`,
+    );
     let peer = 'numpy peer skipped: no numpy for ' + python;
     if (hasNumpy) {
       const run = spawnSync(python, [join(repo, 'scripts/bench-index-numpy.py'), String(size)], { encoding: 'utf8', maxBuffer: 1 << 20 });
@@ -534,8 +632,11 @@ async function benchIndex() {
         peer = `numpy peer failed: ${run.stderr.trim().split('\n').pop()}`;
       }
     }
-    record(`embedded index exact top-3 p50 / p99, ${shape}`, `${ms(r.afterOpen.p50Ms)} / ${ms(r.afterOpen.p99Ms)}`,
-      `after reopen (after build ${ms(r.afterBuild.p50Ms)} / ${ms(r.afterBuild.p99Ms)}), ${r.afterOpen.exactRowsPerSearch} rows re-scored per search; ${peer}`);
+    record(
+      `embedded index exact top-3 p50 / p99, ${shape}`,
+      `${ms(r.afterOpen.p50Ms)} / ${ms(r.afterOpen.p99Ms)}`,
+      `after reopen (after build ${ms(r.afterBuild.p50Ms)} / ${ms(r.afterBuild.p99Ms)}), ${r.afterOpen.exactRowsPerSearch} rows re-scored per search; ${peer}`,
+    );
   }
 }
 
@@ -545,8 +646,16 @@ async function benchCatalogue() {
   const encoder = await MiniLmCaptionEncoder.load({ modelDir: await ensureCaptionModel(cache), batchSize: 32 });
   try {
     const r = await benchCatalogue({ assets: 100_000, subjects: 2_000, embedTexts: (texts) => encoder.embedTexts(texts) });
-    record(`subject catalogue update per indexed asset p50 / p99 at ${r.assets.toLocaleString('en')} assets`, `${ms(r.updateP50Ms)} / ${ms(r.updateP99Ms)}`, `${r.subjects} subjects; snapshot written in the background every second`);
-    record('subject catalogue merge pass (near duplicates, all-MiniLM-L6-v2)', ms(r.mergePassMs), `first read after ${r.assets.toLocaleString('en')} assets; later passes only check new subjects; list ${ms(r.listMs)}`);
+    record(
+      `subject catalogue update per indexed asset p50 / p99 at ${r.assets.toLocaleString('en')} assets`,
+      `${ms(r.updateP50Ms)} / ${ms(r.updateP99Ms)}`,
+      `${r.subjects} subjects; snapshot written in the background every second`,
+    );
+    record(
+      'subject catalogue merge pass (near duplicates, all-MiniLM-L6-v2)',
+      ms(r.mergePassMs),
+      `first read after ${r.assets.toLocaleString('en')} assets; later passes only check new subjects; list ${ms(r.listMs)}`,
+    );
   } finally {
     await encoder.close?.();
   }
@@ -571,7 +680,12 @@ async function benchGuardrails() {
   // nsfwjs MobileNetV2 per uploaded photo (decode + squash + classify); the demo pets are all safe, so every flag is a false positive.
   // tfjs-wasm on the bench's thread and in a worker thread (as the gateway runs it), onnxruntime (1 thread; needs
   // bash libs/guardrails/onnx/convert.sh) in a worker, and tfjs's pure-JS CPU backend on 10 photos.
-  for (const [runtime, where, count] of [['tfjs', 'thread', Infinity], ['tfjs', 'worker', Infinity], ['onnx', 'worker', Infinity], ['tfjs-cpu', 'thread', 10]]) {
+  for (const [runtime, where, count] of [
+    ['tfjs', 'thread', Infinity],
+    ['tfjs', 'worker', Infinity],
+    ['onnx', 'worker', Infinity],
+    ['tfjs-cpu', 'thread', 10],
+  ]) {
     const r = await benchImageGuardrail(count, runtime, where);
     if ('skipped' in r) {
       record(`image guardrail (${runtime}, ${where})`, 'skipped', r.skipped);
@@ -579,15 +693,35 @@ async function benchGuardrails() {
     }
     const share = lastGenerationP50 ? `; ${((100 * r.p50Ms) / lastGenerationP50).toFixed(0)} % of a local ad's p50` : '';
     const flagged = r.flagged.map((f) => `${f.file} ${f.reasons.join('+')} ${Math.max(...f.reasons.map((c) => f.scores[c])).toFixed(2)}`).join(', ');
-    record(`image guardrail nsfwjs MobileNetV2 (${runtime}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ${where}) per photo p50 / p99`, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`, `${r.images} demo photos, model load ${(r.loadMs / 1000).toFixed(1)} s, event-loop delay p99 / max ${ms(r.loopDelayP99Ms)} / ${ms(r.loopDelayMaxMs)}, flagged ${r.flagged.length}${flagged ? ` (${flagged})` : ''}${share}`);
+    record(
+      `image guardrail nsfwjs MobileNetV2 (${runtime}, ${r.threads} thread${r.threads > 1 ? 's' : ''}, ${where}) per photo p50 / p99`,
+      `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`,
+      `${r.images} demo photos, model load ${(r.loadMs / 1000).toFixed(1)} s, event-loop delay p99 / max ${ms(r.loopDelayP99Ms)} / ${ms(r.loopDelayMaxMs)}, flagged ${r.flagged.length}${flagged ? ` (${flagged})` : ''}${share}`,
+    );
   }
   // Through the product: POST /v1/ads with both guardrails on vs off (interleaved), and the image
   // guardrail alone on the generated 1080×1080 ads; the share is of one ad's time with them on.
   const g = await benchGuardrailShare(20);
-  record('POST /v1/ads p50 / p99, guardrails on / off', `${ms(g.adOn.p50Ms)} / ${ms(g.adOn.p99Ms)} vs ${ms(g.adOff.p50Ms)} / ${ms(g.adOff.p99Ms)}`, `${g.adOn.n} ads each side, interleaved; local generator, headline + CTA`);
-  record('image guardrail per generated ad p50 / p99', `${ms(g.imagePerAd.p50Ms)} / ${ms(g.imagePerAd.p99Ms)}`, `nsfwjs MobileNetV2 (tfjs-wasm, worker thread) on the ${g.imagePerAd.n} ads above (1080×1080 PNG); flagged ${g.flaggedAds}`);
-  record('text guardrail per ad (headline + CTA) p50 / p99', `${g.textPerAd.p50Ms.toFixed(3)} ms / ${g.textPerAd.p99Ms.toFixed(3)} ms`, `${g.textPerAd.n} runs`);
-  record("guardrails' share of one ad (p50)", `${(100 * g.share).toFixed(0)} %`, `(image + text p50) / POST /v1/ads p50 with them on; on − off p50 ${ms(g.adOn.p50Ms - g.adOff.p50Ms)}`);
+  record(
+    'POST /v1/ads p50 / p99, guardrails on / off',
+    `${ms(g.adOn.p50Ms)} / ${ms(g.adOn.p99Ms)} vs ${ms(g.adOff.p50Ms)} / ${ms(g.adOff.p99Ms)}`,
+    `${g.adOn.n} ads each side, interleaved; local generator, headline + CTA`,
+  );
+  record(
+    'image guardrail per generated ad p50 / p99',
+    `${ms(g.imagePerAd.p50Ms)} / ${ms(g.imagePerAd.p99Ms)}`,
+    `nsfwjs MobileNetV2 (tfjs-wasm, worker thread) on the ${g.imagePerAd.n} ads above (1080×1080 PNG); flagged ${g.flaggedAds}`,
+  );
+  record(
+    'text guardrail per ad (headline + CTA) p50 / p99',
+    `${g.textPerAd.p50Ms.toFixed(3)} ms / ${g.textPerAd.p99Ms.toFixed(3)} ms`,
+    `${g.textPerAd.n} runs`,
+  );
+  record(
+    "guardrails' share of one ad (p50)",
+    `${(100 * g.share).toFixed(0)} %`,
+    `(image + text p50) / POST /v1/ads p50 with them on; on − off p50 ${ms(g.adOn.p50Ms - g.adOff.p50Ms)}`,
+  );
 }
 
 async function main() {
@@ -600,7 +734,10 @@ async function main() {
   if (wants('guardrails')) await benchGuardrails();
   if (process.argv.includes('--write')) {
     const table = ['| figure | value | note |', '|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.value} | ${r.note} |`)].join('\n');
-    const doc = readFileSync(join(repo, 'docs', 'benchmarks.md'), 'utf8').replace(/<!-- figures -->[\s\S]*<!-- \/figures -->/, `<!-- figures -->\n${table}\n<!-- /figures -->`);
+    const doc = readFileSync(join(repo, 'docs', 'benchmarks.md'), 'utf8').replace(
+      /<!-- figures -->[\s\S]*<!-- \/figures -->/,
+      `<!-- figures -->\n${table}\n<!-- /figures -->`,
+    );
     writeFileSync(join(repo, 'docs', 'benchmarks.md'), doc);
     console.log('\nwrote docs/benchmarks.md');
   }

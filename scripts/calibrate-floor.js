@@ -57,7 +57,10 @@ async function main() {
   const photos = PRODUCT_LIBRARY.map((p) => ({ labels: [p.tags[0]], text: captionTextFor({ caption: p.caption, tags: p.tags, path: `seeds/t/${p.file}` }) }));
   if (existsSync(join(DEFAULT_DEMO_LIBRARY, 'manifest.csv'))) {
     for (const row of parseManifest(readFileSync(join(DEFAULT_DEMO_LIBRARY, 'manifest.csv'), 'utf8'))) {
-      photos.push({ labels: [row.tags[0].toLowerCase().replace(/_/g, ' ')], text: captionTextFor({ caption: row.caption, tags: row.tags, path: `seeds/demo/${row.file}` }) });
+      photos.push({
+        labels: [row.tags[0].toLowerCase().replace(/_/g, ' ')],
+        text: captionTextFor({ caption: row.caption, tags: row.tags, path: `seeds/demo/${row.file}` }),
+      });
     }
   }
   const subjects = [...new Set(photos.map((p) => p.labels[0]))];
@@ -79,17 +82,38 @@ async function main() {
   const productVectors = await embed(productSubjects);
   const segMatch = [];
   const segOther = [];
-  SEGMENTS.forEach((s, i) => productSubjects.forEach((name, j) => (s.fits.includes(name) ? segMatch : segOther).push(dot(segmentVectors[i], productVectors[j]))));
+  SEGMENTS.forEach((s, i) =>
+    productSubjects.forEach((name, j) => (s.fits.includes(name) ? segMatch : segOther).push(dot(segmentVectors[i], productVectors[j]))),
+  );
   separate(`segment floor: segment vs subject name (${SEGMENTS.length} segments, ${productSubjects.length} subjects)`, segMatch, segOther);
   console.log(`  chosen default ADSEED_SEGMENT_FLOOR=0.3 → ${at(0.3, segMatch, segOther)} (the proposer also counts retrieval evidence)`);
 
   const duplicates = [
-    ['red running shoes', 'running shoe'], ['camping tent', 'tent'], ['coffee mugs', 'coffee mug'], ['espresso maker', 'espresso machine'],
-    ['road bicycle', 'road bike'], ['electric vehicle', 'electric car'], ['yoga mats', 'yoga mat'], ['pram', 'baby stroller'],
-    ['english cocker spaniel', 'cocker spaniel'], ['pizza slice', 'pizza'], ['beach hotel', 'beach resort'], ['trail running shoes', 'running shoes'],
+    ['red running shoes', 'running shoe'],
+    ['camping tent', 'tent'],
+    ['coffee mugs', 'coffee mug'],
+    ['espresso maker', 'espresso machine'],
+    ['road bicycle', 'road bike'],
+    ['electric vehicle', 'electric car'],
+    ['yoga mats', 'yoga mat'],
+    ['pram', 'baby stroller'],
+    ['english cocker spaniel', 'cocker spaniel'],
+    ['pizza slice', 'pizza'],
+    ['beach hotel', 'beach resort'],
+    ['trail running shoes', 'running shoes'],
   ];
   const distinct = [];
-  const names = [...productSubjects, 'beagle', 'basset hound', 'golden retriever', 'labrador retriever', 'persian', 'siamese', 'english setter', 'english cocker spaniel'];
+  const names = [
+    ...productSubjects,
+    'beagle',
+    'basset hound',
+    'golden retriever',
+    'labrador retriever',
+    'persian',
+    'siamese',
+    'english setter',
+    'english cocker spaniel',
+  ];
   for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) distinct.push([names[i], names[j]]);
   const pairCos = async (pairs) => {
     const a = await embed(pairs.map((p) => p[0]));
@@ -100,7 +124,10 @@ async function main() {
   const distinctCos = await pairCos(distinct);
   separate(`merge cosine: near-duplicate names (${duplicates.length}) vs distinct subjects (${distinct.length} pairs)`, dupCos, distinctCos);
   console.log(`  chosen default ADSEED_SUBJECT_MERGE_COSINE=0.74 → ${at(0.74, dupCos, distinctCos)}`);
-  const worst = distinct.map((p, i) => [distinctCos[i], p.join(' / ')]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+  const worst = distinct
+    .map((p, i) => [distinctCos[i], p.join(' / ')])
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 3);
   console.log(`  closest distinct pairs: ${worst.map(([c, p]) => `${p} ${c.toFixed(2)}`).join('; ')}`);
   duplicates.forEach((p, i) => console.log(`  ${p.join(' / ')}: ${dupCos[i].toFixed(2)}`));
   await encoder.close?.();

@@ -8,16 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const {
-  COMPOSE_FILE,
-  SCENARIOS,
-  checkCompose,
-  interpolate,
-  loadRepoFacts,
-  parseCompose,
-  resolveCompose,
-  serviceEnvironment,
-} = require('./compose-check');
+const { COMPOSE_FILE, SCENARIOS, checkCompose, interpolate, loadRepoFacts, parseCompose, resolveCompose, serviceEnvironment } = require('./compose-check');
 
 describe(interpolate.name, () => {
   const env = { SET: 'value', EMPTY: '' };
@@ -92,74 +83,222 @@ describe(checkCompose.name, () => {
 
   describe('environment against the services env schemas', () => {
     it('catches a variable no schema reads', () => {
-      assertCaught((d) => { d.services.gateway.environment.ADSEED_MAX_UPLOAD_MB = '10'; }, 'services.gateway.environment.ADSEED_MAX_UPLOAD_MB', /not read by gateway/);
+      assertCaught(
+        (d) => {
+          d.services.gateway.environment.ADSEED_MAX_UPLOAD_MB = '10';
+        },
+        'services.gateway.environment.ADSEED_MAX_UPLOAD_MB',
+        /not read by gateway/,
+      );
     });
     it("catches another service's variable (the agent's language-model choice on the gateway)", () => {
-      assertCaught((d) => { d.services.gateway.environment.ADSEED_LLM = 'openai'; }, 'services.gateway.environment.ADSEED_LLM', /GatewayEnv/);
+      assertCaught(
+        (d) => {
+          d.services.gateway.environment.ADSEED_LLM = 'openai';
+        },
+        'services.gateway.environment.ADSEED_LLM',
+        /GatewayEnv/,
+      );
     });
     it('catches a value the schema rejects', () => {
-      assertCaught((d) => { d.services.embedding.environment.ADSEED_ENCODER = 'gpu'; }, 'services.embedding.environment.ADSEED_ENCODER', /rejected by EmbeddingEnv/);
+      assertCaught(
+        (d) => {
+          d.services.embedding.environment.ADSEED_ENCODER = 'gpu';
+        },
+        'services.embedding.environment.ADSEED_ENCODER',
+        /rejected by EmbeddingEnv/,
+      );
     });
     it('catches a scenario that fails only when switched on (Triton without endpoints)', () => {
-      assertCaught((d) => { delete d.services.embedding.environment.TRITON_ENDPOINTS; }, 'services.embedding.environment.TRITON_ENDPOINTS', /\[triton encoder\].*required with ADSEED_ENCODER=triton/);
+      assertCaught(
+        (d) => {
+          delete d.services.embedding.environment.TRITON_ENDPOINTS;
+        },
+        'services.embedding.environment.TRITON_ENDPOINTS',
+        /\[triton encoder\].*required with ADSEED_ENCODER=triton/,
+      );
     });
     it('catches the in-memory bus', () => {
-      assertCaught((d) => { d.services.agent.environment.ADSEED_BUS = 'memory'; }, 'services.agent.environment.ADSEED_BUS', /only works inside one process/);
+      assertCaught(
+        (d) => {
+          d.services.agent.environment.ADSEED_BUS = 'memory';
+        },
+        'services.agent.environment.ADSEED_BUS',
+        /only works inside one process/,
+      );
     });
     it('catches services that disagree on shared settings', () => {
-      assertCaught((d) => { d.services.generation.environment.ADSEED_BUCKET_ADS = 'ads'; }, 'services.generation.environment.ADSEED_BUCKET_ADS', /differs from/);
+      assertCaught(
+        (d) => {
+          d.services.generation.environment.ADSEED_BUCKET_ADS = 'ads';
+        },
+        'services.generation.environment.ADSEED_BUCKET_ADS',
+        /differs from/,
+      );
     });
     it('catches a secret written into the file', () => {
-      assertCaught((d) => { d.services.generation.environment.REPLICATE_API_TOKEN = 'r8_abc'; }, 'services.generation.environment.REPLICATE_API_TOKEN', /is a secret/);
-      assertCaught((d) => { d.services.agent.environment.OPENAI_API_KEY = '${OPENAI_API_KEY:-sk-demo}'; }, 'services.agent.environment.OPENAI_API_KEY', /is a secret/);
+      assertCaught(
+        (d) => {
+          d.services.generation.environment.REPLICATE_API_TOKEN = 'r8_abc';
+        },
+        'services.generation.environment.REPLICATE_API_TOKEN',
+        /is a secret/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.agent.environment.OPENAI_API_KEY = '${OPENAI_API_KEY:-sk-demo}';
+        },
+        'services.agent.environment.OPENAI_API_KEY',
+        /is a secret/,
+      );
     });
   });
 
   describe('images and builds', () => {
     it('catches a wrong SERVICE build arg and another Dockerfile', () => {
-      assertCaught((d) => { d.services.retrieval.build.args.SERVICE = 'retriever'; }, 'services.retrieval.build.args.SERVICE');
-      assertCaught((d) => { d.services.agent.build.dockerfile = 'Dockerfile'; }, 'services.agent.build.dockerfile');
-      assertCaught((d) => { d.services.agent.build.context = '..'; }, 'services.agent.build.context', /repository root/);
+      assertCaught((d) => {
+        d.services.retrieval.build.args.SERVICE = 'retriever';
+      }, 'services.retrieval.build.args.SERVICE');
+      assertCaught((d) => {
+        d.services.agent.build.dockerfile = 'Dockerfile';
+      }, 'services.agent.build.dockerfile');
+      assertCaught(
+        (d) => {
+          d.services.agent.build.context = '..';
+        },
+        'services.agent.build.context',
+        /repository root/,
+      );
     });
     it('catches unpinned images', () => {
-      assertCaught((d) => { d.services.qdrant.image = 'qdrant/qdrant:latest'; }, 'services.qdrant.image', /not pinned/);
-      assertCaught((d) => { d.services.gateway.image = 'adseed-gateway'; }, 'services.gateway.image', /not pinned/);
+      assertCaught(
+        (d) => {
+          d.services.qdrant.image = 'qdrant/qdrant:latest';
+        },
+        'services.qdrant.image',
+        /not pinned/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.gateway.image = 'adseed-gateway';
+        },
+        'services.gateway.image',
+        /not pinned/,
+      );
     });
     it('catches infrastructure versions that left the local scripts, chart or client', () => {
-      assertCaught((d) => { d.services.kafka.image = 'apache/kafka:4.0.0'; }, 'services.kafka.image', /kafkajs/);
-      assertCaught((d) => { d.services.minio.image = 'minio/minio:RELEASE.2024-01-01T00-00-00Z'; }, 'services.minio.image', /minio\.sh/);
-      assertCaught((d) => { d.services.triton.image = 'nvcr.io/nvidia/tritonserver:24.01-py3'; }, 'services.triton.image', /chart/);
-      assertCaught((d) => { d.services.qdrant.image = 'qdrant/qdrant:v1.12.0'; }, 'services.qdrant.image', /js-client-rest/);
+      assertCaught(
+        (d) => {
+          d.services.kafka.image = 'apache/kafka:4.0.0';
+        },
+        'services.kafka.image',
+        /kafkajs/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.minio.image = 'minio/minio:RELEASE.2024-01-01T00-00-00Z';
+        },
+        'services.minio.image',
+        /minio\.sh/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.triton.image = 'nvcr.io/nvidia/tritonserver:24.01-py3';
+        },
+        'services.triton.image',
+        /chart/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.qdrant.image = 'qdrant/qdrant:v1.12.0';
+        },
+        'services.qdrant.image',
+        /js-client-rest/,
+      );
     });
   });
 
   describe('Kafka and MinIO as scripts/infra runs them', () => {
     it('catches a broker setting that differs from kafka.sh', () => {
-      assertCaught((d) => { d.services.kafka.environment.KAFKA_AUTO_CREATE_TOPICS_ENABLE = 'true'; }, 'services.kafka.environment.KAFKA_AUTO_CREATE_TOPICS_ENABLE', /auto\.create\.topics\.enable=false/);
-      assertCaught((d) => { delete d.services.kafka.environment.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS; }, 'services.kafka.environment.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS');
+      assertCaught(
+        (d) => {
+          d.services.kafka.environment.KAFKA_AUTO_CREATE_TOPICS_ENABLE = 'true';
+        },
+        'services.kafka.environment.KAFKA_AUTO_CREATE_TOPICS_ENABLE',
+        /auto\.create\.topics\.enable=false/,
+      );
+      assertCaught((d) => {
+        delete d.services.kafka.environment.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS;
+      }, 'services.kafka.environment.KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS');
     });
     it('catches a bad cluster id and broker data off the volume', () => {
-      assertCaught((d) => { d.services.kafka.environment.CLUSTER_ID = 'adseed'; }, 'services.kafka.environment.CLUSTER_ID');
-      assertCaught((d) => { d.services.kafka.volumes = []; }, 'services.kafka.environment.KAFKA_LOG_DIRS', /not on a volume/);
+      assertCaught((d) => {
+        d.services.kafka.environment.CLUSTER_ID = 'adseed';
+      }, 'services.kafka.environment.CLUSTER_ID');
+      assertCaught(
+        (d) => {
+          d.services.kafka.volumes = [];
+        },
+        'services.kafka.environment.KAFKA_LOG_DIRS',
+        /not on a volume/,
+      );
     });
     it('catches a notification topic the embedding service does not consume', () => {
-      assertCaught((d) => { d.services.minio.environment.MINIO_NOTIFY_KAFKA_TOPIC_ADSEED = 'minio-events'; }, 'services.minio.environment.MINIO_NOTIFY_KAFKA_TOPIC_ADSEED', /StorageTopics/);
+      assertCaught(
+        (d) => {
+          d.services.minio.environment.MINIO_NOTIFY_KAFKA_TOPIC_ADSEED = 'minio-events';
+        },
+        'services.minio.environment.MINIO_NOTIFY_KAFKA_TOPIC_ADSEED',
+        /StorageTopics/,
+      );
     });
-    it("catches a gateway ARN that names another MinIO target", () => {
-      assertCaught((d) => { d.services.gateway.environment.ADSEED_STORAGE_NOTIFY_ARN = 'arn:minio:sqs::OTHER:kafka'; }, 'services.minio.environment.MINIO_NOTIFY_KAFKA_ENABLE_OTHER');
+    it('catches a gateway ARN that names another MinIO target', () => {
+      assertCaught((d) => {
+        d.services.gateway.environment.ADSEED_STORAGE_NOTIFY_ARN = 'arn:minio:sqs::OTHER:kafka';
+      }, 'services.minio.environment.MINIO_NOTIFY_KAFKA_ENABLE_OTHER');
     });
     it('catches addresses that point at nothing in the file', () => {
-      assertCaught((d) => { d.services.agent.environment.KAFKA_BROKERS = 'localhost:9092'; }, 'services.agent.environment.KAFKA_BROKERS', /not a listener/);
-      assertCaught((d) => { d.services.retrieval.environment.QDRANT_URL = 'http://localhost:6333'; }, 'services.retrieval.environment.QDRANT_URL');
-      assertCaught((d) => { d.services.embedding.environment.TRITON_ENDPOINTS = 'triton:8000'; }, 'services.embedding.environment.TRITON_ENDPOINTS', /gRPC/);
-      assertCaught((d) => { d.services.minio.environment.MINIO_ROOT_PASSWORD = 'changed'; }, /^services\.(agent|embedding|gateway|generation|retrieval)\.environment\.MINIO_ACCESS_KEY$/);
+      assertCaught(
+        (d) => {
+          d.services.agent.environment.KAFKA_BROKERS = 'localhost:9092';
+        },
+        'services.agent.environment.KAFKA_BROKERS',
+        /not a listener/,
+      );
+      assertCaught((d) => {
+        d.services.retrieval.environment.QDRANT_URL = 'http://localhost:6333';
+      }, 'services.retrieval.environment.QDRANT_URL');
+      assertCaught(
+        (d) => {
+          d.services.embedding.environment.TRITON_ENDPOINTS = 'triton:8000';
+        },
+        'services.embedding.environment.TRITON_ENDPOINTS',
+        /gRPC/,
+      );
+      assertCaught((d) => {
+        d.services.minio.environment.MINIO_ROOT_PASSWORD = 'changed';
+      }, /^services\.(agent|embedding|gateway|generation|retrieval)\.environment\.MINIO_ACCESS_KEY$/);
     });
     it('catches host ports that differ from scripts/infra, including when overridden', () => {
-      assertCaught((d) => { d.services.minio.ports[0] = '127.0.0.1:9000:9000'; }, 'services.minio.ports', /19000/);
-      assertCaught((d) => { d.services.qdrant.ports[0] = '${ADSEED_QDRANT_PORT:-16333}:6333'; }, 'services.qdrant.ports', /127\.0\.0\.1/);
+      assertCaught(
+        (d) => {
+          d.services.minio.ports[0] = '127.0.0.1:9000:9000';
+        },
+        'services.minio.ports',
+        /19000/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.qdrant.ports[0] = '${ADSEED_QDRANT_PORT:-16333}:6333';
+        },
+        'services.qdrant.ports',
+        /127\.0\.0\.1/,
+      );
       // Advertising a fixed port breaks only when ADSEED_KAFKA_PORT moves it.
       assertCaught(
-        (d) => { d.services.kafka.environment.KAFKA_ADVERTISED_LISTENERS = 'PLAINTEXT://kafka:9092,HOST://127.0.0.1:19092'; },
+        (d) => {
+          d.services.kafka.environment.KAFKA_ADVERTISED_LISTENERS = 'PLAINTEXT://kafka:9092,HOST://127.0.0.1:19092';
+        },
         'services.kafka.environment.KAFKA_ADVERTISED_LISTENERS',
         /\[moved host ports\]/,
       );
@@ -168,41 +307,111 @@ describe(checkCompose.name, () => {
 
   describe('Triton and models', () => {
     it('catches a GPU service without a reservation or outside a profile', () => {
-      assertCaught((d) => { delete d.services.triton.deploy; }, 'services.triton.deploy.resources.reservations.devices', /KIND_GPU/);
-      assertCaught((d) => { delete d.services.triton.profiles; }, 'services.triton.profiles');
+      assertCaught(
+        (d) => {
+          delete d.services.triton.deploy;
+        },
+        'services.triton.deploy.resources.reservations.devices',
+        /KIND_GPU/,
+      );
+      assertCaught((d) => {
+        delete d.services.triton.profiles;
+      }, 'services.triton.profiles');
     });
     it('catches a model repository that is not deploy/triton', () => {
-      assertCaught((d) => { d.services.triton.volumes = ['./models:/models:ro']; }, 'services.triton.volumes', /deploy\/triton\/model_repository/);
+      assertCaught(
+        (d) => {
+          d.services.triton.volumes = ['./models:/models:ro'];
+        },
+        'services.triton.volumes',
+        /deploy\/triton\/model_repository/,
+      );
     });
     it('catches encoder folders outside the read-only models mount', () => {
-      assertCaught((d) => { d.services.embedding.volumes = ['${ADSEED_MODELS_DIR:-../../.cache/models}:/models']; }, 'services.embedding.volumes', /read-only/);
-      assertCaught((d) => { d.services.embedding.environment.ADSEED_CLIP_MODEL_DIR = '/opt/clip'; }, 'services.embedding.environment.ADSEED_CLIP_MODEL_DIR', /not inside a mounted volume/);
+      assertCaught(
+        (d) => {
+          d.services.embedding.volumes = ['${ADSEED_MODELS_DIR:-../../.cache/models}:/models'];
+        },
+        'services.embedding.volumes',
+        /read-only/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.embedding.environment.ADSEED_CLIP_MODEL_DIR = '/opt/clip';
+        },
+        'services.embedding.environment.ADSEED_CLIP_MODEL_DIR',
+        /not inside a mounted volume/,
+      );
     });
   });
 
   describe('health checks and start order', () => {
     it('catches a service without a health check, and the service_healthy waits on it', () => {
-      const problems = problemsAfter((d) => { delete d.services.qdrant.healthcheck; });
+      const problems = problemsAfter((d) => {
+        delete d.services.qdrant.healthcheck;
+      });
       assert.ok(problems.some((p) => p.where === 'services.qdrant.healthcheck'));
       assert.ok(problems.some((p) => p.where === 'services.retrieval.depends_on.qdrant' && /no health check/.test(p.problem)));
     });
     it('catches a liveness-only probe on a service', () => {
-      assertCaught((d) => { d.services.agent.healthcheck = { test: ['CMD', 'node', '/app/healthcheck.js'], interval: '10s', timeout: '5s', retries: 3 }; }, 'services.agent.healthcheck.test', /readyz/);
+      assertCaught(
+        (d) => {
+          d.services.agent.healthcheck = { test: ['CMD', 'node', '/app/healthcheck.js'], interval: '10s', timeout: '5s', retries: 3 };
+        },
+        'services.agent.healthcheck.test',
+        /readyz/,
+      );
     });
     it('catches depends_on without conditions, and a missing start-order edge', () => {
-      assertCaught((d) => { d.services.agent.depends_on = ['kafka', 'minio']; }, 'services.agent.depends_on', /long form/);
-      assertCaught((d) => { d.services.agent.depends_on.kafka = {}; }, 'services.agent.depends_on.kafka', /condition/);
-      assertCaught((d) => { delete d.services.gateway.depends_on.embedding; }, 'services.gateway.depends_on.embedding', /topic/);
+      assertCaught(
+        (d) => {
+          d.services.agent.depends_on = ['kafka', 'minio'];
+        },
+        'services.agent.depends_on',
+        /long form/,
+      );
+      assertCaught(
+        (d) => {
+          d.services.agent.depends_on.kafka = {};
+        },
+        'services.agent.depends_on.kafka',
+        /condition/,
+      );
+      assertCaught(
+        (d) => {
+          delete d.services.gateway.depends_on.embedding;
+        },
+        'services.gateway.depends_on.embedding',
+        /topic/,
+      );
     });
     it('catches a required dependency on a profile-only service', () => {
-      assertCaught((d) => { delete d.services.embedding.depends_on.triton.required; }, 'services.embedding.depends_on.triton', /required: false/);
+      assertCaught(
+        (d) => {
+          delete d.services.embedding.depends_on.triton.required;
+        },
+        'services.embedding.depends_on.triton',
+        /required: false/,
+      );
     });
     it('catches cycles', () => {
-      assertCaught((d) => { d.services.kafka.depends_on = { gateway: { condition: 'service_started' } }; }, /^services\.\w+\.depends_on$/, /cycle/);
+      assertCaught(
+        (d) => {
+          d.services.kafka.depends_on = { gateway: { condition: 'service_started' } };
+        },
+        /^services\.\w+\.depends_on$/,
+        /cycle/,
+      );
     });
     it('catches a topic-creating init job (the services create their topics)', () => {
       assertCaught(
-        (d) => { d.services['kafka-init'] = { image: 'apache/kafka:3.9.2', command: ['/opt/kafka/bin/kafka-topics.sh', '--create'], healthcheck: { test: ['CMD', 'true'], interval: '5s', timeout: '1s', retries: 1 } }; },
+        (d) => {
+          d.services['kafka-init'] = {
+            image: 'apache/kafka:3.9.2',
+            command: ['/opt/kafka/bin/kafka-topics.sh', '--create'],
+            healthcheck: { test: ['CMD', 'true'], interval: '5s', timeout: '1s', retries: 1 },
+          };
+        },
         'services.kafka-init.command',
         /create theirs/,
       );
@@ -214,7 +423,10 @@ describe(checkCompose.name, () => {
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /agrees with the code/);
     const broken = path.join(path.dirname(COMPOSE_FILE), `.compose-check-${process.pid}.yml`);
-    fs.writeFileSync(broken, fs.readFileSync(COMPOSE_FILE, 'utf8').replace('KAFKA_AUTO_CREATE_TOPICS_ENABLE: "false"', 'KAFKA_AUTO_CREATE_TOPICS_ENABLE: "true"'));
+    fs.writeFileSync(
+      broken,
+      fs.readFileSync(COMPOSE_FILE, 'utf8').replace('KAFKA_AUTO_CREATE_TOPICS_ENABLE: "false"', 'KAFKA_AUTO_CREATE_TOPICS_ENABLE: "true"'),
+    );
     try {
       const bad = spawnSync(process.execPath, [path.join(__dirname, 'compose-check.js'), broken], { encoding: 'utf8', timeout: 30_000 });
       assert.equal(bad.status, 1);

@@ -15,13 +15,17 @@ const eslint = new ESLint({
 
 async function violations(filePath, code) {
   const [result] = await eslint.lintText(code, { filePath });
-  assert.deepEqual(result.messages.filter((m) => m.ruleId !== 'boundaries/dependencies'), [], 'the probe parses');
+  assert.deepEqual(
+    result.messages.filter((m) => m.ruleId !== 'boundaries/dependencies'),
+    [],
+    'the probe parses',
+  );
   return result.messages.map((m) => m.line);
 }
 
 describe('boundary rule', () => {
   it('rejects a service importing another service, by package or by path', async () => {
-    const code = ["import { a } from '@adseed/gateway';", "import { b } from '../../gateway/src/index';", "export { a, b };"].join('\n');
+    const code = ["import { a } from '@adseed/gateway';", "import { b } from '../../gateway/src/index';", 'export { a, b };'].join('\n');
     assert.deepEqual(await violations('services/agent/src/probe.ts', code), [1, 2]);
   });
 
@@ -35,7 +39,7 @@ describe('boundary rule', () => {
     assert.deepEqual(await violations('libs/config/src/probe.ts', code), [1, 2]);
   });
 
-  it('accepts libs, npm and core modules, and a service\'s own files', async () => {
+  it("accepts libs, npm and core modules, and a service's own files", async () => {
     const code = [
       "import { readFileSync } from 'node:fs';",
       "import { z } from 'zod';",
@@ -48,8 +52,13 @@ describe('boundary rule', () => {
     assert.deepEqual(await violations('services/gateway/src/probe.ts', code), []);
   });
 
-  it("holds for what a workspace keeps beside src (bench/, tools/, test/): its own package yes, another service no", async () => {
-    const own = ["import { a } from '@adseed/generation';", "import { b } from '@adseed/generation/dist/fidelity/product-fidelity';", "import { c } from '@adseed/contracts';", 'export { a, b, c };'].join('\n');
+  it('holds for what a workspace keeps beside src (bench/, tools/, test/): its own package yes, another service no', async () => {
+    const own = [
+      "import { a } from '@adseed/generation';",
+      "import { b } from '@adseed/generation/dist/fidelity/product-fidelity';",
+      "import { c } from '@adseed/contracts';",
+      'export { a, b, c };',
+    ].join('\n');
     assert.deepEqual(await violations('services/generation/bench/probe.bench.ts', own), []);
     const other = ["import { a } from '@adseed/retrieval';", "import { b } from '../../gateway/src/index';", 'export { a, b };'].join('\n');
     assert.deepEqual(await violations('services/embedding/tools/probe.ts', other), [1, 2]);

@@ -9,7 +9,11 @@ const file = join(__dirname, '..', 'docs', 'openapi.json');
 const fresh = JSON.stringify(buildOpenApiDocument(), null, 2) + '\n';
 if (process.argv.includes('--check')) {
   let committed = '';
-  try { committed = readFileSync(file, 'utf8'); } catch { /* no committed spec yet: stale */ }
+  try {
+    committed = readFileSync(file, 'utf8');
+  } catch {
+    /* no committed spec yet: stale */
+  }
   if (committed !== fresh) {
     console.error('docs/openapi.json is stale: run `npm run openapi` and commit the result');
     process.exit(1);

@@ -14,8 +14,12 @@ async function main() {
   const cache = process.env.ADSEED_CACHE_DIR ?? join(__dirname, '..', '.cache');
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-quality-'));
   const app = await startAdseed({
-    dataDir, port: 0, seedLibraryDir: DEFAULT_DEMO_LIBRARY, clipModelDir: null,
-    captionModelDir: await ensureCaptionModel(cache), logSink: () => {},
+    dataDir,
+    port: 0,
+    seedLibraryDir: DEFAULT_DEMO_LIBRARY,
+    clipModelDir: null,
+    captionModelDir: await ensureCaptionModel(cache),
+    logSink: () => {},
   });
   try {
     const started = Date.now();
@@ -24,11 +28,16 @@ async function main() {
     console.log(`indexed the demo library in ${((Date.now() - started) / 1000).toFixed(1)} s (caption encoder only)`);
     const rows = parseManifest(readFileSync(join(DEFAULT_DEMO_LIBRARY, 'manifest.csv'), 'utf8'));
     const breeds = [...new Set(rows.map((r) => r.file.split('/')[0]))].sort((a, b) => a.localeCompare(b));
-    let recallSum = 0, hits = 0;
+    let recallSum = 0,
+      hits = 0;
     const lines = [];
     for (const breed of breeds) {
       const query = `a photo of a ${breed.replace(/_/g, ' ')}`;
-      const res = await fetch(`${app.url}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: query, k: 3, encoders: ['caption'] }) });
+      const res = await fetch(`${app.url}/v1/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: query, k: 3, encoders: ['caption'] }),
+      });
       const body = await res.json();
       const relevant = body.hits.filter((h) => h.path.includes(`/oxford-pets/${breed}/`)).length;
       recallSum += relevant / 3;
@@ -36,10 +45,15 @@ async function main() {
       lines.push(`${breed.padEnd(28)} ${relevant}/3  ${body.hits.map((h) => h.path.split('/').slice(-2).join('/')).join(', ')}`);
     }
     console.log(lines.join('\n'));
-    console.log(`\nbreeds: ${breeds.length}  recall@3: ${(recallSum / breeds.length).toFixed(3)}  hit@3: ${(hits / breeds.length).toFixed(3)}  (caption path alone, ${DEFAULT_DEMO_LIBRARY})`);
+    console.log(
+      `\nbreeds: ${breeds.length}  recall@3: ${(recallSum / breeds.length).toFixed(3)}  hit@3: ${(hits / breeds.length).toFixed(3)}  (caption path alone, ${DEFAULT_DEMO_LIBRARY})`,
+    );
   } finally {
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

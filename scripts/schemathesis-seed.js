@@ -27,8 +27,13 @@ async function call(method, path, body, expected) {
 async function image(rgb, brand) {
   const photo = sharp({ create: { width: 96, height: 72, channels: 3, background: brand ? { r: 255, g: 255, b: 255 } : { r: rgb[0], g: rgb[1], b: rgb[2] } } });
   if (!brand) return photo.png().toBuffer();
-  const product = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
-  return photo.composite([{ input: product, left: 28, top: 21 }]).png().toBuffer();
+  const product = await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .png()
+    .toBuffer();
+  return photo
+    .composite([{ input: product, left: 28, top: 21 }])
+    .png()
+    .toBuffer();
 }
 
 async function upload(kind, name, rgb, caption, tags) {
@@ -61,9 +66,22 @@ async function main() {
   const conversation = await call('POST', '/v1/conversations', { segment: 'runners who train outdoors', brandPath: brand.path }, [201]);
   const ad = (await call('POST', '/v1/ads', { seedPath: seeds[0].path, brandPath: brand.path, headline: 'Run further' }, [201])).ad;
   const job = (await call('POST', '/v1/jobs', { brandPath: brand.path, seedPaths: [seeds[1].path], formats: ['1:1'] }, [202])).job;
-  const experiment = (await call('POST', '/v1/experiments', {
-    name: 'corner', brandPath: brand.path, seedPaths: [seeds[2].path], configurations: [{ name: 'left', placement: 'bottom-left' }, { name: 'right', placement: 'top-right' }],
-  }, [202])).experiment;
+  const experiment = (
+    await call(
+      'POST',
+      '/v1/experiments',
+      {
+        name: 'corner',
+        brandPath: brand.path,
+        seedPaths: [seeds[2].path],
+        configurations: [
+          { name: 'left', placement: 'bottom-left' },
+          { name: 'right', placement: 'top-right' },
+        ],
+      },
+      [202],
+    )
+  ).experiment;
   const subjects = (await call('GET', '/v1/subjects', undefined, [200])).items;
 
   const dictionaries = {
@@ -87,7 +105,10 @@ async function main() {
     [['PATCH /v1/assets/{id}', 'DELETE /v1/assets/{id}'], { 'path.id': 'asset-ids' }],
     [['GET /v1/assets/content', 'GET /v1/assets/url'], { 'query.path': 'content-paths' }],
     [['PATCH /v1/subjects/{id}'], { 'path.id': 'subject-ids' }],
-    [['GET /v1/conversations/{id}', 'GET /v1/conversations/{id}/events', 'POST /v1/conversations/{id}/messages', 'POST /v1/conversations/{id}/seed'], { 'path.id': 'conversation-ids' }],
+    [
+      ['GET /v1/conversations/{id}', 'GET /v1/conversations/{id}/events', 'POST /v1/conversations/{id}/messages', 'POST /v1/conversations/{id}/seed'],
+      { 'path.id': 'conversation-ids' },
+    ],
     [['POST /v1/conversations'], { 'body.brandPath': 'brand-paths' }],
     [['POST /v1/ads'], { 'body.seedPath': 'seed-paths', 'body.brandPath': 'brand-paths' }],
     [['POST /v1/ads/{id}/review'], { 'path.id': 'ad-ids' }],
@@ -98,7 +119,12 @@ async function main() {
   for (const [names, parameters] of operations) {
     const bound = Object.entries(parameters).filter(([, dictionary]) => dictionaries[dictionary].length > 0);
     if (bound.length === 0) continue;
-    lines.push('', '[[operations]]', `include-name = ${toml(names)}`, `parameters = { ${bound.map(([key, dictionary]) => `"${key}" = ${bind(dictionary)}`).join(', ')} }`);
+    lines.push(
+      '',
+      '[[operations]]',
+      `include-name = ${toml(names)}`,
+      `parameters = { ${bound.map(([key, dictionary]) => `"${key}" = ${bind(dictionary)}`).join(', ')} }`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one test command (README: `npm ci && npm test`). Builds, lints (typescript-eslint and the
-# service boundaries), checks the committed OpenAPI spec,
+# The one test command (README: `npm ci && npm test`). Builds, lints (prettier, typescript-eslint and
+# the service boundaries), checks the committed OpenAPI spec,
 # prepares what the tests need, starts the real servers the integration tests use, and runs every
 # layer with node's test runner:
 #   1. unit specs beside the code and end-to-end specs through the REST API in embedded mode
@@ -19,7 +19,8 @@ stage() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 stage build
 npm run build --silent
-stage "lint: typescript-eslint (type-aware) and the service boundaries"
+stage "lint: prettier, typescript-eslint (type-aware) and the service boundaries"
+npx prettier --check --log-level warn "**/*.{ts,mts,mjs}" "scripts/**/*.js"
 npx eslint --cache --cache-strategy content --cache-location .cache/eslint/ .
 node --test scripts/lint-boundaries.test.mjs
 stage "openapi spec"

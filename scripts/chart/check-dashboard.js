@@ -17,7 +17,31 @@ const AGREED = {
   adseed_generation_duration_seconds: 'histogram',
   adseed_index_vectors: 'gauge',
 };
-const PROMQL_WORDS = new Set(['sum', 'by', 'without', 'rate', 'irate', 'increase', 'histogram_quantile', 'topk', 'bottomk', 'avg', 'max', 'min', 'count', 'le', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'label_values', 'offset']);
+const PROMQL_WORDS = new Set([
+  'sum',
+  'by',
+  'without',
+  'rate',
+  'irate',
+  'increase',
+  'histogram_quantile',
+  'topk',
+  'bottomk',
+  'avg',
+  'max',
+  'min',
+  'count',
+  'le',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'label_values',
+  'offset',
+]);
 
 const file = process.argv[2] || path.resolve(__dirname, '..', '..', 'deploy', 'grafana', 'adseed-dashboard.json');
 const problems = [];
@@ -31,9 +55,13 @@ for (const panel of panels) {
   const { x, w } = panel.gridPos || {};
   if (!(x >= 0 && w > 0 && x + w <= 24)) problems.push(`panel "${panel.title}" is outside the 24-column grid`);
   for (const target of panel.targets || []) {
-    if ((target.datasource || panel.datasource || {}).type !== 'prometheus') problems.push(`panel "${panel.title}" query ${target.refId} is not on a Prometheus data source`);
+    if ((target.datasource || panel.datasource || {}).type !== 'prometheus')
+      problems.push(`panel "${panel.title}" query ${target.refId} is not on a Prometheus data source`);
     // Names: identifiers not inside {...} label matchers, not followed by "(" (functions) and not PromQL words.
-    const expr = target.expr.replace(/\{[^}]*\}/g, '{}').replace(/\[[^\]]*\]/g, '[]').replace(/"[^"]*"/g, '""');
+    const expr = target.expr
+      .replace(/\{[^}]*\}/g, '{}')
+      .replace(/\[[^\]]*\]/g, '[]')
+      .replace(/"[^"]*"/g, '""');
     const byClauses = /\b(by|without|on|ignoring)\s*\([^)]*\)/g;
     for (const m of expr.replace(byClauses, '').matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()/g)) {
       const name = m[1];

@@ -33,7 +33,8 @@ function consumedInCode(service) {
   for (const file of files) {
     const source = fs.readFileSync(path.join(dir, file), 'utf8');
     for (const [, name, value] of source.matchAll(/export const (\w+_GROUP) = '([^']+)'/g)) constants[name] = value;
-    for (const [, holder, key, group] of source.matchAll(/\.(?:subscribe|respond)\((\w+)\.(\w+),\s*\{\s*group:\s*(`[^`]*`|\w+)/g)) calls.push({ holder, key, group: group.trim() });
+    for (const [, holder, key, group] of source.matchAll(/\.(?:subscribe|respond)\((\w+)\.(\w+),\s*\{\s*group:\s*(`[^`]*`|\w+)/g))
+      calls.push({ holder, key, group: group.trim() });
   }
   const consumed = new Map();
   for (const { holder, key, group } of calls) {
@@ -41,9 +42,7 @@ function consumedInCode(service) {
     if (group.includes('randomUUID') || group === 'replicaGroup') continue;
     const topic = topicOf(holder, key);
     if (!topic) throw new Error(`${service}: ${holder}.${key} is not a topic of libs/contracts`);
-    const name = group.startsWith('`')
-      ? group.slice(1, -1).replace(/\$\{(\w+)\}/g, (_, c) => constants[c] ?? `?${c}`)
-      : constants[group] ?? `?${group}`;
+    const name = group.startsWith('`') ? group.slice(1, -1).replace(/\$\{(\w+)\}/g, (_, c) => constants[c] ?? `?${c}`) : (constants[group] ?? `?${group}`);
     consumed.set(topic.name, { group: name, partitions: topic.partitions });
   }
   return consumed;
@@ -65,7 +64,9 @@ for (const service of services) {
       console.log(`  ${service} consumes ${topic} in group ${expected.group}, which the chart's table does not list`);
       problems++;
     } else if (listed.group !== expected.group || listed.partitions !== expected.partitions) {
-      console.log(`  ${service}: ${topic} is group ${expected.group} with ${expected.partitions} partitions in the code, group ${listed.group} with ${listed.partitions} in the chart`);
+      console.log(
+        `  ${service}: ${topic} is group ${expected.group} with ${expected.partitions} partitions in the code, group ${listed.group} with ${listed.partitions} in the chart`,
+      );
       problems++;
     }
   }

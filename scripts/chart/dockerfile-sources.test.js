@@ -78,7 +78,14 @@ function dockerignore() {
       const pattern = (negate ? l.slice(1) : l).replace(/^\/+/, '').replace(/\/+$/, '');
       const re = pattern
         .split('/')
-        .map((seg) => (seg === '**' ? '(?:.*)' : seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+        .map((seg) =>
+          seg === '**'
+            ? '(?:.*)'
+            : seg
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+        )
         .join('/')
         .replace(/\(\?:\.\*\)\//g, '(?:.*/)?');
       return { negate, re: new RegExp(`^${re}$`) };
@@ -107,7 +114,6 @@ function workspaces() {
   }
   return dirs.sort();
 }
-
 
 /** package-lock.json `packages`: paths (`libs/x`, `node_modules/a/node_modules/b`) to entries. */
 const LOCK = JSON.parse(fs.readFileSync(path.join(repo, 'package-lock.json'), 'utf8')).packages;
@@ -163,7 +169,10 @@ const closurePackages = (closure) => new Set([...closure].filter((p) => p.includ
 function requiredPackages(jsFile) {
   const text = fs.readFileSync(jsFile, 'utf8');
   const names = new Set();
-  const calls = [...text.matchAll(/\brequire(?:\.resolve)?\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g), ...text.matchAll(/\bcreateRequire\)?\s*\([^()]*\)\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g)];
+  const calls = [
+    ...text.matchAll(/\brequire(?:\.resolve)?\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g),
+    ...text.matchAll(/\bcreateRequire\)?\s*\([^()]*\)\s*\(\s*["']([^"'./][^"']*)["']\s*\)/g),
+  ];
   for (const m of calls) {
     const spec = m[1];
     if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) continue;
@@ -187,7 +196,8 @@ function filesUnder(dir, rel = '') {
 /** Compiled test code that src/ emits beside the product (specs, contract suites, kits, e2e). */
 const COMPILED_TEST_CODE = /(\.spec\.|\.contract\.|\.test-kit\.|\/e2e\/|\/integration\/)/;
 /** What must never be in an image: test code, and the benches, tools and helpers kept beside src. */
-const NOT_SHIPPED = /(\.spec\.|\.contract\.|\.test-kit\.|\.bench\.|\.example\.|\.child\.|replicate-fake|make-clip-models|make-flagged-fixture|(^|\/)(bench|tools|test|testing|e2e|integration|fixtures)\/|\.tsbuildinfo$)/;
+const NOT_SHIPPED =
+  /(\.spec\.|\.contract\.|\.test-kit\.|\.bench\.|\.example\.|\.child\.|replicate-fake|make-clip-models|make-flagged-fixture|(^|\/)(bench|tools|test|testing|e2e|integration|fixtures)\/|\.tsbuildinfo$)/;
 
 describe('Dockerfile build-context sources', () => {
   const isIgnored = dockerignore();
@@ -232,7 +242,13 @@ describe('Dockerfile build-context sources', () => {
   });
 
   it('keeps benches, tools, test helpers and fixtures out of the context', () => {
-    for (const p of ['services/generation/bench/local-ad.generator.bench.ts', 'services/embedding/tools/fetch-models.ts', 'libs/messaging/test/journal-crash.child.ts', 'libs/guardrails/fixtures', 'services/retrieval/src/vector-index/fixtures/format-2/wal.log']) {
+    for (const p of [
+      'services/generation/bench/local-ad.generator.bench.ts',
+      'services/embedding/tools/fetch-models.ts',
+      'libs/messaging/test/journal-crash.child.ts',
+      'libs/guardrails/fixtures',
+      'services/retrieval/src/vector-index/fixtures/format-2/wal.log',
+    ]) {
       assert.ok(isIgnored(p), `.dockerignore should exclude ${p}`);
     }
   });
@@ -264,7 +280,7 @@ describe('each image: its service, its libs and their production dependencies, n
   });
   after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-  it('installs one service\'s production closure, without scripts, and assembles with docker/assemble.sh', () => {
+  it("installs one service's production closure, without scripts, and assembles with docker/assemble.sh", () => {
     assert.match(script, /npm ci --omit=dev --workspace "services\/\$\{SERVICE\}" --include-workspace-root=false --ignore-scripts/);
     assert.match(script, /COPY --from=service-deps \/app\/ \/install\//);
     assert.match(script, /cp -a \/install\/package\.json \/install\/node_modules \/out\//);
@@ -285,22 +301,47 @@ describe('each image: its service, its libs and their production dependencies, n
     assert.deepEqual(problems, [], `not in the workspace's package.json dependencies:\n  ${problems.join('\n  ')}`);
   });
 
-  it('keeps dev tooling and the other services\' heavy packages out of each closure', () => {
+  it("keeps dev tooling and the other services' heavy packages out of each closure", () => {
     const closures = Object.fromEntries(SERVICES.map((s) => [s, closurePackages(lockClosure(`services/${s}`))]));
-    const tooling = ['typescript', 'eslint', 'typescript-eslint', 'eslint-plugin-boundaries', 'c8', '@nestjs/testing', 'playwright-core', '@fontsource/lobster'];
+    const tooling = [
+      'typescript',
+      'eslint',
+      'typescript-eslint',
+      'eslint-plugin-boundaries',
+      'c8',
+      '@nestjs/testing',
+      'playwright-core',
+      '@fontsource/lobster',
+    ];
     for (const service of SERVICES) {
       // Only where a package of the closure declares it a required peer, which npm installs: the
       // retrieval image gets typescript (~23 MB) for @qdrant/js-client-rest's `typescript` peer.
       const closure = lockClosure(`services/${service}`);
-      const asPeer = new Set([...closure].flatMap((p) => Object.keys(LOCK[p].peerDependencies ?? {}).filter((n) => !LOCK[p].peerDependenciesMeta?.[n]?.optional)));
+      const asPeer = new Set(
+        [...closure].flatMap((p) => Object.keys(LOCK[p].peerDependencies ?? {}).filter((n) => !LOCK[p].peerDependenciesMeta?.[n]?.optional)),
+      );
       const asDependency = new Set([...closure].flatMap((p) => Object.keys({ ...LOCK[p].dependencies, ...LOCK[p].optionalDependencies })));
       const installed = tooling.filter((p) => closures[service].has(p));
-      assert.deepEqual(installed.filter((p) => asDependency.has(p) || !asPeer.has(p)), [], `${service} installs dev tooling`);
+      assert.deepEqual(
+        installed.filter((p) => asDependency.has(p) || !asPeer.has(p)),
+        [],
+        `${service} installs dev tooling`,
+      );
     }
     // Each of these belongs to the code of the services named (onnxruntime-node: the encoders, and
     // the gateway's image guardrail on its onnx runtime).
-    for (const [pkg, owners] of [['onnxruntime-node', ['gateway', 'embedding']], ['replicate', ['generation']], ['@qdrant/js-client-rest', ['retrieval']], ['nsfwjs', ['gateway']], ['swagger-ui-dist', ['gateway']]]) {
-      assert.deepEqual(SERVICES.filter((s) => closures[s].has(pkg)), owners, pkg);
+    for (const [pkg, owners] of [
+      ['onnxruntime-node', ['gateway', 'embedding']],
+      ['replicate', ['generation']],
+      ['@qdrant/js-client-rest', ['retrieval']],
+      ['nsfwjs', ['gateway']],
+      ['swagger-ui-dist', ['gateway']],
+    ]) {
+      assert.deepEqual(
+        SERVICES.filter((s) => closures[s].has(pkg)),
+        owners,
+        pkg,
+      );
     }
   });
 
@@ -309,7 +350,9 @@ describe('each image: its service, its libs and their production dependencies, n
       const out = assembled.get(service);
       const closure = lockClosure(`services/${service}`);
       const expected = closureWorkspaces(closure);
-      const present = ['libs', 'services'].flatMap((dir) => (fs.existsSync(path.join(out, dir)) ? fs.readdirSync(path.join(out, dir)).map((n) => `${dir}/${n}`) : [])).sort();
+      const present = ['libs', 'services']
+        .flatMap((dir) => (fs.existsSync(path.join(out, dir)) ? fs.readdirSync(path.join(out, dir)).map((n) => `${dir}/${n}`) : []))
+        .sort();
       assert.deepEqual(present, expected);
       assert.ok(!expected.includes('libs/testing'), 'libs/testing is test code');
       assert.ok(fs.existsSync(path.join(out, 'services', service, 'dist', 'main.js')));
@@ -329,7 +372,10 @@ describe('each image: its service, its libs and their production dependencies, n
   it('gives the gateway its web UI and the generator its font folder', () => {
     assert.ok(fs.existsSync(path.join(assembled.get('gateway'), 'services/gateway/public/index.html')));
     const fonts = path.join(assembled.get('generation'), 'services/generation/assets/fonts');
-    assert.deepEqual(fs.readdirSync(fonts).filter((f) => /\.(ttf|otf|woff2?)$/i.test(f)), ['DejaVuSans-Bold.ttf']);
+    assert.deepEqual(
+      fs.readdirSync(fonts).filter((f) => /\.(ttf|otf|woff2?)$/i.test(f)),
+      ['DejaVuSans-Bold.ttf'],
+    );
     for (const s of SERVICES.filter((x) => x !== 'generation')) assert.equal(fs.existsSync(path.join(assembled.get(s), 'services', s, 'assets')), false);
   });
 
@@ -348,12 +394,17 @@ describe('each image: its service, its libs and their production dependencies, n
         if (entry === '@adseed' || entry.startsWith('.')) continue;
         fs.symlinkSync(path.join(repo, 'node_modules', entry), path.join(nodeModules, entry));
       }
-      for (const ws of ['libs', 'services'].flatMap((d) => (fs.existsSync(path.join(tree, d)) ? fs.readdirSync(path.join(tree, d)).map((n) => `${d}/${n}`) : []))) {
+      for (const ws of ['libs', 'services'].flatMap((d) =>
+        fs.existsSync(path.join(tree, d)) ? fs.readdirSync(path.join(tree, d)).map((n) => `${d}/${n}`) : [],
+      )) {
         const name = JSON.parse(fs.readFileSync(path.join(tree, ws, 'package.json'), 'utf8')).name;
         fs.symlinkSync(path.join(tree, ws), path.join(nodeModules, name));
       }
       const fontsConf = path.join(tree, 'fonts.conf');
-      fs.writeFileSync(fontsConf, `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><dir>${path.join(tree, 'services/generation/assets/fonts')}</dir><cachedir>${path.join(tree, '.fontconfig-cache')}</cachedir></fontconfig>\n`);
+      fs.writeFileSync(
+        fontsConf,
+        `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><dir>${path.join(tree, 'services/generation/assets/fonts')}</dir><cachedir>${path.join(tree, '.fontconfig-cache')}</cachedir></fontconfig>\n`,
+      );
       const child = `
         const { createHash } = require('node:crypto');
         const sharp = require('sharp');
@@ -431,7 +482,13 @@ describe('engines.node', () => {
 
   it('the root: exactly the versions every locked package (dev tooling too) and the tooling run on', () => {
     const { engines } = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
-    assert.deepEqual(ours(engines.node), accepted(Object.keys(LOCK).filter((p) => p.includes('node_modules/')), TOOLING_FLOOR));
+    assert.deepEqual(
+      ours(engines.node),
+      accepted(
+        Object.keys(LOCK).filter((p) => p.includes('node_modules/')),
+        TOOLING_FLOOR,
+      ),
+    );
   });
 
   it("the image's Node satisfies every workspace", () => {
@@ -488,7 +545,13 @@ describe('docker/model-init.sh', () => {
   let dir;
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'model-init-'));
-    for (const [rel, body] of [['src/clip/image.onnx', 'I'], ['src/clip/text.onnx', 'T'], ['src/caption/model.onnx', 'C'], ['cfg/clip_image.pbtxt', 'name: "clip_image"'], ['cfg/clip_text.pbtxt', 'name: "clip_text"']]) {
+    for (const [rel, body] of [
+      ['src/clip/image.onnx', 'I'],
+      ['src/clip/text.onnx', 'T'],
+      ['src/caption/model.onnx', 'C'],
+      ['cfg/clip_image.pbtxt', 'name: "clip_image"'],
+      ['cfg/clip_text.pbtxt', 'name: "clip_text"'],
+    ]) {
       fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
       fs.writeFileSync(path.join(dir, rel), body);
     }
@@ -497,7 +560,13 @@ describe('docker/model-init.sh', () => {
 
   const run = (args, env) =>
     spawnSync('sh', [script, ...args], {
-      env: { PATH: process.env.PATH, MODEL_BAKED_DIR: path.join(dir, 'src'), TRITON_CONFIG_DIR: path.join(dir, 'cfg'), TRITON_MODELS: 'clip_image=clip/image.onnx clip_text=clip/text.onnx', ...env },
+      env: {
+        PATH: process.env.PATH,
+        MODEL_BAKED_DIR: path.join(dir, 'src'),
+        TRITON_CONFIG_DIR: path.join(dir, 'cfg'),
+        TRITON_MODELS: 'clip_image=clip/image.onnx clip_text=clip/text.onnx',
+        ...env,
+      },
       encoding: 'utf8',
       timeout: 10_000,
     });

@@ -27,7 +27,10 @@ describe('configuration', () => {
 
   it('lists the problems of every schema at once, each variable once', () => {
     const problems = problemsOf(() =>
-      loadConfigs({ common: CommonEnv, own: Own, again: Own }, { PORT: 'eighty', ADSEED_STORE: 'minio', MINIO_ACCESS_KEY: 'k', KAFKA_SASL_MECHANISM: 'plain', ADSEED_INDEX: 'qdrant' }),
+      loadConfigs(
+        { common: CommonEnv, own: Own, again: Own },
+        { PORT: 'eighty', ADSEED_STORE: 'minio', MINIO_ACCESS_KEY: 'k', KAFKA_SASL_MECHANISM: 'plain', ADSEED_INDEX: 'qdrant' },
+      ),
     );
     assert.deepEqual(problems.map((p) => p.variable).sort(), ['KAFKA_SASL_PASSWORD', 'KAFKA_SASL_USERNAME', 'MINIO_SECRET_KEY', 'PORT', 'QDRANT_URL']);
     const message = new ConfigError(problems).message;
@@ -42,10 +45,14 @@ describe('configuration', () => {
   });
 
   it('MinIO needs both keys; SASL needs its username and password', () => {
-    assert.deepEqual(problemsOf(() => loadConfig(CommonEnv, { ADSEED_STORE: 'minio' })).map((p) => p.variable), ['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY']);
+    assert.deepEqual(
+      problemsOf(() => loadConfig(CommonEnv, { ADSEED_STORE: 'minio' })).map((p) => p.variable),
+      ['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY'],
+    );
     assert.equal(loadConfig(CommonEnv, { ADSEED_STORE: 'minio', MINIO_ACCESS_KEY: 'a', MINIO_SECRET_KEY: 'b' }).ADSEED_STORE, 'minio');
-    assert.deepEqual(problemsOf(() => loadConfig(CommonEnv, { KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u' })), [
-      { variable: 'KAFKA_SASL_PASSWORD', reason: 'required with KAFKA_SASL_MECHANISM=scram-sha-256' },
-    ]);
+    assert.deepEqual(
+      problemsOf(() => loadConfig(CommonEnv, { KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'u' })),
+      [{ variable: 'KAFKA_SASL_PASSWORD', reason: 'required with KAFKA_SASL_MECHANISM=scram-sha-256' }],
+    );
   });
 });

@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** A tenant id: the unit of access control. Lower-case so it can prefix storage keys safely. */
-export const TenantId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lower-case letters, digits or dashes');
+export const TenantId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lower-case letters, digits or dashes');
 export type TenantId = z.infer<typeof TenantId>;
 
 export const AssetKind = z.enum(['seed', 'brand', 'ad']);
@@ -68,7 +66,11 @@ export type Rights = z.infer<typeof Rights>;
 export const NO_LICENCE = 'none';
 
 /** Why an asset may not be used now, or undefined when it may (optionally for one channel). */
-export function rightsProblem(rights: Rights | undefined, now: Date, options: { channel?: string; requireLicence?: boolean } = {}): 'unlicensed' | 'expired' | 'channel' | undefined {
+export function rightsProblem(
+  rights: Rights | undefined,
+  now: Date,
+  options: { channel?: string; requireLicence?: boolean } = {},
+): 'unlicensed' | 'expired' | 'channel' | undefined {
   const { channel, requireLicence = false } = options;
   if (!rights?.licence) return requireLicence ? 'unlicensed' : undefined;
   if (rights.licence.toLowerCase() === NO_LICENCE) return 'unlicensed';
@@ -94,7 +96,14 @@ export function rightsFromMetadata(metadata: Record<string, string>): Rights | u
     ...(metadata['licence'] ? { licence: metadata['licence'] } : {}),
     ...(metadata['attribution'] ? { attribution: metadata['attribution'] } : {}),
     ...(metadata['expires-at'] ? { expiresAt: metadata['expires-at'] } : {}),
-    ...(metadata['channels'] ? { channels: metadata['channels'].split(',').map((c) => c.trim()).filter(Boolean) } : {}),
+    ...(metadata['channels']
+      ? {
+          channels: metadata['channels']
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        }
+      : {}),
   });
   return parsed.success && Object.keys(parsed.data).length > 0 ? parsed.data : undefined;
 }
@@ -115,7 +124,11 @@ export const ErrorBody = z.object({
     code: z.string(),
     message: z.string(),
     issues: z.array(ErrorIssue).optional(),
-    requestId: z.string().describe("The request's id, also sent as the `X-Request-Id` response header (the caller's own when it sent a well-formed one): every log line of the request carries it."),
+    requestId: z
+      .string()
+      .describe(
+        "The request's id, also sent as the `X-Request-Id` response header (the caller's own when it sent a well-formed one): every log line of the request carries it.",
+      ),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

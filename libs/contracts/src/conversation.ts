@@ -31,7 +31,16 @@ export const Conversation = z.object({
   currentSeed: SeedHit.optional(),
   rejectedSubjects: z.array(z.string()),
   /** The ad, with the seed's licence and attribution so whoever publishes it can credit it. */
-  ad: z.object({ path: StoragePath, url: z.string(), seedPath: StoragePath.optional(), licence: z.string().optional(), attribution: z.string().optional(), review: AdReviewMark.optional() }).optional(),
+  ad: z
+    .object({
+      path: StoragePath,
+      url: z.string(),
+      seedPath: StoragePath.optional(),
+      licence: z.string().optional(),
+      attribution: z.string().optional(),
+      review: AdReviewMark.optional(),
+    })
+    .optional(),
   messages: z.array(ChatMessage),
   brandPath: StoragePath.optional(),
   /** Text the ad will carry, set when the conversation starts or with a reply. */

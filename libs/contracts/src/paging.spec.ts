@@ -34,7 +34,11 @@ describe('page cursors', () => {
   });
 
   it('every string the pattern allows decodes to a key; anything else is refused', () => {
-    const codec = keysetCursor([{ name: 'n', kind: 'int' }, { name: 'k', kind: 'enum', values: ['a', 'b'] }, { name: 't', kind: 'text', maxChars: 2 }] as const);
+    const codec = keysetCursor([
+      { name: 'n', kind: 'int' },
+      { name: 'k', kind: 'enum', values: ['a', 'b'] },
+      { name: 't', kind: 'text', maxChars: 2 },
+    ] as const);
     for (const cursor of ['0.a.', '7.b.AAAA', '123456789.a._-8']) {
       assert.ok(codec.schema.safeParse(cursor).success, cursor);
       const key = codec.decode(cursor);

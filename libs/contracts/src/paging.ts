@@ -59,7 +59,9 @@ export function keysetCursor<const Fs extends readonly KeysetField[]>(fields: Fs
     decode(cursor: string): Keyset<Fs> | undefined {
       if (!pattern.test(cursor)) return undefined;
       const parts = cursor.split('.');
-      return Object.fromEntries(fields.map((f, i) => [f.name, f.kind === 'int' ? Number(parts[i]) : f.kind === 'text' ? untext(parts[i]) : parts[i]])) as Keyset<Fs>;
+      return Object.fromEntries(
+        fields.map((f, i) => [f.name, f.kind === 'int' ? Number(parts[i]) : f.kind === 'text' ? untext(parts[i]) : parts[i]]),
+      ) as Keyset<Fs>;
     },
   };
 }

@@ -72,7 +72,10 @@ export const SeedGapCursor = keysetCursor([
   { name: 'text', kind: 'text', maxChars: 500 },
 ] as const);
 export const ListSubjectsQuery = z.object({
-  includeDisabled: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  includeDisabled: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: SubjectCursor.schema.optional(),
 });
@@ -85,7 +88,13 @@ export const SeedGapsResponse = z.object({ items: z.array(SeedGap), nextCursor: 
 const SubjectId = z.string().regex(/^[a-f0-9]{16}$/, 'must be a subject id');
 export const CatalogueCommand = z.discriminatedUnion('type', [
   /** Pages of `limit` (all without it), after `cursor` (a previous reply's `nextCursor`). */
-  z.object({ type: z.literal('list'), tenant: TenantId, includeDisabled: z.boolean().default(false), limit: z.number().int().min(1).max(500).optional(), cursor: SubjectCursor.schema.optional() }),
+  z.object({
+    type: z.literal('list'),
+    tenant: TenantId,
+    includeDisabled: z.boolean().default(false),
+    limit: z.number().int().min(1).max(500).optional(),
+    cursor: SubjectCursor.schema.optional(),
+  }),
   z.object({ type: z.literal('add'), tenant: TenantId, subject: CreateSubjectBody }),
   z.object({ type: z.literal('patch'), tenant: TenantId, id: SubjectId, patch: PatchSubjectBody }),
   z.object({ type: z.literal('seed-gaps'), tenant: TenantId, limit: z.number().int().min(1).max(500).default(100), cursor: SeedGapCursor.schema.optional() }),
@@ -93,7 +102,10 @@ export const CatalogueCommand = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('edit-by-name'),
     tenant: TenantId,
-    edits: z.array(z.object({ name: nonBlank(80), description: nonBlank(500).optional(), audience: nonBlank(200).optional(), disabled: z.boolean().optional() })).min(1).max(1000),
+    edits: z
+      .array(z.object({ name: nonBlank(80), description: nonBlank(500).optional(), audience: nonBlank(200).optional(), disabled: z.boolean().optional() }))
+      .min(1)
+      .max(1000),
   }),
 ]);
 export type CatalogueCommand = z.infer<typeof CatalogueCommand>;

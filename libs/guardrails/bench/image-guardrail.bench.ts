@@ -125,10 +125,27 @@ async function run(runtimes: NsfwRuntime[], files: string[], dir: string, where:
 
 const summary = async (s: Side, images: number): Promise<ImageGuardrailBench> => {
   const sorted = [...s.times].sort((a, b) => a - b);
-  return { runtime: s.runtime, where: s.where, loopDelayP99Ms: s.loopDelay?.p99Ms ?? NaN, loopDelayMaxMs: s.loopDelay?.maxMs ?? NaN, threads: await threadsOf(s.runtime, s.where), images, loadMs: s.loadMs, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), flagged: s.flagged, maxScores: s.maxScores };
+  return {
+    runtime: s.runtime,
+    where: s.where,
+    loopDelayP99Ms: s.loopDelay?.p99Ms ?? NaN,
+    loopDelayMaxMs: s.loopDelay?.maxMs ?? NaN,
+    threads: await threadsOf(s.runtime, s.where),
+    images,
+    loadMs: s.loadMs,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    flagged: s.flagged,
+    maxScores: s.maxScores,
+  };
 };
 
-export async function benchImageGuardrail(maxImages = Infinity, runtime: NsfwRuntime = 'tfjs', where: 'thread' | 'worker' = 'thread', dir = DEMO_PHOTOS_DIR): Promise<ImageGuardrailBench | { skipped: string }> {
+export async function benchImageGuardrail(
+  maxImages = Infinity,
+  runtime: NsfwRuntime = 'tfjs',
+  where: 'thread' | 'worker' = 'thread',
+  dir = DEMO_PHOTOS_DIR,
+): Promise<ImageGuardrailBench | { skipped: string }> {
   if (runtime === 'onnx' && !existsSync(ONNX_PATH)) return { skipped: `no ${ONNX_PATH}: bash libs/guardrails/onnx/convert.sh` };
   let files: string[];
   try {
@@ -166,12 +183,21 @@ export async function compareRuntimes(maxImages = Infinity, dir = DEMO_PHOTOS_DI
   }
   const flaggedFiles = sides.map((s) => new Set(s.flagged.map((f) => f.file)));
   for (const f of new Set([...flaggedFiles[0], ...flaggedFiles[1]])) if (!(flaggedFiles[0].has(f) && flaggedFiles[1].has(f))) verdictDisagreements++;
-  return { images: files.length, runs: await Promise.all(sides.map((s) => summary(s, files.length))), maxAbsDiff, meanAbsDiff: sum / (files.length * NSFW_CLASS_NAMES.length), topClassDisagreements, verdictDisagreements };
+  return {
+    images: files.length,
+    runs: await Promise.all(sides.map((s) => summary(s, files.length))),
+    maxAbsDiff,
+    meanAbsDiff: sum / (files.length * NSFW_CLASS_NAMES.length),
+    topClassDisagreements,
+    verdictDisagreements,
+  };
 }
 
 if (require.main === module) {
   const max = Number(process.argv[2] ?? Infinity);
   const runtime = process.argv[3] ?? 'tfjs';
   const where = process.argv[4] === 'worker' ? 'worker' : 'thread';
-  void (runtime === 'compare' ? compareRuntimes(max) : benchImageGuardrail(max, runtime as NsfwRuntime, where)).then((r) => process.stdout.write(`${JSON.stringify(r, null, 1)}\n`));
+  void (runtime === 'compare' ? compareRuntimes(max) : benchImageGuardrail(max, runtime as NsfwRuntime, where)).then((r) =>
+    process.stdout.write(`${JSON.stringify(r, null, 1)}\n`),
+  );
 }

@@ -34,7 +34,14 @@ export async function benchTextGuardrail(runs = 2_000): Promise<TextGuardrailBen
   const cases = [
     { label: 'segment (40 chars)', fields: (s: number) => [{ field: 'segment', text: copy(40, s) }] },
     { label: 'segment at its limit (500 chars)', fields: (s: number) => [{ field: 'segment', text: copy(500, s) }] },
-    { label: 'ad: segment + headline + CTA (40 + 120 + 40)', fields: (s: number) => [{ field: 'segment', text: copy(40, s) }, { field: 'headline', text: copy(120, s + 1) }, { field: 'callToAction', text: copy(40, s + 2) }] },
+    {
+      label: 'ad: segment + headline + CTA (40 + 120 + 40)',
+      fields: (s: number) => [
+        { field: 'segment', text: copy(40, s) },
+        { field: 'headline', text: copy(120, s + 1) },
+        { field: 'callToAction', text: copy(40, s + 2) },
+      ],
+    },
   ];
   const results: TextGuardrailBench[] = [];
   for (const c of cases) {
@@ -48,7 +55,13 @@ export async function benchTextGuardrail(runs = 2_000): Promise<TextGuardrailBen
       if (!verdict.allowed) throw new Error(`clean bench text was rejected: ${JSON.stringify(verdict.findings)}`);
     }
     times.sort((a, b) => a - b);
-    results.push({ label: c.label, chars: c.fields(0).reduce((n, f) => n + f.text.length, 0), runs, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) });
+    results.push({
+      label: c.label,
+      chars: c.fields(0).reduce((n, f) => n + f.text.length, 0),
+      runs,
+      p50Ms: percentile(times, 50),
+      p99Ms: percentile(times, 99),
+    });
   }
   return results;
 }

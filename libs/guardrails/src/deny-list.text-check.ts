@@ -5,7 +5,12 @@ export const ALL_TENANTS = '*';
 
 /** Lower case, compatibility forms folded (ｆｕｌｌ-width → full), accents dropped: "Café" matches "cafe". */
 export function foldForMatching(text: string): string {
-  return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

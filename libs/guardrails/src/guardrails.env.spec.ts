@@ -25,8 +25,16 @@ describe('GuardrailsEnv', () => {
   });
 
   it('fails start-up naming the variable for bad JSON, bad tenant keys or a bad URL', () => {
-    for (const env of [{ ADSEED_DENY_LISTS: '{acme:[1]}' }, { ADSEED_DENY_LISTS: '{"Not A Tenant":["x"]}' }, { ADSEED_DENY_LISTS: '{"acme":"x"}' }, { ADSEED_MODERATION_URL: 'localhost:8080' }]) {
-      assert.throws(() => loadConfig(GuardrailsEnv, env), (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.variable === Object.keys(env)[0]));
+    for (const env of [
+      { ADSEED_DENY_LISTS: '{acme:[1]}' },
+      { ADSEED_DENY_LISTS: '{"Not A Tenant":["x"]}' },
+      { ADSEED_DENY_LISTS: '{"acme":"x"}' },
+      { ADSEED_MODERATION_URL: 'localhost:8080' },
+    ]) {
+      assert.throws(
+        () => loadConfig(GuardrailsEnv, env),
+        (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.variable === Object.keys(env)[0]),
+      );
     }
   });
 
@@ -42,16 +50,26 @@ describe('GuardrailsEnv', () => {
     } finally {
       await pooled.close?.();
     }
-    assert.ok(createImageGuardrail(loadConfig(GuardrailsEnv, { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_IMAGE_GUARDRAIL_WORKERS: '0' })) instanceof NsfwjsImageGuardrail);
+    assert.ok(
+      createImageGuardrail(loadConfig(GuardrailsEnv, { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_IMAGE_GUARDRAIL_WORKERS: '0' })) instanceof
+        NsfwjsImageGuardrail,
+    );
   });
 
   it('image guardrail on onnx: refuses to start without the converted file, or for a model it has no conversion of', () => {
-    const missing = loadConfig(GuardrailsEnv, { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_IMAGE_GUARDRAIL_RUNTIME: 'onnx', ADSEED_IMAGE_GUARDRAIL_ONNX_PATH: '/nonexistent/nsfw.onnx' });
+    const missing = loadConfig(GuardrailsEnv, {
+      ADSEED_IMAGE_GUARDRAIL: 'nsfwjs',
+      ADSEED_IMAGE_GUARDRAIL_RUNTIME: 'onnx',
+      ADSEED_IMAGE_GUARDRAIL_ONNX_PATH: '/nonexistent/nsfw.onnx',
+    });
     assert.throws(() => createImageGuardrail(missing), /no model at \/nonexistent\/nsfw.onnx .*convert.sh/);
     const inception = loadConfig(GuardrailsEnv, { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_IMAGE_GUARDRAIL_RUNTIME: 'onnx', ADSEED_NSFW_MODEL: 'InceptionV3' });
     assert.throws(() => createImageGuardrail(inception), /MobileNetV2 only/);
     for (const env of [{ ADSEED_IMAGE_GUARDRAIL_WORKERS: '-1' }, { ADSEED_IMAGE_GUARDRAIL_RUNTIME: 'tfjs-node' }, { ADSEED_IMAGE_GUARDRAIL_TIMEOUT_MS: '5' }]) {
-      assert.throws(() => loadConfig(GuardrailsEnv, env), (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.variable === Object.keys(env)[0]));
+      assert.throws(
+        () => loadConfig(GuardrailsEnv, env),
+        (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.variable === Object.keys(env)[0]),
+      );
     }
   });
 

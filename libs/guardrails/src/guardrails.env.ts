@@ -16,11 +16,17 @@ const NsfwThresholds = z
   .default('porn:0.7,hentai:0.7,sexy:0.9')
   .transform((raw, ctx): Partial<Record<NsfwClass, number>> => {
     const out: Partial<Record<NsfwClass, number>> = {};
-    for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const entry of raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const [name, value] = entry.split(':').map((s) => s.trim().toLowerCase());
       const threshold = Number(value);
       if (!NSFW_CLASS_NAMES.includes(name as NsfwClass) || !(threshold > 0 && threshold <= 1)) {
-        ctx.addIssue({ code: 'custom', message: `must be a comma list of <class>:<threshold in (0, 1]> with classes ${NSFW_CLASS_NAMES.join(', ')}; got "${entry}"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma list of <class>:<threshold in (0, 1]> with classes ${NSFW_CLASS_NAMES.join(', ')}; got "${entry}"`,
+        });
         continue;
       }
       out[name as NsfwClass] = threshold;
@@ -46,7 +52,10 @@ const DenyListsJson = z
     }
     const parsed = DenyLists.safeParse(json);
     if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: `must be {"<tenant>": ["term", ...]}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be {"<tenant>": ["term", ...]}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+      });
       return {};
     }
     return parsed.data;
@@ -92,10 +101,13 @@ export function createTextGuardrail(env: GuardrailsEnv, hooks: { onRemoteFailure
         ...(env.ADSEED_MODERATION_API_KEY ? { apiKey: env.ADSEED_MODERATION_API_KEY } : {}),
       })
     : undefined;
-  return new CompositeTextGuardrail({ local, ...(remote ? { remote } : {}), failOpen: env.ADSEED_MODERATION_FAIL_OPEN, ...(hooks.onRemoteFailure ? { onRemoteFailure: hooks.onRemoteFailure } : {}) });
+  return new CompositeTextGuardrail({
+    local,
+    ...(remote ? { remote } : {}),
+    failOpen: env.ADSEED_MODERATION_FAIL_OPEN,
+    ...(hooks.onRemoteFailure ? { onRemoteFailure: hooks.onRemoteFailure } : {}),
+  });
 }
-
-
 
 export type ManagedImageGuardrail = ImageGuardrail & { warmUp(): Promise<unknown>; close?(): Promise<void> };
 
@@ -109,8 +121,12 @@ export function createImageGuardrail(env: GuardrailsEnv, hooks: { onWorkerExit?:
   const runtime = env.ADSEED_IMAGE_GUARDRAIL_RUNTIME;
   const onnxPath = resolve(env.ADSEED_IMAGE_GUARDRAIL_ONNX_PATH);
   if (runtime === 'onnx') {
-    if (env.ADSEED_NSFW_MODEL !== 'MobileNetV2') throw new Error(`ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx runs MobileNetV2 only (ADSEED_NSFW_MODEL=${env.ADSEED_NSFW_MODEL})`);
-    if (!existsSync(onnxPath)) throw new Error(`ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx: no model at ${onnxPath} (ADSEED_IMAGE_GUARDRAIL_ONNX_PATH); make it with bash libs/guardrails/onnx/convert.sh`);
+    if (env.ADSEED_NSFW_MODEL !== 'MobileNetV2')
+      throw new Error(`ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx runs MobileNetV2 only (ADSEED_NSFW_MODEL=${env.ADSEED_NSFW_MODEL})`);
+    if (!existsSync(onnxPath))
+      throw new Error(
+        `ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx: no model at ${onnxPath} (ADSEED_IMAGE_GUARDRAIL_ONNX_PATH); make it with bash libs/guardrails/onnx/convert.sh`,
+      );
   }
   const options = { model: env.ADSEED_NSFW_MODEL, thresholds: env.ADSEED_NSFW_THRESHOLDS, runtime, ...(runtime === 'onnx' ? { onnxPath } : {}) };
   if (env.ADSEED_IMAGE_GUARDRAIL_WORKERS === 0) {
@@ -120,5 +136,10 @@ export function createImageGuardrail(env: GuardrailsEnv, hooks: { onWorkerExit?:
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { WorkerImageGuardrail } = require('./worker.image-guardrail') as typeof import('./worker.image-guardrail');
-  return new WorkerImageGuardrail({ ...options, workers: env.ADSEED_IMAGE_GUARDRAIL_WORKERS, timeoutMs: env.ADSEED_IMAGE_GUARDRAIL_TIMEOUT_MS, ...(hooks.onWorkerExit ? { onWorkerExit: hooks.onWorkerExit } : {}) });
+  return new WorkerImageGuardrail({
+    ...options,
+    workers: env.ADSEED_IMAGE_GUARDRAIL_WORKERS,
+    timeoutMs: env.ADSEED_IMAGE_GUARDRAIL_TIMEOUT_MS,
+    ...(hooks.onWorkerExit ? { onWorkerExit: hooks.onWorkerExit } : {}),
+  });
 }

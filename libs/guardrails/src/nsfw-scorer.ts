@@ -29,7 +29,13 @@ export interface NsfwScorer {
  * resize would): `size × size × 3` RGB bytes.
  */
 export async function nsfwPixels(image: Uint8Array, size: number): Promise<Buffer> {
-  const { data } = await sharp(image).rotate().resize(size, size, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(image)
+    .rotate()
+    .resize(size, size, { fit: 'fill' })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return data;
 }
 

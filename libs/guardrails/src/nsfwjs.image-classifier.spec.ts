@@ -29,12 +29,26 @@ describe(NsfwjsImageGuardrail.name, () => {
 
   it('does not flag ordinary images; every class is scored and the scores sum to 1', async () => {
     const images = [
-      await sharp({ create: { width: 640, height: 360, channels: 4, background: { r: 30, g: 140, b: 60, alpha: 0.5 } } }).png().toBuffer(),
-      await sharp({ create: { width: 300, height: 500, channels: 3, background: { r: 200, g: 200, b: 255 } } }).jpeg().toBuffer(),
+      await sharp({ create: { width: 640, height: 360, channels: 4, background: { r: 30, g: 140, b: 60, alpha: 0.5 } } })
+        .png()
+        .toBuffer(),
+      await sharp({ create: { width: 300, height: 500, channels: 3, background: { r: 200, g: 200, b: 255 } } })
+        .jpeg()
+        .toBuffer(),
     ];
     const pet = join(SAMPLE_PHOTOS_DIR, 'beagle');
     // A real photo too, when the demo library is on this machine.
-    if (existsSync(pet)) images.push(readFileSync(join(pet, readdirSync(pet).filter((f) => f.endsWith('.jpg')).sort()[0])));
+    if (existsSync(pet))
+      images.push(
+        readFileSync(
+          join(
+            pet,
+            readdirSync(pet)
+              .filter((f) => f.endsWith('.jpg'))
+              .sort()[0],
+          ),
+        ),
+      );
     for (const image of images) {
       const verdict = await guardrail.check(image);
       assert.equal(verdict.flagged, false, JSON.stringify(verdict.scores));

@@ -18,7 +18,8 @@ export interface NsfwjsImageGuardrailOptions {
 /** Throws unless every threshold names an nsfwjs class and lies in (0, 1]. */
 export function checkNsfwThresholds(thresholds: Partial<Record<NsfwClass, number>>): void {
   for (const [name, threshold] of Object.entries(thresholds)) {
-    if (!NSFW_CLASS_NAMES.includes(name as NsfwClass) || !(Number(threshold) > 0 && Number(threshold) <= 1)) throw new Error(`threshold ${name}:${threshold} must name an nsfwjs class and lie in (0, 1]`);
+    if (!NSFW_CLASS_NAMES.includes(name as NsfwClass) || !(Number(threshold) > 0 && Number(threshold) <= 1))
+      throw new Error(`threshold ${name}:${threshold} must name an nsfwjs class and lie in (0, 1]`);
   }
 }
 

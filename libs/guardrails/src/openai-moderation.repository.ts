@@ -72,13 +72,19 @@ export class OpenAiModerationRepository implements TextCheck {
       throw new ModerationUnavailableError(`moderation at ${this.endpoint} answered with a body that is not JSON`);
     }
     const parsed = ModerationResponse.safeParse(json);
-    if (!parsed.success) throw new ModerationUnavailableError(`moderation at ${this.endpoint} answered outside the moderations format: ${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')}`);
+    if (!parsed.success)
+      throw new ModerationUnavailableError(
+        `moderation at ${this.endpoint} answered outside the moderations format: ${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')}`,
+      );
     const { results } = parsed.data;
-    if (results.length !== fields.length) throw new ModerationUnavailableError(`moderation at ${this.endpoint} returned ${results.length} results for ${fields.length} inputs`);
+    if (results.length !== fields.length)
+      throw new ModerationUnavailableError(`moderation at ${this.endpoint} returned ${results.length} results for ${fields.length} inputs`);
     const findings: TextFinding[] = [];
     results.forEach((result, i) => {
       if (!result.flagged) return;
-      const categories = Object.entries(result.categories ?? {}).filter(([, on]) => on === true).map(([name]) => name);
+      const categories = Object.entries(result.categories ?? {})
+        .filter(([, on]) => on === true)
+        .map(([name]) => name);
       for (const category of categories.length ? categories : ['flagged']) findings.push({ field: fields[i].field, category, source: this.source });
     });
     return findings;

@@ -6,13 +6,32 @@ describe(ProfanityTextCheck.name, () => {
   const check = new ProfanityTextCheck();
 
   it('flags plain and obfuscated profanity: repeated letters, leetspeak, confusables, spaced-out letters', () => {
-    for (const text of ['what the fuck', 'fuuuuck this', 'sh1t happens', 'f*ck', 'you b1tch', 'ＦＵＣＫ', 'f u c k', 'f.u.c.k off', 's-h-i-t', 'F U C K dogs']) {
+    for (const text of [
+      'what the fuck',
+      'fuuuuck this',
+      'sh1t happens',
+      'f*ck',
+      'you b1tch',
+      'ＦＵＣＫ',
+      'f u c k',
+      'f.u.c.k off',
+      's-h-i-t',
+      'F U C K dogs',
+    ]) {
       assert.equal(check.isProfane(text), true, text);
     }
   });
 
   it('lets ordinary ad copy through, including words that contain a profane substring', () => {
-    for (const text of ['outdoor-loving dog owners', 'Scunthorpe cat lovers', 'a classic assassin thriller fan', 'Buy now, save 20%', 'grass hit the spot', 'I am a U S A fan', 'cocktail lovers']) {
+    for (const text of [
+      'outdoor-loving dog owners',
+      'Scunthorpe cat lovers',
+      'a classic assassin thriller fan',
+      'Buy now, save 20%',
+      'grass hit the spot',
+      'I am a U S A fan',
+      'cocktail lovers',
+    ]) {
       assert.equal(check.isProfane(text), false, text);
     }
   });
@@ -24,7 +43,10 @@ describe(ProfanityTextCheck.name, () => {
   });
 
   it('reports the field and the category, never the word', async () => {
-    const findings = await check.check('demo', [{ field: 'segment', text: 'dog lovers' }, { field: 'headline', text: 'shit deals' }]);
+    const findings = await check.check('demo', [
+      { field: 'segment', text: 'dog lovers' },
+      { field: 'headline', text: 'shit deals' },
+    ]);
     assert.deepEqual(findings, [{ field: 'headline', category: 'profanity', source: 'profanity' }]);
   });
 });

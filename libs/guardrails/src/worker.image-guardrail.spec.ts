@@ -19,10 +19,22 @@ const FLAGGED_FIXTURE = join(__dirname, '..', 'fixtures', 'adversarial-porn-224.
 const DEFAULT_THRESHOLDS = loadConfig(GuardrailsEnv, {}).ADSEED_NSFW_THRESHOLDS;
 
 async function images(): Promise<Buffer[]> {
-  const out = [readFileSync(FLAGGED_FIXTURE), await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 30, g: 140, b: 60 } } }).jpeg().toBuffer()];
+  const out = [
+    readFileSync(FLAGGED_FIXTURE),
+    await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 30, g: 140, b: 60 } } })
+      .jpeg()
+      .toBuffer(),
+  ];
   const pet = join(SAMPLE_PHOTOS_DIR, 'beagle');
   // Real photos too, when the demo library is on this machine.
-  if (existsSync(pet)) out.push(...readdirSync(pet).filter((f) => f.endsWith('.jpg')).sort().slice(0, 3).map((f) => readFileSync(join(pet, f))));
+  if (existsSync(pet))
+    out.push(
+      ...readdirSync(pet)
+        .filter((f) => f.endsWith('.jpg'))
+        .sort()
+        .slice(0, 3)
+        .map((f) => readFileSync(join(pet, f))),
+    );
   return out;
 }
 
@@ -62,7 +74,9 @@ describe(WorkerImageGuardrail.name, () => {
       assert.deepEqual(order, ['timer', 'verdict'], `round ${round}`);
     }
     delay.disable();
-    t.diagnostic(`event-loop delay while classifying: max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, mean ${(delay.mean / 1e6).toFixed(1)} ms`);
+    t.diagnostic(
+      `event-loop delay while classifying: max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, mean ${(delay.mean / 1e6).toFixed(1)} ms`,
+    );
   });
 
   it('classifies concurrent calls in order through one worker, and leaves the caller’s buffers intact', async () => {
@@ -85,7 +99,12 @@ describe(WorkerImageGuardrail.name, () => {
   });
 
   it('reports a model that cannot load as unavailable, from warmUp and from check', async () => {
-    const broken = new WorkerImageGuardrail({ model: 'MobileNetV2', thresholds: DEFAULT_THRESHOLDS, runtime: 'onnx', onnxPath: join(tmpdir(), 'no-such-model.onnx') });
+    const broken = new WorkerImageGuardrail({
+      model: 'MobileNetV2',
+      thresholds: DEFAULT_THRESHOLDS,
+      runtime: 'onnx',
+      onnxPath: join(tmpdir(), 'no-such-model.onnx'),
+    });
     try {
       await assert.rejects(broken.warmUp(), ImageModerationUnavailableError);
       await assert.rejects(broken.check(readFileSync(FLAGGED_FIXTURE)), ImageModerationUnavailableError);
@@ -122,7 +141,10 @@ describe(`${WorkerImageGuardrail.name}: crashes, hangs and shutdown`, () => {
     const pool = new WorkerImageGuardrail({ model: 'MobileNetV2', thresholds: DEFAULT_THRESHOLDS, script, onWorkerExit: (r) => exits.push(r) });
     try {
       assert.deepEqual((await pool.check(ok)).reasons, ['porn']);
-      await assert.rejects(pool.check(Buffer.from([1])), (e: Error) => e instanceof ImageModerationUnavailableError && /worker thread exited \(code 7\)/.test(e.message));
+      await assert.rejects(
+        pool.check(Buffer.from([1])),
+        (e: Error) => e instanceof ImageModerationUnavailableError && /worker thread exited \(code 7\)/.test(e.message),
+      );
       assert.equal(exits.length, 1);
       assert.deepEqual((await pool.check(ok)).reasons, ['porn']);
       // An uncaught exception in the worker: its message reaches the caller.

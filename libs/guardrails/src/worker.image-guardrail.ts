@@ -63,7 +63,12 @@ export class WorkerImageGuardrail implements ImageGuardrail {
     this.model = nsfwModelLabel(options.model, options.runtime);
     this.script = options.script ?? join(__dirname, 'nsfw-classifier.worker.js');
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.scorer = { model: options.model, ...(options.runtime ? { runtime: options.runtime } : {}), ...(options.onnxPath ? { onnxPath: options.onnxPath } : {}), ...(options.onnxThreads ? { onnxThreads: options.onnxThreads } : {}) };
+    this.scorer = {
+      model: options.model,
+      ...(options.runtime ? { runtime: options.runtime } : {}),
+      ...(options.onnxPath ? { onnxPath: options.onnxPath } : {}),
+      ...(options.onnxThreads ? { onnxThreads: options.onnxThreads } : {}),
+    };
     const workers = options.workers ?? 1;
     if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`workers must be a whole number ≥ 1, got ${workers}`);
     for (let i = 0; i < workers; i++) this.slots.push(this.spawn());

@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   const size = 224;
   // Integer pixel values / 255 throughout.
   let pixels = tf.fill([1, size, size, 3], 128, 'float32');
-  const logProb = (p: tf.Tensor): tf.Scalar => tf.tidy<tf.Scalar>(() => (layers.predict(p.div(255)) as tf.Tensor).slice([0, target], [1, 1]).add(1e-6).log().sum());
+  const logProb = (p: tf.Tensor): tf.Scalar =>
+    tf.tidy<tf.Scalar>(() => (layers.predict(p.div(255)) as tf.Tensor).slice([0, target], [1, 1]).add(1e-6).log().sum());
   const gradient = tf.grad(logProb);
   for (let step = 0; step < 40; step++) {
     const g = gradient(pixels);
@@ -37,7 +38,12 @@ async function main(): Promise<void> {
     if (probs[target] >= 0.995) break;
   }
   const data = Buffer.from(Uint8Array.from(await pixels.data()));
-  writeFileSync(out, await sharp(data, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 9 }).toBuffer());
+  writeFileSync(
+    out,
+    await sharp(data, { raw: { width: size, height: size, channels: 3 } })
+      .png({ compressionLevel: 9 })
+      .toBuffer(),
+  );
   process.stdout.write(`wrote ${out}\n`);
 }
 

@@ -13,7 +13,11 @@ import { Logger } from '@adseed/telemetry';
 import { z } from 'zod';
 import { InProcessBroker, InProcessEventBus, type FsyncPolicy } from '@adseed/messaging';
 
-const Small = defineTopic('bench.journal-small.happened.v1', z.object({ assetId: z.string(), path: z.string(), caption: z.string(), tags: z.array(z.string()) }), 16);
+const Small = defineTopic(
+  'bench.journal-small.happened.v1',
+  z.object({ assetId: z.string(), path: z.string(), caption: z.string(), tags: z.array(z.string()) }),
+  16,
+);
 const Large = defineTopic('bench.journal-large.happened.v1', z.object({ assetId: z.string(), clip: z.array(z.number()), caption: z.array(z.number()) }), 6);
 
 export interface JournalBenchRow {
@@ -47,7 +51,10 @@ async function runOne(mode: 'memory' | FsyncPolicy, event: 'small' | 'large', me
     const assetId = `asset-${i}`;
     const t0 = process.hrtime.bigint();
     if (event === 'small') {
-      await bus.publish(Small, { key: assetId, value: { assetId, path: `seeds/demo/${assetId}/photo.jpg`, caption: 'red running shoes on a beach at sunset', tags: ['running shoes', 'outdoor'] } });
+      await bus.publish(Small, {
+        key: assetId,
+        value: { assetId, path: `seeds/demo/${assetId}/photo.jpg`, caption: 'red running shoes on a beach at sunset', tags: ['running shoes', 'outdoor'] },
+      });
     } else {
       await bus.publish(Large, { key: assetId, value: { assetId, ...large } });
     }

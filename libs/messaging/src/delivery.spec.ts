@@ -21,7 +21,13 @@ function context(retry = { maxAttempts: 3, initialBackoffMs: 2, maxBackoffMs: 3 
   const logger = new Logger({ service: 'test', level: 'warn', sink: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
   const metrics = new ServiceMetrics('test');
   const dead: { topic: string; headers: Headers }[] = [];
-  const ctx: DeliveryContext = { group: 'g', retry, logger, metrics, deadLetter: async (topic, message) => void dead.push({ topic, headers: message.headers }) };
+  const ctx: DeliveryContext = {
+    group: 'g',
+    retry,
+    logger,
+    metrics,
+    deadLetter: async (topic, message) => void dead.push({ topic, headers: message.headers }),
+  };
   const count = async (outcome: string) => (await metrics.consumed.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
   return { ctx, lines, dead, count };
 }
@@ -38,7 +44,14 @@ describe(deliver.name, () => {
     assert.equal(outcome, 'handled');
     assert.deepEqual(attempts, [1, 2, 3, 4]);
     const retries = lines.filter((l) => l.msg === 'handler failed, will retry');
-    assert.deepEqual(retries.map((l) => [l.attempt, l.retryInMs, l.topic, l.key]), [[1, 2, Thing.name, 'x'], [2, 4, Thing.name, 'x'], [3, 5, Thing.name, 'x']]);
+    assert.deepEqual(
+      retries.map((l) => [l.attempt, l.retryInMs, l.topic, l.key]),
+      [
+        [1, 2, Thing.name, 'x'],
+        [2, 4, Thing.name, 'x'],
+        [3, 5, Thing.name, 'x'],
+      ],
+    );
     assert.equal(await count('retry'), 3);
     assert.equal(await count('ok'), 1);
     assert.deepEqual(dead, []);

@@ -27,7 +27,9 @@ export function decode<T>(topic: TopicDef<T>, raw: string): Decoded<T> {
   }
   const result = topic.schema.safeParse(parsed);
   if (!result.success) {
-    const issues = toErrorIssues(result.error).map((i) => `${i.field}: ${i.reason}`).join('; ');
+    const issues = toErrorIssues(result.error)
+      .map((i) => `${i.field}: ${i.reason}`)
+      .join('; ');
     return { ok: false, reason: `payload does not match ${topic.name}: ${issues}` };
   }
   return { ok: true, value: result.data };
@@ -37,7 +39,9 @@ export function decode<T>(topic: TopicDef<T>, raw: string): Decoded<T> {
 export function encode<T>(topic: TopicDef<T>, value: T): string {
   const result = topic.schema.safeParse(value);
   if (!result.success) {
-    const issues = toErrorIssues(result.error).map((i) => `${i.field}: ${i.reason}`).join('; ');
+    const issues = toErrorIssues(result.error)
+      .map((i) => `${i.field}: ${i.reason}`)
+      .join('; ');
     throw new Error(`refusing to publish an invalid ${topic.name}: ${issues}`);
   }
   return JSON.stringify(result.data);

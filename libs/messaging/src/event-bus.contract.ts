@@ -68,7 +68,11 @@ export function describeEventBusContract(name: string, factory: () => Promise<Ev
         assert.equal(seen[group].length, 20, `group ${group} saw each message once`);
         for (const key of ['k0', 'k1', 'k2']) {
           const ns = seen[group].filter((s) => s.startsWith(`${key}:`)).map((s) => Number(s.split(':')[1]));
-          assert.deepEqual(ns, [...ns].sort((x, y) => x - y), `order kept for ${key} in ${group}`);
+          assert.deepEqual(
+            ns,
+            [...ns].sort((x, y) => x - y),
+            `order kept for ${key} in ${group}`,
+          );
         }
       }
     });
@@ -94,13 +98,20 @@ export function describeEventBusContract(name: string, factory: () => Promise<Ev
       assert.deepEqual(overlaps, [], 'no key handled twice at once');
       for (let k = 0; k < 5; k++) {
         const ns = seen.filter((s) => s.startsWith(`k${k}:`)).map((s) => Number(s.split(':')[1]));
-        assert.deepEqual(ns, [...ns].sort((x, y) => x - y), `order kept for k${k}`);
+        assert.deepEqual(
+          ns,
+          [...ns].sort((x, y) => x - y),
+          `order kept for k${k}`,
+        );
       }
     });
 
     it('refuses to publish an invalid payload', async () => {
       const Thing = topicOf();
-      await assert.rejects(bus('p').publish(Thing, { key: 'x', value: { id: 'x', n: 1.5 } }), /refusing to publish an invalid test\.thing-[a-z]+\.happened\.v1: n/);
+      await assert.rejects(
+        bus('p').publish(Thing, { key: 'x', value: { id: 'x', n: 1.5 } }),
+        /refusing to publish an invalid test\.thing-[a-z]+\.happened\.v1: n/,
+      );
     });
 
     it('retries a failing handler with back-off until it succeeds', async () => {
@@ -137,7 +148,10 @@ export function describeEventBusContract(name: string, factory: () => Promise<Ev
       await until('four dead letters', async () => (await harness.read(dlt)).length >= 4);
       const dead = await harness.read(dlt);
       assert.deepEqual(handled, [1, 4]);
-      assert.deepEqual(dead.map((m) => m.headers[H.errorKind]), ['validation', 'validation', 'exhausted', 'permanent']);
+      assert.deepEqual(
+        dead.map((m) => m.headers[H.errorKind]),
+        ['validation', 'validation', 'exhausted', 'permanent'],
+      );
       assert.match(dead[0].headers[H.error], /not JSON/);
       assert.match(dead[1].headers[H.error], /n: /);
       assert.equal(dead[3].headers[H.originalTopic], Thing.name);

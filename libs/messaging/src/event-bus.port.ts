@@ -116,7 +116,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 5_000 };
 
-
 /** Header names, shared by both adapters. CloudEvents binary mode uses `ce_*`. */
 export const H = {
   id: 'ce_id',

@@ -107,7 +107,12 @@ export class InProcessBroker {
     }
     this.journal.attach(() => this.durableGroups());
     const pending = [...this.groups.values()].reduce((sum, g) => sum + this.lag(g.topic, g.name), 0);
-    (options.logger ?? new Logger({ service: 'bus' })).info('event journal open', { dir: this.journal.dir, topics: loaded.topics.size, groups: this.groups.size, undelivered: pending });
+    (options.logger ?? new Logger({ service: 'bus' })).info('event journal open', {
+      dir: this.journal.dir,
+      topics: loaded.topics.size,
+      groups: this.groups.size,
+      undelivered: pending,
+    });
   }
 
   /** `journal: false` marks a topic as request/reply traffic, never written to the journal. */
@@ -191,9 +196,7 @@ export class InProcessBroker {
 
   /** Every message of a topic, in partition then offset order (for tests and inspection). */
   read(topic: string): (StoredMessage & { partition: number })[] {
-    return (this.topics.get(topic)?.partitions ?? []).flatMap((p, partition) =>
-      p.log.flatMap((m) => (m ? [{ ...m, partition }] : [])),
-    );
+    return (this.topics.get(topic)?.partitions ?? []).flatMap((p, partition) => p.log.flatMap((m) => (m ? [{ ...m, partition }] : [])));
   }
 
   topicNames(): string[] {
@@ -335,7 +338,9 @@ export class InProcessBroker {
   }
 
   private durableGroups(): GroupSnapshot[] {
-    return [...this.groups.values()].filter((g) => g.durable && this.topics.get(g.topic)?.journalled).map((g) => ({ topic: g.topic, group: g.name, offsets: [...g.offsets], active: g.members.length > 0 }));
+    return [...this.groups.values()]
+      .filter((g) => g.durable && this.topics.get(g.topic)?.journalled)
+      .map((g) => ({ topic: g.topic, group: g.name, offsets: [...g.offsets], active: g.members.length > 0 }));
   }
 
   /** Drops the prefix of a partition that every group has committed (bounded memory). */

@@ -109,7 +109,10 @@ describe('InProcessBroker: a subscriber with a concurrency window', () => {
       await new Promise((r) => setImmediate(r));
     }
     await broker.whenIdle();
-    assert.deepEqual([...gate.started].sort((a, b) => a - b), [...Array(12).keys()]);
+    assert.deepEqual(
+      [...gate.started].sort((a, b) => a - b),
+      [...Array(12).keys()],
+    );
     assert.equal(gate.maxRunning(), 3);
   });
 
@@ -173,10 +176,17 @@ describe('InProcessBroker: a subscriber with a concurrency window', () => {
     const again: number[] = [];
     await busOf(broker).subscribe(One, { group: 'g', concurrency: 4 }, async (m) => void again.push(m.value.n));
     await broker.whenIdle();
-    assert.deepEqual(again.sort((a, b) => a - b), [1, 2, 3, 4, 5], 'at least once: nothing before the first unfinished one, everything from it');
+    assert.deepEqual(
+      again.sort((a, b) => a - b),
+      [1, 2, 3, 4, 5],
+      'at least once: nothing before the first unfinished one, everything from it',
+    );
   });
 
   it('refuses a window that is not a positive integer', async () => {
-    await assert.rejects(busOf(broker).subscribe(One, { group: 'g', concurrency: 0 }, async () => undefined), /concurrency must be a positive integer/);
+    await assert.rejects(
+      busOf(broker).subscribe(One, { group: 'g', concurrency: 0 }, async () => undefined),
+      /concurrency must be a positive integer/,
+    );
   });
 });

@@ -29,7 +29,8 @@ describe('InProcessBroker with a journal (durability)', () => {
   let warnings: string[];
   let logger: Logger;
   const open = (extra: { segmentBytes?: number } = {}) => new InProcessBroker({ journal: { dir, ...extra }, logger });
-  const busOf = (broker: InProcessBroker) => new InProcessEventBus({ source: 'test', broker, logger, retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 1 } });
+  const busOf = (broker: InProcessBroker) =>
+    new InProcessEventBus({ source: 'test', broker, logger, retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 1 } });
 
   const committedOnDisk = (group: string): number[] | undefined => {
     try {
@@ -127,7 +128,10 @@ describe('InProcessBroker with a journal (durability)', () => {
     await bus.publish(Thing, { key: 'k', value: { n: 3 } });
     await second.whenIdle();
     assert.deepEqual(seen, [0, 1, 3]);
-    assert.deepEqual(second.read(Thing.name).map((m) => m.offset), [0, 1, 2]);
+    assert.deepEqual(
+      second.read(Thing.name).map((m) => m.offset),
+      [0, 1, 2],
+    );
     second.halt();
 
     warnings.length = 0;
@@ -137,7 +141,10 @@ describe('InProcessBroker with a journal (durability)', () => {
     await bus3.subscribe(Thing, { group: 'late' }, async (m) => void later.push(m.value.n));
     await third.whenIdle();
     assert.deepEqual(later, [0, 1, 3]);
-    assert.deepEqual(warnings.filter((w) => /torn|damaged/.test(w)), []);
+    assert.deepEqual(
+      warnings.filter((w) => /torn|damaged/.test(w)),
+      [],
+    );
     await third.close();
   });
 
@@ -151,7 +158,10 @@ describe('InProcessBroker with a journal (durability)', () => {
     await live.close();
     await first.close();
     const offsets = JSON.parse(readFileSync(join(dir, 'offsets.json'), 'utf8')) as { groups: { group: string }[] };
-    assert.deepEqual(offsets.groups.map((g) => g.group), ['durable']);
+    assert.deepEqual(
+      offsets.groups.map((g) => g.group),
+      ['durable'],
+    );
   });
 
   it('deletes segments every durable group has consumed, and keeps what one has not', async () => {
@@ -211,6 +221,9 @@ describe('InProcessBroker with a journal (durability)', () => {
     assert.ok(before >= 10 && before < jobs, `killed mid-way (${before} of ${jobs} processed)`);
 
     await run(0);
-    assert.deepEqual([...processed()].sort((a, b) => a - b), Array.from({ length: jobs }, (_, i) => i));
+    assert.deepEqual(
+      [...processed()].sort((a, b) => a - b),
+      Array.from({ length: jobs }, (_, i) => i),
+    );
   });
 });

@@ -213,7 +213,7 @@ export class BrokerJournal {
       active = this.openSegment(files.dir, message.offset);
       files.segments.push(active);
     }
-    for (let written = 0; written < frame.length; ) written += writeSync(active.fd!, frame, written, frame.length - written);
+    for (let written = 0; written < frame.length;) written += writeSync(active.fd!, frame, written, frame.length - written);
     active.bytes += frame.length;
     active.next = message.offset + 1;
     if (this.policy === 'always') fsyncSync(active.fd!);
@@ -414,7 +414,11 @@ export class BrokerJournal {
   }
 
   private loadPartition(topic: string, partition: number, dir: string): { loaded: LoadedPartition; partitionFiles: PartitionFiles } {
-    const names = existsSync(dir) ? readdirSync(dir).filter((n) => /^\d{20}\.seg$/.test(n)).sort() : [];
+    const names = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((n) => /^\d{20}\.seg$/.test(n))
+          .sort()
+      : [];
     const segments: Segment[] = [];
     const messages: (StoredMessage | undefined)[] = [];
     let base: number | undefined;
@@ -426,12 +430,24 @@ export class BrokerJournal {
       const last = i === names.length - 1;
       if (read.damage) {
         if (last) {
-          this.logger.warn('journal: torn tail ignored (the last write before a crash)', { topic, partition, path, damage: read.damage, bytesDropped: buffer.length - read.validBytes });
+          this.logger.warn('journal: torn tail ignored (the last write before a crash)', {
+            topic,
+            partition,
+            path,
+            damage: read.damage,
+            bytesDropped: buffer.length - read.validBytes,
+          });
           const fd = openSync(path, 'r+');
           ftruncateSync(fd, read.validBytes);
           closeSync(fd);
         } else {
-          this.logger.error('journal: damaged segment, the rest of it is skipped', { topic, partition, path, damage: read.damage, bytesDropped: buffer.length - read.validBytes });
+          this.logger.error('journal: damaged segment, the rest of it is skipped', {
+            topic,
+            partition,
+            path,
+            damage: read.damage,
+            bytesDropped: buffer.length - read.validBytes,
+          });
         }
       }
       base ??= segmentBase;
@@ -458,7 +474,11 @@ export class BrokerJournal {
     for (const g of saved.groups) {
       const lastActive = g.lastActive ?? now;
       if (now - lastActive > this.groupRetentionMs) {
-        this.logger.info('journal: consumer group expired (no member for too long)', { topic: g.topic, group: g.group, lastActive: new Date(lastActive).toISOString() });
+        this.logger.info('journal: consumer group expired (no member for too long)', {
+          topic: g.topic,
+          group: g.group,
+          lastActive: new Date(lastActive).toISOString(),
+        });
         continue;
       }
       this.lastActive.set(groupId(g.topic, g.group), lastActive);

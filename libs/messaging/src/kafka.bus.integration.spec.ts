@@ -80,7 +80,10 @@ describe(`KafkaEventBus ephemeral groups on a real broker (${BROKERS.join(',')})
       assert.deepEqual(seen, { a: [1], b: [1], durable: [1] });
       const all = [kafkaGroupId(`a-${run}`, topic.name), kafkaGroupId(`b-${run}`, topic.name), kafkaGroupId(`durable-${run}`, topic.name)];
       const before = await groups();
-      assert.ok(all.every((g) => before.has(g)), 'the three groups exist while subscribed');
+      assert.ok(
+        all.every((g) => before.has(g)),
+        'the three groups exist while subscribed',
+      );
 
       await a.close();
       const afterClose = await groups();

@@ -81,7 +81,8 @@ export class KafkaEventBus implements EventBus {
       retry: { initialRetryTime: 300, retries: 10 },
       logLevel: logLevel.WARN,
       // kafkajs puts the broker's reason in `error` ("Response Metadata" alone says nothing).
-      logCreator: () => (entry) => this.logger.warn(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace, ...(entry.log.error ? { reason: String(entry.log.error) } : {}) }),
+      logCreator: () => (entry) =>
+        this.logger.warn(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace, ...(entry.log.error ? { reason: String(entry.log.error) } : {}) }),
       ...(options.sasl ? { sasl: options.sasl as SASLOptions } : {}),
     };
     this.kafka = new Kafka(config);
@@ -146,7 +147,6 @@ export class KafkaEventBus implements EventBus {
     return this.closed;
   }
 
-
   private connect(): Promise<void> {
     this.connected ??= (async () => {
       await this.producer.connect();
@@ -175,7 +175,12 @@ export class KafkaEventBus implements EventBus {
     const metadata = await this.admin.fetchTopicMetadata({ topics: existing.map((t) => t.topic) }).catch(() => undefined);
     for (const t of metadata?.topics ?? []) {
       const wanted = existing.find((e) => e.topic === t.name)?.numPartitions ?? 0;
-      if (t.partitions.length < wanted) this.logger.warn('topic has fewer partitions than configured; consumers beyond its partitions stay idle', { topic: t.name, partitions: t.partitions.length, configured: wanted });
+      if (t.partitions.length < wanted)
+        this.logger.warn('topic has fewer partitions than configured; consumers beyond its partitions stay idle', {
+          topic: t.name,
+          partitions: t.partitions.length,
+          configured: wanted,
+        });
     }
   }
 
@@ -228,7 +233,14 @@ export class KafkaEventBus implements EventBus {
           eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
             const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
             try {
-              await handle({ topic: t, partition, offset: Number(message.offset), key: message.key?.toString('utf8') ?? '', value: message.value?.toString('utf8') ?? '', headers: stringHeaders(message.headers) });
+              await handle({
+                topic: t,
+                partition,
+                offset: Number(message.offset),
+                key: message.key?.toString('utf8') ?? '',
+                value: message.value?.toString('utf8') ?? '',
+                headers: stringHeaders(message.headers),
+              });
             } finally {
               clearInterval(beat);
             }
@@ -300,7 +312,9 @@ export class KafkaEventBus implements EventBus {
         return;
       }
       if (attempt >= 2) {
-        this.logger.warn('ephemeral consumer groups could not be deleted', { groups: failed.map((f) => ({ group: f.groupId, errorCode: f.errorCode, error: f.error instanceof Error ? f.error.message : f.error })) });
+        this.logger.warn('ephemeral consumer groups could not be deleted', {
+          groups: failed.map((f) => ({ group: f.groupId, errorCode: f.errorCode, error: f.error instanceof Error ? f.error.message : f.error })),
+        });
         return;
       }
       left = failed.map((f) => f.groupId);

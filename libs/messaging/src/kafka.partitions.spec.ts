@@ -18,7 +18,10 @@ describe(partitionsOf.name, () => {
   });
 
   it('KAFKA_TOPIC_PARTITIONS sets every topic, and a per-topic override wins over it', () => {
-    const env = loadConfig(CommonEnv, { KAFKA_TOPIC_PARTITIONS: '12', KAFKA_TOPIC_PARTITIONS_OVERRIDES: 'adseed.asset.ingest-requested.v1=96, adseed.other.thing.v1=2' });
+    const env = loadConfig(CommonEnv, {
+      KAFKA_TOPIC_PARTITIONS: '12',
+      KAFKA_TOPIC_PARTITIONS_OVERRIDES: 'adseed.asset.ingest-requested.v1=96, adseed.other.thing.v1=2',
+    });
     const settings = { default: env.KAFKA_TOPIC_PARTITIONS, byTopic: env.KAFKA_TOPIC_PARTITIONS_OVERRIDES };
     assert.equal(partitionsOf(ingest, settings), 96);
     assert.equal(partitionsOf(indexed, settings), 12);
@@ -27,7 +30,8 @@ describe(partitionsOf.name, () => {
   it('start-up fails naming a malformed override', () => {
     assert.throws(
       () => loadConfig(CommonEnv, { KAFKA_TOPIC_PARTITIONS_OVERRIDES: 'adseed.asset.indexed.v1=0,nonsense' }),
-      (error: unknown) => error instanceof ConfigError && error.problems.length === 2 && error.problems.every((p) => p.variable === 'KAFKA_TOPIC_PARTITIONS_OVERRIDES'),
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems.length === 2 && error.problems.every((p) => p.variable === 'KAFKA_TOPIC_PARTITIONS_OVERRIDES'),
     );
     assert.throws(() => loadConfig(CommonEnv, { KAFKA_TOPIC_PARTITIONS: '-1' }), ConfigError);
   });

@@ -5,7 +5,17 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { defineTopic } from '@adseed/contracts';
-import { currentTraceId, Logger, SERVICE_ATTRIBUTE, startOtlpReceiver, startTracing, withSpan, type OtlpReceiver, type ReceivedSpan, type Tracing } from '@adseed/telemetry';
+import {
+  currentTraceId,
+  Logger,
+  SERVICE_ATTRIBUTE,
+  startOtlpReceiver,
+  startTracing,
+  withSpan,
+  type OtlpReceiver,
+  type ReceivedSpan,
+  type Tracing,
+} from '@adseed/telemetry';
 import { z } from 'zod';
 import { KafkaEventBus } from './kafka.bus';
 
@@ -48,14 +58,19 @@ describe(`Kafka events carry the trace (kafkajs instrumentation, ${BROKERS.join(
       await withSpan('handler work', {}, async () => undefined);
     });
     let publishTraceId: string | undefined;
-    await withSpan('request', {}, async () => {
-      publishTraceId = currentTraceId();
-      await bus('gateway').publish(Thing, { key: 'k', value: { id: 'k' } });
-    }, { service: 'gateway' });
-    for (const deadline = Date.now() + 30_000; seen.length === 0 && Date.now() < deadline; ) await delay(50);
+    await withSpan(
+      'request',
+      {},
+      async () => {
+        publishTraceId = currentTraceId();
+        await bus('gateway').publish(Thing, { key: 'k', value: { id: 'k' } });
+      },
+      { service: 'gateway' },
+    );
+    for (const deadline = Date.now() + 30_000; seen.length === 0 && Date.now() < deadline;) await delay(50);
     assert.equal(seen.length, 1, 'the message was handled');
     assert.match(publishTraceId!, /^[0-9a-f]{32}$/);
-    assert.equal(seen[0].traceId, publishTraceId, 'the handler continues the publisher\'s trace');
+    assert.equal(seen[0].traceId, publishTraceId, "the handler continues the publisher's trace");
 
     const inTrace = (all: ReceivedSpan[]) => all.filter((s) => s.traceId === publishTraceId);
     let spans: ReceivedSpan[] = [];
@@ -76,7 +91,7 @@ describe(`Kafka events carry the trace (kafkajs instrumentation, ${BROKERS.join(
     assert.equal(send.name, `send ${Thing.name}`);
     assert.equal(send.scope, '@opentelemetry/instrumentation-kafkajs');
     assert.equal(send.parentSpanId, request.spanId);
-    assert.equal(seen[0].traceparent, `00-${publishTraceId}-${send.spanId}-01`, 'the context is in the record\'s headers');
+    assert.equal(seen[0].traceparent, `00-${publishTraceId}-${send.spanId}-01`, "the context is in the record's headers");
     assert.equal(processed.name, `process ${Thing.name}`);
     assert.equal(processed.parentSpanId, send.spanId);
     assert.equal(processed.attributes['messaging.message.id'], send.attributes['messaging.message.id']);

@@ -26,13 +26,15 @@ export const EXIT_UNAVAILABLE = 69;
 export const EXIT_SOFTWARE = 70;
 
 /** A service running on its own: the in-process bus cannot reach the other services. */
-export const OwnProcessEnv = z
-  .object({ ADSEED_BUS: z.string().optional() })
-  .superRefine((env, ctx) => {
-    if ((env.ADSEED_BUS ?? 'memory') === 'memory') {
-      ctx.addIssue({ code: 'custom', path: ['ADSEED_BUS'], message: 'memory only works when all services share one process (npm start); set ADSEED_BUS=kafka and KAFKA_BROKERS' });
-    }
-  });
+export const OwnProcessEnv = z.object({ ADSEED_BUS: z.string().optional() }).superRefine((env, ctx) => {
+  if ((env.ADSEED_BUS ?? 'memory') === 'memory') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ADSEED_BUS'],
+      message: 'memory only works when all services share one process (npm start); set ADSEED_BUS=kafka and KAFKA_BROKERS',
+    });
+  }
+});
 
 /**
  * Runs a process's start-up and turns its failure into an exit code an operator can act on:
@@ -63,23 +65,27 @@ export function configureHttpApp(app: INestApplication): void {
 
 /** `node services/<name>/dist/main.js`: validate env, build the runtime, serve HTTP. */
 export function runService<E extends z.ZodType>(definition: ServiceDefinition<E>): void {
-  runMain(definition.name, async () => {
-    // Every variable of every schema at once: one exit, the whole list.
-    const config = loadConfigs({ common: CommonEnv, own: definition.env, process: OwnProcessEnv });
-    // Before anything that could open a span; OTEL_* variables choose the exporter (none by default).
-    const tracing = startServiceTracing(definition.name);
-    const runtime = await createRuntime(definition.name, config.common, { tracing });
-    const app = await NestFactory.create<NestExpressApplication>(TracedServiceModule.wrap(definition.module(runtime, config.own, { http: true }), tracing), {
-      bufferLogs: true,
-    });
-    configureHttpApp(app);
-    app.enableShutdownHooks();
-    // the service registers the queries it answers while it boots; then they are served over gRPC
-    await app.init();
-    await serveQueries(app, runtime);
-    await app.listen(config.common.PORT, '0.0.0.0');
-    runtime.logger.info(`${definition.name} listening`, { port: config.common.PORT });
-  }, { logFormat: process.env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json' });
+  runMain(
+    definition.name,
+    async () => {
+      // Every variable of every schema at once: one exit, the whole list.
+      const config = loadConfigs({ common: CommonEnv, own: definition.env, process: OwnProcessEnv });
+      // Before anything that could open a span; OTEL_* variables choose the exporter (none by default).
+      const tracing = startServiceTracing(definition.name);
+      const runtime = await createRuntime(definition.name, config.common, { tracing });
+      const app = await NestFactory.create<NestExpressApplication>(TracedServiceModule.wrap(definition.module(runtime, config.own, { http: true }), tracing), {
+        bufferLogs: true,
+      });
+      configureHttpApp(app);
+      app.enableShutdownHooks();
+      // the service registers the queries it answers while it boots; then they are served over gRPC
+      await app.init();
+      await serveQueries(app, runtime);
+      await app.listen(config.common.PORT, '0.0.0.0');
+      runtime.logger.info(`${definition.name} listening`, { port: config.common.PORT });
+    },
+    { logFormat: process.env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json' },
+  );
 }
 
 /**

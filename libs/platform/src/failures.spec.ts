@@ -18,8 +18,9 @@ describe('failure classification', () => {
     assert.doesNotMatch(mapped.message, /127\.0\.0\.1/);
   });
 
-  it('filesystem and S3 states of the store are ours, not the caller\'s', () => {
-    for (const code of ['EACCES', 'ENOSPC', 'EROFS', 'EIO', 'NoSuchBucket', 'AccessDenied', 'SlowDown']) assert.equal(toServiceError(errno(code), 'x').status, 503, code);
+  it("filesystem and S3 states of the store are ours, not the caller's", () => {
+    for (const code of ['EACCES', 'ENOSPC', 'EROFS', 'EIO', 'NoSuchBucket', 'AccessDenied', 'SlowDown'])
+      assert.equal(toServiceError(errno(code), 'x').status, 503, code);
   });
 
   it('a timeout anywhere in the cause chain is 504 upstream_timeout', () => {
@@ -32,7 +33,10 @@ describe('failure classification', () => {
     const exhausted = (cause: Error) => Object.assign(new Error('retries exhausted', { cause }), { name: 'KafkaJSNumberOfRetriesExceeded' });
     assert.equal(classifyFailure(exhausted(errno('ECONNREFUSED'))), 'unavailable');
     assert.equal(classifyFailure(exhausted(Object.assign(new Error('Request Metadata timed out'), { name: 'KafkaJSRequestTimeoutError' }))), 'timeout');
-    assert.equal(classifyFailure(Object.assign(new Error('gave up'), { name: 'KafkaJSNumberOfRetriesExceeded', originalError: errno('ETIMEDOUT') })), 'timeout');
+    assert.equal(
+      classifyFailure(Object.assign(new Error('gave up'), { name: 'KafkaJSNumberOfRetriesExceeded', originalError: errno('ETIMEDOUT') })),
+      'timeout',
+    );
   });
 
   it('a bug is a 500 that says nothing of its insides; a ServiceError passes unchanged', () => {
@@ -46,15 +50,27 @@ describe('failure classification', () => {
     const lines: string[] = [];
     const logger = new Logger({ service: 'test', sink: (line) => lines.push(line) });
     const failWith = (error: unknown) => mapInfrastructureFailures('catalogue', logger, (_m: string) => Promise.reject(error));
-    const refused = await failWith(errno('ECONNREFUSED')).call(undefined, 'x').catch((e: unknown) => e);
+    const refused = await failWith(errno('ECONNREFUSED'))
+      .call(undefined, 'x')
+      .catch((e: unknown) => e);
     assert.ok(refused instanceof ServiceError);
     assert.equal(refused.status, 503);
     assert.equal(lines.length, 1);
     assert.equal((JSON.parse(lines[0]) as { error: { code: string } }).error.code, 'ECONNREFUSED');
     const typed = new ServiceError(404, 'not_found', 'no subject');
-    assert.equal(await failWith(typed).call(undefined, 'x').catch((e: unknown) => e), typed);
+    assert.equal(
+      await failWith(typed)
+        .call(undefined, 'x')
+        .catch((e: unknown) => e),
+      typed,
+    );
     const bug = new RangeError('bad index');
-    assert.equal(await failWith(bug).call(undefined, 'x').catch((e: unknown) => e), bug);
+    assert.equal(
+      await failWith(bug)
+        .call(undefined, 'x')
+        .catch((e: unknown) => e),
+      bug,
+    );
     assert.equal(lines.length, 1, 'only the mapped failure is logged here');
     assert.equal(await mapInfrastructureFailures('ok', logger, (m: string) => Promise.resolve(m.length))('abc'), 3);
   });

@@ -6,15 +6,46 @@ export const RETRY_AFTER_SECONDS = 5;
 
 /** Node's network and filesystem errors that mean "a system we depend on cannot serve now". */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  'EACCES', 'EPERM', 'EIO', 'ENOSPC', 'EROFS', 'EMFILE', 'ENFILE', 'EDQUOT', 'EBUSY',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EACCES',
+  'EPERM',
+  'EIO',
+  'ENOSPC',
+  'EROFS',
+  'EMFILE',
+  'ENFILE',
+  'EDQUOT',
+  'EBUSY',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
   // S3/MinIO answers that are the server's state, not the caller's request
-  'ServiceUnavailable', 'SlowDown', 'InternalError', 'XMinioServerNotInitialized', 'XMinioStorageFull', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket',
+  'ServiceUnavailable',
+  'SlowDown',
+  'InternalError',
+  'XMinioServerNotInitialized',
+  'XMinioStorageFull',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'NoSuchBucket',
 ]);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'RequestTimeout']);
 const TIMEOUT_NAMES = new Set(['TimeoutError', 'AbortError', 'KafkaJSRequestTimeoutError']);
-const UNAVAILABLE_NAMES = new Set(['KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError', 'NoHealthyEndpointError', 'ModerationUnavailableError']);
+const UNAVAILABLE_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSNonRetriableError',
+  'NoHealthyEndpointError',
+  'ModerationUnavailableError',
+]);
 
 /** The error and its causes, outermost first (bounded: cause chains can be cyclic). */
 function* chain(error: unknown): Generator<{ name?: string; code?: unknown; message?: string }> {
@@ -74,7 +105,11 @@ export function toServiceError(error: unknown, what: string): ServiceError {
  * `504 upstream_timeout` (logged here with its stack and causes); a `ServiceError` or anything
  * else is rethrown unchanged, for the transport to answer as before.
  */
-export function mapInfrastructureFailures<A extends unknown[], R>(what: string, logger: Logger, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+export function mapInfrastructureFailures<A extends unknown[], R>(
+  what: string,
+  logger: Logger,
+  handler: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
       return await handler(...args);

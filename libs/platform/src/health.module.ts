@@ -1,4 +1,19 @@
-import { Controller, Get, Header, HttpCode, HttpException, Inject, Injectable, Module, Req, Res, ServiceUnavailableException, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  HttpException,
+  Inject,
+  Injectable,
+  Module,
+  Req,
+  Res,
+  ServiceUnavailableException,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { ObjectNotFoundError } from '@adseed/storage';
@@ -48,8 +63,19 @@ export class Readiness implements OnApplicationShutdown {
   indicatorFunctions(): HealthIndicatorFunction[] {
     const fns: HealthIndicatorFunction[] = [];
     const kafka = this.kafka;
-    if (kafka) fns.push(() => this.indicators.check('kafka').attempt(() => kafka.describe()).withTimeout(CHECK_TIMEOUT_MS));
-    fns.push(() => this.indicators.check('objectStore').attempt(() => this.checkStore()).withTimeout(CHECK_TIMEOUT_MS));
+    if (kafka)
+      fns.push(() =>
+        this.indicators
+          .check('kafka')
+          .attempt(() => kafka.describe())
+          .withTimeout(CHECK_TIMEOUT_MS),
+      );
+    fns.push(() =>
+      this.indicators
+        .check('objectStore')
+        .attempt(() => this.checkStore())
+        .withTimeout(CHECK_TIMEOUT_MS),
+    );
     for (const [name, check] of this.checks) {
       fns.push(() =>
         this.indicators
@@ -100,8 +126,7 @@ export class Readiness implements OnApplicationShutdown {
  * A bucket that is not there: the fs store's `ObjectNotFoundError`, or S3's `NoSuchBucket` error
  * that the MinIO client raises from a listing. Either way the store answered.
  */
-const isMissingBucket = (error: unknown): boolean =>
-  error instanceof ObjectNotFoundError || (error as { code?: unknown } | undefined)?.code === 'NoSuchBucket';
+const isMissingBucket = (error: unknown): boolean => error instanceof ObjectNotFoundError || (error as { code?: unknown } | undefined)?.code === 'NoSuchBucket';
 
 @Controller()
 export class HealthController {
@@ -192,10 +217,7 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
-      imports: [
-        TerminusModule.forRoot({ logger: false }),
-        ...(options.http ? [LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(runtime.logger.pino) })] : []),
-      ],
+      imports: [TerminusModule.forRoot({ logger: false }), ...(options.http ? [LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(runtime.logger.pino) })] : [])],
       controllers: options.http ? [HealthController] : [],
       providers: [
         { provide: RUNTIME, useValue: runtime },
@@ -205,7 +227,9 @@ export class PlatformModule {
         QueryServerDrain,
         RuntimeShutdown,
         MetricsEndpoint,
-        ...(options.http ? [MetricsListener, { provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }] : []),
+        ...(options.http
+          ? [MetricsListener, { provide: APP_INTERCEPTOR, useFactory: (r: ServiceRuntime) => new HttpMetricsInterceptor(r), inject: [RUNTIME] }]
+          : []),
       ],
       exports: [RUNTIME, ...ports.map((p) => p.provide), Readiness],
     };

@@ -7,7 +7,18 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Queries, type SearchReply } from '@adseed/contracts';
-import { currentService, Logger, SERVICE_ATTRIBUTE, ServiceMetrics, startOtlpReceiver, startTracing, withSpan, type OtlpReceiver, type ReceivedSpan, type Tracing } from '@adseed/telemetry';
+import {
+  currentService,
+  Logger,
+  SERVICE_ATTRIBUTE,
+  ServiceMetrics,
+  startOtlpReceiver,
+  startTracing,
+  withSpan,
+  type OtlpReceiver,
+  type ReceivedSpan,
+  type Tracing,
+} from '@adseed/telemetry';
 import { Controller, Get, Module, Param, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { Registry } from 'prom-client';
@@ -100,7 +111,7 @@ describe('tracing by the instrumentations: HTTP in, gRPC and fetch out, one trac
 
   /** Flushes until the receiver holds what `predicate` wants (bounded: a missing span fails, not hangs). */
   async function exported(predicate: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
-    for (const deadline = Date.now() + 10_000; ; ) {
+    for (const deadline = Date.now() + 10_000; ;) {
       await tracing.flush();
       if (predicate(receiver.spans)) return receiver.spans;
       if (Date.now() > deadline) assert.fail(`spans not exported; have: ${receiver.spans.map((s) => `${s.kind} ${s.name}`).join(', ')}`);
@@ -108,7 +119,7 @@ describe('tracing by the instrumentations: HTTP in, gRPC and fetch out, one trac
     }
   }
 
-  it('continues the caller\'s trace through the HTTP server span, the gRPC client and server spans, the handler\'s own span and a fetch', async () => {
+  it("continues the caller's trace through the HTTP server span, the gRPC client and server spans, the handler's own span and a fetch", async () => {
     const traceId = randomBytes(16).toString('hex');
     const callerSpanId = randomBytes(8).toString('hex');
     // (a fetch that carries a traceparent is left to its caller: no span of the test's own here)
@@ -128,7 +139,7 @@ describe('tracing by the instrumentations: HTTP in, gRPC and fetch out, one trac
 
     const httpServer = one('HTTP server span', isNestServer);
     assert.equal(httpServer.scope, '@opentelemetry/instrumentation-http');
-    assert.equal(httpServer.name, 'GET /things/:id', 'named after Nest\'s route template');
+    assert.equal(httpServer.name, 'GET /things/:id', "named after Nest's route template");
     assert.equal(httpServer.parentSpanId, callerSpanId);
     assert.equal(httpServer.attributes['http.route'], '/things/:id');
     assert.equal(httpServer.attributes['http.request.method'], 'GET');
@@ -140,7 +151,7 @@ describe('tracing by the instrumentations: HTTP in, gRPC and fetch out, one trac
     const grpcServer = one('gRPC server span', (s) => s.kind === 'server' && s.scope === '@opentelemetry/instrumentation-grpc');
     assert.equal(grpcClient.name, 'grpc.adseed.retrieval.v1.Retrieval/Search');
     assert.equal(grpcServer.name, 'grpc.adseed.retrieval.v1.Retrieval/Search');
-    assert.equal(grpcServer.parentSpanId, grpcClient.spanId, 'the context crossed in the call\'s metadata');
+    assert.equal(grpcServer.parentSpanId, grpcClient.spanId, "the context crossed in the call's metadata");
     assert.equal(grpcServer.attributes[SERVICE_ATTRIBUTE], 'retrieval');
     // the client span hangs, parent by parent (Nest's controller spans between), from the HTTP server span
     const ancestors: string[] = [];

@@ -11,7 +11,10 @@ describe(KafkaClusterProbe.name, () => {
     const probe = new KafkaClusterProbe(env, 'test');
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
-        const error = await probe.describe().then(() => undefined, (e: unknown) => e);
+        const error = await probe.describe().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         assert.ok(error instanceof Error, 'the probe must fail');
         assert.equal(classifyFailure(error), 'unavailable', `${error.name}: ${error.message}`);
       }

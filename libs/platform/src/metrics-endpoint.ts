@@ -40,12 +40,19 @@ export class MetricsEndpoint {
     if (listener === 'service' && port !== undefined) return { status: 404, message: `metrics are served on their own port (METRICS_PORT ${port})` };
     if (token) {
       // Digests of equal length: the comparison says nothing about the token, its length included.
-      const given = createHash('sha256').update(/^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? '').digest();
+      const given = createHash('sha256')
+        .update(/^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? '')
+        .digest();
       const expected = createHash('sha256').update(token).digest();
-      return timingSafeEqual(given, expected) ? undefined : { status: 401, message: 'send the metrics token as `Authorization: Bearer <ADSEED_METRICS_TOKEN>`' };
+      return timingSafeEqual(given, expected)
+        ? undefined
+        : { status: 401, message: 'send the metrics token as `Authorization: Bearer <ADSEED_METRICS_TOKEN>`' };
     }
     if (listener === 'service' && this.access.protect) {
-      return { status: 401, message: 'with API keys on, /metrics is served only with ADSEED_METRICS_TOKEN (Bearer) or on its own port (METRICS_PORT): it names tenants' };
+      return {
+        status: 401,
+        message: 'with API keys on, /metrics is served only with ADSEED_METRICS_TOKEN (Bearer) or on its own port (METRICS_PORT): it names tenants',
+      };
     }
     return undefined;
   }
@@ -107,7 +114,9 @@ export class MetricsListener implements OnApplicationBootstrap, OnApplicationShu
     }
     const refused = this.endpoint.refusal(request.headers.authorization, 'metrics');
     if (refused) {
-      response.writeHead(refused.status, { 'content-type': 'text/plain', ...(refused.status === 401 ? { 'www-authenticate': 'Bearer' } : {}) }).end(`${refused.message}\n`);
+      response
+        .writeHead(refused.status, { 'content-type': 'text/plain', ...(refused.status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
+        .end(`${refused.message}\n`);
       return;
     }
     try {

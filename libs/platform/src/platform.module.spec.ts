@@ -29,7 +29,10 @@ describe('PlatformModule', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-platform-'));
     const store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('embedding', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker: new InProcessBroker(), store }, sink: () => undefined });
+    runtime = await createRuntime('embedding', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker: new InProcessBroker(), store },
+      sink: () => undefined,
+    });
   });
   after(async () => {
     await runtime.close();

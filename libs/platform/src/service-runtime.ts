@@ -81,7 +81,8 @@ export async function createRuntime(service: string, env: CommonEnv, overrides: 
       maxAttempts: env.GRPC_MAX_ATTEMPTS,
     });
   const grpcPort = env.GRPC_PORT ?? DEFAULT_GRPC_PORTS[service as QueryService] ?? 50051;
-  const queryServer: QueryServer = shared ?? new GrpcQueryServer({ url: `0.0.0.0:${grpcPort}`, logger, registry: metrics.registry, drainTimeoutMs: env.GRPC_DRAIN_TIMEOUT_MS });
+  const queryServer: QueryServer =
+    shared ?? new GrpcQueryServer({ url: `0.0.0.0:${grpcPort}`, logger, registry: metrics.registry, drainTimeoutMs: env.GRPC_DRAIN_TIMEOUT_MS });
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -148,7 +149,8 @@ async function createStore(env: CommonEnv, dataDir: string): Promise<ObjectStore
       return new FsObjectStore(join(dataDir, 'objects'));
     case 'minio':
       // CommonEnv already refuses this; a runtime built from a hand-made env still fails as config.
-      if (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY) throw new ConfigError([{ variable: 'MINIO_ACCESS_KEY, MINIO_SECRET_KEY', reason: 'required with ADSEED_STORE=minio' }]);
+      if (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY)
+        throw new ConfigError([{ variable: 'MINIO_ACCESS_KEY, MINIO_SECRET_KEY', reason: 'required with ADSEED_STORE=minio' }]);
       return new MinioObjectStore({
         endPoint: env.MINIO_ENDPOINT,
         port: env.MINIO_PORT,
@@ -168,7 +170,9 @@ async function createBus(
   switch (env.ADSEED_BUS) {
     case 'memory':
       if (!deps.broker) {
-        throw new ConfigError([{ variable: 'ADSEED_BUS', reason: `memory only works when all services share one process (npm start); ${service} was started on its own` }]);
+        throw new ConfigError([
+          { variable: 'ADSEED_BUS', reason: `memory only works when all services share one process (npm start); ${service} was started on its own` },
+        ]);
       }
       return new InProcessEventBus({
         source: service,
@@ -179,7 +183,9 @@ async function createBus(
       });
     case 'kafka':
       if (env.KAFKA_SASL_MECHANISM && (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD)) {
-        throw new ConfigError([{ variable: 'KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD', reason: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` }]);
+        throw new ConfigError([
+          { variable: 'KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD', reason: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` },
+        ]);
       }
       return new KafkaEventBus({
         source: service,

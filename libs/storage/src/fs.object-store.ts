@@ -1,15 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import {
-  assertValidBucket,
-  assertValidKey,
-  ObjectNotFoundError,
-  type ListPage,
-  type ObjectInfo,
-  type ObjectStore,
-  type PutOptions,
-} from './object-store.port';
+import { assertValidBucket, assertValidKey, ObjectNotFoundError, type ListPage, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.port';
 
 interface Sidecar {
   contentType: string;
@@ -73,7 +65,11 @@ export class FsObjectStore implements ObjectStore {
       bucket,
       key,
       size: stats.size,
-      etag: sidecar?.etag ?? createHash('md5').update(await fs.readFile(file)).digest('hex'),
+      etag:
+        sidecar?.etag ??
+        createHash('md5')
+          .update(await fs.readFile(file))
+          .digest('hex'),
       contentType: sidecar?.contentType ?? 'application/octet-stream',
       lastModified: stats.mtime,
       metadata: sidecar?.metadata ?? {},
@@ -152,9 +148,7 @@ async function walk(dir: string): Promise<string[]> {
   } catch {
     return [];
   }
-  const nested = await Promise.all(
-    entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve(e.isFile() ? [join(dir, e.name)] : []))),
-  );
+  const nested = await Promise.all(entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve(e.isFile() ? [join(dir, e.name)] : []))));
   return nested.flat();
 }
 

@@ -1,13 +1,5 @@
 import { Client, NotificationConfig, ObjectCreatedAll, QueueConfig, type BucketItemStat } from 'minio';
-import {
-  assertValidBucket,
-  assertValidKey,
-  ObjectNotFoundError,
-  type ListPage,
-  type ObjectInfo,
-  type ObjectStore,
-  type PutOptions,
-} from './object-store.port';
+import { assertValidBucket, assertValidKey, ObjectNotFoundError, type ListPage, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.port';
 
 export interface MinioStoreOptions {
   endPoint: string;
@@ -27,7 +19,14 @@ export class MinioObjectStore implements ObjectStore {
 
   constructor(options: MinioStoreOptions) {
     this.region = options.region ?? 'us-east-1';
-    this.client = new Client({ endPoint: options.endPoint, port: options.port, useSSL: options.useSSL, accessKey: options.accessKey, secretKey: options.secretKey, region: this.region });
+    this.client = new Client({
+      endPoint: options.endPoint,
+      port: options.port,
+      useSSL: options.useSSL,
+      accessKey: options.accessKey,
+      secretKey: options.secretKey,
+      region: this.region,
+    });
   }
 
   async ensureBucket(bucket: string): Promise<void> {

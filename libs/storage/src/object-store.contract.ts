@@ -24,7 +24,10 @@ export function describeObjectStoreContract(name: string, factory: () => Promise
     });
 
     it('stores bytes with content type and user metadata, and lists by prefix in pages', async () => {
-      const info = await store.put(bucket, 'demo/a/one.jpg', Buffer.from('one'), { contentType: 'image/jpeg', metadata: { Caption: 'a cat, on a mat', tags: 'cat,indoor' } });
+      const info = await store.put(bucket, 'demo/a/one.jpg', Buffer.from('one'), {
+        contentType: 'image/jpeg',
+        metadata: { Caption: 'a cat, on a mat', tags: 'cat,indoor' },
+      });
       assert.equal(info.size, 3);
       assert.equal(info.metadata.caption, 'a cat, on a mat');
       await store.put(bucket, 'demo/b/two.jpg', Buffer.from('two'), { contentType: 'image/jpeg' });
@@ -34,9 +37,15 @@ export function describeObjectStoreContract(name: string, factory: () => Promise
       assert.equal(got.info.contentType, 'image/jpeg');
       assert.equal(got.info.metadata.tags, 'cat,indoor');
       const first = await store.list(bucket, 'demo/', { limit: 1 });
-      assert.deepEqual(first.items.map((i) => i.key), ['demo/a/one.jpg']);
+      assert.deepEqual(
+        first.items.map((i) => i.key),
+        ['demo/a/one.jpg'],
+      );
       const second = await store.list(bucket, 'demo/', { limit: 1, startAfter: first.nextStartAfter });
-      assert.deepEqual(second.items.map((i) => i.key), ['demo/b/two.jpg']);
+      assert.deepEqual(
+        second.items.map((i) => i.key),
+        ['demo/b/two.jpg'],
+      );
       assert.equal(second.nextStartAfter, undefined);
     });
 

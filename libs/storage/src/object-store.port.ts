@@ -45,14 +45,20 @@ export interface ObjectStore {
 export const OBJECT_STORE = Symbol('OBJECT_STORE');
 
 export class ObjectNotFoundError extends Error {
-  constructor(readonly bucket: string, readonly key: string) {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+  ) {
     super(`no object ${bucket}/${key}`);
     this.name = 'ObjectNotFoundError';
   }
 }
 
 export class InvalidKeyError extends Error {
-  constructor(readonly key: string, reason: string) {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
     super(`invalid object key ${JSON.stringify(key.slice(0, 200))}: ${reason}`);
     this.name = 'InvalidKeyError';
   }

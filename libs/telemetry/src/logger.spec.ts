@@ -25,7 +25,7 @@ describe(Logger.name, () => {
     assert.ok(!Number.isNaN(Date.parse(line.time)));
   });
 
-  it('keeps an error\'s stack and its cause chain', () => {
+  it("keeps an error's stack and its cause chain", () => {
     const { logger, lines } = capture();
     const root = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
     logger.error('saving the conversation failed', { error: new Error('put state/c.json failed', { cause: new Error('request failed', { cause: root }) }) });
@@ -41,7 +41,16 @@ describe(Logger.name, () => {
     const { logger, raw } = capture();
     const secrets = ['minio-secret-1', 'sasl-pass-2', 'sk-openai-3', 'r8_token-4', 'qdrant-key-5', 'apikey-6', 'bearer-7', 'x-api-key-8', 'mod-key-9'];
     logger.info('configuration', {
-      env: { MINIO_SECRET_KEY: secrets[0], KAFKA_SASL_PASSWORD: secrets[1], OPENAI_API_KEY: secrets[2], REPLICATE_API_TOKEN: secrets[3], QDRANT_API_KEY: secrets[4], ADSEED_API_KEYS: `${secrets[5]}:acme`, ADSEED_MODERATION_API_KEY: secrets[8], PORT: 8080 },
+      env: {
+        MINIO_SECRET_KEY: secrets[0],
+        KAFKA_SASL_PASSWORD: secrets[1],
+        OPENAI_API_KEY: secrets[2],
+        REPLICATE_API_TOKEN: secrets[3],
+        QDRANT_API_KEY: secrets[4],
+        ADSEED_API_KEYS: `${secrets[5]}:acme`,
+        ADSEED_MODERATION_API_KEY: secrets[8],
+        PORT: 8080,
+      },
     });
     logger.info('request', { req: { method: 'GET', headers: { authorization: `Bearer ${secrets[6]}`, 'x-api-key': secrets[7], accept: 'application/json' } } });
     logger.info('top level', { apiKey: secrets[5], client: { options: { secretKey: secrets[0], password: secrets[1] } } });
@@ -60,10 +69,13 @@ describe(Logger.name, () => {
       logger.info('in the handler');
       await new Promise((resolve) => setImmediate(resolve));
       logger.child({ component: 'store' }).info('after an await, in a child');
-      other.logger.info('another service\'s logger');
+      other.logger.info("another service's logger");
     });
     logger.info('after');
-    assert.deepEqual(lines().map((l) => l.requestId), [undefined, 'req-123', 'req-123', undefined]);
+    assert.deepEqual(
+      lines().map((l) => l.requestId),
+      [undefined, 'req-123', 'req-123', undefined],
+    );
     assert.equal(lines()[2].component, 'store');
     assert.equal(other.lines()[0].requestId, 'req-123');
   });

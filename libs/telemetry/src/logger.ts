@@ -90,7 +90,10 @@ export function createPino(options: LoggerOptions): Pino {
 }
 
 function destinationOf(options: LoggerOptions): DestinationStream {
-  const format = options.format === 'pretty' ? prettyFactory({ colorize: !options.sink && process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true }) : undefined;
+  const format =
+    options.format === 'pretty'
+      ? prettyFactory({ colorize: !options.sink && process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
+      : undefined;
   if (options.sink) {
     const sink = options.sink;
     return { write: (line: string) => sink((format ? format(line) : line).replace(/\n$/, '')) };
@@ -129,21 +132,37 @@ export class Logger {
     return new Logger({ pino: this.pino.child(context) });
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void { this.pino.debug(fields ?? {}, msg); }
-  info(msg: string, fields?: Record<string, unknown>): void { this.pino.info(fields ?? {}, msg); }
-  warn(msg: string, fields?: Record<string, unknown>): void { this.pino.warn(fields ?? {}, msg); }
-  error(msg: string, fields?: Record<string, unknown>): void { this.pino.error(fields ?? {}, msg); }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.pino.debug(fields ?? {}, msg);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.pino.info(fields ?? {}, msg);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.pino.warn(fields ?? {}, msg);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.pino.error(fields ?? {}, msg);
+  }
 }
 
 /** Adapts a logger to NestJS's LoggerService for application contexts without HTTP. */
 export class NestLoggerAdapter {
   constructor(private readonly logger: Logger) {}
-  log(message: unknown, context?: string): void { this.logger.info(String(message), context ? { context } : undefined); }
+  log(message: unknown, context?: string): void {
+    this.logger.info(String(message), context ? { context } : undefined);
+  }
   error(message: unknown, trace?: string, context?: string): void {
     if (message instanceof Error) this.logger.error(message.message, { error: message, context });
     else this.logger.error(String(message), { context, ...(trace ? { stack: trace } : {}) });
   }
-  warn(message: unknown, context?: string): void { this.logger.warn(String(message), context ? { context } : undefined); }
-  debug(message: unknown, context?: string): void { this.logger.debug(String(message), context ? { context } : undefined); }
-  verbose(message: unknown, context?: string): void { this.logger.debug(String(message), context ? { context } : undefined); }
+  warn(message: unknown, context?: string): void {
+    this.logger.warn(String(message), context ? { context } : undefined);
+  }
+  debug(message: unknown, context?: string): void {
+    this.logger.debug(String(message), context ? { context } : undefined);
+  }
+  verbose(message: unknown, context?: string): void {
+    this.logger.debug(String(message), context ? { context } : undefined);
+  }
 }

@@ -104,7 +104,11 @@ export async function startOtlpReceiver(options: { port?: number } = {}): Promis
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`the OTLP receiver did not get the expected spans within ${timeoutMs} ms (has ${spans.length}: ${[...new Set(spans.map((s) => s.name))].join(', ')})`));
+          reject(
+            new Error(
+              `the OTLP receiver did not get the expected spans within ${timeoutMs} ms (has ${spans.length}: ${[...new Set(spans.map((s) => s.name))].join(', ')})`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);

@@ -39,7 +39,10 @@ describe(resolveTracingConfig.name, () => {
   });
 
   it('is on with an endpoint (base or per-signal) or an exporter, naming the service after OTEL_SERVICE_NAME', () => {
-    assert.deepEqual(resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'adseed-x' }, 'gateway'), { enabled: true, serviceName: 'adseed-x' });
+    assert.deepEqual(resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'adseed-x' }, 'gateway'), {
+      enabled: true,
+      serviceName: 'adseed-x',
+    });
     assert.equal(resolveTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:1/custom' }, 's').enabled, true);
     assert.equal(resolveTracingConfig({ OTEL_TRACES_EXPORTER: 'console' }, 's').enabled, true);
     assert.equal(resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 's').enabled, true);
@@ -52,9 +55,15 @@ describe(resolveTracingConfig.name, () => {
 
   it('rejects values the SDK would only warn about, naming the variable', () => {
     assert.throws(() => resolveTracingConfig({ OTEL_TRACES_EXPORTER: 'jaeger' }, 's'), /OTEL_TRACES_EXPORTER: unsupported jaeger/);
-    assert.throws(() => resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, 's'), /OTEL_EXPORTER_OTLP_PROTOCOL/);
+    assert.throws(
+      () => resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, 's'),
+      /OTEL_EXPORTER_OTLP_PROTOCOL/,
+    );
     assert.throws(() => resolveTracingConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'udp' }, 's'), /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL/);
-    assert.throws(() => resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 's'), /OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" is not an http\(s\) URL/);
+    assert.throws(
+      () => resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 's'),
+      /OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" is not an http\(s\) URL/,
+    );
   });
 });
 
@@ -71,13 +80,27 @@ describe('tracing through an OTLP receiver', () => {
       const before = receiver.spans.length;
       let traceId: string | undefined;
       try {
-        await withSpan('outer', { 'test.protocol': protocol }, async () => {
-          traceId = currentTraceId();
-          assert.equal(currentService(), 'alpha');
-          await withSpan('inner', { n: 3 }, async () => undefined);
-          await assert.rejects(withSpan('failing', {}, async () => Promise.reject(new Error('boom'))), /boom/);
-          assert.throws(() => withSpan('throwing-sync', {}, () => { throw new Error('sync boom'); }), /sync boom/);
-        }, { service: 'alpha' });
+        await withSpan(
+          'outer',
+          { 'test.protocol': protocol },
+          async () => {
+            traceId = currentTraceId();
+            assert.equal(currentService(), 'alpha');
+            await withSpan('inner', { n: 3 }, async () => undefined);
+            await assert.rejects(
+              withSpan('failing', {}, async () => Promise.reject(new Error('boom'))),
+              /boom/,
+            );
+            assert.throws(
+              () =>
+                withSpan('throwing-sync', {}, () => {
+                  throw new Error('sync boom');
+                }),
+              /sync boom/,
+            );
+          },
+          { service: 'alpha' },
+        );
         await tracing.flush();
       } finally {
         await tracing.shutdown();
@@ -109,18 +132,34 @@ describe('tracing through an OTLP receiver', () => {
     const before = receiver.spans.length;
     let sent: Record<string, string> = {};
     try {
-      withSpan('request', {}, () =>
-        withProducerSpan({ system: 'in-process', topic: 'adseed.t.v1', service: 'gateway', messageId: 'm-1', key: 'k' }, { ce_id: 'm-1', traceparent: 'stale' }, (headers) => {
-          sent = headers;
-        }),
-      { service: 'gateway' });
+      withSpan(
+        'request',
+        {},
+        () =>
+          withProducerSpan(
+            { system: 'in-process', topic: 'adseed.t.v1', service: 'gateway', messageId: 'm-1', key: 'k' },
+            { ce_id: 'm-1', traceparent: 'stale' },
+            (headers) => {
+              sent = headers;
+            },
+          ),
+        { service: 'gateway' },
+      );
       // The consumer runs inside an unrelated span, as a broker pump would: it must not become the parent.
-      await withSpan('unrelated', {}, () =>
-        withConsumerSpan({ system: 'in-process', topic: 'adseed.t.v1', service: 'agent', messageId: 'm-1', group: 'agent', partition: 0, offset: 7 }, sent, async () => {
-          assert.equal(currentService(), 'agent');
-          await withSpan('handler work', {}, async () => undefined);
-        }),
-      { service: 'other' });
+      await withSpan(
+        'unrelated',
+        {},
+        () =>
+          withConsumerSpan(
+            { system: 'in-process', topic: 'adseed.t.v1', service: 'agent', messageId: 'm-1', group: 'agent', partition: 0, offset: 7 },
+            sent,
+            async () => {
+              assert.equal(currentService(), 'agent');
+              await withSpan('handler work', {}, async () => undefined);
+            },
+          ),
+        { service: 'other' },
+      );
       await withConsumerSpan({ system: 'kafka', topic: 'adseed.t.v1', service: 'agent' }, {}, async () => undefined);
       await tracing.flush();
     } finally {
@@ -178,16 +217,23 @@ describe('tracing through an OTLP receiver', () => {
     }
     const tracing = startTracingWith({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
     const before = receiver.spans.length;
-    const store = traceMethods(new Store(), 'ObjectStore', { attributes: (_method, [bucket, key]) => ({ 'adseed.store.bucket': String(bucket), 'adseed.store.key': key as string | undefined }) });
+    const store = traceMethods(new Store(), 'ObjectStore', {
+      attributes: (_method, [bucket, key]) => ({ 'adseed.store.bucket': String(bucket), 'adseed.store.key': key as string | undefined }),
+    });
     try {
       assert.ok(store instanceof Store);
       assert.equal(store.label, 'not a method');
       assert.equal(store.get, store.get, 'a stable function per method');
-      await withSpan('caller', {}, async () => {
-        assert.equal(await store.get('seeds', 'a'), 'x');
-        await assert.rejects(store.get('seeds', 'missing'), /no object seeds\/missing/);
-        assert.equal(store.size(), 1);
-      }, { service: 'agent' });
+      await withSpan(
+        'caller',
+        {},
+        async () => {
+          assert.equal(await store.get('seeds', 'a'), 'x');
+          await assert.rejects(store.get('seeds', 'missing'), /no object seeds\/missing/);
+          assert.equal(store.size(), 1);
+        },
+        { service: 'agent' },
+      );
       await tracing.flush();
     } finally {
       await tracing.shutdown();
@@ -196,10 +242,13 @@ describe('tracing through an OTLP receiver', () => {
     const caller = mine.find((s) => s.name === 'caller')!;
     const gets = mine.filter((s) => s.name === 'ObjectStore.get');
     assert.equal(gets.length, 2);
-    assert.deepEqual(gets.map((s) => [s.parentSpanId, s.attributes['adseed.store.key'], s.statusCode, s.attributes[SERVICE_ATTRIBUTE]]), [
-      [caller.spanId, 'a', 0, 'agent'],
-      [caller.spanId, 'missing', 2, 'agent'],
-    ]);
+    assert.deepEqual(
+      gets.map((s) => [s.parentSpanId, s.attributes['adseed.store.key'], s.statusCode, s.attributes[SERVICE_ATTRIBUTE]]),
+      [
+        [caller.spanId, 'a', 0, 'agent'],
+        [caller.spanId, 'missing', 2, 'agent'],
+      ],
+    );
     assert.equal(mine.filter((s) => s.name === 'ObjectStore.size').length, 1);
   });
 
@@ -252,7 +301,10 @@ describe('tracing through an OTLP receiver', () => {
     } finally {
       await on.shutdown();
     }
-    assert.deepEqual(receiver.spans.slice(before).map((s) => s.name), ['exported']);
+    assert.deepEqual(
+      receiver.spans.slice(before).map((s) => s.name),
+      ['exported'],
+    );
   });
 
   it('stays out of the way when tracing is off', async () => {

@@ -35,7 +35,10 @@ const ENDPOINTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_END
 export function resolveTracingConfig(env: NodeJS.ProcessEnv, defaultServiceName: string): TracingConfig {
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || defaultServiceName;
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { enabled: false, serviceName, reason: 'OTEL_SDK_DISABLED=true' };
-  const listed = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const listed = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
   const unknown = listed.filter((name) => !EXPORTERS.includes(name));
   if (unknown.length) throw new Error(`OTEL_TRACES_EXPORTER: unsupported ${unknown.join(', ')}; use ${EXPORTERS.join(', ')}`);
   for (const variable of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'] as const) {
@@ -174,7 +177,11 @@ export function startSpan(name: string, attributes: SpanAttributes, options: Sta
   const parent = options.parent ?? context.active();
   const service = options.service ?? (parent.getValue(SERVICE_KEY) as string | undefined);
   const tracer = trace.getTracer(service ? `adseed.${service}` : 'adseed');
-  const span = tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: cleanAttributes({ ...attributes, [SERVICE_ATTRIBUTE]: service }) }, parent);
+  const span = tracer.startSpan(
+    name,
+    { kind: KINDS[options.kind ?? 'internal'], attributes: cleanAttributes({ ...attributes, [SERVICE_ATTRIBUTE]: service }) },
+    parent,
+  );
   const inSpan = service ? trace.setSpan(parent, span).setValue(SERVICE_KEY, service) : trace.setSpan(parent, span);
   let ended = false;
   return {

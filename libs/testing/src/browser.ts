@@ -37,9 +37,7 @@ export function chromiumExecutablePath(): string {
 export async function launchChromium(): Promise<Browser> {
   const executablePath = chromiumExecutablePath();
   if (!existsSync(executablePath)) {
-    throw new Error(
-      `chromium not found at ${executablePath}: run scripts/install-chromium.sh or set CHROMIUM_PATH to a chromium binary`,
-    );
+    throw new Error(`chromium not found at ${executablePath}: run scripts/install-chromium.sh or set CHROMIUM_PATH to a chromium binary`);
   }
   return chromium.launch({
     executablePath,

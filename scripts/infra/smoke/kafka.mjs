@@ -12,10 +12,12 @@ const t0 = performance.now();
 
 const admin = kafka.admin();
 await admin.connect();
-const [brokerConfig] = (await admin.describeConfigs({
-  resources: [{ type: 4 /* BROKER */, name: '1', configNames: ['auto.create.topics.enable'] }],
-  includeSynonyms: false,
-})).resources;
+const [brokerConfig] = (
+  await admin.describeConfigs({
+    resources: [{ type: 4 /* BROKER */, name: '1', configNames: ['auto.create.topics.enable'] }],
+    includeSynonyms: false,
+  })
+).resources;
 assert.equal(brokerConfig.configEntries[0].configValue, 'false', 'auto.create.topics.enable must be false');
 await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
 await admin.disconnect();

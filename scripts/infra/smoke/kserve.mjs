@@ -16,19 +16,27 @@ const DEADLINE_MS = 10_000;
 const t0 = performance.now();
 
 const definition = protoLoader.loadSync(path.join(repo, 'proto/kserve/grpc_predict_v2.proto'), {
-  keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
 });
 const { inference } = grpc.loadPackageDefinition(definition);
 const client = new inference.GRPCInferenceService(target, grpc.credentials.createInsecure());
-const call = (method, request) => new Promise((resolve, reject) => {
-  client[method](request, { deadline: Date.now() + DEADLINE_MS }, (err, reply) => (err ? reject(err) : resolve(reply)));
-});
+const call = (method, request) =>
+  new Promise((resolve, reject) => {
+    client[method](request, { deadline: Date.now() + DEADLINE_MS }, (err, reply) => (err ? reject(err) : resolve(reply)));
+  });
 
 assert.equal((await call('ServerLive', {})).live, true);
 assert.equal((await call('ServerReady', {})).ready, true);
 for (const name of ['clip_image', 'clip_text']) assert.equal((await call('ModelReady', { name })).ready, true, `${name} not ready`);
 const meta = await call('ModelMetadata', { name: 'clip_image' });
-assert.deepEqual(meta.inputs.map((t) => [t.name, t.datatype]), [['pixel_values', 'FP32']]);
+assert.deepEqual(
+  meta.inputs.map((t) => [t.name, t.datatype]),
+  [['pixel_values', 'FP32']],
+);
 
 function outputFloats(reply, name) {
   const index = reply.outputs.findIndex((o) => o.name === name);
@@ -47,7 +55,8 @@ function assertClose(actual, expected, what) {
 // Image: raw_input_contents, batch of 2.
 const pixels = Float32Array.from({ length: 2 * 3 * 224 * 224 }, (_, i) => ((i * 7919) % 1000) / 1000);
 const imageReply = await call('ModelInfer', {
-  model_name: 'clip_image', id: 'smoke-image',
+  model_name: 'clip_image',
+  id: 'smoke-image',
   inputs: [{ name: 'pixel_values', datatype: 'FP32', shape: [2, 3, 224, 224] }],
   raw_input_contents: [Buffer.from(pixels.buffer)],
 });
@@ -69,11 +78,15 @@ const textReply = await call('ModelInfer', {
     ...(withMask ? [{ name: 'attention_mask', datatype: 'INT64', shape: [1, ids.length], contents: { int64_contents: ids.map(() => '1') } }] : []),
   ],
 });
-const localText = (await text.run({
-  input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
-  ...(withMask ? { attention_mask: new ort.Tensor('int64', BigInt64Array.from(ids.map(() => 1n)), [1, ids.length]) } : {}),
-})).text_embeds.data;
+const localText = (
+  await text.run({
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
+    ...(withMask ? { attention_mask: new ort.Tensor('int64', BigInt64Array.from(ids.map(() => 1n)), [1, ids.length]) } : {}),
+  })
+).text_embeds.data;
 assertClose(outputFloats(textReply, 'text_embeds'), localText, 'text_embeds');
 
 client.close();
-console.log(`kserve ok: live/ready/metadata + ModelInfer clip_image [2,3,224,224] and clip_text match local onnxruntime in ${(performance.now() - t0).toFixed(0)} ms`);
+console.log(
+  `kserve ok: live/ready/metadata + ModelInfer clip_image [2,3,224,224] and clip_text match local onnxruntime in ${(performance.now() - t0).toFixed(0)} ms`,
+);

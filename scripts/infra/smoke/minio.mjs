@@ -9,12 +9,17 @@ import * as Minio from 'minio';
 const TIMEOUT_MS = 30_000;
 const topic = process.env.ADSEED_MINIO_NOTIFY_TOPIC ?? 'adseed.storage.object-events.v1';
 const kafka = new Kafka({
-  clientId: 'adseed-smoke', brokers: [process.env.ADSEED_KAFKA_BROKERS ?? '127.0.0.1:19092'],
-  logLevel: logLevel.NOTHING, connectionTimeout: 5000,
+  clientId: 'adseed-smoke',
+  brokers: [process.env.ADSEED_KAFKA_BROKERS ?? '127.0.0.1:19092'],
+  logLevel: logLevel.NOTHING,
+  connectionTimeout: 5000,
 });
 const s3 = new Minio.Client({
-  endPoint: '127.0.0.1', port: Number(process.env.ADSEED_MINIO_PORT ?? 19000), useSSL: false,
-  accessKey: process.env.MINIO_ROOT_USER ?? 'adseed', secretKey: process.env.MINIO_ROOT_PASSWORD ?? 'adseed-secret',
+  endPoint: '127.0.0.1',
+  port: Number(process.env.ADSEED_MINIO_PORT ?? 19000),
+  useSSL: false,
+  accessKey: process.env.MINIO_ROOT_USER ?? 'adseed',
+  secretKey: process.env.MINIO_ROOT_PASSWORD ?? 'adseed-secret',
 });
 const bucket = `smoke-${process.pid}`;
 const objectKey = `photos/${Date.now()}.bin`;
@@ -31,7 +36,9 @@ const consumer = kafka.consumer({ groupId: `adseed-smoke-minio-${process.pid}` }
 await consumer.connect();
 await consumer.subscribe({ topic, fromBeginning: true });
 let resolveEvent;
-const eventArrived = new Promise((resolve) => { resolveEvent = resolve; });
+const eventArrived = new Promise((resolve) => {
+  resolveEvent = resolve;
+});
 void consumer.run({
   eachMessage: async ({ message }) => {
     const event = JSON.parse(message.value?.toString() ?? '{}');

@@ -34,14 +34,23 @@ try {
   assert.equal(info.payload_schema.brand?.data_type, 'keyword');
 
   const queried = await client.query(alias, {
-    query: [1, 0, 0, 0], using: 'image', limit: 5, with_payload: true,
+    query: [1, 0, 0, 0],
+    using: 'image',
+    limit: 5,
+    with_payload: true,
     filter: { must: [{ key: 'brand', match: { value: 'acme' } }] },
   });
-  assert.deepEqual(queried.points.map((p) => p.id), [1, uuid]);
+  assert.deepEqual(
+    queried.points.map((p) => p.id),
+    [1, uuid],
+  );
   assert.ok(queried.points[0].score > queried.points[1].score);
 
   const searched = await client.search(name, { vector: { name: 'image', vector: [1, 0, 0, 0] }, limit: 2 });
-  assert.deepEqual(searched.map((p) => p.id), [1, 2]);
+  assert.deepEqual(
+    searched.map((p) => p.id),
+    [1, 2],
+  );
 
   const got = await client.retrieve(name, { ids: [uuid, 2], with_payload: true, with_vector: ['caption'] });
   assert.deepEqual(got.map((r) => r.payload?.n).sort(), [2, 3]);
@@ -50,7 +59,10 @@ try {
   assert.equal((await client.count(name, { exact: true })).count, 2);
 
   const aliases = await client.getCollectionAliases(name);
-  assert.deepEqual(aliases.aliases.map((a) => a.alias_name), [alias]);
+  assert.deepEqual(
+    aliases.aliases.map((a) => a.alias_name),
+    [alias],
+  );
 } finally {
   await client.deleteCollection(name);
 }

@@ -36,9 +36,14 @@ export async function benchCatalogue(options: { assets: number; subjects: number
   const words = ['trail', 'city', 'red', 'blue', 'leather', 'compact', 'family', 'studio', 'outdoor', 'classic', 'modern', 'vintage'];
   const nouns = Array.from({ length: options.subjects }, (_, i) => `${words[i % words.length]} product ${i}`);
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const zipf = () => Math.min(options.subjects - 1, Math.floor(options.subjects ** random()) - 1);
-  const event = (i: number) => ({ assetId: `asset-${i}`, path: `seeds/bench/${i}.jpg`, caption: `A ${nouns[zipf()]} on a table`, tags: [nouns[zipf()], words[i % words.length]] });
+  const event = (i: number) => ({
+    assetId: `asset-${i}`,
+    path: `seeds/bench/${i}.jpg`,
+    caption: `A ${nouns[zipf()]} on a table`,
+    tags: [nouns[zipf()], words[i % words.length]],
+  });
   try {
     // fill to `assets`, then time a further 2,000 events (new assets and re-captioned ones)
     await service.update('bench', (c) => {

@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
-import { assetIdFor, ConversationTopics, Queries, type Conversation, type EmbedTextsRequest, type SearchHit, type SearchReply, type SearchRequest } from '@adseed/contracts';
+import {
+  assetIdFor,
+  ConversationTopics,
+  Queries,
+  type Conversation,
+  type EmbedTextsRequest,
+  type SearchHit,
+  type SearchReply,
+  type SearchRequest,
+} from '@adseed/contracts';
 import { InProcessBroker, ServiceError } from '@adseed/messaging';
 import { CLOCK, createRuntime, InProcessQueries, QUERY_CLIENT, type QueryClient, type ServiceRuntime } from '@adseed/platform';
 import { FsObjectStore } from '@adseed/storage';
@@ -25,7 +34,12 @@ class FakeUpstream implements QueryClient {
       const r = request as SearchRequest;
       this.searches.push(r);
       const dog: SearchHit = { rank: 0, assetId: assetIdFor(DOG), path: DOG, score: 0.6, scores: { caption: 0.6 }, tags: ['dog'], belowFloor: false };
-      const reply: SearchReply = { hits: /retriever|dog/.test(r.text) ? [dog] : [{ ...dog, score: 0.05, scores: { caption: 0.05 }, belowFloor: true }], encoders: {}, fusion: 'rrf', floor: {} };
+      const reply: SearchReply = {
+        hits: /retriever|dog/.test(r.text) ? [dog] : [{ ...dog, score: 0.05, scores: { caption: 0.05 }, belowFloor: true }],
+        encoders: {},
+        fusion: 'rrf',
+        floor: {},
+      };
       return reply as Res;
     }
     assert.equal(query.method, Queries.embedTexts.method);
@@ -49,7 +63,10 @@ describe('AgentModule', () => {
     broker = new InProcessBroker();
     queries = new InProcessQueries();
     store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('agent', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store, queries }, sink: () => undefined });
+    runtime = await createRuntime('agent', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker, store, queries },
+      sink: () => undefined,
+    });
     upstream = new FakeUpstream();
     const env = loadConfig(AgentEnv, { ADSEED_BUCKET_STATE: 'agent-state', ADSEED_CATALOGUE_SAVE_MS: '0' });
     moduleRef = await Test.createTestingModule({ imports: [AgentModule.forRoot(runtime, env, { http: false })] })
@@ -68,16 +85,28 @@ describe('AgentModule', () => {
   it('adds a subject the overridden retrieval finds seeds for, and reports one it cannot as a seed gap', async () => {
     const added = await queries.call(Queries.catalogue, { type: 'add', tenant: 'acme', subject: { name: 'golden retriever' } });
     assert.equal(added.subjects?.[0].name, 'golden retriever');
-    assert.deepEqual(added.subjects?.[0].exampleSeeds.map((s) => s.path), [DOG]);
-    assert.deepEqual(upstream.searches.map((s) => [s.tenant, s.text, s.kind, s.minScore]), [['acme', 'golden retriever', 'seed', -1]]);
+    assert.deepEqual(
+      added.subjects?.[0].exampleSeeds.map((s) => s.path),
+      [DOG],
+    );
+    assert.deepEqual(
+      upstream.searches.map((s) => [s.tenant, s.text, s.kind, s.minScore]),
+      [['acme', 'golden retriever', 'seed', -1]],
+    );
 
     await assert.rejects(
       queries.call(Queries.catalogue, { type: 'add', tenant: 'acme', subject: { name: 'unicorn' } }),
       (error: unknown) => error instanceof ServiceError && error.status === 422 && error.code === 'no_matching_seeds',
     );
     const gaps = await queries.call(Queries.catalogue, { type: 'seed-gaps', tenant: 'acme', limit: 10 });
-    assert.deepEqual(gaps.gaps?.map((g) => [g.kind, g.text]), [['subject', 'unicorn']]);
-    assert.deepEqual((await queries.call(Queries.catalogue, { type: 'list', tenant: 'acme', includeDisabled: false })).subjects?.map((s) => s.name), ['golden retriever']);
+    assert.deepEqual(
+      gaps.gaps?.map((g) => [g.kind, g.text]),
+      [['subject', 'unicorn']],
+    );
+    assert.deepEqual(
+      (await queries.call(Queries.catalogue, { type: 'list', tenant: 'acme', includeDisabled: false })).subjects?.map((s) => s.name),
+      ['golden retriever'],
+    );
   });
 
   it('starts a conversation: proposes the library’s subject, stores it in the configured bucket and announces it', async () => {
@@ -89,7 +118,10 @@ describe('AgentModule', () => {
     assert.equal(stored.subject?.name, 'golden retriever');
     await broker.whenIdle();
     const announced = broker.read(ConversationTopics.updated.name).map((m) => JSON.parse(m.value) as Conversation);
-    assert.deepEqual(announced.map((c) => c.id), [conversation.id]);
+    assert.deepEqual(
+      announced.map((c) => c.id),
+      [conversation.id],
+    );
     assert.equal((await queries.call(Queries.conversation, { type: 'get', tenant: 'acme', conversationId: conversation.id })).id, conversation.id);
     assert.equal(AGENT_GROUP, 'agent');
   });

@@ -1,6 +1,20 @@
 import { AssetTopics, ConversationTopics, GenerationTopics, Queries } from '@adseed/contracts';
 import { EVENT_BUS, ServiceError, type EventBus } from '@adseed/messaging';
-import { CLOCK, LOGGER, mapInfrastructureFailures, PlatformModule, QUERY_CLIENT, QUERY_SERVER, SERVICE_CONFIG, toServiceError, type Clock, type QueryClient, type QueryServer, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import {
+  CLOCK,
+  LOGGER,
+  mapInfrastructureFailures,
+  PlatformModule,
+  QUERY_CLIENT,
+  QUERY_SERVER,
+  SERVICE_CONFIG,
+  toServiceError,
+  type Clock,
+  type QueryClient,
+  type QueryServer,
+  type ServiceDefinition,
+  type ServiceRuntime,
+} from '@adseed/platform';
 import { OBJECT_STORE, type ObjectStore } from '@adseed/storage';
 import type { Logger } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
@@ -22,7 +36,8 @@ export const AGENT_GROUP = 'agent';
 /** The subject catalogue reads every index event of every tenant. */
 export const AGENT_CATALOGUE_GROUP = 'agent-catalogue';
 
-const chatClientOf = (env: AgentEnv) => new OpenAiChatClient({ baseUrl: env.OPENAI_BASE_URL, model: env.OPENAI_MODEL, apiKey: env.OPENAI_API_KEY, timeoutMs: env.OPENAI_TIMEOUT_MS });
+const chatClientOf = (env: AgentEnv) =>
+  new OpenAiChatClient({ baseUrl: env.OPENAI_BASE_URL, model: env.OPENAI_MODEL, apiKey: env.OPENAI_API_KEY, timeoutMs: env.OPENAI_TIMEOUT_MS });
 
 /** The ports the agent's classes are built from; the library proposer works with no language model, an OpenAI-compatible one is optional. */
 export const agentProviders: Provider[] = [
@@ -30,17 +45,27 @@ export const agentProviders: Provider[] = [
     // sentence embeddings: the embedding service's caption encoder
     provide: EMBED_TEXTS,
     inject: [QUERY_CLIENT],
-    useFactory: (queries: QueryClient): EmbedTexts => async (texts) => {
-      const reply = await queries.call(Queries.embedTexts, { texts, encoders: ['caption'] });
-      if (!reply.caption) throw new Error('no caption encoder loaded');
-      return reply.caption.map((v) => Float32Array.from(v));
-    },
+    useFactory:
+      (queries: QueryClient): EmbedTexts =>
+      async (texts) => {
+        const reply = await queries.call(Queries.embedTexts, { texts, encoders: ['caption'] });
+        if (!reply.caption) throw new Error('no caption encoder loaded');
+        return reply.caption.map((v) => Float32Array.from(v));
+      },
   },
   {
     provide: SubjectCatalogueService,
     inject: [OBJECT_STORE, SERVICE_CONFIG, EMBED_TEXTS, LOGGER, CLOCK],
     useFactory: (store: ObjectStore, env: AgentEnv, embedTexts: EmbedTexts, logger: Logger, now: Clock) =>
-      new SubjectCatalogueService({ store, bucket: env.ADSEED_BUCKET_STATE, embedTexts, logger, mergeCosine: env.ADSEED_SUBJECT_MERGE_COSINE, saveDelayMs: env.ADSEED_CATALOGUE_SAVE_MS, now }),
+      new SubjectCatalogueService({
+        store,
+        bucket: env.ADSEED_BUCKET_STATE,
+        embedTexts,
+        logger,
+        mergeCosine: env.ADSEED_SUBJECT_MERGE_COSINE,
+        saveDelayMs: env.ADSEED_CATALOGUE_SAVE_MS,
+        now,
+      }),
   },
   {
     provide: LibrarySubjectProposer,
@@ -65,7 +90,8 @@ export const agentProviders: Provider[] = [
     provide: REPLY_INTERPRETER,
     inject: [SERVICE_CONFIG, SubjectCatalogueService],
     useFactory: (env: AgentEnv, catalogue: SubjectCatalogueService): ReplyInterpreter => {
-      const subjectsOf = async (tenant: string): Promise<MatchableSubject[]> => (await catalogue.list(tenant, false)).map((s) => ({ name: s.name, aliases: s.aliases }));
+      const subjectsOf = async (tenant: string): Promise<MatchableSubject[]> =>
+        (await catalogue.list(tenant, false)).map((s) => ({ name: s.name, aliases: s.aliases }));
       const rules = new RuleReplyInterpreter(subjectsOf);
       return env.ADSEED_LLM === 'openai' ? new OpenAiChatReplyInterpreter({ client: chatClientOf(env), rules, subjectsOf }) : rules;
     },
@@ -88,7 +114,13 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     const { bus, queryServer } = this;
     await this.repository.init();
-    await bus.ensureTopics([ConversationTopics.updated, AssetTopics.indexed, AssetTopics.deleted, GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
+    await bus.ensureTopics([
+      ConversationTopics.updated,
+      AssetTopics.indexed,
+      AssetTopics.deleted,
+      GenerationTopics.singleAdRequested,
+      GenerationTopics.singleAdCompleted,
+    ]);
     // a conversation's ad, made: the conversation moves to done (or back to its seed)
     await bus.subscribe(GenerationTopics.singleAdCompleted, { group: AGENT_GROUP }, async ({ value }) => {
       await this.commands.completeGeneration(value);
@@ -100,7 +132,10 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
     await bus.subscribe(AssetTopics.deleted, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
       await this.catalogue.update(value.tenant, (c) => c.applyDeleted(value.assetId));
     });
-    queryServer.handle(Queries.catalogue, mapInfrastructureFailures('subject catalogue', this.logger, (command) => this.catalogueCommands.execute(command)));
+    queryServer.handle(
+      Queries.catalogue,
+      mapInfrastructureFailures('subject catalogue', this.logger, (command) => this.catalogueCommands.execute(command)),
+    );
     queryServer.handle(Queries.conversation, async (command) => {
       try {
         return await this.commands.execute(command);

@@ -58,11 +58,15 @@ export class ConversationCommandUseCase {
     const current = await this.load(command.tenant, command.conversationId);
     this.assertRoom(current, 1);
     if (current.status !== 'awaiting-seed') {
-      throw new ServiceError(409, 'not_showing_seeds', `the conversation is ${current.status}, not showing seeds`, [{ field: 'index', reason: 'no seeds to choose from now' }]);
+      throw new ServiceError(409, 'not_showing_seeds', `the conversation is ${current.status}, not showing seeds`, [
+        { field: 'index', reason: 'no seeds to choose from now' },
+      ]);
     }
     if (command.index >= current.seeds.length) {
       const last = current.seeds.length - 1;
-      throw new ServiceError(409, 'seed_out_of_range', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [{ field: 'index', reason: `must be between 0 and ${last}` }]);
+      throw new ServiceError(409, 'seed_out_of_range', `seed index ${command.index} is out of range: this subject has seeds 0..${last}`, [
+        { field: 'index', reason: `must be between 0 and ${last}` },
+      ]);
     }
     const now = this.now().toISOString();
     const seed = current.seeds[command.index];
@@ -70,7 +74,10 @@ export class ConversationCommandUseCase {
       ...current,
       seedIndex: command.index,
       currentSeed: seed,
-      messages: [...current.messages, { role: 'agent', text: `Here is seed ${command.index + 1} of ${current.seeds.length}${seed.caption ? `: ${seed.caption}` : ''}.`, at: now }],
+      messages: [
+        ...current.messages,
+        { role: 'agent', text: `Here is seed ${command.index + 1} of ${current.seeds.length}${seed.caption ? `: ${seed.caption}` : ''}.`, at: now },
+      ],
       updatedAt: now,
     });
   }
@@ -141,9 +148,11 @@ export class ConversationCommandUseCase {
     const previous = this.locks.get(id) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(work);
     this.locks.set(id, next);
-    void next.finally(() => {
-      if (this.locks.get(id) === next) this.locks.delete(id);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.locks.get(id) === next) this.locks.delete(id);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -158,7 +167,11 @@ export class ConversationCommandUseCase {
       const current = await this.repository.get(event.tenant, id);
       if (!current) return;
       const ad = event.ad ? { path: event.ad.path, url: assetContentUrl(event.ad.path) } : undefined;
-      const next = this.policyFor(event.tenant, id).completeGeneration(current, { seedPath: event.seedPath, ...(ad ? { ad } : {}), ...(event.error ? { error: event.error.message } : {}) });
+      const next = this.policyFor(event.tenant, id).completeGeneration(current, {
+        seedPath: event.seedPath,
+        ...(ad ? { ad } : {}),
+        ...(event.error ? { error: event.error.message } : {}),
+      });
       if (next !== current) await this.commit(next);
     });
   }
@@ -172,7 +185,10 @@ export class ConversationCommandUseCase {
         const members = new Map((entry ? catalogue.seedsOf(entry) : []).map((s) => [s.assetId, s.path]));
         // a subject with enough photos of its own: show those that suit the segment best;
         // otherwise search for the subject by name
-        const found = members.size >= k ? await this.seeds.find(tenant, segment, k, { members, onlyMembers: true }) : await this.seeds.find(tenant, searchText(subject), k, { members });
+        const found =
+          members.size >= k
+            ? await this.seeds.find(tenant, segment, k, { members, onlyMembers: true })
+            : await this.seeds.find(tenant, searchText(subject), k, { members });
         if (found.seeds.length === 0) await this.catalogue.recordGap(tenant, 'subject', searchText(subject), found.bestScore);
         return found.seeds;
       },

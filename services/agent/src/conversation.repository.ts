@@ -13,7 +13,10 @@ export class ConversationRepository {
   /** The state bucket (`ADSEED_BUCKET_STATE`). */
   private readonly bucket: string;
 
-  constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore, @Inject(SERVICE_CONFIG) config: AgentEnv) {
+  constructor(
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(SERVICE_CONFIG) config: AgentEnv,
+  ) {
     this.bucket = config.ADSEED_BUCKET_STATE;
   }
 

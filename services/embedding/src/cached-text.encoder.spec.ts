@@ -67,7 +67,10 @@ describe(CachedTextEncoder.name, () => {
     const encoder = new CachedTextEncoder(model, new TextEmbeddingCache(100), options);
     const texts = Array.from({ length: 20 }, (_, i) => `query number ${i}`);
     const vectors = await Promise.all(texts.map((t) => encoder.embedTexts([t])));
-    assert.deepEqual(model.runs.map((r) => r.length), [16, 4]);
+    assert.deepEqual(
+      model.runs.map((r) => r.length),
+      [16, 4],
+    );
     vectors.forEach(([v], i) => assert.equal(v[0], texts[i].length, `vector ${i} belongs to its text`));
   });
 
@@ -150,12 +153,18 @@ describe(TextEmbeddingCache.name, () => {
 
 describe(DrainBatcher.name, () => {
   it('isolates a failing item instead of failing its whole batch', async () => {
-    const batcher = new DrainBatcher<number, number>(async (xs) => {
-      if (xs.includes(13)) throw new Error('bad 13');
-      return xs.map((x) => x * 2);
-    }, { maxBatch: 8, windowMs: 0 });
+    const batcher = new DrainBatcher<number, number>(
+      async (xs) => {
+        if (xs.includes(13)) throw new Error('bad 13');
+        return xs.map((x) => x * 2);
+      },
+      { maxBatch: 8, windowMs: 0 },
+    );
     const results = await Promise.allSettled([1, 13, 3].map((x) => batcher.add(x)));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.equal((results[2] as PromiseFulfilledResult<number>).value, 6);
   });
 });

@@ -12,7 +12,7 @@ describe(captionTextFor.name, () => {
   it('ignores content-hash file names', () => {
     assert.equal(captionTextFor({ tags: [], path: 'seeds/demo/0123456789abcdef0123.jpg' }), undefined);
   });
-  it('takes the name as uploaded over the storage key\'s ASCII slug, so non-ASCII names stay searchable', () => {
+  it("takes the name as uploaded over the storage key's ASCII slug, so non-ASCII names stay searchable", () => {
     assert.equal(captionTextFor({ tags: [], path: 'seeds/demo/ab/image.jpg', originalName: '猫の写真.jpg' }), '猫の写真');
     assert.equal(captionTextFor({ tags: [], path: 'seeds/demo/ab/chien-ete-plage.jpg', originalName: 'chien-e\u0301te\u0301-plage.jpg' }), 'chien été plage');
     assert.equal(captionTextFor({ caption: 'a dog on a beach', tags: [], path: 'seeds/demo/ab/image.jpg', originalName: '猫.jpg' }), 'a dog on a beach');

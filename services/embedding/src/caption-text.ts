@@ -14,6 +14,11 @@ function nameFromPath(path: string): string | undefined {
   const file = path.split('/').pop() ?? '';
   const stem = file.replace(/\.[a-z0-9]+$/i, '');
   if (/^[0-9a-f]{16,}$/i.test(stem)) return undefined; // a content hash says nothing
-  const words = stem.normalize('NFC').replace(/[_\-.]+/g, ' ').replace(/\b\d+\b/g, ' ').replace(/\s+/g, ' ').trim();
+  const words = stem
+    .normalize('NFC')
+    .replace(/[_\-.]+/g, ' ')
+    .replace(/\b\d+\b/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return words || undefined;
 }

@@ -15,7 +15,8 @@ export class DrainBatcher<I, O> {
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly options: { maxBatch: number; windowMs: number; onBatch?: (size: number, seconds: number) => void },
   ) {
-    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new Error(`DrainBatcher: maxBatch must be a positive integer, got ${options.maxBatch}`);
+    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1)
+      throw new Error(`DrainBatcher: maxBatch must be a positive integer, got ${options.maxBatch}`);
   }
 
   add(item: I): Promise<O> {

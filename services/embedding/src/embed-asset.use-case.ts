@@ -69,7 +69,11 @@ export class EmbedAssetUseCase {
     }
   }
 
-  private async embed(event: AssetIngestRequested, imageSlot?: BatchSlot<Buffer, Float32Array>, captionSlot?: BatchSlot<string, Float32Array>): Promise<AssetEmbedded> {
+  private async embed(
+    event: AssetIngestRequested,
+    imageSlot?: BatchSlot<Buffer, Float32Array>,
+    captionSlot?: BatchSlot<string, Float32Array>,
+  ): Promise<AssetEmbedded> {
     const { bucket, key } = splitStoragePath(event.path);
     let object;
     try {
@@ -124,4 +128,10 @@ export class EmbedAssetUseCase {
   }
 }
 
-const splitTags = (raw?: string): string[] => (raw ? raw.split(',').map((t) => t.trim()).filter(Boolean) : []);
+const splitTags = (raw?: string): string[] =>
+  raw
+    ? raw
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : [];

@@ -49,7 +49,10 @@ describe('EmbeddingModule', () => {
     broker = new InProcessBroker();
     queries = new InProcessQueries();
     store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('embedding', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store, queries }, sink: () => undefined });
+    runtime = await createRuntime('embedding', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker, store, queries },
+      sink: () => undefined,
+    });
     fake = fakeEncoders();
     const env = loadConfig(EmbeddingEnv, { ADSEED_CLIP_MODEL_DIR: join(dir, 'no-clip'), ADSEED_CAPTION_MODEL_DIR: join(dir, 'no-caption') });
     moduleRef = await Test.createTestingModule({ imports: [EmbeddingModule.forRoot(runtime, env, { http: false })] })
@@ -68,7 +71,10 @@ describe('EmbeddingModule', () => {
     await store.ensureBucket('seeds');
     await store.put('seeds', 'acme/dog.jpg', Buffer.from('not really a jpeg'), { contentType: 'image/jpeg', metadata: { caption: 'a dog on a beach' } });
     const path = 'seeds/acme/dog.jpg';
-    await runtime.bus.publish(AssetTopics.ingestRequested, { key: assetIdFor(path), value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: ['dog'], source: 'event' } });
+    await runtime.bus.publish(AssetTopics.ingestRequested, {
+      key: assetIdFor(path),
+      value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: ['dog'], source: 'event' },
+    });
     await broker.whenIdle();
 
     const announced = broker.read(AssetTopics.embedded.name).map((m) => JSON.parse(m.value) as AssetEmbedded);
@@ -85,7 +91,11 @@ describe('EmbeddingModule', () => {
   it('answers text embeddings on the query server, each tower its own texts, repeated texts from the cache', async () => {
     const request = { texts: ['dog'], clipTexts: ['a photo of dog'], encoders: ['clip', 'caption'] as ('clip' | 'caption')[] };
     const reply = await queries.call(Queries.embedTexts, request);
-    assert.deepEqual(reply, { clip: [[14, 2]], caption: [[3, 3]], models: { clip: { id: 'fake-clip', version: '1' }, caption: { id: 'fake-caption', version: '2' } } });
+    assert.deepEqual(reply, {
+      clip: [[14, 2]],
+      caption: [[3, 3]],
+      models: { clip: { id: 'fake-clip', version: '1' }, caption: { id: 'fake-caption', version: '2' } },
+    });
     assert.deepEqual(await queries.call(Queries.embedTexts, request), reply);
     assert.deepEqual(fake.seen.clipTexts, ['a photo of dog'], 'once: the second call came from the cache');
     assert.deepEqual(fake.seen.captionTexts.slice(1), ['dog']);

@@ -1,6 +1,15 @@
 import { AssetTopics, Queries, StorageTopics } from '@adseed/contracts';
 import { EVENT_BUS, type EventBus } from '@adseed/messaging';
-import { LOGGER, PlatformModule, QUERY_SERVER, Readiness, SERVICE_CONFIG, type QueryServer, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import {
+  LOGGER,
+  PlatformModule,
+  QUERY_SERVER,
+  Readiness,
+  SERVICE_CONFIG,
+  type QueryServer,
+  type ServiceDefinition,
+  type ServiceRuntime,
+} from '@adseed/platform';
 import type { Logger } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { EmbedAssetUseCase } from './embed-asset.use-case';

@@ -48,9 +48,20 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
     loaded.clip = triton;
     const model = { id: triton.info.modelId, version: triton.info.modelVersion };
     const fallback = env.TRITON_FALLBACK_ONNX ? `, in-process ONNX fallback from ${clipDir}` : '';
-    loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) on Triton ${env.TRITON_ENDPOINTS.join(', ')}${fallback}` });
+    loaded.status.push({
+      name: 'clip',
+      loaded: true,
+      model,
+      note: `image-text search with ${model.id} (${model.version}) on Triton ${env.TRITON_ENDPOINTS.join(', ')}${fallback}`,
+    });
   } else if (clipProbe?.ok) {
-    loaded.clip = await OnnxClipEncoder.load({ modelDir: clipDir, batchSize: env.ADSEED_ENCODER_BATCH_SIZE, intraOpThreads: threads, textWorker, spinThreads: env.ADSEED_ENCODER_SPIN });
+    loaded.clip = await OnnxClipEncoder.load({
+      modelDir: clipDir,
+      batchSize: env.ADSEED_ENCODER_BATCH_SIZE,
+      intraOpThreads: threads,
+      textWorker,
+      spinThreads: env.ADSEED_ENCODER_SPIN,
+    });
     textWorkerUsed = true;
     const model = { id: loaded.clip.info.modelId, version: loaded.clip.info.modelVersion };
     loaded.status.push({ name: 'clip', loaded: true, model, note: `image-text search with ${model.id} (${model.version}) from ${clipDir}` });
@@ -68,7 +79,12 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
   const captionDir = resolve(env.ADSEED_CAPTION_MODEL_DIR);
   const captionProbe = await MiniLmCaptionEncoder.probe(captionDir);
   if (captionProbe.ok) {
-    loaded.caption = await MiniLmCaptionEncoder.load({ modelDir: captionDir, intraOpThreads: threads, worker: textWorker, spinThreads: env.ADSEED_ENCODER_SPIN });
+    loaded.caption = await MiniLmCaptionEncoder.load({
+      modelDir: captionDir,
+      intraOpThreads: threads,
+      worker: textWorker,
+      spinThreads: env.ADSEED_ENCODER_SPIN,
+    });
     textWorkerUsed = true;
     const model = { id: loaded.caption.info.modelId, version: loaded.caption.info.modelVersion };
     loaded.status.push({ name: 'caption', loaded: true, model, note: `caption search with ${model.id} (${model.version})` });
@@ -84,8 +100,16 @@ export async function loadEncoders(env: EmbeddingEnv, logger: Logger): Promise<L
   else await textWorker.terminate();
 
   // Every encoder call is a span (batched calls hang under the request that filled the batch).
-  if (loaded.clip) loaded.clip = traceMethods(loaded.clip, 'ClipEncoder', { methods: ['embedImages', 'embedTexts'], attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }) });
-  if (loaded.caption) loaded.caption = traceMethods(loaded.caption, 'CaptionEncoder', { methods: ['embedTexts'], attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }) });
+  if (loaded.clip)
+    loaded.clip = traceMethods(loaded.clip, 'ClipEncoder', {
+      methods: ['embedImages', 'embedTexts'],
+      attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }),
+    });
+  if (loaded.caption)
+    loaded.caption = traceMethods(loaded.caption, 'CaptionEncoder', {
+      methods: ['embedTexts'],
+      attributes: (_m, args) => ({ 'adseed.encoder.inputs': (args[0] as unknown[]).length }),
+    });
   for (const s of loaded.status) {
     if (s.loaded) logger.info(`encoder ${s.name}: ${s.note}`);
     else logger.warn(`encoder ${s.name}: ${s.note}`);

@@ -5,32 +5,44 @@ import { MicroBatcher } from './micro-batcher';
 describe(MicroBatcher.name, () => {
   it('batches concurrent requests up to the maximum and keeps order', async () => {
     const sizes: number[] = [];
-    const batcher = new MicroBatcher<number, number>(async (xs) => {
-      sizes.push(xs.length);
-      return xs.map((x) => x * 10);
-    }, { maxBatch: 4, maxWaitMs: 5 });
+    const batcher = new MicroBatcher<number, number>(
+      async (xs) => {
+        sizes.push(xs.length);
+        return xs.map((x) => x * 10);
+      },
+      { maxBatch: 4, maxWaitMs: 5 },
+    );
     const out = await Promise.all([1, 2, 3, 4, 5, 6].map((x) => batcher.add(x)));
     assert.deepEqual(out, [10, 20, 30, 40, 50, 60]);
     assert.deepEqual(sizes, [4, 2]);
   });
 
   it('isolates a failing item instead of failing its whole batch', async () => {
-    const batcher = new MicroBatcher<number, number>(async (xs) => {
-      if (xs.includes(13)) throw new Error('bad 13');
-      return xs;
-    }, { maxBatch: 8, maxWaitMs: 1 });
+    const batcher = new MicroBatcher<number, number>(
+      async (xs) => {
+        if (xs.includes(13)) throw new Error('bad 13');
+        return xs;
+      },
+      { maxBatch: 8, maxWaitMs: 1 },
+    );
     const results = await Promise.allSettled([1, 13, 3].map((x) => batcher.add(x)));
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
   });
 
   it('with maxInFlight, holds arrivals while the encoder is busy and sends them as one batch', async () => {
     const sizes: number[] = [];
     const gates: (() => void)[] = [];
-    const batcher = new MicroBatcher<number, number>(async (xs) => {
-      sizes.push(xs.length);
-      await new Promise<void>((resolve) => gates.push(resolve));
-      return xs;
-    }, { maxBatch: 8, maxWaitMs: 1, maxInFlight: 1 });
+    const batcher = new MicroBatcher<number, number>(
+      async (xs) => {
+        sizes.push(xs.length);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return xs;
+      },
+      { maxBatch: 8, maxWaitMs: 1, maxInFlight: 1 },
+    );
     const first = batcher.add(1);
     await new Promise((r) => setTimeout(r, 20)); // its wait expires: the batch [1] is running
     assert.deepEqual(sizes, [1]);
@@ -47,11 +59,14 @@ describe(MicroBatcher.name, () => {
 
   it('with maxInFlight, still runs full batches in order as slots free', async () => {
     const seen: number[][] = [];
-    const batcher = new MicroBatcher<number, number>(async (xs) => {
-      seen.push(xs);
-      await new Promise((r) => setTimeout(r, 2));
-      return xs.map((x) => -x);
-    }, { maxBatch: 2, maxWaitMs: 50, maxInFlight: 2 });
+    const batcher = new MicroBatcher<number, number>(
+      async (xs) => {
+        seen.push(xs);
+        await new Promise((r) => setTimeout(r, 2));
+        return xs.map((x) => -x);
+      },
+      { maxBatch: 2, maxWaitMs: 50, maxInFlight: 2 },
+    );
     const out = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((x) => batcher.add(x)));
     assert.deepEqual(out, [-1, -2, -3, -4, -5, -6, -7]);
     assert.deepEqual(seen.flat(), [1, 2, 3, 4, 5, 6, 7], 'every item once, in arrival order');
@@ -61,11 +76,14 @@ describe(MicroBatcher.name, () => {
   it('with maxInFlight 2, overlaps a full batch with a running one but holds a partial one until idle', async () => {
     const sizes: number[] = [];
     const gates: (() => void)[] = [];
-    const batcher = new MicroBatcher<number, number>(async (xs) => {
-      sizes.push(xs.length);
-      await new Promise<void>((resolve) => gates.push(resolve));
-      return xs;
-    }, { maxBatch: 2, maxWaitMs: 1, maxInFlight: 2 });
+    const batcher = new MicroBatcher<number, number>(
+      async (xs) => {
+        sizes.push(xs.length);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return xs;
+      },
+      { maxBatch: 2, maxWaitMs: 1, maxInFlight: 2 },
+    );
     const all = [batcher.add(1)];
     await new Promise((r) => setTimeout(r, 20));
     all.push(batcher.add(2), batcher.add(3)); // a full batch: starts beside the running one
@@ -88,11 +106,14 @@ describe(MicroBatcher.name, () => {
       const sizes: number[] = [];
       const gates: (() => void)[] = [];
       // maxWaitMs far beyond any test: a batch that starts here started by the announced rule.
-      const batcher = new MicroBatcher<number, number>(async (xs) => {
-        sizes.push(xs.length);
-        await new Promise<void>((resolve) => gates.push(resolve));
-        return xs.map((x) => x * 2);
-      }, { maxBatch, maxWaitMs: 60_000, maxInFlight: 2, announced: true });
+      const batcher = new MicroBatcher<number, number>(
+        async (xs) => {
+          sizes.push(xs.length);
+          await new Promise<void>((resolve) => gates.push(resolve));
+          return xs.map((x) => x * 2);
+        },
+        { maxBatch, maxWaitMs: 60_000, maxInFlight: 2, announced: true },
+      );
       const tick = () => new Promise((r) => setImmediate(r));
       return { batcher, sizes, gates, tick };
     };

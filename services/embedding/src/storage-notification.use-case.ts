@@ -38,7 +38,10 @@ export class StorageNotificationUseCase {
       const meta = lowerKeys(record.s3.object.userMetadata ?? {});
       const caption = meta['x-amz-meta-caption'] ?? meta['caption'];
       // Metadata values arrive URL-encoded: decode before splitting, or an encoded comma survives.
-      const tags = safeDecode(meta['x-amz-meta-tags'] ?? meta['tags'] ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+      const tags = safeDecode(meta['x-amz-meta-tags'] ?? meta['tags'] ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
       const path = `${bucket}/${key}`;
       const assetId = assetIdFor(path);
       await bus.publish(AssetTopics.ingestRequested, {

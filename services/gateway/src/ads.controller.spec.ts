@@ -69,7 +69,11 @@ describe(AdsController.name, () => {
     assert.equal(res.status, 201);
     assert.equal(res.headers.get('location'), null);
     assert.deepEqual(await res.json(), { ad });
-    assert.deepEqual(calls, [{ tenant: 'acme', body: { seedPath: 'seeds/acme/h/dog.jpg', headline: 'Walk on' } }], 'the parsed body (trimmed), for the caller’s tenant');
+    assert.deepEqual(
+      calls,
+      [{ tenant: 'acme', body: { seedPath: 'seeds/acme/h/dog.jpg', headline: 'Walk on' } }],
+      'the parsed body (trimmed), for the caller’s tenant',
+    );
   });
 
   it('answers 202 with where the ad will be, also as Location, while it is still being made', async () => {
@@ -85,7 +89,10 @@ describe(AdsController.name, () => {
     assert.equal(res.status, 400);
     const { error } = (await res.json()) as { error: { code: string; issues: { field: string }[] } };
     assert.equal(error.code, 'validation_failed');
-    assert.deepEqual(error.issues.map((i) => i.field), ['segment']);
+    assert.deepEqual(
+      error.issues.map((i) => i.field),
+      ['segment'],
+    );
     assert.deepEqual(calls, []);
   });
 

@@ -31,7 +31,11 @@ export class AssetsController {
   @Audited('asset.uploaded')
   @ModerateText('caption', 'tags')
   @UseInterceptors(FileInterceptor('file'))
-  upload(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer; originalname: string } | undefined, @Body(new ZodPipe(UploadAssetFields)) fields: UploadAssetFields) {
+  upload(
+    @Tenant() tenant: string,
+    @UploadedFile() file: { buffer: Buffer; originalname: string } | undefined,
+    @Body(new ZodPipe(UploadAssetFields)) fields: UploadAssetFields,
+  ) {
     return this.assets.upload(tenant, file, fields);
   }
 
@@ -59,7 +63,11 @@ export class AssetsController {
   }
 
   @Get('content')
-  async content(@CurrentPrincipal() principal: Principal, @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>, @Res() res: Response) {
+  async content(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodPipe(AssetContentQuery, 'query')) query: z.infer<typeof AssetContentQuery>,
+    @Res() res: Response,
+  ) {
     const { body, info } = await this.access.content(principal, query.path);
     res.setHeader('Content-Type', info.contentType);
     res.setHeader('Cache-Control', 'private, max-age=300');

@@ -30,7 +30,22 @@ import { inspectImage } from './image-inspector';
 
 /** Letters NFKD does not decompose into an ASCII base letter plus marks. */
 const TRANSLITERATIONS: Record<string, string> = {
-  ß: 'ss', æ: 'ae', Æ: 'AE', œ: 'oe', Œ: 'OE', ø: 'o', Ø: 'O', đ: 'd', Đ: 'D', ð: 'd', Ð: 'D', ł: 'l', Ł: 'L', þ: 'th', Þ: 'Th', ı: 'i',
+  ß: 'ss',
+  æ: 'ae',
+  Æ: 'AE',
+  œ: 'oe',
+  Œ: 'OE',
+  ø: 'o',
+  Ø: 'O',
+  đ: 'd',
+  Đ: 'D',
+  ð: 'd',
+  Ð: 'D',
+  ł: 'l',
+  Ł: 'L',
+  þ: 'th',
+  Þ: 'Th',
+  ı: 'i',
 };
 
 /**
@@ -54,7 +69,14 @@ export const safeName = (name: string, extension: string): string => {
 
 /** The uploaded name as a person wrote it: NFC, no control or bidi-override characters, at most 255 characters. */
 export const originalName = (name: string): string | undefined => {
-  const clean = [...name.normalize('NFC').replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu, '').trim()].slice(0, 255).join('');
+  const clean = [
+    ...name
+      .normalize('NFC')
+      .replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu, '')
+      .trim(),
+  ]
+    .slice(0, 255)
+    .join('');
   return clean || undefined;
 };
 
@@ -85,7 +107,8 @@ export class AssetsService {
    * quarantine bucket instead (`<tenant>/<kind>/<hash>/<name>`) and no ingest event is published.
    */
   async upload(tenant: string, file: { buffer: Buffer; originalname: string } | undefined, fields: UploadAssetFields): Promise<UploadAssetResponse> {
-    if (!file || file.buffer.length === 0) throw new ApiError(400, 'validation_failed', 'attach the image as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
+    if (!file || file.buffer.length === 0)
+      throw new ApiError(400, 'validation_failed', 'attach the image as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
     const image = await inspectImage(file.buffer, this.env.ADSEED_MAX_IMAGE_PIXELS);
     const rights = rightsOf(fields);
     const verdict = await this.moderate(file.buffer);
@@ -105,10 +128,20 @@ export class AssetsService {
     if (verdict?.flagged) {
       const quarantined = await this.store.put(this.env.ADSEED_BUCKET_QUARANTINE, `${tenant}/${fields.kind}/${hash}/${name}`, file.buffer, {
         contentType: image.contentType,
-        metadata: { ...metadata, status: 'quarantined', moderation: JSON.stringify({ model: verdict.model, reasons: verdict.reasons, scores: verdict.scores }) },
+        metadata: {
+          ...metadata,
+          status: 'quarantined',
+          moderation: JSON.stringify({ model: verdict.model, reasons: verdict.reasons, scores: verdict.scores }),
+        },
       });
       // No file name or caption in the log: they are the uploader's words.
-      this.logger.info('upload quarantined by the image guardrail', { tenant, kind: fields.kind, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
+      this.logger.info('upload quarantined by the image guardrail', {
+        tenant,
+        kind: fields.kind,
+        model: verdict.model,
+        reasons: verdict.reasons,
+        scores: verdict.scores,
+      });
       return { asset: this.toAsset(tenant, fields.kind, quarantined), ingest: 'quarantined' };
     }
     const bucket = fields.kind === 'brand' ? this.buckets.brand : this.buckets.seed;
@@ -141,7 +174,9 @@ export class AssetsService {
       return await this.imageGuardrail.check(bytes);
     } catch (error) {
       if (error instanceof ImageModerationUnavailableError) {
-        throw new ApiError(503, 'moderation_unavailable', 'the image classifier is not available right now; try again shortly', [{ field: 'file', reason: 'moderation unavailable' }]);
+        throw new ApiError(503, 'moderation_unavailable', 'the image classifier is not available right now; try again shortly', [
+          { field: 'file', reason: 'moderation unavailable' },
+        ]);
       }
       throw error;
     }
@@ -202,8 +237,14 @@ export class AssetsService {
     const bucket = quarantined ? this.env.ADSEED_BUCKET_QUARANTINE : this.bucketOf(query.kind);
     const prefix = quarantined ? `${tenant}/${query.kind}/` : `${tenant}/`;
     if (quarantined && this.env.ADSEED_IMAGE_GUARDRAIL === 'off') return { items: [] };
-    const page = await this.store.list(bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
-    return { items: page.items.map((i) => this.toAsset(tenant, query.kind, i)), ...(page.nextStartAfter ? { nextCursor: storeCursor.after(prefix, page.nextStartAfter) } : {}) };
+    const page = await this.store.list(bucket, prefix, {
+      limit: query.limit,
+      ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}),
+    });
+    return {
+      items: page.items.map((i) => this.toAsset(tenant, query.kind, i)),
+      ...(page.nextStartAfter ? { nextCursor: storeCursor.after(prefix, page.nextStartAfter) } : {}),
+    };
   }
 
   /** The bytes behind a path, if the path is in one of our buckets and belongs to the tenant. */

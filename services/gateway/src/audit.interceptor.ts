@@ -34,12 +34,14 @@ export class AuditInterceptor implements NestInterceptor {
     if (!principal) return next.handle();
     const route = `${request.method} ${(request.route as { path?: string } | undefined)?.path ?? request.path}`;
     const firstUse = principal.actor !== 'local' && this.audit.firstUseThisHour(principal);
-    const before: Observable<unknown> = firstUse ? from(this.audit.record(principal, { action: 'key.used', method: request.method, route })) : from([undefined]);
-    if (READS.has(request.method) || this.reflector.get<boolean | undefined>(READ_ONLY, context.getHandler())) return before.pipe(mergeMap(() => next.handle()));
+    const before: Observable<unknown> = firstUse
+      ? from(this.audit.record(principal, { action: 'key.used', method: request.method, route }))
+      : from([undefined]);
+    if (READS.has(request.method) || this.reflector.get<boolean | undefined>(READ_ONLY, context.getHandler()))
+      return before.pipe(mergeMap(() => next.handle()));
     const action = this.reflector.get<string | undefined>(AUDIT_ACTION, context.getHandler()) ?? 'request';
     const id = (request.params as Record<string, string> | undefined)?.id;
-    const write = (status: number, body?: unknown) =>
-      this.audit.record(principal, { action, method: request.method, route, status, ...targetOf(body, id) });
+    const write = (status: number, body?: unknown) => this.audit.record(principal, { action, method: request.method, route, status, ...targetOf(body, id) });
     return before.pipe(
       mergeMap(() => next.handle()),
       mergeMap(async (body: unknown) => {
@@ -63,4 +65,3 @@ function targetOf(body: unknown, id: string | undefined): { target?: string; det
   const candidate = b.asset?.path ?? b.deleted?.path ?? b.ad?.path ?? b.job?.id ?? b.experiment?.id ?? id;
   return typeof candidate === 'string' ? { target: candidate } : {};
 }
-

@@ -42,14 +42,26 @@ describe(AuditLog.name, () => {
       cursor = page.nextCursor;
     } while (cursor);
     assert.deepEqual(pages.flat(), ['review.decided', 'review.decided', 'review.decided', 'review.decided', 'review.decided', 'asset.uploaded']);
-    assert.deepEqual((await log.list('acme', { limit: 10, day: '2026-12-02' })).items.map((e) => e.target ?? e.action), ['ads/acme/3.png', 'ads/acme/4.png', 'asset.uploaded']);
-    assert.deepEqual(written.map((e) => [e.actor, e.role, e.tenant]), Array(5).fill(['rita', 'reviewer', 'acme']));
+    assert.deepEqual(
+      (await log.list('acme', { limit: 10, day: '2026-12-02' })).items.map((e) => e.target ?? e.action),
+      ['ads/acme/3.png', 'ads/acme/4.png', 'asset.uploaded'],
+    );
+    assert.deepEqual(
+      written.map((e) => [e.actor, e.role, e.tenant]),
+      Array(5).fill(['rita', 'reviewer', 'acme']),
+    );
     // A cursor is a position in the tenant's own log (with or without `day`): another tenant's shows none of its entries.
     const afterFirstDay = (await log.list('acme', { limit: 3 })).nextCursor!;
-    assert.deepEqual((await log.list('acme', { limit: 10, day: '2026-12-02', cursor: afterFirstDay })).items.map((e) => e.target ?? e.action), ['ads/acme/3.png', 'ads/acme/4.png', 'asset.uploaded']);
+    assert.deepEqual(
+      (await log.list('acme', { limit: 10, day: '2026-12-02', cursor: afterFirstDay })).items.map((e) => e.target ?? e.action),
+      ['ads/acme/3.png', 'ads/acme/4.png', 'asset.uploaded'],
+    );
     const otherCursor = Buffer.from('9999-12-31/x').toString('base64url');
     assert.deepEqual((await log.list('acme', { limit: 10, cursor: otherCursor })).items, []);
-    assert.deepEqual((await log.list('acme', { limit: 2, cursor: Buffer.from('2026-12-02/').toString('base64url') })).items.map((e) => e.tenant), ['acme', 'acme']);
+    assert.deepEqual(
+      (await log.list('acme', { limit: 2, cursor: Buffer.from('2026-12-02/').toString('base64url') })).items.map((e) => e.tenant),
+      ['acme', 'acme'],
+    );
   });
 
   it('reports the first use of a key in each clock hour only', () => {

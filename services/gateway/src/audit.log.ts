@@ -57,8 +57,13 @@ export class AuditLog {
     // Cursors are relative to the tenant's log, so one stays valid with or without `day`.
     const root = `audit/${tenant}/`;
     const prefix = query.day ? `${root}${query.day}/` : root;
-    const page = await this.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(root, query.cursor) } : {}) });
-    const items = await Promise.all(page.items.map(async (i) => AuditEntry.parse(JSON.parse((await this.store.get(this.bucket, i.key)).body.toString('utf8')))));
+    const page = await this.store.list(this.bucket, prefix, {
+      limit: query.limit,
+      ...(query.cursor ? { startAfter: storeCursor.startAfter(root, query.cursor) } : {}),
+    });
+    const items = await Promise.all(
+      page.items.map(async (i) => AuditEntry.parse(JSON.parse((await this.store.get(this.bucket, i.key)).body.toString('utf8')))),
+    );
     return { items, ...(page.nextStartAfter ? { nextCursor: storeCursor.after(root, page.nextStartAfter) } : {}) };
   }
 }

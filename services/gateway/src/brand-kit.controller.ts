@@ -29,7 +29,11 @@ export class BrandKitController {
   @HttpCode(201)
   @Audited('brand-kit.font-uploaded')
   @UseInterceptors(FileInterceptor('file'))
-  uploadFont(@Tenant() tenant: string, @UploadedFile() file: { buffer: Buffer } | undefined, @Body(new ZodPipe(UploadFontFields)) _fields: Record<string, never>) {
+  uploadFont(
+    @Tenant() tenant: string,
+    @UploadedFile() file: { buffer: Buffer } | undefined,
+    @Body(new ZodPipe(UploadFontFields)) _fields: Record<string, never>,
+  ) {
     return this.kits.uploadFont(tenant, file);
   }
 }

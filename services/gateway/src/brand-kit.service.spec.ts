@@ -20,7 +20,8 @@ const LOBSTER_WOFF = require.resolve('@fontsource/lobster/files/lobster-latin-40
 /** The generation service's bundled TTF, read here as a test file only. */
 const DEJAVU_TTF = join(__dirname, '..', '..', 'generation', 'assets', 'fonts', 'DejaVuSans-Bold.ttf');
 
-const status = (code: number, apiCode?: string) => (error: unknown) => error instanceof ApiError && error.status === code && (apiCode === undefined || error.code === apiCode);
+const status = (code: number, apiCode?: string) => (error: unknown) =>
+  error instanceof ApiError && error.status === code && (apiCode === undefined || error.code === apiCode);
 
 describe('PutBrandKitBody', () => {
   it('accepts #rrggbb in either case and stores it lower-case; refuses names, short forms and alpha', () => {
@@ -39,7 +40,10 @@ describe(inspectFont.name, () => {
     const ttf = inspectFont(await readFile(DEJAVU_TTF), 4 << 20);
     assert.deepEqual([ttf.format, ttf.family, ttf.name], ['ttf', 'DejaVu Sans', 'DejaVu Sans Bold']);
     assert.match(ttf.sha256, /^[0-9a-f]{64}$/);
-    assert.deepEqual([inspectFont(await readFile(LOBSTER_WOFF2), 4 << 20).format, inspectFont(await readFile(LOBSTER_WOFF), 4 << 20).format], ['woff2', 'woff']);
+    assert.deepEqual(
+      [inspectFont(await readFile(LOBSTER_WOFF2), 4 << 20).format, inspectFont(await readFile(LOBSTER_WOFF), 4 << 20).format],
+      ['woff2', 'woff'],
+    );
   });
 
   it('refuses what is not one renderable font: other bytes, a collection, a damaged file, a file over the limit', async () => {
@@ -62,11 +66,17 @@ describe(BrandKitService.name, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-brand-kit-'));
     store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('gateway', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker: new InProcessBroker(), store }, sink: () => undefined });
+    runtime = await createRuntime('gateway', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker: new InProcessBroker(), store },
+      sink: () => undefined,
+    });
     for (const bucket of ['state', 'brands', 'seeds']) await store.ensureBucket(bucket);
     await store.put('brands', 'acme/h/logo.png', Buffer.from('png'), { contentType: 'image/png' });
     await store.put('seeds', 'acme/h/dog.jpg', Buffer.from('jpg'), { contentType: 'image/jpeg' });
-    service = new BrandKitService(new BrandKitRepository(store, 'state'), new AssetsService(runtime.store, runtime.bus, runtime.queries, runtime.buckets, runtime.logger, loadConfig(GatewayEnv, {})));
+    service = new BrandKitService(
+      new BrandKitRepository(store, 'state'),
+      new AssetsService(runtime.store, runtime.bus, runtime.queries, runtime.buckets, runtime.logger, loadConfig(GatewayEnv, {})),
+    );
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -22,7 +22,8 @@ export class BrandKitService {
 
   async get(tenant: string): Promise<{ brandKit: BrandKit }> {
     const kit = await this.repository.current(tenant);
-    if (!kit) throw new ApiError(404, 'no_brand_kit', 'this tenant has no brand kit yet: PUT /v1/brand-kit sets one', [{ field: 'tenant', reason: 'no brand kit' }]);
+    if (!kit)
+      throw new ApiError(404, 'no_brand_kit', 'this tenant has no brand kit yet: PUT /v1/brand-kit sets one', [{ field: 'tenant', reason: 'no brand kit' }]);
     return { brandKit: kit };
   }
 
@@ -38,20 +39,22 @@ export class BrandKitService {
       body.logoPath ? this.assets.assertBrandImage(tenant, body.logoPath, 'logoPath') : undefined,
     ]);
     const previous = this.locks.get(tenant) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      const current = await this.repository.current(tenant);
-      const kit: BrandKit = {
-        tenant,
-        version: (current?.version ?? 0) + 1,
-        colours: body.colours,
-        ...(font ? { font } : {}),
-        ...(body.logoPath ? { logoPath: body.logoPath } : {}),
-        updatedAt: now.toISOString(),
-        updatedBy: principal.actor,
-      };
-      await this.repository.save(kit);
-      return kit;
-    });
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const current = await this.repository.current(tenant);
+        const kit: BrandKit = {
+          tenant,
+          version: (current?.version ?? 0) + 1,
+          colours: body.colours,
+          ...(font ? { font } : {}),
+          ...(body.logoPath ? { logoPath: body.logoPath } : {}),
+          updatedAt: now.toISOString(),
+          updatedBy: principal.actor,
+        };
+        await this.repository.save(kit);
+        return kit;
+      });
     this.locks.set(tenant, run);
     try {
       return { brandKit: await run };
@@ -62,7 +65,8 @@ export class BrandKitService {
 
   /** Stores a validated font under its content hash: the same file twice is one object. */
   async uploadFont(tenant: string, file: { buffer: Buffer } | undefined): Promise<{ font: BrandKitFont }> {
-    if (!file || file.buffer.length === 0) throw new ApiError(400, 'validation_failed', 'attach the font as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
+    if (!file || file.buffer.length === 0)
+      throw new ApiError(400, 'validation_failed', 'attach the font as the multipart field `file`', [{ field: 'file', reason: 'missing or empty' }]);
     const font = inspectFont(file.buffer, BRAND_FONT_MAX_BYTES);
     const path = await this.repository.saveFont(tenant, font.sha256, font.format, file.buffer, {
       family: font.family,
@@ -77,10 +81,14 @@ export class BrandKitService {
   private async uploadedFont(tenant: string, path: string): Promise<BrandKitFont> {
     const { bucket, key } = splitStoragePath(path);
     const info = bucket === this.repository.bucket ? await this.repository.statFont(tenant, key) : undefined;
-    if (!info) throw new ApiError(404, 'not_found', `no uploaded font at ${path}: upload it with POST /v1/brand-kit/font and pass the path it returns`, [{ field: 'fontPath', reason: 'not a font of this tenant' }]);
+    if (!info)
+      throw new ApiError(404, 'not_found', `no uploaded font at ${path}: upload it with POST /v1/brand-kit/font and pass the path it returns`, [
+        { field: 'fontPath', reason: 'not a font of this tenant' },
+      ]);
     const m = info.metadata;
     const format = FontFormat.safeParse(m.format);
-    if (!format.success || !m.sha256 || !m.family) throw new ApiError(404, 'not_found', `no uploaded font at ${path}`, [{ field: 'fontPath', reason: 'not a font of this tenant' }]);
+    if (!format.success || !m.sha256 || !m.family)
+      throw new ApiError(404, 'not_found', `no uploaded font at ${path}`, [{ field: 'fontPath', reason: 'not a font of this tenant' }]);
     return { path, family: m.family, name: m.name ?? m.family, format: format.data, bytes: info.size, sha256: m.sha256 };
   }
 }

@@ -1,4 +1,13 @@
-import { Queries, type CatalogueCommand, type CatalogueReply, type CreateSubjectBody, type ListSubjectsQuery, type PatchSubjectBody, type SeedGapsQuery, type Subject } from '@adseed/contracts';
+import {
+  Queries,
+  type CatalogueCommand,
+  type CatalogueReply,
+  type CreateSubjectBody,
+  type ListSubjectsQuery,
+  type PatchSubjectBody,
+  type SeedGapsQuery,
+  type Subject,
+} from '@adseed/contracts';
 import { QUERY_CLIENT, type QueryClient } from '@adseed/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import type { z } from 'zod';
@@ -9,7 +18,13 @@ export class CatalogueService {
   constructor(@Inject(QUERY_CLIENT) private readonly queries: QueryClient) {}
 
   async list(tenant: string, query: z.infer<typeof ListSubjectsQuery>): Promise<{ items: Subject[]; nextCursor?: string }> {
-    const reply = await this.command({ type: 'list', tenant, includeDisabled: query.includeDisabled, limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) });
+    const reply = await this.command({
+      type: 'list',
+      tenant,
+      includeDisabled: query.includeDisabled,
+      limit: query.limit,
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
     return { items: reply.subjects ?? [], ...(reply.nextCursor ? { nextCursor: reply.nextCursor } : {}) };
   }
 

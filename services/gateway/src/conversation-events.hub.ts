@@ -16,14 +16,16 @@ export class ConversationEventsHub implements OnApplicationBootstrap, OnApplicat
   private readonly listeners = new Map<string, Set<Listener>>();
   private subscription: Subscription | undefined;
 
-  constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
-  ) {}
+  constructor(@Inject(EVENT_BUS) private readonly bus: EventBus) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.subscription = await this.bus.subscribe(ConversationTopics.updated, { group: replicaGroup('gateway-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
-      for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
-    });
+    this.subscription = await this.bus.subscribe(
+      ConversationTopics.updated,
+      { group: replicaGroup('gateway-sse'), fromBeginning: false, ephemeral: true },
+      async (m) => {
+        for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
+      },
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -41,7 +41,11 @@ export class ConversationsController {
 
   @Post(':id/seed')
   @HttpCode(200)
-  selectSeed(@Tenant() tenant: string, @Param('id') id: string, @Body(new ZodPipe(SelectSeedBody)) body: z.infer<typeof SelectSeedBody>): Promise<Conversation> {
+  selectSeed(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Body(new ZodPipe(SelectSeedBody)) body: z.infer<typeof SelectSeedBody>,
+  ): Promise<Conversation> {
     return this.conversations.selectSeed(tenant, parseId(id), body.index);
   }
 

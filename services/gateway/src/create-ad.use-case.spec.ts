@@ -16,7 +16,16 @@ import { ApiError } from './http-errors';
 import { ReviewService } from './review.service';
 import { SingleAds, type RequestedAd } from './single-ads';
 
-const hit = (path: string, caption?: string): SearchHit => ({ rank: 1, assetId: 'a1', path, score: 0.9, scores: { clip: 0.9 }, tags: [], belowFloor: false, ...(caption !== undefined ? { caption } : {}) });
+const hit = (path: string, caption?: string): SearchHit => ({
+  rank: 1,
+  assetId: 'a1',
+  path,
+  score: 0.9,
+  scores: { clip: 0.9 },
+  tags: [],
+  belowFloor: false,
+  ...(caption !== undefined ? { caption } : {}),
+});
 
 const completed = (result: Pick<SingleAdCompleted, 'ad'> | Pick<SingleAdCompleted, 'error'>): SingleAdCompleted => ({
   requestId: '2b1e6c1a-6a43-4c3e-9a57-0d7f4f3c9b11',
@@ -56,7 +65,10 @@ describe(CreateAdUseCase.name, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-create-ad-'));
     const store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('gateway', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker: new InProcessBroker(), store }, sink: () => undefined });
+    runtime = await createRuntime('gateway', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker: new InProcessBroker(), store },
+      sink: () => undefined,
+    });
     moduleRef = await Test.createTestingModule({
       imports: [PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GatewayEnv, { ADSEED_AD_WAIT_MS: '1234' }) })],
       providers: [
@@ -70,7 +82,10 @@ describe(CreateAdUseCase.name, () => {
             },
           },
         },
-        { provide: ReviewService, useValue: { mark: (_tenant: string, path: string) => (marked.push(path), Promise.resolve({ adId: 'ad1', status: 'approved' as const })) } },
+        {
+          provide: ReviewService,
+          useValue: { mark: (_tenant: string, path: string) => (marked.push(path), Promise.resolve({ adId: 'ad1', status: 'approved' as const })) },
+        },
         { provide: AssetsService, useValue: { assertBrandImage: (_tenant: string, path: string) => (brandChecks.push(path), Promise.resolve()) } },
       ],
     })
@@ -94,13 +109,32 @@ describe(CreateAdUseCase.name, () => {
 
   it('from a segment: searches the seed library, makes the ad from the best seed with its caption as subject, and marks it for review', async () => {
     queries.hits = [hit('seeds/acme/h/dog.jpg', 'a dog on a beach')];
-    outcome = completed({ ad: { path: 'ads/acme/2026-12-01/r1.png', seedPath: 'seeds/acme/h/dog.jpg', brandPath: 'brands/acme/p.png', generator: 'local', width: 1080, height: 1080, fidelity: 0.93 } });
+    outcome = completed({
+      ad: {
+        path: 'ads/acme/2026-12-01/r1.png',
+        seedPath: 'seeds/acme/h/dog.jpg',
+        brandPath: 'brands/acme/p.png',
+        generator: 'local',
+        width: 1080,
+        height: 1080,
+        fidelity: 0.93,
+      },
+    });
     const created = await useCase.execute('acme', { segment: 'dog owners', brandPath: 'brands/acme/p.png', headline: 'Walk on' });
 
-    assert.deepEqual(queries.calls, [{ query: Queries.search.method, request: { tenant: 'acme', text: 'dog owners', k: 1, kind: 'seed', encoders: ['clip', 'caption'] } }]);
+    assert.deepEqual(queries.calls, [
+      { query: Queries.search.method, request: { tenant: 'acme', text: 'dog owners', k: 1, kind: 'seed', encoders: ['clip', 'caption'] } },
+    ]);
     assert.deepEqual(brandChecks, ['brands/acme/p.png']);
     assert.equal(requested.length, 1);
-    assert.deepEqual(requested[0].request, { tenant: 'acme', seedPath: 'seeds/acme/h/dog.jpg', brandPath: 'brands/acme/p.png', headline: 'Walk on', subject: 'a dog on a beach', segment: 'dog owners' });
+    assert.deepEqual(requested[0].request, {
+      tenant: 'acme',
+      seedPath: 'seeds/acme/h/dog.jpg',
+      brandPath: 'brands/acme/p.png',
+      headline: 'Walk on',
+      subject: 'a dog on a beach',
+      segment: 'dog owners',
+    });
     assert.deepEqual(requested[0].options, { origin: 'direct', waitMs: 1234 }, 'waits as long as the configuration says');
     assert.deepEqual(marked, ['ads/acme/2026-12-01/r1.png']);
     assert.deepEqual(created, {
@@ -123,7 +157,10 @@ describe(CreateAdUseCase.name, () => {
     assert.deepEqual(queries.calls, []);
     assert.deepEqual(brandChecks, [], 'no brand image to check');
     assert.deepEqual(requested[0].request, { tenant: 'acme', seedPath: 'seeds/acme/h/cat.jpg' });
-    assert.deepEqual(created, { generating: true, ad: { path: 'ads/acme/2026-12-01/r1.png', url: '/v1/assets/content?path=ads%2Facme%2F2026-12-01%2Fr1.png', seedPath: 'seeds/acme/h/cat.jpg' } });
+    assert.deepEqual(created, {
+      generating: true,
+      ad: { path: 'ads/acme/2026-12-01/r1.png', url: '/v1/assets/content?path=ads%2Facme%2F2026-12-01%2Fr1.png', seedPath: 'seeds/acme/h/cat.jpg' },
+    });
     assert.deepEqual(marked, [], 'an ad still being made is not registered for review yet');
   });
 
@@ -137,13 +174,19 @@ describe(CreateAdUseCase.name, () => {
   });
 
   it('answers 404 no_seeds when nothing matches the segment, and requests no ad', async () => {
-    await assert.rejects(useCase.execute('acme', { segment: 'unicorn tamers' }), (e: unknown) => e instanceof ApiError && e.status === 404 && e.code === 'no_seeds');
+    await assert.rejects(
+      useCase.execute('acme', { segment: 'unicorn tamers' }),
+      (e: unknown) => e instanceof ApiError && e.status === 404 && e.code === 'no_seeds',
+    );
     assert.deepEqual(requested, []);
   });
 
   it('passes on the generation service’s refusal with its status and code', async () => {
     outcome = completed({ error: { status: 422, code: 'unsupported_seed', message: 'the seed is too small' } });
-    await assert.rejects(useCase.execute('acme', { seedPath: 'seeds/acme/h/tiny.jpg' }), (e: unknown) => e instanceof ServiceError && e.status === 422 && e.code === 'unsupported_seed');
+    await assert.rejects(
+      useCase.execute('acme', { seedPath: 'seeds/acme/h/tiny.jpg' }),
+      (e: unknown) => e instanceof ServiceError && e.status === 422 && e.code === 'unsupported_seed',
+    );
     assert.deepEqual(marked, []);
   });
 });

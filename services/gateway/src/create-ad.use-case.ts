@@ -10,7 +10,8 @@ import { ReviewService } from './review.service';
 import { SingleAds } from './single-ads';
 
 /** What `POST /v1/ads` made: the ad, or (past `ADSEED_AD_WAIT_MS`) where it will be. */
-export type CreatedAd = { generating: false; ad: z.infer<typeof CreateAdResponse>['ad'] } | { generating: true; ad: z.infer<typeof CreateAdPendingResponse>['ad'] };
+export type CreatedAd =
+  { generating: false; ad: z.infer<typeof CreateAdResponse>['ad'] } | { generating: true; ad: z.infer<typeof CreateAdPendingResponse>['ad'] };
 
 /** A caption may hold 2,000 characters; the generator takes a subject of at most MAX_SUBJECT_CHARS (a surrogate pair is not split). */
 export const subjectOf = (caption: string): string => {
@@ -51,7 +52,8 @@ export class CreateAdUseCase {
     const { outcome } = requested;
     // still being made: where it will be, and nothing else yet
     if (!outcome) return { generating: true, ad: { path: requested.path, url: assetContentUrl(requested.path), seedPath, ...(subject ? { subject } : {}) } };
-    if (outcome.error || !outcome.ad) throw ServiceError.fromPayload(outcome.error ?? { status: 500, code: 'internal', message: 'generation answered without an ad' });
+    if (outcome.error || !outcome.ad)
+      throw ServiceError.fromPayload(outcome.error ?? { status: 500, code: 'internal', message: 'generation answered without an ad' });
     const ad = outcome.ad;
     const review = await this.reviews.mark(tenant, ad.path, 'direct');
     return {
@@ -74,7 +76,10 @@ export class CreateAdUseCase {
   private async bestSeed(tenant: string, segment: string): Promise<{ seedPath: string; subject: string | undefined }> {
     const found = await this.queries.call(Queries.search, { tenant, text: segment, k: 1, kind: 'seed', encoders: ['clip', 'caption'] });
     const best = found.hits[0];
-    if (!best) throw new ApiError(404, 'no_seeds', 'the seed library has nothing for this segment yet: upload seed photos first', [{ field: 'segment', reason: 'no matching seed' }]);
+    if (!best)
+      throw new ApiError(404, 'no_seeds', 'the seed library has nothing for this segment yet: upload seed photos first', [
+        { field: 'segment', reason: 'no matching seed' },
+      ]);
     return { seedPath: best.path, subject: best.caption ? subjectOf(best.caption) : undefined };
   }
 }

@@ -46,7 +46,9 @@ describe('event ids', () => {
   });
 
   it("orders a conversation's states by message count, then by time", () => {
-    const ids = [conversation(1, T0), conversation(3, T0 + 5), conversation(3, T0 + 9), conversation(4, T0 + 1)].map((c) => parseEventId(formatEventId(conversationPosition(c)))!);
+    const ids = [conversation(1, T0), conversation(3, T0 + 5), conversation(3, T0 + 9), conversation(4, T0 + 1)].map((c) =>
+      parseEventId(formatEventId(conversationPosition(c)))!,
+    );
     const sorted = [...ids].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     assert.deepEqual(ids, sorted);
   });
@@ -62,7 +64,14 @@ describe('event ids', () => {
 describe(StateReplay.name, () => {
   it('sends each state once, in order, whatever order and how often they are offered', () => {
     const replay = new StateReplay(conversationPosition);
-    const states = [conversation(1, T0), conversation(3, T0 + 10), conversation(1, T0), conversation(3, T0 + 10), conversation(2, T0 + 5), conversation(5, T0 + 20)];
+    const states = [
+      conversation(1, T0),
+      conversation(3, T0 + 10),
+      conversation(1, T0),
+      conversation(3, T0 + 10),
+      conversation(2, T0 + 5),
+      conversation(5, T0 + 20),
+    ];
     const sent = states.map((c) => replay.offer(c));
     assert.deepEqual(sent, [formatEventId([1, T0]), formatEventId([3, T0 + 10]), undefined, undefined, undefined, formatEventId([5, T0 + 20])]);
   });
@@ -126,7 +135,10 @@ describe(EventStreams.name, () => {
     assert.equal(streams.size, 2);
     streams.beforeApplicationShutdown();
     const bodies = await Promise.all(responses.map((res) => res.text())); // resolves only because the server ended them
-    assert.deepEqual(bodies, ['a', 'b'].map((name) => `retry: ${SSE_RETRY_MS}\n\nevent: state\nid: 1-5\ndata: {"hello":"${name}"}\n\n`));
+    assert.deepEqual(
+      bodies,
+      ['a', 'b'].map((name) => `retry: ${SSE_RETRY_MS}\n\nevent: state\nid: 1-5\ndata: {"hello":"${name}"}\n\n`),
+    );
     assert.deepEqual(ended.sort(), ['a', 'b'], 'each stream stopped listening');
     assert.equal(streams.size, 0);
   });
@@ -166,6 +178,9 @@ describe(untilListening.name, () => {
     await untilListening({ close: async () => undefined }, 'topic.v1'); // a bus that delivers at once
     await assert.rejects(untilListening(undefined, 'topic.v1'), (e: unknown) => e instanceof ApiError && e.status === 503 && e.code === 'events_unavailable');
     const never = new Promise<void>(() => undefined);
-    await assert.rejects(untilListening({ close: async () => undefined, assigned: never }, 'topic.v1', 10), (e: unknown) => e instanceof ApiError && e.status === 503 && /within 10 ms/.test(e.message));
+    await assert.rejects(
+      untilListening({ close: async () => undefined, assigned: never }, 'topic.v1', 10),
+      (e: unknown) => e instanceof ApiError && e.status === 503 && /within 10 ms/.test(e.message),
+    );
   });
 });

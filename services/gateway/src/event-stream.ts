@@ -31,7 +31,17 @@ export async function untilListening(subscription: Subscription | undefined, top
   if (!subscription.assigned) return;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ApiError(503, 'events_unavailable', `this gateway does not receive ${topic} yet (its consumer group has not joined within ${timeoutMs} ms); reconnect`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new ApiError(
+            503,
+            'events_unavailable',
+            `this gateway does not receive ${topic} yet (its consumer group has not joined within ${timeoutMs} ms); reconnect`,
+          ),
+        ),
+      timeoutMs,
+    );
   });
   try {
     await Promise.race([subscription.assigned, timeout]);

@@ -18,7 +18,10 @@ export class ExperimentsController {
   @HttpCode(202)
   @ModerateText('segment', 'headline', 'callToAction')
   @Audited('experiment.created')
-  async create(@CurrentPrincipal() principal: Principal, @Body(new ZodPipe(CreateExperimentBody)) body: CreateExperimentBody): Promise<{ experiment: Experiment }> {
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body(new ZodPipe(CreateExperimentBody)) body: CreateExperimentBody,
+  ): Promise<{ experiment: Experiment }> {
     return { experiment: await this.experiments.create(principal, body) };
   }
 
@@ -35,7 +38,11 @@ export class ExperimentsController {
   @Post(':id/votes')
   @HttpCode(201)
   @Audited('experiment.voted')
-  async vote(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body(new ZodPipe(VoteBody)) body: VoteBody): Promise<{ experiment: Experiment }> {
+  async vote(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body(new ZodPipe(VoteBody)) body: VoteBody,
+  ): Promise<{ experiment: Experiment }> {
     return { experiment: await this.experiments.vote(principal, id, body) };
   }
 }

@@ -28,9 +28,24 @@ const AdOutcome = z.union([
   z.object({ seed: z.number().int(), configuration: z.number().int(), code: z.string(), reason: z.string() }),
 ]);
 type AdOutcome = z.infer<typeof AdOutcome>;
-const Pair = z.object({ pairId: z.string(), seed: z.number().int(), left: z.number().int(), right: z.number().int(), issuedTo: z.string(), issuedAt: z.string() });
+const Pair = z.object({
+  pairId: z.string(),
+  seed: z.number().int(),
+  left: z.number().int(),
+  right: z.number().int(),
+  issuedTo: z.string(),
+  issuedAt: z.string(),
+});
 type Pair = z.infer<typeof Pair>;
-const Vote = z.object({ pairId: z.string(), seed: z.number().int(), left: z.number().int(), right: z.number().int(), choice: z.enum(['left', 'right', 'both-bad']), voter: z.string(), at: z.string() });
+const Vote = z.object({
+  pairId: z.string(),
+  seed: z.number().int(),
+  left: z.number().int(),
+  right: z.number().int(),
+  choice: z.enum(['left', 'right', 'both-bad']),
+  voter: z.string(),
+  at: z.string(),
+});
 type Vote = z.infer<typeof Vote>;
 
 const ID = /^exp-[0-9a-z]{8,40}$/;
@@ -68,10 +83,18 @@ export class ExperimentsService {
     await this.assets.assertBrandImage(tenant, body.brandPath);
     for (const [i, seed] of body.seedPaths.entries()) {
       if (!seed.startsWith(`${this.buckets.seed}/${tenant}/`)) {
-        throw new ApiError(404, 'not_found', `seedPaths[${i}] is not one of this tenant's seed photos`, [{ field: `seedPaths.${i}`, reason: 'no such seed for this tenant' }]);
+        throw new ApiError(404, 'not_found', `seedPaths[${i}] is not one of this tenant's seed photos`, [
+          { field: `seedPaths.${i}`, reason: 'no such seed for this tenant' },
+        ]);
       }
     }
-    const stored: StoredExperiment = { id: `exp-${Date.now().toString(36)}${randomBytes(5).toString('hex')}`, tenant, request: body, createdAt: new Date().toISOString(), createdBy: principal.actor };
+    const stored: StoredExperiment = {
+      id: `exp-${Date.now().toString(36)}${randomBytes(5).toString('hex')}`,
+      tenant,
+      request: body,
+      createdAt: new Date().toISOString(),
+      createdBy: principal.actor,
+    };
     await this.write(`${this.prefix(tenant, stored.id)}experiment.json`, stored);
     const run = this.generate(stored).finally(() => this.running.delete(stored.id));
     this.running.set(stored.id, run);
@@ -136,10 +159,22 @@ export class ExperimentsService {
     const stored = await this.stored(principal.tenant, id);
     const prefix = this.prefix(stored.tenant, stored.id);
     const pair = PAIR_ID.test(body.pairId) ? await this.read(`${prefix}pairs/${body.pairId}.json`, Pair) : undefined;
-    if (!pair) throw new ApiError(404, 'not_found', `no pair ${body.pairId.slice(0, 64)} in this experiment`, [{ field: 'pairId', reason: 'unknown pair (ask next-pair for one)' }]);
+    if (!pair)
+      throw new ApiError(404, 'not_found', `no pair ${body.pairId.slice(0, 64)} in this experiment`, [
+        { field: 'pairId', reason: 'unknown pair (ask next-pair for one)' },
+      ]);
     const voteKey = `${prefix}votes/${pair.pairId}.json`;
-    if (await this.store.stat(this.bucket, voteKey)) throw new ApiError(409, 'already_voted', 'this pair has a vote already; ask next-pair for another', [{ field: 'pairId', reason: 'already voted' }]);
-    const vote: Vote = { pairId: pair.pairId, seed: pair.seed, left: pair.left, right: pair.right, choice: body.choice, voter: principal.actor, at: new Date().toISOString() };
+    if (await this.store.stat(this.bucket, voteKey))
+      throw new ApiError(409, 'already_voted', 'this pair has a vote already; ask next-pair for another', [{ field: 'pairId', reason: 'already voted' }]);
+    const vote: Vote = {
+      pairId: pair.pairId,
+      seed: pair.seed,
+      left: pair.left,
+      right: pair.right,
+      choice: body.choice,
+      voter: principal.actor,
+      at: new Date().toISOString(),
+    };
     await this.write(voteKey, vote);
     return this.view(stored);
   }
@@ -147,11 +182,14 @@ export class ExperimentsService {
   private async generate(stored: StoredExperiment): Promise<void> {
     const { request, tenant } = stored;
     const work: Array<{ seed: number; configuration: number }> = [];
-    for (let seed = 0; seed < request.seedPaths.length; seed++) for (let configuration = 0; configuration < request.configurations.length; configuration++) work.push({ seed, configuration });
+    for (let seed = 0; seed < request.seedPaths.length; seed++)
+      for (let configuration = 0; configuration < request.configurations.length; configuration++) work.push({ seed, configuration });
     const next = async (): Promise<void> => {
       for (let item = work.shift(); item; item = work.shift()) await this.makeAd(stored, item.seed, item.configuration);
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, next)).catch((error: Error) => this.logger.error('experiment generation stopped', { tenant, experiment: stored.id, error }));
+    await Promise.all(Array.from({ length: CONCURRENCY }, next)).catch((error: Error) =>
+      this.logger.error('experiment generation stopped', { tenant, experiment: stored.id, error }),
+    );
   }
 
   private async makeAd(stored: StoredExperiment, seed: number, index: number): Promise<void> {
@@ -191,7 +229,9 @@ export class ExperimentsService {
     const configurations = stored.request.configurations;
     const total = stored.request.seedPaths.length * configurations.length;
     const made = outcomes.filter((o) => 'path' in o).length;
-    const failures = outcomes.flatMap((o) => ('code' in o ? [{ configuration: configurations[o.configuration].name, seedPath: stored.request.seedPaths[o.seed], code: o.code, reason: o.reason }] : []));
+    const failures = outcomes.flatMap((o) =>
+      'code' in o ? [{ configuration: configurations[o.configuration].name, seedPath: stored.request.seedPaths[o.seed], code: o.code, reason: o.reason }] : [],
+    );
     return {
       id: stored.id,
       name: stored.request.name,
@@ -202,14 +242,18 @@ export class ExperimentsService {
       ads: { made, failed: failures.length, total },
       failures,
       votes: votes.length,
-      results: results(configurations.map((c) => c.name), votes),
+      results: results(
+        configurations.map((c) => c.name),
+        votes,
+      ),
       createdAt: stored.createdAt,
     };
   }
 
   private async stored(tenant: string, id: string): Promise<StoredExperiment> {
     const stored = ID.test(id) ? await this.read(`${this.prefix(tenant, id)}experiment.json`, StoredExperiment) : undefined;
-    if (!stored || stored.tenant !== tenant) throw new ApiError(404, 'not_found', `no experiment ${id.slice(0, 64)}`, [{ field: 'id', reason: 'unknown experiment for this tenant' }]);
+    if (!stored || stored.tenant !== tenant)
+      throw new ApiError(404, 'not_found', `no experiment ${id.slice(0, 64)}`, [{ field: 'id', reason: 'unknown experiment for this tenant' }]);
     return stored;
   }
 
@@ -254,7 +298,11 @@ const pairKey = (seed: number, a: number, b: number): string => `${seed}:${Math.
 
 /** Per configuration: wins, losses, both-bad, win rate with its 95 % Wilson interval, Bradley–Terry strength and rank. */
 export function results(names: string[], votes: Array<Pick<Vote, 'left' | 'right' | 'choice'>>): ConfigurationResult[] {
-  const pairVotes: PairVote[] = votes.map((v) => ({ a: v.left, b: v.right, ...(v.choice === 'left' ? { winner: v.left } : v.choice === 'right' ? { winner: v.right } : {}) }));
+  const pairVotes: PairVote[] = votes.map((v) => ({
+    a: v.left,
+    b: v.right,
+    ...(v.choice === 'left' ? { winner: v.left } : v.choice === 'right' ? { winner: v.right } : {}),
+  }));
   const strengths = bradleyTerry(names.length, pairVotes);
   const rank = ranks(strengths);
   return names.map((configuration, i) => {

@@ -41,9 +41,11 @@ function sniff(data: Buffer): FontFormat | 'collection' | undefined {
  * file or a damaged table is refused), under the size limit, drawing the Latin letters and digits.
  */
 export function inspectFont(data: Buffer, maxBytes: number, field = 'file'): InspectedFont {
-  if (data.length > maxBytes) throw new ApiError(413, 'font_too_large', `the font is ${data.length} bytes; the limit is ${maxBytes}`, [{ field, reason: `more than ${maxBytes} bytes` }]);
+  if (data.length > maxBytes)
+    throw new ApiError(413, 'font_too_large', `the font is ${data.length} bytes; the limit is ${maxBytes}`, [{ field, reason: `more than ${maxBytes} bytes` }]);
   const format = data.length >= 12 ? sniff(data) : undefined;
-  const unsupported = (reason: string): ApiError => new ApiError(415, 'unsupported_font', `${reason}; send a TTF, OTF, WOFF or WOFF2 font file`, [{ field, reason }]);
+  const unsupported = (reason: string): ApiError =>
+    new ApiError(415, 'unsupported_font', `${reason}; send a TTF, OTF, WOFF or WOFF2 font file`, [{ field, reason }]);
   if (format === undefined) throw unsupported('not a font file');
   if (format === 'collection') throw unsupported('a font collection (TTC); send one font of it');
   let font: FontkitFont;

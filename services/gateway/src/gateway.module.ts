@@ -130,7 +130,10 @@ export class GatewayModule {
       imports: [
         // Its metrics name tenants: with API keys on, never on the user-facing port without a token.
         PlatformModule.forRoot(runtime, { ...options, config: env, metrics: { protect: env.ADSEED_API_KEYS.size > 0 } }),
-        MulterModule.register({ defParamCharset: 'utf8', limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: UPLOAD_FIELD_BYTES } }),
+        MulterModule.register({
+          defParamCharset: 'utf8',
+          limits: { fileSize: env.ADSEED_MAX_UPLOAD_BYTES, files: 1, fields: 10, fieldSize: UPLOAD_FIELD_BYTES },
+        }),
         GuardrailsModule,
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],

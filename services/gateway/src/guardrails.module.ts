@@ -1,4 +1,12 @@
-import { createImageGuardrail, createTextGuardrail, IMAGE_GUARDRAIL, TEXT_GUARDRAIL, type GuardrailsEnv, type ManagedImageGuardrail, type TextGuardrail } from '@adseed/guardrails';
+import {
+  createImageGuardrail,
+  createTextGuardrail,
+  IMAGE_GUARDRAIL,
+  TEXT_GUARDRAIL,
+  type GuardrailsEnv,
+  type ManagedImageGuardrail,
+  type TextGuardrail,
+} from '@adseed/guardrails';
 import { LOGGER, SERVICE_CONFIG } from '@adseed/platform';
 import type { Logger } from '@adseed/telemetry';
 import { Inject, Module, Optional, type OnApplicationShutdown } from '@nestjs/common';

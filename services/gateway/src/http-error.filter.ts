@@ -19,9 +19,7 @@ type Failure = Omit<ErrorBody['error'], 'requestId'>;
 @Catch()
 @Injectable()
 export class HttpErrorFilter implements ExceptionFilter {
-  constructor(
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -30,7 +28,14 @@ export class HttpErrorFilter implements ExceptionFilter {
     const failure = this.toFailure(exception);
     const requestId = requestIdOf(request, response);
     if (failure.status >= 500) {
-      this.logger.error('request failed', { requestId, status: failure.status, code: failure.code, method: request.method, route: (request.route as { path?: string } | undefined)?.path, error: exception });
+      this.logger.error('request failed', {
+        requestId,
+        status: failure.status,
+        code: failure.code,
+        method: request.method,
+        route: (request.route as { path?: string } | undefined)?.path,
+        error: exception,
+      });
     }
     if (response.headersSent) {
       response.end();

@@ -18,7 +18,11 @@ const raw = (port: number, request: string): Promise<string> =>
 const parse = (answer: string): { status: number; contentType: string | undefined; requestId: string | undefined; body: unknown } => {
   const [head, body] = answer.split('\r\n\r\n');
   const lines = head.split('\r\n');
-  const header = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.split(':')[1].trim();
+  const header = (name: string) =>
+    lines
+      .find((l) => l.toLowerCase().startsWith(`${name}:`))
+      ?.split(':')[1]
+      .trim();
   return { status: Number(lines[0].split(' ')[1]), contentType: header('content-type'), requestId: header('x-request-id'), body: JSON.parse(body) };
 };
 

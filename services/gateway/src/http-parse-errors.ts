@@ -22,7 +22,13 @@ export function answerParseErrorsAsJson(server: Server): void {
     const requestId = randomUUID();
     const body: ErrorBody = {
       error: tooLarge
-        ? { status, code: 'headers_too_large', message: `the request line and headers exceed ${maxHeaderSize} bytes`, issues: [{ field: 'headers', reason: `at most ${maxHeaderSize} bytes with the request line` }], requestId }
+        ? {
+            status,
+            code: 'headers_too_large',
+            message: `the request line and headers exceed ${maxHeaderSize} bytes`,
+            issues: [{ field: 'headers', reason: `at most ${maxHeaderSize} bytes with the request line` }],
+            requestId,
+          }
         : { status, code: 'bad_request', message: 'the request is not valid HTTP', requestId },
     };
     const json = JSON.stringify(body);

@@ -25,9 +25,24 @@ async function refusal(bytes: Buffer, maxPixels = MAX_PIXELS): Promise<ApiError>
 
 describe(inspectImage.name, () => {
   it('names the type by content and reads the size, whatever the bytes are called', async () => {
-    assert.deepEqual(await inspectImage(await solid(30, 20).jpeg().toBuffer(), MAX_PIXELS), { contentType: 'image/jpeg', extension: 'jpg', width: 30, height: 20 });
-    assert.deepEqual(await inspectImage(await solid(31, 21).png().toBuffer(), MAX_PIXELS), { contentType: 'image/png', extension: 'png', width: 31, height: 21 });
-    assert.deepEqual(await inspectImage(await solid(32, 22).webp().toBuffer(), MAX_PIXELS), { contentType: 'image/webp', extension: 'webp', width: 32, height: 22 });
+    assert.deepEqual(await inspectImage(await solid(30, 20).jpeg().toBuffer(), MAX_PIXELS), {
+      contentType: 'image/jpeg',
+      extension: 'jpg',
+      width: 30,
+      height: 20,
+    });
+    assert.deepEqual(await inspectImage(await solid(31, 21).png().toBuffer(), MAX_PIXELS), {
+      contentType: 'image/png',
+      extension: 'png',
+      width: 31,
+      height: 21,
+    });
+    assert.deepEqual(await inspectImage(await solid(32, 22).webp().toBuffer(), MAX_PIXELS), {
+      contentType: 'image/webp',
+      extension: 'webp',
+      width: 32,
+      height: 22,
+    });
   });
 
   it('refuses what is not a JPEG, PNG or WebP image with 415, images of other formats included', async () => {

@@ -24,7 +24,9 @@ const NOT_AN_IMAGE = /unsupported image format|Input Buffer is empty/;
  */
 export async function inspectImage(bytes: Buffer, maxPixels: number, field = 'file'): Promise<InspectedImage> {
   const unsupported = () =>
-    new ApiError(415, 'unsupported_media_type', 'the file is not a JPEG, PNG or WebP image (checked by content, not by name)', [{ field, reason: 'unsupported type' }]);
+    new ApiError(415, 'unsupported_media_type', 'the file is not a JPEG, PNG or WebP image (checked by content, not by name)', [
+      { field, reason: 'unsupported type' },
+    ]);
   let format: string | undefined;
   let width: number | undefined;
   let height: number | undefined;
@@ -33,18 +35,24 @@ export async function inspectImage(bytes: Buffer, maxPixels: number, field = 'fi
   } catch (error) {
     if (NOT_AN_IMAGE.test((error as Error).message)) throw unsupported();
     // libvips' own words name its internals (loaders, buffers); the caller needs only this.
-    throw new ApiError(400, 'invalid_image', 'the image header cannot be read: the file is damaged or not really a JPEG, PNG or WebP image', [{ field, reason: 'corrupt image' }]);
+    throw new ApiError(400, 'invalid_image', 'the image header cannot be read: the file is damaged or not really a JPEG, PNG or WebP image', [
+      { field, reason: 'corrupt image' },
+    ]);
   }
   const contentType = format ? CONTENT_TYPE[format] : undefined;
   if (!contentType) throw unsupported();
   if (!width || !height) throw new ApiError(400, 'invalid_image', 'the image has no dimensions', [{ field, reason: 'corrupt image' }]);
   if (width * height > maxPixels) {
-    throw new ApiError(413, 'image_too_large', `the image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels}`, [{ field, reason: `more than ${maxPixels} pixels` }]);
+    throw new ApiError(413, 'image_too_large', `the image is ${width}×${height} = ${width * height} pixels; the limit is ${maxPixels}`, [
+      { field, reason: `more than ${maxPixels} pixels` },
+    ]);
   }
   try {
     await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' }).raw().toBuffer({ resolveWithObject: false });
   } catch {
-    throw new ApiError(400, 'invalid_image', `the ${TYPE_NAME[contentType]} image cannot be decoded: the file is truncated or corrupt`, [{ field, reason: 'corrupt image' }]);
+    throw new ApiError(400, 'invalid_image', `the ${TYPE_NAME[contentType]} image cannot be decoded: the file is truncated or corrupt`, [
+      { field, reason: 'corrupt image' },
+    ]);
   }
   return { contentType, extension: EXTENSION[contentType], width, height };
 }

@@ -16,15 +16,17 @@ export class JobEventsHub implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly listeners = new Map<string, Set<Listener>>();
   private subscription: Subscription | undefined;
 
-  constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
-  ) {}
+  constructor(@Inject(EVENT_BUS) private readonly bus: EventBus) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.ensureTopics([JobTopics.jobUpdated]);
-    this.subscription = await this.bus.subscribe(JobTopics.jobUpdated, { group: replicaGroup('gateway-job-sse'), fromBeginning: false, ephemeral: true }, async (m) => {
-      for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
-    });
+    this.subscription = await this.bus.subscribe(
+      JobTopics.jobUpdated,
+      { group: replicaGroup('gateway-job-sse'), fromBeginning: false, ephemeral: true },
+      async (m) => {
+        for (const listener of this.listeners.get(m.key) ?? []) listener(m.value);
+      },
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

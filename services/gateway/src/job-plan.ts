@@ -56,7 +56,14 @@ export function planJob(input: PlanInput): AdRequested[] {
           ...(seed.caption ? { subject: seed.caption.slice(0, 500) } : {}),
           seedPath: seed.path,
           ...(seed.score !== undefined
-            ? { scores: { score: seed.score, rank: seed.rank, ...(seed.clip !== undefined ? { clip: seed.clip } : {}), ...(seed.caption_score !== undefined ? { caption: seed.caption_score } : {}) } }
+            ? {
+                scores: {
+                  score: seed.score,
+                  rank: seed.rank,
+                  ...(seed.clip !== undefined ? { clip: seed.clip } : {}),
+                  ...(seed.caption_score !== undefined ? { caption: seed.caption_score } : {}),
+                },
+              }
             : {}),
           brandPath: input.brandPath,
           ...(input.headline ? { headline: input.headline } : {}),

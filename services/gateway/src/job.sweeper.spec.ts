@@ -17,8 +17,13 @@ describe(JobSweeper.name, () => {
   let now: Date;
 
   const job = (id: string, expiresAt: Date): StoredJob => ({
-    id, tenant: 'acme', request: { brandPath: 'brands/acme/p.png', seedPaths: ['seeds/acme/s.jpg'], formats: ['1:1'], variants: 1 },
-    requestHash: 'h', ads: [], createdAt: new Date(expiresAt.getTime() - 10 * MINUTE).toISOString(), expiresAt: expiresAt.toISOString(),
+    id,
+    tenant: 'acme',
+    request: { brandPath: 'brands/acme/p.png', seedPaths: ['seeds/acme/s.jpg'], formats: ['1:1'], variants: 1 },
+    requestHash: 'h',
+    ads: [],
+    createdAt: new Date(expiresAt.getTime() - 10 * MINUTE).toISOString(),
+    expiresAt: expiresAt.toISOString(),
   });
   const png = Buffer.from('not really a png');
 
@@ -38,7 +43,10 @@ describe(JobSweeper.name, () => {
     for (const j of [expired, live]) {
       await repository.save(j);
       await store.put('ads', JobAdKeys.image('acme', j.id, 0, '1:1', 1), png, { contentType: 'image/png' });
-      await repository.saveOutcome({ kind: 'failed', event: { jobId: j.id, tenant: 'acme', index: 0, format: '1:1', variant: 1, code: 'x', reason: 'y', failedAt: new Date().toISOString() } });
+      await repository.saveOutcome({
+        kind: 'failed',
+        event: { jobId: j.id, tenant: 'acme', index: 0, format: '1:1', variant: 1, code: 'x', reason: 'y', failedAt: new Date().toISOString() },
+      });
     }
     await store.put('ads', 'acme/2026-11-01/conversation-ad.png', png, { contentType: 'image/png' });
     await repository.markCancelled('acme', 'j0000000003-cccccccc', new Date());
@@ -65,7 +73,7 @@ describe(JobSweeper.name, () => {
     now = new Date(wall + 31 * MINUTE);
     const late = await sweeper.sweep();
     assert.equal(late.jobs, 0);
-    assert.equal(late.ads, 2, 'the live job\'s ad and the conversation ad are older than the retention now');
+    assert.equal(late.ads, 2, "the live job's ad and the conversation ad are older than the retention now");
     assert.equal(late.stateObjects, 1, 'the tombstone');
     assert.equal(await store.stat('state', JobStateKeys.cancel('acme', 'j0000000003-cccccccc')), undefined);
 

@@ -29,9 +29,17 @@ export class JobSweeper {
       await this.options.removeJob(job);
       result.jobs++;
     }
-    result.ads = await this.deleteOlder(cutoff, (startAfter) => this.store.list(this.options.adBucket, '', { limit: 500, ...(startAfter ? { startAfter } : {}) }), (key) => this.store.delete(this.options.adBucket, key));
+    result.ads = await this.deleteOlder(
+      cutoff,
+      (startAfter) => this.store.list(this.options.adBucket, '', { limit: 500, ...(startAfter ? { startAfter } : {}) }),
+      (key) => this.store.delete(this.options.adBucket, key),
+    );
     for (const prefix of ['job-cancels/', 'job-keys/']) {
-      result.stateObjects += await this.deleteOlder(cutoff, (startAfter) => this.repository.listState(prefix, startAfter), (key) => this.repository.deleteState(key));
+      result.stateObjects += await this.deleteOlder(
+        cutoff,
+        (startAfter) => this.repository.listState(prefix, startAfter),
+        (key) => this.repository.deleteState(key),
+      );
     }
     return result;
   }

@@ -65,7 +65,13 @@ export class JobsController {
    * unknown job would answer 200 with `event: error` instead of 404.
    */
   @Get(':id/events')
-  stream(@Tenant() tenant: string, @Param('id') id: string, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response, @CurrentPrincipal() viewer: Principal): Promise<void> {
+  stream(
+    @Tenant() tenant: string,
+    @Param('id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() res: Response,
+    @CurrentPrincipal() viewer: Principal,
+  ): Promise<void> {
     return this.events.stream(res, tenant, id, lastEventId, viewer);
   }
 }

@@ -65,7 +65,9 @@ export class JobsRepository {
   async list(tenant: string, limit: number, afterId?: string): Promise<{ jobs: StoredJob[]; nextId?: string }> {
     const prefix = JobStateKeys.jobPrefix(tenant);
     const page = await this.store.list(this.bucket, prefix, { limit, ...(afterId ? { startAfter: JobStateKeys.job(tenant, afterId) } : {}) });
-    const jobs = (await Promise.all(page.items.map((i) => this.read(i.key)))).flatMap((body) => (body === undefined ? [] : [StoredJob.parse(JSON.parse(body))]));
+    const jobs = (await Promise.all(page.items.map((i) => this.read(i.key)))).flatMap((body) =>
+      body === undefined ? [] : [StoredJob.parse(JSON.parse(body))],
+    );
     const last = page.nextStartAfter ? jobs[jobs.length - 1] : undefined;
     return { jobs, ...(last ? { nextId: last.id } : {}) };
   }

@@ -32,7 +32,6 @@ import { ReviewService } from './review.service';
 import { hasRole, type Principal } from './roles';
 import { BrandKitService } from './brand-kit.service';
 
-
 const DAY_MS = 86_400_000;
 /** Seeds fetched per segment: enough for every variant to have its own, and some to spare. */
 const candidatesFor = (variants: number): number => Math.min(50, Math.max(8, variants * 2));
@@ -197,7 +196,15 @@ export class JobsService {
         });
       } else if (outcome?.kind === 'failed') {
         const e = outcome.event;
-        failures.push({ index: e.index, format: e.format, variant: e.variant, ...(e.segment ? { segment: e.segment } : {}), ...(e.seedPath ? { seedPath: e.seedPath } : {}), code: e.code, reason: e.reason });
+        failures.push({
+          index: e.index,
+          format: e.format,
+          variant: e.variant,
+          ...(e.segment ? { segment: e.segment } : {}),
+          ...(e.seedPath ? { seedPath: e.seedPath } : {}),
+          code: e.code,
+          reason: e.reason,
+        });
       }
     }
     if (withReviews && this.reviews) {
@@ -209,11 +216,8 @@ export class JobsService {
     }
     const total = stored.ads.length;
     const finished = ads.length + failures.length;
-    const status: JobStatus = cancelledAt && finished < total
-      ? 'cancelled'
-      : finished === total
-        ? ads.length === 0 ? 'failed' : 'done'
-        : finished > 0 ? 'running' : 'queued';
+    const status: JobStatus =
+      cancelledAt && finished < total ? 'cancelled' : finished === total ? (ads.length === 0 ? 'failed' : 'done') : finished > 0 ? 'running' : 'queued';
     if (viewer && !hasRole(viewer, 'reviewer')) {
       for (const ad of ads.filter((a) => a.review?.status === 'flagged')) {
         ads.splice(ads.indexOf(ad), 1);
@@ -272,7 +276,9 @@ export class JobsService {
   private async plan(tenant: string, body: CreateJobBody, keyHash?: string): Promise<Job> {
     const now = this.now();
     await this.requireOwned(tenant, body.brandPath, 'brandPath', 'brand image');
-    const units = body.seedPaths ? await this.seedUnits(tenant, body.seedPaths) : await this.segmentUnits(tenant, body.segments ?? [], candidatesFor(body.variants), body.minScore);
+    const units = body.seedPaths
+      ? await this.seedUnits(tenant, body.seedPaths)
+      : await this.segmentUnits(tenant, body.segments ?? [], candidatesFor(body.variants), body.minScore);
     const id = newJobId(now, randomBytes(4).toString('hex'));
     // Pinned: a kit changed while the job runs does not mix two looks in one campaign.
     const brandKitVersion = await this.brandKits?.currentVersion(tenant);
@@ -324,7 +330,14 @@ export class JobsService {
 
   private async segmentUnits(tenant: string, segments: string[], k: number, minScore: number | undefined): Promise<PlanUnit[]> {
     const search = (text: string, limit: number, floor: number | undefined) =>
-      this.queries.call(Queries.search, { tenant, text, k: limit, kind: 'seed', encoders: ['clip', 'caption'], ...(floor !== undefined ? { minScore: floor } : {}) });
+      this.queries.call(Queries.search, {
+        tenant,
+        text,
+        k: limit,
+        kind: 'seed',
+        encoders: ['clip', 'caption'],
+        ...(floor !== undefined ? { minScore: floor } : {}),
+      });
     return Promise.all(
       segments.map(async (segment, i) => {
         const reply = await search(segment, k, minScore);
@@ -334,7 +347,9 @@ export class JobsService {
           const detail = best
             ? `the best seed's cosine is caption ${best.scores.caption?.toFixed(2) ?? '–'}, CLIP ${best.scores.clip?.toFixed(2) ?? '–'}; the floor is caption ${reply.floor.caption?.toFixed(2) ?? '–'}, CLIP ${reply.floor.clip?.toFixed(2) ?? '–'}. Describe what the photos show, upload matching photos, or lower minScore`
             : 'the seed library is empty: upload seed photos first';
-          throw new ApiError(404, 'no_seeds', `no seed clears the relevance floor for "${segment.slice(0, 80)}": ${detail}`, [{ field: `segments.${i}`, reason: 'no matching seed' }]);
+          throw new ApiError(404, 'no_seeds', `no seed clears the relevance floor for "${segment.slice(0, 80)}": ${detail}`, [
+            { field: `segments.${i}`, reason: 'no matching seed' },
+          ]);
         }
         return {
           segment,
@@ -376,7 +391,9 @@ export class JobsService {
 
   private async publishAds(ads: StoredJob['ads']): Promise<void> {
     for (let i = 0; i < ads.length; i += PUBLISH_CONCURRENCY) {
-      await Promise.all(ads.slice(i, i + PUBLISH_CONCURRENCY).map((ad) => this.bus.publish(JobTopics.adRequested, { key: `${ad.jobId}:${ad.index}`, value: ad })));
+      await Promise.all(
+        ads.slice(i, i + PUBLISH_CONCURRENCY).map((ad) => this.bus.publish(JobTopics.adRequested, { key: `${ad.jobId}:${ad.index}`, value: ad })),
+      );
     }
   }
 
@@ -387,6 +404,16 @@ export class JobsService {
 
 /** The request's identity for Idempotency-Key checks: its fields in a fixed order. */
 function hashRequest(body: CreateJobBody): string {
-  const canonical = JSON.stringify([body.brandPath, body.segments ?? null, body.seedPaths ?? null, body.formats, body.variants, body.headline ?? null, body.callToAction ?? null, body.generator ?? null, body.minScore ?? null]);
+  const canonical = JSON.stringify([
+    body.brandPath,
+    body.segments ?? null,
+    body.seedPaths ?? null,
+    body.formats,
+    body.variants,
+    body.headline ?? null,
+    body.callToAction ?? null,
+    body.generator ?? null,
+    body.minScore ?? null,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

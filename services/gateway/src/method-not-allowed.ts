@@ -15,7 +15,12 @@ export function methodNotAllowed(document = buildOpenApiDocument()): (req: Reque
       .filter((m) => METHODS.has(m))
       .map((m) => m.toUpperCase());
     if (methods.includes('GET')) methods.push('HEAD');
-    const pattern = new RegExp(`^${template.split(/\{[^}]+\}/).map(escapeRegExp).join('[^/]+')}/?$`);
+    const pattern = new RegExp(
+      `^${template
+        .split(/\{[^}]+\}/)
+        .map(escapeRegExp)
+        .join('[^/]+')}/?$`,
+    );
     return { pattern, methods, parameters: template.split('{').length - 1 };
   });
   // The most literal template first: `/v1/assets/content` is not the asset with id "content".
@@ -25,7 +30,13 @@ export function methodNotAllowed(document = buildOpenApiDocument()): (req: Reque
     if (!route || route.methods.includes(req.method)) return next();
     const allowed = route.methods;
     const body: ErrorBody = {
-      error: { status: 405, code: 'method_not_allowed', message: `${req.method} is not allowed on ${req.path}: use ${allowed.join(', ')}`, issues: [{ field: 'method', reason: `one of ${allowed.join(', ')}` }], requestId: requestIdOf(req, res) },
+      error: {
+        status: 405,
+        code: 'method_not_allowed',
+        message: `${req.method} is not allowed on ${req.path}: use ${allowed.join(', ')}`,
+        issues: [{ field: 'method', reason: `one of ${allowed.join(', ')}` }],
+        requestId: requestIdOf(req, res),
+      },
     };
     res.setHeader('Allow', allowed.join(', '));
     res.status(405).json(body);

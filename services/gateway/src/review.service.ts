@@ -1,4 +1,16 @@
-import { AdReview, assetContentUrl, assetIdFor, splitStoragePath, storeCursor, type AdModeration, type AdReviewMark, type AdSource, type ListReviewsQuery, type ListReviewsResponse, type ReviewDecisionBody } from '@adseed/contracts';
+import {
+  AdReview,
+  assetContentUrl,
+  assetIdFor,
+  splitStoragePath,
+  storeCursor,
+  type AdModeration,
+  type AdReviewMark,
+  type AdSource,
+  type ListReviewsQuery,
+  type ListReviewsResponse,
+  type ReviewDecisionBody,
+} from '@adseed/contracts';
 import { IMAGE_GUARDRAIL, ImageModerationUnavailableError, type ImageGuardrail } from '@adseed/guardrails';
 import { SERVICE_CONFIG, BUCKETS, LOGGER } from '@adseed/platform';
 import { ObjectNotFoundError, type ObjectInfo, OBJECT_STORE, type ObjectStore } from '@adseed/storage';
@@ -62,7 +74,13 @@ export class ReviewService {
     return registering;
   }
 
-  private async register(tenant: string, adId: string, path: string, source: AdSource, refs: { jobId?: string; conversationId?: string }): Promise<AdReview | undefined> {
+  private async register(
+    tenant: string,
+    adId: string,
+    path: string,
+    source: AdSource,
+    refs: { jobId?: string; conversationId?: string },
+  ): Promise<AdReview | undefined> {
     const { bucket, key } = splitStoragePath(path);
     const info = await this.store.stat(bucket, key);
     if (!info) return undefined;
@@ -90,11 +108,18 @@ export class ReviewService {
       ...(status === 'approved' ? { decidedBy: 'policy', decidedAt: now } : {}),
     });
     await this.save(tenant, review);
-    if (status !== 'approved') await this.store.put(this.bucket, this.pendingKey(tenant, adId), Buffer.alloc(0), { contentType: 'application/octet-stream', metadata: { tenant } });
+    if (status !== 'approved')
+      await this.store.put(this.bucket, this.pendingKey(tenant, adId), Buffer.alloc(0), { contentType: 'application/octet-stream', metadata: { tenant } });
     if (status === 'flagged') {
-      await this.audit.record({ ...GUARDRAIL, tenant }, { action: 'review.flagged', target: path, details: { adId, model: moderation!.model, reasons: moderation!.reasons.join(',') } });
+      await this.audit.record(
+        { ...GUARDRAIL, tenant },
+        { action: 'review.flagged', target: path, details: { adId, model: moderation!.model, reasons: moderation!.reasons.join(',') } },
+      );
     } else if (status === 'approved') {
-      await this.audit.record({ ...POLICY, tenant }, { action: 'review.auto-approved', target: path, details: { adId, ...(fidelity !== undefined ? { fidelity } : {}) } });
+      await this.audit.record(
+        { ...POLICY, tenant },
+        { action: 'review.auto-approved', target: path, details: { adId, ...(fidelity !== undefined ? { fidelity } : {}) } },
+      );
     }
     return review;
   }
@@ -111,7 +136,13 @@ export class ReviewService {
       const moderation: AdModeration = { model: verdict.model, flagged: verdict.flagged, reasons: verdict.reasons, scores: verdict.scores };
       if (verdict.flagged) {
         because.push(`image guardrail (${verdict.model}) flagged it: ${verdict.reasons.map((r) => `${r} ${verdict.scores[r]}`).join(', ')}`);
-        this.logger.warn('generated ad flagged by the image guardrail', { tenant, adId, model: verdict.model, reasons: verdict.reasons, scores: verdict.scores });
+        this.logger.warn('generated ad flagged by the image guardrail', {
+          tenant,
+          adId,
+          model: verdict.model,
+          reasons: verdict.reasons,
+          scores: verdict.scores,
+        });
       }
       return moderation;
     } catch (error) {
@@ -148,7 +179,10 @@ export class ReviewService {
     // Pending and flagged ads share the queue of markers: both wait for a person.
     const pending = query.status === 'pending' || query.status === 'flagged';
     const prefix = pending ? `reviews/${tenant}/pending/` : `reviews/${tenant}/ads/`;
-    const page = await this.store.list(this.bucket, prefix, { limit: query.limit, ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}) });
+    const page = await this.store.list(this.bucket, prefix, {
+      limit: query.limit,
+      ...(query.cursor ? { startAfter: storeCursor.startAfter(prefix, query.cursor) } : {}),
+    });
     const items: AdReview[] = [];
     for (const item of page.items) {
       const adId = item.key.slice(prefix.length).replace(/\.json$/, '');
@@ -178,14 +212,21 @@ export class ReviewService {
     if (!review) throw new ApiError(404, 'not_found', `no object at ${path}`, [{ field: 'query.path', reason: 'not found for this tenant' }]);
     if (review.status === 'approved') return;
     const state = { pending: 'waiting for review', flagged: 'flagged by the image guardrail and waiting for review', rejected: 'rejected' }[review.status];
-    throw new ApiError(403, 'not_approved', `this ad is ${state}; only reviewers can see it until it is approved`, [{ field: 'query.path', reason: `review ${review.status}` }]);
+    throw new ApiError(403, 'not_approved', `this ad is ${state}; only reviewers can see it until it is approved`, [
+      { field: 'query.path', reason: `review ${review.status}` },
+    ]);
   }
 
   /** A listing as a caller who is not a reviewer may see it: without the ads the image guardrail flagged. */
-  async withoutFlaggedAds<T extends { path: string }>(principal: Principal, page: { items: T[]; nextCursor?: string }): Promise<{ items: T[]; nextCursor?: string }> {
+  async withoutFlaggedAds<T extends { path: string }>(
+    principal: Principal,
+    page: { items: T[]; nextCursor?: string },
+  ): Promise<{ items: T[]; nextCursor?: string }> {
     if (hasRole(principal, 'reviewer')) return page;
     const reviews = await Promise.all(
-      page.items.map((item) => (splitStoragePath(item.path).bucket === this.buckets.ad ? this.ensure(principal.tenant, item.path, 'direct') : Promise.resolve(undefined))),
+      page.items.map((item) =>
+        splitStoragePath(item.path).bucket === this.buckets.ad ? this.ensure(principal.tenant, item.path, 'direct') : Promise.resolve(undefined),
+      ),
     );
     return { ...page, items: page.items.filter((_, i) => reviews[i]?.status !== 'flagged') };
   }
@@ -200,7 +241,10 @@ export class ReviewService {
   }
 
   private async save(tenant: string, review: AdReview): Promise<void> {
-    await this.store.put(this.bucket, this.reviewKey(tenant, review.adId), Buffer.from(JSON.stringify(review)), { contentType: 'application/json', metadata: { tenant } });
+    await this.store.put(this.bucket, this.reviewKey(tenant, review.adId), Buffer.from(JSON.stringify(review)), {
+      contentType: 'application/json',
+      metadata: { tenant },
+    });
   }
 
   private reviewKey(tenant: string, adId: string): string {

@@ -40,6 +40,12 @@ export class SessionController {
   whoami(@Req() request: PrincipalRequest): { session: SessionInfo } {
     const { principal, credential } = request;
     if (!principal || !credential) throw new Error('TenantGuard did not run');
-    return { session: { ...principal, via: credential.kind, ...(credential.kind === 'session' ? { expiresAt: new Date(credential.expires * 1000).toISOString() } : {}) } };
+    return {
+      session: {
+        ...principal,
+        via: credential.kind,
+        ...(credential.kind === 'session' ? { expiresAt: new Date(credential.expires * 1000).toISOString() } : {}),
+      },
+    };
   }
 }

@@ -45,7 +45,13 @@ export class SessionTokens {
 
   /** A session for the key with this fingerprint (the gateway never keeps a key past the check). */
   issueFor(fingerprint: string, entry: ApiKeyEntry): { token: string; session: Session } {
-    const session: Session = { key: fingerprint, tenant: entry.tenant, role: entry.role, name: entry.name, expires: Math.floor(this.now() / 1000) + this.ttlSeconds };
+    const session: Session = {
+      key: fingerprint,
+      tenant: entry.tenant,
+      role: entry.role,
+      name: entry.name,
+      expires: Math.floor(this.now() / 1000) + this.ttlSeconds,
+    };
     const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
     return { token: `${payload}.${this.sign(payload)}`, session };
   }

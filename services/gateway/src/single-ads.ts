@@ -36,9 +36,13 @@ export class SingleAds implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { bus } = this;
     await bus.ensureTopics([GenerationTopics.singleAdRequested, GenerationTopics.singleAdCompleted]);
-    const subscription = await bus.subscribe(GenerationTopics.singleAdCompleted, { group: replicaGroup('gateway-ads'), fromBeginning: false, ephemeral: true }, async (m) => {
-      this.waiting.get(m.value.requestId)?.(m.value);
-    });
+    const subscription = await bus.subscribe(
+      GenerationTopics.singleAdCompleted,
+      { group: replicaGroup('gateway-ads'), fromBeginning: false, ephemeral: true },
+      async (m) => {
+        this.waiting.get(m.value.requestId)?.(m.value);
+      },
+    );
     // Starting at new messages: an outcome published before the group joined would never arrive.
     this.listening = untilListening(subscription, GenerationTopics.singleAdCompleted.name).catch(() => undefined);
   }

@@ -38,7 +38,10 @@ describe('an async @Sse() route behind a global interceptor', () => {
   let url: string;
 
   before(async () => {
-    const moduleRef = await Test.createTestingModule({ controllers: [StreamsController], providers: [{ provide: APP_INTERCEPTOR, useClass: PassThrough }] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      controllers: [StreamsController],
+      providers: [{ provide: APP_INTERCEPTOR, useClass: PassThrough }],
+    }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
     url = `${await app.getUrl()}/streams`;

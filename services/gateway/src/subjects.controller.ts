@@ -19,7 +19,10 @@ export class SubjectsController {
   constructor(private readonly catalogue: CatalogueService) {}
 
   @Get()
-  list(@Tenant() tenant: string, @Query(new ZodPipe(ListSubjectsQuery, 'query')) query: z.infer<typeof ListSubjectsQuery>): Promise<{ items: Subject[]; nextCursor?: string }> {
+  list(
+    @Tenant() tenant: string,
+    @Query(new ZodPipe(ListSubjectsQuery, 'query')) query: z.infer<typeof ListSubjectsQuery>,
+  ): Promise<{ items: Subject[]; nextCursor?: string }> {
     return this.catalogue.list(tenant, query);
   }
 

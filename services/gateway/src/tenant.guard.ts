@@ -39,19 +39,30 @@ export class TenantGuard implements CanActivate {
       const who = entry ?? session;
       if (!who) {
         const cookie = presented === undefined && readCookie(request.header('cookie'), SESSION_COOKIE) !== undefined;
-        const reason = presented ? 'unknown key' : cookie ? (COOKIE_METHODS.has(request.method) ? 'session expired or no longer valid: sign in again' : 'a session cookie is accepted on GET only') : 'missing';
+        const reason = presented
+          ? 'unknown key'
+          : cookie
+            ? COOKIE_METHODS.has(request.method)
+              ? 'session expired or no longer valid: sign in again'
+              : 'a session cookie is accepted on GET only'
+            : 'missing';
         throw new ApiError(401, 'unauthorized', 'send a valid API key as `Authorization: Bearer <key>`', [{ field: 'authorization', reason }]);
       }
       const tenant = who.tenant;
-      if (header && header !== tenant) throw new ApiError(403, 'forbidden', `this key belongs to another tenant than ${header}`, [{ field: 'x-tenant-id', reason: 'does not match the key' }]);
+      if (header && header !== tenant)
+        throw new ApiError(403, 'forbidden', `this key belongs to another tenant than ${header}`, [{ field: 'x-tenant-id', reason: 'does not match the key' }]);
       request.tenant = tenant;
       request.principal = { tenant, role: who.role, actor: who.name };
-      request.credential = entry ? { kind: 'key', fingerprint: keyFingerprint(presented!) } : { kind: 'session', fingerprint: session!.key, expires: session!.expires };
+      request.credential = entry
+        ? { kind: 'key', fingerprint: keyFingerprint(presented!) }
+        : { kind: 'session', fingerprint: session!.key, expires: session!.expires };
       return this.authorised(context, request);
     }
     const tenant = header || this.env.ADSEED_DEFAULT_TENANT;
     if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(tenant)) {
-      throw new ApiError(400, 'validation_failed', 'invalid tenant id', [{ field: 'x-tenant-id', reason: 'must be 1-63 lower-case letters, digits or dashes' }]);
+      throw new ApiError(400, 'validation_failed', 'invalid tenant id', [
+        { field: 'x-tenant-id', reason: 'must be 1-63 lower-case letters, digits or dashes' },
+      ]);
     }
     request.tenant = tenant;
     request.principal = { tenant, role: 'admin', actor: 'local' };
@@ -62,7 +73,9 @@ export class TenantGuard implements CanActivate {
   private authorised(context: ExecutionContext, request: TenantRequest): boolean {
     const least = this.reflector.getAllAndOverride<Role | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
     if (least && request.principal && !hasRole(request.principal, least)) {
-      throw new ApiError(403, 'forbidden', `this needs the ${least} role; this key is a ${request.principal.role}`, [{ field: 'authorization', reason: `role ${least} required` }]);
+      throw new ApiError(403, 'forbidden', `this needs the ${least} role; this key is a ${request.principal.role}`, [
+        { field: 'authorization', reason: `role ${least} required` },
+      ]);
     }
     return true;
   }

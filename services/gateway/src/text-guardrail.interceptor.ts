@@ -1,6 +1,15 @@
 import type { ErrorIssue } from '@adseed/contracts';
 import { ModerationUnavailableError, TEXT_GUARDRAIL, type TextField, type TextGuardrail } from '@adseed/guardrails';
-import { applyDecorators, Inject, Injectable, SetMetadata, UseInterceptors, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  applyDecorators,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UseInterceptors,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
@@ -46,7 +55,9 @@ export class TextGuardrailInterceptor implements NestInterceptor {
       verdict = await this.guardrail.check(tenant, fields);
     } catch (error) {
       if (error instanceof ModerationUnavailableError) {
-        throw new ApiError(503, 'moderation_unavailable', 'the moderation service cannot check this text right now; try again shortly', [{ field: fields[0]?.field ?? '(body)', reason: 'moderation unavailable' }]);
+        throw new ApiError(503, 'moderation_unavailable', 'the moderation service cannot check this text right now; try again shortly', [
+          { field: fields[0]?.field ?? '(body)', reason: 'moderation unavailable' },
+        ]);
       }
       throw error;
     }
@@ -60,4 +71,3 @@ export class TextGuardrailInterceptor implements NestInterceptor {
     return next.handle();
   }
 }
-

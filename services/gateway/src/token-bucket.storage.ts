@@ -28,7 +28,11 @@ export class TokenBucketStorage implements ThrottlerStorage, OnApplicationShutdo
     this.sweep.unref();
   }
 
-  async increment(key: string, ttl: number, limit: number): Promise<{ totalHits: number; timeToExpire: number; isBlocked: boolean; timeToBlockExpire: number }> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+  ): Promise<{ totalHits: number; timeToExpire: number; isBlocked: boolean; timeToBlockExpire: number }> {
     const msPerToken = ttl / limit;
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: limit, at: now, limit, msPerToken };

@@ -12,7 +12,11 @@ describe(BrandKitReader.name, () => {
   let store: FsObjectStore;
   const json = { contentType: 'application/json' };
   const kit = (tenant: string, version: number, extra: Partial<BrandKit> = {}): BrandKit => ({
-    tenant, version, colours: { primary: '#112233', secondary: '#445566', text: '#ffffff' }, updatedAt: '2026-12-01T00:00:00Z', ...extra,
+    tenant,
+    version,
+    colours: { primary: '#112233', secondary: '#445566', text: '#ffffff' },
+    updatedAt: '2026-12-01T00:00:00Z',
+    ...extra,
   });
 
   before(async () => {

@@ -41,7 +41,12 @@ export class GenerateAdUseCase {
   /** `key`: where in the ads bucket (a single ad's key derives from its request, so redeliveries overwrite one object). */
   async execute(request: GenerateAdRequest, options: { key?: string } = {}): Promise<GenerateAdReply> {
     if (request.generator && request.generator !== this.generatorKind) {
-      throw new ServiceError(422, 'generator_unavailable', `this deployment generates with ${this.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`, [{ field: 'generator', reason: 'not configured here' }]);
+      throw new ServiceError(
+        422,
+        'generator_unavailable',
+        `this deployment generates with ${this.generatorKind} (ADSEED_GENERATOR), not ${request.generator}`,
+        [{ field: 'generator', reason: 'not configured here' }],
+      );
     }
     const seedPath = request.seedPath;
     const brandPath = request.brandPath ?? (await this.latestBrand(request.tenant));
@@ -67,8 +72,10 @@ export class GenerateAdUseCase {
         ...(kit ? { brandKit: kit.request } : {}),
       });
     } catch (error) {
-      if (error instanceof InvalidImageError) throw new ServiceError(422, 'invalid_image', error.message, [{ field: imageField(error.field), reason: error.message }]);
-      if (error instanceof InvalidAdRequestError) throw new ServiceError(400, 'validation_failed', error.message, [{ field: error.field, reason: error.message }]);
+      if (error instanceof InvalidImageError)
+        throw new ServiceError(422, 'invalid_image', error.message, [{ field: imageField(error.field), reason: error.message }]);
+      if (error instanceof InvalidAdRequestError)
+        throw new ServiceError(400, 'validation_failed', error.message, [{ field: error.field, reason: error.message }]);
       throw error;
     } finally {
       end();

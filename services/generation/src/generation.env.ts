@@ -9,7 +9,10 @@ export const GenerationEnv = z
     ADSEED_GENERATOR: z.enum(['local', 'replicate']).default('local'),
     /** Secret. Required when ADSEED_GENERATOR=replicate. */
     REPLICATE_API_TOKEN: z.string().optional(),
-    REPLICATE_MODEL: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').default('flux-kontext-apps/multi-image-kontext-pro'),
+    REPLICATE_MODEL: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name')
+      .default('flux-kontext-apps/multi-image-kontext-pro'),
     /** A version id (or owner/name:version) pins the model; unset uses the model's latest via the official-model route. */
     REPLICATE_MODEL_VERSION: z.string().optional(),
     REPLICATE_BASE_URL: z.url().default('https://api.replicate.com/v1'),

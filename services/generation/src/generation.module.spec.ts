@@ -22,7 +22,9 @@ class RecordingGenerator implements AdGenerator {
   async generate(request: AdRequest): Promise<GeneratedAd> {
     this.requests.push(request);
     const size = request.size ?? 1080;
-    const png = await sharp({ create: { width: size, height: size, channels: 3, background: '#888' } }).png().toBuffer();
+    const png = await sharp({ create: { width: size, height: size, channels: 3, background: '#888' } })
+      .png()
+      .toBuffer();
     return { png, width: size, height: size, generator: this.name };
   }
 }
@@ -40,10 +42,27 @@ describe('GenerationModule', () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-generation-module-'));
     broker = new InProcessBroker();
     store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store }, sink: () => undefined });
+    runtime = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker, store },
+      sink: () => undefined,
+    });
     for (const bucket of ['seeds', 'brands']) await store.ensureBucket(bucket);
-    await store.put('seeds', 'acme/dog.jpg', await sharp({ create: { width: 64, height: 48, channels: 3, background: '#7a9' } }).jpeg().toBuffer(), { contentType: 'image/jpeg' });
-    await store.put('brands', 'acme/pack.png', await sharp({ create: { width: 20, height: 20, channels: 3, background: '#c33' } }).png().toBuffer(), { contentType: 'image/png' });
+    await store.put(
+      'seeds',
+      'acme/dog.jpg',
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: '#7a9' } })
+        .jpeg()
+        .toBuffer(),
+      { contentType: 'image/jpeg' },
+    );
+    await store.put(
+      'brands',
+      'acme/pack.png',
+      await sharp({ create: { width: 20, height: 20, channels: 3, background: '#c33' } })
+        .png()
+        .toBuffer(),
+      { contentType: 'image/png' },
+    );
     generator = new RecordingGenerator();
     // the platform's ports with this service's config, the generation module beside it, one port replaced
     moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(runtime, { http: false, config: env }), GenerationModule] })
@@ -65,7 +84,10 @@ describe('GenerationModule', () => {
       value: { requestId, origin: 'direct', request: { tenant: 'acme', seedPath, brandPath: 'brands/acme/pack.png', headline: 'Hello' }, requestedAt },
     });
     await broker.whenIdle();
-    const completed = broker.read(GenerationTopics.singleAdCompleted.name).map((m) => JSON.parse(m.value) as SingleAdCompleted).find((e) => e.requestId === requestId);
+    const completed = broker
+      .read(GenerationTopics.singleAdCompleted.name)
+      .map((m) => JSON.parse(m.value) as SingleAdCompleted)
+      .find((e) => e.requestId === requestId);
     assert.ok(completed, 'the outcome is announced');
     if (completed.ad) assert.equal(completed.ad.path, `ads/${singleAdKey('acme', requestedAt, requestId)}`);
     return completed;

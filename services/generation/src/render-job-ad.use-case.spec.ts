@@ -46,7 +46,10 @@ describe(RenderJobAdUseCase.name, () => {
   /** The use case as the generation module builds it, with `generator` behind the port and a fixed clock. */
   const useCaseWith = async (generator: AdGenerator): Promise<RenderJobAdUseCase> => {
     const moduleRef = await Test.createTestingModule({
-      imports: [PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GenerationEnv, {}), clock: () => new Date('2026-12-01T00:00:00Z') }), GenerationModule],
+      imports: [
+        PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GenerationEnv, {}), clock: () => new Date('2026-12-01T00:00:00Z') }),
+        GenerationModule,
+      ],
     })
       .overrideProvider(AD_GENERATOR)
       .useValue(generator)
@@ -58,11 +61,22 @@ describe(RenderJobAdUseCase.name, () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-render-job-ad-'));
     broker = new InProcessBroker();
     const store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store }, sink: () => undefined });
+    runtime = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker, store },
+      sink: () => undefined,
+    });
     for (const bucket of ['seeds', 'brands', 'ads', 'state']) await store.ensureBucket(bucket);
-    const seed = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#7a9' } }).jpeg().toBuffer();
+    const seed = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#7a9' } })
+      .jpeg()
+      .toBuffer();
     await store.put('seeds', 'acme/dog.jpg', seed, { contentType: 'image/jpeg', metadata: { licence: 'CC-BY-4.0', attribution: 'A. Photographer' } });
-    const brand = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="#fff"/><rect x="60" y="30" width="80" height="140" fill="#c33"/></svg>')).png().toBuffer();
+    const brand = await sharp(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="#fff"/><rect x="60" y="30" width="80" height="140" fill="#c33"/></svg>',
+      ),
+    )
+      .png()
+      .toBuffer();
     await store.put('brands', 'acme/pack.png', brand, { contentType: 'image/png' });
     generator = new CountingGenerator(new LocalAdGenerator());
     useCase = await useCaseWith(generator);
@@ -72,15 +86,33 @@ describe(RenderJobAdUseCase.name, () => {
   const request = (overrides: Partial<AdRequested> = {}): AdRequested => {
     const jobId = newJobId(new Date(), (seq++).toString(16).padStart(8, '0'));
     return {
-      jobId, tenant: 'acme', index: 0, total: 1, format: '4:5', width: 1080, height: 1350, variant: 1, look: 0,
-      segment: 'dog owners', subject: 'a dog', seedPath: 'seeds/acme/dog.jpg', brandPath: 'brands/acme/pack.png',
+      jobId,
+      tenant: 'acme',
+      index: 0,
+      total: 1,
+      format: '4:5',
+      width: 1080,
+      height: 1350,
+      variant: 1,
+      look: 0,
+      segment: 'dog owners',
+      subject: 'a dog',
+      seedPath: 'seeds/acme/dog.jpg',
+      brandPath: 'brands/acme/pack.png',
       scores: { score: 0.5, clip: 0.3, rank: 0 },
-      adPath: `ads/${JobAdKeys.image('acme', jobId, 0, '4:5', 1)}`, provenancePath: `ads/${JobAdKeys.provenance('acme', jobId, 0, '4:5', 1)}`,
-      requestedAt: new Date().toISOString(), ...overrides,
+      adPath: `ads/${JobAdKeys.image('acme', jobId, 0, '4:5', 1)}`,
+      provenancePath: `ads/${JobAdKeys.provenance('acme', jobId, 0, '4:5', 1)}`,
+      requestedAt: new Date().toISOString(),
+      ...overrides,
     };
   };
   const message = (value: AdRequested, attempt = 1): IncomingMessage<AdRequested> => ({
-    topic: JobTopics.adRequested.name, partition: 0, offset: 0, key: `${value.jobId}:${value.index}`, value, attempt,
+    topic: JobTopics.adRequested.name,
+    partition: 0,
+    offset: 0,
+    key: `${value.jobId}:${value.index}`,
+    value,
+    attempt,
     headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
   });
 
@@ -105,8 +137,14 @@ describe(RenderJobAdUseCase.name, () => {
     assert.equal(generator.calls, calls + 1, 'not rendered again');
     assert.ok(second.kind === 'generated' && second.event.reused);
     assert.ok((await runtime.store.get('ads', value.adPath.slice(4))).body.equals(png.body));
-    const announced = broker.read(JobTopics.adGenerated.name).map((m) => JSON.parse(m.value)).filter((e) => e.jobId === value.jobId);
-    assert.deepEqual(announced.map((e) => e.reused), [false, true]);
+    const announced = broker
+      .read(JobTopics.adGenerated.name)
+      .map((m) => JSON.parse(m.value))
+      .filter((e) => e.jobId === value.jobId);
+    assert.deepEqual(
+      announced.map((e) => e.reused),
+      [false, true],
+    );
   });
 
   it('records product fidelity in the provenance, the object metadata and the event: near 1 intact, low when the pack is spoiled', async () => {
@@ -118,7 +156,10 @@ describe(RenderJobAdUseCase.name, () => {
     const read = async (r: AdRequested) => ({
       provenance: JSON.parse((await runtime.store.get('ads', r.provenancePath.slice(4))).body.toString('utf8')),
       metadata: (await runtime.store.stat('ads', r.adPath.slice(4)))!.metadata,
-      event: broker.read(JobTopics.adGenerated.name).map((m) => JSON.parse(m.value)).find((e) => e.jobId === r.jobId),
+      event: broker
+        .read(JobTopics.adGenerated.name)
+        .map((m) => JSON.parse(m.value))
+        .find((e) => e.jobId === r.jobId),
     });
     const good = await read(intact);
     const bad = await read(spoiled);
@@ -165,16 +206,24 @@ describe(RenderJobAdUseCase.name, () => {
 
   it('makes the ad with the brand-kit version the job pinned and names it in the provenance; a missing version fails the ad', async () => {
     const font = await readFile(require.resolve('@fontsource/lobster/files/lobster-latin-400-normal.woff2'));
-    const logo = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80"><rect width="200" height="80" fill="#ff00ff"/></svg>')).png().toBuffer();
+    const logo = await sharp(
+      Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80"><rect width="200" height="80" fill="#ff00ff"/></svg>'),
+    )
+      .png()
+      .toBuffer();
     await runtime.store.put('brands', 'acme/logo.png', logo, { contentType: 'image/png' });
     const fontKey = BrandKitKeys.font('acme', 'a'.repeat(64), 'woff2');
     await runtime.store.put('state', fontKey, font, { contentType: 'font/woff2' });
     const kit = (version: number, primary: string): BrandKit => ({
-      tenant: 'acme', version, colours: { primary, secondary: '#ffffff', text: '#ffffff' },
+      tenant: 'acme',
+      version,
+      colours: { primary, secondary: '#ffffff', text: '#ffffff' },
       font: { path: `state/${fontKey}`, family: 'Lobster', name: 'Lobster Regular', format: 'woff2', bytes: font.length, sha256: 'a'.repeat(64) },
-      logoPath: 'brands/acme/logo.png', updatedAt: '2026-12-01T00:00:00Z',
+      logoPath: 'brands/acme/logo.png',
+      updatedAt: '2026-12-01T00:00:00Z',
     });
-    for (const k of [kit(1, '#0a7d4f'), kit(2, '#c0392b')]) await runtime.store.put('state', BrandKitKeys.version('acme', k.version), Buffer.from(JSON.stringify(k)), { contentType: 'application/json' });
+    for (const k of [kit(1, '#0a7d4f'), kit(2, '#c0392b')])
+      await runtime.store.put('state', BrandKitKeys.version('acme', k.version), Buffer.from(JSON.stringify(k)), { contentType: 'application/json' });
     await runtime.store.put('state', BrandKitKeys.current('acme'), Buffer.from(JSON.stringify(kit(2, '#c0392b'))), { contentType: 'application/json' });
 
     const value = request({ format: '1:1', width: 1080, height: 1080, callToAction: 'Shop now', brandKitVersion: 1 });

@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  AdProvenance,
-  JobStateKeys,
-  JobTopics,
-  splitStoragePath,
-  type AdFailed,
-  type AdGenerated,
-  type AdRequested,
-} from '@adseed/contracts';
+import { AdProvenance, JobStateKeys, JobTopics, splitStoragePath, type AdFailed, type AdGenerated, type AdRequested } from '@adseed/contracts';
 import { DEFAULT_RETRY, EVENT_BUS, ServiceError, type EventBus, type IncomingMessage } from '@adseed/messaging';
 import { CLOCK, LOGGER, METRICS, SERVICE_CONFIG, type Clock } from '@adseed/platform';
 import { OBJECT_STORE, ObjectNotFoundError, type ObjectInfo, type ObjectStore } from '@adseed/storage';
@@ -81,7 +73,8 @@ export class RenderJobAdUseCase {
     } catch (error) {
       if (error instanceof AdFailure) return { kind: 'failed', event: this.failed(request, error.code, error.message) };
       if (error instanceof BrandKitNotFoundError) return { kind: 'failed', event: this.failed(request, 'brand_kit_not_found', error.message) };
-      if (error instanceof InvalidImageError || error instanceof InvalidAdRequestError) return { kind: 'failed', event: this.failed(request, 'invalid_image', error.message) };
+      if (error instanceof InvalidImageError || error instanceof InvalidAdRequestError)
+        return { kind: 'failed', event: this.failed(request, 'invalid_image', error.message) };
       if (error instanceof ServiceError && error.status < 500) return { kind: 'failed', event: this.failed(request, error.code, error.message) };
       // Transient: let the bus retry with back-off; on the last delivery, fail the ad rather than stall the job.
       if (message.attempt < this.maxAttempts) throw error;
@@ -136,7 +129,16 @@ export class RenderJobAdUseCase {
     });
     const provenance = AdProvenance.parse({
       schema: 'adseed.ad-provenance.v1',
-      ad: { path: request.adPath, format: request.format, width: ad.width, height: ad.height, index: request.index, variant: request.variant, look: request.look, sha256: createHash('sha256').update(ad.png).digest('hex') },
+      ad: {
+        path: request.adPath,
+        format: request.format,
+        width: ad.width,
+        height: ad.height,
+        index: request.index,
+        variant: request.variant,
+        look: request.look,
+        sha256: createHash('sha256').update(ad.png).digest('hex'),
+      },
       job: { id: request.jobId, tenant: request.tenant },
       ...(request.segment ? { segment: request.segment } : {}),
       ...(request.subject ? { subject: request.subject } : {}),
@@ -153,7 +155,12 @@ export class RenderJobAdUseCase {
       ...(request.headline ? { headline: request.headline } : {}),
       ...(request.callToAction ? { callToAction: request.callToAction } : {}),
       ...(request.scores ? { scores: request.scores } : {}),
-      warnings: [...(ad.warnings ?? []), ...(kit?.warnings ?? []), ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : []), ...fidelity.warnings],
+      warnings: [
+        ...(ad.warnings ?? []),
+        ...(kit?.warnings ?? []),
+        ...(ad.seed?.mirrored ? ['the seed was mirrored so that this variant differs from the others made from it'] : []),
+        ...fidelity.warnings,
+      ],
       ...(fidelity.result ? { fidelity: fidelity.result } : {}),
       ...(traceIdOf(headers) ? { traceId: traceIdOf(headers) } : {}),
       renderedBy: { service: GENERATION_SERVICE, host: hostname(), pid: process.pid },

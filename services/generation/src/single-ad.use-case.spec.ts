@@ -41,15 +41,28 @@ describe(SingleAdUseCase.name, () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-single-ad-'));
     broker = new InProcessBroker();
     const store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store }, sink: () => undefined });
+    runtime = await createRuntime('generation', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker, store },
+      sink: () => undefined,
+    });
     for (const bucket of ['seeds', 'brands', 'ads']) await store.ensureBucket(bucket);
-    const seed = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#7a9' } }).jpeg().toBuffer();
+    const seed = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#7a9' } })
+      .jpeg()
+      .toBuffer();
     await store.put('seeds', 'acme/dog.jpg', seed, { contentType: 'image/jpeg' });
-    const brand = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="#fff"/><rect x="60" y="30" width="80" height="140" fill="#c33"/></svg>')).png().toBuffer();
+    const brand = await sharp(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="#fff"/><rect x="60" y="30" width="80" height="140" fill="#c33"/></svg>',
+      ),
+    )
+      .png()
+      .toBuffer();
     await store.put('brands', 'acme/pack.png', brand, { contentType: 'image/png' });
     generator = new CountingGenerator(new LocalAdGenerator());
     // the use case as the generation module builds it, the counting generator behind the port
-    const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GenerationEnv, {}) }), GenerationModule] })
+    const moduleRef = await Test.createTestingModule({
+      imports: [PlatformModule.forRoot(runtime, { http: false, config: loadConfig(GenerationEnv, {}) }), GenerationModule],
+    })
       .overrideProvider(AD_GENERATOR)
       .useValue(generator)
       .compile();
@@ -64,7 +77,13 @@ describe(SingleAdUseCase.name, () => {
     requestedAt: new Date().toISOString(),
   });
   const message = (value: SingleAdRequested, offset: number, attempt = 1): IncomingMessage<SingleAdRequested> => ({
-    topic: GenerationTopics.singleAdRequested.name, partition: 0, offset, key: value.requestId, value, attempt, headers: {},
+    topic: GenerationTopics.singleAdRequested.name,
+    partition: 0,
+    offset,
+    key: value.requestId,
+    value,
+    attempt,
+    headers: {},
   });
   /** What the use case announced on single-ad-completed for a request. */
   const announced = (requestId: string) =>
@@ -84,7 +103,15 @@ describe(SingleAdUseCase.name, () => {
     assert.equal(announced(value.requestId).length, 2, 'each delivery announces the outcome');
     assert.ok(first?.ad && !first.error, JSON.stringify(first));
     assert.equal(first.ad.path, `ads/${singleAdKey('acme', value.requestedAt, value.requestId)}`);
-    assert.deepEqual(first.ad, { path: first.ad.path, seedPath: 'seeds/acme/dog.jpg', brandPath: 'brands/acme/pack.png', generator: generator.name, width: 1080, height: 1080, ...(first.ad.fidelity !== undefined ? { fidelity: first.ad.fidelity } : {}) });
+    assert.deepEqual(first.ad, {
+      path: first.ad.path,
+      seedPath: 'seeds/acme/dog.jpg',
+      brandPath: 'brands/acme/pack.png',
+      generator: generator.name,
+      width: 1080,
+      height: 1080,
+      ...(first.ad.fidelity !== undefined ? { fidelity: first.ad.fidelity } : {}),
+    });
     // the second announcement is rebuilt from the stored ad: the same reply
     assert.deepEqual(second?.ad, first.ad);
     assert.equal(second.error, undefined);
@@ -93,8 +120,13 @@ describe(SingleAdUseCase.name, () => {
   it('renders again when the object at the key lacks the metadata a reply needs (written before its size was recorded)', async () => {
     const value = request();
     const key = singleAdKey('acme', value.requestedAt, value.requestId);
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer();
-    await runtime.store.put('ads', key, png, { contentType: 'image/png', metadata: { tenant: 'acme', seed: 'seeds/acme/dog.jpg', brand: 'brands/acme/pack.png', generator: 'local' } });
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
+    await runtime.store.put('ads', key, png, {
+      contentType: 'image/png',
+      metadata: { tenant: 'acme', seed: 'seeds/acme/dog.jpg', brand: 'brands/acme/pack.png', generator: 'local' },
+    });
     const calls = generator.calls;
     await useCase.execute(message(value, 1));
     assert.equal(generator.calls, calls + 1);

@@ -45,7 +45,15 @@ export class SingleAdUseCase {
     }
     await this.bus.publish(GenerationTopics.singleAdCompleted, {
       key: conversationId ?? requestId,
-      value: { requestId, origin, tenant: request.tenant, seedPath: request.seedPath, ...(conversationId ? { conversationId } : {}), ...outcome, completedAt: this.now().toISOString() },
+      value: {
+        requestId,
+        origin,
+        tenant: request.tenant,
+        seedPath: request.seedPath,
+        ...(conversationId ? { conversationId } : {}),
+        ...outcome,
+        completedAt: this.now().toISOString(),
+      },
     });
   }
 }

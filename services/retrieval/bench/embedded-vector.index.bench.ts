@@ -56,8 +56,15 @@ export async function benchEmbeddedIndex(opts: { sizes?: number[] } = {}): Promi
       const built = await runChild<{ buildMs: number; phase: IndexPhase }>('build', dir, size);
       const opened = await runChild<{ openMs: number; phase: IndexPhase; snapshotRecords: number; logFrames: number }>('open', dir, size);
       rows.push({
-        size, dimension: DIMENSION, rawMb: (size * DIMENSION * 4) / MB, buildMs: built.buildMs, afterBuild: built.phase,
-        openMs: opened.openMs, afterOpen: opened.phase, snapshotRecords: opened.snapshotRecords, logFrames: opened.logFrames,
+        size,
+        dimension: DIMENSION,
+        rawMb: (size * DIMENSION * 4) / MB,
+        buildMs: built.buildMs,
+        afterBuild: built.phase,
+        openMs: opened.openMs,
+        afterOpen: opened.phase,
+        snapshotRecords: opened.snapshotRecords,
+        logFrames: opened.logFrames,
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -68,7 +75,8 @@ export async function benchEmbeddedIndex(opts: { sizes?: number[] } = {}): Promi
 
 async function runChild<T>(step: 'build' | 'open', dir: string, size: number): Promise<T> {
   const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', __filename, step, dir, String(size)], {
-    maxBuffer: 1 << 20, timeout: 30 * 60_000,
+    maxBuffer: 1 << 20,
+    timeout: 30 * 60_000,
   });
   return JSON.parse(stdout.trim().split('\n').pop() as string) as T;
 }
@@ -122,8 +130,10 @@ async function searchPhase(index: EmbeddedVectorIndex, seed: number): Promise<In
   const at = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
   (globalThis as { gc?: () => void }).gc?.();
   return {
-    p50Ms: round(at(0.5)), p99Ms: round(at(0.99)),
-    rssMb: Math.round(process.memoryUsage().rss / MB), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    p50Ms: round(at(0.5)),
+    p99Ms: round(at(0.99)),
+    rssMb: Math.round(process.memoryUsage().rss / MB),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     exactRowsPerSearch: round(exact / QUERIES),
   };
 }
@@ -134,15 +144,22 @@ function round(x: number): number {
 
 if (require.main === module) {
   const [step, dir, size] = process.argv.slice(2);
-  const run = step === 'build' ? build(dir, Number(size)) : step === 'open' ? reopen(dir, Number(size))
-    : benchEmbeddedIndex().then((rows) => {
-      console.table(rows.map((r) => ({ size: r.size, buildMs: r.buildMs, openMs: r.openMs, ...r.afterOpen })));
-      return undefined;
-    });
-  run.then((result) => {
-    if (result !== undefined) console.log(JSON.stringify(result));
-  }, (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  const run =
+    step === 'build'
+      ? build(dir, Number(size))
+      : step === 'open'
+        ? reopen(dir, Number(size))
+        : benchEmbeddedIndex().then((rows) => {
+            console.table(rows.map((r) => ({ size: r.size, buildMs: r.buildMs, openMs: r.openMs, ...r.afterOpen })));
+            return undefined;
+          });
+  run.then(
+    (result) => {
+      if (result !== undefined) console.log(JSON.stringify(result));
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -70,4 +70,14 @@ function toRecord(event: AssetEmbedded, now: Date): VectorRecord {
 
 /** What makes a re-index a no-op: same object, same models, same caption, tags and rights (not the time). */
 const fingerprint = (r: VectorRecord): string =>
-  JSON.stringify([r.payload.tenant, r.payload.kind, r.payload.path, r.payload.contentHash, r.payload.clipModel, r.payload.captionModel, r.payload.caption ?? '', r.payload.tags, r.payload['rights'] ?? null]);
+  JSON.stringify([
+    r.payload.tenant,
+    r.payload.kind,
+    r.payload.path,
+    r.payload.contentHash,
+    r.payload.clipModel,
+    r.payload.captionModel,
+    r.payload.caption ?? '',
+    r.payload.tags,
+    r.payload['rights'] ?? null,
+  ]);

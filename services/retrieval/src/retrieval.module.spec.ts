@@ -30,7 +30,17 @@ class FakeEmbedding implements QueryClient {
 
 const embedded = (name: string, vector: number[], tenant = 'acme'): AssetEmbedded => {
   const path = `seeds/${tenant}/${name}.jpg`;
-  return { assetId: assetIdFor(path), tenant, kind: 'seed', path, caption: name, tags: [name], vectors: { clip: vector, caption: vector }, models: { clip: MODEL, caption: MODEL }, embeddedAt: NOW.toISOString() };
+  return {
+    assetId: assetIdFor(path),
+    tenant,
+    kind: 'seed',
+    path,
+    caption: name,
+    tags: [name],
+    vectors: { clip: vector, caption: vector },
+    models: { clip: MODEL, caption: MODEL },
+    embeddedAt: NOW.toISOString(),
+  };
 };
 
 describe('RetrievalModule', () => {
@@ -46,10 +56,15 @@ describe('RetrievalModule', () => {
     broker = new InProcessBroker();
     queries = new InProcessQueries();
     const store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('retrieval', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), { shared: { broker, store, queries }, sink: () => undefined });
+    runtime = await createRuntime('retrieval', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+      shared: { broker, store, queries },
+      sink: () => undefined,
+    });
     embedding = new FakeEmbedding();
     // the embedded index under the runtime's data dir, the in-process bus and query server; only the embedding service is faked
-    moduleRef = await Test.createTestingModule({ imports: [RetrievalModule.forRoot(runtime, loadConfig(RetrievalEnv, { ADSEED_CLIP_DIM: '4', ADSEED_CAPTION_DIM: '4' }), { http: false })] })
+    moduleRef = await Test.createTestingModule({
+      imports: [RetrievalModule.forRoot(runtime, loadConfig(RetrievalEnv, { ADSEED_CLIP_DIM: '4', ADSEED_CAPTION_DIM: '4' }), { http: false })],
+    })
       .overrideProvider(QUERY_CLIENT)
       .useValue(embedding)
       .overrideProvider(CLOCK)
@@ -69,15 +84,23 @@ describe('RetrievalModule', () => {
     await broker.whenIdle();
     assert.equal(await moduleRef.get<VectorIndex>(VECTOR_INDEX).count({ tenant: 'acme' }), 2, 'the embedded index the module opened');
     const indexed = broker.read(AssetTopics.indexed.name).map((m) => JSON.parse(m.value) as { path: string; changed: boolean; indexedAt: string });
-    assert.deepEqual(indexed.map((e) => [e.path, e.changed, e.indexedAt]).sort(), [
-      ['seeds/acme/blue.jpg', true, NOW.toISOString()],
-      ['seeds/acme/red.jpg', true, NOW.toISOString()],
-      ['seeds/other/red.jpg', true, NOW.toISOString()],
-    ], 'each announced, stamped by the overridden clock');
+    assert.deepEqual(
+      indexed.map((e) => [e.path, e.changed, e.indexedAt]).sort(),
+      [
+        ['seeds/acme/blue.jpg', true, NOW.toISOString()],
+        ['seeds/acme/red.jpg', true, NOW.toISOString()],
+        ['seeds/other/red.jpg', true, NOW.toISOString()],
+      ],
+      'each announced, stamped by the overridden clock',
+    );
 
     const reply = await queries.call(Queries.search, { tenant: 'acme', text: 'something red', k: 5, kind: 'seed', encoders: ['clip', 'caption'] });
     assert.deepEqual(embedding.requests, [{ texts: ['something red'], encoders: ['clip', 'caption'], clipTexts: ['a photo of something red'] }]);
-    assert.deepEqual(reply.hits.map((h) => h.path), ['seeds/acme/red.jpg'], 'the blue seed is under the floor, the other tenant’s is not searched');
+    assert.deepEqual(
+      reply.hits.map((h) => h.path),
+      ['seeds/acme/red.jpg'],
+      'the blue seed is under the floor, the other tenant’s is not searched',
+    );
     assert.deepEqual(reply.encoders, { clip: MODEL, caption: MODEL });
   });
 
@@ -85,7 +108,10 @@ describe('RetrievalModule', () => {
     const red = embedded('red', [1, 0, 0, 0]);
     assert.equal((await queries.call(Queries.getAsset, { tenant: 'acme', assetId: red.assetId })).asset?.path, red.path);
     assert.deepEqual(await queries.call(Queries.getAsset, { tenant: 'other', assetId: red.assetId }), {});
-    await runtime.bus.publish(AssetTopics.deleted, { key: red.assetId, value: { assetId: red.assetId, tenant: 'acme', path: red.path, deletedAt: NOW.toISOString() } });
+    await runtime.bus.publish(AssetTopics.deleted, {
+      key: red.assetId,
+      value: { assetId: red.assetId, tenant: 'acme', path: red.path, deletedAt: NOW.toISOString() },
+    });
     await broker.whenIdle();
     assert.deepEqual(await queries.call(Queries.getAsset, { tenant: 'acme', assetId: red.assetId }), {});
     assert.equal(await moduleRef.get<VectorIndex>(VECTOR_INDEX).count({ tenant: 'acme' }), 1);

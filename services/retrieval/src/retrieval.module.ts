@@ -1,7 +1,17 @@
 import { join } from 'node:path';
 import { AssetTopics, Queries } from '@adseed/contracts';
 import { EVENT_BUS, type EventBus } from '@adseed/messaging';
-import { DATA_DIR, LOGGER, PlatformModule, QUERY_SERVER, Readiness, SERVICE_CONFIG, type QueryServer, type ServiceDefinition, type ServiceRuntime } from '@adseed/platform';
+import {
+  DATA_DIR,
+  LOGGER,
+  PlatformModule,
+  QUERY_SERVER,
+  Readiness,
+  SERVICE_CONFIG,
+  type QueryServer,
+  type ServiceDefinition,
+  type ServiceRuntime,
+} from '@adseed/platform';
 import { traceMethods, type Logger } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { IndexAssetUseCase } from './index-asset.use-case';

@@ -65,7 +65,8 @@ export class SearchUseCase {
     for (const name of Object.keys(queries) as VectorName[]) floor[name] = this.options.floor[name];
     const keep: RelevanceFloor = request.minScore === undefined ? floor : Object.fromEntries(Object.keys(queries).map((n) => [n, request.minScore]));
     const now = this.now();
-    const usable = (h: VectorHit) => rightsProblem(rightsOfPayload(h.payload), now, { channel: request.channel, requireLicence: this.options.requireLicence }) === undefined;
+    const usable = (h: VectorHit) =>
+      rightsProblem(rightsOfPayload(h.payload), now, { channel: request.channel, requireLicence: this.options.requireLicence }) === undefined;
 
     const filter = { tenant: request.tenant, kind: request.kind, ...(request.tagsAll?.length ? { tagsAll: request.tagsAll } : {}) };
     let candidates = Math.max(request.k * 5, 20);

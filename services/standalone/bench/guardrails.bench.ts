@@ -91,7 +91,10 @@ export async function benchGuardrailShare(adsPerSide = 30, warmUp = 3): Promise<
     const text = new CompositeTextGuardrail({ local: [new ProfanityTextCheck()] });
     const textTimes: number[] = [];
     for (let i = 0; i < 2_000; i++) {
-      const fields = [{ field: 'headline', text: `${HEADLINE} ${i}` }, { field: 'callToAction', text: CTA }];
+      const fields = [
+        { field: 'headline', text: `${HEADLINE} ${i}` },
+        { field: 'callToAction', text: CTA },
+      ];
       const start = performance.now();
       await text.check('demo', fields);
       if (i >= 100) textTimes.push(performance.now() - start);

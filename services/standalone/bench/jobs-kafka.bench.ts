@@ -29,7 +29,11 @@ const SECOND_GENERATION_PORT = BASE_PORT + PORT_OFFSET + 10;
 async function runJob(url: string): Promise<{ ads: number; failed: number; seconds: number; byProcess: Record<string, number> }> {
   const tenant = `kbench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   const call = async (path: string, init: RequestInit = {}): Promise<Json> => {
-    const res = await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(120_000), headers: { 'x-tenant-id': tenant, ...(init.headers as Record<string, string>) } });
+    const res = await fetch(`${url}${path}`, {
+      ...init,
+      signal: AbortSignal.timeout(120_000),
+      headers: { 'x-tenant-id': tenant, ...(init.headers as Record<string, string>) },
+    });
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as Json;
   };
@@ -69,8 +73,12 @@ async function measure(url: string, label: string, runs: number): Promise<number
     const r = await runJob(url);
     const rate = (r.ads + r.failed) / r.seconds;
     rates.push(rate);
-    const shares = Object.values(r.byProcess).sort((a, b) => b - a).join(' + ');
-    process.stdout.write(`${label} run ${i + 1}: ${r.ads} ads (${r.failed} failed) in ${r.seconds.toFixed(2)} s = ${rate.toFixed(2)} ads/s; rendered by process: ${shares}\n`);
+    const shares = Object.values(r.byProcess)
+      .sort((a, b) => b - a)
+      .join(' + ');
+    process.stdout.write(
+      `${label} run ${i + 1}: ${r.ads} ads (${r.failed} failed) in ${r.seconds.toFixed(2)} s = ${rate.toFixed(2)} ads/s; rendered by process: ${shares}\n`,
+    );
   }
   return rates;
 }
@@ -101,8 +109,14 @@ async function main(): Promise<void> {
     second.stdout!.pipe(log);
     second.stderr!.pipe(log);
     const deadline = Date.now() + 120_000;
-    while (!(await fetch(`http://127.0.0.1:${SECOND_GENERATION_PORT}/readyz`).then((r) => r.ok, () => false))) {
-      if (second.exitCode !== null || Date.now() > deadline) throw new Error(`the second generation process did not get ready; see ${join(dataDir, 'generation-b.log')}`);
+    while (
+      !(await fetch(`http://127.0.0.1:${SECOND_GENERATION_PORT}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (second.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the second generation process did not get ready; see ${join(dataDir, 'generation-b.log')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const two = await measure(cluster.gatewayUrl, 'two generation processes', runs);

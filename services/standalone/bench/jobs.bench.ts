@@ -17,7 +17,12 @@ import { brandPack, library, scene, SEEDS } from '@adseed/standalone/dist/e2e/jo
 
 type Json = Record<string, any>;
 
-const JOB = (brandPath: string, seedPaths: string[]) => ({ brandPath, seedPaths: seedPaths.slice(0, 5), formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 5 });
+const JOB = (brandPath: string, seedPaths: string[]) => ({
+  brandPath,
+  seedPaths: seedPaths.slice(0, 5),
+  formats: ['1:1', '4:5', '9:16', '1.91:1'],
+  variants: 5,
+});
 
 /** The same 100-ad job through the REST API of a deployment someone else started. */
 async function remote(url: string): Promise<void> {
@@ -45,7 +50,9 @@ async function remote(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const wall = performance.now() - started;
-  process.stdout.write(`${url}: ${job.progress.total} ads (${job.progress.done} done, ${job.progress.failed} failed) in ${(wall / 1000).toFixed(2)} s = ${((job.progress.total * 1000) / wall).toFixed(2)} ads/s (polled every 100 ms)\n`);
+  process.stdout.write(
+    `${url}: ${job.progress.total} ads (${job.progress.done} done, ${job.progress.failed} failed) in ${(wall / 1000).toFixed(2)} s = ${((job.progress.total * 1000) / wall).toFixed(2)} ads/s (polled every 100 ms)\n`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -144,7 +144,10 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   // Consumers first, so nothing the gateway publishes waits for a subscriber.
   await startWorker(EmbeddingService, config.embedding);
   const retrieval = await startWorker(RetrievalService, config.retrieval);
-  await startWorker(options.generator ? { ...GenerationService, module: (runtime, env, o) => GenerationModule.forRoot(runtime, env, o, options.generator) } : GenerationService, config.generation);
+  await startWorker(
+    options.generator ? { ...GenerationService, module: (runtime, env, o) => GenerationModule.forRoot(runtime, env, o, options.generator) } : GenerationService,
+    config.generation,
+  );
   await startWorker(AgentService, config.agent);
   const catalogue = contexts[contexts.length - 1].get(SubjectCatalogueService);
   /** Idle: no message left to handle, and the subject catalogue's pending snapshot written. */
@@ -159,7 +162,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   const address = (gateway.getHttpServer() as Server).address() as AddressInfo;
   const url = `http://${address.address === '::' ? 'localhost' : address.address}:${address.port}`;
   const metricsPort = gateway.get(MetricsListener, { strict: false }).port;
-  const metricsUrl = metricsPort === undefined ? undefined : `http://${common.METRICS_HOST.includes(':') ? `[${common.METRICS_HOST}]` : common.METRICS_HOST}:${metricsPort}`;
+  const metricsUrl =
+    metricsPort === undefined ? undefined : `http://${common.METRICS_HOST.includes(':') ? `[${common.METRICS_HOST}]` : common.METRICS_HOST}:${metricsPort}`;
 
   // Once the journal's replay is handled, whatever is stored but still not indexed was lost
   // before the journal existed (or its event was dead-lettered): queue it again, and say so.
@@ -175,17 +179,21 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   requeued.catch((error: Error) => logger.error('re-queueing stored-but-unindexed assets failed', { error }));
 
   const libraryDir = options.seedLibraryDir === undefined ? DEFAULT_DEMO_LIBRARY : options.seedLibraryDir;
-  const demoLibrary = requeued.catch(() => 0).then(() => seedDemoLibrary({
-    dir: libraryDir ?? join(dataDir, 'no-demo-library'),
-    tenant: config.gateway.ADSEED_DEFAULT_TENANT,
-    store,
-    bus: gatewayRuntime.bus,
-    queries: gatewayRuntime.queries,
-    buckets: gatewayRuntime.buckets,
-    logger,
-    markerFile: join(dataDir, 'demo-library.complete'),
-    whenIndexed: () => broker.whenIdle(),
-  }));
+  const demoLibrary = requeued
+    .catch(() => 0)
+    .then(() =>
+      seedDemoLibrary({
+        dir: libraryDir ?? join(dataDir, 'no-demo-library'),
+        tenant: config.gateway.ADSEED_DEFAULT_TENANT,
+        store,
+        bus: gatewayRuntime.bus,
+        queries: gatewayRuntime.queries,
+        buckets: gatewayRuntime.buckets,
+        logger,
+        markerFile: join(dataDir, 'demo-library.complete'),
+        whenIndexed: () => broker.whenIdle(),
+      }),
+    );
   demoLibrary.catch((error: Error) => logger.error('demo library failed', { error }));
 
   return {

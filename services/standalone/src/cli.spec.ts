@@ -14,7 +14,8 @@ function rateLimitedGateway(refusals: number): Promise<{ server: Server; url: st
     if (req.url === '/healthz') return void res.writeHead(200).end('ok');
     req.resume().on('end', () => {
       uploads++;
-      if (uploads <= refusals) return void res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":{"message":"slow down"}}');
+      if (uploads <= refusals)
+        return void res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":{"message":"slow down"}}');
       res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
     });
   });

@@ -39,8 +39,10 @@ async function assertReachable(url: string): Promise<void> {
     await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) });
   } catch (error) {
     const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-    const why = (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : cause?.code ?? cause?.message ?? (error as Error).message;
-    throw new Error(`the adseed server at ${url} is not reachable (${why}). Start it with \`npx adseed start\` (or \`npm start\`), or point --url or ADSEED_URL at a running gateway.`);
+    const why = (error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : (cause?.code ?? cause?.message ?? (error as Error).message);
+    throw new Error(
+      `the adseed server at ${url} is not reachable (${why}). Start it with \`npx adseed start\` (or \`npm start\`), or point --url or ADSEED_URL at a running gateway.`,
+    );
   }
 }
 
@@ -52,7 +54,10 @@ const waitRetryAfter: IBackoffFactory<IRetryBackoffContext<unknown>> = {
   }),
 };
 /** Over the gateway's rate limit: wait as told and send the same request again, up to 20 times. */
-const rateLimited = retry(handleWhenResult((r) => r instanceof Response && r.status === 429), { maxAttempts: 20, backoff: waitRetryAfter });
+const rateLimited = retry(
+  handleWhenResult((r) => r instanceof Response && r.status === 429),
+  { maxAttempts: 20, backoff: waitRetryAfter },
+);
 
 async function listImages(folder: string): Promise<string[]> {
   const out: string[] = [];
@@ -78,7 +83,10 @@ async function ingest(folder: string, flags: Record<string, string | undefined>)
   const apiKey = flags['api-key'] ?? process.env.ADSEED_API_KEY;
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
 
-  const bar = new SingleBar({ format: 'ingest [{bar}] {value}/{total} {file}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: 'ingest [{bar}] {value}/{total} {file}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
+    Presets.shades_classic,
+  );
   bar.start(files.length, 0, { file: '' });
   const failures: string[] = [];
   let next = 0;
@@ -97,7 +105,9 @@ async function ingest(folder: string, flags: Record<string, string | undefined>)
       if (row?.rights?.expiresAt) form.set('expiresAt', row.rights.expiresAt);
       if (row?.rights?.channels?.length) form.set('channels', row.rights.channels.join(','));
       try {
-        const response = await rateLimited.execute(() => fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) }));
+        const response = await rateLimited.execute(() =>
+          fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers, signal: AbortSignal.timeout(60_000) }),
+        );
         if (!response.ok) {
           const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
           failures.push(`${rel}: ${response.status} ${body.error?.message ?? response.statusText}`);
@@ -115,10 +125,29 @@ async function ingest(folder: string, flags: Record<string, string | undefined>)
   return failures.length ? 2 : 0;
 }
 
-interface CampaignAd { index: number; url: string; provenancePath: string; format: string; variant: number; segment?: string; seedPath: string }
-interface CampaignJob { id: string; status: string; progress: { done: number; failed: number; total: number }; ads: CampaignAd[]; failures: { index: number; code: string; reason: string; segment?: string; format: string }[] }
+interface CampaignAd {
+  index: number;
+  url: string;
+  provenancePath: string;
+  format: string;
+  variant: number;
+  segment?: string;
+  seedPath: string;
+}
+interface CampaignJob {
+  id: string;
+  status: string;
+  progress: { done: number; failed: number; total: number };
+  ads: CampaignAd[];
+  failures: { index: number; code: string; reason: string; segment?: string; format: string }[];
+}
 
-const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'ad';
+const slug = (text: string): string =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60) || 'ad';
 
 async function campaign(flags: Record<string, string | undefined>): Promise<number> {
   const url = (flags.url ?? process.env.ADSEED_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
@@ -129,15 +158,25 @@ async function campaign(flags: Record<string, string | undefined>): Promise<numb
   const apiKey = flags['api-key'] ?? process.env.ADSEED_API_KEY;
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
   const call = async <T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
-    const response = await fetch(`${url}${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) }, signal: AbortSignal.timeout(120_000) });
+    const response = await fetch(`${url}${path}`, {
+      ...init,
+      headers: { ...headers, ...(init.headers as Record<string, string>) },
+      signal: AbortSignal.timeout(120_000),
+    });
     const body = (await response.json().catch(() => ({}))) as T & { error?: { message?: string } };
     if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${path} answered ${response.status}: ${body.error?.message ?? response.statusText}`);
     return { status: response.status, body };
   };
 
-  const segments = (await fs.readFile(flags.segments, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const segments = (await fs.readFile(flags.segments, 'utf8'))
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   if (segments.length === 0) throw new Error(`${flags.segments} has no segments (one a line; # starts a comment)`);
-  const formats = (flags.formats ?? '1:1').split(',').map((f) => f.trim()).filter(Boolean);
+  const formats = (flags.formats ?? '1:1')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   const variants = Number(flags.variants ?? 1);
 
   let brandPath = flags.brand;
@@ -151,19 +190,32 @@ async function campaign(flags: Record<string, string | undefined>): Promise<numb
     brandPath = (await call<{ asset: { path: string } }>('/v1/assets', { method: 'POST', body: form })).body.asset.path;
   }
   const request = {
-    brandPath, segments, formats, variants,
+    brandPath,
+    segments,
+    formats,
+    variants,
     ...(flags.headline ? { headline: flags.headline } : {}),
     ...(flags.cta ? { callToAction: flags.cta } : {}),
     ...(flags['min-score'] !== undefined ? { minScore: Number(flags['min-score']) } : {}),
   };
-  const idempotencyKey = `cli-${createHash('sha256').update(JSON.stringify({ ...request, brandPath: brandHash })).digest('hex').slice(0, 40)}`;
-  const created = await call<{ job: CampaignJob }>('/v1/jobs', { method: 'POST', body: JSON.stringify(request), headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey } });
+  const idempotencyKey = `cli-${createHash('sha256')
+    .update(JSON.stringify({ ...request, brandPath: brandHash }))
+    .digest('hex')
+    .slice(0, 40)}`;
+  const created = await call<{ job: CampaignJob }>('/v1/jobs', {
+    method: 'POST',
+    body: JSON.stringify(request),
+    headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+  });
   const jobId = created.body.job.id;
   process.stdout.write(`${created.status === 200 ? 'continuing' : 'started'} job ${jobId}: ${created.body.job.progress.total} ads\n`);
 
   const out = flags.out ?? './ads';
   const downloaded = new Set<number>();
-  const bar = new SingleBar({ format: 'campaign [{bar}] {value}/{total} ads ({failed} failed)', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: 'campaign [{bar}] {value}/{total} ads ({failed} failed)', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 },
+    Presets.shades_classic,
+  );
   bar.start(created.body.job.progress.total, 0, { failed: 0 });
   const download = async (job: CampaignJob) => {
     for (const ad of job.ads) {
@@ -172,7 +224,10 @@ async function campaign(flags: Record<string, string | undefined>): Promise<numb
       const dir = join(out, slug(ad.segment ?? basename(ad.seedPath)));
       await fs.mkdir(dir, { recursive: true });
       const name = `${ad.format.replace(':', 'x')}-v${ad.variant}`;
-      for (const [from, to] of [[ad.url, `${name}.png`], [`/v1/assets/content?path=${encodeURIComponent(ad.provenancePath)}`, `${name}.provenance.json`]]) {
+      for (const [from, to] of [
+        [ad.url, `${name}.png`],
+        [`/v1/assets/content?path=${encodeURIComponent(ad.provenancePath)}`, `${name}.provenance.json`],
+      ]) {
         const response = await fetch(`${url}${from}`, { headers, signal: AbortSignal.timeout(120_000) });
         if (!response.ok) throw new Error(`downloading ${from} answered ${response.status}`);
         await fs.writeFile(join(dir, to), Buffer.from(await response.arrayBuffer()));
@@ -191,7 +246,10 @@ async function campaign(flags: Record<string, string | undefined>): Promise<numb
     buffer += decoder.decode(chunk, { stream: true });
     let cut;
     while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const data = buffer.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
+      const data = buffer
+        .slice(0, cut)
+        .split('\n')
+        .find((l) => l.startsWith('data: '));
       buffer = buffer.slice(cut + 2);
       if (!data) continue;
       job = JSON.parse(data.slice(6)) as CampaignJob;
@@ -212,10 +270,21 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      manifest: { type: 'string' }, kind: { type: 'string' }, url: { type: 'string' }, tenant: { type: 'string' },
-      'api-key': { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      brand: { type: 'string' }, segments: { type: 'string' }, formats: { type: 'string' }, variants: { type: 'string' },
-      out: { type: 'string' }, headline: { type: 'string' }, cta: { type: 'string' }, 'min-score': { type: 'string' },
+      manifest: { type: 'string' },
+      kind: { type: 'string' },
+      url: { type: 'string' },
+      tenant: { type: 'string' },
+      'api-key': { type: 'string' },
+      concurrency: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      brand: { type: 'string' },
+      segments: { type: 'string' },
+      formats: { type: 'string' },
+      variants: { type: 'string' },
+      out: { type: 'string' },
+      headline: { type: 'string' },
+      cta: { type: 'string' },
+      'min-score': { type: 'string' },
     },
   });
   const [command, folder] = positionals;

@@ -81,7 +81,17 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
       const assetId = assetIdFor(path);
       await bus.publish(AssetTopics.ingestRequested, {
         key: assetId,
-        value: { assetId, tenant, kind: 'seed', path, ...(row.caption ? { caption: row.caption } : {}), tags: row.tags, rights, source: 'demo', requestedAt: new Date().toISOString() },
+        value: {
+          assetId,
+          tenant,
+          kind: 'seed',
+          path,
+          ...(row.caption ? { caption: row.caption } : {}),
+          tags: row.tags,
+          rights,
+          source: 'demo',
+          requestedAt: new Date().toISOString(),
+        },
       });
       published++;
     }

@@ -40,7 +40,10 @@ describe(parseManifest.name, () => {
   it('names the line of a row whose rights do not parse', () => {
     assert.throws(() => parseManifest('file,expires\na.jpg,2030-01-01T00:00:00Z\nb.jpg,next tuesday\n'), /^Error: manifest line 3: expiresAt /);
     // The line in the file, where an editor shows it: blank lines and quoted line breaks count.
-    assert.throws(() => parseManifest('file,caption,expires\n\na.jpg,"two\nlines",2030-01-01T00:00:00Z\n\nb.jpg,x,next tuesday\n'), /^Error: manifest line 6: expiresAt /);
+    assert.throws(
+      () => parseManifest('file,caption,expires\n\na.jpg,"two\nlines",2030-01-01T00:00:00Z\n\nb.jpg,x,next tuesday\n'),
+      /^Error: manifest line 6: expiresAt /,
+    );
   });
 
   it('keeps a line break inside a quoted caption', () => {

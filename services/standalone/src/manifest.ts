@@ -10,7 +10,13 @@ export interface ManifestRow {
 
 /** Columns with a meaning of their own; every other column's value becomes a tag (e.g. `category`, `colour`). */
 const KNOWN = new Set(['file', 'caption', 'tags', 'licence', 'license', 'attribution', 'expires', 'expiresat', 'expires_at', 'channels']);
-const list = (cell: string | undefined): string[] => (cell ? cell.split(';').map((t) => t.trim()).filter(Boolean) : []);
+const list = (cell: string | undefined): string[] =>
+  cell
+    ? cell
+        .split(';')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : [];
 
 /**
  * Reads a seed manifest CSV: `file` (required), then any of `caption`, `tags` (`;`-separated),

@@ -45,7 +45,12 @@ export async function requeueStoredUnindexed(options: RequeueOptions): Promise<n
               path,
               ...(object.etag ? { contentHash: object.etag } : {}),
               ...(m.caption ? { caption: m.caption } : {}),
-              tags: m.tags ? m.tags.split(',').map((t) => t.trim()).filter(Boolean) : [],
+              tags: m.tags
+                ? m.tags
+                    .split(',')
+                    .map((t) => t.trim())
+                    .filter(Boolean)
+                : [],
               source: 'event',
               requestedAt: new Date().toISOString(),
             },

@@ -9,12 +9,17 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 export function registerBrandKitPaths(r: OpenAPIRegistry, common: { headers: z.ZodObject; errors: Record<number, ReturnType<typeof json>> }): void {
   const { headers, errors } = common;
   r.registerPath({
-    method: 'get', path: '/v1/brand-kit', tags: ['brand kit'], summary: "The tenant's current brand kit: colours, font and logo",
+    method: 'get',
+    path: '/v1/brand-kit',
+    tags: ['brand kit'],
+    summary: "The tenant's current brand kit: colours, font and logo",
     request: { headers },
     responses: { 200: json(BrandKitResponse, 'The current version.'), ...errors, 404: json(ErrorBody, 'The tenant has no brand kit yet (`no_brand_kit`).') },
   });
   r.registerPath({
-    method: 'put', path: '/v1/brand-kit', tags: ['brand kit'],
+    method: 'put',
+    path: '/v1/brand-kit',
+    tags: ['brand kit'],
     summary: 'Write a new version of the brand kit; ads made from now on use it (a job keeps the version it started with)',
     request: { headers, body: { required: true, content: { 'application/json': { schema: PutBrandKitBody } } } },
     responses: {
@@ -24,7 +29,9 @@ export function registerBrandKitPaths(r: OpenAPIRegistry, common: { headers: z.Z
     },
   });
   r.registerPath({
-    method: 'post', path: '/v1/brand-kit/font', tags: ['brand kit'],
+    method: 'post',
+    path: '/v1/brand-kit/font',
+    tags: ['brand kit'],
     summary: 'Upload a font file (TTF, OTF, WOFF or WOFF2) for the brand kit; it is parsed, not trusted by its name',
     request: {
       headers,
@@ -32,7 +39,14 @@ export function registerBrandKitPaths(r: OpenAPIRegistry, common: { headers: z.Z
         required: true,
         content: {
           'multipart/form-data': {
-            schema: z.object({ file: z.string().min(1).meta({ format: 'binary', description: `the font file, at most ${BRAND_FONT_MAX_BYTES} bytes` }) }).strict(),
+            schema: z
+              .object({
+                file: z
+                  .string()
+                  .min(1)
+                  .meta({ format: 'binary', description: `the font file, at most ${BRAND_FONT_MAX_BYTES} bytes` }),
+              })
+              .strict(),
           },
         },
       },

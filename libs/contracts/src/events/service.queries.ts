@@ -45,7 +45,10 @@ function defineQuery<Req extends z.ZodType, Res extends z.ZodType>(
  * left of the outer one's deadline.
  */
 export const Queries = {
-  embedTexts: defineQuery('embedding', 'adseed.embedding.v1.Embedding', 'EmbedTexts', EmbedTextsRequest, EmbedTextsReply, { timeoutMs: 5_000, idempotent: true }),
+  embedTexts: defineQuery('embedding', 'adseed.embedding.v1.Embedding', 'EmbedTexts', EmbedTextsRequest, EmbedTextsReply, {
+    timeoutMs: 5_000,
+    idempotent: true,
+  }),
   search: defineQuery('retrieval', 'adseed.retrieval.v1.Retrieval', 'Search', SearchRequest, SearchReply, { timeoutMs: 10_000, idempotent: true }),
   getAsset: defineQuery('retrieval', 'adseed.retrieval.v1.Retrieval', 'GetAsset', GetAssetRequest, GetAssetReply, { timeoutMs: 5_000, idempotent: true }),
   conversation: defineQuery('agent', 'adseed.agent.v1.Agent', 'Converse', ConversationCommand, Conversation, { timeoutMs: 30_000, idempotent: false }),

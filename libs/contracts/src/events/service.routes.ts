@@ -133,7 +133,6 @@ export const GetAssetReply = z.object({ asset: IndexedAsset.optional() });
 export type GetAssetRequest = z.infer<typeof GetAssetRequest>;
 export type GetAssetReply = z.infer<typeof GetAssetReply>;
 
-
 /** Broadcast whenever a conversation changes; the gateway fans it out to SSE clients. */
 export const ConversationTopics = {
   updated: defineTopic('adseed.conversation.updated.v1', Conversation, 3),

@@ -110,7 +110,10 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const ListAuditQuery = z.object({
   /** One UTC day, `YYYY-MM-DD`; all days when absent. */
-  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
+  day: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: StoreCursor.optional(),
 });
@@ -137,7 +140,11 @@ export const CreateExperimentBody = z.object({
   name: nonBlank(120),
   brandPath: StoragePath,
   seedPaths: z.array(StoragePath).min(1).max(32),
-  configurations: z.array(ExperimentConfiguration).min(2).max(6).refine((c) => new Set(c.map((x) => x.name)).size === c.length, 'configuration names must differ'),
+  configurations: z
+    .array(ExperimentConfiguration)
+    .min(2)
+    .max(6)
+    .refine((c) => new Set(c.map((x) => x.name)).size === c.length, 'configuration names must differ'),
   segment: nonBlank(500).optional(),
   headline: chars(120).trim().optional(),
   callToAction: chars(40).trim().optional(),

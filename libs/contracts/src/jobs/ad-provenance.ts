@@ -26,7 +26,16 @@ export type ProductFidelity = z.infer<typeof ProductFidelity>;
  */
 export const AdProvenance = z.object({
   schema: z.literal('adseed.ad-provenance.v1'),
-  ad: z.object({ path: StoragePath, format: AdFormat, width: z.number().int(), height: z.number().int(), index: z.number().int(), variant: z.number().int(), look: z.number().int(), sha256: z.string() }),
+  ad: z.object({
+    path: StoragePath,
+    format: AdFormat,
+    width: z.number().int(),
+    height: z.number().int(),
+    index: z.number().int(),
+    variant: z.number().int(),
+    look: z.number().int(),
+    sha256: z.string(),
+  }),
   job: z.object({ id: z.string(), tenant: TenantId }),
   segment: z.string().optional(),
   subject: z.string().optional(),

@@ -100,7 +100,11 @@ export type JobResponse = z.infer<typeof JobResponse>;
 export const ListJobsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   /** The last job of the previous page (its `nextCursor`): any job id is a position. */
-  cursor: z.string().regex(JOB_ID_PATTERN, 'must be a nextCursor of this listing (a job id)').optional().meta({ description: "the previous page's `nextCursor` (a job id): the listing continues after it" }),
+  cursor: z
+    .string()
+    .regex(JOB_ID_PATTERN, 'must be a nextCursor of this listing (a job id)')
+    .optional()
+    .meta({ description: "the previous page's `nextCursor` (a job id): the listing continues after it" }),
 });
 export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
 

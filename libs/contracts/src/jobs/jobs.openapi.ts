@@ -11,13 +11,21 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
   const params = z.object({ id: z.string() });
   const notFound = { 404: json(ErrorBody, 'No such job for this tenant.') };
   r.registerPath({
-    method: 'post', path: '/v1/jobs', tags: ['jobs'],
+    method: 'post',
+    path: '/v1/jobs',
+    tags: ['jobs'],
     summary: 'Start a job: ads for every segment (or seed) × format × variant, made in the background',
     description:
       'Answers at once with 202, a `Location` header and the job. Segments are resolved to seeds by search (variants take ' +
       'different seeds from the top results). An `Idempotency-Key` header makes a retried request return the same job.',
     request: {
-      headers: headers.extend({ 'idempotency-key': z.string().regex(IDEMPOTENCY_KEY_PATTERN).optional().meta({ description: '1-200 visible ASCII characters; a retry with the same key and body returns the same job' }) }),
+      headers: headers.extend({
+        'idempotency-key': z
+          .string()
+          .regex(IDEMPOTENCY_KEY_PATTERN)
+          .optional()
+          .meta({ description: '1-200 visible ASCII characters; a retry with the same key and body returns the same job' }),
+      }),
       body: { required: true, content: { 'application/json': { schema: CreateJobBody } } },
     },
     responses: {
@@ -26,26 +34,40 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
       ...errors,
       404: json(ErrorBody, 'The brand image or a seed does not exist, or a segment found no seed.'),
       409: json(ErrorBody, 'The Idempotency-Key was used for a different request body.'),
-      422: json(ErrorBody, 'Rejected by the content policy: `code` is `moderation_rejected`; each issue names the field (`segments`, `headline`, `callToAction`) and the category. The text itself is never logged.'),
+      422: json(
+        ErrorBody,
+        'Rejected by the content policy: `code` is `moderation_rejected`; each issue names the field (`segments`, `headline`, `callToAction`) and the category. The text itself is never logged.',
+      ),
       503: json(ErrorBody, 'The configured moderation endpoint cannot answer and the guardrail fails closed (`moderation_unavailable`).'),
     },
   });
   r.registerPath({
-    method: 'get', path: '/v1/jobs', tags: ['jobs'], summary: "The tenant's jobs, newest first",
+    method: 'get',
+    path: '/v1/jobs',
+    tags: ['jobs'],
+    summary: "The tenant's jobs, newest first",
     request: { headers, query: ListJobsQuery },
     responses: { 200: json(ListJobsResponse, 'A page of jobs (without their ads).'), ...errors },
   });
   r.registerPath({
-    method: 'get', path: '/v1/jobs/{id}', tags: ['jobs'], summary: "A job's status, progress and ads",
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    tags: ['jobs'],
+    summary: "A job's status, progress and ads",
     request: { headers, params },
     responses: { 200: json(JobResponse, 'The job.'), ...errors, ...notFound },
   });
   r.registerPath({
-    method: 'get', path: '/v1/jobs/{id}/events', tags: ['jobs'],
+    method: 'get',
+    path: '/v1/jobs/{id}/events',
+    tags: ['jobs'],
     summary: "Server-sent events: `event: state` with the job's JSON on every change, until it is done, failed or cancelled",
     request: {
       headers: headers.extend({
-        'last-event-id': z.string().optional().meta({ description: 'The `id` of the last event the client received (an EventSource sends it when it reconnects): only newer states are sent.' }),
+        'last-event-id': z
+          .string()
+          .optional()
+          .meta({ description: 'The `id` of the last event the client received (an EventSource sends it when it reconnects): only newer states are sent.' }),
       }),
       params,
     },
@@ -67,12 +89,18 @@ export function registerJobPaths(r: OpenAPIRegistry, common: { headers: z.ZodObj
     },
   });
   r.registerPath({
-    method: 'post', path: '/v1/jobs/{id}/cancel', tags: ['jobs'], summary: 'Cancel a job: ads not yet made are not made',
+    method: 'post',
+    path: '/v1/jobs/{id}/cancel',
+    tags: ['jobs'],
+    summary: 'Cancel a job: ads not yet made are not made',
     request: { headers, params },
     responses: { 200: json(JobResponse, 'The job, cancelled (or already finished, unchanged).'), ...errors, ...notFound },
   });
   r.registerPath({
-    method: 'delete', path: '/v1/jobs/{id}', tags: ['jobs'], summary: 'Remove a job and its ads now',
+    method: 'delete',
+    path: '/v1/jobs/{id}',
+    tags: ['jobs'],
+    summary: 'Remove a job and its ads now',
     request: { headers, params },
     responses: { 204: { description: 'Removed.' }, ...errors, ...notFound },
   });

@@ -24,16 +24,21 @@ export const Asset = z.object({
   /** `quarantined`: the image guardrail flagged the upload; it is stored but never indexed, served or used. */
   status: z.enum(['active', 'quarantined']).optional(),
   /** The image guardrail's verdict, on quarantined uploads. */
-  moderation: z
-    .object({ model: z.string(), reasons: z.array(z.string()), scores: z.record(z.string(), z.number()) })
-    .optional(),
+  moderation: z.object({ model: z.string(), reasons: z.array(z.string()), scores: z.record(z.string(), z.number()) }).optional(),
 });
 export type Asset = z.infer<typeof Asset>;
 
 const commaList = () =>
   chars(2000)
     .optional()
-    .transform((s) => (s ? s.split(',').map((t) => t.trim()).filter(Boolean) : []));
+    .transform((s) =>
+      s
+        ? s
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : [],
+    );
 
 /** Rights as multipart fields (strings): `channels` comma-separated. */
 const RightsFields = {
@@ -85,7 +90,10 @@ export const PatchAssetBody = z
     tags: z.array(Tag).max(32).optional(),
     rights: Rights.optional(),
   })
-  .refine((b) => b.caption !== undefined || b.tags !== undefined || b.rights !== undefined, { message: 'give at least one of caption, tags or rights', path: ['caption'] });
+  .refine((b) => b.caption !== undefined || b.tags !== undefined || b.rights !== undefined, {
+    message: 'give at least one of caption, tags or rights',
+    path: ['caption'],
+  });
 export type PatchAssetBody = z.infer<typeof PatchAssetBody>;
 export const AssetChangeResponse = z.object({ asset: Asset, ingest: z.enum(['queued']) });
 export const DeleteAssetResponse = z.object({ deleted: z.object({ id: z.string(), path: StoragePath }) });

@@ -6,11 +6,16 @@ import { CreateJobBody, MAX_VARIANTS } from '../jobs/jobs.dto';
 import { buildOpenApiDocument } from './openapi';
 import { CreateAdBody, SearchBody } from './api.dto';
 
-type Rule = { if: { properties: { formats: { minItems: number }; variants: { minimum: number } }; required?: string[] }; then: { properties: { seedPaths: { maxItems: number } } } };
+type Rule = {
+  if: { properties: { formats: { minItems: number }; variants: { minimum: number } }; required?: string[] };
+  then: { properties: { seedPaths: { maxItems: number } } };
+};
 
 /** The served document's JSON body schema of an operation. */
 const bodySchema = (path: string, method: 'post' | 'patch'): Record<string, unknown> => {
-  const doc = JSON.parse(JSON.stringify(buildOpenApiDocument())) as { paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } }>> };
+  const doc = JSON.parse(JSON.stringify(buildOpenApiDocument())) as {
+    paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
+  };
   return doc.paths[path][method].requestBody.content['application/json'].schema;
 };
 
@@ -22,8 +27,14 @@ describe('what the OpenAPI document says beyond zod-to-openapi agrees with the z
     for (let f = 1; f <= formats.length; f++) {
       for (const v of [undefined, ...Array.from({ length: MAX_VARIANTS }, (_, i) => i + 1)]) {
         for (let n = 1; n <= 64; n++) {
-          const body = { brandPath: 'brands/t/b.png', seedPaths: Array.from({ length: n }, (_, i) => `seeds/t/${i}.png`), formats: formats.slice(0, f), ...(v ? { variants: v } : {}) };
-          const applies = (r: Rule) => f >= r.if.properties.formats.minItems && (v ?? 1) >= r.if.properties.variants.minimum && (r.if.required ?? []).every((k) => k in body);
+          const body = {
+            brandPath: 'brands/t/b.png',
+            seedPaths: Array.from({ length: n }, (_, i) => `seeds/t/${i}.png`),
+            formats: formats.slice(0, f),
+            ...(v ? { variants: v } : {}),
+          };
+          const applies = (r: Rule) =>
+            f >= r.if.properties.formats.minItems && (v ?? 1) >= r.if.properties.variants.minimum && (r.if.required ?? []).every((k) => k in body);
           const bySpec = rules.filter(applies).every((r) => n <= r.then.properties.seedPaths.maxItems);
           assert.equal(bySpec, CreateJobBody.safeParse(body).success, JSON.stringify({ f, v, n }));
           checked++;

@@ -6,7 +6,6 @@ import { loadSync, type Type } from 'protobufjs';
 import type { z } from 'zod';
 import { defOf, PROTO_DIR, PROTO_FILES } from './grpc.wire';
 
-
 /** The object schemas a schema stands for (through optional, default, pipe, array, union). */
 function objectsOf(schema: z.ZodType): Record<string, z.ZodType>[] {
   const def = defOf(schema);

@@ -21,7 +21,10 @@ const quiet = new Logger({ service: 'test', level: 'error', sink: () => undefine
 class EmptyModule {}
 
 /** A real gRPC server on a free port, behind Nest's gRPC transport, as a service runs it. */
-async function startServer(register: (server: GrpcQueryServer) => void, registry = new Registry()): Promise<{ server: GrpcQueryServer; app: INestMicroservice; port: number }> {
+async function startServer(
+  register: (server: GrpcQueryServer) => void,
+  registry = new Registry(),
+): Promise<{ server: GrpcQueryServer; app: INestMicroservice; port: number }> {
   const server = new GrpcQueryServer({ url: '127.0.0.1:0', logger: quiet, registry });
   register(server);
   const app = await NestFactory.createMicroservice(EmptyModule, { strategy: server.createStrategy(), logger: false });
@@ -41,7 +44,17 @@ const clientOf = (port: number, options: { maxAttempts?: number; registry?: Regi
 const reply: SearchReply = {
   hits: [
     { rank: 0, assetId: 'a1', path: 'seeds/acme/red.jpg', score: 0, scores: { clip: 0, caption: 0.71 }, tags: [], belowFloor: false, caption: 'a red bike' },
-    { rank: 1, assetId: 'a2', path: 'seeds/acme/blue.jpg', score: -0.25, scores: {}, tags: ['blue', 'bike'], belowFloor: true, licence: 'owned', attribution: 'Jo' },
+    {
+      rank: 1,
+      assetId: 'a2',
+      path: 'seeds/acme/blue.jpg',
+      score: -0.25,
+      scores: {},
+      tags: ['blue', 'bike'],
+      belowFloor: true,
+      licence: 'owned',
+      attribution: 'Jo',
+    },
   ],
   encoders: { caption: { id: 'minilm', version: '1' } },
   fusion: 'rrf(k=60)',
@@ -101,7 +114,11 @@ describe(GrpcQueryServer.name, () => {
         conversationCalls += 1;
         throw new ServiceError(503, 'moderation_unavailable', 'try later');
       });
-      s.handle(Queries.catalogue, async (command) => (command.type === 'list' ? { subjects: [] } : { gaps: [{ kind: 'segment' as const, text: 'vegans', count: 1, firstSeenAt: 'a', lastSeenAt: 'b' }], nextCursor: 'n1' }));
+      s.handle(Queries.catalogue, async (command) =>
+        command.type === 'list'
+          ? { subjects: [] }
+          : { gaps: [{ kind: 'segment' as const, text: 'vegans', count: 1, firstSeenAt: 'a', lastSeenAt: 'b' }], nextCursor: 'n1' },
+      );
     }, registry));
     client = clientOf(port, { registry });
   });
@@ -133,9 +150,15 @@ describe(GrpcQueryServer.name, () => {
       assert.deepEqual(e.toPayload(), { status: 404, code: 'not_found', message: 'no such tenant', issues: [{ field: 'tenant', reason: 'unknown' }] });
       return true;
     });
-    await assert.rejects(client.call(Queries.search, { tenant: 'acme', text: 'crash', k: 1, kind: 'seed', encoders: ['caption'] }), (e: unknown) => e instanceof ServiceError && e.status === 500 && /Retrieval\/Search failed: disk on fire/.test(e.message));
+    await assert.rejects(
+      client.call(Queries.search, { tenant: 'acme', text: 'crash', k: 1, kind: 'seed', encoders: ['caption'] }),
+      (e: unknown) => e instanceof ServiceError && e.status === 500 && /Retrieval\/Search failed: disk on fire/.test(e.message),
+    );
     // the server checks its own reply before sending it
-    await assert.rejects(client.call(Queries.search, { tenant: 'acme', text: 'broken', k: 1, kind: 'seed', encoders: ['caption'] }), (e: unknown) => e instanceof ServiceError && e.status === 502 && e.code === 'bad_reply');
+    await assert.rejects(
+      client.call(Queries.search, { tenant: 'acme', text: 'broken', k: 1, kind: 'seed', encoders: ['caption'] }),
+      (e: unknown) => e instanceof ServiceError && e.status === 502 && e.code === 'bad_reply',
+    );
   });
 
   it('refuses an invalid request with a 400 naming the field, before it is sent', async () => {
@@ -162,12 +185,15 @@ describe(GrpcQueryServer.name, () => {
   });
 
   it('a call past its deadline fails with 504 upstream_timeout and a retry hint', async () => {
-    await assert.rejects(client.call(Queries.search, { tenant: 'acme', text: 'slow', k: 1, kind: 'seed', encoders: ['caption'] }, { timeoutMs: 200 }), (e: unknown) => {
-      assert.ok(e instanceof UpstreamTimeoutError);
-      assert.equal(e.status, 504);
-      assert.equal(e.retryAfterSeconds, 1);
-      return true;
-    });
+    await assert.rejects(
+      client.call(Queries.search, { tenant: 'acme', text: 'slow', k: 1, kind: 'seed', encoders: ['caption'] }, { timeoutMs: 200 }),
+      (e: unknown) => {
+        assert.ok(e instanceof UpstreamTimeoutError);
+        assert.equal(e.status, 504);
+        assert.equal(e.retryAfterSeconds, 1);
+        return true;
+      },
+    );
   });
 
   it('retries an idempotent query on UNAVAILABLE, and never a conversation command', async () => {
@@ -175,7 +201,10 @@ describe(GrpcQueryServer.name, () => {
     assert.deepEqual(await client.call(Queries.search, { tenant: 'acme', text: 'flaky', k: 1, kind: 'seed', encoders: ['caption'] }), reply);
     assert.equal(flakySearches, 2, 'answered on the second attempt');
     conversationCalls = 0;
-    await assert.rejects(client.call(Queries.conversation, { type: 'get', tenant: 'acme', conversationId: 'c1' }), (e: unknown) => e instanceof ServiceError && e.status === 503 && e.code === 'moderation_unavailable');
+    await assert.rejects(
+      client.call(Queries.conversation, { type: 'get', tenant: 'acme', conversationId: 'c1' }),
+      (e: unknown) => e instanceof ServiceError && e.status === 503 && e.code === 'moderation_unavailable',
+    );
     assert.equal(conversationCalls, 1, 'a command that may have changed state is not sent twice');
   });
 
@@ -183,7 +212,10 @@ describe(GrpcQueryServer.name, () => {
     flakySearches = 0;
     const once = clientOf(port, { maxAttempts: 1 });
     try {
-      await assert.rejects(once.call(Queries.search, { tenant: 'acme', text: 'flaky', k: 1, kind: 'seed', encoders: ['caption'] }), (e: unknown) => e instanceof ServiceError && e.status === 503 && e.code === 'warming_up');
+      await assert.rejects(
+        once.call(Queries.search, { tenant: 'acme', text: 'flaky', k: 1, kind: 'seed', encoders: ['caption'] }),
+        (e: unknown) => e instanceof ServiceError && e.status === 503 && e.code === 'warming_up',
+      );
       assert.equal(flakySearches, 1);
     } finally {
       await once.close();
@@ -216,12 +248,15 @@ describe(`${GrpcQueryClient.name} without a server`, () => {
   it('answers 503 upstream_unavailable (with a retry hint) when nothing listens', async () => {
     const client = clientOf(await unusedPort());
     try {
-      await assert.rejects(client.call(Queries.search, { tenant: 'acme', text: 'bike', k: 1, kind: 'seed', encoders: ['caption'] }, { timeoutMs: 5_000 }), (e: unknown) => {
-        assert.ok(e instanceof UpstreamUnavailableError, String(e));
-        assert.equal(e.status, 503);
-        assert.equal(e.retryAfterSeconds, 1);
-        return true;
-      });
+      await assert.rejects(
+        client.call(Queries.search, { tenant: 'acme', text: 'bike', k: 1, kind: 'seed', encoders: ['caption'] }, { timeoutMs: 5_000 }),
+        (e: unknown) => {
+          assert.ok(e instanceof UpstreamUnavailableError, String(e));
+          assert.equal(e.status, 503);
+          assert.equal(e.retryAfterSeconds, 1);
+          return true;
+        },
+      );
     } finally {
       await client.close();
     }
@@ -252,12 +287,16 @@ describe(`${GrpcQueryClient.name} without a server`, () => {
 
 function healthClient(port: number): Client {
   const definition = loadSync(join(PROTO_DIR, HEALTH_PROTO), { enums: String, defaults: true });
-  const pkg = loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } } };
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } };
+  };
   return new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
 }
 
 function check(client: Client, service: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    (client as unknown as { Check(req: object, cb: (e: GrpcError | null, r?: { status: string }) => void): void }).Check({ service }, (error, res) => (error ? reject(error) : resolve(res!.status))),
+    (client as unknown as { Check(req: object, cb: (e: GrpcError | null, r?: { status: string }) => void): void }).Check({ service }, (error, res) =>
+      error ? reject(error) : resolve(res!.status),
+    ),
   );
 }

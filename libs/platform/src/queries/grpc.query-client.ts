@@ -28,14 +28,15 @@ export function serviceConfig(service: QueryService, maxAttempts: number): strin
   const idempotent = Object.values(Queries as Record<string, QueryDef<unknown, unknown>>).filter((q) => q.service === service && q.idempotent);
   return JSON.stringify({
     loadBalancingConfig: [{ round_robin: {} }],
-    methodConfig: idempotent.length && maxAttempts >= 2
-      ? [
-          {
-            name: idempotent.map((q) => ({ service: q.grpcService, method: q.method })),
-            retryPolicy: { maxAttempts, initialBackoff: '0.05s', maxBackoff: '0.5s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
-          },
-        ]
-      : [],
+    methodConfig:
+      idempotent.length && maxAttempts >= 2
+        ? [
+            {
+              name: idempotent.map((q) => ({ service: q.grpcService, method: q.method })),
+              retryPolicy: { maxAttempts, initialBackoff: '0.05s', maxBackoff: '0.5s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+            },
+          ]
+        : [],
   });
 }
 
@@ -45,8 +46,19 @@ function clientMetrics(registry: Registry) {
   if (!metrics) {
     const registers = [registry];
     metrics = {
-      calls: new Counter({ name: 'adseed_grpc_client_calls_total', help: 'gRPC queries made, by method and outcome (HTTP-like status)', labelNames: ['method', 'code'], registers }),
-      duration: new Histogram({ name: 'adseed_grpc_client_call_seconds', help: 'gRPC query time seen by the caller', labelNames: ['method'], registers, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
+      calls: new Counter({
+        name: 'adseed_grpc_client_calls_total',
+        help: 'gRPC queries made, by method and outcome (HTTP-like status)',
+        labelNames: ['method', 'code'],
+        registers,
+      }),
+      duration: new Histogram({
+        name: 'adseed_grpc_client_call_seconds',
+        help: 'gRPC query time seen by the caller',
+        labelNames: ['method'],
+        registers,
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      }),
     };
     metricsOf.set(registry, metrics);
   }
@@ -79,8 +91,14 @@ export class GrpcQueryClient implements QueryClient {
       const wire = await new Promise<unknown>((resolve, reject) => {
         const metadata = new Metadata();
         for (const [key, value] of Object.entries(carrier)) metadata.set(key, value);
-        client.makeUnaryRequest(queryPath(query), method.requestSerialize, method.responseDeserialize, parsed, metadata, { deadline }, (error: GrpcServiceError | null, value?: unknown) =>
-          error ? reject(fromGrpcError(query, error, budget)) : resolve(value),
+        client.makeUnaryRequest(
+          queryPath(query),
+          method.requestSerialize,
+          method.responseDeserialize,
+          parsed,
+          metadata,
+          { deadline },
+          (error: GrpcServiceError | null, value?: unknown) => (error ? reject(fromGrpcError(query, error, budget)) : resolve(value)),
         );
       });
       const reply = parseReply(query, codecOf(query).replyFromWire(fromWire(query.reply, wire)));

@@ -55,8 +55,19 @@ function serverMetrics(registry: Registry) {
   if (!metrics) {
     const registers = [registry];
     metrics = {
-      handled: new Counter({ name: 'adseed_grpc_server_handled_total', help: 'gRPC queries answered, by method and status code', labelNames: ['method', 'code'], registers }),
-      duration: new Histogram({ name: 'adseed_grpc_server_handling_seconds', help: 'gRPC query handling time', labelNames: ['method'], registers, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] }),
+      handled: new Counter({
+        name: 'adseed_grpc_server_handled_total',
+        help: 'gRPC queries answered, by method and status code',
+        labelNames: ['method', 'code'],
+        registers,
+      }),
+      duration: new Histogram({
+        name: 'adseed_grpc_server_handling_seconds',
+        help: 'gRPC query handling time',
+        labelNames: ['method'],
+        registers,
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      }),
     };
     metricsOf.set(registry, metrics);
   }
@@ -177,7 +188,12 @@ export class GrpcQueryServer implements QueryServer {
     else this.options.logger.warn('gRPC drain timed out: calls still in flight were cancelled', { port: this.port, timeoutMs });
   }
 
-  private serve(query: QueryDef<unknown, unknown>, handler: QueryHandler<unknown, unknown>, data: unknown, call: ServerUnaryCall<unknown, unknown>): Observable<unknown> {
+  private serve(
+    query: QueryDef<unknown, unknown>,
+    handler: QueryHandler<unknown, unknown>,
+    data: unknown,
+    call: ServerUnaryCall<unknown, unknown>,
+  ): Observable<unknown> {
     const { handled, duration } = serverMetrics(this.options.registry);
     const method = queryPath(query);
     return defer(async () => {
@@ -187,12 +203,16 @@ export class GrpcQueryServer implements QueryServer {
         const deadline = call.getDeadline();
         const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
         const carrier = call.metadata.getMap() as Record<string, string>;
-        const reply = parseReply(query, await withDeadline(Number.isFinite(at) ? at : undefined, () => inQueryServerContext(query, carrier, () => handler(request))));
+        const reply = parseReply(
+          query,
+          await withDeadline(Number.isFinite(at) ? at : undefined, () => inQueryServerContext(query, carrier, () => handler(request))),
+        );
         handled.inc({ method, code: 'OK' });
         return codecOf(query).replyToWire(reply);
       } catch (error) {
         const failure = asServiceError(query, error);
-        if (failure.status >= 500) this.options.logger.warn('gRPC query failed', { method, status: failure.status, code: failure.code, error: failure.message });
+        if (failure.status >= 500)
+          this.options.logger.warn('gRPC query failed', { method, status: failure.status, code: failure.code, error: failure.message });
         const grpcError = toGrpcError(failure);
         handled.inc({ method, code: String(grpcError.code) });
         throw grpcError;
@@ -219,4 +239,3 @@ export class GrpcQueryServer implements QueryServer {
     );
   }
 }
-

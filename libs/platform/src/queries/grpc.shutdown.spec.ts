@@ -171,7 +171,11 @@ describe('gRPC round robin over replicas', () => {
       replicas.push({ app, port: server.port! });
     }
     // as the integration cluster gives its callers (a headless Service resolves to the same list)
-    const client = new GrpcQueryClient({ targets: { retrieval: `ipv4:${replicas.map((r) => `127.0.0.1:${r.port}`).join(',')}` }, rootTimeoutMs: 30_000, logger: quiet });
+    const client = new GrpcQueryClient({
+      targets: { retrieval: `ipv4:${replicas.map((r) => `127.0.0.1:${r.port}`).join(',')}` },
+      rootTimeoutMs: 30_000,
+      logger: quiet,
+    });
     try {
       const failures: unknown[] = [];
       const calls = async (n: number) => {
@@ -202,12 +206,16 @@ const clientOf = (port: number) =>
 
 function healthClient(port: number): Client {
   const definition = loadSync(join(PROTO_DIR, HEALTH_PROTO), { enums: String, defaults: true });
-  const pkg = loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } } };
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } };
+  };
   return new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
 }
 
 function check(client: Client, service: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    (client as unknown as { Check(req: object, cb: (e: GrpcError | null, r?: { status: string }) => void): void }).Check({ service }, (error, res) => (error ? reject(error) : resolve(res!.status))),
+    (client as unknown as { Check(req: object, cb: (e: GrpcError | null, r?: { status: string }) => void): void }).Check({ service }, (error, res) =>
+      error ? reject(error) : resolve(res!.status),
+    ),
   );
 }

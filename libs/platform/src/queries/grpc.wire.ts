@@ -21,7 +21,16 @@ export const HEALTH_SERVICE = 'grpc.health.v1.Health';
  * How proto-loader maps messages to objects, at both ends: camelCase names, unset fields absent
  * (every scalar is `optional`, so zeros survive), repeated fields as arrays.
  */
-export const LOADER_OPTIONS: Options = { keepCase: false, longs: Number, enums: String, defaults: false, arrays: true, objects: false, oneofs: false, includeDirs: [PROTO_DIR] };
+export const LOADER_OPTIONS: Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: false,
+  arrays: true,
+  objects: false,
+  oneofs: false,
+  includeDirs: [PROTO_DIR],
+};
 
 /** The package name of a service's proto, e.g. `adseed.retrieval.v1`. */
 export const packageOf = (service: QueryService): string => `adseed.${service}.v1`;
@@ -38,7 +47,7 @@ type Obj = Record<string, unknown>;
 /** Without the keys whose value is undefined (the schema would keep them as present-but-undefined). */
 const compact = (o: Obj): Obj => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 const vectorsToWire = (v: unknown) => (Array.isArray(v) ? { vectors: (v as number[][]).map((values) => ({ values })) } : undefined);
-const vectorsFromWire = (w: unknown) => ((w as { vectors?: { values?: number[] }[] } | undefined)?.vectors?.map((v) => v.values ?? []));
+const vectorsFromWire = (w: unknown) => (w as { vectors?: { values?: number[] }[] } | undefined)?.vectors?.map((v) => v.values ?? []);
 const listToWire = (v: unknown) => (Array.isArray(v) ? { items: v as unknown[] } : undefined);
 const listFromWire = (w: unknown) => (w as { items?: unknown[] } | undefined)?.items;
 

@@ -19,19 +19,31 @@ describe(InProcessQueries.name, () => {
     assert.deepEqual(await queries.call(Queries.search, search), reply);
     assert.deepEqual(seen, [search]);
     queries.handle(Queries.getAsset, async () => ({ asset: { assetId: 'x' } }) as never);
-    await assert.rejects(queries.call(Queries.getAsset, { tenant: 'acme', assetId: 'x' }), (e: unknown) => e instanceof ServiceError && e.status === 502 && e.code === 'bad_reply');
+    await assert.rejects(
+      queries.call(Queries.getAsset, { tenant: 'acme', assetId: 'x' }),
+      (e: unknown) => e instanceof ServiceError && e.status === 502 && e.code === 'bad_reply',
+    );
   });
 
-  it('answers the same errors as gRPC: 400 with issues, the handler\'s ServiceError, 500 for a crash, 503 without a server', async () => {
+  it("answers the same errors as gRPC: 400 with issues, the handler's ServiceError, 500 for a crash, 503 without a server", async () => {
     const queries = new InProcessQueries();
     await assert.rejects(queries.call(Queries.search, search), UpstreamUnavailableError);
     queries.handle(Queries.search, async (request) => {
       if (request.text === 'crash') throw new Error('boom');
       throw new ServiceError(404, 'not_found', 'nothing', [{ field: 'tenant', reason: 'unknown' }]);
     });
-    await assert.rejects(queries.call(Queries.search, { ...search, tenant: 'NOPE' }), (e: unknown) => e instanceof ServiceError && e.status === 400 && e.issues?.[0].field === 'tenant');
-    await assert.rejects(queries.call(Queries.search, search), (e: unknown) => e instanceof ServiceError && e.status === 404 && e.issues?.[0].reason === 'unknown');
-    await assert.rejects(queries.call(Queries.search, { ...search, text: 'crash' }), (e: unknown) => e instanceof ServiceError && e.status === 500 && /boom/.test(e.message));
+    await assert.rejects(
+      queries.call(Queries.search, { ...search, tenant: 'NOPE' }),
+      (e: unknown) => e instanceof ServiceError && e.status === 400 && e.issues?.[0].field === 'tenant',
+    );
+    await assert.rejects(
+      queries.call(Queries.search, search),
+      (e: unknown) => e instanceof ServiceError && e.status === 404 && e.issues?.[0].reason === 'unknown',
+    );
+    await assert.rejects(
+      queries.call(Queries.search, { ...search, text: 'crash' }),
+      (e: unknown) => e instanceof ServiceError && e.status === 500 && /boom/.test(e.message),
+    );
   });
 
   it('propagates the deadline to queries made inside a handler, and times out with 504', async () => {
@@ -51,6 +63,9 @@ describe(InProcessQueries.name, () => {
     await queries.call(Queries.search, search, { timeoutMs: 3_000 });
     assert.ok(outer !== undefined && inner !== undefined);
     assert.ok(inner <= outer - HOP_MARGIN_MS, 'the inner call ends before the outer one');
-    await assert.rejects(queries.call(Queries.search, { ...search, text: 'slow' }, { timeoutMs: 100 }), (e: unknown) => e instanceof UpstreamTimeoutError && e.status === 504);
+    await assert.rejects(
+      queries.call(Queries.search, { ...search, text: 'slow' }, { timeoutMs: 100 }),
+      (e: unknown) => e instanceof UpstreamTimeoutError && e.status === 504,
+    );
   });
 });

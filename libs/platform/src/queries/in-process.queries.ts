@@ -1,6 +1,18 @@
 import { queryPath, type QueryDef } from '@adseed/contracts';
 import { withQueryClientSpan, withQueryServerSpan } from './query.tracing';
-import { asServiceError, deadlineOf, parseReply, parseRequest, UpstreamTimeoutError, UpstreamUnavailableError, withDeadline, type CallOptions, type QueryClient, type QueryHandler, type QueryServer } from './query.port';
+import {
+  asServiceError,
+  deadlineOf,
+  parseReply,
+  parseRequest,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+  withDeadline,
+  type CallOptions,
+  type QueryClient,
+  type QueryHandler,
+  type QueryServer,
+} from './query.port';
 
 /**
  * The one-process mode's queries: a direct call to the handler the serving module registered,

@@ -62,7 +62,14 @@ export function parseRequest<Req>(query: QueryDef<Req, unknown>, request: unknow
 export function parseReply<Res>(query: QueryDef<unknown, Res>, reply: unknown): Res {
   const result = query.reply.safeParse(reply);
   if (result.success) return result.data;
-  throw new ServiceError(502, 'bad_reply', `reply of ${queryPath(query)} does not match its schema: ${toErrorIssues(result.error).map((i) => `${i.field}: ${i.reason}`).join('; ').slice(0, 500)}`);
+  throw new ServiceError(
+    502,
+    'bad_reply',
+    `reply of ${queryPath(query)} does not match its schema: ${toErrorIssues(result.error)
+      .map((i) => `${i.field}: ${i.reason}`)
+      .join('; ')
+      .slice(0, 500)}`,
+  );
 }
 
 /** A handler's failure as the caller sees it: its own `ServiceError`, or a 500 saying which query failed. */

@@ -1,5 +1,14 @@
 import { queryPath, type QueryDef } from '@adseed/contracts';
-import { currentRequestId, extractTraceContext, injectTraceHeaders, runAsService, runWithRequestId, withSpan, type HeaderCarrier, type SpanAttributes } from '@adseed/telemetry';
+import {
+  currentRequestId,
+  extractTraceContext,
+  injectTraceHeaders,
+  runAsService,
+  runWithRequestId,
+  withSpan,
+  type HeaderCarrier,
+  type SpanAttributes,
+} from '@adseed/telemetry';
 
 /** Carries the caller's request id (as bus messages do), so the server's log lines have it too. */
 export const REQUEST_ID = 'adseed-request-id';

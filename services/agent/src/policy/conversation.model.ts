@@ -44,7 +44,14 @@ export interface Conversation {
   currentSeed?: SeedHit;
   rejectedSubjects: string[];
   /** `review` is added by the gateway (the agent never sets it). */
-  ad?: { path: string; url: string; seedPath?: string; licence?: string; attribution?: string; review?: { adId: string; status: 'pending' | 'flagged' | 'approved' | 'rejected'; fidelity?: number; flags?: string[] } };
+  ad?: {
+    path: string;
+    url: string;
+    seedPath?: string;
+    licence?: string;
+    attribution?: string;
+    review?: { adId: string; status: 'pending' | 'flagged' | 'approved' | 'rejected'; fidelity?: number; flags?: string[] };
+  };
   messages: ChatMessage[];
   brandPath?: string;
   /** Text the ad will carry (set at the start or with a reply). */
@@ -54,12 +61,7 @@ export interface Conversation {
   updatedAt: string;
 }
 
-export type Intent =
-  | { kind: 'accept' }
-  | { kind: 'reject' }
-  | { kind: 'different-subject' }
-  | { kind: 'show-subject'; subject: string }
-  | { kind: 'unknown' };
+export type Intent = { kind: 'accept' } | { kind: 'reject' } | { kind: 'different-subject' } | { kind: 'show-subject'; subject: string } | { kind: 'unknown' };
 
 /** What the policy needs from the rest of the system; the agent service adapts these to the bus. */
 export interface PolicyPorts {
@@ -72,7 +74,14 @@ export interface PolicyPorts {
    * generate the ad from the chosen seed: the ad's storage path, or `pending` when it was only
    * requested (the outcome then comes back through `ConversationPolicy.completeGeneration`)
    */
-  generate(input: { seedPath: string; brandPath?: string; subject: string; segment: string; headline?: string; callToAction?: string }): Promise<{ path: string; url: string } | GenerationPending>;
+  generate(input: {
+    seedPath: string;
+    brandPath?: string;
+    subject: string;
+    segment: string;
+    headline?: string;
+    callToAction?: string;
+  }): Promise<{ path: string; url: string } | GenerationPending>;
 }
 
 /** The ad was requested; it is made in the background and its outcome arrives as an event. */

@@ -132,13 +132,19 @@ describe(ConversationPolicy.name, () => {
     assert.deepEqual(c.rejectedSubjects, ['german_shorthaired', 'beagle']);
     assert.deepEqual(proposer.calls[proposer.calls.length - 1], ['german_shorthaired', 'beagle']);
     assert.equal(c.subject?.name, 'samoyed');
-    assert.deepEqual(ports.retrieveCalls.map((r) => r.subject), ['beagle', 'samoyed']);
+    assert.deepEqual(
+      ports.retrieveCalls.map((r) => r.subject),
+      ['beagle', 'samoyed'],
+    );
     assert.equal(c.currentSeed?.assetId, 'samoyed-0');
     assert.equal(c.seedIndex, 0);
 
     const states: Conversation[] = [];
     c = await policy.reply(deepFreeze(c), 'looks good', { onState: (s) => void states.push(s) });
-    assert.deepEqual(states.map((s) => s.status), ['generating']);
+    assert.deepEqual(
+      states.map((s) => s.status),
+      ['generating'],
+    );
     assert.equal(c.status, 'done');
     assert.deepEqual(ports.generateCalls, [
       { seedPath: 'seeds/samoyed/0.jpg', brandPath: 'brand/logo.png', subject: 'samoyed', segment: 'outdoor-loving dog owners' },
@@ -171,7 +177,10 @@ describe(ConversationPolicy.name, () => {
     c = await say(c, 'how about a persian cat?');
     assert.equal(c.subject?.name, 'Persian');
     assert.equal(c.currentSeed?.assetId, 'persian-0');
-    assert.deepEqual(ports.retrieveCalls.map((r) => r.subject), ['pug', 'Persian']);
+    assert.deepEqual(
+      ports.retrieveCalls.map((r) => r.subject),
+      ['pug', 'Persian'],
+    );
     assert.deepEqual(c.rejectedSubjects, [], 'naming a subject is not a rejection');
   });
 
@@ -183,7 +192,10 @@ describe(ConversationPolicy.name, () => {
     assert.deepEqual(c.rejectedSubjects, ['beagle']);
     assert.equal(c.currentSeed?.assetId, 'boxer-0');
     assert.match(lastAgentText(c), /Let's try boxer/);
-    assert.deepEqual(ports.retrieveCalls.map((r) => r.subject), ['beagle', 'boxer']);
+    assert.deepEqual(
+      ports.retrieveCalls.map((r) => r.subject),
+      ['beagle', 'boxer'],
+    );
   });
 
   it('handles a small library: fewer than three seeds', async () => {
@@ -195,7 +207,10 @@ describe(ConversationPolicy.name, () => {
     assert.equal(c.subject?.name, 'boxer', 'after the only seed is rejected, the next subject comes');
     c = await say(c, 'next');
     assert.equal(c.currentSeed?.assetId, 'boxer-1');
-    assert.deepEqual(ports.retrieveCalls.map((r) => r.subject), ['beagle', 'boxer']);
+    assert.deepEqual(
+      ports.retrieveCalls.map((r) => r.subject),
+      ['beagle', 'boxer'],
+    );
   });
 
   it('keeps only the first seedsPerSubject hits even if retrieval returns more', async () => {
@@ -213,7 +228,10 @@ describe(ConversationPolicy.name, () => {
     assert.match(lastAgentText(c), /no photo of beagle that is close enough to show \(noted in the seed-gap report\)/);
     assert.deepEqual(c.rejectedSubjects, ['beagle']);
     assert.equal(c.subject?.name, 'boxer');
-    assert.deepEqual(ports.retrieveCalls.map((r) => r.subject), ['beagle']);
+    assert.deepEqual(
+      ports.retrieveCalls.map((r) => r.subject),
+      ['beagle'],
+    );
   });
 
   it('after an automatic subject switch finds no photos, proposes the next one and waits', async () => {
@@ -225,7 +243,10 @@ describe(ConversationPolicy.name, () => {
     assert.equal(c.subject?.name, 'pug');
     assert.equal(c.currentSeed, undefined);
     assert.deepEqual(c.seeds, []);
-    assert.deepEqual(ports.retrieveCalls.map((r) => r.subject), ['beagle', 'boxer']);
+    assert.deepEqual(
+      ports.retrieveCalls.map((r) => r.subject),
+      ['beagle', 'boxer'],
+    );
   });
 
   it('keeps the conversation when generation fails, and can retry', async () => {
@@ -241,7 +262,10 @@ describe(ConversationPolicy.name, () => {
     ports.failGenerate = undefined;
     c = await say(c, 'yes');
     assert.equal(c.status, 'done');
-    assert.deepEqual(ports.generateCalls.map((g) => g.seedPath), ['seeds/beagle/1.jpg', 'seeds/beagle/1.jpg']);
+    assert.deepEqual(
+      ports.generateCalls.map((g) => g.seedPath),
+      ['seeds/beagle/1.jpg', 'seeds/beagle/1.jpg'],
+    );
   });
 
   it('answers an unknown reply with what it understands and changes nothing else', async () => {
@@ -322,6 +346,12 @@ describe(ConversationPolicy.name, () => {
     c = await say(c, 'yes');
     c = await say(c, 'yes');
     assert.equal(c.status, 'done');
-    assert.deepEqual(ports.generateCalls.at(-1), { seedPath: 'seeds/beagle/0.jpg', subject: 'beagle', segment: 'dog owners', headline: 'Walk further', callToAction: 'Shop now' });
+    assert.deepEqual(ports.generateCalls.at(-1), {
+      seedPath: 'seeds/beagle/0.jpg',
+      subject: 'beagle',
+      segment: 'dog owners',
+      headline: 'Walk further',
+      callToAction: 'Shop now',
+    });
   });
 });

@@ -189,7 +189,10 @@ export class ConversationPolicy {
       case 'reject': {
         const next = c.seedIndex + 1;
         if (next < c.seeds.length) return this.showSeed(c, next, '');
-        return this.switchSubject(c, `That was the last of the ${c.seeds.length === 1 ? 'only photo' : `${c.seeds.length} best photos`} of ${this.subjectLabel(c)}. `);
+        return this.switchSubject(
+          c,
+          `That was the last of the ${c.seeds.length === 1 ? 'only photo' : `${c.seeds.length} best photos`} of ${this.subjectLabel(c)}. `,
+        );
       }
       case 'different-subject':
         return this.switchSubject(c, 'Understood. ');
@@ -291,8 +294,7 @@ export class ConversationPolicy {
     const caption = seed.caption ? ` (${seed.caption})` : '';
     return this.say(
       { ...c, status: 'awaiting-seed', seedIndex: index, currentSeed: seed },
-      `${leadIn}Photo ${index + 1} of ${c.seeds.length} for ${this.subjectLabel(c)}${caption}. ` +
-        'Use it for the ad? Say yes, next, or "different subject".',
+      `${leadIn}Photo ${index + 1} of ${c.seeds.length} for ${this.subjectLabel(c)}${caption}. ` + 'Use it for the ad? Say yes, next, or "different subject".',
     );
   }
 
@@ -338,7 +340,10 @@ export class ConversationPolicy {
     if (outcome.ad) {
       const rights = { ...(seed.licence ? { licence: seed.licence } : {}), ...(seed.attribution ? { attribution: seed.attribution } : {}) };
       const credit = seed.attribution ? ` Credit the photo: ${seed.attribution}${seed.licence ? ` (${seed.licence})` : ''}.` : '';
-      return this.say({ ...c, status: 'done', ad: { path: outcome.ad.path, url: outcome.ad.url, seedPath: seed.path, ...rights } }, `Your ad is ready: ${outcome.ad.url}${credit}`);
+      return this.say(
+        { ...c, status: 'done', ad: { path: outcome.ad.path, url: outcome.ad.url, seedPath: seed.path, ...rights } },
+        `Your ad is ready: ${outcome.ad.url}${credit}`,
+      );
     }
     return this.say(
       { ...c, status: 'awaiting-seed' },

@@ -16,9 +16,7 @@ export interface ChatTurn {
 }
 
 const ChatCompletionResponse = z.object({
-  choices: z
-    .array(z.object({ message: z.object({ content: z.string().nullable() }) }))
-    .min(1, 'must hold at least one choice'),
+  choices: z.array(z.object({ message: z.object({ content: z.string().nullable() }) })).min(1, 'must hold at least one choice'),
 });
 
 function describeIssues(error: z.ZodError): string {

@@ -98,7 +98,14 @@ describe('OpenAI chat-completions providers (contract test against a local serve
     ['wool blanket', 'A wool blanket on a sofa', 'Cosy evenings in'],
     ['electric car', 'An electric car charging in a driveway', 'Quiet, clean commuting'],
   ] as const;
-  const fallback = new LibrarySubjectProposer({ catalogue, embedTexts: async () => { throw new Error('no encoder in this test'); }, searchSeeds: async () => [], segmentFloor: 0.1 });
+  const fallback = new LibrarySubjectProposer({
+    catalogue,
+    embedTexts: async () => {
+      throw new Error('no encoder in this test');
+    },
+    searchSeeds: async () => [],
+    segmentFloor: 0.1,
+  });
   const propose = (p: { propose: LibrarySubjectProposer['propose'] }, segment: string, exclude: string[]) => p.propose(segment, exclude, 'demo');
   const client = (timeoutMs = 2_000) => new OpenAiChatClient({ baseUrl, model: 'test-model', apiKey: 'sk-test', timeoutMs });
 
@@ -117,7 +124,7 @@ describe('OpenAI chat-completions providers (contract test against a local serve
     server.script = [];
   });
 
-  it('proposer: POSTs a JSON-mode chat completion with the allowed subjects and returns the model\'s choice', async () => {
+  it("proposer: POSTs a JSON-mode chat completion with the allowed subjects and returns the model's choice", async () => {
     server.script = [{ content: JSON.stringify({ name: 'camping tent', reason: 'Campers sleep in one.' }) }];
     const proposer = new OpenAiChatProposer({ client: client(), library: fallback });
     const proposal = await propose(proposer, 'weekend campers', ['hiking boots']);
@@ -194,7 +201,7 @@ describe('OpenAI chat-completions providers (contract test against a local serve
     assert.match(user.reply, /racing ones/);
   });
 
-  it('interpreter: keeps the rules\' answer (unknown) when the model answers out of bounds', async () => {
+  it("interpreter: keeps the rules' answer (unknown) when the model answers out of bounds", async () => {
     server.script = [{ content: JSON.stringify({ intent: 'buy-now' }) }];
     const interpreter = new OpenAiChatReplyInterpreter({ client: client() });
     assert.deepEqual(await interpreter.interpret('hmm, let me think about it', state), { kind: 'unknown' });

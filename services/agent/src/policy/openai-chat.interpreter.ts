@@ -10,7 +10,7 @@ const IntentAnswer = z.object({
 });
 
 const SYSTEM_PROMPT = [
-  'You classify a marketer\'s reply in a chat where an assistant proposes ad photo subjects and shows photos.',
+  "You classify a marketer's reply in a chat where an assistant proposes ad photo subjects and shows photos.",
   'Intents: "accept" (yes, use it), "reject" (no, next photo or next idea), "different-subject" (wants another kind of subject),',
   '"show-subject" (names a specific subject they want to see; put it in "subject"), "unknown" (anything else).',
   'Answer with a JSON object: {"intent": "<intent>", "subject": "<only for show-subject>"}.',

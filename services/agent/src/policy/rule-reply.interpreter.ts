@@ -15,9 +15,47 @@ const SHOW_PATTERNS: readonly RegExp[] = [
 
 /** A "show me ..." whose object is one of these is about the next photo or another subject, not a named subject. */
 const NOT_A_SUBJECT = new Set([
-  'it', 'this', 'that', 'these', 'those', 'them', 'one', 'ones', 'another', 'other', 'others', 'next', 'different', 'something',
-  'else', 'new', 'more', 'subject', 'kind', 'type', 'option', 'photo', 'picture', 'image', 'seed', 'idea', 'thing', 'variety',
-  'yes', 'no', 'not', 'again', 'ad', 'same', 'to', 'see', 'try', 'have', 'go', 'ahead', 'with',
+  'it',
+  'this',
+  'that',
+  'these',
+  'those',
+  'them',
+  'one',
+  'ones',
+  'another',
+  'other',
+  'others',
+  'next',
+  'different',
+  'something',
+  'else',
+  'new',
+  'more',
+  'subject',
+  'kind',
+  'type',
+  'option',
+  'photo',
+  'picture',
+  'image',
+  'seed',
+  'idea',
+  'thing',
+  'variety',
+  'yes',
+  'no',
+  'not',
+  'again',
+  'ad',
+  'same',
+  'to',
+  'see',
+  'try',
+  'have',
+  'go',
+  'ahead',
+  'with',
 ]);
 const LEADING_VERBS = /^(?:to )?(?:see|have|try|get|use|go with) /;
 
@@ -31,8 +69,7 @@ const DIFFERENT_SUBJECT: readonly RegExp[] = [
 
 /** Negations that are really approval; checked before the negation rule. */
 const ACCEPT_DESPITE_NEGATION = /\b(?:not bad|why not|no problem|no doubt|can not complain|could not be better)\b/;
-const REJECT =
-  /\b(?:no|nope|nah|not|next|skip|another|pass|meh|reject|rejected|dislike|wrong|ugly|bad|worse|keep looking|other one|different one)\b/;
+const REJECT = /\b(?:no|nope|nah|not|next|skip|another|pass|meh|reject|rejected|dislike|wrong|ugly|bad|worse|keep looking|other one|different one)\b/;
 const ACCEPT =
   /\b(?:yes|yeah|yep|yup|ya|sure|ok|okay|k|accept|accepted|approve|approved|perfect|great|good|nice|love|(?:i|we) like|like (?:it|this|that)|fine|awesome|excellent|lovely|beautiful|cool|correct|right|agreed|absolutely|definitely|proceed|generate|go ahead|do it|go for it|that one|this one|use it|use this|use that|go with it|go with this|again|retry)\b/;
 

@@ -12,11 +12,19 @@ import { seedGapOrder } from './tenant-catalogue';
  * form). Paged here rather than in the gateway so a reply on the bus stays small at any
  * catalogue size.
  */
-function page<T, K>(sorted: T[], order: (a: K, b: K) => number, keyOf: (item: T) => K, codec: { encode(key: K): string; decode(cursor: string): K | undefined }, limit: number | undefined, cursor: string | undefined): { items: T[]; nextCursor?: string } {
+function page<T, K>(
+  sorted: T[],
+  order: (a: K, b: K) => number,
+  keyOf: (item: T) => K,
+  codec: { encode(key: K): string; decode(cursor: string): K | undefined },
+  limit: number | undefined,
+  cursor: string | undefined,
+): { items: T[]; nextCursor?: string } {
   let items = sorted;
   if (cursor !== undefined) {
     const after = codec.decode(cursor);
-    if (after === undefined) throw new ServiceError(400, 'validation_failed', 'cursor is not a nextCursor of this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
+    if (after === undefined)
+      throw new ServiceError(400, 'validation_failed', 'cursor is not a nextCursor of this listing', [{ field: 'query.cursor', reason: 'invalid' }]);
     items = sorted.filter((item) => order(keyOf(item), after) > 0);
   }
   if (limit === undefined || items.length <= limit) return { items };
@@ -39,7 +47,14 @@ export class CatalogueCommandUseCase {
   async execute(command: CatalogueCommand): Promise<CatalogueReply> {
     switch (command.type) {
       case 'list': {
-        const listed = page(await this.catalogue.list(command.tenant, command.includeDisabled), subjectOrder, (s) => ({ seedCount: s.seedCount, name: s.name, id: s.id }), SubjectCursor, command.limit, command.cursor);
+        const listed = page(
+          await this.catalogue.list(command.tenant, command.includeDisabled),
+          subjectOrder,
+          (s) => ({ seedCount: s.seedCount, name: s.name, id: s.id }),
+          SubjectCursor,
+          command.limit,
+          command.cursor,
+        );
         return { subjects: listed.items, ...(listed.nextCursor ? { nextCursor: listed.nextCursor } : {}) };
       }
       case 'add':
@@ -48,7 +63,14 @@ export class CatalogueCommandUseCase {
         return { subjects: [await this.patch(command)] };
       case 'seed-gaps': {
         const gaps = (await this.catalogue.read(command.tenant)).seedGaps(Number.MAX_SAFE_INTEGER);
-        const listed = page(gaps, seedGapOrder, (g) => ({ count: g.count, lastSeenAt: g.lastSeenAt, kind: g.kind, text: g.text }), SeedGapCursor, command.limit, command.cursor);
+        const listed = page(
+          gaps,
+          seedGapOrder,
+          (g) => ({ count: g.count, lastSeenAt: g.lastSeenAt, kind: g.kind, text: g.text }),
+          SeedGapCursor,
+          command.limit,
+          command.cursor,
+        );
         return { gaps: listed.items, ...(listed.nextCursor ? { nextCursor: listed.nextCursor } : {}) };
       }
       case 'edit-by-name':
@@ -65,13 +87,17 @@ export class CatalogueCommandUseCase {
     const found = await this.seeds.find(tenant, subject.name, ADD_CHECK_SEEDS);
     if (found.seeds.length === 0) {
       await this.catalogue.recordGap(tenant, 'subject', subject.name, found.bestScore);
-      throw new ServiceError(422, 'no_matching_seeds', `nothing in your library clears the relevance floor for "${subject.name}": upload photos of it first (noted in the seed-gap report)`, [
-        { field: 'name', reason: 'no seed above the relevance floor' },
-      ]);
+      throw new ServiceError(
+        422,
+        'no_matching_seeds',
+        `nothing in your library clears the relevance floor for "${subject.name}": upload photos of it first (noted in the seed-gap report)`,
+        [{ field: 'name', reason: 'no seed above the relevance floor' }],
+      );
     }
     return this.catalogue.update(tenant, (c) => {
       const entry = c.addUserSubject(subject.name, found.seeds);
-      if (subject.description !== undefined || subject.audience !== undefined) c.edit(c.nameOf(entry), { description: subject.description, audience: subject.audience });
+      if (subject.description !== undefined || subject.audience !== undefined)
+        c.edit(c.nameOf(entry), { description: subject.description, audience: subject.audience });
       return c.toSubject(entry);
     });
   }

@@ -38,25 +38,32 @@ export class SeedFinder {
   async find(tenant: string, text: string, k: number, options: FindOptions = {}): Promise<FoundSeeds> {
     const members = options.members ?? new Map<string, string>();
     // fused ranks may put a seed under the floor above one that clears it: ask for more than k
-    const reply = await this.queries.call(Queries.search, { tenant, text, k: Math.min(Math.max(k * 3, 10), 50), kind: 'seed', encoders: options.encoders ?? ['clip', 'caption'], minScore: -1 });
+    const reply = await this.queries.call(Queries.search, {
+      tenant,
+      text,
+      k: Math.min(Math.max(k * 3, 10), 50),
+      kind: 'seed',
+      encoders: options.encoders ?? ['clip', 'caption'],
+      minScore: -1,
+    });
     const scored = reply.hits.map(bestCosine).filter(Number.isFinite);
     const ofSubject = reply.hits.filter((h) => members.has(h.assetId));
     const found = options.onlyMembers ? [] : reply.hits.filter((h) => !members.has(h.assetId) && !h.belowFloor);
     // members the search did not rank (a big subject): still the subject's own photos
     const ranked = new Set(reply.hits.map((h) => h.assetId));
-    const unranked = [...members].filter(([id]) => !ranked.has(id)).map(([assetId, path]): SearchHit => ({ rank: 0, assetId, path, score: 0, scores: {}, tags: [], belowFloor: true }));
-    const seeds = [...ofSubject, ...found, ...unranked]
-      .slice(0, k)
-      .map((h, rank) => ({
-        rank,
-        assetId: h.assetId,
-        path: h.path,
-        url: assetContentUrl(h.path),
-        score: h.score,
-        ...(h.caption ? { caption: h.caption } : {}),
-        ...(h.licence ? { licence: h.licence } : {}),
-        ...(h.attribution ? { attribution: h.attribution } : {}),
-      }));
+    const unranked = [...members]
+      .filter(([id]) => !ranked.has(id))
+      .map(([assetId, path]): SearchHit => ({ rank: 0, assetId, path, score: 0, scores: {}, tags: [], belowFloor: true }));
+    const seeds = [...ofSubject, ...found, ...unranked].slice(0, k).map((h, rank) => ({
+      rank,
+      assetId: h.assetId,
+      path: h.path,
+      url: assetContentUrl(h.path),
+      score: h.score,
+      ...(h.caption ? { caption: h.caption } : {}),
+      ...(h.licence ? { licence: h.licence } : {}),
+      ...(h.attribution ? { attribution: h.attribution } : {}),
+    }));
     return { seeds, ranked: reply.hits.map((h) => ({ assetId: h.assetId })), ...(scored.length ? { bestScore: Math.max(...scored) } : {}) };
   }
 }

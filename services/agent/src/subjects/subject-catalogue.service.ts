@@ -177,7 +177,9 @@ export class SubjectCatalogueService {
       state.queue = state.queue
         .catch(() => undefined)
         .then(() => this.save(tenant, state))
-        .catch((error: Error) => this.options.logger.error('subject catalogue: snapshot not written; retrying on the next change', { tenant, error: error.message }));
+        .catch((error: Error) =>
+          this.options.logger.error('subject catalogue: snapshot not written; retrying on the next change', { tenant, error: error.message }),
+        );
     }, this.options.saveDelayMs);
     state.saveTimer.unref();
   }

@@ -28,7 +28,10 @@ describe('subject phrases', () => {
   });
 
   it('an asset contributes its short tags and its caption head, once each', () => {
-    assert.deepEqual(phrasesOf({ caption: 'Running shoes on a track', tags: ['running_shoes', 'sport', 'a tag that is far too long to be a subject'] }), ['running shoes', 'sport']);
+    assert.deepEqual(phrasesOf({ caption: 'Running shoes on a track', tags: ['running_shoes', 'sport', 'a tag that is far too long to be a subject'] }), [
+      'running shoes',
+      'sport',
+    ]);
   });
 });
 
@@ -51,7 +54,10 @@ describe(TenantCatalogue.name, () => {
     c.applyDeleted('a1');
     assert.equal(c.byName('camping tent'), undefined, 'a library subject with no seeds left goes');
     assert.equal(c.byName('camping'), undefined);
-    assert.deepEqual(c.all().map((e) => c.nameOf(e)), ['kayak']);
+    assert.deepEqual(
+      c.all().map((e) => c.nameOf(e)),
+      ['kayak'],
+    );
   });
 
   it('keeps edits by name, so they apply to a subject that appears later, and keeps an edited subject when its seeds go', () => {
@@ -73,7 +79,11 @@ describe(TenantCatalogue.name, () => {
     c.recordGap('segment', 'Retired sailors', 0.12);
     c.recordGap('segment', 'retired sailors!', 0.2);
     const restored = TenantCatalogue.restore(JSON.parse(JSON.stringify(c.snapshot())));
-    const list = (x: TenantCatalogue) => x.all().map((e) => x.toSubject(e)).sort((a, b) => a.id.localeCompare(b.id));
+    const list = (x: TenantCatalogue) =>
+      x
+        .all()
+        .map((e) => x.toSubject(e))
+        .sort((a, b) => a.id.localeCompare(b.id));
     assert.deepEqual(list(restored), list(c));
     assert.deepEqual(restored.seedGaps(10), c.seedGaps(10));
     assert.equal(c.seedGaps(10)[0].count, 2);
@@ -91,7 +101,13 @@ describe('SubjectCatalogueService', () => {
       c.applyIndexed({ assetId: 'a4', path: 'seeds/t/4.jpg', caption: 'A camping tent by a lake' });
     });
     const subjects = await service.list('t', false);
-    assert.deepEqual(subjects.map((s) => [s.name, s.seedCount]), [['running shoe', 3], ['camping tent', 1]]);
+    assert.deepEqual(
+      subjects.map((s) => [s.name, s.seedCount]),
+      [
+        ['running shoe', 3],
+        ['camping tent', 1],
+      ],
+    );
     assert.deepEqual(subjects[0].aliases, ['red running shoes']);
   });
 
@@ -100,7 +116,10 @@ describe('SubjectCatalogueService', () => {
     await first.service.update('t', (c) => c.applyIndexed({ assetId: 'a1', path: 'seeds/t/1.jpg', tags: ['espresso machine'] }));
     await first.service.flush();
     const second = catalogueForTests({ dir: first.dir });
-    assert.deepEqual((await second.service.list('t', false)).map((s) => s.name), ['espresso machine']);
+    assert.deepEqual(
+      (await second.service.list('t', false)).map((s) => s.name),
+      ['espresso machine'],
+    );
     assert.deepEqual(await second.service.list('other-tenant', false), [], 'tenants never share subjects');
   });
 });
@@ -122,7 +141,12 @@ describe(LibrarySubjectProposer.name, () => {
       }),
     );
     const searched: string[] = [];
-    const proposer = new LibrarySubjectProposer({ catalogue: service, embedTexts, searchSeeds: async (_t, text) => (searched.push(text), evidence), segmentFloor: 0.2 });
+    const proposer = new LibrarySubjectProposer({
+      catalogue: service,
+      embedTexts,
+      searchSeeds: async (_t, text) => (searched.push(text), evidence),
+      segmentFloor: 0.2,
+    });
     return { proposer, service, searched };
   }
 

@@ -282,7 +282,16 @@ export class TenantCatalogue {
   static restore(snapshot: CatalogueSnapshot, now?: () => Date): TenantCatalogue {
     const c = new TenantCatalogue(snapshot.tenant, now);
     for (const e of snapshot.entries) {
-      const entry: SubjectEntry = { id: e.id, primaryKey: e.primaryKey, aliases: e.aliases, members: new Set(e.members ?? []), source: e.source, createdAt: e.createdAt, updatedAt: e.updatedAt, mergeChecked: true };
+      const entry: SubjectEntry = {
+        id: e.id,
+        primaryKey: e.primaryKey,
+        aliases: e.aliases,
+        members: new Set(e.members ?? []),
+        source: e.source,
+        createdAt: e.createdAt,
+        updatedAt: e.updatedAt,
+        mergeChecked: true,
+      };
       c.entries.set(entry.id, entry);
       for (const a of entry.aliases) c.byKey.set(a.key, entry);
     }
@@ -299,7 +308,16 @@ export class TenantCatalogue {
   }
 
   private create(key: string, surface: string, source: SubjectSourceName, at: string): SubjectEntry {
-    const entry: SubjectEntry = { id: subjectIdFor(this.tenant, key), primaryKey: key, aliases: [{ key, surface }], members: new Set(), source, createdAt: at, updatedAt: at, mergeChecked: false };
+    const entry: SubjectEntry = {
+      id: subjectIdFor(this.tenant, key),
+      primaryKey: key,
+      aliases: [{ key, surface }],
+      members: new Set(),
+      source,
+      createdAt: at,
+      updatedAt: at,
+      mergeChecked: false,
+    };
     this.entries.set(entry.id, entry);
     this.byKey.set(key, entry);
     return entry;

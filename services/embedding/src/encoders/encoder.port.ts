@@ -1,4 +1,8 @@
-export interface EncoderInfo { readonly modelId: string; readonly modelVersion: string; readonly dim: number; }
+export interface EncoderInfo {
+  readonly modelId: string;
+  readonly modelVersion: string;
+  readonly dim: number;
+}
 export interface ImageTextEncoder {
   readonly info: EncoderInfo;
   /** Encoded image files (JPEG/PNG/WebP bytes) → L2-normalised vectors, same order. */

@@ -21,7 +21,12 @@ function main(): void {
         try {
           const session = await ort.InferenceSession.create(request.path, request.options);
           sessions.set(request.session, session);
-          port.postMessage({ type: 'opened', session: request.session, inputNames: [...session.inputNames], outputNames: [...session.outputNames] } satisfies WorkerReply);
+          port.postMessage({
+            type: 'opened',
+            session: request.session,
+            inputNames: [...session.inputNames],
+            outputNames: [...session.outputNames],
+          } satisfies WorkerReply);
         } catch (error) {
           port.postMessage({ type: 'failed', session: request.session, message: (error as Error).message } satisfies WorkerReply);
         }

@@ -97,7 +97,8 @@ export class OnnxWorkerHost {
       const data = t.data as WireTensor['data'];
       wire[name] = { type: t.type, data, dims: [...t.dims] };
       // Only a buffer the tensor owns whole can move; a view into a larger one is copied.
-      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !transfer.includes(data.buffer as ArrayBuffer)) transfer.push(data.buffer as ArrayBuffer);
+      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !transfer.includes(data.buffer as ArrayBuffer))
+        transfer.push(data.buffer as ArrayBuffer);
     }
     this.outbox.runs.push({ id, session, feeds: wire });
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
@@ -153,7 +154,11 @@ export class OnnxWorkerHost {
       case 'results':
         for (const r of reply.results) {
           if ('error' in r) this.settle(r.id, new Error(r.error));
-          else this.settle(r.id, Object.fromEntries(Object.entries(r.outputs).map(([n, t]) => [n, new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)])));
+          else
+            this.settle(
+              r.id,
+              Object.fromEntries(Object.entries(r.outputs).map(([n, t]) => [n, new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)])),
+            );
         }
         return;
       case 'released': {

@@ -223,7 +223,10 @@ describe('fetch-models', () => {
       const closed = new FakeHub();
       const deadUrl = await closed.start();
       await closed.stop();
-      await assert.rejects(fetchClipWeights(modelDir, { baseUrl: deadUrl, sharedDir, weights, timeoutMs: 10_000 }), /cannot download http:\/\/127\.0\.0\.1:\d+\/Xenova/);
+      await assert.rejects(
+        fetchClipWeights(modelDir, { baseUrl: deadUrl, sharedDir, weights, timeoutMs: 10_000 }),
+        /cannot download http:\/\/127\.0\.0\.1:\d+\/Xenova/,
+      );
     });
   });
 

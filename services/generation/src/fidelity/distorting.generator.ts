@@ -26,12 +26,21 @@ export class DistortingAdGenerator implements AdGenerator {
     const patch = sharp(ad.png).extract(region);
     const spoiled =
       this.distortion === 'blur'
-        ? await patch.blur(Math.max(2, region.width / 40)).png().toBuffer()
+        ? await patch
+            .blur(Math.max(2, region.width / 40))
+            .png()
+            .toBuffer()
         : this.distortion === 'recolour'
           ? await patch.modulate({ hue: 150, saturation: 1.6 }).png().toBuffer()
           : // squeezed to 70 % of its width, drawn at the left of where it was: shapes no longer line up
-            await patch.resize(Math.round(region.width * 0.7), region.height, { fit: 'fill' }).png().toBuffer();
-    const png = await sharp(ad.png).composite([{ input: spoiled, left: region.left, top: region.top }]).png().toBuffer();
+            await patch
+              .resize(Math.round(region.width * 0.7), region.height, { fit: 'fill' })
+              .png()
+              .toBuffer();
+    const png = await sharp(ad.png)
+      .composite([{ input: spoiled, left: region.left, top: region.top }])
+      .png()
+      .toBuffer();
     return { ...ad, png, generator: this.name };
   }
 }

@@ -15,7 +15,9 @@ async function texturedSeed(width: number, height: number): Promise<Buffer> {
       data.set([clamp((x * 255) / width + t), clamp((y * 255) / height - t), clamp(128 + t * 2)], (y * width + x) * 3);
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .jpeg()
+    .toBuffer();
 }
 const clamp = (v: number): number => Math.max(0, Math.min(255, Math.round(v)));
 
@@ -39,8 +41,14 @@ describe('productFidelity', () => {
       const given = await productFidelity(ad.png, brand, ad.placement);
       const searched = await productFidelity(ad.png, brand);
       assert.ok(given.score >= 0.95, `look ${look}: placement score ${given.score}`);
-      assert.ok(searched.score >= 0.9, `look ${look}: searched score ${searched.score} at ${JSON.stringify(searched.region)} vs ${JSON.stringify(ad.placement)}`);
-      assert.ok(iou(searched.region, ad.placement!) > 0.7, `look ${look}: search found ${JSON.stringify(searched.region)}, pack at ${JSON.stringify(ad.placement)}`);
+      assert.ok(
+        searched.score >= 0.9,
+        `look ${look}: searched score ${searched.score} at ${JSON.stringify(searched.region)} vs ${JSON.stringify(ad.placement)}`,
+      );
+      assert.ok(
+        iou(searched.region, ad.placement!) > 0.7,
+        `look ${look}: search found ${JSON.stringify(searched.region)}, pack at ${JSON.stringify(ad.placement)}`,
+      );
     }
   });
 

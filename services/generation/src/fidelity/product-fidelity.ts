@@ -64,7 +64,10 @@ async function compare(ad: Buffer, region: Rect, cutout: RgbaImage): Promise<{ s
   const w = Math.max(8, Math.round(region.width * scale));
   const h = Math.max(8, Math.round(region.height * scale));
   const [pack, seen] = await Promise.all([
-    sharp(cutout.data, { raw: { width: cutout.width, height: cutout.height, channels: 4 } }).resize(w, h, { fit: 'fill' }).raw().toBuffer(),
+    sharp(cutout.data, { raw: { width: cutout.width, height: cutout.height, channels: 4 } })
+      .resize(w, h, { fit: 'fill' })
+      .raw()
+      .toBuffer(),
     sharp(ad).extract(region).resize(w, h, { fit: 'fill' }).ensureAlpha().raw().toBuffer(),
   ]);
   const mask = new Uint8Array(w * h);
@@ -94,7 +97,12 @@ export function maskedSsim(a: Float64Array, b: Float64Array, mask: Uint8Array, w
   let windows = 0;
   for (let y = 0; y + 8 <= height; y += 4) {
     for (let x = 0; x + 8 <= width; x += 4) {
-      let n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+      let n = 0,
+        sa = 0,
+        sb = 0,
+        saa = 0,
+        sbb = 0,
+        sab = 0;
       for (let dy = 0; dy < 8; dy++) {
         for (let dx = 0; dx < 8; dx++) {
           const i = (y + dy) * width + x + dx;
@@ -161,14 +169,22 @@ async function greyScaled(ad: Buffer, adWidth: number, adHeight: number, side: n
   return { data, width, height, factor };
 }
 
-async function bestMatch(image: GreyImage, cutout: RgbaImage, widths: number[], around?: { x: number; y: number; radius: number }): Promise<{ ncc: number; x: number; y: number; w: number; h: number }> {
+async function bestMatch(
+  image: GreyImage,
+  cutout: RgbaImage,
+  widths: number[],
+  around?: { x: number; y: number; radius: number },
+): Promise<{ ncc: number; x: number; y: number; w: number; h: number }> {
   const { data, width: sw, height: sh } = image;
   const aspect = cutout.height / cutout.width;
   let best = { ncc: -Infinity, x: 0, y: 0, w: sw, h: sh };
   for (const tw of widths) {
     const th = Math.round(tw * aspect);
     if (tw < 4 || th < 4 || tw > sw || th > sh) continue;
-    const raw = await sharp(cutout.data, { raw: { width: cutout.width, height: cutout.height, channels: 4 } }).resize(tw, th, { fit: 'fill' }).raw().toBuffer();
+    const raw = await sharp(cutout.data, { raw: { width: cutout.width, height: cutout.height, channels: 4 } })
+      .resize(tw, th, { fit: 'fill' })
+      .raw()
+      .toBuffer();
     const offsets: number[] = [];
     const values: number[] = [];
     for (let y = 0; y < th; y++) {
@@ -191,7 +207,9 @@ async function bestMatch(image: GreyImage, cutout: RgbaImage, widths: number[], 
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
         const base = y * sw + x;
-        let sum = 0, sumSq = 0, dot = 0;
+        let sum = 0,
+          sumSq = 0,
+          dot = 0;
         for (let k = 0; k < n; k++) {
           const v = data[base + offsets[k]];
           sum += v;
@@ -213,5 +231,10 @@ const round = (v: number): number => Math.round(v * 1000) / 1000;
 function clampRect(rect: Rect, width: number, height: number): Rect {
   const left = Math.max(0, Math.min(width - 1, Math.round(rect.left)));
   const top = Math.max(0, Math.min(height - 1, Math.round(rect.top)));
-  return { left, top, width: Math.max(1, Math.min(width - left, Math.round(rect.width))), height: Math.max(1, Math.min(height - top, Math.round(rect.height))) };
+  return {
+    left,
+    top,
+    width: Math.max(1, Math.min(width - left, Math.round(rect.width))),
+    height: Math.max(1, Math.min(height - top, Math.round(rect.height))),
+  };
 }

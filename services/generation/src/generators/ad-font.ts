@@ -67,7 +67,8 @@ export class AdFont {
     } catch (error) {
       throw new InvalidAdRequestError(field, `is not a readable font (${error instanceof Error ? error.message : String(error)})`);
     }
-    if (!('unitsPerEm' in parsed) || typeof parsed.layout !== 'function') throw new InvalidAdRequestError(field, 'is a font collection; use a single font file');
+    if (!('unitsPerEm' in parsed) || typeof parsed.layout !== 'function')
+      throw new InvalidAdRequestError(field, 'is a font collection; use a single font file');
     return new AdFont(parsed, data);
   }
 

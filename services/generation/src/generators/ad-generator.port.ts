@@ -8,13 +8,13 @@
 export const AD_GENERATOR = Symbol('AD_GENERATOR');
 
 export interface AdRequest {
-  seed: Buffer;            // the chosen seed photo (JPEG/PNG/WebP bytes)
-  brand: Buffer;           // brand/product image, typically on a white background
-  headline?: string;       // optional text
-  callToAction?: string;   // optional button text
-  subject?: string;        // e.g. "golden retriever" (for prompt-based generators)
-  segment?: string;        // e.g. "young urban professionals"
-  size?: number;           // output square size, default 1080, min 1080, max 2048
+  seed: Buffer; // the chosen seed photo (JPEG/PNG/WebP bytes)
+  brand: Buffer; // brand/product image, typically on a white background
+  headline?: string; // optional text
+  callToAction?: string; // optional button text
+  subject?: string; // e.g. "golden retriever" (for prompt-based generators)
+  segment?: string; // e.g. "young urban professionals"
+  size?: number; // output square size, default 1080, min 1080, max 2048
   /** A non-square format (both or neither): the ad is exactly width × height; `size` is then ignored. */
   width?: number;
   height?: number;

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import {
-  contrastWithWhite,
-  cropRgba,
-  darkenForWhiteText,
-  dominantAccentColour,
-  opaqueBounds,
-  removeWhiteBackground,
-  type RgbaImage,
-} from './brand-cutout';
+import { contrastWithWhite, cropRgba, darkenForWhiteText, dominantAccentColour, opaqueBounds, removeWhiteBackground, type RgbaImage } from './brand-cutout';
 
 const WHITE = [255, 255, 255, 255];
 const RED = [200, 30, 30, 255];
@@ -24,16 +16,11 @@ function picture(rows: string[], palette: Record<string, number[]>): RgbaImage {
 }
 
 function alphaMap(image: RgbaImage): number[][] {
-  return Array.from({ length: image.height }, (_, y) =>
-    Array.from({ length: image.width }, (_, x) => image.data[(y * image.width + x) * 4 + 3]),
-  );
+  return Array.from({ length: image.height }, (_, y) => Array.from({ length: image.width }, (_, x) => image.data[(y * image.width + x) * 4 + 3]));
 }
 
 describe(removeWhiteBackground.name, () => {
-  const ring = picture(
-    ['.......', '.RRRRR.', '.R...R.', '.R...R.', '.R...R.', '.RRRRR.', '.......'],
-    { '.': WHITE, R: RED },
-  );
+  const ring = picture(['.......', '.RRRRR.', '.R...R.', '.R...R.', '.R...R.', '.RRRRR.', '.......'], { '.': WHITE, R: RED });
 
   it('clears the border-connected white and keeps the white the product encloses', () => {
     const alpha = alphaMap(removeWhiteBackground(ring));

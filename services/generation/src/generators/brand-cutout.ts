@@ -64,10 +64,22 @@ export function removeWhiteBackground(image: RgbaImage, options: CutoutOptions =
   for (let head = 0; head < tail; head++) {
     const p = queue[head];
     const x = p % width;
-    if (x > 0 && state[p - 1] === 1) { state[p - 1] = 2; queue[tail++] = p - 1; }
-    if (x < width - 1 && state[p + 1] === 1) { state[p + 1] = 2; queue[tail++] = p + 1; }
-    if (p >= width && state[p - width] === 1) { state[p - width] = 2; queue[tail++] = p - width; }
-    if (p < pixelCount - width && state[p + width] === 1) { state[p + width] = 2; queue[tail++] = p + width; }
+    if (x > 0 && state[p - 1] === 1) {
+      state[p - 1] = 2;
+      queue[tail++] = p - 1;
+    }
+    if (x < width - 1 && state[p + 1] === 1) {
+      state[p + 1] = 2;
+      queue[tail++] = p + 1;
+    }
+    if (p >= width && state[p - width] === 1) {
+      state[p - width] = 2;
+      queue[tail++] = p - width;
+    }
+    if (p < pixelCount - width && state[p + width] === 1) {
+      state[p + width] = 2;
+      queue[tail++] = p + width;
+    }
   }
 
   // Background count in each pixel's 1×3 row window, then summed over three rows for the 3×3 box.
@@ -76,8 +88,7 @@ export function removeWhiteBackground(image: RgbaImage, options: CutoutOptions =
     const row = y * width;
     for (let x = 0; x < width; x++) {
       const p = row + x;
-      rowCount[p] =
-        (state[p] === 2 ? 1 : 0) + (x > 0 && state[p - 1] === 2 ? 1 : 0) + (x < width - 1 && state[p + 1] === 2 ? 1 : 0);
+      rowCount[p] = (state[p] === 2 ? 1 : 0) + (x > 0 && state[p - 1] === 2 ? 1 : 0) + (x < width - 1 && state[p + 1] === 2 ? 1 : 0);
     }
   }
 

@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 
 import { CircuitBreaker, CircuitOpenError } from './circuit-breaker';
 
-
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const ok = (): Promise<string> => Promise.resolve('ok');
 

@@ -13,14 +13,24 @@ describe(renderDemoBrandPack.name, () => {
     const metadata = await sharp(png).metadata();
     assert.deepEqual([metadata.format, metadata.width, metadata.height, metadata.hasAlpha], ['png', DEMO_BRAND_SIZE, DEMO_BRAND_SIZE, false]);
     const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-    for (const [x, y] of [[0, 0], [799, 0], [0, 799], [799, 799], [400, 20], [400, 780]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [799, 0],
+      [0, 799],
+      [799, 799],
+      [400, 20],
+      [400, 780],
+    ]) {
       const o = (y * DEMO_BRAND_SIZE + x) * 3;
       assert.deepEqual([...data.subarray(o, o + 3)], [255, 255, 255], `(${x},${y}) is white`);
     }
   });
 
   it('has a coloured pack with white enclosed in it, so the cut-out is exercised', async () => {
-    const { data, info } = await sharp(await renderDemoBrandPack()).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(await renderDemoBrandPack())
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const cut = removeWhiteBackground({ data, width: info.width, height: info.height });
     let opaque = 0;
     let opaqueWhite = 0;

@@ -33,7 +33,15 @@ function pawIcon(fill: string): string {
 function bowlIcon(): string {
   const { bodyDark, kibble } = DEMO_BRAND_COLOURS;
   const pieces = [
-    [-34, -6], [-18, -14], [-2, -8], [14, -16], [30, -7], [-24, 2], [6, 1], [22, 3], [-8, -20],
+    [-34, -6],
+    [-18, -14],
+    [-2, -8],
+    [14, -16],
+    [30, -7],
+    [-24, 2],
+    [6, 1],
+    [22, 3],
+    [-8, -20],
   ]
     .map(([x, y]) => `<circle cx="${x}" cy="${y}" r="9" fill="${kibble}"/>`)
     .join('');

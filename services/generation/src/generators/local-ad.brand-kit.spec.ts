@@ -29,7 +29,12 @@ function countColour(image: RawImage, rect: Rect, rgb: [number, number, number],
   for (let y = rect.top; y < rect.top + rect.height; y++) {
     for (let x = rect.left; x < rect.left + rect.width; x++) {
       const o = (y * image.width + x) * 3;
-      if (Math.abs(image.data[o] - rgb[0]) <= tolerance && Math.abs(image.data[o + 1] - rgb[1]) <= tolerance && Math.abs(image.data[o + 2] - rgb[2]) <= tolerance) n++;
+      if (
+        Math.abs(image.data[o] - rgb[0]) <= tolerance &&
+        Math.abs(image.data[o + 1] - rgb[1]) <= tolerance &&
+        Math.abs(image.data[o + 2] - rgb[2]) <= tolerance
+      )
+        n++;
     }
   }
   return n;
@@ -41,7 +46,12 @@ function mask(image: RawImage, rect: Rect, rgb: [number, number, number], tolera
   for (let y = rect.top; y < rect.top + rect.height; y++) {
     for (let x = rect.left; x < rect.left + rect.width; x++) {
       const o = (y * image.width + x) * 3;
-      if (Math.abs(image.data[o] - rgb[0]) <= tolerance && Math.abs(image.data[o + 1] - rgb[1]) <= tolerance && Math.abs(image.data[o + 2] - rgb[2]) <= tolerance) out.add(y * image.width + x);
+      if (
+        Math.abs(image.data[o] - rgb[0]) <= tolerance &&
+        Math.abs(image.data[o + 1] - rgb[1]) <= tolerance &&
+        Math.abs(image.data[o + 2] - rgb[2]) <= tolerance
+      )
+        out.add(y * image.width + x);
     }
   }
   return out;
@@ -59,11 +69,23 @@ describe('LocalAdGenerator with a brand kit', () => {
 
   before(async () => {
     // A flat blue-grey seed: nothing in it is yellow, green or magenta, so those pixels come from the kit.
-    seed = await sharp({ create: { width: 1200, height: 1200, channels: 3, background: '#5a6470' } }).jpeg({ quality: 95 }).toBuffer();
-    brand = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400"><rect width="400" height="400" fill="#fff"/><rect x="100" y="80" width="200" height="240" fill="#1e50c8"/></svg>')).png().toBuffer();
+    seed = await sharp({ create: { width: 1200, height: 1200, channels: 3, background: '#5a6470' } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    brand = await sharp(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400"><rect width="400" height="400" fill="#fff"/><rect x="100" y="80" width="200" height="240" fill="#1e50c8"/></svg>',
+      ),
+    )
+      .png()
+      .toBuffer();
     [lobster, dejavu] = await Promise.all([readFile(LOBSTER_WOFF2), readFile(DEFAULT_AD_FONT_FILE)]);
     // A magenta bar with transparent margins: trimmed to the bar and placed as drawn.
-    logo = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="150"><rect x="30" y="40" width="240" height="70" fill="#ff00ff"/></svg>')).png().toBuffer();
+    logo = await sharp(
+      Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="150"><rect x="30" y="40" width="240" height="70" fill="#ff00ff"/></svg>'),
+    )
+      .png()
+      .toBuffer();
   });
 
   const kit = (overrides: Partial<AdBrandKit> = {}): AdBrandKit => ({ version: 7, colours: KIT_COLOURS, ...overrides });
@@ -157,7 +179,13 @@ describe('LocalAdGenerator with a brand kit', () => {
   });
 
   it('keeps the headline clear of a logo in a top corner', async () => {
-    const ad = await generator.render({ seed, brand, headline: 'A long headline that would run across the whole top of the ad', callToAction: 'Go', brandKit: kit({ logo }) });
+    const ad = await generator.render({
+      seed,
+      brand,
+      headline: 'A long headline that would run across the whole top of the ad',
+      callToAction: 'Go',
+      brandKit: kit({ logo }),
+    });
     const placed = ad.layout.logo ?? assert.fail('no logo');
     assert.ok(placed.corner.startsWith('top'), `logo at ${placed.corner}`);
     const image = await decode(ad.ad.png);
@@ -178,9 +206,18 @@ describe('LocalAdGenerator with a brand kit', () => {
   });
 
   it('refuses a kit with a bad colour, an unreadable font or logo, naming the field', async () => {
-    await assert.rejects(generator.render({ seed, brand, brandKit: kit({ colours: { ...KIT_COLOURS, primary: 'green' } }) }), (e: unknown) => e instanceof InvalidAdRequestError && e.field === 'brandKit.colours.primary');
-    await assert.rejects(generator.render({ seed, brand, headline: 'x', brandKit: kit({ font: Buffer.from('not a font at all, just words') }) }), (e: unknown) => e instanceof InvalidAdRequestError && e.field === 'font');
-    await assert.rejects(generator.render({ seed, brand, brandKit: kit({ logo: Buffer.from('nope') }) }), (e: unknown) => e instanceof InvalidImageError && e.field === 'logo');
+    await assert.rejects(
+      generator.render({ seed, brand, brandKit: kit({ colours: { ...KIT_COLOURS, primary: 'green' } }) }),
+      (e: unknown) => e instanceof InvalidAdRequestError && e.field === 'brandKit.colours.primary',
+    );
+    await assert.rejects(
+      generator.render({ seed, brand, headline: 'x', brandKit: kit({ font: Buffer.from('not a font at all, just words') }) }),
+      (e: unknown) => e instanceof InvalidAdRequestError && e.field === 'font',
+    );
+    await assert.rejects(
+      generator.render({ seed, brand, brandKit: kit({ logo: Buffer.from('nope') }) }),
+      (e: unknown) => e instanceof InvalidImageError && e.field === 'logo',
+    );
   });
 });
 

@@ -43,7 +43,10 @@ describe(`${LocalAdGenerator.name} formats and looks`, () => {
       const metadata = await sharp(rendered.ad.png).metadata();
       assert.deepEqual([metadata.width, metadata.height, rendered.ad.width, rendered.ad.height], [width, height, width, height], format);
       const { pack } = rendered.layout;
-      assert.ok(pack.left >= 0 && pack.top >= 0 && pack.left + pack.width <= width && pack.top + pack.height <= height, `${format}: pack ${JSON.stringify(pack)}`);
+      assert.ok(
+        pack.left >= 0 && pack.top >= 0 && pack.left + pack.width <= width && pack.top + pack.height <= height,
+        `${format}: pack ${JSON.stringify(pack)}`,
+      );
     }
   });
 
@@ -58,7 +61,12 @@ describe(`${LocalAdGenerator.name} formats and looks`, () => {
   });
 
   it('keeps the pack off the subject, wherever the subject is', async () => {
-    for (const [cx, cy] of [[820, 820], [260, 820], [820, 260], [260, 260]]) {
+    for (const [cx, cy] of [
+      [820, 820],
+      [260, 820],
+      [820, 260],
+      [260, 260],
+    ]) {
       const seed = await sceneWithSubject(1080, 1080, cx, cy, 200);
       const rendered = await generator.render({ seed, brand });
       const subject = { left: cx - 200, top: cy - 200, width: 400, height: 400 };

@@ -30,7 +30,9 @@ async function gradientSeed(width: number, height: number): Promise<Buffer> {
       data.set(gradientSeedPixel(x, y, Math.max(width, height)), (y * width + x) * 3);
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /**
@@ -131,7 +133,13 @@ describe(LocalAdGenerator.name, () => {
 
   it('leaves the seed untouched away from the pack and its shadow', () => {
     const { shadow } = plain.layout;
-    for (const [x, y] of [[10, 10], [500, 300], [SIZE - 1, 0], [100, SIZE - 1], [shadow.left - 3, shadow.top - 3]]) {
+    for (const [x, y] of [
+      [10, 10],
+      [500, 300],
+      [SIZE - 1, 0],
+      [100, SIZE - 1],
+      [shadow.left - 3, shadow.top - 3],
+    ]) {
       assertPixelNear(pixelAt(plainImage, x, y), gradientSeedPixel(x, y, SIZE), 1, `seed pixel (${x},${y})`);
     }
   });
@@ -188,15 +196,16 @@ describe(LocalAdGenerator.name, () => {
         if (((x >> 3) + (y >> 3)) % 2 === 0) data.fill(220, (y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3);
       }
     }
-    const busyRight = await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toBuffer();
+    const busyRight = await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+      .png()
+      .toBuffer();
     assert.equal((await generator.render({ seed: busyRight, brand })).layout.corner, 'bottom-left');
     const mirrored = await sharp(busyRight).flop().png().toBuffer();
     assert.equal((await generator.render({ seed: mirrored, brand })).layout.corner, 'bottom-right');
   });
 
   describe('text', () => {
-    const longHeadline =
-      'WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW';
+    const longHeadline = 'WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW MMMMMMMM WWWWWWWW';
     let withHeadline: RenderedAd;
     let withCallToAction: RenderedAd;
 
@@ -213,7 +222,10 @@ describe(LocalAdGenerator.name, () => {
       assert.ok(band.height < 0.35 * SIZE, `band height ${band.height}`);
       const changed = differingPixels(await decode(withHeadline.ad.png), plainImage);
       assert.ok(changed.length > 0.2 * band.width * band.height, `only ${changed.length} pixels changed`);
-      assert.deepEqual(changed.filter(({ x, y }) => !inside(band, x, y)), []);
+      assert.deepEqual(
+        changed.filter(({ x, y }) => !inside(band, x, y)),
+        [],
+      );
     });
 
     it('changes the image only inside the call-to-action pill, clear of the pack', async () => {
@@ -221,7 +233,10 @@ describe(LocalAdGenerator.name, () => {
       assert.ok(pill !== undefined);
       const changed = differingPixels(await decode(withCallToAction.ad.png), plainImage);
       assert.ok(changed.length > 0.3 * pill.width * pill.height, `only ${changed.length} pixels changed`);
-      assert.deepEqual(changed.filter(({ x, y }) => !inside(pill, x, y)), []);
+      assert.deepEqual(
+        changed.filter(({ x, y }) => !inside(pill, x, y)),
+        [],
+      );
       const { pack } = withCallToAction.layout;
       const overlaps = pill.left < pack.left + pack.width && pack.left < pill.left + pill.width;
       assert.ok(!overlaps, `pill ${JSON.stringify(pill)} overlaps pack ${JSON.stringify(pack)}`);
@@ -241,8 +256,10 @@ describe(LocalAdGenerator.name, () => {
       }
       assert.ok(letters.length > 1000, 'headline letters were drawn');
       const { margin } = ad.layout;
-      assert.ok(Math.min(...letters) >= margin - 2 && Math.max(...letters) <= SIZE - margin + 2,
-        `letters span x=${Math.min(...letters)}..${Math.max(...letters)}, margin ${margin}`);
+      assert.ok(
+        Math.min(...letters) >= margin - 2 && Math.max(...letters) <= SIZE - margin + 2,
+        `letters span x=${Math.min(...letters)}..${Math.max(...letters)}, margin ${margin}`,
+      );
     });
 
     it('keeps a long call to action inside its pill and the canvas', async () => {
@@ -251,7 +268,10 @@ describe(LocalAdGenerator.name, () => {
       assert.ok(pill !== undefined);
       assert.ok(pill.left >= 0 && pill.top >= 0 && pill.left + pill.width <= SIZE && pill.top + pill.height <= SIZE);
       const changed = differingPixels(await decode(ad.ad.png), plainImage);
-      assert.deepEqual(changed.filter(({ x, y }) => !inside(pill, x, y)), []);
+      assert.deepEqual(
+        changed.filter(({ x, y }) => !inside(pill, x, y)),
+        [],
+      );
     });
 
     it('treats blank text as absent', async () => {
@@ -304,7 +324,9 @@ describe(LocalAdGenerator.name, () => {
     });
 
     it('a brand image with nothing but white', async () => {
-      const white = await sharp({ create: { width: 50, height: 50, channels: 3, background: '#ffffff' } }).png().toBuffer();
+      const white = await sharp({ create: { width: 50, height: 50, channels: 3, background: '#ffffff' } })
+        .png()
+        .toBuffer();
       await expectImageError({ seed, brand: white }, 'brand', /entirely white/);
     });
 

@@ -187,14 +187,20 @@ export class LocalAdGenerator implements AdGenerator {
     const saliency = await coverSaliency(cover);
     const crops = cropCandidates(cover, saliency, width, height);
     const placements = crops.map((crop) => rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined, false, request.corner));
-    const pairs = lookPairs(placements.map((p) => p.eligible.length), placements.map((p) => p.all.length));
+    const pairs = lookPairs(
+      placements.map((p) => p.eligible.length),
+      placements.map((p) => p.all.length),
+    );
     const pair = pairs[look % pairs.length];
     const mirrored = Math.floor(look / pairs.length) % 2 === 1;
     const crop = crops[pair.crop];
     let seedData = extractRgb(cover.data, cover.width, crop, width, height);
     let ranking = placements[pair.crop];
     if (mirrored) {
-      seedData = await sharp(seedData, { raw: { width, height, channels: 3 } }).flop().raw().toBuffer();
+      seedData = await sharp(seedData, { raw: { width, height, channels: 3 } })
+        .flop()
+        .raw()
+        .toBuffer();
       ranking = rankedPlacements(saliency, crop, width, height, margin, pack, headline !== undefined, true, request.corner);
     }
     const placement = ranking.all[pair.placement % ranking.all.length];
@@ -307,10 +313,7 @@ export class LocalAdGenerator implements AdGenerator {
     const height = metadata.height ?? 0;
     if (width < 1 || height < 1) throw new InvalidImageError(field, `has no pixels (${width}×${height})`);
     if (width * height > this.maxInputPixels) {
-      throw new InvalidImageError(
-        field,
-        `is ${width}×${height} = ${width * height} pixels; the limit is ${this.maxInputPixels}, downscale it first`,
-      );
+      throw new InvalidImageError(field, `is ${width}×${height} = ${width * height} pixels; the limit is ${this.maxInputPixels}, downscale it first`);
     }
   }
 
@@ -452,7 +455,10 @@ function validateDimensions(request: AdRequest): { width: number; height: number
   for (const field of ['width', 'height'] as const) {
     const value = request[field];
     if (value === undefined || !Number.isInteger(value) || value < FORMAT_SIDE_MIN || value > AD_SIZE_MAX) {
-      throw new InvalidAdRequestError(field, `must be an integer from ${FORMAT_SIDE_MIN} to ${AD_SIZE_MAX} (give width and height together), got ${String(value)}`);
+      throw new InvalidAdRequestError(
+        field,
+        `must be an integer from ${FORMAT_SIDE_MIN} to ${AD_SIZE_MAX} (give width and height together), got ${String(value)}`,
+      );
     }
   }
   return { width: request.width!, height: request.height! };
@@ -460,7 +466,8 @@ function validateDimensions(request: AdRequest): { width: number; height: number
 
 function validateLook(look: number | undefined): number {
   if (look === undefined) return 0;
-  if (!Number.isInteger(look) || look < 0 || look > LOOK_MAX) throw new InvalidAdRequestError('look', `must be an integer from 0 to ${LOOK_MAX}, got ${String(look)}`);
+  if (!Number.isInteger(look) || look < 0 || look > LOOK_MAX)
+    throw new InvalidAdRequestError('look', `must be an integer from 0 to ${LOOK_MAX}, got ${String(look)}`);
   return look;
 }
 
@@ -598,7 +605,10 @@ async function coverSaliency(cover: CoveredSeed): Promise<SaliencyMap> {
   const scale = Math.max(1, Math.round(Math.max(cover.width, cover.height) / 160));
   const w = Math.max(1, Math.round(cover.width / scale));
   const h = Math.max(1, Math.round(cover.height / scale));
-  const small = await sharp(cover.data, { raw: { width: cover.width, height: cover.height, channels: 3 } }).resize(w, h, { fit: 'fill' }).raw().toBuffer();
+  const small = await sharp(cover.data, { raw: { width: cover.width, height: cover.height, channels: 3 } })
+    .resize(w, h, { fit: 'fill' })
+    .raw()
+    .toBuffer();
   return saliencyMap(small, w, h, cover.width / w);
 }
 
@@ -793,7 +803,8 @@ const HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
 
 function validateKitColours(colours: AdBrandKit['colours']): AdBrandKit['colours'] {
   for (const name of ['primary', 'secondary', 'text'] as const) {
-    if (typeof colours?.[name] !== 'string' || !HEX_COLOUR.test(colours[name])) throw new InvalidAdRequestError(`brandKit.colours.${name}`, 'must be a hex colour #rrggbb');
+    if (typeof colours?.[name] !== 'string' || !HEX_COLOUR.test(colours[name]))
+      throw new InvalidAdRequestError(`brandKit.colours.${name}`, 'must be a hex colour #rrggbb');
   }
   return colours;
 }

@@ -39,7 +39,13 @@ function recordingSleep(): { sleep: Sleep; delays: number[] } {
 /** Records the waits of the retry policy (which really waits them: keep them short). */
 function recordingRetries(): { onRetry: (event: RetryEvent) => void; delays: number[]; events: RetryEvent[] } {
   const events: RetryEvent[] = [];
-  return { onRetry: (event) => events.push(event), events, get delays() { return events.map((e) => e.delayMs); } };
+  return {
+    onRetry: (event) => events.push(event),
+    events,
+    get delays() {
+      return events.map((e) => e.delayMs);
+    },
+  };
 }
 
 function generator(options: Partial<ReplicateAdGeneratorOptions> = {}): ReplicateAdGenerator {
@@ -81,8 +87,7 @@ function onlyPrediction(): FakePrediction {
 
 describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.name})`, () => {
   before(async () => {
-    const solid = (width: number, height: number, [r, g, b]: readonly number[]) =>
-      sharp({ create: { width, height, channels: 3, background: { r, g, b } } });
+    const solid = (width: number, height: number, [r, g, b]: readonly number[]) => sharp({ create: { width, height, channels: 3, background: { r, g, b } } });
     seed = await solid(640, 480, SEED_RGB).jpeg({ quality: 90 }).toBuffer();
     brand = await solid(300, 300, BRAND_RGB).png().toBuffer();
   });
@@ -97,7 +102,14 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
   });
 
   it('sends both images and a prompt with the subject, and returns a PNG of the requested size (sync mode)', async () => {
-    const ad = await generator().generate({ seed, brand, subject: 'golden retriever', segment: 'young urban professionals', headline: 'Fetch joy', size: 1080 });
+    const ad = await generator().generate({
+      seed,
+      brand,
+      subject: 'golden retriever',
+      segment: 'young urban professionals',
+      headline: 'Fetch joy',
+      size: 1080,
+    });
 
     assert.equal(ad.generator, 'replicate:flux-kontext-apps/multi-image-kontext-pro');
     assert.deepEqual([ad.width, ad.height], [1080, 1080]);
@@ -227,11 +239,18 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
     assert.match(notImage.message, /not a PNG, JPEG or WebP image \(starts with 3c68746d6c3e6761\)/);
 
     // An image, but of a kind the adapter does not take, is refused the same way.
-    fake.behaviour.outputOverride = { body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } }).gif().toBuffer(), contentType: 'image/gif' };
+    fake.behaviour.outputOverride = {
+      body: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } })
+        .gif()
+        .toBuffer(),
+      contentType: 'image/gif',
+    };
     assert.match((await rejection(generator().generate({ seed, brand }))).message, /not a PNG, JPEG or WebP image \(starts with 474946383961/);
 
     // A PNG cut short is a decoder error that names the format.
-    const png = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 251)), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+    const png = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 251)), { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toBuffer();
     fake.behaviour.outputOverride = { body: png.subarray(0, Math.floor(png.length / 2)), contentType: 'image/png' };
     const truncated = await rejection(generator().generate({ seed, brand }));
     assert.equal(truncated.code, 'generation_failed');
@@ -251,7 +270,10 @@ describe(`${ReplicateAdGenerator.name} (contract, against ${ReplicateFakeServer.
   });
 
   it('refuses an unreadable input image before calling Replicate', async () => {
-    await assert.rejects(generator().generate({ seed: Buffer.from('not an image'), brand }), (e: unknown) => e instanceof InvalidImageError && e.field === 'seed');
+    await assert.rejects(
+      generator().generate({ seed: Buffer.from('not an image'), brand }),
+      (e: unknown) => e instanceof InvalidImageError && e.field === 'seed',
+    );
     assert.equal(fake.requests.length, 0);
   });
 });

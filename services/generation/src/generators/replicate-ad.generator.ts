@@ -207,10 +207,7 @@ export class ReplicateAdGenerator implements AdGenerator {
     const prompt = request.promptTemplate
       ? request.promptTemplate.replaceAll('{subject}', request.subject ?? 'the subject').replaceAll('{segment}', request.segment ?? 'everyone')
       : buildAdPrompt(request, width === height ? 'square' : width > height ? 'landscape' : 'portrait');
-    const [seed, brand] = await Promise.all([
-      this.toDataUri(request.seed, 'seed', 'jpeg'),
-      this.toDataUri(request.brand, 'brand', 'png'),
-    ]);
+    const [seed, brand] = await Promise.all([this.toDataUri(request.seed, 'seed', 'jpeg'), this.toDataUri(request.brand, 'brand', 'png')]);
     const input: PreparedInput = {
       prompt,
       input_image_1: seed,
@@ -246,7 +243,8 @@ export class ReplicateAdGenerator implements AdGenerator {
         prediction = await client.predictions.get(prediction.id);
       }
       if (prediction.status !== 'succeeded') {
-        const reason = prediction.status === 'failed' ? `failed: ${describeUnknown(prediction.error) || 'no reason given'}` : `was ${prediction.status} on Replicate`;
+        const reason =
+          prediction.status === 'failed' ? `failed: ${describeUnknown(prediction.error) || 'no reason given'}` : `was ${prediction.status} on Replicate`;
         throw new GenerationFailedError(`prediction ${prediction.id} of ${this.name} ${reason}`);
       }
       const bytes = await this.download(firstOutput(prediction), op);
@@ -327,7 +325,9 @@ export class ReplicateAdGenerator implements AdGenerator {
       }
       if (attempt >= this.maxAttempts) throw new UpstreamUnavailableError(`Replicate ${what} ${failure} (gave up after ${attempt} attempts)`);
       if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryDelayMs) {
-        throw new UpstreamUnavailableError(`Replicate ${what} ${failure} and asked to retry after ${retryAfterMs} ms, longer than the ${this.maxRetryDelayMs} ms we wait`);
+        throw new UpstreamUnavailableError(
+          `Replicate ${what} ${failure} and asked to retry after ${retryAfterMs} ms, longer than the ${this.maxRetryDelayMs} ms we wait`,
+        );
       }
       const delay = retryAfterMs ?? Math.min(this.maxRetryDelayMs, this.retryBaseDelayMs * 2 ** (attempt - 1));
       if (performance.now() + delay >= op.deadlineAt) {
@@ -403,9 +403,14 @@ export class ReplicateAdGenerator implements AdGenerator {
     if (error instanceof ServiceError || error instanceof InvalidAdRequestError) return error;
     if (error instanceof CircuitOpenError) {
       const wait = error.retryAfterMs > 0 ? `try again in ${Math.ceil(error.retryAfterMs / 1000)} s` : 'a trial request is running, try again shortly';
-      return new ServiceError(503, 'generator_unavailable', `the image generator (${this.name}) is unavailable after ${error.consecutiveFailures} consecutive failures; ${wait}`);
+      return new ServiceError(
+        503,
+        'generator_unavailable',
+        `the image generator (${this.name}) is unavailable after ${error.consecutiveFailures} consecutive failures; ${wait}`,
+      );
     }
-    if (error instanceof UpstreamUnavailableError) return new ServiceError(503, 'generator_unavailable', `the image generator is unavailable: ${error.message}`);
+    if (error instanceof UpstreamUnavailableError)
+      return new ServiceError(503, 'generator_unavailable', `the image generator is unavailable: ${error.message}`);
     if (error instanceof DeadlineExceededError) return new ServiceError(504, 'generator_timeout', error.message);
     if (error instanceof GenerationFailedError) return new ServiceError(502, 'generation_failed', `the image generator failed: ${error.message}`);
     const status = apiErrorStatus(error);
@@ -413,7 +418,11 @@ export class ReplicateAdGenerator implements AdGenerator {
       return new ServiceError(500, 'generator_misconfigured', `Replicate refused the API token (${status}): set a valid REPLICATE_API_TOKEN`);
     }
     if (status === 404) {
-      return new ServiceError(500, 'generator_misconfigured', `Replicate has no model ${this.version ?? this.model} (404): check REPLICATE_MODEL / REPLICATE_MODEL_VERSION`);
+      return new ServiceError(
+        500,
+        'generator_misconfigured',
+        `Replicate has no model ${this.version ?? this.model} (404): check REPLICATE_MODEL / REPLICATE_MODEL_VERSION`,
+      );
     }
     if (status !== undefined) {
       return new ServiceError(502, 'generator_rejected_request', `Replicate refused the prediction (${status}): ${describeUnknown(error).slice(0, 400)}`);
@@ -427,7 +436,10 @@ export class ReplicateAdGenerator implements AdGenerator {
  * product to place. User text is quoted and stripped of quotes/control characters so it cannot
  * restructure the instruction.
  */
-export function buildAdPrompt(request: Pick<AdRequest, 'subject' | 'segment' | 'headline' | 'callToAction' | 'brandKit'>, shape: 'square' | 'portrait' | 'landscape' = 'square'): string {
+export function buildAdPrompt(
+  request: Pick<AdRequest, 'subject' | 'segment' | 'headline' | 'callToAction' | 'brandKit'>,
+  shape: 'square' | 'portrait' | 'landscape' = 'square',
+): string {
   const subject = validateText(request.subject, 'subject', SUBJECT_MAX_CHARS);
   const segment = validateText(request.segment, 'segment', SEGMENT_MAX_CHARS);
   const headline = validateText(request.headline, 'headline', HEADLINE_MAX_CHARS);
@@ -441,8 +453,14 @@ export function buildAdPrompt(request: Pick<AdRequest, 'subject' | 'segment' | '
   if (segment) lines.push(`The ad is for ${segment}: match the mood and styling to that audience.`);
   // The brand kit's colours are the only part of it a prompt can carry (a model cannot take a font file; the logo is not a third input).
   const colours = brandColours(request.brandKit);
-  if (headline) lines.push(`Render the headline "${headline}" in clean, legible type near the top, without covering ${hero}${colours ? `, in the colour ${colours.text}` : ''}.`);
-  if (callToAction) lines.push(`Add a call-to-action button reading "${callToAction}" near the product${colours ? `, the button in ${colours.primary} with its label in ${colours.secondary}` : ''}.`);
+  if (headline)
+    lines.push(
+      `Render the headline "${headline}" in clean, legible type near the top, without covering ${hero}${colours ? `, in the colour ${colours.text}` : ''}.`,
+    );
+  if (callToAction)
+    lines.push(
+      `Add a call-to-action button reading "${callToAction}" near the product${colours ? `, the button in ${colours.primary} with its label in ${colours.secondary}` : ''}.`,
+    );
   if (colours && !headline && !callToAction) lines.push(`Where the styling allows, echo the brand colours ${colours.primary} and ${colours.secondary}.`);
   if (!headline && !callToAction) lines.push('Do not add any text other than what is printed on the product.');
   return lines.join(' ');
@@ -491,7 +509,8 @@ const NOT_AN_IMAGE = /unsupported image format|Input Buffer is empty/;
  * page or a file of another kind is reported as such, not as a decoder error.
  */
 async function toSizedPng(bytes: Buffer, targetWidth: number, targetHeight: number, id: string): Promise<Buffer> {
-  const notAnImage = () => new GenerationFailedError(`output of prediction ${id} is not a PNG, JPEG or WebP image (starts with ${bytes.subarray(0, 8).toString('hex') || 'nothing'})`);
+  const notAnImage = () =>
+    new GenerationFailedError(`output of prediction ${id} is not a PNG, JPEG or WebP image (starts with ${bytes.subarray(0, 8).toString('hex') || 'nothing'})`);
   let format: string | undefined;
   try {
     const { format: read, width, height } = await sharp(bytes, { limitInputPixels: MAX_OUTPUT_PIXELS }).metadata();

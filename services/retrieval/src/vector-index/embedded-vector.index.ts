@@ -7,8 +7,17 @@ import { AppendLog, encodeFrame, floatsOffsetOf, Frame, FrameKind, MAX_FRAME_BYT
 import { RecordSections, RecordTable } from './record-table';
 import { MAX_DIMENSION, VectorColumn } from './vector-column';
 import {
-  DEFAULT_VECTOR_DIMENSIONS, IndexedPayload, SearchFilter, VECTOR_NAMES,
-  VectorHit, VectorIndex, VectorIndexDimensions, VectorIndexInputError, VectorName, VectorQuery, VectorRecord,
+  DEFAULT_VECTOR_DIMENSIONS,
+  IndexedPayload,
+  SearchFilter,
+  VECTOR_NAMES,
+  VectorHit,
+  VectorIndex,
+  VectorIndexDimensions,
+  VectorIndexInputError,
+  VectorName,
+  VectorQuery,
+  VectorRecord,
 } from './vector-index.port';
 
 export interface EmbeddedVectorIndexOptions {
@@ -71,7 +80,22 @@ const DEFAULT_COMPACTION_MAX_BYTES = 512 * 1024 * 1024;
 /** File ids of the full-precision rows' locations. */
 const SNAPSHOT_ID = 0;
 const LOG_ID = 1;
-const RECORD_SECTIONS = ['ids', 'idStart', 'idHash', 'idSlots', 'tenantNames', 'tagNames', 'tenant', 'kind', 'tagStart', 'tagCodes', 'payloadStart', 'payloads', 'rowClip', 'rowCaption'] as const;
+const RECORD_SECTIONS = [
+  'ids',
+  'idStart',
+  'idHash',
+  'idSlots',
+  'tenantNames',
+  'tagNames',
+  'tenant',
+  'kind',
+  'tagStart',
+  'tagCodes',
+  'payloadStart',
+  'payloads',
+  'rowClip',
+  'rowCaption',
+] as const;
 
 /**
  * An in-process vector index with exact cosine search (see VectorColumn), persisted as a
@@ -115,27 +139,34 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const logPath = join(opts.dir, LOG_FILE);
     const snapshot = await openIfExists(() => SnapshotReader.open<SnapshotMeta>(snapshotPath));
     const legacySnapshot = snapshot === 'other';
-    const persisted = snapshot === undefined ? undefined
-      : legacySnapshot ? await headerDimensions(snapshotPath) : snapshotDimensions(snapshot);
+    const persisted = snapshot === undefined ? undefined : legacySnapshot ? await headerDimensions(snapshotPath) : snapshotDimensions(snapshot);
     const logDimensions = await headerDimensions(logPath);
     if (persisted && logDimensions && !sameDimensions(persisted, logDimensions)) {
       if (snapshot instanceof SnapshotReader) await snapshot.close();
-      throw new Error(`index at ${opts.dir} is inconsistent: its snapshot holds clip=${persisted.clip}, caption=${persisted.caption} ` +
-        `vectors and its log clip=${logDimensions.clip}, caption=${logDimensions.caption}. Restore the directory from backup.`);
+      throw new Error(
+        `index at ${opts.dir} is inconsistent: its snapshot holds clip=${persisted.clip}, caption=${persisted.caption} ` +
+          `vectors and its log clip=${logDimensions.clip}, caption=${logDimensions.caption}. Restore the directory from backup.`,
+      );
     }
     const stored = persisted ?? logDimensions;
     for (const found of [persisted, logDimensions]) {
       if (opts.dimensions && found && !sameDimensions(opts.dimensions, found)) {
         if (snapshot instanceof SnapshotReader) await snapshot.close();
-        throw new Error(`index at ${opts.dir} holds clip=${found.clip}, caption=${found.caption} vectors; ` +
-          `it was opened with clip=${opts.dimensions.clip}, caption=${opts.dimensions.caption}. Open it with the stored ` +
-          'dimensions or use another directory.');
+        throw new Error(
+          `index at ${opts.dir} holds clip=${found.clip}, caption=${found.caption} vectors; ` +
+            `it was opened with clip=${opts.dimensions.clip}, caption=${opts.dimensions.caption}. Open it with the stored ` +
+            'dimensions or use another directory.',
+        );
       }
     }
     const dimensions = opts.dimensions ?? stored ?? { ...DEFAULT_VECTOR_DIMENSIONS };
-    const index = new EmbeddedVectorIndex(opts.dir, dimensions, opts.syncWrites ?? true,
+    const index = new EmbeddedVectorIndex(
+      opts.dir,
+      dimensions,
+      opts.syncWrites ?? true,
       { min: opts.compactionMinBytes ?? DEFAULT_COMPACTION_MIN_BYTES, max: opts.compactionMaxBytes ?? DEFAULT_COMPACTION_MAX_BYTES },
-      { snapshotRecords: 0, logFrames: 0, discardedLogBytes: 0 });
+      { snapshotRecords: 0, logFrames: 0, discardedLogBytes: 0 },
+    );
     try {
       if (snapshot instanceof SnapshotReader) {
         await index.loadSnapshot(snapshot);
@@ -160,8 +191,10 @@ export class EmbeddedVectorIndex implements VectorIndex {
     if (prepared.length === 0) return;
     const frame = encodeUpsert(prepared, this.columns);
     if (frame.length > MAX_FRAME_BYTES) {
-      throw new VectorIndexInputError(`upsert of ${prepared.length} records takes ${frame.length} bytes, over the ` +
-        `${MAX_FRAME_BYTES}-byte limit of one log frame: send at most ${Math.floor(prepared.length * MAX_FRAME_BYTES / frame.length)} records per call`);
+      throw new VectorIndexInputError(
+        `upsert of ${prepared.length} records takes ${frame.length} bytes, over the ` +
+          `${MAX_FRAME_BYTES}-byte limit of one log frame: send at most ${Math.floor((prepared.length * MAX_FRAME_BYTES) / frame.length)} records per call`,
+      );
     }
     await this.mutate(frame, (at) => this.applyUpsert(prepared, LOG_ID, at + floatsOffsetOf(frame)));
   }
@@ -194,7 +227,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const tenantCode = this.records.tenants.find(filter.tenant);
     if (tenantCode === undefined) return [];
     const accept = this.records.acceptor(filter);
-    return this.columns[using].search(unit, tenantCode, accept, limit, (owner) => this.records.idAt(owner))
+    return this.columns[using]
+      .search(unit, tenantCode, accept, limit, (owner) => this.records.idAt(owner))
       .map(({ owner, score }) => ({ id: this.records.idAt(owner), score, payload: this.records.payload(owner) }));
   }
 
@@ -257,7 +291,9 @@ export class EmbeddedVectorIndex implements VectorIndex {
         await writer.stream(`${name}.floats`, this.columns[name].fullPrecisionChunks(readAt), false);
       }
       written = await writer.finish<SnapshotMeta>({
-        format: SNAPSHOT_FORMAT, dimensions: this.dimensions, records: this.records.size,
+        format: SNAPSHOT_FORMAT,
+        dimensions: this.dimensions,
+        records: this.records.size,
         rows: { clip: this.columns.clip.size, caption: this.columns.caption.size },
       });
     } catch (error) {
@@ -350,8 +386,12 @@ export class EmbeddedVectorIndex implements VectorIndex {
     const n = meta.records;
     const counts = [sections.tenant, sections.kind, sections.idHash, sections.rowClip, sections.rowCaption].map((a) => a.length);
     const slots = sections.idSlots.length;
-    if (counts.some((c) => c !== n) || [sections.idStart, sections.tagStart, sections.payloadStart].some((a) => a.length !== n + 1) ||
-      slots < 2 * n || (slots & (slots - 1)) !== 0) {
+    if (
+      counts.some((c) => c !== n) ||
+      [sections.idStart, sections.tagStart, sections.payloadStart].some((a) => a.length !== n + 1) ||
+      slots < 2 * n ||
+      (slots & (slots - 1)) !== 0
+    ) {
       throw new Error(`snapshot ${snapshot.path} is damaged (its record sections disagree on the number of records)`);
     }
     this.records = RecordTable.fromSections(sections);
@@ -361,8 +401,15 @@ export class EmbeddedVectorIndex implements VectorIndex {
       if (floats.length !== rows * this.columns[name].fullPrecisionRowBytes) {
         throw new Error(`snapshot ${snapshot.path} is damaged (section ${name}.floats does not hold ${rows} rows)`);
       }
-      await this.columns[name].load(rows, name, snapshot, (owner) => this.records.tenantCode(owner), SNAPSHOT_ID, floats.offset,
-        meta.format === 2 ? 'separate-detail' : 'current');
+      await this.columns[name].load(
+        rows,
+        name,
+        snapshot,
+        (owner) => this.records.tenantCode(owner),
+        SNAPSHOT_ID,
+        floats.offset,
+        meta.format === 2 ? 'separate-detail' : 'current',
+      );
     }
   }
 
@@ -376,21 +423,25 @@ export class EmbeddedVectorIndex implements VectorIndex {
       if (frame.kind === FrameKind.Upsert) this.applyUpsert(decodeUpsert(frame, this.columns), SNAPSHOT_ID, at + frame.floatsAt);
     });
     if (first !== FrameKind.Header || last !== FrameKind.SnapshotEnd || read.discardedBytes > 0) {
-      throw new Error(`snapshot ${path} is damaged (it is written to a temporary file and renamed, so this is not ` +
-        'a torn write). Restore it from backup, or delete it and wal.log to start an empty index.');
+      throw new Error(
+        `snapshot ${path} is damaged (it is written to a temporary file and renamed, so this is not ` +
+          'a torn write). Restore it from backup, or delete it and wal.log to start an empty index.',
+      );
     }
   }
 
   private async replayLog(logPath: string): Promise<void> {
     let frames = 0;
     let headed = false;
-    const read = await openIfExists(() => readFrames(logPath, (frame, at) => {
-      if (frames++ === 0) {
-        headed = frame.kind === FrameKind.Header;
-        return headed;
-      }
-      this.replayLogFrame(frame, at);
-    }));
+    const read = await openIfExists(() =>
+      readFrames(logPath, (frame, at) => {
+        if (frames++ === 0) {
+          headed = frame.kind === FrameKind.Header;
+          return headed;
+        }
+        this.replayLogFrame(frame, at);
+      }),
+    );
     let logBytes: number;
     if (read && headed) {
       this.recovery.logFrames = frames - 1;
@@ -474,10 +525,12 @@ async function openIfExists<T>(read: () => Promise<T>): Promise<T | undefined> {
 /** The dimensions in the header frame that starts a log (or a format-1 snapshot), if any. */
 async function headerDimensions(path: string): Promise<VectorIndexDimensions | undefined> {
   let first: Frame | undefined;
-  await openIfExists(() => readFrames(path, (frame) => {
-    first = frame;
-    return false;
-  }));
+  await openIfExists(() =>
+    readFrames(path, (frame) => {
+      first = frame;
+      return false;
+    }),
+  );
   if (first?.kind !== FrameKind.Header) return undefined;
   const header = first.header as { format: number; dimensions: VectorIndexDimensions };
   if (header.format !== FORMAT_VERSION) {

@@ -37,7 +37,10 @@ export class SnapshotWriter {
   private at = 0;
   private readonly sections: Record<string, SnapshotSection> = {};
 
-  private constructor(private readonly path: string, private readonly file: FileHandle) {}
+  private constructor(
+    private readonly path: string,
+    private readonly file: FileHandle,
+  ) {}
 
   static async create(path: string): Promise<SnapshotWriter> {
     const writer = new SnapshotWriter(path, await open(`${path}.tmp`, 'w'));
@@ -95,7 +98,12 @@ export class SnapshotWriter {
 }
 
 export class SnapshotReader<M> {
-  private constructor(readonly path: string, readonly file: FileHandle, readonly footer: SnapshotFooter<M>, readonly bytes: number) {}
+  private constructor(
+    readonly path: string,
+    readonly file: FileHandle,
+    readonly footer: SnapshotFooter<M>,
+    readonly bytes: number,
+  ) {}
 
   /**
    * Opens a snapshot written by SnapshotWriter. Returns 'other' for a file that does not start
@@ -176,8 +184,10 @@ export class SnapshotReader<M> {
 }
 
 function damaged(path: string, why: string): Error {
-  return new Error(`snapshot ${path} is damaged (${why}). It is written to a temporary file and renamed, so this is not ` +
-    'a torn write: restore it from backup, or delete it and wal.log to start an empty index.');
+  return new Error(
+    `snapshot ${path} is damaged (${why}). It is written to a temporary file and renamed, so this is not ` +
+      'a torn write: restore it from backup, or delete it and wal.log to start an empty index.',
+  );
 }
 
 function bytesOf(view: ArrayBufferView): Uint8Array {

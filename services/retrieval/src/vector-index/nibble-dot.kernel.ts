@@ -23,14 +23,22 @@ const BLOCK_BYTES = BLOCK_DIMENSIONS / 2;
 const WASM_PAGE_BYTES = 65536;
 
 const SIMD = {
-  v128Load: 0x00, i16x8Splat: 0x10, i32x4ExtractLane: 0x1b, v128And: 0x4e,
-  i16x8ShrU: 0x8d, i32x4Add: 0xae, i32x4DotI16x8S: 0xba,
+  v128Load: 0x00,
+  i16x8Splat: 0x10,
+  i32x4ExtractLane: 0x1b,
+  v128And: 0x4e,
+  i16x8ShrU: 0x8d,
+  i32x4Add: 0xae,
+  i32x4DotI16x8S: 0xba,
 } as const;
 
 const addTo = (local: number, amount: number[]): number[] => [...get(local), ...amount, OP.i32Add, ...set(local)];
 const load128 = (offset: number): number[] => simd(SIMD.v128Load, 0, ...uleb(offset));
-const funcType = (params: number, results: number): number[] =>
-  [OP.funcType, ...vec(new Array<number[]>(params).fill([OP.i32])), ...vec(new Array<number[]>(results).fill([OP.i32]))];
+const funcType = (params: number, results: number): number[] => [
+  OP.funcType,
+  ...vec(new Array<number[]>(params).fill([OP.i32])),
+  ...vec(new Array<number[]>(results).fill([OP.i32])),
+];
 const funcBody = (locals: number[][], body: number[]): number[] => {
   const code = [...vec(locals), ...body, OP.end];
   return [...uleb(code.length), ...code];
@@ -47,52 +55,113 @@ function rowDotBody(): number[] {
     ...(k === 3 ? [] : [...get(MASK), ...simd(SIMD.v128And)]),
   ];
   const block = (acc: number, rowOffset: number, queryOffset: number): number[] => [
-    ...get(ROW), ...load128(rowOffset), ...set(BYTES),
+    ...get(ROW),
+    ...load128(rowOffset),
+    ...set(BYTES),
     ...[0, 1, 2, 3].flatMap((k) => [
-      ...get(acc), ...nibble(k), ...get(QUERY), ...load128(queryOffset + 16 * k),
-      ...simd(SIMD.i32x4DotI16x8S), ...simd(SIMD.i32x4Add), ...set(acc),
+      ...get(acc),
+      ...nibble(k),
+      ...get(QUERY),
+      ...load128(queryOffset + 16 * k),
+      ...simd(SIMD.i32x4DotI16x8S),
+      ...simd(SIMD.i32x4Add),
+      ...set(acc),
     ]),
   ];
-  return funcBody([[1, OP.i32], [4, OP.v128]], [
-    ...i32(0x0f), ...simd(SIMD.i16x8Splat), ...set(MASK),
-    ...get(ROW), ...get(BLOCKS), ...i32(4), OP.i32Shl, OP.i32Add, ...set(END),
-    OP.loop, OP.noResult,
-    // Two blocks per iteration, one accumulator each, so their additions do not wait on each other.
-    ...block(ACC0, 0, 0),
-    ...block(ACC1, BLOCK_BYTES, BLOCK_DIMENSIONS * 2),
-    ...addTo(ROW, i32(2 * BLOCK_BYTES)),
-    ...addTo(QUERY, i32(2 * BLOCK_DIMENSIONS * 2)),
-    ...get(ROW), ...get(END), OP.i32LtU, OP.brIf, 0,
-    OP.end,
-    ...get(ACC0), ...get(ACC1), ...simd(SIMD.i32x4Add), ...set(ACC0),
-    ...get(ACC0), ...simd(SIMD.i32x4ExtractLane, 0),
-    ...get(ACC0), ...simd(SIMD.i32x4ExtractLane, 1), OP.i32Add,
-    ...get(ACC0), ...simd(SIMD.i32x4ExtractLane, 2), OP.i32Add,
-    ...get(ACC0), ...simd(SIMD.i32x4ExtractLane, 3), OP.i32Add,
-  ]);
+  return funcBody(
+    [
+      [1, OP.i32],
+      [4, OP.v128],
+    ],
+    [
+      ...i32(0x0f),
+      ...simd(SIMD.i16x8Splat),
+      ...set(MASK),
+      ...get(ROW),
+      ...get(BLOCKS),
+      ...i32(4),
+      OP.i32Shl,
+      OP.i32Add,
+      ...set(END),
+      OP.loop,
+      OP.noResult,
+      // Two blocks per iteration, one accumulator each, so their additions do not wait on each other.
+      ...block(ACC0, 0, 0),
+      ...block(ACC1, BLOCK_BYTES, BLOCK_DIMENSIONS * 2),
+      ...addTo(ROW, i32(2 * BLOCK_BYTES)),
+      ...addTo(QUERY, i32(2 * BLOCK_DIMENSIONS * 2)),
+      ...get(ROW),
+      ...get(END),
+      OP.i32LtU,
+      OP.brIf,
+      0,
+      OP.end,
+      ...get(ACC0),
+      ...get(ACC1),
+      ...simd(SIMD.i32x4Add),
+      ...set(ACC0),
+      ...get(ACC0),
+      ...simd(SIMD.i32x4ExtractLane, 0),
+      ...get(ACC0),
+      ...simd(SIMD.i32x4ExtractLane, 1),
+      OP.i32Add,
+      ...get(ACC0),
+      ...simd(SIMD.i32x4ExtractLane, 2),
+      OP.i32Add,
+      ...get(ACC0),
+      ...simd(SIMD.i32x4ExtractLane, 3),
+      OP.i32Add,
+    ],
+  );
 }
 
 /** scanTenant(rows, stride, tenants, count, tenant, query, blocks, out): out[r] = rowDot or SKIPPED_ROW. */
 function scanTenantBody(): number[] {
   const [ROWS, STRIDE, TENANTS, COUNT, TENANT, QUERY, BLOCKS, OUT] = [0, 1, 2, 3, 4, 5, 6, 7];
-  return funcBody([], [
-    OP.block, OP.noResult, OP.loop, OP.noResult,
-    ...get(COUNT), OP.i32Eqz, OP.brIf, 1,
-    ...get(OUT),
-    ...get(TENANTS), OP.i32Load, 2, 0, ...get(TENANT), OP.i32Eq,
-    OP.if, OP.i32,
-    ...get(ROWS), ...get(QUERY), ...get(BLOCKS), OP.call, 0,
-    OP.else,
-    ...i32(SKIPPED_ROW),
-    OP.end,
-    OP.i32Store, 2, 0,
-    ...addTo(ROWS, get(STRIDE)),
-    ...addTo(TENANTS, i32(4)),
-    ...addTo(OUT, i32(4)),
-    ...get(COUNT), ...i32(1), OP.i32Sub, ...set(COUNT),
-    OP.br, 0,
-    OP.end, OP.end,
-  ]);
+  return funcBody(
+    [],
+    [
+      OP.block,
+      OP.noResult,
+      OP.loop,
+      OP.noResult,
+      ...get(COUNT),
+      OP.i32Eqz,
+      OP.brIf,
+      1,
+      ...get(OUT),
+      ...get(TENANTS),
+      OP.i32Load,
+      2,
+      0,
+      ...get(TENANT),
+      OP.i32Eq,
+      OP.if,
+      OP.i32,
+      ...get(ROWS),
+      ...get(QUERY),
+      ...get(BLOCKS),
+      OP.call,
+      0,
+      OP.else,
+      ...i32(SKIPPED_ROW),
+      OP.end,
+      OP.i32Store,
+      2,
+      0,
+      ...addTo(ROWS, get(STRIDE)),
+      ...addTo(TENANTS, i32(4)),
+      ...addTo(OUT, i32(4)),
+      ...get(COUNT),
+      ...i32(1),
+      OP.i32Sub,
+      ...set(COUNT),
+      OP.br,
+      0,
+      OP.end,
+      OP.end,
+    ],
+  );
 }
 
 /**
@@ -103,29 +172,83 @@ function scanTenantBody(): number[] {
 function scanPairBody(): number[] {
   const [ROWS, STRIDE, LIST, COUNT, QUERY, BLOCKS, OUT_HIGH, OUT_LOW] = [0, 1, 2, 3, 4, 5, 6, 7];
   const ADDRESS = 8;
-  return funcBody([[1, OP.i32]], [
-    OP.block, OP.noResult, OP.loop, OP.noResult,
-    ...get(COUNT), OP.i32Eqz, OP.brIf, 1,
-    ...get(ROWS), ...get(LIST), OP.i32Load, 2, 0, ...get(STRIDE), OP.i32Mul, OP.i32Add, ...set(ADDRESS),
-    ...get(OUT_HIGH), ...get(ADDRESS), ...get(QUERY), ...get(BLOCKS), OP.call, 0, OP.i32Store, 2, 0,
-    ...get(OUT_LOW), ...get(ADDRESS), ...get(BLOCKS), ...i32(4), OP.i32Shl, OP.i32Add, ...get(QUERY), ...get(BLOCKS), OP.call, 0,
-    OP.i32Store, 2, 0,
-    ...addTo(LIST, i32(4)),
-    ...addTo(OUT_HIGH, i32(4)),
-    ...addTo(OUT_LOW, i32(4)),
-    ...get(COUNT), ...i32(1), OP.i32Sub, ...set(COUNT),
-    OP.br, 0,
-    OP.end, OP.end,
-  ]);
+  return funcBody(
+    [[1, OP.i32]],
+    [
+      OP.block,
+      OP.noResult,
+      OP.loop,
+      OP.noResult,
+      ...get(COUNT),
+      OP.i32Eqz,
+      OP.brIf,
+      1,
+      ...get(ROWS),
+      ...get(LIST),
+      OP.i32Load,
+      2,
+      0,
+      ...get(STRIDE),
+      OP.i32Mul,
+      OP.i32Add,
+      ...set(ADDRESS),
+      ...get(OUT_HIGH),
+      ...get(ADDRESS),
+      ...get(QUERY),
+      ...get(BLOCKS),
+      OP.call,
+      0,
+      OP.i32Store,
+      2,
+      0,
+      ...get(OUT_LOW),
+      ...get(ADDRESS),
+      ...get(BLOCKS),
+      ...i32(4),
+      OP.i32Shl,
+      OP.i32Add,
+      ...get(QUERY),
+      ...get(BLOCKS),
+      OP.call,
+      0,
+      OP.i32Store,
+      2,
+      0,
+      ...addTo(LIST, i32(4)),
+      ...addTo(OUT_HIGH, i32(4)),
+      ...addTo(OUT_LOW, i32(4)),
+      ...get(COUNT),
+      ...i32(1),
+      OP.i32Sub,
+      ...set(COUNT),
+      OP.br,
+      0,
+      OP.end,
+      OP.end,
+    ],
+  );
 }
 
 function assembleModule(): Uint8Array<ArrayBuffer> {
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([funcType(3, 1), funcType(8, 0)])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
     ...section(3, vec([[0], [1], [1]])),
-    ...section(7, vec([[...name('scanTenant'), 0x00, 1], [...name('scanPair'), 0x00, 2]])),
+    ...section(
+      7,
+      vec([
+        [...name('scanTenant'), 0x00, 1],
+        [...name('scanPair'), 0x00, 2],
+      ]),
+    ),
     ...section(10, vec([rowDotBody(), scanTenantBody(), scanPairBody()])),
   ];
   return new Uint8Array(bytes);
@@ -138,8 +261,7 @@ function nibbleDotModule(): WebAssembly.Module {
 }
 
 interface NibbleDotExports {
-  scanTenant(rows: number, stride: number, tenants: number, count: number, tenant: number,
-    query: number, blocks: number, out: number): void;
+  scanTenant(rows: number, stride: number, tenants: number, count: number, tenant: number, query: number, blocks: number, out: number): void;
   scanPair(rows: number, stride: number, list: number, n: number, query: number, blocks: number, outHigh: number, outLow: number): void;
 }
 
@@ -173,7 +295,10 @@ export class NibbleRowStore {
   private listView!: Int32Array;
   private detailOut!: Record<DetailPlane, Int32Array>;
 
-  constructor(readonly dimension: number, initialCapacity = 1024) {
+  constructor(
+    readonly dimension: number,
+    initialCapacity = 1024,
+  ) {
     this.blocks = 2 * Math.ceil(dimension / (2 * BLOCK_DIMENSIONS)); // the kernel does blocks in pairs
     this.rowBytes = this.blocks * BLOCK_BYTES;
     this.queryBytes = this.blocks * BLOCK_DIMENSIONS * 2;
@@ -270,7 +395,13 @@ export class NibbleRowStore {
 
   private resize(capacity: number, liveRows: number): void {
     const sizes: Record<Region, number> = {
-      tenants: capacity * 4, coarse: capacity * this.rowBytes, detail: 2 * capacity * this.rowBytes, out: capacity * 4, list: capacity * 4, highOut: capacity * 4, lowOut: capacity * 4,
+      tenants: capacity * 4,
+      coarse: capacity * this.rowBytes,
+      detail: 2 * capacity * this.rowBytes,
+      out: capacity * 4,
+      list: capacity * 4,
+      highOut: capacity * 4,
+      lowOut: capacity * 4,
     };
     const rowBytes = liveRows * this.rowBytes;
     const live: Partial<Record<Region, number>> = { tenants: liveRows * 4, coarse: rowBytes, detail: 2 * rowBytes };

@@ -5,8 +5,17 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
-  ASSET_ID_PAYLOAD_KEY, QdrantConnection, QdrantVectorIndex, QdrantVectorIndexError, aliasName, collectionName, dropIndex,
-  pointIdOf, reindexInto, swapAlias, uuidV5,
+  ASSET_ID_PAYLOAD_KEY,
+  QdrantConnection,
+  QdrantVectorIndex,
+  QdrantVectorIndexError,
+  aliasName,
+  collectionName,
+  dropIndex,
+  pointIdOf,
+  reindexInto,
+  swapAlias,
+  uuidV5,
 } from './qdrant-vector.index';
 import { describeVectorIndexContract, randomVector, rng, testId } from './vector-index.contract';
 import { VectorIndexDimensions, VectorIndexInputError, VectorRecord } from './vector-index.port';
@@ -22,9 +31,7 @@ const REPO_ROOT = resolve(__dirname, '../../../..');
 const SHIM_SCRIPT = join(REPO_ROOT, 'scripts/infra/qdrant-shim.sh');
 const SHIM_CACHE = join(REPO_ROOT, '.cache/retrieval-qdrant-spec');
 const realServer = process.env.QDRANT_URL;
-const BACKEND = realServer
-  ? `a real Qdrant at ${realServer}`
-  : 'the qdrant-edge shim — no Qdrant server can run here';
+const BACKEND = realServer ? `a real Qdrant at ${realServer}` : 'the qdrant-edge shim — no Qdrant server can run here';
 /** Small vectors keep 600-point batches fast over JSON; the shape (named, cosine) is what matters. */
 const DIMS: VectorIndexDimensions = { clip: 64, caption: 48 };
 /** First run may pip-install qdrant-edge-py into the shared infra venv. */
@@ -49,28 +56,34 @@ async function runShimScript(command: 'install' | 'start' | 'stop', env: NodeJS.
   }
 }
 
-before(async () => {
-  if (realServer) {
-    connection = { url: realServer, apiKey: process.env.QDRANT_API_KEY, timeoutMs: 30_000 };
-    return;
-  }
-  // The shared venv is installed once through the default cache; our own cache dir links to it.
-  await runShimScript('install', process.env, SHIM_START_TIMEOUT_MS);
-  const port = await unusedPort();
-  shimEnv = { ...process.env, ADSEED_INFRA_CACHE: SHIM_CACHE, ADSEED_QDRANT_PORT: String(port) };
-  // A shim left by a killed run: stop it by its recorded pid before wiping its directory.
-  await runShimScript('stop', shimEnv, 30_000);
-  await rm(SHIM_CACHE, { recursive: true, force: true });
-  await mkdir(SHIM_CACHE, { recursive: true });
-  await symlink(join(REPO_ROOT, '.cache/infra/venv'), join(SHIM_CACHE, 'venv'));
-  await runShimScript('start', shimEnv, SHIM_START_TIMEOUT_MS);
-  connection = { url: `http://127.0.0.1:${port}`, timeoutMs: 30_000 };
-}, { timeout: SHIM_START_TIMEOUT_MS + 60_000 });
+before(
+  async () => {
+    if (realServer) {
+      connection = { url: realServer, apiKey: process.env.QDRANT_API_KEY, timeoutMs: 30_000 };
+      return;
+    }
+    // The shared venv is installed once through the default cache; our own cache dir links to it.
+    await runShimScript('install', process.env, SHIM_START_TIMEOUT_MS);
+    const port = await unusedPort();
+    shimEnv = { ...process.env, ADSEED_INFRA_CACHE: SHIM_CACHE, ADSEED_QDRANT_PORT: String(port) };
+    // A shim left by a killed run: stop it by its recorded pid before wiping its directory.
+    await runShimScript('stop', shimEnv, 30_000);
+    await rm(SHIM_CACHE, { recursive: true, force: true });
+    await mkdir(SHIM_CACHE, { recursive: true });
+    await symlink(join(REPO_ROOT, '.cache/infra/venv'), join(SHIM_CACHE, 'venv'));
+    await runShimScript('start', shimEnv, SHIM_START_TIMEOUT_MS);
+    connection = { url: `http://127.0.0.1:${port}`, timeoutMs: 30_000 };
+  },
+  { timeout: SHIM_START_TIMEOUT_MS + 60_000 },
+);
 
-after(async () => {
-  if (shimEnv) await runShimScript('stop', shimEnv, 30_000);
-  if (!realServer) await rm(SHIM_CACHE, { recursive: true, force: true });
-}, { timeout: 60_000 });
+after(
+  async () => {
+    if (shimEnv) await runShimScript('stop', shimEnv, 30_000);
+    if (!realServer) await rm(SHIM_CACHE, { recursive: true, force: true });
+  },
+  { timeout: 60_000 },
+);
 
 describe(`Qdrant adapter contract (against ${BACKEND})`, () => {
   describeVectorIndexContract('QdrantVectorIndex', async () => {
@@ -79,11 +92,15 @@ describe(`Qdrant adapter contract (against ${BACKEND})`, () => {
     return { index, cleanup: () => dropIndex(conn(), prefix) };
   });
 
-  describeVectorIndexContract('QdrantVectorIndex (small dimensions)', async () => {
-    const prefix = uniquePrefix();
-    const index = await QdrantVectorIndex.open({ ...conn(), prefix, version: 'v1', dimensions: DIMS });
-    return { index, cleanup: () => dropIndex(conn(), prefix) };
-  }, { dimensions: DIMS });
+  describeVectorIndexContract(
+    'QdrantVectorIndex (small dimensions)',
+    async () => {
+      const prefix = uniquePrefix();
+      const index = await QdrantVectorIndex.open({ ...conn(), prefix, version: 'v1', dimensions: DIMS });
+      return { index, cleanup: () => dropIndex(conn(), prefix) };
+    },
+    { dimensions: DIMS },
+  );
 });
 
 describe(`QdrantVectorIndex beyond the contract (against ${BACKEND})`, () => {
@@ -113,18 +130,26 @@ describe(`QdrantVectorIndex beyond the contract (against ${BACKEND})`, () => {
       assert.deepEqual(result, { collection: collectionName(prefix, 'v2'), previous: collectionName(prefix, 'v1') });
       assert.deepEqual(await idsFound(live, fresh), [fresh.id], 'the running index follows the alias to v2');
       assert.equal(await live.get(old.id), undefined);
-      assert.equal((await QdrantVectorIndex.open({ ...options, version: 'v1' })).collection, collectionName(prefix, 'v2'),
-        'a new instance opens whatever the alias serves, whatever version it was configured with');
+      assert.equal(
+        (await QdrantVectorIndex.open({ ...options, version: 'v1' })).collection,
+        collectionName(prefix, 'v2'),
+        'a new instance opens whatever the alias serves, whatever version it was configured with',
+      );
 
       // v1 was kept, so a rollback is one alias swap.
       assert.deepEqual(await swapAlias(conn(), aliasName(prefix), collectionName(prefix, 'v1')), { previous: collectionName(prefix, 'v2') });
       assert.deepEqual(await idsFound(live, old), [old.id]);
 
-      await assert.rejects(reindexInto({ ...options, version: 'v1' }, async () => undefined), /already serves/);
+      await assert.rejects(
+        reindexInto({ ...options, version: 'v1' }, async () => undefined),
+        /already serves/,
+      );
       const dropping = await reindexInto({ ...options, version: 'v3' }, (staging) => staging.upsert([fresh]), { dropPrevious: true });
       assert.equal(dropping.dropped, collectionName(prefix, 'v1'));
-      await assert.rejects(swapAlias(conn(), aliasName(prefix), collectionName(prefix, 'v1')),
-        (error: unknown) => error instanceof QdrantVectorIndexError && /v1: it does not exist/.test(error.message));
+      await assert.rejects(
+        swapAlias(conn(), aliasName(prefix), collectionName(prefix, 'v1')),
+        (error: unknown) => error instanceof QdrantVectorIndexError && /v1: it does not exist/.test(error.message),
+      );
       assert.deepEqual(await idsFound(live, fresh), [fresh.id], 'a failed swap leaves the alias where it was');
     } finally {
       await live.close();
@@ -147,8 +172,10 @@ describe(`QdrantVectorIndex beyond the contract (against ${BACKEND})`, () => {
       const stored = await index.get(r.id);
       assert.deepEqual(stored?.payload, r.payload, `the ${ASSET_ID_PAYLOAD_KEY} field does not leak into payloads`);
       assert.deepEqual(await idsFound(index, r), [r.id]);
-      await assert.rejects(index.upsert([{ ...r, payload: { ...r.payload, [ASSET_ID_PAYLOAD_KEY]: 'x' } }]),
-        (error: unknown) => error instanceof VectorIndexInputError && error.message.includes(ASSET_ID_PAYLOAD_KEY));
+      await assert.rejects(
+        index.upsert([{ ...r, payload: { ...r.payload, [ASSET_ID_PAYLOAD_KEY]: 'x' } }]),
+        (error: unknown) => error instanceof VectorIndexInputError && error.message.includes(ASSET_ID_PAYLOAD_KEY),
+      );
       await index.delete([r.id]);
       assert.equal(await index.count(), 0);
     } finally {
@@ -161,9 +188,11 @@ describe(`QdrantVectorIndex beyond the contract (against ${BACKEND})`, () => {
     const prefix = uniquePrefix();
     const index = await QdrantVectorIndex.open({ ...conn(), prefix, dimensions: DIMS });
     try {
-      await assert.rejects(QdrantVectorIndex.open({ ...conn(), prefix, dimensions: { clip: DIMS.clip + 1, caption: DIMS.caption } }),
-        (error: unknown) => error instanceof QdrantVectorIndexError &&
-          error.message.includes(`size ${DIMS.clip} `) && error.message.includes(`size ${DIMS.clip + 1}`));
+      await assert.rejects(
+        QdrantVectorIndex.open({ ...conn(), prefix, dimensions: { clip: DIMS.clip + 1, caption: DIMS.caption } }),
+        (error: unknown) =>
+          error instanceof QdrantVectorIndexError && error.message.includes(`size ${DIMS.clip} `) && error.message.includes(`size ${DIMS.clip + 1}`),
+      );
     } finally {
       await index.close();
       await dropIndex(conn(), prefix);
@@ -172,7 +201,9 @@ describe(`QdrantVectorIndex beyond the contract (against ${BACKEND})`, () => {
 
   it('reports an unreachable server with the operation that failed', async () => {
     const port = await unusedPort();
-    await assert.rejects(QdrantVectorIndex.open({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000 }),
-      (error: unknown) => error instanceof QdrantVectorIndexError && /Qdrant list aliases failed/.test(error.message));
+    await assert.rejects(
+      QdrantVectorIndex.open({ url: `http://127.0.0.1:${port}`, timeoutMs: 2_000 }),
+      (error: unknown) => error instanceof QdrantVectorIndexError && /Qdrant list aliases failed/.test(error.message),
+    );
   });
 });

@@ -2,8 +2,17 @@ import { checkFilter, checkPayload, checkQuery, normalise } from './vector-index
 import { createHash } from 'node:crypto';
 import { QdrantClient, QdrantClientTimeoutError, type Schemas } from '@qdrant/js-client-rest';
 import {
-  DEFAULT_VECTOR_DIMENSIONS, IndexedPayload, SearchFilter, VECTOR_NAMES,
-  VectorHit, VectorIndex, VectorIndexDimensions, VectorIndexInputError, VectorName, VectorQuery, VectorRecord,
+  DEFAULT_VECTOR_DIMENSIONS,
+  IndexedPayload,
+  SearchFilter,
+  VECTOR_NAMES,
+  VectorHit,
+  VectorIndex,
+  VectorIndexDimensions,
+  VectorIndexInputError,
+  VectorName,
+  VectorQuery,
+  VectorRecord,
 } from './vector-index.port';
 
 /** How to reach Qdrant. The only file that imports the Qdrant SDK is this one. */
@@ -29,7 +38,11 @@ export interface QdrantVectorIndexOptions extends QdrantConnection {
 /** A Qdrant call failed for a reason other than the caller's arguments (network, timeout, server). */
 export class QdrantVectorIndexError extends Error {
   override readonly name = 'QdrantVectorIndexError';
-  constructor(message: string, readonly status?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -93,9 +106,11 @@ export class QdrantVectorIndex implements VectorIndex {
     }
     const collection = collectionName(prefix, version);
     await ensureCollection(client, collection, dimensions);
-    await call(`create alias ${alias}`, () => client.updateCollectionAliases({
-      actions: [{ create_alias: { alias_name: alias, collection_name: collection } }],
-    }));
+    await call(`create alias ${alias}`, () =>
+      client.updateCollectionAliases({
+        actions: [{ create_alias: { alias_name: alias, collection_name: collection } }],
+      }),
+    );
     return new QdrantVectorIndex(client, alias, collection, dimensions);
   }
 
@@ -163,8 +178,9 @@ export class QdrantVectorIndex implements VectorIndex {
   async get(id: string): Promise<VectorRecord | undefined> {
     this.assertOpen();
     if (typeof id !== 'string' || id === '') throw new VectorIndexInputError('id must be a non-empty string');
-    const [point] = await call(`retrieve from ${this.target}`,
-      () => this.client.retrieve(this.target, { ids: [pointIdOf(id)], with_payload: true, with_vector: true }));
+    const [point] = await call(`retrieve from ${this.target}`, () =>
+      this.client.retrieve(this.target, { ids: [pointIdOf(id)], with_payload: true, with_vector: true }),
+    );
     if (!point) return undefined;
     return { id, vectors: vectorsOf(point.vector), payload: payloadOf(point.payload).payload };
   }
@@ -177,9 +193,16 @@ export class QdrantVectorIndex implements VectorIndex {
     // the embedded index does), so identical vectors — e.g. photos sharing one caption — rank the
     // same on both. Over-fetch so a tie group straddling the limit is still ordered by id.
     const fetch = Math.min(limit + Math.max(16, limit), limit + 1000);
-    const response = await call(`query ${this.target}`, () => this.client.query(this.target, {
-      query: Array.from(unit), using, filter: toQdrantFilter(filter), limit: fetch, with_payload: true, with_vector: false,
-    }));
+    const response = await call(`query ${this.target}`, () =>
+      this.client.query(this.target, {
+        query: Array.from(unit),
+        using,
+        filter: toQdrantFilter(filter),
+        limit: fetch,
+        with_payload: true,
+        with_vector: false,
+      }),
+    );
     const hits = response.points.map((point) => {
       const { id, payload } = payloadOf(point.payload);
       return { id: id ?? String(point.id), score: point.score, payload };
@@ -190,8 +213,9 @@ export class QdrantVectorIndex implements VectorIndex {
   async count(filter?: Partial<SearchFilter>): Promise<number> {
     this.assertOpen();
     if (filter !== undefined) checkFilter(filter, 'filter', false);
-    const result = await call(`count ${this.target}`,
-      () => this.client.count(this.target, { exact: true, filter: filter ? toQdrantFilter(filter) : undefined }));
+    const result = await call(`count ${this.target}`, () =>
+      this.client.count(this.target, { exact: true, filter: filter ? toQdrantFilter(filter) : undefined }),
+    );
     return result.count;
   }
 
@@ -292,14 +316,20 @@ function connect(connection: QdrantConnection): QdrantClient {
   if (!connection.url) throw new Error('Qdrant url is required (QDRANT_URL)');
   // checkCompatibility would fetch the server version on construction and warn on stderr.
   return new QdrantClient({
-    url: connection.url, apiKey: connection.apiKey, timeout: connection.timeoutMs ?? DEFAULT_TIMEOUT_MS, checkCompatibility: false,
+    url: connection.url,
+    apiKey: connection.apiKey,
+    timeout: connection.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    checkCompatibility: false,
   });
 }
 
 function checkOptions(options: QdrantVectorIndexOptions): { prefix: string; version: string; dimensions: VectorIndexDimensions } {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const version = options.version ?? DEFAULT_VERSION;
-  for (const [field, value] of [['prefix', prefix], ['version', version]] as const) {
+  for (const [field, value] of [
+    ['prefix', prefix],
+    ['version', version],
+  ] as const) {
     if (!NAME_PART.test(value)) {
       throw new VectorIndexInputError(`Qdrant ${field} ${JSON.stringify(value)} must be 1-100 characters of letters, digits, _ . -`);
     }
@@ -349,15 +379,16 @@ async function verifyCollection(client: QdrantClient, collection: string, dimens
   for (const name of VECTOR_NAMES) {
     const params = vectors?.[name];
     if (params?.size !== dimensions[name] || params.distance !== 'Cosine') {
-      throw new QdrantVectorIndexError(`Qdrant collection ${collection} has ${name} vectors ` +
-        `${params ? `of size ${String(params.size)} (${String(params.distance)})` : 'missing'}; this service needs size ` +
-        `${dimensions[name]} (Cosine). Set ADSEED_CLIP_DIM/ADSEED_CAPTION_DIM to match, or reindexInto a new version.`);
+      throw new QdrantVectorIndexError(
+        `Qdrant collection ${collection} has ${name} vectors ` +
+          `${params ? `of size ${String(params.size)} (${String(params.distance)})` : 'missing'}; this service needs size ` +
+          `${dimensions[name]} (Cosine). Set ADSEED_CLIP_DIM/ADSEED_CAPTION_DIM to match, or reindexInto a new version.`,
+      );
     }
   }
   for (const { field, schema } of PAYLOAD_INDEXES) {
     if (info.payload_schema?.[field] === undefined) {
-      await call(`index ${field} of ${collection}`,
-        () => client.createPayloadIndex(collection, { field_name: field, field_schema: schema, wait: true }));
+      await call(`index ${field} of ${collection}`, () => client.createPayloadIndex(collection, { field_name: field, field_schema: schema, wait: true }));
     }
   }
 }
@@ -411,6 +442,3 @@ async function call<T>(what: string, body: () => Promise<T>): Promise<T> {
 }
 
 // --- validation (the same rules as the embedded index, so both adapters reject the same calls) --
-
-
-

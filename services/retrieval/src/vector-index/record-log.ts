@@ -170,7 +170,11 @@ export async function writeFileAtomically(path: string, frames: AsyncIterable<Bu
 
 /** An append-only file of frames. */
 export class AppendLog {
-  private constructor(private readonly file: FileHandle, private size: number, private readonly sync: boolean) {}
+  private constructor(
+    private readonly file: FileHandle,
+    private size: number,
+    private readonly sync: boolean,
+  ) {}
 
   static async open(path: string, size: number, sync: boolean): Promise<AppendLog> {
     return new AppendLog(await open(path, 'a'), size, sync);

@@ -5,8 +5,12 @@ import { rng } from './vector-index.contract';
 import { IndexedPayload } from './vector-index.port';
 
 const payload = (n: number): IndexedPayload => ({
-  tenant: `t${n % 3}`, kind: n % 2 ? 'seed' : 'brand', path: `p/${n}.jpg`, tags: n % 4 ? ['a', `x${n % 5}`] : [],
-  indexedAt: '2025-01-01T00:00:00Z', caption: `ünïcode ${n} 🐈`,
+  tenant: `t${n % 3}`,
+  kind: n % 2 ? 'seed' : 'brand',
+  path: `p/${n}.jpg`,
+  tags: n % 4 ? ['a', `x${n % 5}`] : [],
+  indexedAt: '2025-01-01T00:00:00Z',
+  caption: `ünïcode ${n} 🐈`,
 });
 
 /** Applies random adds (as upserts: remove, then add) and deletes to a table and to a Map, checking both agree. */
@@ -41,8 +45,10 @@ function assertAgrees(table: RecordTable, model: Map<string, number>): void {
     assert.deepEqual(table.payload(record), payload(n));
   }
   assert.equal(table.indexOf('never-added'), undefined);
-  assert.equal(table.countMatching({ tenant: 't1', kind: 'seed', tagsAll: ['a'] }),
-    [...model.values()].filter((n) => n % 3 === 1 && n % 2 === 1 && n % 4 !== 0).length);
+  assert.equal(
+    table.countMatching({ tenant: 't1', kind: 'seed', tagsAll: ['a'] }),
+    [...model.values()].filter((n) => n % 3 === 1 && n % 2 === 1 && n % 4 !== 0).length,
+  );
 }
 
 describe(RecordTable.name, () => {

@@ -61,8 +61,12 @@ export class RecordTable {
     for (let j = hash & mask; ; j = (j + 1) & mask) {
       const record = this.slots[j];
       if (record === -1) return undefined;
-      if (this.idHash[record] === hash && this.idLength[record] === bytes.length &&
-        this.idArena.compare(bytes, 0, bytes.length, this.idStart[record], this.idStart[record] + bytes.length) === 0) return record;
+      if (
+        this.idHash[record] === hash &&
+        this.idLength[record] === bytes.length &&
+        this.idArena.compare(bytes, 0, bytes.length, this.idStart[record], this.idStart[record] + bytes.length) === 0
+      )
+        return record;
     }
   }
 
@@ -101,7 +105,8 @@ export class RecordTable {
     this.idLength[record] = this.idArena.write(id, this.idUsed);
     this.idUsed += idBytes;
     this.idHash[record] = fnv1a(this.idArena.subarray(this.idStart[record], this.idUsed));
-    if (2 * this.count > this.slots.length) this.rehash(4 * this.count); // places the new record too
+    if (2 * this.count > this.slots.length)
+      this.rehash(4 * this.count); // places the new record too
     else this.place(record);
     this.tenantOf[record] = this.tenants.code(payload.tenant);
     this.kindOf[record] = ASSET_KINDS.indexOf(payload.kind);
@@ -131,8 +136,20 @@ export class RecordTable {
     this.unplace(record);
     if (record !== last) {
       this.slots[this.slotOf(last)] = record;
-      for (const arr of [this.tenantOf, this.kindOf, this.tagStart, this.tagCount, this.payloadStart, this.payloadLength,
-        this.idStart, this.idLength, this.idHash, this.rowOf.clip, this.rowOf.caption]) arr[record] = arr[last];
+      for (const arr of [
+        this.tenantOf,
+        this.kindOf,
+        this.tagStart,
+        this.tagCount,
+        this.payloadStart,
+        this.payloadLength,
+        this.idStart,
+        this.idLength,
+        this.idHash,
+        this.rowOf.clip,
+        this.rowOf.caption,
+      ])
+        arr[record] = arr[last];
     }
     return record === last ? -1 : last;
   }
@@ -186,7 +203,8 @@ export class RecordTable {
     let bytes = 0;
     for (let r = 0; r < n; r++) bytes += this.payloadLength[r];
     const payloads = Buffer.allocUnsafe(bytes);
-    let t = 0, p = 0;
+    let t = 0,
+      p = 0;
     for (let r = 0; r < n; r++) {
       tagStart[r] = t;
       tagCodes.set(this.tagArena.subarray(this.tagStart[r], this.tagStart[r] + this.tagCount[r]), t);
@@ -208,12 +226,20 @@ export class RecordTable {
     }
     idStart[n] = i;
     return {
-      ids, idStart, idHash: this.idHash.subarray(0, n), idSlots: this.slots,
+      ids,
+      idStart,
+      idHash: this.idHash.subarray(0, n),
+      idSlots: this.slots,
       tenantNames: Buffer.from(JSON.stringify(this.tenants.names)),
       tagNames: Buffer.from(JSON.stringify(this.tags.names)),
-      tenant: this.tenantOf.subarray(0, n), kind: this.kindOf.subarray(0, n),
-      tagStart, tagCodes, payloadStart, payloads,
-      rowClip: this.rowOf.clip.subarray(0, n), rowCaption: this.rowOf.caption.subarray(0, n),
+      tenant: this.tenantOf.subarray(0, n),
+      kind: this.kindOf.subarray(0, n),
+      tagStart,
+      tagCodes,
+      payloadStart,
+      payloads,
+      rowClip: this.rowOf.clip.subarray(0, n),
+      rowCaption: this.rowOf.caption.subarray(0, n),
     };
   }
 

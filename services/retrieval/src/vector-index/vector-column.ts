@@ -39,7 +39,7 @@ export interface RowLocation {
 export const COLUMN_SCALARS = ['scale', 'step4', 'err4', 'norm4', 'err8', 'norm8'] as const;
 /** Read for every row by the 4-bit passes: one array each, scanned in order. */
 const COARSE_SCALARS = ['step4', 'err4', 'norm4'] as const;
-type CoarseScalar = typeof COARSE_SCALARS[number];
+type CoarseScalar = (typeof COARSE_SCALARS)[number];
 /** Read for the few int8 candidates, at random: side by side, one cache line per row. */
 const DETAIL_SCALARS = ['scale', 'err8', 'norm8'] as const;
 const DETAIL_STRIDE = 4;
@@ -90,7 +90,11 @@ export class VectorColumn {
   private approx: Float64Array;
   private candidates: Int32Array;
 
-  constructor(readonly dimension: number, private readonly files: FullPrecisionFiles, initialCapacity = 1024) {
+  constructor(
+    readonly dimension: number,
+    private readonly files: FullPrecisionFiles,
+    initialCapacity = 1024,
+  ) {
     if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_DIMENSION) {
       throw new RangeError(`vector dimension must be an integer in [1, ${MAX_DIMENSION}], got ${dimension}`);
     }
@@ -157,7 +161,7 @@ export class VectorColumn {
       this.quantise(unit, record);
     }
     const scalars = new DataView(record.buffer, record.byteOffset, record.byteLength);
-    const scalar = (name: typeof COLUMN_SCALARS[number]): number => scalars.getFloat32(4 * COLUMN_SCALARS.indexOf(name), true);
+    const scalar = (name: (typeof COLUMN_SCALARS)[number]): number => scalars.getFloat32(4 * COLUMN_SCALARS.indexOf(name), true);
     for (const name of COARSE_SCALARS) this.scalars[name][row] = scalar(name);
     DETAIL_SCALARS.forEach((name, i) => {
       this.detailScalars[DETAIL_STRIDE * row + i] = scalar(name);
@@ -191,8 +195,7 @@ export class VectorColumn {
    * Exact top-`limit` rows of tenant `tenantCode` whose owner `accept` takes (all if null), by
    * cosine with the unit vector `query`, best first, ties broken by ascending `idOf(owner)`.
    */
-  search(query: Float32Array, tenantCode: number, accept: ((owner: number) => boolean) | null, limit: number,
-    idOf: (owner: number) => string): ColumnHit[] {
+  search(query: Float32Array, tenantCode: number, accept: ((owner: number) => boolean) | null, limit: number, idOf: (owner: number) => string): ColumnHit[] {
     const n = this.rowCount;
     if (n === 0) return [];
     const { t, queryError, codeSum } = this.quantiseQuery(query);
@@ -309,8 +312,15 @@ export class VectorColumn {
    * Loads `rows` rows from a snapshot written by `sections`/`fullPrecisionChunks` into this
    * (empty) column; the full-precision rows stay in `file` from `offset` on.
    */
-  async load(rows: number, prefix: string, reader: ColumnSectionReader, tenantOf: (owner: number) => number,
-    file: number, offset: number, layout: 'current' | 'separate-detail' = 'current'): Promise<void> {
+  async load(
+    rows: number,
+    prefix: string,
+    reader: ColumnSectionReader,
+    tenantOf: (owner: number) => number,
+    file: number,
+    offset: number,
+    layout: 'current' | 'separate-detail' = 'current',
+  ): Promise<void> {
     if (this.rowCount !== 0) throw new Error('load needs an empty column');
     this.grow(rows + Math.max(1024, Math.ceil(rows / 8)));
     await reader.read(`${prefix}.owner`, this.owners.subarray(0, rows));
@@ -356,14 +366,19 @@ export class VectorColumn {
   }
 
   private damaged(row: number): Error {
-    return new Error(`the stored vector of row ${row} (file ${this.fileOf[row]}, offset ${this.offsetOf[row]}) is damaged: ` +
-      'its checksum does not match. Restore the index directory from backup or re-index the assets.');
+    return new Error(
+      `the stored vector of row ${row} (file ${this.fileOf[row]}, offset ${this.offsetOf[row]}) is damaged: ` +
+        'its checksum does not match. Restore the index directory from backup or re-index the assets.',
+    );
   }
 
   private exactScore(query: Float32Array, row: number): number {
     const f = this.readRow(row);
     const d = this.dimension;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     let i = 0;
     for (; i + 3 < d; i += 4) {
       s0 += query[i] * f[i];
@@ -382,7 +397,8 @@ export class VectorColumn {
     for (let i = 0; i < d; i++) maxAbs = Math.max(maxAbs, Math.abs(unit[i]));
     const s = Math.fround(maxAbs / ROW_LEVELS);
     const inverse8 = 1 / s;
-    let e8 = 0, n8 = 0;
+    let e8 = 0,
+      n8 = 0;
     for (let i = 0; i < d; i++) {
       const code = Math.max(-ROW_LEVELS, Math.min(ROW_LEVELS, Math.round(unit[i] * inverse8)));
       codes[i] = code;
@@ -426,7 +442,8 @@ export class VectorColumn {
     let maxAbs = 0;
     for (let i = 0; i < query.length; i++) maxAbs = Math.max(maxAbs, Math.abs(query[i]));
     const t = maxAbs / QUERY_LEVELS;
-    let err = 0, codeSum = 0;
+    let err = 0,
+      codeSum = 0;
     for (let i = 0; i < query.length; i++) {
       const code = Math.round(query[i] / t);
       this.queryCodes[i] = code;
@@ -475,7 +492,10 @@ function roundUp(x: number): number {
 class TopK<T> {
   private readonly heap: { score: number; item: T }[] = [];
 
-  constructor(private readonly k: number, private readonly tieWorse: (a: T, b: T) => boolean) {}
+  constructor(
+    private readonly k: number,
+    private readonly tieWorse: (a: T, b: T) => boolean,
+  ) {}
 
   /** Lowest score still in the top-K once it is full; -Infinity before. */
   threshold(): number {

@@ -1,4 +1,14 @@
-import { ASSET_KINDS, VECTOR_NAMES, VectorIndexInputError, type AssetKind, type IndexedPayload, type SearchFilter, type VectorIndexDimensions, type VectorName, type VectorQuery } from './vector-index.port';
+import {
+  ASSET_KINDS,
+  VECTOR_NAMES,
+  VectorIndexInputError,
+  type AssetKind,
+  type IndexedPayload,
+  type SearchFilter,
+  type VectorIndexDimensions,
+  type VectorName,
+  type VectorQuery,
+} from './vector-index.port';
 
 /**
  * Input checks shared by every VectorIndex adapter, so all of them reject the same calls with

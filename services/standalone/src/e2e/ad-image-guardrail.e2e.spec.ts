@@ -20,11 +20,13 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
   let brandPath = '';
   let magenta = '';
   let ordinary = '';
-  const as = (key: string) => (path: string, init: RequestInit & { json?: unknown } = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${key}`);
-    return app.api(path, { ...init, headers });
-  };
+  const as =
+    (key: string) =>
+    (path: string, init: RequestInit & { json?: unknown } = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${key}`);
+      return app.api(path, { ...init, headers });
+    };
   const json = async (res: Response, status: number): Promise<Json> => {
     const body = (await res.json()) as Json;
     assert.equal(res.status, status, JSON.stringify(body));
@@ -46,7 +48,10 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
       await uploadAs('k-mk', await scene([200, 120, 60], [900, 600], 1), 'surfboard.jpg', { caption: 'an outdoor surfboard on a sunny beach' }),
     ];
     // The seeds themselves pass the upload guardrail: only what the generator makes of one is flagged.
-    assert.deepEqual(seeds.map((s) => s.ingest), ['queued', 'queued']);
+    assert.deepEqual(
+      seeds.map((s) => s.ingest),
+      ['queued', 'queued'],
+    );
     [magenta, ordinary] = seeds.map((s) => s.asset.path as string);
     await app.whenIdle();
   });
@@ -73,9 +78,16 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
     assert.equal(review.moderation.model, 'nsfwjs:MobileNetV2');
     assert.deepEqual(review.moderation.reasons, ['porn']);
     assert.ok(review.moderation.scores.porn >= 0.7, `porn ${review.moderation.scores.porn}`);
-    assert.ok(review.needsReviewBecause.some((r: string) => /image guardrail .* flagged it: porn/.test(r)), review.needsReviewBecause.join('; '));
+    assert.ok(
+      review.needsReviewBecause.some((r: string) => /image guardrail .* flagged it: porn/.test(r)),
+      review.needsReviewBecause.join('; '),
+    );
     const pending = await json(await as('k-rv')('/v1/reviews?status=pending'), 200);
-    assert.equal(pending.items.some((r: Json) => r.adId === ad.review.adId), false, 'flagged is its own status');
+    assert.equal(
+      pending.items.some((r: Json) => r.adId === ad.review.adId),
+      false,
+      'flagged is its own status',
+    );
   });
 
   it('an ordinary ad made by the same generator in the same run passes and is approved', async () => {
@@ -92,8 +104,14 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
   it('flagged ads are not listed to a marketer: GET /v1/assets?kind=ad', async () => {
     const mine = await json(await as('k-mk')('/v1/assets?kind=ad&limit=500'), 200);
     const reviewers = await json(await as('k-rv')('/v1/assets?kind=ad&limit=500'), 200);
-    assert.equal(mine.items.some((a: Json) => a.path === flaggedAd.path), false);
-    assert.equal(reviewers.items.some((a: Json) => a.path === flaggedAd.path), true);
+    assert.equal(
+      mine.items.some((a: Json) => a.path === flaggedAd.path),
+      false,
+    );
+    assert.equal(
+      reviewers.items.some((a: Json) => a.path === flaggedAd.path),
+      true,
+    );
     assert.equal(reviewers.items.length - mine.items.length, 1, 'only the flagged ad is left out');
   });
 
@@ -111,20 +129,39 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
     const seen = (await json(await as('k-rv')(`/v1/jobs/${job.id}`), 200)).job;
     assert.equal(seen.ads.length, 4);
     const flagged = seen.ads.filter((a: Json) => a.review.status === 'flagged');
-    assert.deepEqual(flagged.map((a: Json) => a.seedPath), [magenta, magenta]);
+    assert.deepEqual(
+      flagged.map((a: Json) => a.seedPath),
+      [magenta, magenta],
+    );
     assert.ok(flagged.every((a: Json) => a.review.flags[0] === 'porn'));
     assert.ok(seen.ads.filter((a: Json) => a.seedPath === ordinary).every((a: Json) => a.review.status === 'approved'));
 
-    assert.deepEqual(job.ads.map((a: Json) => a.seedPath), [ordinary, ordinary]);
+    assert.deepEqual(
+      job.ads.map((a: Json) => a.seedPath),
+      [ordinary, ordinary],
+    );
     assert.deepEqual(job.progress, { done: 2, failed: 2, total: 4 });
-    assert.deepEqual(job.failures.map((f: Json) => [f.code, f.seedPath]), [['withheld', magenta], ['withheld', magenta]]);
+    assert.deepEqual(
+      job.failures.map((f: Json) => [f.code, f.seedPath]),
+      [
+        ['withheld', magenta],
+        ['withheld', magenta],
+      ],
+    );
     assert.match(job.failures[0].reason, /image guardrail flagged this ad \(porn\)/);
     for (const ad of flagged) assert.equal((await as('k-mk')(ad.url)).status, 403);
 
     // The job's SSE stream shows the marketer the same.
     const stream = await as('k-mk')(`/v1/jobs/${job.id}/events`);
     const text = await stream.text();
-    const last = JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('data: ')).at(-1)!.slice(6)) as Json;
+    const last = JSON.parse(
+      text
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .at(-1)!
+        .slice(6),
+    ) as Json;
     assert.equal(last.ads.length, 2);
     assert.equal(last.failures.filter((f: Json) => f.code === 'withheld').length, 2);
   });
@@ -134,7 +171,8 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
     const reply = async (text: string) => json(await as('k-mk')(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text } }), 200);
     for (let turn = 0; c.status !== 'done' && turn < 6; turn++) {
       const index = c.seeds.findIndex((s: Json) => s.path === magenta);
-      if (c.status === 'awaiting-seed' && index >= 0 && index !== c.seedIndex) c = await json(await as('k-mk')(`/v1/conversations/${c.id}/seed`, { method: 'POST', json: { index } }), 200);
+      if (c.status === 'awaiting-seed' && index >= 0 && index !== c.seedIndex)
+        c = await json(await as('k-mk')(`/v1/conversations/${c.id}/seed`, { method: 'POST', json: { index } }), 200);
       else c = await reply('yes');
     }
     assert.equal(c.ad.seedPath, magenta);
@@ -153,7 +191,13 @@ describe('image guardrail on every generated ad (nsfwjs, embedded mode, end to e
     assert.equal((await as('k-mk')(flaggedAd.url)).status, 200);
     const { items } = await json(await as('k-ad')('/v1/audit?limit=500'), 200);
     const about = items.filter((e: Json) => e.action.startsWith('review.') && (e.target === flaggedAd.path || e.details?.adId === flaggedAd.review.adId));
-    assert.deepEqual(about.map((e: Json) => [e.action, e.actor]), [['review.flagged', 'image-guardrail'], ['review.decided', 'rob']]);
+    assert.deepEqual(
+      about.map((e: Json) => [e.action, e.actor]),
+      [
+        ['review.flagged', 'image-guardrail'],
+        ['review.decided', 'rob'],
+      ],
+    );
     assert.equal(about[0].details.reasons, 'porn');
   });
 });

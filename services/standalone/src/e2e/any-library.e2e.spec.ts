@@ -14,11 +14,19 @@ const PET_WORDS = /\b(?:dogs?|cats?|pupp(?:y|ies)|kittens?|breeds?|pets?|species
 /** Two photos whose rights forbid use: search and the agent must never return them. */
 const FORBIDDEN: (LibraryPhoto & { rights: Record<string, string> })[] = [
   { file: 'kayak-1.jpg', caption: 'A kayak on a calm river', tags: ['kayak', 'outdoor gear'], rgb: [250, 200, 0], rights: { licence: 'none' } },
-  { file: 'surfboard-1.jpg', caption: 'A surfboard on a sandy beach', tags: ['surfboard', 'outdoor gear'], rgb: [0, 120, 250], rights: { licence: 'owned', expiresAt: '2020-01-01T00:00:00Z' } },
+  {
+    file: 'surfboard-1.jpg',
+    caption: 'A surfboard on a sandy beach',
+    tags: ['surfboard', 'outdoor gear'],
+    rgb: [0, 120, 250],
+    rights: { licence: 'owned', expiresAt: '2020-01-01T00:00:00Z' },
+  },
 ];
 
 async function upload(app: TestApp, photo: LibraryPhoto, fields: Record<string, string>): Promise<Json> {
-  const bytes = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: photo.rgb[0], g: photo.rgb[1], b: photo.rgb[2] } } }).jpeg().toBuffer();
+  const bytes = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: photo.rgb[0], g: photo.rgb[1], b: photo.rgb[2] } } })
+    .jpeg()
+    .toBuffer();
   const form = new FormData();
   form.set('file', new Blob([new Uint8Array(bytes)]), photo.file);
   form.set('caption', photo.caption);
@@ -46,7 +54,13 @@ describe('any library: a non-pet library through the REST API (embedded mode)', 
     };
     return { first: c, say, get: () => c };
   };
-  const photoOf = (path: string) => photoByFile.get(path.split('/').pop()!.replace(/^.*?(?=[a-z-]+-\d+\.jpg$)/, ''))!;
+  const photoOf = (path: string) =>
+    photoByFile.get(
+      path
+        .split('/')
+        .pop()!
+        .replace(/^.*?(?=[a-z-]+-\d+\.jpg$)/, ''),
+    )!;
 
   before(async () => {
     app = await startTestApp({ seedLibraryDir: null });
@@ -63,7 +77,8 @@ describe('any library: a non-pet library through the REST API (embedded mode)', 
   it("lists the library's own subjects, near duplicates merged, with counts and example seeds", async () => {
     const { items } = await json('/v1/subjects');
     const byName = new Map(items.map((s: Json) => [s.name, s]));
-    for (const name of ['running shoes', 'camping tent', 'espresso machine', 'pizza', 'beach resort', 'baby stroller']) assert.ok(byName.has(name), `${name} in ${[...byName.keys()].join(', ')}`);
+    for (const name of ['running shoes', 'camping tent', 'espresso machine', 'pizza', 'beach resort', 'baby stroller'])
+      assert.ok(byName.has(name), `${name} in ${[...byName.keys()].join(', ')}`);
     const shoes = byName.get('running shoes') as Json;
     assert.equal(shoes.seedCount, 4);
     assert.ok(shoes.aliases.includes('red running shoes'), `"red running shoes" merged into "running shoes": ${JSON.stringify(shoes.aliases)}`);
@@ -125,7 +140,10 @@ describe('any library: a non-pet library through the REST API (embedded mode)', 
 
     const { items } = await json('/v1/subjects');
     const guitar = items.find((s: Json) => s.name === 'acoustic guitar');
-    const edited = await json(`/v1/subjects/${guitar.id}`, { method: 'PATCH', json: { description: 'Unplugged evenings with friends', audience: 'weekend musicians' } });
+    const edited = await json(`/v1/subjects/${guitar.id}`, {
+      method: 'PATCH',
+      json: { description: 'Unplugged evenings with friends', audience: 'weekend musicians' },
+    });
     assert.equal(edited.subject.description, 'Unplugged evenings with friends');
     const { first } = await converse('people who play music at weekends');
     assert.equal(first.subject.name, 'acoustic guitar');

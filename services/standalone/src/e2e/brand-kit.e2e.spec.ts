@@ -37,7 +37,8 @@ async function uploadFont(app: TestApp, bytes: Buffer, name: string, tenant?: st
 async function colourPixels(png: Buffer, rect: { left: number; top: number; width: number; height: number }, rgb: [number, number, number]): Promise<number> {
   const data = await sharp(png).extract(rect).removeAlpha().raw().toBuffer();
   let n = 0;
-  for (let i = 0; i < data.length; i += 3) if (Math.abs(data[i] - rgb[0]) <= 2 && Math.abs(data[i + 1] - rgb[1]) <= 2 && Math.abs(data[i + 2] - rgb[2]) <= 2) n++;
+  for (let i = 0; i < data.length; i += 3)
+    if (Math.abs(data[i] - rgb[0]) <= 2 && Math.abs(data[i + 1] - rgb[1]) <= 2 && Math.abs(data[i + 2] - rgb[2]) <= 2) n++;
   return n;
 }
 
@@ -69,11 +70,24 @@ describe('brand kit, end to end through the REST API (embedded)', { timeout: 300
   before(async () => {
     app = await startTestApp();
     ({ brandPath, seedPaths } = await library(app));
-    const logo = await sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="120"><rect width="300" height="120" fill="#fff"/><rect x="20" y="20" width="260" height="80" fill="#ff00ff"/></svg>')).png().toBuffer();
+    const logo = await sharp(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="120"><rect width="300" height="120" fill="#fff"/><rect x="20" y="20" width="260" height="80" fill="#ff00ff"/></svg>',
+      ),
+    )
+      .png()
+      .toBuffer();
     logoPath = (await upload(app, logo, 'logo.png', { kind: 'brand' })).path;
     await app.whenIdle();
     // A job before any kit: the reference for "without the kit".
-    before1 = await runJob(app, { brandPath, seedPaths: seedPaths.slice(0, 1), formats: ['1:1'], variants: 1, headline: 'Gear up for the weekend', callToAction: 'Shop now' });
+    before1 = await runJob(app, {
+      brandPath,
+      seedPaths: seedPaths.slice(0, 1),
+      formats: ['1:1'],
+      variants: 1,
+      headline: 'Gear up for the weekend',
+      callToAction: 'Shop now',
+    });
   });
   after(async () => {
     await app?.whenIdle();
@@ -135,7 +149,14 @@ describe('brand kit, end to end through the REST API (embedded)', { timeout: 300
   });
 
   it('makes job ads with the kit: the job and each provenance name the version, the button is the primary colour, the logo is placed', async () => {
-    const job = await runJob(app, { brandPath, seedPaths: seedPaths.slice(0, 2), formats: ['1:1', '1.91:1'], variants: 1, headline: 'Gear up for the weekend', callToAction: 'Shop now' });
+    const job = await runJob(app, {
+      brandPath,
+      seedPaths: seedPaths.slice(0, 2),
+      formats: ['1:1', '1.91:1'],
+      variants: 1,
+      headline: 'Gear up for the weekend',
+      callToAction: 'Shop now',
+    });
     assert.equal(job.brandKitVersion, 2);
     assert.equal(job.ads.length, 4);
     for (const ad of job.ads) {
@@ -163,23 +184,35 @@ describe('brand kit, end to end through the REST API (embedded)', { timeout: 300
   });
 
   it('takes headline and call to action in a conversation, through the text guardrail, and a reply can change or clear them', async () => {
-    const rejected = await app.api('/v1/conversations', { method: 'POST', json: { segment: 'outdoor adventurers', headline: 'Sh1t-hot deals', callToAction: 'Shop now' } });
+    const rejected = await app.api('/v1/conversations', {
+      method: 'POST',
+      json: { segment: 'outdoor adventurers', headline: 'Sh1t-hot deals', callToAction: 'Shop now' },
+    });
     assert.equal(rejected.status, 422);
     const body = (await rejected.json()) as Json;
     assert.equal(body.error.code, 'moderation_rejected');
     assert.deepEqual(body.error.issues, [{ field: 'headline', reason: 'profanity' }]);
 
-    const created = await app.api('/v1/conversations', { method: 'POST', json: { segment: 'outdoor adventurers', headline: 'Gear up', callToAction: 'Shop now' } });
+    const created = await app.api('/v1/conversations', {
+      method: 'POST',
+      json: { segment: 'outdoor adventurers', headline: 'Gear up', callToAction: 'Shop now' },
+    });
     assert.equal(created.status, 201, await created.clone().text());
     const conversation = (await created.json()) as Json;
     assert.equal(conversation.headline, 'Gear up');
     assert.equal(conversation.callToAction, 'Shop now');
 
-    const badReply = await app.api(`/v1/conversations/${conversation.id}/messages`, { method: 'POST', json: { text: 'different subject', callToAction: 'Buy this shit' } });
+    const badReply = await app.api(`/v1/conversations/${conversation.id}/messages`, {
+      method: 'POST',
+      json: { text: 'different subject', callToAction: 'Buy this shit' },
+    });
     assert.equal(badReply.status, 422);
     assert.deepEqual(((await badReply.json()) as Json).error.issues, [{ field: 'callToAction', reason: 'profanity' }]);
 
-    const reply = await app.api(`/v1/conversations/${conversation.id}/messages`, { method: 'POST', json: { text: 'different subject', headline: 'Weekend ready', callToAction: '' } });
+    const reply = await app.api(`/v1/conversations/${conversation.id}/messages`, {
+      method: 'POST',
+      json: { text: 'different subject', headline: 'Weekend ready', callToAction: '' },
+    });
     assert.equal(reply.status, 200, await reply.clone().text());
     const changed = (await reply.json()) as Json;
     assert.equal(changed.headline, 'Weekend ready');

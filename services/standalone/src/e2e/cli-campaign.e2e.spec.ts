@@ -26,7 +26,23 @@ describe('adseed campaign (the CLI, against a running gateway)', { timeout: 300_
   });
 
   const run = () =>
-    runCli(['campaign', '--brand', join(dir, 'pack.png'), '--segments', join(dir, 'segments.txt'), '--formats', '1:1,9:16', '--variants', '2', '--out', join(dir, 'ads'), '--url', app.url, '--min-score', String(MIN_SCORE)]);
+    runCli([
+      'campaign',
+      '--brand',
+      join(dir, 'pack.png'),
+      '--segments',
+      join(dir, 'segments.txt'),
+      '--formats',
+      '1:1,9:16',
+      '--variants',
+      '2',
+      '--out',
+      join(dir, 'ads'),
+      '--url',
+      app.url,
+      '--min-score',
+      String(MIN_SCORE),
+    ]);
 
   it('makes every segment × format × variant and downloads each ad with its provenance record', async () => {
     assert.equal(await run(), 0);
@@ -34,7 +50,16 @@ describe('adseed campaign (the CLI, against a running gateway)', { timeout: 300_
     assert.deepEqual(folders, ['coffee-lovers-in-small-apartments', 'outdoor-adventurers']);
     for (const folder of folders) {
       const files = (await readdir(join(dir, 'ads', folder))).sort();
-      assert.deepEqual(files, ['1x1-v1.png', '1x1-v1.provenance.json', '1x1-v2.png', '1x1-v2.provenance.json', '9x16-v1.png', '9x16-v1.provenance.json', '9x16-v2.png', '9x16-v2.provenance.json']);
+      assert.deepEqual(files, [
+        '1x1-v1.png',
+        '1x1-v1.provenance.json',
+        '1x1-v2.png',
+        '1x1-v2.provenance.json',
+        '9x16-v1.png',
+        '9x16-v1.provenance.json',
+        '9x16-v2.png',
+        '9x16-v2.provenance.json',
+      ]);
       const tall = await sharp(join(dir, 'ads', folder, '9x16-v2.png')).metadata();
       assert.deepEqual([tall.width, tall.height], [1080, 1920]);
       const provenance = JSON.parse(await readFile(join(dir, 'ads', folder, '9x16-v2.provenance.json'), 'utf8'));

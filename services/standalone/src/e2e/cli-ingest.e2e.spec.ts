@@ -16,11 +16,17 @@ describe('adseed ingest <folder> (the CLI, against a running gateway)', () => {
     app = await startTestApp();
     folder = await mkdtemp(join(tmpdir(), 'adseed-cli-'));
     await mkdir(join(folder, 'dogs'));
-    const jpeg = (r: number, g: number, b: number) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
+    const jpeg = (r: number, g: number, b: number) =>
+      sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } })
+        .jpeg()
+        .toBuffer();
     await writeFile(join(folder, 'dogs', 'lake.jpg'), await jpeg(20, 90, 200));
     await writeFile(join(folder, 'dogs', 'park.jpg'), await jpeg(40, 160, 60));
     await writeFile(join(folder, 'broken.jpg'), Buffer.from('not an image at all'));
-    await writeFile(join(folder, 'manifest.csv'), 'file,caption,tags\ndogs/lake.jpg,"a retriever swimming in a lake",outdoor;water\ndogs/park.jpg,a terrier running in a park,outdoor\n');
+    await writeFile(
+      join(folder, 'manifest.csv'),
+      'file,caption,tags\ndogs/lake.jpg,"a retriever swimming in a lake",outdoor;water\ndogs/park.jpg,a terrier running in a park,outdoor\n',
+    );
   });
   after(async () => {
     await app?.stop();
@@ -33,7 +39,9 @@ describe('adseed ingest <folder> (the CLI, against a running gateway)', () => {
     await app.whenIdle();
     const listed = (await (await app.api('/v1/assets?kind=seed', { tenant: 'cli-test' })).json()) as { items: { caption?: string; tags: string[] }[] };
     assert.deepEqual(listed.items.map((i) => i.caption).sort(), ['a retriever swimming in a lake', 'a terrier running in a park']);
-    const search = (await (await app.api('/v1/search', { method: 'POST', json: { text: 'a dog swimming', encoders: ['caption'] }, tenant: 'cli-test' })).json()) as { hits: { caption: string }[] };
+    const search = (await (
+      await app.api('/v1/search', { method: 'POST', json: { text: 'a dog swimming', encoders: ['caption'] }, tenant: 'cli-test' })
+    ).json()) as { hits: { caption: string }[] };
     assert.equal(search.hits[0].caption, 'a retriever swimming in a lake');
   });
 

@@ -14,7 +14,9 @@ describe('conversation limits, through the REST API', () => {
     app = await startTestApp({ env: { ADSEED_CONVERSATION_MAX_MESSAGES: String(MAX) } });
     // One seed photo is enough for a conversation to reach its ad.
     const form = new FormData();
-    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 180, g: 120, b: 60 } } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 180, g: 120, b: 60 } } })
+      .jpeg()
+      .toBuffer();
     form.set('file', new Blob([new Uint8Array(jpeg)]), 'beagle.jpg');
     form.set('caption', 'a beagle dog playing outside');
     assert.equal((await app.api('/v1/assets', { method: 'POST', body: form })).status, 201);

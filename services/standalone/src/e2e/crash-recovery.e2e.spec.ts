@@ -32,14 +32,19 @@ describe('one-process mode: kill -9 during an ingest loses nothing', () => {
 
     const uploads = await Promise.all(
       Array.from({ length: PHOTOS }, async (_, i) => {
-        const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 30 * i, g: 100, b: 200 - 20 * i } } }).jpeg().toBuffer();
+        const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 30 * i, g: 100, b: 200 - 20 * i } } })
+          .jpeg()
+          .toBuffer();
         const form = new FormData();
         form.set('file', new Blob([new Uint8Array(jpeg)]), `photo-${i}.jpg`);
         form.set('caption', `photo number ${i} of a dog by the sea`);
         return fetch(`${url}/v1/assets`, { method: 'POST', body: form, headers: { 'x-tenant-id': TENANT } });
       }),
     );
-    assert.deepEqual(uploads.map((r) => r.status), Array(PHOTOS).fill(201));
+    assert.deepEqual(
+      uploads.map((r) => r.status),
+      Array(PHOTOS).fill(201),
+    );
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
     const stored = await new FsObjectStore(join(dataDir, 'objects')).list('seeds', `${TENANT}/`);

@@ -9,7 +9,9 @@ import { snapshotDir } from './snapshot';
 type Json = Record<string, any>;
 
 const solid = (r: number, g: number, b: number, width = 320, height = 240) =>
-  sharp({ create: { width, height, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
+  sharp({ create: { width, height, channels: 3, background: { r, g, b } } })
+    .jpeg()
+    .toBuffer();
 
 async function upload(app: TestApp, bytes: Buffer, name: string, fields: Record<string, string> = {}, tenant?: string): Promise<Response> {
   const form = new FormData();
@@ -49,7 +51,10 @@ describe('embedded mode, end to end through the REST API', () => {
       assert.ok(hit.scores.caption > 0.3, `caption cosine reported (${hit.scores.caption})`);
       assert.ok((await app.api(hit.url)).ok);
     }
-    assert.deepEqual(body.hits.map((h: Json) => h.rank), [0, 1, 2]);
+    assert.deepEqual(
+      body.hits.map((h: Json) => h.rank),
+      [0, 1, 2],
+    );
     assert.equal(body.fusion, 'caption cosine');
     assert.ok(body.hits[0].score >= body.hits[1].score && body.hits[1].score >= body.hits[2].score);
   });
@@ -81,7 +86,11 @@ describe('embedded mode, end to end through the REST API', () => {
     assert.equal(c.currentSeed.path, three[1]);
     c = await say('next');
     assert.equal(c.currentSeed.path, three[2]);
-    assert.deepEqual(c.seeds.map((s: Json) => s.path), three, 'the same three seeds, no new search');
+    assert.deepEqual(
+      c.seeds.map((s: Json) => s.path),
+      three,
+      'the same three seeds, no new search',
+    );
     assert.equal(app.queries.callsOf(Queries.search), searchesBefore + 1);
 
     c = await say('not quite');
@@ -89,7 +98,10 @@ describe('embedded mode, end to end through the REST API', () => {
     assert.notEqual(c.subject.name, firstSubject);
     assert.ok(c.rejectedSubjects.includes(firstSubject));
     assert.equal(c.seedIndex, 0);
-    assert.notDeepEqual(c.seeds.map((s: Json) => s.path), three);
+    assert.notDeepEqual(
+      c.seeds.map((s: Json) => s.path),
+      three,
+    );
     assert.equal(app.queries.callsOf(Queries.search), searchesBefore + 2);
 
     c = await say('yes, that one');
@@ -139,11 +151,18 @@ describe('embedded mode, end to end through the REST API', () => {
 
   it('generates an ad directly from a seed and from a segment, without a conversation', async () => {
     const seeds = (await (await app.api('/v1/assets?kind=seed&limit=1')).json()) as Json;
-    const bySeed = await app.api('/v1/ads', { method: 'POST', json: { seedPath: seeds.items[0].path, headline: 'Real food for real adventures', callToAction: 'Shop now' } });
+    const bySeed = await app.api('/v1/ads', {
+      method: 'POST',
+      json: { seedPath: seeds.items[0].path, headline: 'Real food for real adventures', callToAction: 'Shop now' },
+    });
     assert.equal(bySeed.status, 201, await bySeed.clone().text());
     const ad = ((await bySeed.json()) as Json).ad;
     assert.match(ad.brandPath, /^brands\/demo\//);
-    assert.ok(Buffer.from(await (await app.api(ad.url)).arrayBuffer()).subarray(0, 8).equals(PNG_SIGNATURE));
+    assert.ok(
+      Buffer.from(await (await app.api(ad.url)).arrayBuffer())
+        .subarray(0, 8)
+        .equals(PNG_SIGNATURE),
+    );
     const link = (await (await app.api(`/v1/assets/url?path=${encodeURIComponent(ad.path)}`)).json()) as Json;
     assert.deepEqual(link, { url: ad.url, presigned: false }, 'the filesystem store has no presigned URLs: the gateway serves the bytes');
     const bySegment = await app.api('/v1/ads', { method: 'POST', json: { segment: 'families with a playful beagle' } });
@@ -159,17 +178,28 @@ describe('embedded mode, end to end through the REST API', () => {
     await app.whenIdle();
     assert.equal(second.asset.id, first.asset.id);
     assert.deepEqual(await snapshotDir(`${app.dataDir}/index`), before);
-    const indexed = app.broker.read('adseed.asset.indexed.v1').filter((m) => m.key === first.asset.id).map((m) => JSON.parse(m.value).changed);
+    const indexed = app.broker
+      .read('adseed.asset.indexed.v1')
+      .filter((m) => m.key === first.asset.id)
+      .map((m) => JSON.parse(m.value).changed);
     assert.deepEqual(indexed, [true, false]);
   });
 
   it('searches what the photo shows through the CLIP towers (generated colour model)', async () => {
     const tenant = 'colours';
-    for (const [name, rgb] of [['a.jpg', [220, 30, 30]], ['b.jpg', [30, 60, 220]], ['c.jpg', [40, 170, 60]]] as const) {
+    for (const [name, rgb] of [
+      ['a.jpg', [220, 30, 30]],
+      ['b.jpg', [30, 60, 220]],
+      ['c.jpg', [40, 170, 60]],
+    ] as const) {
       assert.equal((await upload(app, await solid(rgb[0], rgb[1], rgb[2]), name, {}, tenant)).status, 201);
     }
     await app.whenIdle();
-    for (const [text, expected] of [['a red image', 'a.jpg'], ['a blue image', 'b.jpg'], ['something green', 'c.jpg']]) {
+    for (const [text, expected] of [
+      ['a red image', 'a.jpg'],
+      ['a blue image', 'b.jpg'],
+      ['something green', 'c.jpg'],
+    ]) {
       // minScore -1: every image comes back, ranked, flagged when under the calibrated floor
       const all = (await (await app.api('/v1/search', { method: 'POST', json: { text, k: 3, minScore: -1 }, tenant })).json()) as Json;
       assert.equal(all.hits.length, 3);
@@ -179,7 +209,10 @@ describe('embedded mode, end to end through the REST API', () => {
       for (const hit of all.hits) assert.equal(hit.belowFloor, !(hit.scores.clip >= all.floor.clip), JSON.stringify(hit));
       // by default only what clears the floor: a prefix of the same ranking
       const floored = (await (await app.api('/v1/search', { method: 'POST', json: { text, k: 3 }, tenant })).json()) as Json;
-      assert.deepEqual(floored.hits.map((h: Json) => h.path), all.hits.filter((h: Json) => !h.belowFloor).map((h: Json) => h.path));
+      assert.deepEqual(
+        floored.hits.map((h: Json) => h.path),
+        all.hits.filter((h: Json) => !h.belowFloor).map((h: Json) => h.path),
+      );
     }
   });
 
@@ -194,11 +227,33 @@ describe('embedded mode, end to end through the REST API', () => {
     const cases: [string, (app: TestApp) => Promise<Response>, number, string][] = [
       ['corrupt image', async (a) => upload(a, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(400, 7)]), 'broken.jpg'), 400, 'file'],
       ['wrong type', async (a) => upload(a, Buffer.from('just some text, not an image'), 'notes.jpg'), 415, 'file'],
-      ['oversized image (pixels)', async (a) => upload(a, await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#888' } }).png().toBuffer(), 'huge.png'), 413, 'file'],
-      ['oversized upload (bytes)', async (a) => upload(a, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(4 * 1024 * 1024)]), 'big.png'), 413, ''],
+      [
+        'oversized image (pixels)',
+        async (a) =>
+          upload(
+            a,
+            await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#888' } })
+              .png()
+              .toBuffer(),
+            'huge.png',
+          ),
+        413,
+        'file',
+      ],
+      [
+        'oversized upload (bytes)',
+        async (a) => upload(a, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(4 * 1024 * 1024)]), 'big.png'),
+        413,
+        '',
+      ],
       ['empty search text', async (a) => a.api('/v1/search', { method: 'POST', json: { text: '   ' } }), 400, 'text'],
       ['empty segment', async (a) => a.api('/v1/conversations', { method: 'POST', json: { segment: '' } }), 400, 'segment'],
-      ['unknown conversation', async (a) => a.api('/v1/conversations/00000000-0000-0000-0000-000000000000/messages', { method: 'POST', json: { text: 'yes' } }), 404, 'id'],
+      [
+        'unknown conversation',
+        async (a) => a.api('/v1/conversations/00000000-0000-0000-0000-000000000000/messages', { method: 'POST', json: { text: 'yes' } }),
+        404,
+        'id',
+      ],
       ['path outside the tenant', async (a) => a.api('/v1/assets/content?path=seeds/other/x.jpg'), 404, 'query.path'],
       ['path traversal', async (a) => a.api('/v1/assets/content?path=seeds/demo/../../etc/passwd'), 400, 'query.path'],
       ['unknown route', async (a) => a.api('/v1/nothing-here'), 404, ''],
@@ -213,7 +268,11 @@ describe('embedded mode, end to end through the REST API', () => {
         const body = (await res.json()) as Json;
         assert.equal(body.error.status, status);
         assert.ok(body.error.message.length > 5);
-        if (field) assert.ok(body.error.issues?.some((i: Json) => i.field === field), JSON.stringify(body.error));
+        if (field)
+          assert.ok(
+            body.error.issues?.some((i: Json) => i.field === field),
+            JSON.stringify(body.error),
+          );
         await app.whenIdle();
         assert.deepEqual(await snapshotDir(app.dataDir), before);
       });

@@ -19,7 +19,10 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
   const lines = () => logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
 
   before(async () => {
-    app = await startTestApp({ logSink: (line) => logs.push(line), env: { ADSEED_API_KEYS: `${API_KEY}:acme:admin:e2e`, ADSEED_METRICS_TOKEN: METRICS_TOKEN, LOG_LEVEL: 'debug', LOG_FORMAT: 'json' } });
+    app = await startTestApp({
+      logSink: (line) => logs.push(line),
+      env: { ADSEED_API_KEYS: `${API_KEY}:acme:admin:e2e`, ADSEED_METRICS_TOKEN: METRICS_TOKEN, LOG_LEVEL: 'debug', LOG_FORMAT: 'json' },
+    });
   });
   after(() => app?.stop());
 
@@ -62,7 +65,7 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
     for (const secret of [API_KEY, OTHER_SECRET]) assert.ok(!all.includes(secret), `${secret} was logged`);
   });
 
-  it('/metrics has the process metrics once (CPU, memory, event-loop lag), beside the services\' own', async () => {
+  it("/metrics has the process metrics once (CPU, memory, event-loop lag), beside the services' own", async () => {
     const text = await (await app.api('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
       const series = text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
@@ -76,7 +79,14 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
     let saved: Pick<ObjectStore, (typeof methods)[number]>;
 
     before(async () => {
-      const dead = new MinioObjectStore({ endPoint: '127.0.0.1', port: await unusedPort(), useSSL: false, accessKey: 'adseed', secretKey: 'store-secret-never-logged', region: 'us-east-1' });
+      const dead = new MinioObjectStore({
+        endPoint: '127.0.0.1',
+        port: await unusedPort(),
+        useSSL: false,
+        accessKey: 'adseed',
+        secretKey: 'store-secret-never-logged',
+        region: 'us-east-1',
+      });
       const store = app.store as unknown as Record<string, unknown>;
       saved = Object.fromEntries(methods.map((m) => [m, store[m]])) as typeof saved;
       for (const m of methods) store[m] = (dead[m] as (...args: unknown[]) => unknown).bind(dead);
@@ -100,7 +110,9 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
     });
 
     it('an upload the gateway cannot store answers 503, logged as an error with its cause', async () => {
-      const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 40, b: 40 } } }).jpeg().toBuffer();
+      const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 40, b: 40 } } })
+        .jpeg()
+        .toBuffer();
       const form = new FormData();
       form.set('file', new Blob([new Uint8Array(jpeg)]), 'red.jpg');
       const res = await app.api('/v1/assets', { method: 'POST', headers: { ...auth, 'x-request-id': 'upload-while-down' }, body: form });
@@ -113,7 +125,11 @@ describe('request ids, error bodies, logs and infrastructure failures, end to en
       assert.equal(failed.level, 'error');
       assert.equal(failed.error?.code, 'ECONNREFUSED');
       assert.match(failed.error?.stack ?? '', /\n\s+at /);
-      const conversation = await app.api('/v1/conversations', { method: 'POST', headers: { ...auth, 'x-request-id': 'conversation-while-down' }, json: { segment: 'city cyclists' } });
+      const conversation = await app.api('/v1/conversations', {
+        method: 'POST',
+        headers: { ...auth, 'x-request-id': 'conversation-while-down' },
+        json: { segment: 'city cyclists' },
+      });
       assert.equal(conversation.status, 503);
       // The id travels with the bus message: the agent's line about it carries it too.
       const agent = lines().find((l) => l.msg === 'conversation command failed' && l.requestId === 'conversation-while-down');

@@ -4,25 +4,37 @@ import sharp from 'sharp';
 import { PNG_SIGNATURE, startTestApp, type TestApp } from './harness';
 import { brandPack, scene, SEEDS } from './job-fixtures';
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 
 /** Keys: two tenants; `acme` auto-approves, `strict` always wants a person. `legacy` has no role (= marketer). */
 const KEYS = {
-  mara: 'k-mara', rita: 'k-rita', ada: 'k-ada', legacy: 'k-legacy', // acme
-  sue: 'k-sue', sven: 'k-sven', sam: 'k-sam', // strict
+  mara: 'k-mara',
+  rita: 'k-rita',
+  ada: 'k-ada',
+  legacy: 'k-legacy', // acme
+  sue: 'k-sue',
+  sven: 'k-sven',
+  sam: 'k-sam', // strict
 };
 const API_KEYS = [
-  `${KEYS.mara}:acme:marketer:mara`, `${KEYS.rita}:acme:reviewer:rita`, `${KEYS.ada}:acme:admin:ada`, `${KEYS.legacy}:acme`,
-  `${KEYS.sue}:strict:marketer:sue`, `${KEYS.sven}:strict:reviewer:sven`, `${KEYS.sam}:strict:admin:sam`,
+  `${KEYS.mara}:acme:marketer:mara`,
+  `${KEYS.rita}:acme:reviewer:rita`,
+  `${KEYS.ada}:acme:admin:ada`,
+  `${KEYS.legacy}:acme`,
+  `${KEYS.sue}:strict:marketer:sue`,
+  `${KEYS.sven}:strict:reviewer:sven`,
+  `${KEYS.sam}:strict:admin:sam`,
 ].join(',');
 
 describe('roles, review, audit and blind A/B, end to end through the REST API (embedded)', { timeout: 300_000 }, () => {
   let app: TestApp;
-  const as = (key: string) => (path: string, init: RequestInit & { json?: unknown } = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${key}`);
-    return app.api(path, { ...init, headers });
-  };
+  const as =
+    (key: string) =>
+    (path: string, init: RequestInit & { json?: unknown } = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${key}`);
+      return app.api(path, { ...init, headers });
+    };
   const upload = async (key: string, bytes: Buffer, name: string, fields: Record<string, string>): Promise<Json> => {
     const form = new FormData();
     form.set('file', new Blob([new Uint8Array(bytes)]), name);
@@ -37,7 +49,8 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
   };
   const library = async (key: string) => {
     const seeds: string[] = [];
-    for (const [i, [name, caption, rgb, size]] of SEEDS.slice(0, 3).entries()) seeds.push((await upload(key, await scene(rgb, size, i), name, { caption })).path);
+    for (const [i, [name, caption, rgb, size]] of SEEDS.slice(0, 3).entries())
+      seeds.push((await upload(key, await scene(rgb, size, i), name, { caption })).path);
     const brand = (await upload(key, await brandPack(), 'pack.png', { kind: 'brand' })).path as string;
     await app.whenIdle();
     return { seeds, brand };
@@ -90,7 +103,12 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
     const png = Buffer.from(await (await as(KEYS.mara)(direct.url)).arrayBuffer());
     assert.ok(png.subarray(0, 8).equals(PNG_SIGNATURE));
 
-    const created = (await json(await as(KEYS.mara)('/v1/jobs', { method: 'POST', json: { brandPath: acme.brand, seedPaths: acme.seeds.slice(0, 2), formats: ['1:1', '9:16'] } }), 202)).job;
+    const created = (
+      await json(
+        await as(KEYS.mara)('/v1/jobs', { method: 'POST', json: { brandPath: acme.brand, seedPaths: acme.seeds.slice(0, 2), formats: ['1:1', '9:16'] } }),
+        202,
+      )
+    ).job;
     const job = await waitForJob(KEYS.mara, created.id);
     assert.equal(job.ads.length, 4);
     for (const ad of job.ads) {
@@ -115,9 +133,17 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
     // Another tenant's reviewer does not.
     assert.equal((await as(KEYS.rita)(direct.url)).status, 404);
 
-    const created = (await json(await as(KEYS.sue)('/v1/jobs', { method: 'POST', json: { brandPath: strict.brand, seedPaths: [strict.seeds[1]], formats: ['1:1', '4:5'] } }), 202)).job;
+    const created = (
+      await json(
+        await as(KEYS.sue)('/v1/jobs', { method: 'POST', json: { brandPath: strict.brand, seedPaths: [strict.seeds[1]], formats: ['1:1', '4:5'] } }),
+        202,
+      )
+    ).job;
     strictJob = await waitForJob(KEYS.sue, created.id);
-    assert.deepEqual(strictJob.ads.map((a: Json) => a.review.status), ['pending', 'pending']);
+    assert.deepEqual(
+      strictJob.ads.map((a: Json) => a.review.status),
+      ['pending', 'pending'],
+    );
     for (const ad of strictJob.ads) assert.equal((await as(KEYS.sue)(ad.url)).status, 403);
 
     const queue = await json(await as(KEYS.sven)('/v1/reviews?status=pending'), 200);
@@ -140,16 +166,30 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
     assert.ok(Date.parse(approved.decidedAt) > Date.parse(approved.createdAt) - 1);
     assert.equal((await as(KEYS.sue)(direct.url)).status, 200, 'approved: the marketer gets it');
 
-    const rejected = (await json(await as(KEYS.sven)(`/v1/ads/${strictJob.ads[0].review.adId}/review`, { method: 'POST', json: { decision: 'reject', reason: 'pack covers the dog' } }), 200)).review;
+    const rejected = (
+      await json(
+        await as(KEYS.sven)(`/v1/ads/${strictJob.ads[0].review.adId}/review`, { method: 'POST', json: { decision: 'reject', reason: 'pack covers the dog' } }),
+        200,
+      )
+    ).review;
     assert.deepEqual([rejected.status, rejected.reason, rejected.decidedBy], ['rejected', 'pack covers the dog', 'sven']);
     assert.equal((await as(KEYS.sue)(strictJob.ads[0].url)).status, 403);
     const job = (await json(await as(KEYS.sue)(`/v1/jobs/${strictJob.id}`), 200)).job;
-    assert.deepEqual(job.ads.map((a: Json) => a.review.status), ['rejected', 'pending']);
+    assert.deepEqual(
+      job.ads.map((a: Json) => a.review.status),
+      ['rejected', 'pending'],
+    );
 
     const pending = await json(await as(KEYS.sven)('/v1/reviews?status=pending'), 200);
-    assert.deepEqual(pending.items.map((r: Json) => r.adId), [strictJob.ads[1].review.adId]);
+    assert.deepEqual(
+      pending.items.map((r: Json) => r.adId),
+      [strictJob.ads[1].review.adId],
+    );
     const rejectedList = await json(await as(KEYS.sven)('/v1/reviews?status=rejected'), 200);
-    assert.deepEqual(rejectedList.items.map((r: Json) => [r.adId, r.reason]), [[strictJob.ads[0].review.adId, 'pack covers the dog']]);
+    assert.deepEqual(
+      rejectedList.items.map((r: Json) => [r.adId, r.reason]),
+      [[strictJob.ads[0].review.adId, 'pack covers the dog']],
+    );
   });
 
   it('keeps an append-only audit log of uploads, decisions and key use, paged oldest first', async () => {
@@ -164,14 +204,31 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
     } while (cursor);
     assert.ok(pages.length > 2 && pages.slice(0, -1).every((n) => n === 3), `pages ${pages.join(',')}`);
     assert.equal(new Set(all.map((e) => e.id)).size, all.length, 'no entry twice');
-    assert.deepEqual(all.map((e) => e.at), [...all.map((e) => e.at)].sort(), 'oldest first');
-    assert.ok(all.every((e) => e.tenant === 'strict'), 'only this tenant');
+    assert.deepEqual(
+      all.map((e) => e.at),
+      [...all.map((e) => e.at)].sort(),
+      'oldest first',
+    );
+    assert.ok(
+      all.every((e) => e.tenant === 'strict'),
+      'only this tenant',
+    );
     const by = (action: string) => all.filter((e) => e.action === action);
     assert.equal(by('asset.uploaded').length, 4);
-    assert.ok(by('asset.uploaded').every((e) => e.actor === 'sue' && e.role === 'marketer' && e.status === 201 && e.target.startsWith('seeds/strict/') === (e !== by('asset.uploaded')[3])));
+    assert.ok(
+      by('asset.uploaded').every(
+        (e) => e.actor === 'sue' && e.role === 'marketer' && e.status === 201 && e.target.startsWith('seeds/strict/') === (e !== by('asset.uploaded')[3]),
+      ),
+    );
     const decisions = by('review.decided');
     // The refused calls (400 without a reason, 404 unknown ad, 403 for the marketer) changed nothing and are not entries.
-    assert.deepEqual(decisions.map((e) => [e.actor, e.status, e.details.status]), [['sven', 200, 'approved'], ['sven', 200, 'rejected']]);
+    assert.deepEqual(
+      decisions.map((e) => [e.actor, e.status, e.details.status]),
+      [
+        ['sven', 200, 'approved'],
+        ['sven', 200, 'rejected'],
+      ],
+    );
     assert.equal(decisions[1].details.reason, 'pack covers the dog');
     assert.deepEqual(new Set(by('key.used').map((e) => e.actor)), new Set(['sue', 'sven', 'sam']));
 
@@ -192,8 +249,19 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
       { name: 'top-left small', placement: 'top-left', packScale: 0.7 },
       { name: 'flux', generator: 'replicate', promptTemplate: 'A {subject} with our pack, for {segment}' },
     ];
-    assert.equal((await as(KEYS.mara)('/v1/experiments', { method: 'POST', json: { name: 'x', brandPath: acme.brand, seedPaths: acme.seeds, configurations } })).status, 403);
-    let experiment = (await json(await as(KEYS.rita)('/v1/experiments', { method: 'POST', json: { name: 'corner test', brandPath: acme.brand, seedPaths: acme.seeds.slice(0, 2), configurations } }), 202)).experiment;
+    assert.equal(
+      (await as(KEYS.mara)('/v1/experiments', { method: 'POST', json: { name: 'x', brandPath: acme.brand, seedPaths: acme.seeds, configurations } })).status,
+      403,
+    );
+    let experiment = (
+      await json(
+        await as(KEYS.rita)('/v1/experiments', {
+          method: 'POST',
+          json: { name: 'corner test', brandPath: acme.brand, seedPaths: acme.seeds.slice(0, 2), configurations },
+        }),
+        202,
+      )
+    ).experiment;
     while (experiment.status === 'generating') {
       await new Promise((r) => setTimeout(r, 100));
       experiment = (await json(await as(KEYS.rita)(`/v1/experiments/${experiment.id}`), 200)).experiment;
@@ -251,8 +319,12 @@ describe('roles, review, audit and blind A/B, end to end through the REST API (e
   });
 
   it('marks a conversation ad with its review: pending under always-review, the bytes withheld from the marketer until approved', async () => {
-    let c = await json(await as(KEYS.sue)('/v1/conversations', { method: 'POST', json: { segment: 'outdoor-loving dog owners', brandPath: strict.brand } }), 201);
-    for (let turn = 0; c.status !== 'done' && turn < 4; turn++) c = await json(await as(KEYS.sue)(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'yes' } }), 200);
+    let c = await json(
+      await as(KEYS.sue)('/v1/conversations', { method: 'POST', json: { segment: 'outdoor-loving dog owners', brandPath: strict.brand } }),
+      201,
+    );
+    for (let turn = 0; c.status !== 'done' && turn < 4; turn++)
+      c = await json(await as(KEYS.sue)(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'yes' } }), 200);
     assert.equal(c.status, 'done', JSON.stringify(c.messages?.at(-1)));
     assert.equal(c.ad.review.status, 'pending');
     assert.ok(c.ad.review.fidelity >= 0.95, `fidelity ${c.ad.review.fidelity}`);

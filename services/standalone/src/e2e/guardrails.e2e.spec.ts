@@ -8,7 +8,10 @@ import { startTestApp, type TestApp } from './harness';
 
 type Json = Record<string, any>;
 
-const solid = (r: number, g: number, b: number) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
+const solid = (r: number, g: number, b: number) =>
+  sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } })
+    .jpeg()
+    .toBuffer();
 
 async function upload(app: TestApp, bytes: Buffer, name: string, fields: Record<string, string> = {}, tenant?: string): Promise<Response> {
   const form = new FormData();
@@ -66,7 +69,9 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
     assert.equal(created.status, 201, 'clean text passes');
     assert.equal(app.queries.callsOf(Queries.conversation), commands + 1, 'and reaches the agent');
     const c = (await created.json()) as Json;
-    await assertRejected(await app.api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'show me a fucking beagle' } }), [{ field: 'text', reason: 'profanity' }]);
+    await assertRejected(await app.api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'show me a fucking beagle' } }), [
+      { field: 'text', reason: 'profanity' },
+    ]);
     const after = (await (await app.api(`/v1/conversations/${c.id}`)).json()) as Json;
     assert.deepEqual(after.messages, c.messages);
     const clean = await app.api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'different subject' } });
@@ -74,8 +79,12 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
   });
 
   it('rejects a profane headline or call to action on POST /v1/ads, naming each field; clean copy makes an ad', async () => {
-    await assertRejected(await app.api('/v1/ads', { method: 'POST', json: { seedPath, headline: 'Sh1t-hot deals' } }), [{ field: 'headline', reason: 'profanity' }]);
-    await assertRejected(await app.api('/v1/ads', { method: 'POST', json: { seedPath, headline: 'Fresh food', callToAction: 'Buy this shit' } }), [{ field: 'callToAction', reason: 'profanity' }]);
+    await assertRejected(await app.api('/v1/ads', { method: 'POST', json: { seedPath, headline: 'Sh1t-hot deals' } }), [
+      { field: 'headline', reason: 'profanity' },
+    ]);
+    await assertRejected(await app.api('/v1/ads', { method: 'POST', json: { seedPath, headline: 'Fresh food', callToAction: 'Buy this shit' } }), [
+      { field: 'callToAction', reason: 'profanity' },
+    ]);
     await assertRejected(await app.api('/v1/ads', { method: 'POST', json: { segment: 'fuck', headline: 'f.u.c.k yeah' } }), [
       { field: 'segment', reason: 'profanity' },
       { field: 'headline', reason: 'profanity' },
@@ -88,11 +97,16 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
     const jobs = async () => (((await (await app.api('/v1/jobs')).json()) as Json).items as Json[]).length;
     const before = await jobs();
     const job = { brandPath, formats: ['1:1'], variants: 1 };
-    await assertRejected(await app.api('/v1/jobs', { method: 'POST', json: { ...job, segments: ['outdoor families', 'people who say f u c k'] } }), [{ field: 'segments', reason: 'profanity' }]);
-    await assertRejected(await app.api('/v1/jobs', { method: 'POST', json: { ...job, seedPaths: [seedPath], headline: 'Sh1t-hot deals', callToAction: 'Buy this shit' } }), [
-      { field: 'headline', reason: 'profanity' },
-      { field: 'callToAction', reason: 'profanity' },
+    await assertRejected(await app.api('/v1/jobs', { method: 'POST', json: { ...job, segments: ['outdoor families', 'people who say f u c k'] } }), [
+      { field: 'segments', reason: 'profanity' },
     ]);
+    await assertRejected(
+      await app.api('/v1/jobs', { method: 'POST', json: { ...job, seedPaths: [seedPath], headline: 'Sh1t-hot deals', callToAction: 'Buy this shit' } }),
+      [
+        { field: 'headline', reason: 'profanity' },
+        { field: 'callToAction', reason: 'profanity' },
+      ],
+    );
     assert.equal(await jobs(), before, 'no job was created');
     const ok = await app.api('/v1/jobs', { method: 'POST', json: { ...job, seedPaths: [seedPath], headline: 'Real food for real adventures' } });
     assert.equal(ok.status, 202, await ok.clone().text());
@@ -107,7 +121,9 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
   });
 
   it('checks every element of a list (tags) and subject names, descriptions and audiences', async () => {
-    await assertRejected(await app.api(`/v1/assets/${seedId}`, { method: 'PATCH', json: { tags: ['beach', 'sh1t'] } }), [{ field: 'tags', reason: 'profanity' }]);
+    await assertRejected(await app.api(`/v1/assets/${seedId}`, { method: 'PATCH', json: { tags: ['beach', 'sh1t'] } }), [
+      { field: 'tags', reason: 'profanity' },
+    ]);
     await assertRejected(await app.api('/v1/subjects', { method: 'POST', json: { name: 'bitch', audience: 'fucking everyone' } }), [
       { field: 'name', reason: 'profanity' },
       { field: 'audience', reason: 'profanity' },
@@ -117,7 +133,9 @@ describe('text guardrail at the gateway, end to end through the REST API (embedd
   });
 
   it("applies a tenant's deny list to that tenant only", async () => {
-    await assertRejected(await app.api('/v1/conversations', { method: 'POST', json: { segment: 'people who buy RivalCo' }, tenant: 'acme' }), [{ field: 'segment', reason: 'deny_list' }]);
+    await assertRejected(await app.api('/v1/conversations', { method: 'POST', json: { segment: 'people who buy RivalCo' }, tenant: 'acme' }), [
+      { field: 'segment', reason: 'deny_list' },
+    ]);
     assert.equal((await app.api('/v1/conversations', { method: 'POST', json: { segment: 'people who buy RivalCo' }, tenant: 'other' })).status, 201);
   });
 

@@ -6,7 +6,10 @@ import { snapshotDir } from './snapshot';
 
 type Json = Record<string, any>;
 
-const jpeg = (r: number, g: number, b: number) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
+const jpeg = (r: number, g: number, b: number) =>
+  sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } })
+    .jpeg()
+    .toBuffer();
 
 async function upload(app: TestApp, bytes: Buffer, name: string, fields: Record<string, string> = {}, tenant?: string): Promise<Response> {
   const form = new FormData();
@@ -29,7 +32,13 @@ describe('hardening found by a hostile new user, end to end (embedded mode)', ()
   after(() => app?.stop());
 
   describe('security headers on the UI and the API', () => {
-    for (const [what, path] of [['web UI page', '/'], ['web UI script', '/app.js'], ['API docs', '/docs'], ['API JSON', '/v1/assets'], ['API error', '/v1/nothing-here']] as const) {
+    for (const [what, path] of [
+      ['web UI page', '/'],
+      ['web UI script', '/app.js'],
+      ['API docs', '/docs'],
+      ['API JSON', '/v1/assets'],
+      ['API error', '/v1/nothing-here'],
+    ] as const) {
       it(what, async () => {
         const res = await app.api(path);
         const csp = res.headers.get('content-security-policy') ?? '';
@@ -74,10 +83,15 @@ describe('hardening found by a hostile new user, end to end (embedded mode)', ()
   describe('decoder errors as a plain message, without libvips internals', () => {
     const cases: [string, () => Promise<Buffer>][] = [
       ['an unreadable header', async () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(400, 7)])],
-      ['a truncated image', async () => {
-        const noisy = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 251)), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
-        return noisy.subarray(0, Math.floor(noisy.length / 2));
-      }],
+      [
+        'a truncated image',
+        async () => {
+          const noisy = await sharp(Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 251)), { raw: { width: 64, height: 64, channels: 3 } })
+            .png()
+            .toBuffer();
+          return noisy.subarray(0, Math.floor(noisy.length / 2));
+        },
+      ],
     ];
     for (const [what, bytes] of cases) {
       it(what, async () => {

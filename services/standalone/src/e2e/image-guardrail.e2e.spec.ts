@@ -43,7 +43,11 @@ describe('image guardrail on uploads (nsfwjs, embedded mode, end to end)', () =>
     await app.whenIdle();
 
     const contentHash = body.asset.path.split('/')[3];
-    assert.equal(app.broker.read('adseed.asset.ingest-requested.v1').filter((m) => m.value.includes(contentHash)).length, 0, 'no ingest event for these bytes, under any path');
+    assert.equal(
+      app.broker.read('adseed.asset.ingest-requested.v1').filter((m) => m.value.includes(contentHash)).length,
+      0,
+      'no ingest event for these bytes, under any path',
+    );
     assert.equal(app.broker.read('adseed.asset.indexed.v1').filter((m) => m.value.includes(contentHash)).length, 0, 'not indexed');
     const active = (await (await app.api('/v1/assets?kind=seed')).json()) as Json;
     assert.equal(active.items.length, 0);
@@ -61,10 +65,18 @@ describe('image guardrail on uploads (nsfwjs, embedded mode, end to end)', () =>
     const flagged = (await (await upload(app, FLAGGED, 'brand.png', { kind: 'brand' })).json()) as Json;
     assert.equal(flagged.ingest, 'quarantined');
     assert.match(flagged.asset.path, /^quarantine\/demo\/brand\//);
-    const seed = (await (await upload(app, await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c86414' } }).jpeg().toBuffer(), 'seed.jpg')).json()) as Json;
+    const seed = (await (
+      await upload(
+        app,
+        await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c86414' } })
+          .jpeg()
+          .toBuffer(),
+        'seed.jpg',
+      )
+    ).json()) as Json;
     assert.equal(seed.ingest, 'queued');
     const byPath = await app.api('/v1/ads', { method: 'POST', json: { seedPath: seed.asset.path, brandPath: flagged.asset.path } });
-    assert.equal(byPath.status, 404, "a quarantined image is no brand image: 404 like any path outside the brands bucket");
+    assert.equal(byPath.status, 404, 'a quarantined image is no brand image: 404 like any path outside the brands bucket');
     // Without brandPath the generator takes the tenant's latest brand image: never the quarantined one.
     const latest = await app.api('/v1/ads', { method: 'POST', json: { seedPath: seed.asset.path } });
     const body = (await latest.json()) as Json;
@@ -73,7 +85,9 @@ describe('image guardrail on uploads (nsfwjs, embedded mode, end to end)', () =>
   });
 
   it('lets an ordinary photo through to indexing', async () => {
-    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 40, g: 120, b: 200 } } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 40, g: 120, b: 200 } } })
+      .jpeg()
+      .toBuffer();
     const res = await upload(app, photo, 'sky.jpg');
     const body = (await res.json()) as Json;
     assert.equal(body.ingest, 'queued', JSON.stringify(body.asset));
@@ -81,7 +95,10 @@ describe('image guardrail on uploads (nsfwjs, embedded mode, end to end)', () =>
     await app.whenIdle();
     assert.ok(app.broker.read('adseed.asset.indexed.v1').some((m) => JSON.parse(m.value).assetId === body.asset.id));
     const contentHash = body.asset.path.split('/')[2];
-    assert.ok(app.broker.read('adseed.asset.ingest-requested.v1').some((m) => m.value.includes(contentHash)), 'the hash check above can see an ingest event');
+    assert.ok(
+      app.broker.read('adseed.asset.ingest-requested.v1').some((m) => m.value.includes(contentHash)),
+      'the hash check above can see an ingest event',
+    );
   });
 
   it('logs the quarantine with the scores but not the file name or caption', () => {
@@ -99,7 +116,10 @@ describe('image guardrail on onnxruntime (ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx, e
 
   before(async () => {
     const onnxPath = join(REPO_ROOT, '.cache', 'nsfwjs-onnx', 'nsfwjs-mobilenet_v2.onnx');
-    app = await startTestApp({ logSink: (line) => lines.push(line), env: { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_IMAGE_GUARDRAIL_RUNTIME: 'onnx', ADSEED_IMAGE_GUARDRAIL_ONNX_PATH: onnxPath } });
+    app = await startTestApp({
+      logSink: (line) => lines.push(line),
+      env: { ADSEED_IMAGE_GUARDRAIL: 'nsfwjs', ADSEED_IMAGE_GUARDRAIL_RUNTIME: 'onnx', ADSEED_IMAGE_GUARDRAIL_ONNX_PATH: onnxPath },
+    });
   });
   after(() => app?.stop());
 
@@ -108,7 +128,9 @@ describe('image guardrail on onnxruntime (ADSEED_IMAGE_GUARDRAIL_RUNTIME=onnx, e
     assert.equal(flagged.ingest, 'quarantined', JSON.stringify(flagged));
     assert.equal(flagged.asset.moderation.model, 'nsfwjs:MobileNetV2/onnx');
     assert.deepEqual(flagged.asset.moderation.reasons, ['porn']);
-    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 40, g: 120, b: 200 } } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 40, g: 120, b: 200 } } })
+      .jpeg()
+      .toBuffer();
     const ordinary = (await (await upload(app, photo, 'sky.jpg')).json()) as Json;
     assert.equal(ordinary.ingest, 'queued', JSON.stringify(ordinary.asset));
     await app.whenIdle();

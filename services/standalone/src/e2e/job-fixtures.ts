@@ -25,8 +25,8 @@ export const SEGMENTS = ['outdoor adventurers', 'coffee lovers in small apartmen
 
 /** A scene with texture and one bright "subject", so crops and placements have something to avoid. */
 export async function scene([r, g, b]: [number, number, number], [width, height]: [number, number], salt: number): Promise<Buffer> {
-  const cx = Math.round(width * (0.3 + 0.4 * ((salt * 37) % 10) / 10));
-  const cy = Math.round(height * (0.35 + 0.3 * ((salt * 53) % 10) / 10));
+  const cx = Math.round(width * (0.3 + (0.4 * ((salt * 37) % 10)) / 10));
+  const cy = Math.round(height * (0.35 + (0.3 * ((salt * 53) % 10)) / 10));
   const radius = Math.round(Math.min(width, height) * 0.22);
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
@@ -62,8 +62,10 @@ export async function library(app: TestApp): Promise<{ brandPath: string; seedPa
   // Licence and attribution as the upload will record them (keys `licence`, `attribution`).
   const [bucket, ...rest] = seedPaths[0].split('/');
   const { body, info } = await app.store.get(bucket, rest.join('/'));
-  await app.store.put(bucket, rest.join('/'), body, { contentType: info.contentType, metadata: { ...info.metadata, licence: 'CC-BY-SA-4.0', attribution: 'Jane Doe' } });
+  await app.store.put(bucket, rest.join('/'), body, {
+    contentType: info.contentType,
+    metadata: { ...info.metadata, licence: 'CC-BY-SA-4.0', attribution: 'Jane Doe' },
+  });
   await app.whenIdle();
   return { brandPath: brand.path, seedPaths };
 }
-

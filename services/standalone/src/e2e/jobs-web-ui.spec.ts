@@ -41,7 +41,9 @@ describe('web UI: the campaigns page in a real browser', { timeout: 600_000 }, (
     await page.locator('input[name="format"][value="9:16"]').check();
     await page.getByTestId('job-variants').selectOption('2');
     await page.getByTestId('job-cta').fill('Shop now');
-    await page.waitForFunction(() => (document.querySelector('[data-testid="job-brand"]') as HTMLSelectElement).value.startsWith('brands/'), undefined, { timeout: STEP_TIMEOUT_MS });
+    await page.waitForFunction(() => (document.querySelector('[data-testid="job-brand"]') as HTMLSelectElement).value.startsWith('brands/'), undefined, {
+      timeout: STEP_TIMEOUT_MS,
+    });
     await page.getByTestId('job-submit').click();
     await page.getByTestId('job-card').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     await page.waitForFunction(() => document.querySelector('[data-testid="job-status"]')?.textContent === 'Done', undefined, { timeout: STEP_TIMEOUT_MS });
@@ -49,8 +51,17 @@ describe('web UI: the campaigns page in a real browser', { timeout: 600_000 }, (
     const ads = page.getByTestId('job-ad');
     assert.equal(await ads.count(), 8);
     // Every gallery image decoded, at its format's shape.
-    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid="job-ad"] img')).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), undefined, { timeout: STEP_TIMEOUT_MS });
-    const sizes = await page.$$eval('[data-testid="job-ad"] img', (images) => images.map((i) => `${(i as HTMLImageElement).naturalWidth}x${(i as HTMLImageElement).naturalHeight}`));
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('[data-testid="job-ad"] img')).every(
+          (i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0,
+        ),
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    );
+    const sizes = await page.$$eval('[data-testid="job-ad"] img', (images) =>
+      images.map((i) => `${(i as HTMLImageElement).naturalWidth}x${(i as HTMLImageElement).naturalHeight}`),
+    );
     assert.deepEqual([...new Set(sizes)].sort(), ['1080x1080', '1080x1920']);
     const href = await ads.first().locator('a').first().getAttribute('href');
     const png = Buffer.from(await (await app.api(href!)).arrayBuffer());

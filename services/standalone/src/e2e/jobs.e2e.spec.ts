@@ -105,15 +105,23 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
   });
 
   it('lists jobs newest first, a page at a time', async () => {
-    const second = ((await (await app.api('/v1/jobs', { method: 'POST', json: { brandPath, seedPaths: [seedPaths[1]], formats: ['1:1'], variants: 1 } })).json()) as Json).job;
+    const second = (
+      (await (await app.api('/v1/jobs', { method: 'POST', json: { brandPath, seedPaths: [seedPaths[1]], formats: ['1:1'], variants: 1 } })).json()) as Json
+    ).job;
     await waitForJob(app, second.id);
     const first = (await (await app.api('/v1/jobs?limit=1')).json()) as Json;
-    assert.deepEqual(first.items.map((j: Json) => j.id), [second.id]);
+    assert.deepEqual(
+      first.items.map((j: Json) => j.id),
+      [second.id],
+    );
     assert.ok(first.nextCursor);
     const next = (await (await app.api(`/v1/jobs?limit=1&cursor=${first.nextCursor}`)).json()) as Json;
-    assert.deepEqual(next.items.map((j: Json) => j.id), [job.id]);
+    assert.deepEqual(
+      next.items.map((j: Json) => j.id),
+      [job.id],
+    );
     assert.equal(next.items[0].ads, undefined, 'summaries leave the ads out');
-    assert.equal((await (await app.api('/v1/jobs', { tenant: 'other' })).json() as Json).items.length, 0);
+    assert.equal(((await (await app.api('/v1/jobs', { tenant: 'other' })).json()) as Json).items.length, 0);
   });
 
   it('honours Idempotency-Key: the same request gives the same job, another request with the key is refused', async () => {
@@ -138,7 +146,10 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
   });
 
   it('cancels: ads not yet made are not made', async () => {
-    const res = await app.api('/v1/jobs', { method: 'POST', json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 4, minScore: MIN_SCORE } });
+    const res = await app.api('/v1/jobs', {
+      method: 'POST',
+      json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 4, minScore: MIN_SCORE },
+    });
     const started = ((await res.json()) as Json).job;
     const cancelled = await app.api(`/v1/jobs/${started.id}/cancel`, { method: 'POST' });
     assert.equal(cancelled.status, 200);
@@ -153,19 +164,34 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
   });
 
   it('streams a job over server-sent events until it ends', async () => {
-    const started = ((await (await app.api('/v1/jobs', { method: 'POST', json: { brandPath, seedPaths: seedPaths.slice(4, 6), formats: ['9:16'], variants: 1 } })).json()) as Json).job;
+    const started = (
+      (await (
+        await app.api('/v1/jobs', { method: 'POST', json: { brandPath, seedPaths: seedPaths.slice(4, 6), formats: ['9:16'], variants: 1 } })
+      ).json()) as Json
+    ).job;
     const res = await app.api(`/v1/jobs/${started.id}/events`);
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
     const text = await res.text(); // the server ends the stream when the job is done
-    const states = text.split('\n\n').flatMap((block) => block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6))));
+    const states = text.split('\n\n').flatMap((block) =>
+      block
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => JSON.parse(l.slice(6))),
+    );
     assert.ok(states.length >= 2, `${states.length} states`);
     assert.equal(states[states.length - 1].status, 'done');
     const done = states.map((s) => s.progress.done);
-    assert.deepEqual(done, [...done].sort((x, y) => x - y), 'progress never goes backwards');
+    assert.deepEqual(
+      done,
+      [...done].sort((x, y) => x - y),
+      'progress never goes backwards',
+    );
   });
 
   it('deletes a job and its ads now', async () => {
-    const started = ((await (await app.api('/v1/jobs', { method: 'POST', json: { brandPath, seedPaths: [seedPaths[3]], formats: ['1:1'], variants: 1 } })).json()) as Json).job;
+    const started = (
+      (await (await app.api('/v1/jobs', { method: 'POST', json: { brandPath, seedPaths: [seedPaths[3]], formats: ['1:1'], variants: 1 } })).json()) as Json
+    ).job;
     const done = await waitForJob(app, started.id);
     assert.equal((await app.api(done.ads[0].url)).status, 200);
     assert.equal((await app.api(`/v1/jobs/${started.id}`, { method: 'DELETE' })).status, 204);
@@ -179,10 +205,20 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
       ['unknown format', () => ({ brandPath, segments: ['x'], formats: ['3:2'], variants: 1 }), 400, 'formats.0'],
       ['too many variants', () => ({ brandPath, segments: ['x'], formats: ['1:1'], variants: 9 }), 400, 'variants'],
       ['neither segments nor seeds', () => ({ brandPath, formats: ['1:1'] }), 400, 'segments'],
-      ['too many ads', () => ({ brandPath, segments: Array.from({ length: 32 }, (_, i) => `segment ${i}`), formats: ['1:1', '4:5', '9:16'], variants: 8 }), 400, 'variants'],
+      [
+        'too many ads',
+        () => ({ brandPath, segments: Array.from({ length: 32 }, (_, i) => `segment ${i}`), formats: ['1:1', '4:5', '9:16'], variants: 8 }),
+        400,
+        'variants',
+      ],
       ['unknown brand', () => ({ brandPath: 'brands/demo/none.png', segments: ['dogs'], formats: ['1:1'] }), 404, 'brandPath'],
       ["another tenant's seed", () => ({ brandPath, seedPaths: ['seeds/other/x.jpg'], formats: ['1:1'] }), 404, 'seedPaths.0'],
-      ['a segment no seed clears the relevance floor for', () => ({ brandPath, segments: ['a mountain bike outdoors', SEGMENTS[1]], formats: ['1:1'] }), 404, 'segments.1'],
+      [
+        'a segment no seed clears the relevance floor for',
+        () => ({ brandPath, segments: ['a mountain bike outdoors', SEGMENTS[1]], formats: ['1:1'] }),
+        404,
+        'segments.1',
+      ],
     ];
     for (const [name, body, status, field] of cases) {
       it(name, async () => {
@@ -190,7 +226,10 @@ describe('creative jobs, end to end through the REST API (embedded)', { timeout:
         const res = await app.api('/v1/jobs', { method: 'POST', json: body() });
         assert.equal(res.status, status);
         const error = ((await res.json()) as Json).error;
-        assert.ok(error.issues.some((i: Json) => i.field === field), JSON.stringify(error));
+        assert.ok(
+          error.issues.some((i: Json) => i.field === field),
+          JSON.stringify(error),
+        );
         const after = (await (await app.api('/v1/jobs?limit=100')).json()) as Json;
         assert.equal(after.items.length, before.items.length, 'no job was stored');
       });
@@ -208,7 +247,10 @@ describe('creative jobs survive a restart of the one-process app mid-job', { tim
     try {
       let app = await startTestApp({ dataDir });
       const { brandPath } = await library(app);
-      const res = await app.api('/v1/jobs', { method: 'POST', json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 4, minScore: MIN_SCORE } });
+      const res = await app.api('/v1/jobs', {
+        method: 'POST',
+        json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 4, minScore: MIN_SCORE },
+      });
       const id = ((await res.json()) as Json).job.id;
       // Stop as soon as a few ads are made: the rest are still queued in the in-process broker, which a restart loses.
       while ((await adObjects(app, 'demo', id)).filter((k) => k.endsWith('.provenance.json')).length < 3) await new Promise((r) => setTimeout(r, 10));

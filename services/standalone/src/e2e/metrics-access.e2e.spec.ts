@@ -11,7 +11,17 @@ const TOKEN = 'scrape-token-0123456789';
 /** Puts one photo in tenant acme's index, so the metrics name the tenant (`adseed_index_vectors{tenant="acme"}`). */
 async function indexOne(app: TestApp, headers: Record<string, string>): Promise<void> {
   const form = new FormData();
-  form.set('file', new Blob([new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).jpeg().toBuffer())]), 'blue.jpg');
+  form.set(
+    'file',
+    new Blob([
+      new Uint8Array(
+        await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
+          .jpeg()
+          .toBuffer(),
+      ),
+    ]),
+    'blue.jpg',
+  );
   form.set('caption', 'a blue square');
   const res = await app.api('/v1/assets', { method: 'POST', body: form, headers });
   assert.equal(res.status, 201, await res.text());
@@ -38,7 +48,11 @@ describe('/metrics once API keys are on (embedded mode, end to end)', () => {
     assert.equal(res.status, 401);
     assert.match(body.error.message, /ADSEED_METRICS_TOKEN.*METRICS_PORT/);
     assert.equal((await app.api('/v1/assets')).status, 401, 'the API key is not enough either way: metrics take no API key');
-    assert.equal((await app.api('/metrics', { headers: { authorization: 'Bearer k-ad' } })).status, 401, 'an admin key is one tenant’s, metrics are every tenant’s');
+    assert.equal(
+      (await app.api('/metrics', { headers: { authorization: 'Bearer k-ad' } })).status,
+      401,
+      'an admin key is one tenant’s, metrics are every tenant’s',
+    );
     assert.equal((await app.api('/healthz')).status, 200);
     assert.equal((await app.api('/readyz')).status, 200);
   });

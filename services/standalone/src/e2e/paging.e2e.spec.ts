@@ -38,7 +38,9 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
   before(async () => {
     app = await startTestApp({ seedLibraryDir: null });
     for (const photo of PHOTOS) {
-      const bytes = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: photo.rgb[0], g: photo.rgb[1], b: photo.rgb[2] } } }).jpeg().toBuffer();
+      const bytes = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: photo.rgb[0], g: photo.rgb[1], b: photo.rgb[2] } } })
+        .jpeg()
+        .toBuffer();
       const form = new FormData();
       form.set('file', new Blob([new Uint8Array(bytes)]), photo.file);
       form.set('caption', photo.caption);
@@ -57,7 +59,10 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
     assert.equal(whole.nextCursor, undefined);
     const { items, pages } = await allPages('/v1/assets?kind=seed', 5);
     assert.equal(pages, 3);
-    assert.deepEqual(items.map((a) => a.id), whole.items.map((a: Json) => a.id));
+    assert.deepEqual(
+      items.map((a) => a.id),
+      whole.items.map((a: Json) => a.id),
+    );
   });
 
   it('GET /v1/subjects: pages add up to the whole list in the same order, each subject once', async () => {
@@ -66,7 +71,10 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
     assert.equal(whole.nextCursor, undefined);
     const { items, pages } = await allPages('/v1/subjects', 2);
     assert.equal(pages, Math.ceil(whole.items.length / 2));
-    assert.deepEqual(items.map((s) => s.id), whole.items.map((s: Json) => s.id));
+    assert.deepEqual(
+      items.map((s) => s.id),
+      whole.items.map((s: Json) => s.id),
+    );
   });
 
   it('GET /v1/subjects: a page resumes after its cursor even when the list changed in between', async () => {
@@ -75,7 +83,10 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
     await json(`/v1/subjects/${first.items[0].id}`, { method: 'PATCH', json: { disabled: true } });
     const rest = await allPages(`/v1/subjects?cursor=${encodeURIComponent(first.nextCursor)}`, 500);
     const now = await json('/v1/subjects?limit=500');
-    assert.deepEqual(rest.items.map((s) => s.id), now.items.slice(1).map((s: Json) => s.id));
+    assert.deepEqual(
+      rest.items.map((s) => s.id),
+      now.items.slice(1).map((s: Json) => s.id),
+    );
     await json(`/v1/subjects/${first.items[0].id}`, { method: 'PATCH', json: { disabled: false } });
   });
 
@@ -84,18 +95,30 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
     assert.equal(whole.items.length, ABSENT_SUBJECTS.length + 2, JSON.stringify(whole.items.map((g: Json) => g.text)));
     const { items, pages } = await allPages('/v1/reports/seed-gaps', 4);
     assert.equal(pages, 2);
-    assert.deepEqual(items.map((g) => `${g.kind}:${g.text}`), whole.items.map((g: Json) => `${g.kind}:${g.text}`));
+    assert.deepEqual(
+      items.map((g) => `${g.kind}:${g.text}`),
+      whole.items.map((g: Json) => `${g.kind}:${g.text}`),
+    );
   });
 
   it('a malformed cursor is 400 naming query.cursor', async () => {
-    for (const path of ['/v1/subjects?cursor=bm90LWEtY3Vyc29y', '/v1/reports/seed-gaps?cursor=%7B%7D', '/v1/assets?cursor=elsewhere/x', '/v1/jobs?cursor=not-a-job']) {
+    for (const path of [
+      '/v1/subjects?cursor=bm90LWEtY3Vyc29y',
+      '/v1/reports/seed-gaps?cursor=%7B%7D',
+      '/v1/assets?cursor=elsewhere/x',
+      '/v1/jobs?cursor=not-a-job',
+    ]) {
       const body = await json(path, {}, 400);
       assert.equal(body.error.code, 'validation_failed');
-      assert.deepEqual(body.error.issues.map((i: Json) => i.field), ['query.cursor'], path);
+      assert.deepEqual(
+        body.error.issues.map((i: Json) => i.field),
+        ['query.cursor'],
+        path,
+      );
     }
   });
 
-  it('a well-formed cursor is a position in the caller\'s own listing: another tenant using ours pages only its own items', async () => {
+  it("a well-formed cursor is a position in the caller's own listing: another tenant using ours pages only its own items", async () => {
     const OTHER = 'paging-other';
     const other = async (path: string): Promise<Json> => {
       const res = await app.api(path, { tenant: OTHER });
@@ -103,7 +126,9 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
       return (await res.json()) as Json;
     };
     for (const photo of PHOTOS.slice(0, 6)) {
-      const bytes = await sharp({ create: { width: 48, height: 64, channels: 3, background: { r: photo.rgb[2], g: photo.rgb[1], b: photo.rgb[0] } } }).png().toBuffer();
+      const bytes = await sharp({ create: { width: 48, height: 64, channels: 3, background: { r: photo.rgb[2], g: photo.rgb[1], b: photo.rgb[0] } } })
+        .png()
+        .toBuffer();
       const form = new FormData();
       form.set('file', new Blob([new Uint8Array(bytes)]), `other-${photo.file}`);
       form.set('caption', photo.caption);
@@ -111,7 +136,10 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
       assert.equal((await app.api('/v1/assets', { method: 'POST', body: form, tenant: OTHER })).status, 201);
     }
     await app.whenIdle();
-    for (const [list, ofItem] of [['/v1/assets?kind=seed', (a: Json) => a.id], ['/v1/subjects', (s: Json) => s.id]] as const) {
+    for (const [list, ofItem] of [
+      ['/v1/assets?kind=seed', (a: Json) => a.id],
+      ['/v1/subjects', (s: Json) => s.id],
+    ] as const) {
       const ours = await json(`${list}${list.includes('?') ? '&' : '?'}limit=1`);
       assert.ok(ours.nextCursor, `${list}: a cursor to borrow`);
       const theirs = await other(`${list}${list.includes('?') ? '&' : '?'}limit=500`);
@@ -123,7 +151,10 @@ describe('every list is paged: { items, nextCursor? } with limit and cursor, thr
     const forged = await other('/v1/assets?kind=seed&limit=500&cursor=AA');
     const whole = await other('/v1/assets?kind=seed&limit=500');
     assert.equal(whole.items.length, 6);
-    assert.deepEqual(forged.items.map((a: Json) => a.id), whole.items.map((a: Json) => a.id));
+    assert.deepEqual(
+      forged.items.map((a: Json) => a.id),
+      whole.items.map((a: Json) => a.id),
+    );
     assert.ok(forged.items.every((a: Json) => a.tenant === OTHER));
   });
 });

@@ -30,7 +30,9 @@ describe('rate limits on /v1, through the REST API', () => {
     let app: TestApp;
     before(async () => {
       // With keys on, /metrics takes its own token (it names every tenant).
-      app = await startTestApp({ env: { ...LIMITS, ADSEED_API_KEYS: 'key-one:acme,key-two:acme,key-three:other', ADSEED_METRICS_TOKEN: 'metrics-token-0123456789' } });
+      app = await startTestApp({
+        env: { ...LIMITS, ADSEED_API_KEYS: 'key-one:acme,key-two:acme,key-three:other', ADSEED_METRICS_TOKEN: 'metrics-token-0123456789' },
+      });
       await app.demoLibrary; // its brand pack is written in the background: let it finish before stop() removes the folder
     });
     after(() => app?.stop());
@@ -43,7 +45,7 @@ describe('rate limits on /v1, through the REST API', () => {
       await assertRateLimited(refused);
       assert.equal((await call('key-one', '/v1/subjects')).status, 429, 'the bucket is per key, not per route');
 
-      assert.equal((await call('key-two')).status, 200, "another key of the same tenant has its own bucket");
+      assert.equal((await call('key-two')).status, 200, 'another key of the same tenant has its own bucket');
       assert.equal((await call('key-three')).status, 200, "another tenant's key is not affected");
 
       await sleep(wait * 1000 + 100);
@@ -54,7 +56,8 @@ describe('rate limits on /v1, through the REST API', () => {
       for (let i = 0; i < 4; i++) await call('key-three');
       assert.equal((await call('key-three')).status, 429, 'the key is exhausted');
       for (const path of ['/healthz', '/readyz', '/metrics', '/docs', '/', '/app.js']) {
-        for (let i = 0; i < 5; i++) assert.equal((await call(path === '/metrics' ? 'metrics-token-0123456789' : 'key-three', path)).status, 200, `${path} call ${i + 1}`);
+        for (let i = 0; i < 5; i++)
+          assert.equal((await call(path === '/metrics' ? 'metrics-token-0123456789' : 'key-three', path)).status, 200, `${path} call ${i + 1}`);
       }
     });
 
@@ -89,7 +92,12 @@ describe('rate limits on /v1, through the REST API', () => {
       await app.demoLibrary;
       folder = await mkdtemp(join(tmpdir(), 'adseed-cli-429-'));
       for (let i = 0; i < 5; i++) {
-        await writeFile(join(folder, `photo-${i}.jpg`), await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 40 * i, g: 90, b: 200 } } }).jpeg().toBuffer());
+        await writeFile(
+          join(folder, `photo-${i}.jpg`),
+          await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 40 * i, g: 90, b: 200 } } })
+            .jpeg()
+            .toBuffer(),
+        );
       }
     });
     after(async () => {

@@ -18,7 +18,9 @@ describe('single ads by event, when nobody waits for them (ADSEED_AD_WAIT_MS=0)'
   before(async () => {
     app = await startTestApp({ env: { ADSEED_AD_WAIT_MS: '0' } });
     const form = new FormData();
-    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 60, g: 140, b: 90 } } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 60, g: 140, b: 90 } } })
+      .jpeg()
+      .toBuffer();
     form.set('file', new Blob([new Uint8Array(jpeg)]), 'fern.jpg');
     form.set('caption', 'a green fern in a pot');
     const res = await app.api('/v1/assets', { method: 'POST', body: form });
@@ -40,7 +42,10 @@ describe('single ads by event, when nobody waits for them (ADSEED_AD_WAIT_MS=0)'
     assert.equal(png.status, 200);
     assert.deepEqual(Buffer.from(await png.arrayBuffer()).subarray(0, 8), PNG_SIGNATURE);
     const completed = app.broker.read(GenerationTopics.singleAdCompleted.name).map((m) => JSON.parse(m.value) as Json);
-    assert.ok(completed.some((c) => c.ad?.path === body.ad.path && c.origin === 'direct'), 'the outcome went out as an event');
+    assert.ok(
+      completed.some((c) => c.ad?.path === body.ad.path && c.origin === 'direct'),
+      'the outcome went out as an event',
+    );
   });
 
   it("a conversation's yes answers generating; the ad reaches the conversation by event (GET and the update)", async () => {

@@ -9,7 +9,10 @@ export async function snapshotDir(dir: string): Promise<Record<string, string>> 
     for (const entry of await fs.readdir(d, { withFileTypes: true })) {
       const full = join(d, entry.name);
       if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile()) out[relative(dir, full)] = createHash('sha1').update(await fs.readFile(full)).digest('hex');
+      else if (entry.isFile())
+        out[relative(dir, full)] = createHash('sha1')
+          .update(await fs.readFile(full))
+          .digest('hex');
     }
   };
   await walk(dir);

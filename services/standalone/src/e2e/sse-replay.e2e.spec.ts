@@ -52,7 +52,10 @@ describe('event streams resume from Last-Event-ID (embedded)', { timeout: 300_00
     };
 
     const first = open(path);
-    await until(() => 'the first state', () => first.events.length >= 1);
+    await until(
+      () => 'the first state',
+      () => first.events.length >= 1,
+    );
     assert.equal(first.retrySeen, true, 'the stream opens with retry:');
     const seenId = first.events[0].id;
     assert.ok(seenId, 'every event has an id');
@@ -62,22 +65,37 @@ describe('event streams resume from Last-Event-ID (embedded)', { timeout: 300_00
     await reply('not quite');
     const newest = await reply('something else please');
     const resumed = open(path, { lastEventId: seenId });
-    await until(() => 'the state made while the client was away', () => resumed.events.length >= 1);
+    await until(
+      () => 'the state made while the client was away',
+      () => resumed.events.length >= 1,
+    );
     const [caughtUp] = resumed.states<Conversation>();
     assert.equal(caughtUp.messages.length, newest.messages.length, 'the newest state, not the one the client had');
     assert.deepEqual(caughtUp.messages, newest.messages);
     const next = await reply('not quite');
-    await until(() => 'the next change', () => resumed.events.length >= 2);
-    assert.deepEqual(resumed.states<Conversation>().map((c) => c.messages.length), [newest.messages.length, next.messages.length]);
+    await until(
+      () => 'the next change',
+      () => resumed.events.length >= 2,
+    );
+    assert.deepEqual(
+      resumed.states<Conversation>().map((c) => c.messages.length),
+      [newest.messages.length, next.messages.length],
+    );
     const ids = resumed.events.map((e) => e.id!);
     assert.notEqual(ids[0], seenId);
     assert.equal(new Set([seenId, ...ids]).size, 3, 'no id twice');
 
     // A client that is up to date gets nothing until the next change: its first event is that change.
     const upToDate = open(path, { lastEventId: ids[1] });
-    await until(() => 'the connection', () => upToDate.connections === 1);
+    await until(
+      () => 'the connection',
+      () => upToDate.connections === 1,
+    );
     const later = await reply('something else please');
-    await until(() => 'the change after the reconnect', () => upToDate.events.length >= 1);
+    await until(
+      () => 'the change after the reconnect',
+      () => upToDate.events.length >= 1,
+    );
     assert.equal(upToDate.states<Conversation>()[0].messages.length, later.messages.length, 'the state it had was not sent again');
     assert.deepEqual(upToDate.failures, []);
   });
@@ -104,6 +122,9 @@ describe('event streams resume from Last-Event-ID (embedded)', { timeout: 300_00
 
     const late = open(path, { lastEventId: ids[0] === `${final.progress.total}-2` ? '0-0' : ids[0] });
     await late.stopped;
-    assert.deepEqual(late.states<Job>().map((j) => [j.status, j.progress.done]), [['done', final.progress.total]]);
+    assert.deepEqual(
+      late.states<Job>().map((j) => [j.status, j.progress.done]),
+      [['done', final.progress.total]],
+    );
   });
 });

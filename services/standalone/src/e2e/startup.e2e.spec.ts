@@ -41,9 +41,21 @@ describe('start-up failures exit with a code and a reason, never an unhandled re
 
   const cases: { main: string; env: Record<string, string>; problems: string[] }[] = [
     { main: 'services/retrieval/dist/main.js', env: { ADSEED_INDEX: 'qdrant', PORT: 'eighty' }, problems: ['PORT', 'QDRANT_URL', 'ADSEED_BUS'] },
-    { main: 'services/embedding/dist/main.js', env: { ADSEED_ENCODER: 'triton', LOG_LEVEL: 'loud' }, problems: ['LOG_LEVEL', 'TRITON_ENDPOINTS', 'ADSEED_BUS'] },
-    { main: 'services/generation/dist/main.js', env: { ADSEED_BUS: 'kafka', ADSEED_GENERATOR: 'replicate', ADSEED_AD_SIZE: '10' }, problems: ['ADSEED_AD_SIZE', 'REPLICATE_API_TOKEN'] },
-    { main: 'services/agent/dist/main.js', env: { ADSEED_LLM: 'openai', ADSEED_STORE: 'minio' }, problems: ['OPENAI_API_KEY', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'ADSEED_BUS'] },
+    {
+      main: 'services/embedding/dist/main.js',
+      env: { ADSEED_ENCODER: 'triton', LOG_LEVEL: 'loud' },
+      problems: ['LOG_LEVEL', 'TRITON_ENDPOINTS', 'ADSEED_BUS'],
+    },
+    {
+      main: 'services/generation/dist/main.js',
+      env: { ADSEED_BUS: 'kafka', ADSEED_GENERATOR: 'replicate', ADSEED_AD_SIZE: '10' },
+      problems: ['ADSEED_AD_SIZE', 'REPLICATE_API_TOKEN'],
+    },
+    {
+      main: 'services/agent/dist/main.js',
+      env: { ADSEED_LLM: 'openai', ADSEED_STORE: 'minio' },
+      problems: ['OPENAI_API_KEY', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'ADSEED_BUS'],
+    },
     {
       main: 'services/gateway/dist/main.js',
       env: { ADSEED_BUS: 'kafka', KAFKA_SASL_MECHANISM: 'plain', ADSEED_STORAGE_NOTIFY_ARN: 'arn:minio:sqs::ADSEED:kafka', ADSEED_API_KEYS: 'no-tenant' },

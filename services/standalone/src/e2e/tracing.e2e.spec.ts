@@ -10,7 +10,10 @@ import { startTestApp, type TestApp } from './harness';
 
 type Json = Record<string, any>;
 
-const solid = (r: number, g: number, b: number) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } }).jpeg().toBuffer();
+const solid = (r: number, g: number, b: number) =>
+  sharp({ create: { width: 320, height: 240, channels: 3, background: { r, g, b } } })
+    .jpeg()
+    .toBuffer();
 
 describe('tracing and metrics in the one-process mode', () => {
   let receiver: OtlpReceiver;
@@ -33,7 +36,7 @@ describe('tracing and metrics in the one-process mode', () => {
   });
   /** Flushes until the receiver holds what `predicate` wants (bounded: a missing span fails, not hangs). */
   async function exported(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs = 10_000): Promise<ReceivedSpan[]> {
-    for (const deadline = Date.now() + timeoutMs; ; ) {
+    for (const deadline = Date.now() + timeoutMs; ;) {
       await flushTracing();
       if (predicate(receiver.spans)) return receiver.spans;
       if (Date.now() > deadline) assert.fail(`spans not exported within ${timeoutMs} ms; have: ${[...new Set(receiver.spans.map((s) => s.name))].join(', ')}`);
@@ -77,7 +80,8 @@ describe('tracing and metrics in the one-process mode', () => {
     assert.equal(server.serviceName, 'adseed-e2e');
 
     const services = new Set(spans.map((s) => s.attributes[SERVICE_ATTRIBUTE]));
-    for (const service of ['gateway', 'agent', 'retrieval', 'embedding']) assert.ok(services.has(service), `a span of ${service} in the turn's trace (has ${JSON.stringify([...services])})`);
+    for (const service of ['gateway', 'agent', 'retrieval', 'embedding'])
+      assert.ok(services.has(service), `a span of ${service} in the turn's trace (has ${JSON.stringify([...services])})`);
 
     // Every hop between services is a PRODUCER → CONSUMER edge carried by the message's headers.
     const consumers = spans.filter((s) => s.kind === 'consumer');
@@ -89,7 +93,9 @@ describe('tracing and metrics in the one-process mode', () => {
       assert.equal(consumer.attributes['messaging.system'], 'in-process');
       assert.ok(consumer.attributes['messaging.consumer.group.name']);
       // ... and the context is in the stored message itself, as it would be in a Kafka record.
-      const stored = app.broker.read(consumer.attributes['messaging.destination.name'] as string).find((m) => m.headers.ce_id === consumer.attributes['messaging.message.id']);
+      const stored = app.broker
+        .read(consumer.attributes['messaging.destination.name'] as string)
+        .find((m) => m.headers.ce_id === consumer.attributes['messaging.message.id']);
       if (stored) assert.equal(stored.headers.traceparent, `00-${traceId}-${producer.spanId}-01`);
     }
     // Every query between services is a CLIENT → SERVER edge (as over gRPC), the server span in the serving service.
@@ -105,13 +111,17 @@ describe('tracing and metrics in the one-process mode', () => {
     const embedding = queryServers.find((s) => s.attributes[SERVICE_ATTRIBUTE] === 'embedding')!;
     assert.ok(embedding, 'the embedding service answered a query in this trace');
     const path: string[] = [];
-    for (let span: ReceivedSpan | undefined = embedding; span; span = byId.get(span.parentSpanId)) path.unshift(`${span.attributes[SERVICE_ATTRIBUTE] as string}:${span.kind}`);
+    for (let span: ReceivedSpan | undefined = embedding; span; span = byId.get(span.parentSpanId))
+      path.unshift(`${span.attributes[SERVICE_ATTRIBUTE] as string}:${span.kind}`);
     assert.equal(path[0], 'gateway:server', `the chain reaches the gateway: ${path.join(' → ')}`);
-    const hops = path.slice(1).filter((step) => step.endsWith(':server')).map((step) => step.split(':')[0]);
+    const hops = path
+      .slice(1)
+      .filter((step) => step.endsWith(':server'))
+      .map((step) => step.split(':')[0]);
     assert.deepEqual(hops, ['agent', 'retrieval', 'embedding']);
   });
 
-  it('serves every service\'s metrics from the gateway\'s /metrics, each series labelled by service', async () => {
+  it("serves every service's metrics from the gateway's /metrics, each series labelled by service", async () => {
     const search = await app.api('/v1/search', { method: 'POST', json: { text: 'a dog in a park', encoders: ['caption'] } });
     assert.equal(search.status, 200, await search.clone().text());
     await app.whenIdle();
@@ -124,7 +134,14 @@ describe('tracing and metrics in the one-process mode', () => {
     assert.match(text, /^adseed_kafka_consumer_lag\{[^}]*group="retrieval"[^}]*service="retrieval"[^}]*\} 0$/m, 'lag computed on scrape');
     // One family per name, as Prometheus requires, even though five registries define it.
     for (const name of ['http_requests_total', 'adseed_encoder_latency_seconds', 'adseed_kafka_consumer_lag']) {
-      assert.equal(text.split('\n').filter((line) => line === `# TYPE ${name} ${name === 'adseed_kafka_consumer_lag' ? 'gauge' : name.endsWith('_total') ? 'counter' : 'histogram'}`).length, 1, name);
+      assert.equal(
+        text
+          .split('\n')
+          .filter((line) => line === `# TYPE ${name} ${name === 'adseed_kafka_consumer_lag' ? 'gauge' : name.endsWith('_total') ? 'counter' : 'histogram'}`)
+          .length,
+        1,
+        name,
+      );
     }
   });
 });

@@ -38,11 +38,9 @@ async function screenshot(page: Page, stage: string): Promise<void> {
 async function waitForLoadedImage(image: Locator): Promise<string> {
   await image.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   // `complete` turns true on success and on failure alike; naturalWidth tells them apart.
-  await image.page().waitForFunction(
-    (element) => element instanceof HTMLImageElement && element.src !== '' && element.complete,
-    await image.elementHandle(),
-    { timeout: STEP_TIMEOUT_MS },
-  );
+  await image.page().waitForFunction((element) => element instanceof HTMLImageElement && element.src !== '' && element.complete, await image.elementHandle(), {
+    timeout: STEP_TIMEOUT_MS,
+  });
   const { src, naturalWidth } = await image.evaluate((element) => ({
     src: (element as HTMLImageElement).src,
     naturalWidth: (element as HTMLImageElement).naturalWidth,
@@ -112,7 +110,10 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
       await screenshot(page, '2-seed');
 
       await page.getByTestId('seed-next').click();
-      await page.getByTestId('seed-rank').filter({ hasText: /^2 of / }).waitFor();
+      await page
+        .getByTestId('seed-rank')
+        .filter({ hasText: /^2 of / })
+        .waitFor();
       const secondSeed = await waitForLoadedImage(page.getByTestId('seed-image'));
       assert.notEqual(secondSeed, firstSeed, 'Next shows a different photo');
       await screenshot(page, '3-next-seed');
@@ -120,7 +121,9 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
       await page.getByTestId('seed-cta').fill('Order today');
       await page.getByTestId('seed-accept').click();
       await page.getByTestId('ad-card').waitFor({ state: 'visible', timeout: AD_TIMEOUT_MS });
-      const stored = (await (await fetch(new URL(`/v1/conversations/${conversationId}`, app.url), { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) })).json()) as { headline?: string; callToAction?: string };
+      const stored = (await (
+        await fetch(new URL(`/v1/conversations/${conversationId}`, app.url), { signal: AbortSignal.timeout(STEP_TIMEOUT_MS) })
+      ).json()) as { headline?: string; callToAction?: string };
       assert.deepEqual([stored.headline, stored.callToAction], [HEADLINE, 'Order today'], 'the text went with the accepting reply');
       await waitForLoadedImage(page.getByTestId('ad-image'));
       await screenshot(page, '4-ad');
@@ -181,7 +184,12 @@ describe('web UI in a real browser', { timeout: SUITE_TIMEOUT_MS }, () => {
 
   it('lists the photos the library is missing after a subject nothing clears the floor for', async () => {
     const api = (path: string, body: unknown) =>
-      fetch(new URL(path, app.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+      fetch(new URL(path, app.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+      });
     const { id } = (await (await api('/v1/conversations', { segment: 'snow lovers' })).json()) as { id: string };
     assert.equal((await api(`/v1/conversations/${id}/messages`, { text: 'show me a snowmobile' })).status, 200);
 

@@ -15,7 +15,12 @@ const env = process.env;
  */
 export const INFRA = {
   kafka: `127.0.0.1:${env.ADSEED_KAFKA_PORT ?? 19092}`,
-  minio: { endPoint: '127.0.0.1', port: Number(env.ADSEED_MINIO_PORT ?? 19000), accessKey: env.MINIO_ROOT_USER ?? 'adseed', secretKey: env.MINIO_ROOT_PASSWORD ?? 'adseed-secret' },
+  minio: {
+    endPoint: '127.0.0.1',
+    port: Number(env.ADSEED_MINIO_PORT ?? 19000),
+    accessKey: env.MINIO_ROOT_USER ?? 'adseed',
+    secretKey: env.MINIO_ROOT_PASSWORD ?? 'adseed-secret',
+  },
   kserve: `127.0.0.1:${env.ADSEED_KSERVE_GRPC_PORT ?? 18001}`,
   qdrant: `http://127.0.0.1:${env.ADSEED_QDRANT_PORT ?? 16333}`,
   notifyArn: 'arn:minio:sqs::ADSEED:kafka',
@@ -97,7 +102,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'services', service, 'dist', 'main.js')], {
       cwd: REPO_ROOT,
       // a replica's gRPC port is its HTTP port + GRPC_PORT_STEP too: in every caller's target list
-      env: { ...process.env, ...grpcEnv, ...options.env, ...options.serviceEnv?.[service], PORT: String(port), GRPC_PORT: String(port + GRPC_PORT_STEP), ADSEED_DATA_DIR: dir, LOG_FORMAT: 'json' },
+      env: {
+        ...process.env,
+        ...grpcEnv,
+        ...options.env,
+        ...options.serviceEnv?.[service],
+        PORT: String(port),
+        GRPC_PORT: String(port + GRPC_PORT_STEP),
+        ADSEED_DATA_DIR: dir,
+        LOG_FORMAT: 'json',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(log);

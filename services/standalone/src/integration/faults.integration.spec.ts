@@ -80,7 +80,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     fetch(`${cluster.gatewayUrl}${path}`, {
       ...init,
       signal: AbortSignal.timeout(60_000),
-      headers: { 'x-tenant-id': tenant, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(init.headers as Record<string, string>) },
+      headers: {
+        'x-tenant-id': tenant,
+        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(init.headers as Record<string, string>),
+      },
       ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
     });
 
@@ -138,17 +142,28 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       }
     }
     const ends = await probe.endOffsets(INDEXED);
-    await until(() => `the watch to read ${INDEXED} to its end`, () => watch.hasReadUpTo(INDEXED, ends), Math.max(1_000, deadline - Date.now()));
+    await until(
+      () => `the watch to read ${INDEXED} to its end`,
+      () => watch.hasReadUpTo(INDEXED, ends),
+      Math.max(1_000, deadline - Date.now()),
+    );
   };
 
   const assertIndexedOnce = (expected: Set<string>, changes: Map<string, boolean[]>): { duplicates: number } => {
-    assert.deepEqual([...expected].filter((id) => !changes.has(id)), [], 'every asset indexed');
-    assert.deepEqual([...changes.keys()].filter((id) => !expected.has(id)), [], 'nothing else indexed for the tenant');
+    assert.deepEqual(
+      [...expected].filter((id) => !changes.has(id)),
+      [],
+      'every asset indexed',
+    );
+    assert.deepEqual(
+      [...changes.keys()].filter((id) => !expected.has(id)),
+      [],
+      'nothing else indexed for the tenant',
+    );
     const changedTwice = [...changes].filter(([, seen]) => seen.filter(Boolean).length !== 1 || seen[0] !== true);
     assert.deepEqual(changedTwice, [], '`changed: true` exactly once per asset, on its first `asset.indexed`');
     return { duplicates: [...changes.values()].reduce((n, seen) => n + seen.length - 1, 0) };
   };
-
 
   /**
    * A call that a well-behaved client repeats while the gateway answers 503 or 504 (a service
@@ -237,14 +252,21 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const started = Date.now();
     const tenant = `fk-${run}`;
     // The demo photos twice, under two prefixes: 500 distinct keys, so 500 distinct assets.
-    const uploads = [...rows.map((row) => ({ row, key: `${tenant}/a/${row.file}` })), ...rows.map((row) => ({ row, key: `${tenant}/b/${row.file}` }))].slice(0, 500);
+    const uploads = [...rows.map((row) => ({ row, key: `${tenant}/a/${row.file}` })), ...rows.map((row) => ({ row, key: `${tenant}/b/${row.file}` }))].slice(
+      0,
+      500,
+    );
     assert.equal(uploads.length, 500, `the demo library has ${rows.length} photos; 250 are needed`);
     const expected = new Set(uploads.map((u) => assetIdFor(`${SEEDS}/${u.key}`)));
     const { watch, changes } = await watchIndexed(tenant);
     try {
       let uploadedCount = 0;
       const uploaded = uploadAll(uploads, () => uploadedCount++);
-      await until(() => `250 of 500 assets indexed before the kill (have ${changes.size})`, () => changes.size >= 250, 300_000);
+      await until(
+        () => `250 of 500 assets indexed before the kill (have ${changes.size})`,
+        () => changes.size >= 250,
+        300_000,
+      );
       const indexedAtKill = changes.size;
       const uploadedAtKill = uploadedCount;
       await cluster.kill('embedding', 'SIGKILL');
@@ -252,7 +274,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       await cluster.start('embedding');
       const restartSeconds = (Date.now() - restartStarted) / 1000;
       await uploaded;
-      await until(() => `all 500 assets indexed (have ${changes.size})`, () => changes.size >= 500, 300_000);
+      await until(
+        () => `all 500 assets indexed (have ${changes.size})`,
+        () => changes.size >= 500,
+        300_000,
+      );
       await pipelineSettled(watch, 120_000);
 
       const { duplicates } = assertIndexedOnce(expected, changes);
@@ -272,7 +298,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const tenant = `fr-${run}`;
     const uploads = rows.slice(0, 40).map((row) => ({ row, key: `${tenant}/${row.file}` }));
     await uploadAll(uploads);
-    await untilAsync(() => `${uploads.length} assets indexed for ${tenant}`, async () => (await indexedVectors(tenant)) >= uploads.length, 180_000);
+    await untilAsync(
+      () => `${uploads.length} assets indexed for ${tenant}`,
+      async () => (await indexedVectors(tenant)) >= uploads.length,
+      180_000,
+    );
     const queries = ['a photo of a beagle', 'a cat sleeping on a sofa', 'a small white dog on grass', 'a black cat'];
     const search = (text: string) => api(tenant, '/v1/search', { method: 'POST', json: { text, k: 5, minScore: -1 } });
     /** Each query's hits as `path score`: what must be the same before and after the restart. */
@@ -287,7 +317,10 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       return out;
     };
     const rankingBefore = await ranking();
-    assert.ok(rankingBefore.every((hits) => hits.length === 5), JSON.stringify(rankingBefore));
+    assert.ok(
+      rankingBefore.every((hits) => hits.length === 5),
+      JSON.stringify(rankingBefore),
+    );
 
     interface Outcome {
       client: number;
@@ -324,14 +357,19 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     let killedAt = 0;
     let readyAt = 0;
     try {
-      await until(() => `every client to have 3 answers before the kill (have ${outcomes.length} in all)`, () => Array.from({ length: SEARCH_CLIENTS }, (_, n) => answered(n, 0)).every((k) => k >= 3), 120_000);
+      await until(
+        () => `every client to have 3 answers before the kill (have ${outcomes.length} in all)`,
+        () => Array.from({ length: SEARCH_CLIENTS }, (_, n) => answered(n, 0)).every((k) => k >= 3),
+        120_000,
+      );
       killedAt = Date.now();
       await cluster.kill('retrieval', 'SIGKILL');
       await cluster.start('retrieval');
       readyAt = Date.now();
       const settledAt = readyAt + SEARCH_SETTLE_MS;
       await until(
-        () => `every client to have 3 answers to searches sent ${SEARCH_SETTLE_MS} ms after retrieval was ready (have ${Array.from({ length: SEARCH_CLIENTS }, (_, n) => answered(n, settledAt)).join(', ')})`,
+        () =>
+          `every client to have 3 answers to searches sent ${SEARCH_SETTLE_MS} ms after retrieval was ready (have ${Array.from({ length: SEARCH_CLIENTS }, (_, n) => answered(n, settledAt)).join(', ')})`,
         () => Date.now() > settledAt && Array.from({ length: SEARCH_CLIENTS }, (_, n) => answered(n, settledAt)).every((k) => k >= 3),
         240_000,
       );
@@ -341,7 +379,8 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     }
 
     const settledAt = readyAt + SEARCH_SETTLE_MS;
-    const show = (o: Outcome) => `client ${o.client}, sent ${o.sentAt - killedAt} ms after the kill (ready at ${readyAt - killedAt}), answered ${o.receivedAt - killedAt}: ${o.status} Retry-After ${o.retryAfter} ${o.detail}`;
+    const show = (o: Outcome) =>
+      `client ${o.client}, sent ${o.sentAt - killedAt} ms after the kill (ready at ${readyAt - killedAt}), answered ${o.receivedAt - killedAt}: ${o.status} Retry-After ${o.retryAfter} ${o.detail}`;
     const errors = outcomes.filter((o) => o.status !== 200);
     const slowest = Math.max(...outcomes.filter((o) => o.status === 200 && o.receivedAt > killedAt).map((o) => o.receivedAt - o.sentAt));
     console.log(
@@ -351,8 +390,15 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     assert.deepEqual(errors.filter((o) => o.status !== 503 && o.status !== 504).map(show), [], 'every error is a 503 or a 504');
     assert.deepEqual(errors.filter((o) => !/^[1-9][0-9]*$/.test(o.retryAfter ?? '')).map(show), [], 'every error says when to retry (Retry-After)');
     assert.deepEqual(errors.filter((o) => o.receivedAt < killedAt).map(show), [], 'no error before the kill');
-    assert.deepEqual(errors.filter((o) => o.sentAt > settledAt).map(show), [], `no error for a search sent more than ${SEARCH_SETTLE_MS} ms after retrieval reported ready`);
-    assert.ok(outcomes.some((o) => o.sentAt <= killedAt && o.receivedAt > killedAt), 'searches were in flight when retrieval was killed');
+    assert.deepEqual(
+      errors.filter((o) => o.sentAt > settledAt).map(show),
+      [],
+      `no error for a search sent more than ${SEARCH_SETTLE_MS} ms after retrieval reported ready`,
+    );
+    assert.ok(
+      outcomes.some((o) => o.sentAt <= killedAt && o.receivedAt > killedAt),
+      'searches were in flight when retrieval was killed',
+    );
     assert.deepEqual(await ranking(), rankingBefore, 'the same hits with the same scores after the restart');
     // Every asset, once: a search as wide as the library returns each of its paths exactly once
     // (the index gauge is no witness here: a restarted retrieval reports a tenant only after its next change).
@@ -365,7 +411,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const tenant = `fe-${run}`;
     const uploads = rows.slice(0, 4).map((row) => ({ row, key: `${tenant}/${row.file}` }));
     await uploadAll(uploads);
-    await untilAsync(() => `${uploads.length} assets indexed for ${tenant}`, async () => (await indexedVectors(tenant)) >= uploads.length, 180_000);
+    await untilAsync(
+      () => `${uploads.length} assets indexed for ${tenant}`,
+      async () => (await indexedVectors(tenant)) >= uploads.length,
+      180_000,
+    );
     /** Text-embedding queries a process answered OK, from its own gRPC server metrics. */
     const embedCalls = async (port: number): Promise<number> => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
@@ -383,10 +433,14 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const replica = await cluster.startReplica('embedding', 'b');
     try {
       // the callers list the replica's slot already; their channels connect within the reconnect backoff
-      await untilAsync(() => 'a text embedding answered by the replica', async () => {
-        await searchOnce('warm-up');
-        return (await embedCalls(replica.port)) > 0;
-      }, 60_000);
+      await untilAsync(
+        () => 'a text embedding answered by the replica',
+        async () => {
+          await searchOnce('warm-up');
+          return (await embedCalls(replica.port)) > 0;
+        },
+        60_000,
+      );
       assert.ok((await embedCalls(cluster.portOf('embedding'))) > 0, 'the first replica answers too');
       failures.length = 0;
 
@@ -399,7 +453,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         }
       };
       const load = Promise.all([0, 1].map(client));
-      await untilAsync(() => 'searches under load', async () => sent >= 6, 60_000);
+      await untilAsync(
+        () => 'searches under load',
+        async () => sent >= 6,
+        60_000,
+      );
       const servedByReplica = await embedCalls(replica.port);
       await replica.stop('SIGTERM');
       stopping = true;
@@ -421,16 +479,24 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     let added: string[] = [];
     try {
       // the SSE hubs' and single-ad outcomes' subscriptions join during start-up
-      await untilAsync(() => `the replica's three groups (have ${added.join(', ')})`, async () => {
-        added = live(await probe.groups()).filter((g) => !before.has(g));
-        return added.length >= 3;
-      }, 60_000);
+      await untilAsync(
+        () => `the replica's three groups (have ${added.join(', ')})`,
+        async () => {
+          added = live(await probe.groups()).filter((g) => !before.has(g));
+          return added.length >= 3;
+        },
+        60_000,
+      );
       assert.deepEqual(added.map((g) => g.replace(/^(gateway-(ads|sse|job-sse))-.*$/, '$1')).sort(), ['gateway-ads', 'gateway-job-sse', 'gateway-sse']);
     } finally {
       await replica.stop('SIGTERM');
     }
     const left = new Set(await probe.groups());
-    assert.deepEqual(added.filter((g) => left.has(g)), [], 'the stopped replica deleted its groups');
+    assert.deepEqual(
+      added.filter((g) => left.has(g)),
+      [],
+      'the stopped replica deleted its groups',
+    );
   });
 
   it('a gateway restarted under open event streams: every client reconnects with Last-Event-ID and catches up with what changed meanwhile, nothing missing, nothing twice', async () => {
@@ -438,7 +504,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const tenant = `fs-${run}`;
     const uploads = rows.slice(0, 12).map((row) => ({ row, key: `${tenant}/${row.file}` }));
     await uploadAll(uploads);
-    await untilAsync(() => `${uploads.length} assets indexed for ${tenant}`, async () => (await indexedVectors(tenant)) >= uploads.length, 180_000);
+    await untilAsync(
+      () => `${uploads.length} assets indexed for ${tenant}`,
+      async () => (await indexedVectors(tenant)) >= uploads.length,
+      180_000,
+    );
     const brandPath = await uploadBrand(tenant);
     // A second gateway replica: where the changes are made while the first one is down, as
     // during a rolling restart (it also folds the job's outcomes meanwhile).
@@ -448,7 +518,12 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       const created = await apiRetrying(tenant, '/v1/conversations', { method: 'POST', json: { segment: 'dog owner' } });
       const conversation = (await created.json()) as Conversation;
       assert.equal(created.status, 201, JSON.stringify(conversation));
-      const job = await createJob(tenant, { brandPath, seedPaths: uploads.slice(0, 2).map((u) => `${SEEDS}/${u.key}`), formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 4 });
+      const job = await createJob(tenant, {
+        brandPath,
+        seedPaths: uploads.slice(0, 2).map((u) => `${SEEDS}/${u.key}`),
+        formats: ['1:1', '4:5', '9:16', '1.91:1'],
+        variants: 4,
+      });
       const total = job.progress.total;
       const stream = (path: string) => {
         const client = new SseClient(`${cluster.gatewayUrl}${path}`, { headers: { 'x-tenant-id': tenant } });
@@ -469,10 +544,21 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         return body;
       };
 
-      await until(() => 'a state on every stream', () => clients.every((c) => c.events.length >= 1), 60_000);
-      await until(() => `an ad of the job made, on every job stream (have ${jobClients.map((c) => c.states<Job>().at(-1)?.progress.done).join(', ')})`, () => jobClients.every((c) => c.states<Job>().some((j) => j.progress.done >= 1)), 180_000);
+      await until(
+        () => 'a state on every stream',
+        () => clients.every((c) => c.events.length >= 1),
+        60_000,
+      );
+      await until(
+        () => `an ad of the job made, on every job stream (have ${jobClients.map((c) => c.states<Job>().at(-1)?.progress.done).join(', ')})`,
+        () => jobClients.every((c) => c.states<Job>().some((j) => j.progress.done >= 1)),
+        180_000,
+      );
       const beforeRestart = await readJob(tenant, job.id);
-      assert.ok(!finished(beforeRestart), `the job finished before the gateway restart (${beforeRestart.progress.done}/${total}); the restart would test nothing`);
+      assert.ok(
+        !finished(beforeRestart),
+        `the job finished before the gateway restart (${beforeRestart.progress.done}/${total}); the restart would test nothing`,
+      );
 
       // The first gateway stops (SIGTERM, as a rolling deploy does): its streams end, clients retry.
       const stopStarted = Date.now();
@@ -482,21 +568,34 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       // Changes while the clients are away: two replies through the other replica, and the job's
       // progress (folded by the other replica, or by this one once it is back).
       const awayStates = [await reply(second.url, 'not quite'), await reply(second.url, 'not quite')];
-      await untilAsync(() => `job progress past ${seenBeforeRestart} through the other replica`, async () => {
-        const j = await readJob(tenant, job.id, second.url);
-        return j.progress.done + j.progress.failed > seenBeforeRestart;
-      }, 120_000);
+      await untilAsync(
+        () => `job progress past ${seenBeforeRestart} through the other replica`,
+        async () => {
+          const j = await readJob(tenant, job.id, second.url);
+          return j.progress.done + j.progress.failed > seenBeforeRestart;
+        },
+        120_000,
+      );
       await cluster.start('gateway');
       const backAt = Date.now();
 
       const caughtUp = awayStates[awayStates.length - 1];
-      await until(() => 'every conversation stream caught up', () => conversationClients.every((c) => c.states<Conversation>().some((s) => s.messages.length >= caughtUp.messages.length)), 60_000);
+      await until(
+        () => 'every conversation stream caught up',
+        () => conversationClients.every((c) => c.states<Conversation>().some((s) => s.messages.length >= caughtUp.messages.length)),
+        60_000,
+      );
       // A change after the reconnect reaches every stream live.
       const live = await reply(cluster.gatewayUrl, 'not quite');
-      await until(() => 'the change after the restart on every conversation stream', () => conversationClients.every((c) => c.states<Conversation>().some((s) => s.messages.length >= live.messages.length)), 60_000);
+      await until(
+        () => 'the change after the restart on every conversation stream',
+        () => conversationClients.every((c) => c.states<Conversation>().some((s) => s.messages.length >= live.messages.length)),
+        60_000,
+      );
       // Job streams end with the job; a reconnect after the final state is told 204 and stops.
       await until(
-        () => `every job stream to see the job end and be told 204 (progress seen: ${jobClients.map((c) => c.states<Job>().at(-1)?.progress.done).join(', ')} of ${total})`,
+        () =>
+          `every job stream to see the job end and be told 204 (progress seen: ${jobClients.map((c) => c.states<Job>().at(-1)?.progress.done).join(', ')} of ${total})`,
         () => jobClients.every((c) => c.noContent),
         600_000,
       );
@@ -512,7 +611,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         assert.ok(increasing(c), `${what}: every event has an id, each newer than the last (nothing twice): ${ids(c).join(' ')}`);
         const first = c.events.find((e) => e.connection > 1);
         assert.ok(first, `${what}: an event after the reconnect`);
-        assert.deepEqual((JSON.parse(first.data) as Conversation).messages, caughtUp.messages, `${what}: the first event after the reconnect holds every change made while it was away`);
+        assert.deepEqual(
+          (JSON.parse(first.data) as Conversation).messages,
+          caughtUp.messages,
+          `${what}: the first event after the reconnect holds every change made while it was away`,
+        );
         assert.deepEqual(c.states<Conversation>().at(-1)!.messages, final.messages, `${what} ends where the conversation is`);
       }
       const finalJob = await readJob(tenant, job.id);
@@ -523,9 +626,16 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         assert.ok(c.connections >= 2, `${what} reconnected (${c.connections} connections; failures ${c.failures.join(' | ')})`);
         assert.ok(increasing(c), `${what}: every event has an id, each newer than the last (nothing twice): ${ids(c).join(' ')}`);
         const progress = states.map((j) => j.progress.done + j.progress.failed);
-        assert.deepEqual(progress, [...progress].sort((a, b) => a - b), `${what}: progress never goes backwards`);
+        assert.deepEqual(
+          progress,
+          [...progress].sort((a, b) => a - b),
+          `${what}: progress never goes backwards`,
+        );
         const firstAfter = c.events.findIndex((e) => e.connection > 1);
-        assert.ok(progress[firstAfter] > seenBeforeRestart, `${what}: the first state after the reconnect has the ads made while it was away (${progress[firstAfter]} > ${seenBeforeRestart})`);
+        assert.ok(
+          progress[firstAfter] > seenBeforeRestart,
+          `${what}: the first state after the reconnect has the ads made while it was away (${progress[firstAfter]} > ${seenBeforeRestart})`,
+        );
         // Not `updatedAt`: a redelivered outcome folded again after the end moves it (the gateway
         // rewrites the outcome object), and changes nothing a client sees otherwise.
         assert.deepEqual({ ...states.at(-1), updatedAt: undefined }, { ...finalJob, updatedAt: undefined }, `${what} ends with the job's final state`);
@@ -539,7 +649,13 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       await Promise.all(clients.map((c) => c.close()));
       await second.stop();
       // The first gateway is back for the tests after this one, whatever happened here.
-      if (!(await fetch(`${cluster.gatewayUrl}/readyz`).then((r) => r.ok, () => false))) await cluster.start('gateway');
+      if (
+        !(await fetch(`${cluster.gatewayUrl}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      )
+        await cluster.start('gateway');
     }
   });
 
@@ -565,9 +681,17 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     let watch: Watch | undefined;
     try {
       await uploadAll(uploads);
-      await until(() => `MinIO's notifications of ${uploads.length} uploads (have ${notified.size})`, () => notified.size >= uploads.length, 60_000);
+      await until(
+        () => `MinIO's notifications of ${uploads.length} uploads (have ${notified.size})`,
+        () => notified.size >= uploads.length,
+        60_000,
+      );
       await notifications.stop();
-      await untilAsync(() => 'the first assets indexed', async () => (await indexedVectors(tenant)) >= 10, 120_000);
+      await untilAsync(
+        () => 'the first assets indexed',
+        async () => (await indexedVectors(tenant)) >= 10,
+        120_000,
+      );
 
       brokerDown = true;
       const stopStarted = Date.now();
@@ -585,7 +709,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         const value = parseJson(m.value) as AssetIndexed | undefined;
         if (value?.tenant === tenant) changes.set(value.assetId, [...(changes.get(value.assetId) ?? []), value.changed]);
       });
-      await until(() => `all ${uploads.length} assets indexed after the broker came back (have ${changes.size})`, () => changes.size >= uploads.length, 240_000);
+      await until(
+        () => `all ${uploads.length} assets indexed after the broker came back (have ${changes.size})`,
+        () => changes.size >= uploads.length,
+        240_000,
+      );
       const recoverySeconds = (Date.now() - brokerBack) / 1000;
       await pipelineSettled(watch, 120_000);
       const { duplicates } = assertIndexedOnce(expected, changes);
@@ -623,9 +751,18 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     const uploads = rows.slice(0, 4).map((row) => ({ row, key: `${tenant}/${row.file}` }));
     await uploadAll(uploads);
     const brandPath = await uploadBrand(tenant);
-    const job = await createJob(tenant, { brandPath, seedPaths: uploads.map((u) => `${SEEDS}/${u.key}`), formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 4 });
+    const job = await createJob(tenant, {
+      brandPath,
+      seedPaths: uploads.map((u) => `${SEEDS}/${u.key}`),
+      formats: ['1:1', '4:5', '9:16', '1.91:1'],
+      variants: 4,
+    });
     const total = job.progress.total;
-    await untilAsync(() => 'the first ad of the job', async () => (await readJob(tenant, job.id)).progress.done >= 1, 180_000);
+    await untilAsync(
+      () => 'the first ad of the job',
+      async () => (await readJob(tenant, job.id)).progress.done >= 1,
+      180_000,
+    );
     let brokerDown = false;
     try {
       const atStop = await readJob(tenant, job.id);
@@ -638,7 +775,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       brokerDown = false;
       const brokerBack = Date.now();
       let last = whenDown;
-      await untilAsync(() => `the job to finish after the broker came back (${last.status}, ${last.progress.done}+${last.progress.failed} of ${total})`, async () => finished((last = await readJob(tenant, job.id))), 600_000);
+      await untilAsync(
+        () => `the job to finish after the broker came back (${last.status}, ${last.progress.done}+${last.progress.failed} of ${total})`,
+        async () => finished((last = await readJob(tenant, job.id))),
+        600_000,
+      );
       await assertEveryAdOnce(tenant, last);
       console.log(
         `[faults] Kafka stop/start during a job: ${((Date.now() - started) / 1000).toFixed(1)} s; stopped at ${atStop.progress.done}/${total} made ` +
@@ -689,10 +830,14 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         if (value?.requestId) completed.set(value.requestId, value);
       }),
       // DLTs from the start: our messages are told apart by their ids, and nothing can be missed.
-      probe.watch(topics.map((t) => deadLetterTopicName(t.topic)), { fromBeginning: true }, (m) => {
-        const id = m.headers[H.id] ?? '';
-        if (id.startsWith(`fault-${run}-`)) dead.set(id, [...(dead.get(id) ?? []), m]);
-      }),
+      probe.watch(
+        topics.map((t) => deadLetterTopicName(t.topic)),
+        { fromBeginning: true },
+        (m) => {
+          const id = m.headers[H.id] ?? '';
+          if (id.startsWith(`fault-${run}-`)) dead.set(id, [...(dead.get(id) ?? []), m]);
+        },
+      ),
       probe.watch([AssetTopics.ingestRequested.name, AssetTopics.embedded.name, INDEXED], { fromBeginning: false }, (m) => {
         const value = parseJson(m.value) as { tenant?: string } | undefined; // the poison passes here too
         if (value?.tenant !== tenant) return;
@@ -706,14 +851,20 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
     try {
       // The gateway's SSE hub starts at new messages once its group joined: see one update through
       // it first, or a poison sent too early would be skipped rather than dead-lettered.
-      await until(() => 'the initial SSE state', () => sse.states.length >= 1, 30_000);
+      await until(
+        () => 'the initial SSE state',
+        () => sse.states.length >= 1,
+        30_000,
+      );
       // After the broker restart of the previous scenario the hub's group may still be rejoining;
       // until it has, new messages are not yet "new" to it, so repeat the warm-up until one arrives.
       const warmUpSeen = () => sse.states.some((s) => s.segment.startsWith(`warm-up ${run}`));
       for (let attempt = 0; !warmUpSeen(); attempt++) {
         if (attempt >= 45) throw new Error('no conversation update reached the SSE hub within 90 s');
         const warmUp = { ...conversation, updatedAt: new Date().toISOString(), segment: `warm-up ${run} #${attempt}` };
-        await probe.produce(ConversationTopics.updated.name, [{ key: conversation.id, value: JSON.stringify(warmUp), headers: headersFor(`warm-${run}-${attempt}`) }]);
+        await probe.produce(ConversationTopics.updated.name, [
+          { key: conversation.id, value: JSON.stringify(warmUp), headers: headersFor(`warm-${run}-${attempt}`) },
+        ]);
         await until(() => 'a conversation update through the SSE hub', warmUpSeen, 2_000).catch(() => undefined);
       }
 
@@ -727,7 +878,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
 
       // 2. Every poison dead-lettered with its reason.
       const poisonIds = topics.flatMap((t) => [`fault-${run}-json-${t.topic}`, `fault-${run}-schema-${t.topic}`]);
-      await until(() => `all ${poisonIds.length} poison messages in their DLTs (missing ${poisonIds.filter((id) => !dead.has(id)).join(', ')})`, () => poisonIds.every((id) => dead.has(id)), 90_000);
+      await until(
+        () => `all ${poisonIds.length} poison messages in their DLTs (missing ${poisonIds.filter((id) => !dead.has(id)).join(', ')})`,
+        () => poisonIds.every((id) => dead.has(id)),
+        90_000,
+      );
       for (const t of topics) {
         for (const [shape, reason] of [
           ['json', 'payload is not JSON'],
@@ -739,7 +894,10 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
             assert.equal(m.headers[H.errorKind], 'validation', what);
             assert.ok(m.headers[H.error]?.startsWith(reason), `${what}: ${m.headers[H.error]}`);
             assert.equal(m.headers[H.originalTopic], t.topic, what);
-            assert.ok(typeof t.group === 'string' ? m.headers[H.group] === t.group : t.group.test(m.headers[H.group] ?? ''), `${what}: group ${m.headers[H.group]}`);
+            assert.ok(
+              typeof t.group === 'string' ? m.headers[H.group] === t.group : t.group.test(m.headers[H.group] ?? ''),
+              `${what}: group ${m.headers[H.group]}`,
+            );
             assert.equal(m.key, t.key, what);
             if (shape === 'json') assert.equal(m.value, '{"assetId": "half a message', 'the DLT keeps the bytes as they were');
           }
@@ -756,30 +914,75 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       const storageEvent: StorageObjectEvent = {
         EventName: 's3:ObjectCreated:Put',
         Key: `${SEEDS}/${storageKey}`,
-        Records: [{ eventName: 's3:ObjectCreated:Put', s3: { bucket: { name: SEEDS }, object: { key: encodeURIComponent(storageKey), eTag: storageEtag, size: image.length } } }],
+        Records: [
+          {
+            eventName: 's3:ObjectCreated:Put',
+            s3: { bucket: { name: SEEDS }, object: { key: encodeURIComponent(storageKey), eTag: storageEtag, size: image.length } },
+          },
+        ],
       };
       await valid(StorageTopics.objectEvents.name, storageEvent, `valid-${run}-storage`);
       const ingest: AssetIngestRequested = { assetId: probeAssetId, tenant, kind: 'seed', path: probePath, caption, tags: ['probe'], source: 'event' };
       await valid(AssetTopics.ingestRequested.name, ingest, `valid-${run}-ingest`);
       const requestId = randomUUID();
       const requestedAt = new Date().toISOString();
-      await valid(GenerationTopics.singleAdRequested.name, { requestId, origin: 'direct', request: { tenant, seedPath: probePath, brandPath: probePath, headline: 'Fault probe' }, requestedAt }, `valid-${run}-ad`);
+      await valid(
+        GenerationTopics.singleAdRequested.name,
+        { requestId, origin: 'direct', request: { tenant, seedPath: probePath, brandPath: probePath, headline: 'Fault probe' }, requestedAt },
+        `valid-${run}-ad`,
+      );
       // an outcome for a conversation that is not generating: the agent takes it and changes nothing
-      await valid(GenerationTopics.singleAdCompleted.name, { requestId: randomUUID(), origin: 'conversation', tenant, conversationId: conversation.id, seedPath: probePath, error: { status: 500, code: 'probe', message: 'probe' }, completedAt: requestedAt }, `valid-${run}-ad-done`);
+      await valid(
+        GenerationTopics.singleAdCompleted.name,
+        {
+          requestId: randomUUID(),
+          origin: 'conversation',
+          tenant,
+          conversationId: conversation.id,
+          seedPath: probePath,
+          error: { status: 500, code: 'probe', message: 'probe' },
+          completedAt: requestedAt,
+        },
+        `valid-${run}-ad-done`,
+      );
       const update = { ...conversation, updatedAt: new Date().toISOString(), segment: `after the poison ${run}` };
       await valid(ConversationTopics.updated.name, update, `valid-${run}-updated`);
       // asset.embedded: the embedding service's own output for the probe, under another asset id.
-      await until(() => 'asset.embedded for the ingest probe', () => embedded.some((e) => e.assetId === probeAssetId && e.caption === caption), 60_000);
+      await until(
+        () => 'asset.embedded for the ingest probe',
+        () => embedded.some((e) => e.assetId === probeAssetId && e.caption === caption),
+        60_000,
+      );
       const copyId = `fault-${run}-copy`;
       await valid(AssetTopics.embedded.name, { ...embedded.find((e) => e.assetId === probeAssetId)!, assetId: copyId }, `valid-${run}-embedded`);
 
-      await until(() => 'the single ad requested after the poison', () => completed.has(requestId), 60_000);
+      await until(
+        () => 'the single ad requested after the poison',
+        () => completed.has(requestId),
+        60_000,
+      );
       assert.match(completed.get(requestId)!.ad?.path ?? JSON.stringify(completed.get(requestId)), new RegExp(`^ads/${tenant}/`));
 
-      await until(() => 'the ingest probe indexed', () => indexed.some((e) => e.assetId === probeAssetId), 60_000);
-      await until(() => 'the embedded copy indexed', () => indexed.some((e) => e.assetId === copyId && e.changed), 60_000);
-      await until(() => 'an ingest request from the storage event', () => ingested.some((e) => e.contentHash === storageEtag && e.source === 'storage-notification'), 60_000);
-      await until(() => 'the conversation update after the poison through SSE', () => sse.states.some((s) => s.segment === update.segment), 60_000);
+      await until(
+        () => 'the ingest probe indexed',
+        () => indexed.some((e) => e.assetId === probeAssetId),
+        60_000,
+      );
+      await until(
+        () => 'the embedded copy indexed',
+        () => indexed.some((e) => e.assetId === copyId && e.changed),
+        60_000,
+      );
+      await until(
+        () => 'an ingest request from the storage event',
+        () => ingested.some((e) => e.contentHash === storageEtag && e.source === 'storage-notification'),
+        60_000,
+      );
+      await until(
+        () => 'the conversation update after the poison through SSE',
+        () => sse.states.some((s) => s.segment === update.segment),
+        60_000,
+      );
       console.log(`[faults] poison on ${topics.length} topics: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       sse.close();
@@ -845,7 +1048,11 @@ async function openEventStream(url: string, tenant: string): Promise<{ states: C
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const event = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = event
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         if (event.includes('event: state') && data) states.push(JSON.parse(data) as Conversation);
       }
     }

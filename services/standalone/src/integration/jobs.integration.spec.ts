@@ -40,7 +40,11 @@ describe('creative jobs across processes, on real Kafka and MinIO', () => {
     fetch(`${cluster.gatewayUrl}${path}`, {
       ...init,
       signal: AbortSignal.timeout(60_000),
-      headers: { 'x-tenant-id': tenant, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(init.headers as Record<string, string>) },
+      headers: {
+        'x-tenant-id': tenant,
+        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(init.headers as Record<string, string>),
+      },
       ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
     });
   const upload = async (bytes: Buffer, name: string, fields: Record<string, string>) => {
@@ -66,31 +70,47 @@ describe('creative jobs across processes, on real Kafka and MinIO', () => {
   it('two generation processes share a job; kill -9 one mid-job and every ad is still made exactly once', async () => {
     for (const [i, [name, caption, rgb, size]] of SEEDS.entries()) await upload(await scene(rgb, size, i), name, { caption });
     const brandPath = await upload(await brandPack(), 'pack.png', { kind: 'brand' });
-    await until('the seeds to be indexed', async () => {
-      const res = (await (await api('/v1/search', { method: 'POST', json: { text: 'a dog', k: 50, encoders: ['caption'], minScore: -1 } })).json()) as Json;
-      return res.hits?.length === SEEDS.length ? true : undefined;
-    }, 120_000);
+    await until(
+      'the seeds to be indexed',
+      async () => {
+        const res = (await (await api('/v1/search', { method: 'POST', json: { text: 'a dog', k: 50, encoders: ['caption'], minScore: -1 } })).json()) as Json;
+        return res.hits?.length === SEEDS.length ? true : undefined;
+      },
+      120_000,
+    );
 
-    const created = await api('/v1/jobs', { method: 'POST', json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 8, minScore: MIN_SCORE } });
+    const created = await api('/v1/jobs', {
+      method: 'POST',
+      json: { brandPath, segments: SEGMENTS, formats: ['1:1', '4:5', '9:16', '1.91:1'], variants: 8, minScore: MIN_SCORE },
+    });
     assert.equal(created.status, 202, await created.clone().text());
     const id = ((await created.json()) as Json).job.id as string;
     const total = 2 * 4 * 8;
     const job = async () => ((await (await api(`/v1/jobs/${id}`)).json()) as Json).job;
 
     // Both processes have made ads (their pids are in the provenance records), and the job is not done: kill one.
-    const provenanceOf = async (ad: Json) => JSON.parse(Buffer.from(await (await api(`/v1/assets/content?path=${encodeURIComponent(ad.provenancePath)}`)).arrayBuffer()).toString('utf8'));
-    const early = await until('ads from both processes', async () => {
-      const j = await job();
-      const pids = new Set((await Promise.all(j.ads.map(provenanceOf))).map((p) => p.renderedBy.pid));
-      return pids.size >= 2 ? j : undefined;
-    }, 300_000);
+    const provenanceOf = async (ad: Json) =>
+      JSON.parse(Buffer.from(await (await api(`/v1/assets/content?path=${encodeURIComponent(ad.provenancePath)}`)).arrayBuffer()).toString('utf8'));
+    const early = await until(
+      'ads from both processes',
+      async () => {
+        const j = await job();
+        const pids = new Set((await Promise.all(j.ads.map(provenanceOf))).map((p) => p.renderedBy.pid));
+        return pids.size >= 2 ? j : undefined;
+      },
+      300_000,
+    );
     await cluster.kill('generation', 'SIGKILL');
     assert.ok(early.progress.done < total, `the job was still running when one process was killed (${early.progress.done} of ${total} made)`);
 
-    const done = await until('the job to finish', async () => {
-      const j = await job();
-      return ['done', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
-    }, 600_000);
+    const done = await until(
+      'the job to finish',
+      async () => {
+        const j = await job();
+        return ['done', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
+      },
+      600_000,
+    );
     assert.equal(done.status, 'done', JSON.stringify(done.failures));
     assert.deepEqual(done.progress, { done: total, failed: 0, total });
     assert.equal(new Set(done.ads.map((a: Json) => a.path)).size, total);

@@ -110,7 +110,11 @@ export class KafkaProbe {
     // consumer has joined, and right after a broker restart joining can take several attempts.
     if (startAt) {
       await retrying(`set the offsets of a probe group on ${startAt.topic}`, () =>
-        this.admin.setOffsets({ groupId, topic: startAt.topic, partitions: [...startAt.offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })) }),
+        this.admin.setOffsets({
+          groupId,
+          topic: startAt.topic,
+          partitions: [...startAt.offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })),
+        }),
       );
     }
     const next = new Map<string, bigint>();
@@ -131,7 +135,13 @@ export class KafkaProbe {
     let current: Consumer | undefined;
     let stopped = false;
     const start = async (): Promise<void> => {
-      const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 1_000 });
+      const consumer = this.kafka.consumer({
+        groupId,
+        allowAutoTopicCreation: false,
+        sessionTimeout: 30_000,
+        heartbeatInterval: 3_000,
+        maxWaitTimeInMs: 1_000,
+      });
       this.consumers.add(consumer);
       current = consumer;
       // Listen before run(): run() may join the group before it returns.
@@ -163,7 +173,14 @@ export class KafkaProbe {
     // "read" a partition up to here even though it saw none of it.
     const baseline = new Map<string, Map<number, bigint>>();
     for (const topic of topics) {
-      baseline.set(topic, startAt?.topic === topic ? startAt.offsets : options.fromBeginning ? new Map() : await retrying(`read the end offsets of ${topic}`, () => this.endOffsets(topic)));
+      baseline.set(
+        topic,
+        startAt?.topic === topic
+          ? startAt.offsets
+          : options.fromBeginning
+            ? new Map()
+            : await retrying(`read the end offsets of ${topic}`, () => this.endOffsets(topic)),
+      );
     }
     return {
       hasReadUpTo: (topic, ends) => [...ends].every(([p, end]) => end <= (baseline.get(topic)?.get(p) ?? 0n) || (next.get(`${topic}/${p}`) ?? 0n) >= end),
@@ -201,7 +218,8 @@ async function retrying<T>(what: string, work: () => Promise<T>, timeoutMs = 150
     try {
       return await work();
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`could not ${what} in ${attempt} attempts over ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
+      if (Date.now() > deadline)
+        throw new Error(`could not ${what} in ${attempt} attempts over ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
       await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5_000)));
     }
   }

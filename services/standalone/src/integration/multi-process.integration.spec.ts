@@ -20,7 +20,6 @@ import { clusterEnv } from './cluster-env';
 
 type Json = Record<string, any>;
 
-
 /** Watches `asset.indexed` from the test's own consumer group, keyed by asset id. */
 async function watchIndexed(tenant: string): Promise<{ consumer: Consumer; changes: Map<string, boolean[]> }> {
   const kafka = new Kafka({ clientId: 'adseed-it', brokers: [INFRA.kafka], logLevel: logLevel.NOTHING });
@@ -60,11 +59,17 @@ async function listTopics(): Promise<string[]> {
 /** `grpc.health.v1.Health/Check` of one service's gRPC port. */
 async function grpcHealth(port: number, service: string): Promise<string> {
   const definition = loadSync(join(PROTO_DIR, 'grpc/health/v1/health.proto'), { enums: String, defaults: true });
-  const pkg = loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } } };
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } };
+  };
   const client = new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
   try {
     return await new Promise<string>((resolve, reject) =>
-      (client as unknown as { Check(req: object, options: object, cb: (e: Error | null, r?: { status: string }) => void): void }).Check({ service }, { deadline: Date.now() + 5_000 }, (error, res) => (error ? reject(error) : resolve(res!.status))),
+      (client as unknown as { Check(req: object, options: object, cb: (e: Error | null, r?: { status: string }) => void): void }).Check(
+        { service },
+        { deadline: Date.now() + 5_000 },
+        (error, res) => (error ? reject(error) : resolve(res!.status)),
+      ),
     );
   } finally {
     client.close();
@@ -90,7 +95,11 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
   const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
     fetch(`${cluster.gatewayUrl}${path}`, {
       ...init,
-      headers: { 'x-tenant-id': tenant, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}), ...(init.headers as Record<string, string>) },
+      headers: {
+        'x-tenant-id': tenant,
+        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(init.headers as Record<string, string>),
+      },
       ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : {}),
     });
 
@@ -103,7 +112,12 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     cluster = await startCluster({
       dataDir,
       basePort: 18400,
-      env: { ...clusterEnv(models, { encoder: 'triton', index: 'qdrant' }), OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200' },
+      env: {
+        ...clusterEnv(models, { encoder: 'triton', index: 'qdrant' }),
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      },
     });
   });
   after(async () => {
@@ -159,13 +173,19 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
 
   it("any library on Kafka + MinIO: a product library's own subjects, fitting proposals, rights, and delete through events", async () => {
     const shop = `shop-${randomUUID().slice(0, 8)}`;
-    const call = (path: string, init: RequestInit & { json?: unknown } = {}) => api(path, { ...init, headers: { 'x-tenant-id': shop, ...(init.headers as Record<string, string>) } });
+    const call = (path: string, init: RequestInit & { json?: unknown } = {}) =>
+      api(path, { ...init, headers: { 'x-tenant-id': shop, ...(init.headers as Record<string, string>) } });
     const { consumer, changes } = await watchIndexed(shop);
     try {
-      const photos = [...PRODUCT_LIBRARY, { file: 'kayak-1.jpg', caption: 'A kayak on a calm river', tags: ['kayak'], rgb: [250, 200, 0] as [number, number, number] }];
+      const photos = [
+        ...PRODUCT_LIBRARY,
+        { file: 'kayak-1.jpg', caption: 'A kayak on a calm river', tags: ['kayak'], rgb: [250, 200, 0] as [number, number, number] },
+      ];
       for (const photo of photos) {
         const form = new FormData();
-        const bytes = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: photo.rgb[0], g: photo.rgb[1], b: photo.rgb[2] } } }).jpeg().toBuffer();
+        const bytes = await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: photo.rgb[0], g: photo.rgb[1], b: photo.rgb[2] } } })
+          .jpeg()
+          .toBuffer();
         form.set('file', new Blob([new Uint8Array(bytes)]), photo.file);
         form.set('caption', photo.caption);
         form.set('tags', photo.tags.join(','));
@@ -206,7 +226,11 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
   it('traces one conversation turn as ONE trace across processes: gateway → agent → retrieval → embedding', async () => {
     const c = (await (await api('/v1/conversations', { method: 'POST', json: { segment: 'cat lovers in small apartments' } })).json()) as Json;
     const traceId = randomUUID().replace(/-/g, '');
-    const res = await api(`/v1/conversations/${c.id}/messages`, { method: 'POST', json: { text: 'yes' }, headers: { traceparent: `00-${traceId}-${'ab'.repeat(8)}-01` } });
+    const res = await api(`/v1/conversations/${c.id}/messages`, {
+      method: 'POST',
+      json: { text: 'yes' },
+      headers: { traceparent: `00-${traceId}-${'ab'.repeat(8)}-01` },
+    });
     assert.equal(((await res.json()) as Json).status, 'awaiting-seed');
     // The chain of parents from the embedding service's server span back to the root: spans of
     // each process arrive in that process's own export batches, so wait for the whole chain.
@@ -219,7 +243,8 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
       for (; span; span = byId.get(span.parentSpanId)) services.push(span.serviceName);
       return [...new Set(services)];
     };
-    const complete = (all: ReceivedSpan[]) => chainOf(all).includes('gateway') && all.some((x) => x.traceId === traceId && x.serviceName === 'gateway' && x.kind === 'server');
+    const complete = (all: ReceivedSpan[]) =>
+      chainOf(all).includes('gateway') && all.some((x) => x.traceId === traceId && x.serviceName === 'gateway' && x.kind === 'server');
     const spans = await receiver.waitFor(complete, 30_000).catch(() => receiver.spans);
     const turn = spans.filter((x) => x.traceId === traceId);
     const dump = turn.map((x) => `${x.serviceName}:${x.kind}:${x.name} ${x.spanId}<-${x.parentSpanId}`).join('\n');
@@ -231,7 +256,9 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
   it('answers searches and conversation commands over gRPC (server metrics count them), health says SERVING, and Kafka gets no per-instance topic', async () => {
     const served = async (service: 'retrieval' | 'agent', method: string) => {
       const text = await (await fetch(`http://127.0.0.1:${cluster.portOf(service)}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('adseed_grpc_server_handled_total{') && l.includes(`method="${method}"`) && l.includes('code="OK"'));
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('adseed_grpc_server_handled_total{') && l.includes(`method="${method}"`) && l.includes('code="OK"'));
       return line ? Number(line.split(' ').pop()) : 0;
     };
     const search = ['retrieval', '/adseed.retrieval.v1.Retrieval/Search'] as const;
@@ -255,8 +282,16 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     assert.equal(await grpcHealth(cluster.grpcPortOf('retrieval'), 'adseed.retrieval.v1.Retrieval'), 'SERVING');
 
     const created = (await listTopics()).filter((t) => !topicsBefore.has(t));
-    assert.deepEqual(created.filter((t) => t.startsWith('adseed.reply.')), [], 'no reply topic per instance');
-    assert.deepEqual(created.filter((t) => /(texts|search|asset|command|catalogue|generate)-requested/.test(t)), [], 'no request/reply topic');
+    assert.deepEqual(
+      created.filter((t) => t.startsWith('adseed.reply.')),
+      [],
+      'no reply topic per instance',
+    );
+    assert.deepEqual(
+      created.filter((t) => /(texts|search|asset|command|catalogue|generate)-requested/.test(t)),
+      [],
+      'no request/reply topic',
+    );
   });
 
   it('returns the same ranking through the gateway as the embedded mode does for the same data', async () => {
@@ -287,7 +322,11 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
           const context = `${text} [${encoders.join(',')}]: cluster ${JSON.stringify(viaCluster.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))} vs embedded ${JSON.stringify(viaEmbedded.hits.map((h: Json) => [h.path.split('/').pop(), h.score]))}`;
           assert.equal(viaCluster.hits.length, 5, context);
           if (encoders[0] === 'caption') {
-            assert.deepEqual(viaCluster.hits.map((h: Json) => h.path), viaEmbedded.hits.map((h: Json) => h.path), context);
+            assert.deepEqual(
+              viaCluster.hits.map((h: Json) => h.path),
+              viaEmbedded.hits.map((h: Json) => h.path),
+              context,
+            );
             continue;
           }
           const expected = viaEmbedded.hits as Json[];
@@ -306,4 +345,3 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     }
   });
 });
-

@@ -100,7 +100,9 @@ export class MiniLmCaptionEncoder implements TextEncoder {
       ...threadSpinning(options.spinThreads ?? false),
     };
     const onWorker = options.onWorker ?? true;
-    const session: OnnxSession = onWorker ? await WorkerOnnxSession.create(modelPath, sessionOptions, options.worker) : await InferenceSession.create(modelBytes, sessionOptions);
+    const session: OnnxSession = onWorker
+      ? await WorkerOnnxSession.create(modelPath, sessionOptions, options.worker)
+      : await InferenceSession.create(modelBytes, sessionOptions);
     const missing = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
     const unknown = session.inputNames.filter((name) => !['input_ids', 'attention_mask', 'token_type_ids'].includes(name));
     if (missing.length > 0 || unknown.length > 0) {

@@ -7,7 +7,30 @@ import { WordPieceTokenizer } from './wordpiece-tokenizer';
 
 /** A hand-made vocabulary: small enough to reason about every id below. */
 function tinyTokenizer(maxLength?: number): WordPieceTokenizer {
-  const tokens = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', 'world', 'un', '##aff', '##able', 'cafe', ',', '!', '.', 'naive', '東', '京', 'a', '##b', 'resume', '$', 'ab'];
+  const tokens = [
+    '[PAD]',
+    '[UNK]',
+    '[CLS]',
+    '[SEP]',
+    '[MASK]',
+    'hello',
+    'world',
+    'un',
+    '##aff',
+    '##able',
+    'cafe',
+    ',',
+    '!',
+    '.',
+    'naive',
+    '東',
+    '京',
+    'a',
+    '##b',
+    'resume',
+    '$',
+    'ab',
+  ];
   return WordPieceTokenizer.fromJson(
     {
       truncation: maxLength === undefined ? null : { max_length: maxLength },
@@ -19,7 +42,13 @@ function tinyTokenizer(maxLength?: number): WordPieceTokenizer {
         type: 'TemplateProcessing',
         single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
       },
-      model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 10, vocab: Object.fromEntries(tokens.map((t, i) => [t, i])) },
+      model: {
+        type: 'WordPiece',
+        unk_token: '[UNK]',
+        continuing_subword_prefix: '##',
+        max_input_chars_per_word: 10,
+        vocab: Object.fromEntries(tokens.map((t, i) => [t, i])),
+      },
     },
     {},
   );

@@ -189,9 +189,7 @@ export class WordPieceTokenizer {
         if (Array.isArray(post.sep) && typeof post.sep[0] === 'string') sepToken = post.sep[0];
       } else if (post.type === 'TemplateProcessing' && Array.isArray(post.single)) {
         // Expect exactly [special, A, special]; anything else is a different model family.
-        const specials = post.single
-          .filter(isRecord)
-          .map((piece) => (isRecord(piece.SpecialToken) ? piece.SpecialToken.id : undefined));
+        const specials = post.single.filter(isRecord).map((piece) => (isRecord(piece.SpecialToken) ? piece.SpecialToken.id : undefined));
         if (specials.length !== 3 || typeof specials[0] !== 'string' || typeof specials[2] !== 'string') {
           throw new Error('tokenizer.json post_processor.single must be [SpecialToken, Sequence A, SpecialToken]');
         }

@@ -17,7 +17,10 @@ import { sharedClipTokenizerDir } from './shared-clip-dir';
  */
 const GOLDEN_DIR = resolve(__dirname, '../../../src/encoders/clip/fixtures/hf-golden');
 
-interface TokenCase { readonly text: string; readonly ids: number[] }
+interface TokenCase {
+  readonly text: string;
+  readonly ids: number[];
+}
 interface ImageCase {
   readonly file: string;
   readonly crop: string;
@@ -43,7 +46,10 @@ const label = (text: string): string => {
 describe(`${ClipTokenizer.name} against Hugging Face CLIPTokenizerFast (golden ids)`, () => {
   it(`covers at least 200 strings (${tokenCases.length})`, () => {
     assert.ok(tokenCases.length >= 200);
-    assert.ok(tokenCases.some((c) => c.ids.length === 77), 'some case is truncated at 77 tokens');
+    assert.ok(
+      tokenCases.some((c) => c.ids.length === 77),
+      'some case is truncated at 77 tokens',
+    );
   });
 
   for (const { text, ids } of tokenCases) {
@@ -65,7 +71,9 @@ function levels(tensor: Float32Array): Uint8Array {
 
 function sha256OfFloat32LE(tensor: Float32Array): string {
   // Float32Array is little-endian on every platform Node runs on here (x64, arm64).
-  return createHash('sha256').update(new Uint8Array(tensor.buffer, tensor.byteOffset, tensor.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(tensor.buffer, tensor.byteOffset, tensor.byteLength))
+    .digest('hex');
 }
 
 describe(`${preprocessForClip.name} against Hugging Face CLIPImageProcessor (golden tensors)`, () => {
@@ -86,7 +94,9 @@ describe(`${preprocessForClip.name} against Hugging Face CLIPImageProcessor (gol
       if (ref.quirk) assert.notEqual(sha, ref.sha256, 'the quirk is gone from the reference: drop sha256Expected');
       if (sha === want) return;
       // Say how far off: pixel levels against the reference crop.
-      const expected = await sharp(readFileSync(join(GOLDEN_DIR, ref.crop))).raw().toBuffer();
+      const expected = await sharp(readFileSync(join(GOLDEN_DIR, ref.crop)))
+        .raw()
+        .toBuffer();
       const actual = levels(tensor);
       let worst = 0;
       let differing = 0;
@@ -102,7 +112,10 @@ describe(`${preprocessForClip.name} against Hugging Face CLIPImageProcessor (gol
   it('ignores an embedded ICC profile, as Pillow does (sharp would convert Display P3 to sRGB)', async () => {
     // Checked once with Pillow 13: np.array(Image.open(f).convert("RGB")) is the stored pixels.
     const raw = Buffer.from(Array.from({ length: 8 * 4 * 3 }, (_, i) => (i * 37) % 256));
-    const tagged = await sharp(raw, { raw: { width: 8, height: 4, channels: 3 } }).withIccProfile('p3').png().toBuffer();
+    const tagged = await sharp(raw, { raw: { width: 8, height: 4, channels: 3 } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
     assert.ok((await sharp(tagged).metadata()).hasProfile, 'the test image carries a profile');
     const stored = await sharp(tagged, { ignoreIcc: true }).raw().toBuffer();
     const managed = await sharp(tagged).toColourspace('srgb').raw().toBuffer();

@@ -41,7 +41,9 @@ async function syntheticPng(w: number, h: number, withAlpha: boolean): Promise<B
       if (withAlpha) raw[(y * w + x) * ch + 3] = syntheticAlpha(x, y, w);
     }
   }
-  return sharp(raw, { raw: { width: w, height: h, channels: ch } }).png().toBuffer();
+  return sharp(raw, { raw: { width: w, height: h, channels: ch } })
+    .png()
+    .toBuffer();
 }
 
 function toUint8(tensor: Float32Array, c: number, index: number): number {
@@ -77,7 +79,10 @@ describe(preprocessForClip.name, () => {
     // A 40×20 image, left half black and right half white, stored with "rotate 90° CW" (6).
     const raw = Buffer.alloc(40 * 20 * 3);
     for (let y = 0; y < 20; y++) for (let x = 20; x < 40; x++) raw.fill(255, (y * 40 + x) * 3, (y * 40 + x) * 3 + 3);
-    const jpeg = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } }).withMetadata({ orientation: 6 }).png().toBuffer();
+    const jpeg = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })
+      .withMetadata({ orientation: 6 })
+      .png()
+      .toBuffer();
     const tensor = await preprocessForClip(jpeg);
     // After rotation the image is 20×40 with black on top and white at the bottom.
     const at = (x: number, y: number): number => toUint8(tensor, 0, y * CLIP_IMAGE_SIZE + x);
@@ -86,7 +91,9 @@ describe(preprocessForClip.name, () => {
   });
 
   it('refuses images above maxPixels and says how to fix it', async () => {
-    const png = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#808080' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 300, height: 300, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     await assert.rejects(preprocessForClip(png, { maxPixels: 200 * 200 }), /more than 40000 pixels.*maxPixels/);
   });
 
@@ -99,7 +106,10 @@ describe(resizeBicubicLikePillow.name, () => {
   it('keeps a flat colour flat when shrinking and enlarging', () => {
     const data = new Uint8Array(50 * 30 * 3);
     for (let i = 0; i < data.length; i += 3) data.set([200, 100, 7], i);
-    for (const [w, h] of [[17, 9], [123, 77]]) {
+    for (const [w, h] of [
+      [17, 9],
+      [123, 77],
+    ]) {
       const out = resizeBicubicLikePillow({ data, width: 50, height: 30, channels: 3 }, w, h);
       assert.equal(out.data.length, w * h * 3);
       for (let i = 0; i < out.data.length; i += 3) assert.deepEqual(Array.from(out.data.subarray(i, i + 3)), [200, 100, 7]);
@@ -118,7 +128,13 @@ describe(resizeCropBicubicLikePillow.name, () => {
     }
     return data;
   }
-  const collect = (src: { data: Uint8Array; width: number; height: number; channels: number }, w: number, h: number, crop: { left: number; top: number; width: number; height: number }, simd: boolean): Uint8Array => {
+  const collect = (
+    src: { data: Uint8Array; width: number; height: number; channels: number },
+    w: number,
+    h: number,
+    crop: { left: number; top: number; width: number; height: number },
+    simd: boolean,
+  ): Uint8Array => {
     const out = new Uint8Array(crop.width * crop.height * 3);
     resizeCropBicubicLikePillow(src, w, h, crop, (y, row) => out.set(row, y * row.length), { simd });
     return out;
@@ -128,7 +144,14 @@ describe(resizeCropBicubicLikePillow.name, () => {
     assert.ok(verticalResampleKernel(), 'no SIMD kernel: preprocessing falls back to the slower JS pass');
   });
 
-  for (const [w, h, tw, th] of [[500, 375, 298, 224], [333, 500, 224, 336], [64, 48, 298, 224], [224, 300, 224, 300], [1200, 224, 1200, 224], [97, 61, 224, 224]]) {
+  for (const [w, h, tw, th] of [
+    [500, 375, 298, 224],
+    [333, 500, 224, 336],
+    [64, 48, 298, 224],
+    [224, 300, 224, 300],
+    [1200, 224, 1200, 224],
+    [97, 61, 224, 224],
+  ]) {
     it(`SIMD and JS vertical passes agree byte for byte (${w}×${h} → ${tw}×${th}, centre 224 crop)`, () => {
       const src = { data: noisy(w, h, w * 31 + h), width: w, height: h, channels: 3 };
       const crop = { left: Math.floor((tw - 224) / 2), top: Math.floor((th - 224) / 2), width: 224, height: 224 };

@@ -33,7 +33,10 @@ describe(ClipTokenizer.name, () => {
   it('round-trips emoji and non-Latin text through byte-level BPE', () => {
     for (const text of ['🐶🎉 party', 'naïve façade', 'Ελληνικά', '日本語のテキスト', 'x\u0000y']) {
       const ids = tokenizer.encode(text);
-      assert.ok(ids.every((id) => id >= 0 && id < tokenizer.vocabSize), text);
+      assert.ok(
+        ids.every((id) => id >= 0 && id < tokenizer.vocabSize),
+        text,
+      );
       assert.equal(tokenizer.decode(ids).replace(/ /g, ''), text.toLowerCase().replace(/\s/g, ''), text);
     }
   });

@@ -30,8 +30,7 @@ interface TokenizerJson {
 // so it is not repeated here.
 // `\s` there is Oniguruma's: the Unicode White_Space property, which includes U+0085 (NEL) and
 // not U+FEFF (BOM), unlike JavaScript's `\s`; hence \p{White_Space} here and below.
-const PRE_TOKENIZE =
-  /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}]+/gu;
+const PRE_TOKENIZE = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\p{White_Space}\p{L}\p{N}]+/gu;
 const WHITESPACE_RUN = /\p{White_Space}+/gu;
 const CAPITAL_SIGMA = '\u03a3';
 

@@ -28,7 +28,9 @@ async function photo(r: number, g: number, b: number, width = 320, height = 240)
       raw[o + 2] = Math.max(0, Math.min(255, b + wobble));
     }
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 describe(OnnxClipEncoder.name, () => {
@@ -70,7 +72,15 @@ describe(OnnxClipEncoder.name, () => {
   });
 
   it('gives the same vectors batched as one by one (batch size 3, 7 items)', async () => {
-    const colours: Array<[number, number, number]> = [[220, 30, 30], [30, 60, 220], [40, 170, 60], [240, 220, 40], [15, 15, 15], [245, 245, 245], [130, 50, 160]];
+    const colours: Array<[number, number, number]> = [
+      [220, 30, 30],
+      [30, 60, 220],
+      [40, 170, 60],
+      [240, 220, 40],
+      [15, 15, 15],
+      [245, 245, 245],
+      [130, 50, 160],
+    ];
     const images = await Promise.all(colours.map(([r, g, b], i) => photo(r, g, b, 64 + i * 16, 200 - i * 10)));
     const texts = ['a red image', 'blue', 'a photo of a green field with yellow flowers', 'x', '', 'purple and pink', 'black'];
     const batchedImages = await encoder.embedImages(images);

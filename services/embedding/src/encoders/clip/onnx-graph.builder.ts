@@ -137,7 +137,12 @@ export class OnnxGraphBuilder {
   }
 
   int64(name: string, dims: readonly number[], values: readonly number[]): string {
-    return this.tensor(name, OnnxDataType.INT64, dims, BigInt64Array.from(values, (v) => BigInt(v)));
+    return this.tensor(
+      name,
+      OnnxDataType.INT64,
+      dims,
+      BigInt64Array.from(values, (v) => BigInt(v)),
+    );
   }
 
   int32(name: string, dims: readonly number[], data: Int32Array): string {

@@ -58,7 +58,7 @@ function precomputeCoefficients(inSize: number, outSize: number): Coefficients {
 }
 
 const HALF = 1 << (PRECISION_BITS - 1);
-const CLIP8_MAX = 1 << PRECISION_BITS << 8;
+const CLIP8_MAX = (1 << PRECISION_BITS) << 8;
 
 function clip8(v: number): number {
   if (v >= CLIP8_MAX) return 255;
@@ -71,8 +71,15 @@ function clip8(v: number): number {
  * `weights[kBase…]`. RGB is unrolled because every image goes through this loop.
  */
 function resampleTaps(
-  data: Uint8Array, channels: number, first: number, step: number,
-  weights: Int32Array, kBase: number, taps: number, out: Uint8Array, o: number,
+  data: Uint8Array,
+  channels: number,
+  first: number,
+  step: number,
+  weights: Int32Array,
+  kBase: number,
+  taps: number,
+  out: Uint8Array,
+  o: number,
 ): void {
   if (channels === 3) {
     let r = HALF;
@@ -121,7 +128,15 @@ function sliceCoefficients(c: Coefficients, first: number, count: number): Coeff
  * Horizontal pass over `rows` source rows starting at `rowOffset`, 3 channels, into a packed
  * buffer `outWidth` pixels wide. Int32 arithmetic as Pillow's C (`Math.imul`, `| 0`).
  */
-function horizontalRgb(src: Uint8Array, srcWidth: number, rowOffset: number, rows: number, coeffs: Coefficients, outWidth: number, out: Uint8Array): Uint8Array {
+function horizontalRgb(
+  src: Uint8Array,
+  srcWidth: number,
+  rowOffset: number,
+  rows: number,
+  coeffs: Coefficients,
+  outWidth: number,
+  out: Uint8Array,
+): Uint8Array {
   const { ksize, bounds, weights } = coeffs;
   const srcStride = srcWidth * 3;
   let o = 0;
@@ -155,7 +170,11 @@ function horizontalRgb(src: Uint8Array, srcWidth: number, rowOffset: number, row
  * each finished 8-bit row (the buffer is reused).
  */
 function verticalRows(
-  src: Uint8Array, rowBytes: number, coeffs: Coefficients, rowOffset: number, outRows: number,
+  src: Uint8Array,
+  rowBytes: number,
+  coeffs: Coefficients,
+  rowOffset: number,
+  outRows: number,
   emit: (row: number, values: Uint8Array) => void,
 ): void {
   const { ksize, bounds, weights } = coeffs;
@@ -186,7 +205,11 @@ function verticalRows(
  * receives each cropped row (`crop.width` × channels bytes; the buffer is reused).
  */
 export function resizeCropBicubicLikePillow(
-  src: RawImage, width: number, height: number, crop: CropWindow, emit: (row: number, values: Uint8Array) => void,
+  src: RawImage,
+  width: number,
+  height: number,
+  crop: CropWindow,
+  emit: (row: number, values: Uint8Array) => void,
   options: { simd?: boolean } = {},
 ): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
@@ -236,7 +259,17 @@ export function resizeCropBicubicLikePillow(
     for (let y = 0; y < rows; y++) {
       const rowBase = (y + firstRow) * src.width * ch;
       for (let xx = 0; xx < crop.width; xx++) {
-        resampleTaps(src.data, ch, rowBase + horiz.bounds[xx * 2] * ch, ch, horiz.weights, xx * horiz.ksize, horiz.bounds[xx * 2 + 1], mid, (y * crop.width + xx) * ch);
+        resampleTaps(
+          src.data,
+          ch,
+          rowBase + horiz.bounds[xx * 2] * ch,
+          ch,
+          horiz.weights,
+          xx * horiz.ksize,
+          horiz.bounds[xx * 2 + 1],
+          mid,
+          (y * crop.width + xx) * ch,
+        );
       }
     }
   } else {

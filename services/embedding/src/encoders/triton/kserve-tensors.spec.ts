@@ -22,7 +22,14 @@ describe('kserve-tensors', () => {
   });
 
   it('pads token rows to a fixed length with the pad id and masks the padding', () => {
-    const { inputIds, attentionMask } = tokenRowsToTensors([[1, 5, 2], [1, 2]], 4, 2);
+    const { inputIds, attentionMask } = tokenRowsToTensors(
+      [
+        [1, 5, 2],
+        [1, 2],
+      ],
+      4,
+      2,
+    );
     assert.deepEqual(Array.from(inputIds), [1n, 5n, 2n, 2n, 1n, 2n, 2n, 2n]);
     assert.deepEqual(Array.from(attentionMask), [1n, 1n, 1n, 0n, 1n, 1n, 0n, 0n]);
     assert.throws(() => tokenRowsToTensors([[1, 2, 3]], 2, 0), /3 tokens, more than 2/);
@@ -31,13 +38,23 @@ describe('kserve-tensors', () => {
   it('splits an output into L2-normalised rows, from raw or typed contents', () => {
     const raw = float32ToLittleEndian(Float32Array.from([3, 4, 0, 0]));
     const fromRaw = embeddingRows([{ name: 'e', datatype: 'FP32', shape: [2, 2], raw }], 'e', 2, 2, 'here');
-    assert.deepEqual(fromRaw.map((r) => Array.from(r)), [[Math.fround(0.6), Math.fround(0.8)], [0, 0]], 'a zero row stays zero');
+    assert.deepEqual(
+      fromRaw.map((r) => Array.from(r)),
+      [
+        [Math.fround(0.6), Math.fround(0.8)],
+        [0, 0],
+      ],
+      'a zero row stays zero',
+    );
     const fromTyped = embeddingRows([{ name: 'e', datatype: 'FP32', shape: [1, 2], fp32: [0, 2] }], 'e', 1, 2, 'here');
     assert.deepEqual(Array.from(fromTyped[0]), [0, 1]);
   });
 
   it('names what is wrong with an unexpected output', () => {
-    assert.throws(() => embeddingRows([{ name: 'x', datatype: 'FP32', shape: [1, 2] }], 'e', 1, 2, 'Triton m on h:1'), /Triton m on h:1: reply has no output e \(got x\)/);
+    assert.throws(
+      () => embeddingRows([{ name: 'x', datatype: 'FP32', shape: [1, 2] }], 'e', 1, 2, 'Triton m on h:1'),
+      /Triton m on h:1: reply has no output e \(got x\)/,
+    );
     assert.throws(() => embeddingRows([{ name: 'e', datatype: 'FP16', shape: [1, 2] }], 'e', 1, 2, 'w'), /output e is FP16\[1,2\], expected FP32\[1,2\]/);
     assert.throws(() => embeddingRows([{ name: 'e', datatype: 'FP32', shape: [1, 2], fp32: [1] }], 'e', 1, 2, 'w'), /carries 1 values, expected 2/);
   });

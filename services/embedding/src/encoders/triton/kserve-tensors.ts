@@ -36,7 +36,11 @@ export function float32FromLittleEndian(bytes: Buffer): Float32Array {
  * Every row is padded to the same fixed `seqLen` so that Triton's dynamic batcher, which only
  * merges requests of equal shape, can merge requests from different clients.
  */
-export function tokenRowsToTensors(rows: readonly (readonly number[])[], seqLen: number, padId: number): { inputIds: BigInt64Array; attentionMask: BigInt64Array } {
+export function tokenRowsToTensors(
+  rows: readonly (readonly number[])[],
+  seqLen: number,
+  padId: number,
+): { inputIds: BigInt64Array; attentionMask: BigInt64Array } {
   const inputIds = new BigInt64Array(rows.length * seqLen).fill(BigInt(padId));
   const attentionMask = new BigInt64Array(rows.length * seqLen);
   rows.forEach((row, r) => {

@@ -25,10 +25,31 @@ export function defaultKserveProtoPath(): string {
 }
 
 // The raw shapes proto-loader produces with the options below (int64 as strings, bytes as Buffer).
-interface RawTensorMetadata { name: string; datatype: string; shape: string[] }
-interface RawModelMetadata { name: string; versions: string[]; platform: string; inputs: RawTensorMetadata[]; outputs: RawTensorMetadata[] }
-interface RawInferOutput { name: string; datatype: string; shape: string[]; contents?: { fp32_contents?: number[] } | null }
-interface RawInferResponse { model_name: string; model_version: string; id: string; outputs: RawInferOutput[]; raw_output_contents: Buffer[] }
+interface RawTensorMetadata {
+  name: string;
+  datatype: string;
+  shape: string[];
+}
+interface RawModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: RawTensorMetadata[];
+  outputs: RawTensorMetadata[];
+}
+interface RawInferOutput {
+  name: string;
+  datatype: string;
+  shape: string[];
+  contents?: { fp32_contents?: number[] } | null;
+}
+interface RawInferResponse {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: RawInferOutput[];
+  raw_output_contents: Buffer[];
+}
 interface RawInferRequest {
   model_name: string;
   model_version: string;

@@ -40,7 +40,9 @@ async function photo(r: number, g: number, b: number, width: number, height: num
     raw[i * 3 + 1] = Math.max(0, Math.min(255, g + wobble));
     raw[i * 3 + 2] = Math.max(0, Math.min(255, b + wobble));
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** A TCP relay to the server that can be told to withhold every reply: a stuck server. */
@@ -86,9 +88,15 @@ class StallableRelay {
 
 class RecordingLog implements TritonEncoderLog {
   readonly lines: { level: string; msg: string }[] = [];
-  info(msg: string): void { this.lines.push({ level: 'info', msg }); }
-  warn(msg: string): void { this.lines.push({ level: 'warn', msg }); }
-  error(msg: string): void { this.lines.push({ level: 'error', msg }); }
+  info(msg: string): void {
+    this.lines.push({ level: 'info', msg });
+  }
+  warn(msg: string): void {
+    this.lines.push({ level: 'warn', msg });
+  }
+  error(msg: string): void {
+    this.lines.push({ level: 'error', msg });
+  }
 }
 
 /**
@@ -114,7 +122,16 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
   let onnx: OnnxClipEncoder;
   const opened: { close(): Promise<void> }[] = [];
 
-  const colours: [number, number, number][] = [[220, 30, 30], [30, 60, 220], [40, 170, 60], [240, 220, 40], [15, 15, 15], [245, 245, 245], [130, 50, 160], [245, 140, 20]];
+  const colours: [number, number, number][] = [
+    [220, 30, 30],
+    [30, 60, 220],
+    [40, 170, 60],
+    [240, 220, 40],
+    [15, 15, 15],
+    [245, 245, 245],
+    [130, 50, 160],
+    [245, 140, 20],
+  ];
   const texts = ['a red image', 'blue', 'a photo of a green field with yellow flowers', '', 'purple and pink', 'black and white magenta brown'];
   let images: Buffer[];
 
@@ -172,7 +189,7 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
     await rm(workDir, { recursive: true, force: true });
   });
 
-  it('reports the identity from ModelMetadata and gives the in-process encoder\'s vectors (cosine > 0.999)', async (t) => {
+  it("reports the identity from ModelMetadata and gives the in-process encoder's vectors (cosine > 0.999)", async (t) => {
     if (!needServer(t)) return;
     const triton = await open({ endpoints: [serverAddress] });
     assert.deepEqual(triton.info, { modelId: 'clip_image+clip_text', modelVersion: '1+1', dim: 512 });
@@ -198,11 +215,20 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
     const triton = await open({ endpoints: [serverAddress], batchSize: 3, batchWaitMs: 50, onBatch: (tower, size) => batches.push({ tower, size }) });
     const many = [...images, images[0]];
     const vectors = await triton.embedImages(many);
-    assert.deepEqual(batches.filter((b) => b.tower === 'clip-image').map((b) => b.size).sort(), [3, 3, 3]);
+    assert.deepEqual(
+      batches
+        .filter((b) => b.tower === 'clip-image')
+        .map((b) => b.size)
+        .sort(),
+      [3, 3, 3],
+    );
     assert.ok(dot(vectors[8], vectors[0]) > 0.9999, 'the same image in two batches gives the same vector');
 
     const perCaller = await Promise.all([triton.embedTexts(['red']), triton.embedTexts(['green', 'blue']), triton.embedTexts(['yellow'])]);
-    const textBatches = batches.filter((b) => b.tower === 'clip-text').map((b) => b.size).sort();
+    const textBatches = batches
+      .filter((b) => b.tower === 'clip-text')
+      .map((b) => b.size)
+      .sort();
     assert.deepEqual(textBatches, [1, 3], 'four texts from three callers in a batch of 3 and one of 1');
     const alone = await onnx.embedTexts(['red', 'green', 'blue', 'yellow']);
     perCaller.flat().forEach((v, i) => assert.ok(dot(v, alone[i]) > 0.999, `text ${i} went back to the wrong caller`));
@@ -211,7 +237,10 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
     const big = await open({ endpoints: [serverAddress], batchSize: 16, onBatch: (tower, size) => batches.push({ tower: `big-${tower}`, size }) });
     const sixteen = Array.from({ length: 16 }, (_, i) => images[i % images.length]);
     const bigVectors = await big.embedImages(sixteen);
-    assert.deepEqual(batches.filter((b) => b.tower === 'big-clip-image').map((b) => b.size), [16]);
+    assert.deepEqual(
+      batches.filter((b) => b.tower === 'big-clip-image').map((b) => b.size),
+      [16],
+    );
     assert.ok(dot(bigVectors[15], vectors[7]) > 0.9999);
   });
 
@@ -245,7 +274,7 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
     const log = new RecordingLog();
     const dead = [`127.0.0.1:${await unusedPort()}`, `127.0.0.1:${await unusedPort()}`];
     const triton = await open({ endpoints: dead, fallbackToOnnx: true, intraOpThreads: 1, logger: log });
-    assert.deepEqual(triton.info, onnx.info, 'with the fallback, the identity is the local model\'s');
+    assert.deepEqual(triton.info, onnx.info, "with the fallback, the identity is the local model's");
     assert.equal(triton.usingFallback, true);
     const vectors = await triton.embedImages(images.slice(0, 3));
     const expected = await onnx.embedImages(images.slice(0, 3));
@@ -265,7 +294,10 @@ describe(`${TritonClipEncoder.name} against a real KServe v2 server (scripts/inf
     await triton.embedTexts(['red']); // healthy through the relay
     relay.stall();
     await assert.rejects(triton.embedTexts(['blue']), (error: Error) => {
-      assert.match(error.message, new RegExp(`ModelInfer clip_text on ${relay.address.replace(/\./g, '\\.')}: no answer within ${DEADLINE_MS} ms \\(TRITON_TIMEOUT_MS\\)`));
+      assert.match(
+        error.message,
+        new RegExp(`ModelInfer clip_text on ${relay.address.replace(/\./g, '\\.')}: no answer within ${DEADLINE_MS} ms \\(TRITON_TIMEOUT_MS\\)`),
+      );
       return true;
     });
     assert.equal(triton.endpointHealth()[0].state, 'down');

@@ -14,12 +14,16 @@ const DIM = 512;
 
 const clipMetadata = (versions: string[], textInputs = ['input_ids']): Record<string, KserveModelMetadata> => ({
   clip_image: {
-    name: 'clip_image', versions, platform: 'onnxruntime_onnx',
+    name: 'clip_image',
+    versions,
+    platform: 'onnxruntime_onnx',
     inputs: [{ name: 'pixel_values', datatype: 'FP32', shape: [-1, 3, 224, 224] }],
     outputs: [{ name: 'image_embeds', datatype: 'FP32', shape: [-1, DIM] }],
   },
   clip_text: {
-    name: 'clip_text', versions, platform: 'onnxruntime_onnx',
+    name: 'clip_text',
+    versions,
+    platform: 'onnxruntime_onnx',
     inputs: textInputs.map((name) => ({ name, datatype: 'INT64', shape: [-1, -1] })),
     outputs: [{ name: 'text_embeds', datatype: 'FP32', shape: [-1, DIM] }],
   },
@@ -33,17 +37,26 @@ class FakeServer implements KserveEndpoint {
     private readonly metadata: Record<string, KserveModelMetadata>,
   ) {}
 
-  async serverReady(): Promise<boolean> { return true; }
+  async serverReady(): Promise<boolean> {
+    return true;
+  }
   async modelReady(name: string, version: string): Promise<boolean> {
     return Boolean(this.metadata[name]) && (version === '' || this.metadata[name].versions.includes(version));
   }
-  async modelMetadata(name: string): Promise<KserveModelMetadata> { return this.metadata[name]; }
+  async modelMetadata(name: string): Promise<KserveModelMetadata> {
+    return this.metadata[name];
+  }
   async modelInfer(request: KserveInferRequest): Promise<KserveInferResponse> {
     this.requests.push(request);
     const rows = request.inputs[0].shape[0];
-    const data = Float32Array.from({ length: rows * DIM }, (_, i) => ((i % DIM) * 37) % 11 - 5);
+    const data = Float32Array.from({ length: rows * DIM }, (_, i) => (((i % DIM) * 37) % 11) - 5);
     const name = request.modelName === 'clip_image' ? 'image_embeds' : 'text_embeds';
-    return { modelName: request.modelName, modelVersion: request.modelVersion, id: request.id, outputs: [{ name, datatype: 'FP32', shape: [rows, DIM], raw: float32ToLittleEndian(data) }] };
+    return {
+      modelName: request.modelName,
+      modelVersion: request.modelVersion,
+      id: request.id,
+      outputs: [{ name, datatype: 'FP32', shape: [rows, DIM], raw: float32ToLittleEndian(data) }],
+    };
   }
   close(): void {}
 }
@@ -65,7 +78,13 @@ describe(TritonClipEncoder.name, () => {
       assert.ok(Math.abs(Math.hypot(...vector) - 1) < 1e-6, 'L2-normalised');
       const [request] = server.requests;
       assert.equal(request.modelVersion, '3');
-      assert.deepEqual(request.inputs.map((i) => [i.name, i.datatype, i.shape]), [['input_ids', 'INT64', [1, 77]], ['attention_mask', 'INT64', [1, 77]]]);
+      assert.deepEqual(
+        request.inputs.map((i) => [i.name, i.datatype, i.shape]),
+        [
+          ['input_ids', 'INT64', [1, 77]],
+          ['attention_mask', 'INT64', [1, 77]],
+        ],
+      );
       assert.equal(request.inputs[0].data.readBigInt64LE(0), 49406n, 'BOS first');
       assert.equal(request.inputs[1].data.readBigInt64LE(8 * 76), 0n, 'padding masked');
     } finally {
@@ -79,7 +98,10 @@ describe(TritonClipEncoder.name, () => {
     const encoder = await TritonClipEncoder.load({ endpoints: ['fake:1'], modelDir: sharedClipTokenizerDir(), timeoutMs: 100, connect: () => server });
     try {
       await encoder.embedTexts(['a red image']);
-      assert.deepEqual(server.requests[0].inputs.map((i) => [i.name, i.datatype, i.shape]), [['input_ids', 'INT64', [1, 77]]]);
+      assert.deepEqual(
+        server.requests[0].inputs.map((i) => [i.name, i.datatype, i.shape]),
+        [['input_ids', 'INT64', [1, 77]]],
+      );
       assert.equal(server.requests[0].inputs[0].data.readBigInt64LE(8 * 76), 49407n, 'padded with EOS');
     } finally {
       await encoder.close();
@@ -87,9 +109,17 @@ describe(TritonClipEncoder.name, () => {
   });
 
   it('refuses a text model without input_ids or with an input it cannot fill, saying what it found', async () => {
-    for (const [inputs, found] of [[['attention_mask'], 'attention_mask INT64'], [['input_ids', 'token_type_ids'], 'token_type_ids INT64']] as const) {
+    for (const [inputs, found] of [
+      [['attention_mask'], 'attention_mask INT64'],
+      [['input_ids', 'token_type_ids'], 'token_type_ids INT64'],
+    ] as const) {
       await assert.rejects(
-        TritonClipEncoder.load({ endpoints: ['fake:1'], modelDir: sharedClipTokenizerDir(), timeoutMs: 100, connect: (a) => new FakeServer(a, clipMetadata(['1'], [...inputs])) }),
+        TritonClipEncoder.load({
+          endpoints: ['fake:1'],
+          modelDir: sharedClipTokenizerDir(),
+          timeoutMs: 100,
+          connect: (a) => new FakeServer(a, clipMetadata(['1'], [...inputs])),
+        }),
         new RegExp(`clip_text: expected input input_ids \\(and optionally attention_mask\\).*found inputs \\[.*${found}`),
       );
     }
@@ -107,7 +137,11 @@ describe(TritonClipEncoder.name, () => {
   it('with the fallback, refuses to start when Triton computes other vectors than the local model', async () => {
     await assert.rejects(
       TritonClipEncoder.load({
-        endpoints: ['fake:1'], modelDir: join(dir, 'toy'), timeoutMs: 100, fallbackToOnnx: true, intraOpThreads: 1,
+        endpoints: ['fake:1'],
+        modelDir: join(dir, 'toy'),
+        timeoutMs: 100,
+        fallbackToOnnx: true,
+        intraOpThreads: 1,
         connect: (a) => new FakeServer(a, clipMetadata(['1'])),
       }),
       /disagree \(cosine -?\d\.\d{4} on a probe text\).*TRITON_FALLBACK_ONNX=false/,

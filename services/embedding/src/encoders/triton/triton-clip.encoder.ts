@@ -47,8 +47,14 @@ export interface TritonClipEncoderOptions {
   readonly connect?: (address: string) => KserveEndpoint;
 }
 
-interface ImageItem { readonly bytes: Buffer; readonly pixels: Float32Array }
-interface TextItem { readonly text: string; readonly ids: readonly number[] }
+interface ImageItem {
+  readonly bytes: Buffer;
+  readonly pixels: Float32Array;
+}
+interface TextItem {
+  readonly text: string;
+  readonly ids: readonly number[];
+}
 
 /** The served models as read from ModelMetadata: names, pinned versions, embedding width. */
 interface RemoteModels {
@@ -70,7 +76,9 @@ const AGREEMENT_MIN_COSINE = 0.999;
 const describeTensors = (ts: readonly KserveTensorMetadata[]) => ts.map((t) => `${t.name} ${t.datatype}[${t.shape.join(',')}]`).join(', ') || 'none';
 
 function tensorMatches(t: KserveTensorMetadata | undefined, datatype: string, shape: readonly (number | 'any')[]): boolean {
-  return Boolean(t && t.datatype === datatype && t.shape.length === shape.length && shape.every((d, i) => d === 'any' || t.shape[i] === d || t.shape[i] === -1));
+  return Boolean(
+    t && t.datatype === datatype && t.shape.length === shape.length && shape.every((d, i) => d === 'any' || t.shape[i] === d || t.shape[i] === -1),
+  );
 }
 
 /** The newest ready version, pinned so that every vector this process labels came from it. */
@@ -180,7 +188,13 @@ export class TritonClipEncoder implements ImageTextEncoder {
     let fallback: OnnxClipEncoder | undefined;
     if (options.fallbackToOnnx) {
       try {
-        fallback = await OnnxClipEncoder.load({ modelDir: dir, batchSize, intraOpThreads: options.intraOpThreads, maxPixels: options.maxPixels, spinThreads: options.spinThreads });
+        fallback = await OnnxClipEncoder.load({
+          modelDir: dir,
+          batchSize,
+          intraOpThreads: options.intraOpThreads,
+          maxPixels: options.maxPixels,
+          spinThreads: options.spinThreads,
+        });
       } catch (error) {
         throw new Error(`TritonClipEncoder: the ONNX fallback (TRITON_FALLBACK_ONNX=true) cannot load ${dir}: ${(error as Error).message}`);
       }
@@ -194,7 +208,10 @@ export class TritonClipEncoder implements ImageTextEncoder {
       pool = new TritonEndpointPool(endpoints, { probeTimeoutMs: Math.min(options.timeoutMs, 2_000), retryDownAfterMs: options.retryDownAfterMs });
       const imageModel = options.imageModel ?? DEFAULT_IMAGE_MODEL;
       const textModel = options.textModel ?? DEFAULT_TEXT_MODEL;
-      pool.requireModels([{ name: imageModel, version: '' }, { name: textModel, version: '' }]);
+      pool.requireModels([
+        { name: imageModel, version: '' },
+        { name: textModel, version: '' },
+      ]);
 
       let remote: RemoteModels | undefined;
       try {
@@ -418,9 +435,19 @@ async function inferImages(endpoint: KserveEndpoint, remote: RemoteModels, items
   return embeddingRows(reply.outputs, 'image_embeds', items.length, remote.dim, `Triton ${remote.image.name} on ${endpoint.address}`);
 }
 
-async function inferTexts(endpoint: KserveEndpoint, remote: RemoteModels, items: readonly TextItem[], padId: number, timeoutMs: number): Promise<Float32Array[]> {
+async function inferTexts(
+  endpoint: KserveEndpoint,
+  remote: RemoteModels,
+  items: readonly TextItem[],
+  padId: number,
+  timeoutMs: number,
+): Promise<Float32Array[]> {
   // Fixed 77-token rows: Triton's dynamic batcher merges only requests of equal shape.
-  const { inputIds, attentionMask } = tokenRowsToTensors(items.map((i) => i.ids), CLIP_MAX_TOKENS, padId);
+  const { inputIds, attentionMask } = tokenRowsToTensors(
+    items.map((i) => i.ids),
+    CLIP_MAX_TOKENS,
+    padId,
+  );
   const shape = [items.length, CLIP_MAX_TOKENS];
   // Exactly the inputs the model declares: Triton rejects a request with an unknown input.
   const inputs: KserveInferInput[] = [{ name: 'input_ids', datatype: 'INT64', shape, data: int64ToLittleEndian(inputIds) }];

@@ -38,13 +38,17 @@ class FakeEndpoint implements KserveEndpoint {
   }
 }
 
-const fail = (endpoint: KserveEndpoint, kind: KserveFailureKind) => new KserveCallError(kind, endpoint.address, 'ModelInfer', `ModelInfer on ${endpoint.address}: ${kind}`);
+const fail = (endpoint: KserveEndpoint, kind: KserveFailureKind) =>
+  new KserveCallError(kind, endpoint.address, 'ModelInfer', `ModelInfer on ${endpoint.address}: ${kind}`);
 
 function setup(count: number) {
   let clock = 1_000;
   const endpoints = Array.from({ length: count }, (_, i) => new FakeEndpoint(`host-${i}:8001`));
   const pool = new TritonEndpointPool(endpoints, { probeTimeoutMs: 100, retryDownAfterMs: 5_000, now: () => clock });
-  pool.requireModels([{ name: 'clip_image', version: '' }, { name: 'clip_text', version: '' }]);
+  pool.requireModels([
+    { name: 'clip_image', version: '' },
+    { name: 'clip_text', version: '' },
+  ]);
   return { endpoints, pool, advance: (ms: number) => (clock += ms) };
 }
 
@@ -62,7 +66,10 @@ describe(TritonEndpointPool.name, () => {
     endpoints[0].probeFailure = 'unavailable';
     endpoints[1].readyModels.delete('clip_text@');
     assert.equal(await pool.run('call', async (e) => e.address), 'host-2:8001');
-    assert.deepEqual(pool.health().map((h) => h.state), ['down', 'down', 'up']);
+    assert.deepEqual(
+      pool.health().map((h) => h.state),
+      ['down', 'down', 'up'],
+    );
     assert.match(pool.health()[1].lastError ?? '', /model clip_text is not ready/);
   });
 
@@ -100,16 +107,29 @@ describe(TritonEndpointPool.name, () => {
   it('when all are down, fails at once with every reason until the retry interval has passed, then probes again', async () => {
     const { endpoints, pool, advance } = setup(2);
     for (const e of endpoints) e.probeFailure = 'unavailable';
-    await assert.rejects(pool.run('ModelInfer clip_image', async () => 'never'), NoHealthyEndpointError);
+    await assert.rejects(
+      pool.run('ModelInfer clip_image', async () => 'never'),
+      NoHealthyEndpointError,
+    );
     const probesAfterFirst = endpoints.map((e) => e.calls.length);
 
     advance(4_999);
-    await assert.rejects(pool.run('ModelInfer clip_image', async () => 'never'), (error: Error) => {
-      assert.ok(error instanceof NoHealthyEndpointError);
-      assert.match(error.message, /^ModelInfer clip_image: no Triton endpoint could serve it: host-0:8001: down \(probe failed: .*unavailable\); next probe in 1 ms; host-1:8001: /);
-      return true;
-    });
-    assert.deepEqual(endpoints.map((e) => e.calls.length), probesAfterFirst, 'no probe inside the interval');
+    await assert.rejects(
+      pool.run('ModelInfer clip_image', async () => 'never'),
+      (error: Error) => {
+        assert.ok(error instanceof NoHealthyEndpointError);
+        assert.match(
+          error.message,
+          /^ModelInfer clip_image: no Triton endpoint could serve it: host-0:8001: down \(probe failed: .*unavailable\); next probe in 1 ms; host-1:8001: /,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(
+      endpoints.map((e) => e.calls.length),
+      probesAfterFirst,
+      'no probe inside the interval',
+    );
 
     endpoints[1].probeFailure = undefined;
     advance(1);
@@ -120,13 +140,19 @@ describe(TritonEndpointPool.name, () => {
   it('checks the versions it was told to require', async () => {
     const { endpoints, pool } = setup(1);
     pool.requireModels([{ name: 'clip_image', version: '2' }]);
-    await assert.rejects(pool.run('call', async () => 'never'), /model clip_image version 2 is not ready there/);
+    await assert.rejects(
+      pool.run('call', async () => 'never'),
+      /model clip_image version 2 is not ready there/,
+    );
     assert.deepEqual(endpoints[0].calls.slice(-1), ['ModelReady clip_image@2']);
   });
 
   it('passes on errors that are not call failures, and closes every endpoint', async () => {
     const { endpoints, pool } = setup(2);
-    await assert.rejects(pool.run('call', async () => Promise.reject(new TypeError('bug'))), TypeError);
+    await assert.rejects(
+      pool.run('call', async () => Promise.reject(new TypeError('bug'))),
+      TypeError,
+    );
     pool.close();
     assert.ok(endpoints.every((e) => e.closed));
     assert.throws(() => new TritonEndpointPool([], { probeTimeoutMs: 1 }), /TRITON_ENDPOINTS/);

@@ -92,7 +92,10 @@ export class TritonEndpointPool {
     for (const entry of [...up, ...unknown, ...down]) {
       const address = entry.endpoint.address;
       if (entry.state === 'down' && now - entry.downSince < this.retryDownAfterMs) {
-        failures.push({ address, reason: `down (${entry.lastError ?? 'unknown reason'}); next probe in ${this.retryDownAfterMs - (now - entry.downSince)} ms` });
+        failures.push({
+          address,
+          reason: `down (${entry.lastError ?? 'unknown reason'}); next probe in ${this.retryDownAfterMs - (now - entry.downSince)} ms`,
+        });
         continue;
       }
       if (entry.state !== 'up') {
