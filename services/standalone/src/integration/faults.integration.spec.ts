@@ -814,7 +814,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       // queries go over gRPC now; single ads are events both ways
       { topic: GenerationTopics.singleAdRequested.name, group: 'generation', key: `fault-${run}-ad` },
       // read by the agent (conversations) and by every gateway replica (its own group, for POST /v1/ads)
-      { topic: GenerationTopics.singleAdCompleted.name, group: /^(agent|gateway-ads-[0-9a-f]{8})$/, key: `fault-${run}-ad-done` },
+      { topic: GenerationTopics.singleAdCompleted.name, group: /^(agent|gateway-ads-.+)$/, key: `fault-${run}-ad-done` },
       // Same key as the conversation's own updates: the poison sits on the partition the SSE hub reads for it.
       { topic: ConversationTopics.updated.name, group: /^gateway-sse-/, key: conversation.id },
     ] as const;
