@@ -41,9 +41,13 @@ function setUpJobs() {
     }
   }
 
+  // Several loads can be in flight (one at submit, one when the job ends); only the latest may paint.
+  let listGeneration = 0;
   async function loadList() {
+    const generation = ++listGeneration;
     try {
       const { items } = await call('GET', '/v1/jobs?limit=10');
+      if (generation !== listGeneration) return;
       byTestId('job-list').replaceChildren(...items.map((job) => {
         const item = document.createElement('li');
         const button = document.createElement('button');

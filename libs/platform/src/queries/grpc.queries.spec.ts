@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queries, type Conversation, type SearchReply } from '@adseed/contracts';
 import { ServiceError } from '@adseed/messaging';
 import { Logger } from '@adseed/telemetry';
-import { credentials, loadPackageDefinition, status, type Client, type ServiceError as GrpcError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { status, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Registry } from 'prom-client';
 import { GrpcQueryClient } from './grpc.query-client';
 import { GrpcQueryServer } from './grpc.query-server';
-import { HEALTH_PROTO, PROTO_DIR } from './grpc.wire';
+import { check, healthClient } from './grpc-health.test-kit';
 import { currentDeadline, deadlineOf, HOP_MARGIN_MS, UpstreamTimeoutError, UpstreamUnavailableError } from './query.port';
 import { unusedPort } from '@adseed/testing';
 
@@ -284,19 +282,3 @@ describe(`${GrpcQueryClient.name} without a server`, () => {
     }
   });
 });
-
-function healthClient(port: number): Client {
-  const definition = loadSync(join(PROTO_DIR, HEALTH_PROTO), { enums: String, defaults: true });
-  const pkg = loadPackageDefinition(definition) as unknown as {
-    grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } };
-  };
-  return new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
-}
-
-function check(client: Client, service: string): Promise<string> {
-  return new Promise((resolve, reject) =>
-    (client as unknown as { Check(req: object, cb: (e: GrpcError | null, r?: { status: string }) => void): void }).Check({ service }, (error, res) =>
-      error ? reject(error) : resolve(res!.status),
-    ),
-  );
-}

@@ -8,8 +8,7 @@ import { Queries, type SearchReply } from '@adseed/contracts';
 import { InProcessBroker, ServiceError } from '@adseed/messaging';
 import { FsObjectStore } from '@adseed/storage';
 import { Logger } from '@adseed/telemetry';
-import { credentials, loadPackageDefinition, status, type Client, type ServiceError as GrpcError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { status, type ServiceError as GrpcError } from '@grpc/grpc-js';
 import { Module, type DynamicModule, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Registry } from 'prom-client';
@@ -18,7 +17,7 @@ import { PlatformModule } from '../health.module';
 import { createRuntime, type ServiceRuntime } from '../service-runtime';
 import { GrpcQueryClient } from './grpc.query-client';
 import { GrpcQueryServer } from './grpc.query-server';
-import { HEALTH_PROTO, PROTO_DIR } from './grpc.wire';
+import { check, healthClient } from './grpc-health.test-kit';
 import { UpstreamUnavailableError } from './query.port';
 
 const quiet = new Logger({ service: 'test', level: 'error', sink: () => undefined });
@@ -203,19 +202,3 @@ describe('gRPC round robin over replicas', () => {
 
 const clientOf = (port: number) =>
   new GrpcQueryClient({ targets: { retrieval: `dns:///127.0.0.1:${port}` }, rootTimeoutMs: 30_000, logger: quiet, maxAttempts: 1 });
-
-function healthClient(port: number): Client {
-  const definition = loadSync(join(PROTO_DIR, HEALTH_PROTO), { enums: String, defaults: true });
-  const pkg = loadPackageDefinition(definition) as unknown as {
-    grpc: { health: { v1: { Health: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } } };
-  };
-  return new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
-}
-
-function check(client: Client, service: string): Promise<string> {
-  return new Promise((resolve, reject) =>
-    (client as unknown as { Check(req: object, cb: (e: GrpcError | null, r?: { status: string }) => void): void }).Check({ service }, (error, res) =>
-      error ? reject(error) : resolve(res!.status),
-    ),
-  );
-}

@@ -66,8 +66,10 @@ describe('web UI: the campaigns page in a real browser', { timeout: 600_000 }, (
     const href = await ads.first().locator('a').first().getAttribute('href');
     const png = Buffer.from(await (await app.api(href!)).arrayBuffer());
     assert.equal((await sharp(png).metadata()).format, 'png');
-    await page.getByTestId('job-list').locator('button').first().waitFor({ timeout: STEP_TIMEOUT_MS });
-    assert.match((await page.getByTestId('job-list').textContent()) ?? '', /Done 8\/8/);
+    // The list reloads when the job ends; wait for that reload rather than reading the one made at submit.
+    await page.waitForFunction(() => /Done 8\/8/.test(document.querySelector('[data-testid="job-list"]')?.textContent ?? ''), undefined, {
+      timeout: STEP_TIMEOUT_MS,
+    });
     await page.screenshot({ path: '/tmp/adseed-ui-campaign.png', fullPage: true });
     assert.deepEqual(problems, []);
   });
