@@ -167,6 +167,62 @@ describe(EmbeddedVectorIndex.name, () => {
       await second.close();
     }));
 
+  it('group commit: mutations issued together share one write and one fdatasync, and each resolves only once synced', () =>
+    withDir(async (dir) => {
+      // Watch the index's file calls (the real ones, on the real disk): which ids each write
+      // carried, and when each fdatasync ended.
+      const probe = await open(join(dir, 'probe'), 'w');
+      const handleProto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown>; datasync: () => Promise<void> };
+      await probe.close();
+      const { write, datasync } = handleProto;
+      const events: { what: 'write' | 'synced' | 'resolved'; ids: string[] }[] = [];
+      const idsIn = (data: unknown) => (Buffer.isBuffer(data) ? ids.filter((id) => data.includes(`"${id}"`)) : []);
+      handleProto.write = async function (this: unknown, ...args: unknown[]) {
+        const result = await write.apply(this, args);
+        events.push({ what: 'write', ids: idsIn(args[0]) });
+        return result;
+      };
+      handleProto.datasync = async function (this: unknown) {
+        await datasync.apply(this);
+        events.push({ what: 'synced', ids: [] });
+      };
+      const first = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL });
+      try {
+        const batch = records(0, 12, 30);
+        const mutations = [
+          ...batch.map((record) => first.upsert([record]).then(() => events.push({ what: 'resolved', ids: [record.id] }))),
+          first.delete([testId(3)]).then(() => events.push({ what: 'resolved', ids: ['delete'] })),
+        ];
+        await Promise.all(mutations);
+      } finally {
+        handleProto.write = write;
+        handleProto.datasync = datasync;
+      }
+      const syncs = events.filter((e) => e.what === 'synced').length;
+      assert.ok(syncs >= 1 && syncs < 13, `13 mutations at once took ${syncs} fdatasyncs`);
+      for (const [at, event] of events.entries()) {
+        if (event.what !== 'resolved' || event.ids[0] === 'delete') continue;
+        const writtenAt = events.findIndex((e) => e.what === 'write' && e.ids.includes(event.ids[0]));
+        assert.ok(writtenAt >= 0 && writtenAt < at, `${event.ids[0]} resolved before it was written`);
+        const syncedAt = events.findIndex((e, i) => i > writtenAt && e.what === 'synced');
+        assert.ok(syncedAt > writtenAt && syncedAt < at, `${event.ids[0]} resolved before its write was synced`);
+      }
+      // A crash now (no close): a copy of the directory as it is holds every mutation, in order.
+      const crashed = `${dir}-crashed`;
+      await cp(dir, crashed, { recursive: true });
+      const before = await fingerprint(first, ids);
+      await first.close();
+      try {
+        const second = await EmbeddedVectorIndex.open({ dir: crashed, dimensions: SMALL });
+        assert.equal(await second.count(), 11);
+        assert.equal(await second.get(testId(3)), undefined);
+        assert.deepEqual(await fingerprint(second, ids), before);
+        await second.close();
+      } finally {
+        await rm(crashed, { recursive: true, force: true });
+      }
+    }));
+
   it('compacts into a snapshot and reloads the same state', () =>
     withDir(async (dir) => {
       const first = await EmbeddedVectorIndex.open({ dir, dimensions: SMALL, compactionMinBytes: 4096 });

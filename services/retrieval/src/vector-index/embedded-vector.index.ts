@@ -113,6 +113,8 @@ export class EmbeddedVectorIndex implements VectorIndex {
   /** Open read handles by file id: the snapshot and the log, where full-precision rows live. */
   private readonly files: (FileHandle | undefined)[] = [undefined, undefined];
   private writeQueue: Promise<unknown> = Promise.resolve();
+  /** Mutations waiting for their group's turn to be written (see `mutate`). */
+  private pendingGroup?: { members: { frame: Buffer; apply: (at: number) => void }[]; written: Promise<void> };
   private closed = false;
   private snapshotBytes = 0;
   private log!: AppendLog;
@@ -259,15 +261,31 @@ export class EmbeddedVectorIndex implements VectorIndex {
 
   // --- writes ---------------------------------------------------------------------------------
 
-  /** Appends `frame` to the log, then applies it (given its position); compacts when the log has grown large. */
+  /**
+   * Appends `frame` to the log, then applies it (given its position); compacts when the log has
+   * grown large. Group commit: mutations that arrive while an earlier write is on its way to the
+   * disk join one group, written in one go and made durable by one fdatasync before any of them
+   * is applied or resolves (in arrival order, as if written one by one).
+   */
   private mutate(frame: Buffer, apply: (at: number) => void): Promise<void> {
-    return this.enqueue(async () => {
-      const at = this.log.bytes;
-      await this.log.append(frame);
-      apply(at);
-      const { min, max } = this.compactionBytes;
-      if (this.log.bytes > Math.max(min, Math.min(max, this.snapshotBytes))) await this.compactNow();
-    });
+    let group = this.pendingGroup;
+    if (!group) {
+      const members: { frame: Buffer; apply: (at: number) => void }[] = [];
+      const written = this.enqueue(async () => {
+        if (this.pendingGroup?.members === members) this.pendingGroup = undefined; // later mutations start the next group
+        let at = this.log.bytes;
+        await this.log.append(...members.map((m) => m.frame));
+        for (const member of members) {
+          member.apply(at);
+          at += member.frame.length;
+        }
+        const { min, max } = this.compactionBytes;
+        if (this.log.bytes > Math.max(min, Math.min(max, this.snapshotBytes))) await this.compactNow();
+      });
+      group = this.pendingGroup = { members, written };
+    }
+    group.members.push({ frame, apply });
+    return group.written;
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {

@@ -184,9 +184,14 @@ export class AppendLog {
     return this.size;
   }
 
-  async append(frame: Buffer): Promise<void> {
-    await writeAll(this.file, frame);
-    this.size += frame.length;
+  /**
+   * Appends the frames back to back (one write for the lot) and, when the log syncs, makes them
+   * durable with one fdatasync: a group commit when several mutations are waiting at once.
+   */
+  async append(...frames: Buffer[]): Promise<void> {
+    const data = frames.length === 1 ? frames[0] : Buffer.concat(frames);
+    await writeAll(this.file, data);
+    this.size += data.length;
     if (this.sync) await this.file.datasync();
   }
 
