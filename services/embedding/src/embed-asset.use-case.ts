@@ -1,4 +1,12 @@
-import { AssetTopics, rightsFromMetadata, splitStoragePath, type AssetEmbedded, type AssetIngestRequested } from '@adseed/contracts';
+import {
+  AssetTopics,
+  rightsFromMetadata,
+  splitStoragePath,
+  vectorToWire,
+  type AssetEmbedded,
+  type AssetIngestRequested,
+  type VectorWireFormat,
+} from '@adseed/contracts';
 import { EVENT_BUS, PermanentError, type EventBus } from '@adseed/messaging';
 import { CLOCK, METRICS, SERVICE_CONFIG, type Clock } from '@adseed/platform';
 import { OBJECT_STORE, ObjectNotFoundError, type ObjectStore } from '@adseed/storage';
@@ -25,6 +33,7 @@ export class EmbedAssetUseCase {
    * a serial tail, as the keys spread unevenly over the partitions.
    */
   readonly concurrency: number;
+  private readonly vectorFormat: VectorWireFormat;
 
   constructor(
     @Inject(ENCODERS) private readonly encoders: LoadedEncoders,
@@ -35,6 +44,7 @@ export class EmbedAssetUseCase {
     @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.concurrency = 2 * env.ADSEED_ENCODER_BATCH_SIZE;
+    this.vectorFormat = env.ADSEED_EVENT_VECTORS;
     const options = (tower: string) => ({
       maxBatch: env.ADSEED_ENCODER_BATCH_SIZE,
       maxWaitMs: env.ADSEED_ENCODER_BATCH_WAIT_MS,
@@ -114,8 +124,8 @@ export class EmbedAssetUseCase {
       ...(rights ? { rights } : {}),
       ...(labels.length ? { labels } : {}),
       vectors: {
-        ...(clipVector ? { clip: Array.from(clipVector) } : {}),
-        ...(captionVector ? { caption: Array.from(captionVector) } : {}),
+        ...(clipVector ? { clip: vectorToWire(clipVector, this.vectorFormat) } : {}),
+        ...(captionVector ? { caption: vectorToWire(captionVector, this.vectorFormat) } : {}),
       },
       models: {
         ...(clipVector && clip ? { clip: { id: clip.info.modelId, version: clip.info.modelVersion } } : {}),

@@ -22,6 +22,10 @@ export const EmbeddingEnv = z
     ADSEED_ZERO_SHOT_LABELS: envList(),
     ADSEED_ZERO_SHOT_MIN_SCORE: z.coerce.number().min(-1).max(1).default(0.24),
     ADSEED_ZERO_SHOT_TOP: envInt(2, 1, 16),
+    // How asset.embedded carries its vectors: JSON number arrays (every consumer version reads
+    // them) or base64 little-endian float32 (a quarter of the bytes, no number formatting; needs
+    // consumers that accept it: retrieval since this option exists). The one-process mode uses float32.
+    ADSEED_EVENT_VECTORS: z.enum(['json', 'float32']).default('json'),
     // ADSEED_ENCODER=triton: KServe v2 gRPC endpoints in order of preference.
     TRITON_ENDPOINTS: envList().pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'each endpoint must be host:port'))),
     TRITON_FALLBACK_ONNX: envBoolean(false),

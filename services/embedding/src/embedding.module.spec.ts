@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
-import { assetIdFor, AssetTopics, Queries, type AssetEmbedded } from '@adseed/contracts';
+import { assetIdFor, AssetTopics, Queries, vectorFromWire, type AssetEmbedded } from '@adseed/contracts';
 import { InProcessBroker } from '@adseed/messaging';
 import { CLOCK, createRuntime, InProcessQueries, type ServiceRuntime } from '@adseed/platform';
 import { FsObjectStore } from '@adseed/storage';
@@ -35,6 +35,27 @@ function fakeEncoders() {
   return { encoders, seen };
 }
 
+/** The embedding module on its own in-process bus and store, with the fake encoders. */
+async function startModule(dir: string, extraEnv: Record<string, string> = {}) {
+  const broker = new InProcessBroker();
+  const queries = new InProcessQueries();
+  const store = new FsObjectStore(join(dir, 'objects'));
+  const runtime = await createRuntime('embedding', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
+    shared: { broker, store, queries },
+    sink: () => undefined,
+  });
+  const fake = fakeEncoders();
+  const env = loadConfig(EmbeddingEnv, { ADSEED_CLIP_MODEL_DIR: join(dir, 'no-clip'), ADSEED_CAPTION_MODEL_DIR: join(dir, 'no-caption'), ...extraEnv });
+  const moduleRef = await Test.createTestingModule({ imports: [EmbeddingModule.forRoot(runtime, env, { http: false })] })
+    .overrideProvider(ENCODERS)
+    .useValue(fake.encoders)
+    .overrideProvider(CLOCK)
+    .useValue(() => NOW)
+    .compile();
+  await moduleRef.init();
+  return { broker, queries, store, runtime, fake, moduleRef };
+}
+
 describe('EmbeddingModule', () => {
   let dir: string;
   let broker: InProcessBroker;
@@ -46,22 +67,7 @@ describe('EmbeddingModule', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-module-'));
-    broker = new InProcessBroker();
-    queries = new InProcessQueries();
-    store = new FsObjectStore(join(dir, 'objects'));
-    runtime = await createRuntime('embedding', loadConfig(CommonEnv, { ADSEED_DATA_DIR: dir, LOG_LEVEL: 'error' }), {
-      shared: { broker, store, queries },
-      sink: () => undefined,
-    });
-    fake = fakeEncoders();
-    const env = loadConfig(EmbeddingEnv, { ADSEED_CLIP_MODEL_DIR: join(dir, 'no-clip'), ADSEED_CAPTION_MODEL_DIR: join(dir, 'no-caption') });
-    moduleRef = await Test.createTestingModule({ imports: [EmbeddingModule.forRoot(runtime, env, { http: false })] })
-      .overrideProvider(ENCODERS)
-      .useValue(fake.encoders)
-      .overrideProvider(CLOCK)
-      .useValue(() => NOW)
-      .compile();
-    await moduleRef.init();
+    ({ broker, queries, store, runtime, fake, moduleRef } = await startModule(dir));
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -106,5 +112,29 @@ describe('EmbeddingModule', () => {
   it('closes the encoders it was given when the service stops', async () => {
     await moduleRef.close();
     assert.equal(fake.seen.closed, 2);
+  });
+});
+
+describe('EmbeddingModule with ADSEED_EVENT_VECTORS=float32', () => {
+  it('announces the same vectors as base64 float32', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-module-f32-'));
+    const { broker, store, runtime, moduleRef } = await startModule(dir, { ADSEED_EVENT_VECTORS: 'float32' });
+    try {
+      await store.ensureBucket('seeds');
+      await store.put('seeds', 'acme/dog.jpg', Buffer.from('not really a jpeg'), { contentType: 'image/jpeg', metadata: { caption: 'a dog on a beach' } });
+      const path = 'seeds/acme/dog.jpg';
+      await runtime.bus.publish(AssetTopics.ingestRequested, {
+        key: assetIdFor(path),
+        value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: ['dog'], source: 'event' },
+      });
+      await broker.whenIdle();
+      const [event] = broker.read(AssetTopics.embedded.name).map((m) => AssetTopics.embedded.schema.parse(JSON.parse(m.value)));
+      assert.ok(event.vectors.clip && event.vectors.caption && !Array.isArray(event.vectors.clip) && !Array.isArray(event.vectors.caption));
+      assert.deepEqual(vectorFromWire(event.vectors.clip), Float32Array.of(17, 1));
+      assert.deepEqual(vectorFromWire(event.vectors.caption), Float32Array.of(16, 3));
+    } finally {
+      await moduleRef.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

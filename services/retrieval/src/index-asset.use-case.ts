@@ -1,4 +1,4 @@
-import { AssetTopics, type AssetEmbedded } from '@adseed/contracts';
+import { AssetTopics, vectorFromWire, type AssetEmbedded } from '@adseed/contracts';
 import { EVENT_BUS, type EventBus } from '@adseed/messaging';
 import { CLOCK, METRICS, type Clock } from '@adseed/platform';
 import type { ServiceMetrics } from '@adseed/telemetry';
@@ -49,8 +49,8 @@ function toRecord(event: AssetEmbedded, now: Date): VectorRecord {
   return {
     id: event.assetId,
     vectors: {
-      ...(event.vectors.clip ? { clip: Float32Array.from(event.vectors.clip) } : {}),
-      ...(event.vectors.caption ? { caption: Float32Array.from(event.vectors.caption) } : {}),
+      ...(event.vectors.clip ? { clip: vectorFromWire(event.vectors.clip) } : {}),
+      ...(event.vectors.caption ? { caption: vectorFromWire(event.vectors.caption) } : {}),
     },
     payload: {
       tenant: event.tenant,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
-import { assetIdFor, AssetTopics, Queries, type AssetEmbedded, type EmbedTextsRequest } from '@adseed/contracts';
+import { assetIdFor, AssetTopics, Queries, vectorToWire, type AssetEmbedded, type EmbedTextsRequest, type WireVector } from '@adseed/contracts';
 import { InProcessBroker } from '@adseed/messaging';
 import { CLOCK, createRuntime, InProcessQueries, QUERY_CLIENT, type QueryClient, type ServiceRuntime } from '@adseed/platform';
 import { FsObjectStore } from '@adseed/storage';
@@ -28,7 +28,7 @@ class FakeEmbedding implements QueryClient {
   async close(): Promise<void> {}
 }
 
-const embedded = (name: string, vector: number[], tenant = 'acme'): AssetEmbedded => {
+const embedded = (name: string, vector: WireVector, tenant = 'acme'): AssetEmbedded => {
   const path = `seeds/${tenant}/${name}.jpg`;
   return {
     assetId: assetIdFor(path),
@@ -102,6 +102,21 @@ describe('RetrievalModule', () => {
       'the blue seed is under the floor, the other tenant’s is not searched',
     );
     assert.deepEqual(reply.encoders, { clip: MODEL, caption: MODEL });
+  });
+
+  it('indexes vectors sent as base64 float32 exactly as the same vectors sent as JSON arrays', async () => {
+    const clip = Float32Array.of(0.6, 0.8, 0, 0);
+    const asJson = embedded('json', vectorToWire(clip, 'json'), 'wire');
+    const asFloat32 = embedded('f32', vectorToWire(clip, 'float32'), 'wire');
+    assert.ok(!Array.isArray(asFloat32.vectors.clip), 'sent in the compact form');
+    await runtime.bus.publish(AssetTopics.embedded, { key: asJson.assetId, value: asJson });
+    await runtime.bus.publish(AssetTopics.embedded, { key: asFloat32.assetId, value: asFloat32 });
+    await broker.whenIdle();
+    const index = moduleRef.get<VectorIndex>(VECTOR_INDEX);
+    const [fromJson, fromFloat32] = await Promise.all([index.get(asJson.assetId), index.get(asFloat32.assetId)]);
+    assert.ok(fromJson && fromFloat32);
+    assert.deepEqual(fromFloat32.vectors, fromJson.vectors);
+    assert.deepEqual(fromFloat32.vectors.clip, clip);
   });
 
   it('reads an indexed asset for its owner only, and drops it when the bus says it was deleted', async () => {

@@ -101,6 +101,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
+    // One process, one build: asset.embedded's consumer always reads the compact vectors.
+    ADSEED_EVENT_VECTORS: 'float32',
     ...process.env,
     ...(options.clipModelDir !== undefined ? { ADSEED_CLIP_MODEL_DIR: options.clipModelDir ?? join(dataDir, 'no-clip-model') } : {}),
     ...(options.captionModelDir !== undefined ? { ADSEED_CAPTION_MODEL_DIR: options.captionModelDir ?? join(dataDir, 'no-caption-model') } : {}),

@@ -22,7 +22,69 @@ export const AssetIngestRequested = z.object({
 });
 export type AssetIngestRequested = z.infer<typeof AssetIngestRequested>;
 
-const Vector = z.array(z.number()).min(1).max(4096);
+const MAX_VECTOR = 4096;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The float32 values of a `{ f32le }` vector, or undefined when its text is not whole float32s. */
+function float32sOf(base64: string): Float32Array | undefined {
+  if (!BASE64.test(base64)) return undefined;
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length === 0 || bytes.length % 4 !== 0 || bytes.length > 4 * MAX_VECTOR) return undefined;
+  const floats = new Float32Array(bytes.length / 4);
+  if (LITTLE_ENDIAN_HOST)
+    new Uint8Array(floats.buffer).set(bytes); // its own buffer: aligned, not a view of Node's pool
+  else for (let i = 0; i < floats.length; i++) floats[i] = bytes.readFloatLE(4 * i);
+  return floats;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/**
+ * A vector on the wire, in either of two forms that every consumer accepts:
+ * - a JSON array of numbers (the original form; what data teams and older producers send);
+ * - `{ "f32le": "<base64>" }`: the IEEE-754 float32 values, little-endian, back to back, in
+ *   base64 — a quarter of the bytes, and no number formatting or parsing (the embedding service
+ *   sends it with `ADSEED_EVENT_VECTORS=float32`). Either form holds 1 to 4,096 finite numbers.
+ */
+export const WireVector = z.union([
+  z.array(z.number()).min(1).max(MAX_VECTOR),
+  z
+    .object({
+      f32le: z
+        .string()
+        .max(Math.ceil((4 * MAX_VECTOR) / 3) * 4)
+        .refine((text) => {
+          const floats = float32sOf(text);
+          return floats !== undefined && floats.every(Number.isFinite);
+        }, `must be base64 of 1 to ${MAX_VECTOR} finite little-endian float32 values`),
+    })
+    .strict(),
+]);
+export type WireVector = z.infer<typeof WireVector>;
+
+/** How a producer writes vectors: `json` arrays (readable by every consumer version) or compact `float32`. */
+export type VectorWireFormat = 'json' | 'float32';
+
+/** A vector as `format` puts it on the wire (see `WireVector`). */
+export function vectorToWire(vector: Float32Array, format: VectorWireFormat): WireVector {
+  if (format === 'json') return Array.from(vector);
+  let bytes = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+  if (!LITTLE_ENDIAN_HOST) {
+    bytes = Buffer.alloc(vector.byteLength);
+    vector.forEach((value, i) => bytes.writeFloatLE(value, 4 * i));
+  }
+  return { f32le: bytes.toString('base64') };
+}
+
+/** A validated wire vector's values, whichever form it came in. */
+export function vectorFromWire(vector: WireVector): Float32Array {
+  if (Array.isArray(vector)) return Float32Array.from(vector);
+  const floats = float32sOf(vector.f32le);
+  if (!floats) throw new Error('vector is not base64 float32 (validate the event first)');
+  return floats;
+}
+
+const Vector = WireVector;
 
 /** Published by the embedding service once an asset's vectors are computed. */
 export const AssetEmbedded = z.object({
