@@ -76,6 +76,8 @@ export class InProcessBroker {
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, Group>();
   private readonly journal?: BrokerJournal;
+  /** Which schema validated a message's value before it was appended (in memory only; see `RawDelivery.validatedBy`). */
+  private readonly validated = new WeakMap<StoredMessage, unknown>();
   private busy = 0;
   private halted = false;
   private idleWaiters: (() => void)[] = [];
@@ -128,7 +130,7 @@ export class InProcessBroker {
     });
   }
 
-  append(topic: string, message: { key: string; value: string; headers: Headers }): { partition: number; offset: number } {
+  append(topic: string, message: { key: string; value: string; headers: Headers; validatedBy?: unknown }): { partition: number; offset: number } {
     this.createTopic(topic);
     const t = this.topics.get(topic)!;
     const partition = partitionFor(message.key, t.partitions.length);
@@ -137,6 +139,7 @@ export class InProcessBroker {
     const stored = { offset, key: message.key, value: message.value, headers: { ...message.headers }, timestamp: Date.now() };
     // On disk before anyone can act on it: a consumer's commit never gets ahead of the journal.
     if (t.journalled) this.journal?.append(topic, t.partitions.length, partition, stored);
+    if (message.validatedBy !== undefined) this.validated.set(stored, message.validatedBy);
     p.log.push(stored);
     for (const group of this.groups.values()) if (group.topic === topic) this.schedule(group);
     return { partition, offset };
@@ -292,7 +295,8 @@ export class InProcessBroker {
         this.busy++;
         let delivered: Promise<void>;
         try {
-          delivered = member.deliver({ topic: group.topic, partition: i, ...message });
+          const validatedBy = this.validated.get(message);
+          delivered = member.deliver({ topic: group.topic, partition: i, ...message, ...(validatedBy !== undefined ? { validatedBy } : {}) });
         } catch (error) {
           delivered = Promise.reject(error);
         }

@@ -48,7 +48,7 @@ export class InProcessEventBus implements EventBus {
 
   async publish<T>(topic: TopicDef<T>, message: OutgoingMessage<T>): Promise<void> {
     this.options.broker.createTopic(topic.name, topic.partitions);
-    this.send(topic.name, message.key, encode(topic, message.value), message.headers);
+    this.send(topic.name, message.key, encode(topic, message.value), message.headers, topic.schema);
   }
 
   async publishRaw(topic: string, message: { key: string; value: string; headers?: Headers }): Promise<void> {
@@ -94,10 +94,12 @@ export class InProcessEventBus implements EventBus {
   }
 
   /** Appends inside a PRODUCER span whose trace context travels in the message's headers. */
-  private send(topic: string, key: string, value: string, extra?: Headers): void {
+  private send(topic: string, key: string, value: string, extra?: Headers, validatedBy?: unknown): void {
     const headers = this.headers(topic, extra);
     const info = { system: 'in-process', topic, service: this.options.source, messageId: headers[H.id], key } as const;
-    withProducerSpan(info, headers, (traced) => this.options.broker.append(topic, { key, value, headers: traced }));
+    withProducerSpan(info, headers, (traced) =>
+      this.options.broker.append(topic, { key, value, headers: traced, ...(validatedBy !== undefined ? { validatedBy } : {}) }),
+    );
   }
 
   private deliveryContext(group: string) {
