@@ -39,8 +39,9 @@ export interface SubscribeOptions {
    * publish order, and a partition's offset is committed only up to its first message not yet
    * done, so a crash re-delivers what was in flight (at-least-once). For a handler that batches
    * (the encoders): with keys spread unevenly over partitions, one per partition leaves its
-   * batches part-empty; a window of twice the batch size fills them. On Kafka the window widens
-   * the partitions handled at once (one message each), so it is bounded by the partitions held.
+   * batches part-empty; a window of twice the batch size fills them. On Kafka the window spans
+   * the batches one fetch returned for the partitions the consumer holds, several messages of a
+   * partition at once (kafkajs fetches again once every batch of the previous fetch is done).
    */
   concurrency?: number;
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defineTopic } from '@adseed/contracts';
 import { Logger } from '@adseed/telemetry';
@@ -98,4 +100,114 @@ describe(`KafkaEventBus ephemeral groups on a real broker (${BROKERS.join(',')})
     assert.equal(afterBus.has(kafkaGroupId(`durable-${run}`, topic.name)), true, 'a durable group keeps its offsets');
     await admin.deleteGroups([kafkaGroupId(`durable-${run}`, topic.name)]);
   });
+});
+
+describe(`KafkaEventBus consumer window on a real broker (${BROKERS.join(',')})`, () => {
+  const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  // One partition: the window is what lets several of its messages run at once.
+  const topic = defineTopic(`test.window-${run}.happened.v1`, z.object({ id: z.string(), n: z.number().int() }), 1);
+  const group = `window-${run}`;
+  const total = 40;
+  const keyOf = (n: number) => `k${n % 8}`;
+  const stuck = 11; // key k3; k3's next message is 19
+  const until = async (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await predicate())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  let admin: Admin;
+  before(async () => {
+    admin = new Kafka({ clientId: 'adseed-window', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+  });
+  after(() => admin.disconnect());
+  const committed = async () => {
+    const [offsets] = await admin.fetchOffsets({ groupId: kafkaGroupId(group, topic.name), topics: [topic.name] });
+    return Number(offsets?.partitions[0]?.offset ?? -1);
+  };
+
+  it(
+    'a consumer killed (SIGKILL) mid-window: the offset stayed at its first unfinished message, the next consumer gets it and everything after, in key order, nothing lost',
+    { timeout: 180_000 },
+    async () => {
+      const producer = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet });
+      const successor = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet, sessionTimeoutMs: 6_000 });
+      try {
+        await producer.ensureTopics([topic]);
+        for (let n = 0; n < total; n++) await producer.publish(topic, { key: keyOf(n), value: { id: keyOf(n), n } });
+
+        // First consumer: a child process with a window of 8; message 11 never finishes.
+        const started = new Set<number>();
+        const done = new Set<number>();
+        const child = fork(join(__dirname, '..', 'test', 'dist', 'kafka-window.child.js'), [BROKERS.join(','), topic.name, group, '8', String(stuck)], {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
+        const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+        child.on('message', (m: { event?: 'start' | 'done'; n?: number }) => {
+          if (m.event === 'start') started.add(m.n!);
+          if (m.event === 'done') done.add(m.n!);
+        });
+        // Everything before the next k3 message (19) is admitted; all but 11 finish.
+        const reachable = Array.from({ length: 19 }, (_, n) => n).filter((n) => n !== stuck);
+        await until('the first consumer to finish messages 0–18 except 11', () => reachable.every((n) => done.has(n)));
+        await until('the done prefix (0–10) to be committed', async () => (await committed()) >= stuck);
+        child.kill('SIGKILL');
+        assert.equal(await exited, 'SIGKILL');
+
+        assert.ok(started.has(stuck) && !done.has(stuck), 'message 11 was in hand when the consumer died');
+        assert.ok(
+          [12, 13, 14, 15, 16, 17, 18].every((n) => done.has(n)),
+          'the window went past the unfinished message in its partition',
+        );
+        assert.deepEqual(
+          [19, 27, 35].filter((n) => started.has(n)),
+          [],
+          "k3's later messages waited for its unfinished one",
+        );
+        assert.equal(await committed(), stuck, 'the committed offset is the first unfinished message, not past the later ones done');
+
+        // Second consumer, same group: it is handed the partition once the dead one's session expires.
+        const handled: number[] = [];
+        const active = new Set<string>();
+        const overlaps: number[] = [];
+        const subscription = await successor.subscribe(topic, { group, concurrency: 8 }, async (m) => {
+          if (active.has(m.key)) overlaps.push(m.value.n);
+          active.add(m.key);
+          await new Promise((r) => setImmediate(r));
+          handled.push(m.value.n);
+          active.delete(m.key);
+        });
+        await until(
+          'the second consumer to handle 11–39',
+          () => Array.from({ length: total - stuck }, (_, i) => stuck + i).every((n) => handled.includes(n)),
+          120_000,
+        );
+        await until('its commits', async () => (await committed()) === total);
+        await subscription.close();
+
+        assert.deepEqual(
+          [...new Set([...done, ...handled])].sort((a, b) => a - b),
+          Array.from({ length: total }, (_, n) => n),
+          'every message handled at least once',
+        );
+        assert.equal(Math.min(...handled), stuck, 'redelivery starts at the first unfinished message (0–10 were committed)');
+        assert.equal(new Set(handled).size, handled.length, 'the second consumer handled each message once');
+        assert.deepEqual(overlaps, [], 'no key handled twice at once');
+        for (let k = 0; k < 8; k++) {
+          const ns = handled.filter((n) => keyOf(n) === `k${k}`);
+          assert.deepEqual(
+            ns,
+            [...ns].sort((a, b) => a - b),
+            `order kept for k${k}`,
+          );
+        }
+      } finally {
+        await successor.close();
+        await producer.close();
+        await admin.deleteGroups([kafkaGroupId(group, topic.name)]).catch(() => undefined);
+      }
+    },
+  );
 });

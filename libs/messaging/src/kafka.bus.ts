@@ -1,8 +1,9 @@
 import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
 import { Logger, type ServiceMetrics } from '@adseed/telemetry';
-import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
 import { deliver, type RawDelivery } from './delivery';
 import { cloudEventHeaders, encode } from './envelope';
+import { ConsumerWindow, runPartitionBatch } from './kafka.window';
 import {
   DEFAULT_RETRY,
   type EventBus,
@@ -22,9 +23,9 @@ export function partitionsOf(topic: TopicDef<unknown>, settings: KafkaBusOptions
 
 /**
  * Partitions one consumer handles at once: a subscriber's `concurrency` where it asks for more
- * than the bus's setting (default 3), so a batching handler is handed enough messages to fill its
- * batches. One message per partition at a time, as kafkajs's eachMessage does: the window is
- * bounded by the partitions the consumer holds.
+ * than the bus's setting (default 3). Without `concurrency`, one message per partition at a time
+ * (kafkajs's eachMessage); with it, the messages of those partitions' fetched batches share the
+ * subscriber's window (`runPartitionBatch`), several of one partition at once.
  */
 export function partitionsConsumedAtOnce(subscriberConcurrency: number | undefined, busSetting: number | undefined): number {
   const base = busSetting ?? 3;
@@ -42,6 +43,12 @@ export interface KafkaBusOptions {
   topicPartitions?: { default?: number; byTopic?: Record<string, number> };
   /** Partitions of one topic handled at once by one consumer (order is kept within a partition). */
   partitionsConsumedConcurrently?: number;
+  /**
+   * How long the broker waits for a consumer's heartbeat before it hands its partitions to the
+   * group's other members (default 30 s; the broker's minimum is 6 s): a consumer that died
+   * without leaving holds them that long.
+   */
+  sessionTimeoutMs?: number;
   logger?: Logger;
   metrics?: ServiceMetrics;
   decorateHeaders?: (headers: Headers) => Headers;
@@ -205,7 +212,9 @@ export class KafkaEventBus implements EventBus {
     let markAssigned: () => void = () => undefined;
     const assigned = new Promise<void>((resolve) => (markAssigned = resolve));
     const start = async (): Promise<void> => {
-      const current = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+      const sessionTimeout = this.options.sessionTimeoutMs ?? 30_000;
+      const heartbeatInterval = Math.min(3_000, Math.floor(sessionTimeout / 3));
+      const current = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval });
       consumer = current;
       this.consumers.add(current);
       // Listen before run(): run() may join the group before it returns.
@@ -226,28 +235,58 @@ export class KafkaEventBus implements EventBus {
       try {
         await current.connect();
         await current.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
-        await current.run({
-          autoCommit: false,
-          partitionsConsumedConcurrently: partitionsConsumedAtOnce(options.concurrency, this.options.partitionsConsumedConcurrently),
-          // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands each message a heartbeat closure, not a method
-          eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
-            const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
-            try {
-              await handle({
-                topic: t,
-                partition,
-                offset: Number(message.offset),
-                key: message.key?.toString('utf8') ?? '',
-                value: message.value?.toString('utf8') ?? '',
-                headers: stringHeaders(message.headers),
-              });
-            } finally {
-              clearInterval(beat);
-            }
-            // Only now is the message done with (handled or dead-lettered): commit past it.
-            await current.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-          },
+        const partitionsConsumedConcurrently = partitionsConsumedAtOnce(options.concurrency, this.options.partitionsConsumedConcurrently);
+        const toRaw = (t: string, partition: number, message: KafkaMessage): RawDelivery => ({
+          topic: t,
+          partition,
+          offset: Number(message.offset),
+          key: message.key?.toString('utf8') ?? '',
+          value: message.value?.toString('utf8') ?? '',
+          headers: stringHeaders(message.headers),
         });
+        if (options.concurrency !== undefined) {
+          // The subscriber's window, shared by the partitions this consumer holds: several messages
+          // of one partition at once (a key's one at a time), committed up to the first not done.
+          const window = new ConsumerWindow(options.concurrency);
+          await current.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently,
+            eachBatch: async (payload) => {
+              const { batch } = payload;
+              const { topic: t, partition } = batch;
+              const messages = batch.messages.map((message) => ({ message, offset: message.offset, key: message.key?.toString('utf8') ?? '' }));
+              await runPartitionBatch({
+                messages,
+                window,
+                handle: ({ message }) => handle(toRaw(t, partition, message)),
+                progress: async ({ offset }) => {
+                  payload.resolveOffset(offset);
+                  await payload.commitOffsetsIfNecessary({ topics: [{ topic: t, partitions: [{ partition, offset: (BigInt(offset) + 1n).toString() }] }] });
+                },
+                admitting: () => payload.isRunning() && !payload.isStale(),
+                heartbeat: () => payload.heartbeat(),
+                heartbeatEveryMs: heartbeatInterval,
+              });
+            },
+          });
+        } else {
+          await current.run({
+            autoCommit: false,
+            partitionsConsumedConcurrently,
+            // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands each message a heartbeat closure, not a method
+            eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
+              const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatInterval);
+              try {
+                await handle(toRaw(t, partition, message));
+              } finally {
+                clearInterval(beat);
+              }
+              // Only now is the message done with (handled or dead-lettered): commit past it.
+              await current.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+            },
+          });
+        }
       } catch (error) {
         this.consumers.delete(current);
         await current.disconnect().catch(() => undefined);
