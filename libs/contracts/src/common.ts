@@ -27,6 +27,22 @@ export type AssetId = z.infer<typeof AssetId>;
 export const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
 /** A character trimming keeps: a text that has one is not blank. */
 export const NOT_BLANK = new RegExp(`[^${TRIMMED}]`);
+/** What the gateway accepts in `X-Tenant-Id` before lower-casing it (`TenantId` after). */
+export const TENANT_HEADER_PATTERN = /^([A-Za-z0-9][A-Za-z0-9-]{0,62})?$/;
+/**
+ * JSON Schema for what a `.refine()` checks and JSON Schema cannot infer from it (merged into the
+ * schema's JSON Schema with `.meta()`): at least one of `fields`.
+ */
+export const atLeastOneOf = (fields: string[]) => ({ anyOf: fields.map((field) => ({ required: [field] })) });
+/** JSON Schema: a multipart part name busboy accepts (it rejects a nameless or malformed part header). */
+export const MULTIPART_PART_NAMES = { propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' } };
+/** JSON Schema: exactly one of two fields. */
+export const exactlyOneOf = (a: string, b: string) => ({
+  oneOf: [
+    { required: [a], not: { required: [b] } },
+    { required: [b], not: { required: [a] } },
+  ],
+});
 const codePoints = (text: string): number => {
   let n = 0;
   for (const _ of text) n++;

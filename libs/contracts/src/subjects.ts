@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AssetId, chars, nonBlank, StoragePath, TenantId } from './common';
+import { AssetId, atLeastOneOf, chars, nonBlank, StoragePath, TenantId } from './common';
 import { keysetCursor } from './paging';
 
 /**
@@ -40,7 +40,8 @@ export const PatchSubjectBody = z
   .refine((b) => b.description !== undefined || b.audience !== undefined || b.disabled !== undefined, {
     message: 'give at least one of description, audience or disabled',
     path: ['description'],
-  });
+  })
+  .meta(atLeastOneOf(['description', 'audience', 'disabled']));
 export type PatchSubjectBody = z.infer<typeof PatchSubjectBody>;
 
 /** A segment or subject for which nothing in the library cleared the relevance floor. */

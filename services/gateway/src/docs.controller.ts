@@ -1,5 +1,5 @@
-import { buildOpenApiDocument } from '@adseed/contracts';
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, NotFoundException } from '@nestjs/common';
+import { ApiExcludeController, type OpenAPIObject } from '@nestjs/swagger';
 
 const SWAGGER_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>adseed API</title>
@@ -7,10 +7,19 @@ const SWAGGER_PAGE = `<!doctype html>
 <body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script src="/docs/init.js"></script></body></html>`;
 
-/** The OpenAPI document is generated from the contracts' zod schemas; Swagger UI is served offline. */
+/**
+ * The OpenAPI document, generated from the gateway's controllers when the app is built (see
+ * openapi.document.ts), and Swagger UI, served offline.
+ */
+@ApiExcludeController()
 @Controller('docs')
 export class DocsController {
-  private readonly document = buildOpenApiDocument();
+  private document?: OpenAPIObject;
+
+  /** The document to serve (set by createGatewayApp). */
+  serve(document: OpenAPIObject): void {
+    this.document = document;
+  }
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
@@ -25,7 +34,8 @@ export class DocsController {
   }
 
   @Get('openapi.json')
-  openapi(): unknown {
+  openapi(): OpenAPIObject {
+    if (!this.document) throw new NotFoundException();
     return this.document;
   }
 }

@@ -6,24 +6,19 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { MulterModule, type NestExpressApplication } from '@nestjs/platform-express';
 import { json, static as serveStatic } from 'express';
 import type { Tracing } from '@adseed/telemetry';
-import { AdsController } from './ads.controller';
 import { AssetAccessService } from './asset-access.service';
-import { AssetsController } from './assets.controller';
 import { AssetsService } from './assets.service';
-import { AuditController } from './audit.controller';
 import { AuditInterceptor } from './audit.interceptor';
 import { AuditLog } from './audit.log';
-import { BrandKitController } from './brand-kit.controller';
 import { BrandKitRepository } from './brand-kit.repository';
 import { BrandKitService } from './brand-kit.service';
 import { CatalogueService } from './catalogue.service';
 import { ConversationEventsHub } from './conversation-events.hub';
-import { ConversationsController } from './conversations.controller';
 import { ConversationsService } from './conversations.service';
 import { CreateAdUseCase } from './create-ad.use-case';
 import { DocsController } from './docs.controller';
 import { EventStreams } from './event-stream';
-import { ExperimentsController } from './experiments.controller';
+import { GATEWAY_CONTROLLERS } from './gateway.controllers';
 import { ExperimentsService } from './experiments.service';
 import { GatewayEnv, STATE_BUCKET } from './gateway.env';
 import { GuardrailsModule } from './guardrails.module';
@@ -33,22 +28,17 @@ import { answerParseErrorsAsJson } from './http-parse-errors';
 import { JobEventsHub } from './job-events.hub';
 import { JobStreamService } from './job-stream.service';
 import { JobsConsumers } from './jobs.consumers';
-import { JobsController } from './jobs.controller';
 import { JobsRepository } from './jobs.repository';
 import { JobsService } from './jobs.service';
 import { methodNotAllowed } from './method-not-allowed';
+import { openApiDocument } from './openapi.document';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { RateLimitGuard, rateLimitThrottlers } from './rate-limit.guard';
-import { ReportsController } from './reports.controller';
 import { ReviewService } from './review.service';
-import { ReviewsController } from './reviews.controller';
-import { SearchController } from './search.controller';
 import { SearchService } from './search.service';
 import { securityHeaders } from './security-headers';
-import { SessionController } from './session.controller';
 import { SessionTokens } from './session.tokens';
-import { SignOutController } from './sign-out.controller';
 import { SingleAds } from './single-ads';
-import { SubjectsController } from './subjects.controller';
 import { TenantGuard } from './tenant.guard';
 import { TokenBucketStorage } from './token-bucket.storage';
 
@@ -63,23 +53,6 @@ class TracingFlush implements OnApplicationShutdown {
     await this.tracing?.shutdown();
   }
 }
-
-const controllers = [
-  AssetsController,
-  SearchController,
-  ConversationsController,
-  AdsController,
-  SubjectsController,
-  ReportsController,
-  DocsController,
-  JobsController,
-  ReviewsController,
-  AuditController,
-  ExperimentsController,
-  BrandKitController,
-  SessionController,
-  SignOutController,
-];
 
 /** Use cases and services: each injects the ports it needs (PlatformModule) and the gateway's config (SERVICE_CONFIG). */
 const services = [
@@ -137,7 +110,7 @@ export class GatewayModule {
         GuardrailsModule,
         ThrottlerModule.forRoot({ throttlers: rateLimitThrottlers(env), storage: new TokenBucketStorage() }),
       ],
-      controllers,
+      controllers: GATEWAY_CONTROLLERS,
       providers: [
         { provide: STATE_BUCKET, useFactory: stateBucket, inject: [SERVICE_CONFIG] },
         { provide: SessionTokens, useFactory: sessionTokens, inject: [SERVICE_CONFIG, CLOCK] },
@@ -160,7 +133,11 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
   configureHttpApp(app);
   app.disable('x-powered-by');
   app.use(securityHeaders());
-  app.use(methodNotAllowed());
+  // The OpenAPI document, generated from this app's controllers: served at /docs/openapi.json, and
+  // the routes the 405 answer knows.
+  const document = openApiDocument(app, GatewayModule);
+  app.get(DocsController).serve(document);
+  app.use(methodNotAllowed(document));
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
   app.use('/docs/assets', serveStatic(dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
@@ -175,6 +152,22 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
     runtime.logger.info('bucket notifications enabled', { buckets: [runtime.buckets.seed, runtime.buckets.brand], target: env.ADSEED_STORAGE_NOTIFY_ARN });
   }
   return app;
+}
+
+/**
+ * The gateway's OpenAPI document without a running gateway (`scripts/openapi.js`, the specs): the
+ * same module in a preview app, in which no provider is instantiated, so its runtime's ports can
+ * be placeholders and its config the defaults.
+ */
+export async function buildOpenApiDocument(): Promise<OpenAPIObject> {
+  const placeholders = new Proxy({} as ServiceRuntime, { get: () => ({}) });
+  const module = GatewayModule.forRoot(placeholders, GatewayEnv.parse({}), { http: false });
+  const app = await NestFactory.create(module, { preview: true, logger: false, abortOnError: false });
+  try {
+    return openApiDocument(app, GatewayModule);
+  } finally {
+    await app.close();
+  }
 }
 
 export const GatewayService: ServiceDefinition<typeof GatewayEnv> = {

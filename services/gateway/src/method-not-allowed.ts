@@ -1,5 +1,6 @@
-import { buildOpenApiDocument, type ErrorBody } from '@adseed/contracts';
+import type { ErrorBody } from '@adseed/contracts';
 import { requestIdOf } from '@adseed/platform';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
@@ -9,7 +10,7 @@ const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'pat
  * declare (Express alone answers 404, as if the path did not exist). The routes come from the same
  * document the gateway serves.
  */
-export function methodNotAllowed(document = buildOpenApiDocument()): (req: Request, res: Response, next: NextFunction) => void {
+export function methodNotAllowed(document: OpenAPIObject): (req: Request, res: Response, next: NextFunction) => void {
   const routes = Object.entries(document.paths ?? {}).map(([template, item]) => {
     const methods = Object.keys(item ?? {})
       .filter((m) => METHODS.has(m))

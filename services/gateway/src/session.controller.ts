@@ -1,7 +1,10 @@
 import { SERVICE_CONFIG } from '@adseed/platform';
 import type { SessionInfo } from '@adseed/contracts';
 import { Controller, Get, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiErrors, ApiJson, ApiTenantHeader } from './api-docs';
+import * as dto from './api.dtos';
 import { Audited } from './audit.interceptor';
 import type { GatewayEnv } from './gateway.env';
 import type { PrincipalRequest } from './roles';
@@ -16,6 +19,8 @@ import { TenantGuard } from './tenant.guard';
  */
 @Controller('v1/session')
 @UseGuards(TenantGuard)
+@ApiTags('session')
+@ApiTenantHeader()
 export class SessionController {
   constructor(
     @Inject(SERVICE_CONFIG) private readonly env: GatewayEnv,
@@ -24,6 +29,13 @@ export class SessionController {
 
   @Post()
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Sign the web UI in: sets an HttpOnly session cookie for the key (images and event streams)',
+    description:
+      'Needs `Authorization: Bearer <key>`. With API keys configured, answers with `Set-Cookie: adseed_session=…; Path=/v1; HttpOnly; SameSite=Strict` (plus `Secure` over HTTPS), valid for `ADSEED_SESSION_TTL_SECONDS`. The cookie authenticates **reads only** (GET/HEAD: `<img>` and `EventSource`, which cannot send headers); every other method still needs the bearer key, so a cross-site request can change nothing. It ends when its key is removed or changed. Without keys, nothing is set.',
+  })
+  @ApiJson(200, dto.SessionResponse, 'Signed in (the cookie is set when keys are configured).')
+  @ApiErrors()
   @Audited('session.started')
   start(@Req() request: PrincipalRequest, @Res({ passthrough: true }) res: Response): { session: SessionInfo } {
     const { principal, credential } = request;
@@ -37,6 +49,9 @@ export class SessionController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'Who the caller is (key, session cookie, or the local admin without keys)' })
+  @ApiJson(200, dto.SessionResponse, 'The caller.')
+  @ApiErrors()
   whoami(@Req() request: PrincipalRequest): { session: SessionInfo } {
     const { principal, credential } = request;
     if (!principal || !credential) throw new Error('TenantGuard did not run');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StoragePath, TenantId } from '../common';
+import { MULTIPART_PART_NAMES, StoragePath, TenantId } from '../common';
 
 /**
  * A tenant's brand kit: the colours, font and logo the generator uses for headline, call to
@@ -88,6 +88,16 @@ export type BrandKitUse = z.infer<typeof BrandKitUse>;
 
 /** Largest font file accepted (bytes); most single-style fonts are well under 1 MiB. */
 export const BRAND_FONT_MAX_BYTES = 4 * 1024 * 1024;
+/** The multipart body of `POST /v1/brand-kit/font` as a client sends it (its documentation). */
+export const UploadFontMultipart = z
+  .object({
+    file: z
+      .string()
+      .min(1)
+      .meta({ format: 'binary', description: `the font file, at most ${BRAND_FONT_MAX_BYTES} bytes` }),
+  })
+  .strict()
+  .meta(MULTIPART_PART_NAMES);
 
 const pad = (version: number): string => String(version).padStart(6, '0');
 

@@ -69,7 +69,8 @@ export const ReviewDecisionBody = z
     decision: z.enum(['approve', 'reject']),
     reason: nonBlank(500).optional(),
   })
-  .refine((b) => b.decision === 'approve' || b.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] });
+  .refine((b) => b.decision === 'approve' || b.reason !== undefined, { message: 'a rejection needs a reason', path: ['reason'] })
+  .meta({ anyOf: [{ properties: { decision: { const: 'approve' } } }, { required: ['reason'] }] });
 export type ReviewDecisionBody = z.infer<typeof ReviewDecisionBody>;
 export const ReviewResponse = z.object({ review: AdReview });
 

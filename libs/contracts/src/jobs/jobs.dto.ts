@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { chars, nonBlank, StoragePath } from '../common';
+import { chars, exactlyOneOf, nonBlank, StoragePath } from '../common';
 import { AdReviewMark } from '../governance/governance.dto';
 import { AdFormat } from './ad-format';
 import { JOB_ID_PATTERN } from './job.storage';
@@ -12,13 +12,37 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 export const MAX_VARIANTS = 8;
 
 const unique = <T>(items: T[]): boolean => new Set(items).size === items.length;
+const MAX_SEGMENTS = 32;
+const MAX_SEED_PATHS = 64;
+
+/**
+ * At most MAX_ADS_PER_JOB ads, i.e. (segments or seedPaths) × formats × variants, in JSON Schema:
+ * one rule per number of formats and variants whose limit binds. With at least f formats and v
+ * variants, at most ⌊MAX_ADS_PER_JOB / (f·v)⌋ segments or seeds (an absent `variants` is 1; the
+ * rules of the actual f and v are the tightest that apply).
+ */
+function jobSizeRules(): object[] {
+  const longest = Math.max(MAX_SEGMENTS, MAX_SEED_PATHS);
+  const rules: object[] = [];
+  for (let formats = 1; formats <= AdFormat.options.length; formats++) {
+    for (let variants = 1; variants <= MAX_VARIANTS; variants++) {
+      const most = Math.floor(MAX_ADS_PER_JOB / (formats * variants));
+      if (most >= longest) continue;
+      rules.push({
+        if: { properties: { formats: { minItems: formats }, variants: { minimum: variants } }, ...(variants > 1 ? { required: ['variants'] } : {}) },
+        then: { properties: { segments: { maxItems: most }, seedPaths: { maxItems: most } } },
+      });
+    }
+  }
+  return rules;
+}
 
 export const CreateJobBody = z
   .object({
     brandPath: StoragePath,
-    segments: z.array(nonBlank(500)).min(1).max(32).optional(),
-    seedPaths: z.array(StoragePath).min(1).max(64).optional(),
-    formats: z.array(AdFormat).min(1).max(4).refine(unique, 'must not repeat a format'),
+    segments: z.array(nonBlank(500)).min(1).max(MAX_SEGMENTS).optional(),
+    seedPaths: z.array(StoragePath).min(1).max(MAX_SEED_PATHS).optional(),
+    formats: z.array(AdFormat).min(1).max(4).refine(unique, 'must not repeat a format').meta({ uniqueItems: true }),
     variants: z.number().int().min(1).max(MAX_VARIANTS).default(1),
     headline: chars(120).trim().optional(),
     callToAction: chars(40).trim().optional(),
@@ -34,7 +58,8 @@ export const CreateJobBody = z
   .refine((b) => (b.segments ?? b.seedPaths ?? []).length * b.formats.length * b.variants <= MAX_ADS_PER_JOB, {
     message: `segments (or seedPaths) × formats × variants must be at most ${MAX_ADS_PER_JOB} ads`,
     path: ['variants'],
-  });
+  })
+  .meta({ ...exactlyOneOf('segments', 'seedPaths'), allOf: jobSizeRules() });
 export type CreateJobBody = z.infer<typeof CreateJobBody>;
 
 export const JobStatus = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);

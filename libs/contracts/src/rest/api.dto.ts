@@ -1,5 +1,18 @@
 import { z } from 'zod';
-import { AssetKind, chars, EncoderName, ModelRef, nonBlank, Rights, StoragePath, Tag } from '../common';
+import {
+  AssetKind,
+  atLeastOneOf,
+  chars,
+  EncoderName,
+  exactlyOneOf,
+  ModelRef,
+  MULTIPART_PART_NAMES,
+  nonBlank,
+  Rights,
+  StoragePath,
+  Tag,
+  TRIMMED,
+} from '../common';
 import { RelevanceFloor } from '../events/service.routes';
 import { StoreCursor } from '../paging';
 import { AdReviewMark } from '../governance/governance.dto';
@@ -69,6 +82,32 @@ export const UploadAssetFields = z
   .strict();
 export type UploadAssetFields = z.infer<typeof UploadAssetFields>;
 
+const space = `[${TRIMMED}]`;
+/**
+ * The multipart body of `POST /v1/assets` as a client sends it (its documentation): the file, and
+ * UploadAssetFields as the form's text parts.
+ */
+export const UploadAssetMultipart = z
+  .object({
+    file: z.string().min(1).meta({ format: 'binary', description: 'the image (JPEG, PNG or WebP; checked by content)' }),
+    kind: z.enum(['seed', 'brand']).optional(),
+    caption: chars(2000).optional(),
+    tags: chars(2000)
+      .regex(/^[^,]{0,64}(,[^,]{0,64}){0,31}$/)
+      .optional()
+      .meta({ description: 'comma-separated, at most 32 tags of at most 64 characters' }),
+    licence: nonBlank(200).optional().meta({ description: 'e.g. "CC BY-SA 4.0" or "owned"; "none" = no usage rights (never returned by search)' }),
+    attribution: chars(500).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'after this, search and the agent never use the asset' }),
+    channels: z
+      .string()
+      .regex(new RegExp(`^${space}*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?${space}*(,${space}*([A-Za-z0-9][A-Za-z0-9_-]{0,31})?${space}*){0,15}$`))
+      .optional()
+      .meta({ description: 'comma-separated channels the asset may appear on (default: all), at most 16' }),
+  })
+  .strict()
+  .meta(MULTIPART_PART_NAMES);
+
 /** `quarantined`: stored but not indexed (the image guardrail flagged it). */
 export const UploadAssetResponse = z.object({ asset: Asset, ingest: z.enum(['queued', 'quarantined']) });
 export type UploadAssetResponse = z.infer<typeof UploadAssetResponse>;
@@ -93,7 +132,8 @@ export const PatchAssetBody = z
   .refine((b) => b.caption !== undefined || b.tags !== undefined || b.rights !== undefined, {
     message: 'give at least one of caption, tags or rights',
     path: ['caption'],
-  });
+  })
+  .meta(atLeastOneOf(['caption', 'tags', 'rights']));
 export type PatchAssetBody = z.infer<typeof PatchAssetBody>;
 export const AssetChangeResponse = z.object({ asset: Asset, ingest: z.enum(['queued']) });
 export const DeleteAssetResponse = z.object({ deleted: z.object({ id: z.string(), path: StoragePath }) });
@@ -169,7 +209,8 @@ export const CreateAdBody = z
   .refine((b) => Boolean(b.segment) !== Boolean(b.seedPath), {
     message: 'give exactly one of segment or seedPath',
     path: ['segment'],
-  });
+  })
+  .meta(exactlyOneOf('segment', 'seedPath'));
 export type CreateAdBody = z.infer<typeof CreateAdBody>;
 export const CreateAdResponse = z.object({
   ad: z.object({

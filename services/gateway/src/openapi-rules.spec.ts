@@ -1,25 +1,30 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { chars, NOT_BLANK, nonBlank } from '../common';
-import { CreateExperimentBody, ReviewDecisionBody } from '../governance/governance.dto';
-import { CreateJobBody, MAX_VARIANTS } from '../jobs/jobs.dto';
-import { buildOpenApiDocument } from './openapi';
-import { CreateAdBody, SearchBody } from './api.dto';
+import { before, describe, it } from 'node:test';
+import { chars, CreateAdBody, CreateExperimentBody, CreateJobBody, MAX_VARIANTS, NOT_BLANK, nonBlank, ReviewDecisionBody, SearchBody } from '@adseed/contracts';
+import { buildOpenApiDocument } from './gateway.module';
 
 type Rule = {
   if: { properties: { formats: { minItems: number }; variants: { minimum: number } }; required?: string[] };
   then: { properties: { seedPaths: { maxItems: number } } };
 };
 
-/** The served document's JSON body schema of an operation. */
+type Doc = {
+  paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
+  components: { schemas: Record<string, Record<string, unknown>> };
+};
+let doc: Doc;
+before(async () => {
+  doc = JSON.parse(JSON.stringify(await buildOpenApiDocument())) as Doc;
+});
+
+/** The document's JSON body schema of an operation (its component when it is a reference). */
 const bodySchema = (path: string, method: 'post' | 'patch'): Record<string, unknown> => {
-  const doc = JSON.parse(JSON.stringify(buildOpenApiDocument())) as {
-    paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
-  };
-  return doc.paths[path][method].requestBody.content['application/json'].schema;
+  const schema = doc.paths[path][method].requestBody.content['application/json'].schema;
+  const ref = schema['$ref'];
+  return typeof ref === 'string' ? doc.components.schemas[ref.replace('#/components/schemas/', '')] : schema;
 };
 
-describe('what the OpenAPI document says beyond zod-to-openapi agrees with the zod schemas', () => {
+describe('what the OpenAPI document says beyond the zod checks (their `.meta()`) agrees with the zod schemas', () => {
   it('POST /v1/jobs: the product rules admit exactly the bodies zod accepts (at most 256 ads)', () => {
     const rules = bodySchema('/v1/jobs', 'post').allOf as Rule[];
     const formats = ['1:1', '4:5', '9:16', '1.91:1'] as const;
