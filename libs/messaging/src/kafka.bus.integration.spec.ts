@@ -100,6 +100,33 @@ describe(`KafkaEventBus ephemeral groups on a real broker (${BROKERS.join(',')})
     assert.equal(afterBus.has(kafkaGroupId(`durable-${run}`, topic.name)), true, 'a durable group keeps its offsets');
     await admin.deleteGroups([kafkaGroupId(`durable-${run}`, topic.name)]);
   });
+
+  it('a new group that only sees new messages sees every one published after subscribe() returned, even before it is assigned, and none from before', async () => {
+    const bus = newBus();
+    const fresh = defineTopic(`test.ephemeral-${run}.started.v1`, z.object({ n: z.number().int() }), 2);
+    const seen: number[] = [];
+    try {
+      await bus.ensureTopics([fresh]);
+      await bus.publish(fresh, { key: 'k0', value: { n: 0 } });
+      const subscription = await bus.subscribe(fresh, { group: `late-${run}`, fromBeginning: false, ephemeral: true }, async (m) => {
+        seen.push(m.value.n);
+      });
+      // Published while the group is still joining: kafkajs alone would place the group at the
+      // end of each partition at its first fetch, after these, and skip them.
+      for (let n = 1; n <= 4; n++) await bus.publish(fresh, { key: `k${n}`, value: { n } });
+      await subscription.assigned;
+      await bus.publish(fresh, { key: 'k5', value: { n: 5 } });
+      const deadline = Date.now() + 30_000;
+      while (seen.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(
+        [...seen].sort((x, y) => x - y),
+        [1, 2, 3, 4, 5],
+      );
+    } finally {
+      await bus.close();
+    }
+  });
 });
 
 describe(`KafkaEventBus consumer window on a real broker (${BROKERS.join(',')})`, () => {

@@ -191,6 +191,13 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
+  /** The high-water mark of every partition of `topic` the group has no committed offset on. */
+  private async unstartedPartitions(groupId: string, topic: string): Promise<Map<number, string>> {
+    const [high, [committed]] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const started = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => p.partition));
+    return new Map(high.filter((p) => !started.has(p.partition)).map((p) => [p.partition, p.high]));
+  }
+
   /**
    * The kafkajs instrumentation makes the PRODUCER span (`send <topic>`, a child of the active
    * span) and writes its trace context into the record's headers; its consumer side continues it.
@@ -217,8 +224,22 @@ export class KafkaEventBus implements EventBus {
       const current = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval });
       consumer = current;
       this.consumers.add(current);
-      // Listen before run(): run() may join the group before it returns.
-      current.on(current.events.GROUP_JOIN, () => markAssigned());
+      // A new group that only sees new messages sees those published after subscribe() was
+      // called. kafkajs would resolve "latest" at its first fetch after the join, so a message
+      // published between `assigned` and that fetch would be skipped: pin the start instead to the
+      // high-water marks read now, for the partitions this group has committed nothing on.
+      const startAt = options.fromBeginning === false ? await this.unstartedPartitions(groupId, topic) : new Map<number, string>();
+      // Listen before run(): run() may join the group before it returns. The event is emitted
+      // synchronously between the join and the first fetch, so the seeks apply to that fetch.
+      current.on(current.events.GROUP_JOIN, (event) => {
+        for (const partition of event.payload.memberAssignment[topic] ?? []) {
+          const offset = startAt.get(partition);
+          if (offset === undefined) continue;
+          current.seek({ topic, partition, offset });
+          startAt.delete(partition);
+        }
+        markAssigned();
+      });
       current.on(current.events.CRASH, (event) => {
         if (event.payload.restart || closed || this.closing) return;
         // kafkajs restarts a consumer after a retriable error only; after another (e.g. "Failed to
