@@ -28,8 +28,11 @@ LOG_FILE="$HOME_DIR/kserve.log"
 install() {
   ensure_venv "$INFRA_SCRIPTS_DIR/requirements-kserve.txt"
   if [[ "$MODEL_DIR" == "$TEST_MODEL_DIR" && ! -f "$TEST_MODEL_DIR/onnx/text_model.onnx" ]]; then
-    log "generating the trivial test encoder pair in $TEST_MODEL_DIR"
-    "$INFRA_VENV/bin/python" "$INFRA_SCRIPTS_DIR/make_test_model.py" "$TEST_MODEL_DIR"
+    # The project's one ONNX writer: the generated CLIP-shaped pair the product's tests load too.
+    local tool="$REPO_ROOT/services/embedding/tools/dist/make-clip-models.js"
+    [[ -f "$tool" ]] || die "$tool not found: run npm ci && npm run build first (or set ADSEED_KSERVE_MODEL_DIR)"
+    log "generating the trivial CLIP-shaped test encoder pair in $TEST_MODEL_DIR"
+    node "$tool" --kind toy --out "$TEST_MODEL_DIR" >/dev/null
   fi
 }
 
