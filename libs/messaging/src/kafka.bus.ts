@@ -15,6 +15,9 @@ import {
   type Subscription,
 } from './event-bus.port';
 
+/** kafkajs's special offset for the earliest message a partition still holds. */
+const EARLIEST = '-2';
+
 /** The partitions a topic is created with: a per-topic setting, else the default, else the topic's own count. */
 export function partitionsOf(topic: TopicDef<unknown>, settings: KafkaBusOptions['topicPartitions']): number {
   const chosen = settings?.byTopic?.[topic.name] ?? (settings?.default ? settings.default : undefined);
@@ -191,11 +194,23 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  /** The high-water mark of every partition of `topic` the group has no committed offset on. */
-  private async unstartedPartitions(groupId: string, topic: string): Promise<Map<number, string>> {
-    const [high, [committed]] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const started = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => p.partition));
-    return new Map(high.filter((p) => !started.has(p.partition)).map((p) => [p.partition, p.high]));
+  /**
+   * Where a new group that sees only new messages starts on a partition: its high-water mark now
+   * where the group has no committed offset on it; the earliest offset on every partition of a
+   * topic that does not exist yet (all its messages come after this call). `undefined` leaves
+   * kafkajs's own resolution: a committed offset, or offsets that could not be read.
+   */
+  private async startPositions(groupId: string, topic: string): Promise<(partition: number) => string | undefined> {
+    try {
+      if (!(await this.admin.listTopics()).includes(topic)) return () => EARLIEST;
+      const [high, [committed]] = await Promise.all([this.admin.fetchTopicOffsets(topic), this.admin.fetchOffsets({ groupId, topics: [topic] })]);
+      const started = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => p.partition));
+      const at = new Map(high.filter((p) => !started.has(p.partition)).map((p) => [p.partition, p.high]));
+      return (partition) => at.get(partition);
+    } catch (error) {
+      this.logger.warn('kafka: could not read where a new group starts; kafkajs resolves it at its first fetch', { group: groupId, topic, error });
+      return () => undefined;
+    }
   }
 
   /**
@@ -228,15 +243,17 @@ export class KafkaEventBus implements EventBus {
       // called. kafkajs would resolve "latest" at its first fetch after the join, so a message
       // published between `assigned` and that fetch would be skipped: pin the start instead to the
       // high-water marks read now, for the partitions this group has committed nothing on.
-      const startAt = options.fromBeginning === false ? await this.unstartedPartitions(groupId, topic) : new Map<number, string>();
+      const startAt = options.fromBeginning === false ? await this.startPositions(groupId, topic) : () => undefined;
+      const pinned = new Set<number>();
       // Listen before run(): run() may join the group before it returns. The event is emitted
       // synchronously between the join and the first fetch, so the seeks apply to that fetch.
+      // Each partition is pinned once: after a rebalance the group's commits say where it is.
       current.on(current.events.GROUP_JOIN, (event) => {
         for (const partition of event.payload.memberAssignment[topic] ?? []) {
-          const offset = startAt.get(partition);
+          const offset = pinned.has(partition) ? undefined : startAt(partition);
           if (offset === undefined) continue;
           current.seek({ topic, partition, offset });
-          startAt.delete(partition);
+          pinned.add(partition);
         }
         markAssigned();
       });
