@@ -3,7 +3,7 @@
 // to docs/benchmarks.md with --write). Nothing here is asserted: timings belong in benchmarks,
 // never in tests. The CLIP figures use a generated ViT-B/32 with random weights: the real
 // architecture and compute, since the real weights cannot be fetched on our machines.
-const { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } = require('node:fs');
 const { cpus, loadavg, tmpdir, totalmem } = require('node:os');
 const { join, resolve } = require('node:path');
 
@@ -42,6 +42,41 @@ const mainThreadCpuMs = () => {
   }
 };
 const median = (xs) => percentile(xs, 50);
+/**
+ * CPU time (ms, all threads) of every process of the deployment under test, by role, from /proc
+ * on Linux (empty elsewhere): the five services, the servers, and this bench. Their differences
+ * over the ingest say where the CPU per photo goes when every part shares the same two cores.
+ */
+const deploymentCpuMs = () => {
+  const roles = [
+    [/services\/(\w+)\/dist\/main\.js/, (m) => `service ${m[1]}`],
+    [/^java .*kafka/, () => 'Kafka broker (JVM)'],
+    [/\/minio server/, () => 'MinIO'],
+    [/kserve_server\.py/, () => 'Triton (KServe v2)'],
+    [/qdrant_edge_shim\.py/, () => 'Qdrant shim'],
+    [/scripts\/bench\.js/, () => 'this bench (MinIO puts, Kafka watch)'],
+  ];
+  const cpu = new Map();
+  let pids = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return cpu;
+  }
+  for (const pid of pids) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const role = roles.map(([re, name]) => ((m) => m && name(m))(re.exec(cmd))).find(Boolean);
+      if (!role) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu.set(role, (cpu.get(role) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return cpu;
+};
 const rows = [];
 const record = (what, value, note = '') => {
   rows.push({ what, value, note });
@@ -272,6 +307,7 @@ const wants = (section) => onlySet.size === 0 || onlySet.has(section);
 
 /** Encoder raw vs through the ingest pipeline, then conversation and search latency on that app. */
 let lastRawPerSecond;
+let lastRawCpuMsPerPhoto;
 
 async function benchIngestAndConversation() {
   const clipDir = await vitB32();
@@ -296,6 +332,7 @@ async function benchIngestAndConversation() {
   const rawMain = mainNote(main0);
   await encoder.close();
   lastRawPerSecond = rawPerSecond;
+  lastRawCpuMsPerPhoto = rawCpu;
   record(
     `CLIP ViT-B/32 ${process.env.BENCH_FP32 === '1' ? 'fp32' : 'int8'} image encoder, raw (batch 16)`,
     `${rawPerSecond.toFixed(2)} images/s`,
@@ -532,6 +569,7 @@ async function benchCluster(rawPerSecond) {
     // most BENCH_UPLOAD_CONCURRENCY puts in flight (default 1, one at a time as in the figures recorded before; 8 as a bulk upload does).
     const photos = rowsAll.map((row) => ({ row, bytes: readFileSync(join(DEFAULT_DEMO_LIBRARY, row.file)) }));
     const uploadConcurrency = Math.max(1, Number(process.env.BENCH_UPLOAD_CONCURRENCY ?? 1));
+    const cpuBefore = deploymentCpuMs();
     const t0 = performance.now();
     let nextPhoto = 0;
     const uploader = async () => {
@@ -552,6 +590,7 @@ async function benchCluster(rawPerSecond) {
     }
     const perSecond = rowsAll.length / ((performance.now() - t0) / 1000);
     const ingestWallMs = performance.now() - t0;
+    const cpuAfter = deploymentCpuMs();
     record(
       process.env.BENCH_CLUSTER_STACK === 'local'
         ? 'ingest over MinIO → Kafka → embedding (ONNX) → embedded index'
@@ -559,6 +598,23 @@ async function benchCluster(rawPerSecond) {
       `${perSecond.toFixed(2)} images/s`,
       `${rawPerSecond ? `ratio vs in-process encoder = ${(perSecond / rawPerSecond).toFixed(2)}; ` : ''}5 processes; ${rowsAll.length} photos uploaded ${uploadConcurrency} at a time (all uploaded after ${ms(uploadedMs)}); load average ${loadavg()[0].toFixed(1)}`,
     );
+    const cpuSpent = [...cpuAfter].map(([role, after]) => [role, after - (cpuBefore.get(role) ?? 0)]).sort((a, b) => b[1] - a[1]);
+    const cpuTotal = cpuSpent.reduce((sum, [, spent]) => sum + spent, 0);
+    if (cpuSpent.length) {
+      record(
+        '  cluster ingest CPU, all processes',
+        `${(cpuTotal / rowsAll.length).toFixed(1)} ms/photo`,
+        `${((100 * cpuTotal) / (ingestWallMs * cpus().length)).toFixed(0)}% of the ${cpus().length} cores over the ingest; the in-process encoder took ${lastRawCpuMsPerPhoto === undefined ? '?' : lastRawCpuMsPerPhoto.toFixed(1)} ms/photo`,
+      );
+      for (const [role, spent] of cpuSpent) {
+        if (spent / rowsAll.length >= 0.1)
+          record(
+            `    CPU ${role}`,
+            `${(spent / rowsAll.length).toFixed(1)} ms/photo`,
+            `${((100 * spent) / cpuTotal).toFixed(0)}% of the deployment's CPU over the ingest`,
+          );
+      }
+    }
     const encodersAfter = await encoderMetrics(embeddingService).catch(() => undefined);
     for (const tower of ['clip-image', 'caption']) {
       if (!encodersBefore || !encodersAfter) break;
