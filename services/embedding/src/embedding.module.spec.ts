@@ -56,6 +56,18 @@ async function startModule(dir: string, extraEnv: Record<string, string> = {}) {
   return { broker, queries, store, runtime, fake, moduleRef };
 }
 
+/** Stores a photo with a caption and asks the bus to ingest it, as the gateway would; waits for the pipeline. */
+async function storeAndRequestDog(store: FsObjectStore, runtime: ServiceRuntime, broker: InProcessBroker): Promise<void> {
+  await store.ensureBucket('seeds');
+  await store.put('seeds', 'acme/dog.jpg', Buffer.from('not really a jpeg'), { contentType: 'image/jpeg', metadata: { caption: 'a dog on a beach' } });
+  const path = 'seeds/acme/dog.jpg';
+  await runtime.bus.publish(AssetTopics.ingestRequested, {
+    key: assetIdFor(path),
+    value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: ['dog'], source: 'event' },
+  });
+  await broker.whenIdle();
+}
+
 describe('EmbeddingModule', () => {
   let dir: string;
   let broker: InProcessBroker;
@@ -74,14 +86,7 @@ describe('EmbeddingModule', () => {
   });
 
   it('embeds an asset the bus asks for with the overridden encoders and announces its vectors', async () => {
-    await store.ensureBucket('seeds');
-    await store.put('seeds', 'acme/dog.jpg', Buffer.from('not really a jpeg'), { contentType: 'image/jpeg', metadata: { caption: 'a dog on a beach' } });
-    const path = 'seeds/acme/dog.jpg';
-    await runtime.bus.publish(AssetTopics.ingestRequested, {
-      key: assetIdFor(path),
-      value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: ['dog'], source: 'event' },
-    });
-    await broker.whenIdle();
+    await storeAndRequestDog(store, runtime, broker);
 
     const announced = broker.read(AssetTopics.embedded.name).map((m) => JSON.parse(m.value) as AssetEmbedded);
     assert.equal(announced.length, 1);
@@ -120,14 +125,7 @@ describe('EmbeddingModule with ADSEED_EVENT_VECTORS=float32', () => {
     const dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-module-f32-'));
     const { broker, store, runtime, moduleRef } = await startModule(dir, { ADSEED_EVENT_VECTORS: 'float32' });
     try {
-      await store.ensureBucket('seeds');
-      await store.put('seeds', 'acme/dog.jpg', Buffer.from('not really a jpeg'), { contentType: 'image/jpeg', metadata: { caption: 'a dog on a beach' } });
-      const path = 'seeds/acme/dog.jpg';
-      await runtime.bus.publish(AssetTopics.ingestRequested, {
-        key: assetIdFor(path),
-        value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: ['dog'], source: 'event' },
-      });
-      await broker.whenIdle();
+      await storeAndRequestDog(store, runtime, broker);
       const [event] = broker.read(AssetTopics.embedded.name).map((m) => AssetTopics.embedded.schema.parse(JSON.parse(m.value)));
       assert.ok(event.vectors.clip && event.vectors.caption && !Array.isArray(event.vectors.clip) && !Array.isArray(event.vectors.caption));
       assert.deepEqual(vectorFromWire(event.vectors.clip), Float32Array.of(17, 1));
