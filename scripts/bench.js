@@ -569,6 +569,17 @@ async function benchCluster(rawPerSecond) {
     // most BENCH_UPLOAD_CONCURRENCY puts in flight (default 1, one at a time as in the figures recorded before; 8 as a bulk upload does).
     const photos = rowsAll.map((row) => ({ row, bytes: readFileSync(join(DEFAULT_DEMO_LIBRARY, row.file)) }));
     const uploadConcurrency = Math.max(1, Number(process.env.BENCH_UPLOAD_CONCURRENCY ?? 1));
+    // The deployment's CPU while nothing is ingested (consumer polls, heartbeats, the broker's own
+    // work): what of the CPU per photo below is there without any photo.
+    const idleMs = 3_000;
+    const idleBefore = deploymentCpuMs();
+    await new Promise((r) => setTimeout(r, idleMs));
+    const idleSpent = [...deploymentCpuMs()].map(([role, after]) => [role, after - (idleBefore.get(role) ?? 0)]).sort((a, b) => b[1] - a[1]);
+    record(
+      '  cluster idle CPU, all processes',
+      `${((100 * idleSpent.reduce((sum, [, spent]) => sum + spent, 0)) / idleMs).toFixed(0)}% of a core`,
+      `over ${idleMs / 1000} s before the ingest: ${idleSpent.map(([role, spent]) => `${role} ${((100 * spent) / idleMs).toFixed(0)}%`).join(', ')}`,
+    );
     const cpuBefore = deploymentCpuMs();
     const t0 = performance.now();
     let nextPhoto = 0;

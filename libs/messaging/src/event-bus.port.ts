@@ -23,7 +23,11 @@ export interface IncomingMessage<T> {
 export interface SubscribeOptions {
   /** Consumer group: each group sees every message once; members of a group share partitions. */
   group: string;
-  /** A new group starts at the oldest retained message (default) or only sees new ones. */
+  /**
+   * A new group starts at the oldest retained message (default) or only sees new ones: every
+   * message published after `subscribe()` was called, none before (a group that committed
+   * offsets already resumes from them either way).
+   */
   fromBeginning?: boolean;
   /**
    * The group is this one process's own (a per-replica live view, every replica seeing every

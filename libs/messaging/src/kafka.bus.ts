@@ -1,8 +1,9 @@
 import { deadLetterTopicName, type TopicDef } from '@adseed/contracts';
-import { Logger, type ServiceMetrics } from '@adseed/telemetry';
+import { Logger, untraced, withProducerSpan, type ServiceMetrics } from '@adseed/telemetry';
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
 import { deliver, type RawDelivery } from './delivery';
 import { cloudEventHeaders, encode } from './envelope';
+import { ProduceCoalescer } from './kafka.produce';
 import { ConsumerWindow, runPartitionBatch } from './kafka.window';
 import {
   DEFAULT_RETRY,
@@ -66,6 +67,7 @@ export interface KafkaBusOptions {
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
   private readonly producer: Producer;
+  private readonly produced: ProduceCoalescer;
   private readonly admin: Admin;
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
@@ -97,6 +99,10 @@ export class KafkaEventBus implements EventBus {
     };
     this.kafka = new Kafka(config);
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // The records carry their publishers' trace contexts already (`send`): the request itself is
+    // not traced, or the kafkajs instrumentation would parent every record's span to whichever
+    // publish happened to start the request, and overwrite the context in its headers.
+    this.produced = new ProduceCoalescer((topicMessages) => untraced(() => this.producer.sendBatch({ acks: -1, topicMessages }).then(() => undefined)));
     this.admin = this.kafka.admin();
   }
 
@@ -151,6 +157,7 @@ export class KafkaEventBus implements EventBus {
       await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
       this.consumers.clear();
       await this.deleteGroups([...this.ephemeral]);
+      await this.produced.flush();
       await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
       this.logger.info('kafka bus closed: consumers left their groups, producer flushed');
     })();
@@ -214,12 +221,15 @@ export class KafkaEventBus implements EventBus {
   }
 
   /**
-   * The kafkajs instrumentation makes the PRODUCER span (`send <topic>`, a child of the active
-   * span) and writes its trace context into the record's headers; its consumer side continues it.
+   * One PRODUCER span per record (`<topic> publish`, a child of the publisher's active span, as on
+   * the in-process bus), its context in the record's headers; it ends when the coalesced request
+   * carrying the record is acknowledged. The kafkajs instrumentation continues it on the consumer side.
    */
   private async send(topic: string, key: string, value: string, headers: Headers): Promise<void> {
     await this.connect();
-    await this.producer.send({ topic, acks: -1, messages: [{ key, value, headers }] });
+    await withProducerSpan({ system: 'kafka', topic, service: this.options.source, messageId: headers.ce_id, key }, headers, (traced) =>
+      this.produced.send(topic, { key, value, headers: traced }),
+    );
   }
 
   private async consume(topic: string, options: SubscribeOptions, handle: (raw: RawDelivery) => Promise<void>): Promise<Subscription> {

@@ -11,6 +11,7 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { NodeSDK, resources, type tracing as sdk } from '@opentelemetry/sdk-node';
 import { registerInstrumentations } from './instrumentations';
 
@@ -321,14 +322,23 @@ function messagingAttributes(info: MessageSpanInfo, operation: 'publish' | 'proc
 }
 
 /**
- * A PRODUCER span around a send; `send` gets the headers with this span's trace context. For the
- * in-process bus: over Kafka the kafkajs instrumentation makes this span and its consumer's.
+ * A PRODUCER span around a send; `send` gets the headers with this span's trace context. Both
+ * buses make it (over Kafka the kafkajs instrumentation makes the consumer's span).
  */
 export function withProducerSpan<T>(info: MessageSpanInfo, headers: Record<string, string>, send: (headers: Record<string, string>) => T): T {
   return withSpan(`${info.topic} publish`, messagingAttributes(info, 'publish'), () => send(injectTraceHeaders(headers)), {
     kind: 'producer',
     service: info.service,
   });
+}
+
+/**
+ * Runs `fn` untraced: instrumentations inside start no span and inject no trace context. For a
+ * request that carries the work of many callers, each traced on its own already (the Kafka
+ * adapter's coalesced produce requests, whose records carry their publishers' contexts).
+ */
+export function untraced<T>(fn: () => T): T {
+  return context.with(suppressTracing(ROOT_CONTEXT), fn);
 }
 
 /**
