@@ -4,6 +4,7 @@ import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaCo
 import { deliver, type RawDelivery } from './delivery';
 import { cloudEventHeaders, encode } from './envelope';
 import { ProduceCoalescer } from './kafka.produce';
+import { fixKafkajsIdleLoop } from './kafkajs-idle-loop';
 import { ConsumerWindow, runPartitionBatch } from './kafka.window';
 import {
   DEFAULT_RETRY,
@@ -84,6 +85,7 @@ export class KafkaEventBus implements EventBus {
   constructor(private readonly options: KafkaBusOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.logger = options.logger ?? new Logger({ service: options.source });
+    fixKafkajsIdleLoop((message) => this.logger.warn(message));
     const config: KafkaConfig = {
       clientId: options.clientId ?? `adseed-${options.source}`,
       brokers: options.brokers,
