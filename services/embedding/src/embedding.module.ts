@@ -63,13 +63,9 @@ export class EmbeddingConsumers implements OnApplicationBootstrap, OnApplication
     const { bus } = this;
     await bus.ensureTopics([AssetTopics.ingestRequested, AssetTopics.embedded, StorageTopics.objectEvents]);
     // A data team dropping images into the seeds bucket: MinIO → Kafka → here → ingest.
-    await bus.subscribe(
-      StorageTopics.objectEvents,
-      { group: `${EMBEDDING_GROUP}-storage-bridge`, concurrency: this.storageNotifications.concurrency },
-      async (m) => {
-        await this.storageNotifications.execute(m.value);
-      },
-    );
+    await bus.subscribe(StorageTopics.objectEvents, { group: `${EMBEDDING_GROUP}-storage-bridge` }, async (m) => {
+      await this.storageNotifications.execute(m.value);
+    });
     await bus.subscribe(AssetTopics.ingestRequested, { group: EMBEDDING_GROUP, concurrency: this.embedAsset.concurrency }, async (m) => {
       await this.embedAsset.execute(m.value);
     });

@@ -14,13 +14,6 @@ const IMAGE_KEY = /\.(jpe?g|png|webp)$/i;
  */
 @Injectable()
 export class StorageNotificationUseCase {
-  /**
-   * Notifications translated at once (the consumer's window; an object's own notifications stay
-   * in order): a bulk upload's ingest requests leave in a few produce requests instead of one
-   * round trip each, and the embedding service's batches fill from the start of an upload.
-   */
-  readonly concurrency = 16;
-
   constructor(
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(BUCKETS) private readonly buckets: Buckets,

@@ -11,14 +11,6 @@ import { VECTOR_INDEX, type VectorIndex, type VectorRecord } from './vector-inde
  */
 @Injectable()
 export class IndexAssetUseCase {
-  /**
-   * Events indexed at once (the consumer's window; an asset's own events stay one at a time, in
-   * order): concurrent upserts share one write and fdatasync of the embedded index (its group
-   * commit), and their `asset.indexed` events one produce request. One event per partition at a
-   * time made every photo of an ingest wait for the fsync of the one before it on its partition.
-   */
-  readonly concurrency = 16;
-
   constructor(
     @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
     @Inject(EVENT_BUS) private readonly bus: EventBus,

@@ -72,7 +72,7 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.ensureTopics([AssetTopics.embedded, AssetTopics.indexed, AssetTopics.deleted]);
-    await this.bus.subscribe(AssetTopics.embedded, { group: RETRIEVAL_GROUP, concurrency: this.indexAsset.concurrency }, async (m) => {
+    await this.bus.subscribe(AssetTopics.embedded, { group: RETRIEVAL_GROUP }, async (m) => {
       await this.indexAsset.execute(m.value);
     });
     await this.bus.subscribe(AssetTopics.deleted, { group: RETRIEVAL_GROUP }, async (m) => {
