@@ -75,6 +75,13 @@ export interface EventBus {
   subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription>;
   /** Refreshes the consumer-lag gauge (messages not yet committed, per topic and group); called on scrape. */
   reportLag?(): Promise<void> | void;
+  /**
+   * Stops taking messages: each consumer finishes the message in hand (its offset committed) and
+   * leaves its group; publishing still works. A stopping service calls this before it closes what
+   * its handlers use (encoders, index), so no handler runs against a closed resource. `close()`
+   * does it too.
+   */
+  stopConsuming(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -68,8 +68,13 @@ export class InProcessEventBus implements EventBus {
     return this.track(leave);
   }
 
-  async close(): Promise<void> {
+  async stopConsuming(): Promise<void> {
     for (const subscription of [...this.subscriptions]) await subscription.close();
+  }
+
+  /** Publishing needs nothing closed here: the broker (and its journal) belongs to the process. */
+  async close(): Promise<void> {
+    await this.stopConsuming();
   }
 
   /** Sets the consumer-lag gauge for every topic and group this client consumes (call on scrape). */

@@ -238,3 +238,46 @@ describe(`KafkaEventBus consumer window on a real broker (${BROKERS.join(',')})`
     },
   );
 });
+
+describe(`KafkaEventBus.stopConsuming on a real broker (${BROKERS.join(',')})`, () => {
+  it('finishes and commits the message in hand, takes no more, and still publishes', async () => {
+    const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+    const topic = defineTopic(`test.stopping-${run}.happened.v1`, z.object({ n: z.number().int() }), 1);
+    const group = `stopping-${run}`;
+    const bus = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet });
+    const next = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet });
+    const handled: number[] = [];
+    const later: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const inHand = new Promise<void>((resolve) => (started = resolve));
+    try {
+      await bus.ensureTopics([topic]);
+      await bus.subscribe(topic, { group }, async (m) => {
+        started();
+        await gate;
+        handled.push(m.value.n);
+      });
+      await bus.publish(topic, { key: 'k', value: { n: 1 } });
+      await inHand;
+      const stopping = bus.stopConsuming();
+      await bus.publish(topic, { key: 'k', value: { n: 2 } });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(handled, [], 'the message in hand is still being handled');
+      release();
+      await stopping;
+      assert.deepEqual(handled, [1], 'the message in hand finished before stopConsuming resolved');
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.deepEqual(handled, [1], 'nothing was taken after the stop');
+      // The group's next member starts after the committed message 1, at message 2.
+      await next.subscribe(topic, { group }, async (m) => void later.push(m.value.n));
+      for (const deadline = Date.now() + 30_000; later.length === 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(later, [2]);
+    } finally {
+      release();
+      await bus.close();
+      await next.close();
+    }
+  });
+});

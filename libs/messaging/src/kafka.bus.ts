@@ -73,13 +73,16 @@ export class KafkaEventBus implements EventBus {
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
   private readonly consumers = new Set<Consumer>();
+  /** Per consumer, the eachMessage / eachBatch calls running now (see `leave`). */
+  private readonly inHand = new Map<Consumer, Set<Promise<unknown>>>();
   private readonly known = new Set<string>();
   private readonly consumed = new Map<string, { topic: string; group: string }>();
   /** Groups of `ephemeral` subscriptions still open: deleted on close. */
   private readonly ephemeral = new Set<string>();
   private connected?: Promise<void>;
-  /** Set by close(): a consumer that crashes now is not started again. */
+  /** Set by stopConsuming() (and so close()): a consumer that crashes now is not started again. */
   private closing = false;
+  private stopped?: Promise<void>;
   private closed?: Promise<void>;
 
   constructor(private readonly options: KafkaBusOptions) {
@@ -154,16 +157,38 @@ export class KafkaEventBus implements EventBus {
    * Safe to call more than once.
    */
   close(): Promise<void> {
-    this.closing = true;
     this.closed ??= (async () => {
-      await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
-      this.consumers.clear();
-      await this.deleteGroups([...this.ephemeral]);
+      await this.stopConsuming();
       await this.produced.flush();
       await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
       this.logger.info('kafka bus closed: consumers left their groups, producer flushed');
     })();
     return this.closed;
+  }
+
+  /** Consumers finish the message in hand, commit it and leave their groups (ephemeral ones are deleted); the producer stays. */
+  stopConsuming(): Promise<void> {
+    this.closing = true;
+    this.stopped ??= (async () => {
+      await Promise.allSettled([...this.consumers].map((c) => this.leave(c)));
+      this.consumers.clear();
+      await this.deleteGroups([...this.ephemeral]);
+    })();
+    return this.stopped;
+  }
+
+  /**
+   * A consumer leaves its group after the messages in hand are done and committed. kafkajs skips
+   * commits once its consumer is stopping (`disconnect()` stops it first, then waits for the
+   * handler), so a message handled during the stop would come again to the group's next member:
+   * instead the handlers take nothing new once the bus or subscription is closing, the ones in
+   * hand finish and commit while kafkajs still runs, and only then does the consumer disconnect.
+   */
+  private async leave(consumer: Consumer): Promise<void> {
+    const busy = this.inHand.get(consumer);
+    while (busy && busy.size > 0) await Promise.allSettled([...busy]);
+    this.inHand.delete(consumer);
+    await consumer.disconnect();
   }
 
   private connect(): Promise<void> {
@@ -251,6 +276,19 @@ export class KafkaEventBus implements EventBus {
       const current = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, sessionTimeout, heartbeatInterval });
       consumer = current;
       this.consumers.add(current);
+      const busy = new Set<Promise<unknown>>();
+      this.inHand.set(current, busy);
+      /** Runs one eachMessage / eachBatch call, known to `leave` until it is done. */
+      const inHand = async (work: () => Promise<void>): Promise<void> => {
+        const running = work();
+        busy.add(running);
+        try {
+          await running;
+        } finally {
+          busy.delete(running);
+        }
+      };
+      const stopping = () => closed || this.closing;
       // A new group that only sees new messages sees those published after subscribe() was
       // called. kafkajs would resolve "latest" at its first fetch after the join, so a message
       // published between `assigned` and that fetch would be skipped: pin the start instead to the
@@ -277,6 +315,7 @@ export class KafkaEventBus implements EventBus {
         // committed offsets, so nothing is lost and redeliveries stay idempotent.
         this.logger.error('kafka consumer crashed and was not restarted by kafkajs: starting a new one', { group: groupId, topic, error: event.payload.error });
         this.consumers.delete(current);
+        this.inHand.delete(current);
         void current
           .disconnect()
           .catch(() => undefined)
@@ -302,43 +341,48 @@ export class KafkaEventBus implements EventBus {
             autoCommit: false,
             eachBatchAutoResolve: false,
             partitionsConsumedConcurrently,
-            eachBatch: async (payload) => {
-              const { batch } = payload;
-              const { topic: t, partition } = batch;
-              const messages = batch.messages.map((message) => ({ message, offset: message.offset, key: message.key?.toString('utf8') ?? '' }));
-              await runPartitionBatch({
-                messages,
-                window,
-                handle: ({ message }) => handle(toRaw(t, partition, message)),
-                progress: async ({ offset }) => {
-                  payload.resolveOffset(offset);
-                  await payload.commitOffsetsIfNecessary({ topics: [{ topic: t, partitions: [{ partition, offset: (BigInt(offset) + 1n).toString() }] }] });
-                },
-                admitting: () => payload.isRunning() && !payload.isStale(),
-                heartbeat: () => payload.heartbeat(),
-                heartbeatEveryMs: heartbeatInterval,
-              });
-            },
+            eachBatch: (payload) =>
+              inHand(async () => {
+                const { batch } = payload;
+                const { topic: t, partition } = batch;
+                const messages = batch.messages.map((message) => ({ message, offset: message.offset, key: message.key?.toString('utf8') ?? '' }));
+                await runPartitionBatch({
+                  messages,
+                  window,
+                  handle: ({ message }) => handle(toRaw(t, partition, message)),
+                  progress: async ({ offset }) => {
+                    payload.resolveOffset(offset);
+                    await payload.commitOffsetsIfNecessary({ topics: [{ topic: t, partitions: [{ partition, offset: (BigInt(offset) + 1n).toString() }] }] });
+                  },
+                  admitting: () => !stopping() && payload.isRunning() && !payload.isStale(),
+                  heartbeat: () => payload.heartbeat(),
+                  heartbeatEveryMs: heartbeatInterval,
+                });
+              }),
           });
         } else {
           await current.run({
             autoCommit: false,
             partitionsConsumedConcurrently,
             // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs hands each message a heartbeat closure, not a method
-            eachMessage: async ({ topic: t, partition, message, heartbeat }) => {
-              const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatInterval);
-              try {
-                await handle(toRaw(t, partition, message));
-              } finally {
-                clearInterval(beat);
-              }
-              // Only now is the message done with (handled or dead-lettered): commit past it.
-              await current.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-            },
+            eachMessage: ({ topic: t, partition, message, heartbeat }) =>
+              inHand(async () => {
+                // Closing: left uncommitted, for the group's next member.
+                if (stopping()) return;
+                const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatInterval);
+                try {
+                  await handle(toRaw(t, partition, message));
+                } finally {
+                  clearInterval(beat);
+                }
+                // Only now is the message done with (handled or dead-lettered): commit past it.
+                await current.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+              }),
           });
         }
       } catch (error) {
         this.consumers.delete(current);
+        this.inHand.delete(current);
         await current.disconnect().catch(() => undefined);
         throw error;
       }
@@ -371,7 +415,7 @@ export class KafkaEventBus implements EventBus {
         closed = true;
         if (!consumer) return;
         this.consumers.delete(consumer);
-        await consumer.disconnect();
+        await this.leave(consumer);
         if (options.ephemeral && this.ephemeral.has(groupId)) await this.deleteGroups([groupId]);
       },
     };

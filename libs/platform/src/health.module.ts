@@ -179,10 +179,13 @@ export class RuntimeShutdown implements OnApplicationShutdown {
 }
 
 /**
- * Drains the gRPC queries when the service starts to stop, before Nest closes its transports
- * (Nest disposes microservices before any `onApplicationShutdown`): health turns NOT_SERVING,
- * the calls in flight finish (within `GRPC_DRAIN_TIMEOUT_MS`) while the bus, the store and the
- * query channels they may still use are open; RuntimeShutdown closes those afterwards.
+ * Stops taking work when the service starts to stop, before anything closes (Nest disposes
+ * microservices before any `onApplicationShutdown`, and the services close their encoders and
+ * index there): the gRPC queries drain (health turns NOT_SERVING, the calls in flight finish
+ * within `GRPC_DRAIN_TIMEOUT_MS`), then the bus's consumers finish the message in hand and leave
+ * their groups, so the other replicas take the partitions and no handler runs against a closed
+ * encoder or index (an ingest event handled then was dead-lettered as permanently failed). The
+ * producers, the store and the query channels stay open; RuntimeShutdown closes them afterwards.
  */
 @Injectable()
 export class QueryServerDrain implements BeforeApplicationShutdown {
@@ -190,6 +193,7 @@ export class QueryServerDrain implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     const server = this.runtime.queryServer;
     if (server instanceof GrpcQueryServer) await server.drain();
+    await this.runtime.bus.stopConsuming();
   }
 }
 

@@ -114,9 +114,26 @@ describe('EmbeddingModule', () => {
     assert.deepEqual(Object.keys(captionOnly.models), ['caption']);
   });
 
-  it('closes the encoders it was given when the service stops', async () => {
+  it('stops consuming, then closes the encoders it was given, when the service stops', async () => {
+    const order: string[] = [];
+    const { bus } = runtime;
+    const stopConsuming = bus.stopConsuming.bind(bus);
+    bus.stopConsuming = async () => {
+      order.push('bus stops consuming');
+      await stopConsuming();
+    };
+    for (const encoder of [fake.encoders.clip!, fake.encoders.caption!]) {
+      const close = encoder.close.bind(encoder);
+      encoder.close = async () => {
+        order.push(`${encoder.info.modelId} closed`);
+        await close();
+      };
+    }
     await moduleRef.close();
     assert.equal(fake.seen.closed, 2);
+    // Handlers never meet a closed encoder (an ingest event handled then was dead-lettered as permanently failed).
+    // (the runtime's bus.close() afterwards stops again: a no-op then)
+    assert.deepEqual(order.slice(0, 3), ['bus stops consuming', 'fake-clip closed', 'fake-caption closed']);
   });
 });
 
