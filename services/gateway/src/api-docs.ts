@@ -50,7 +50,8 @@ export const FORBIDDEN: ErrorDocs = { 403: 'The key lacks the role this needs (`
 /** An event stream on a replica that does not receive updates yet. */
 export const EVENTS_UNAVAILABLE: ErrorDocs = {
   503: {
-    description: 'This gateway replica has just started and does not receive updates yet (`events_unavailable`); reconnect after `Retry-After` seconds.',
+    description:
+      'This gateway replica has just started and does not receive updates yet, or is stopping (`events_unavailable`); reconnect after `Retry-After` seconds.',
     headers: retryAfter(RETRY),
   },
 };

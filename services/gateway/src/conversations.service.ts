@@ -82,6 +82,7 @@ export class ConversationsService {
     });
     let initial: Conversation;
     try {
+      this.streams.accepting();
       await this.hub.listening();
       initial = await this.command({ type: 'get', tenant, conversationId });
     } catch (error) {

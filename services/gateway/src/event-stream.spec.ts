@@ -103,7 +103,7 @@ describe(StateReplay.name, () => {
 });
 
 describe(EventStreams.name, () => {
-  const streams = new EventStreams();
+  let streams = new EventStreams();
   const ended: string[] = [];
   let server: Server;
   let url: string;
@@ -141,6 +141,19 @@ describe(EventStreams.name, () => {
     );
     assert.deepEqual(ended.sort(), ['a', 'b'], 'each stream stopped listening');
     assert.equal(streams.size, 0);
+
+    // Stopping: a new stream is refused (503, the client reconnects elsewhere or later), and one
+    // whose handler was already past that check ends at once.
+    assert.throws(
+      () => streams.accepting(),
+      (e: unknown) => e instanceof ApiError && e.status === 503 && e.code === 'events_unavailable',
+    );
+    const late = await fetch(`${url}/events/d`);
+    assert.equal(await late.text(), `retry: ${SSE_RETRY_MS}\n\n`, 'ended before any state');
+    assert.ok(ended.includes('d'));
+    assert.equal(streams.size, 0);
+    streams = new EventStreams(); // a running replica again, for the tests below
+    assert.doesNotThrow(() => streams.accepting());
   });
 
   it('ends at once a stream whose client left before it started', async () => {

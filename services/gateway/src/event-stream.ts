@@ -123,6 +123,16 @@ export interface EventStream {
 @Injectable()
 export class EventStreams implements BeforeApplicationShutdown {
   private readonly open = new Set<EventStream>();
+  private stopping = false;
+
+  /**
+   * Throws 503 once this replica is stopping: its hubs stop hearing of changes while it stops, so a
+   * stream opened then (an EventSource reconnects within `retry:`) would serve a stale state and
+   * nothing after it. The client reconnects to another replica, or to this one once it is back.
+   */
+  accepting(): void {
+    if (this.stopping) throw new ApiError(503, 'events_unavailable', 'this gateway replica is stopping; reconnect');
+  }
 
   /** Starts the event stream on `res` (200, the SSE headers, `retry:`), with keep-alive comments. */
   start(res: Response, onEnd: () => void): EventStream {
@@ -153,8 +163,9 @@ export class EventStreams implements BeforeApplicationShutdown {
     };
     this.open.add(stream);
     res.on('close', () => stream.end());
-    // The client may have left while the handler waited (for its hub, for the stored state).
-    if (!res.socket || res.socket.destroyed) stream.end();
+    // The client may have left while the handler waited (for its hub, for the stored state), or
+    // the replica started to stop meanwhile (the client reconnects).
+    if (!res.socket || res.socket.destroyed || this.stopping) stream.end();
     return stream;
   }
 
@@ -163,6 +174,7 @@ export class EventStreams implements BeforeApplicationShutdown {
   }
 
   beforeApplicationShutdown(): void {
+    this.stopping = true;
     for (const stream of [...this.open]) stream.end();
   }
 }

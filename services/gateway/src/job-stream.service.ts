@@ -48,6 +48,7 @@ export class JobStreamService {
     });
     let initial: Job;
     try {
+      this.streams.accepting();
       await this.hub.listening();
       initial = await this.jobs.get(tenant, id, viewer);
     } catch (error) {
