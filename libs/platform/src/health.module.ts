@@ -188,7 +188,7 @@ export class RuntimeShutdown implements OnApplicationShutdown {
  * producers, the store and the query channels stay open; RuntimeShutdown closes them afterwards.
  */
 @Injectable()
-export class QueryServerDrain implements BeforeApplicationShutdown {
+export class ShutdownIntake implements BeforeApplicationShutdown {
   constructor(@Inject(RUNTIME) private readonly runtime: ServiceRuntime) {}
   async beforeApplicationShutdown(): Promise<void> {
     const server = this.runtime.queryServer;
@@ -228,7 +228,7 @@ export class PlatformModule {
         { provide: METRICS_ACCESS, useValue: options.metrics ?? {} },
         ...ports,
         Readiness,
-        QueryServerDrain,
+        ShutdownIntake,
         RuntimeShutdown,
         MetricsEndpoint,
         ...(options.http
