@@ -27,7 +27,8 @@ async function until(what: string, predicate: () => boolean | Promise<boolean>, 
 /**
  * What every event-bus adapter promises, run against the in-process broker and against a real
  * Kafka broker: per-key order, one delivery per consumer group, validation on both ends, retries,
- * dead letters with the reason, request/reply with service errors and deadlines.
+ * dead letters with the reason, a consumer window, and a stop that finishes the message in hand
+ * and takes no more.
  */
 export function describeEventBusContract(name: string, factory: () => Promise<EventBusHarness>): void {
   describe(`EventBus contract: ${name}`, () => {
@@ -103,6 +104,45 @@ export function describeEventBusContract(name: string, factory: () => Promise<Ev
           [...ns].sort((x, y) => x - y),
           `order kept for k${k}`,
         );
+      }
+    });
+
+    it('stopConsuming finishes and commits the message in hand, takes no more, and still publishes', async () => {
+      const Thing = defineTopic(`test.stopping-${runId()}.happened.v1`, z.object({ id: z.string(), n: z.number().int() }), 1);
+      const group = `stopping-${runId()}`;
+      const stopped = bus('stopping');
+      await stopped.ensureTopics([Thing]);
+      const handled: number[] = [];
+      const later: number[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let started!: () => void;
+      const inHand = new Promise<void>((resolve) => (started = resolve));
+      try {
+        await stopped.subscribe(Thing, { group }, async (m) => {
+          started();
+          await gate;
+          handled.push(m.value.n);
+        });
+        await stopped.publish(Thing, { key: 'k', value: { id: 'k', n: 1 } });
+        await inHand;
+        let resolved = false;
+        const stopping = stopped.stopConsuming().then(() => void (resolved = true));
+        await stopped.publish(Thing, { key: 'k', value: { id: 'k', n: 2 } });
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(handled, [], 'the message in hand is still being handled');
+        assert.equal(resolved, false, 'stopConsuming waits for the message in hand');
+        release();
+        await stopping;
+        assert.deepEqual(handled, [1], 'the message in hand finished before stopConsuming resolved');
+        await new Promise((r) => setTimeout(r, 1_000));
+        assert.deepEqual(handled, [1], 'nothing was taken after the stop');
+        // The group's next member starts after the committed message 1, at message 2.
+        await bus('next').subscribe(Thing, { group }, async (m) => void later.push(m.value.n));
+        await until('the next member got message 2', () => later.length > 0, 30_000);
+        assert.deepEqual(later, [2]);
+      } finally {
+        release();
       }
     });
 

@@ -51,6 +51,10 @@ export interface SubscribeOptions {
 }
 
 export interface Subscription {
+  /**
+   * Leaves the group: no message is handed out after the call, and it resolves once the messages
+   * in hand are handled and committed (a handler must not await its own subscription's close).
+   */
   close(): Promise<void>;
   /**
    * Resolves once messages reach the handler (Kafka: the consumer group has joined and holds its

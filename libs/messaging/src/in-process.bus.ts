@@ -58,18 +58,26 @@ export class InProcessEventBus implements EventBus {
   async subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription> {
     this.options.broker.createTopic(topic.name, topic.partitions);
     this.consumed.push({ topic: topic.name, group: options.group });
+    // Deliveries being handled: leaving the group stops new ones at once, and the subscription's
+    // close() waits for these, as a Kafka consumer finishes and commits the message in hand.
+    const inHand = new Set<Promise<void>>();
     const leave = this.options.broker.join(topic.name, options.group, {
       fromBeginning: options.fromBeginning ?? true,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-      deliver: async (raw: RawDelivery) => {
-        await deliver(topic, raw, this.deliveryContext(options.group), handler);
+      deliver: (raw: RawDelivery) => {
+        const delivery = deliver(topic, raw, this.deliveryContext(options.group), handler).then(() => undefined);
+        inHand.add(delivery);
+        const done = () => void inHand.delete(delivery);
+        delivery.then(done, done);
+        return delivery;
       },
     });
-    return this.track(leave);
+    return this.track(leave, inHand);
   }
 
+  /** Every subscription leaves its group at once, then the deliveries in hand finish (and commit). */
   async stopConsuming(): Promise<void> {
-    for (const subscription of [...this.subscriptions]) await subscription.close();
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
   }
 
   /** Publishing needs nothing closed here: the broker (and its journal) belongs to the process. */
@@ -82,11 +90,12 @@ export class InProcessEventBus implements EventBus {
     for (const { topic, group } of this.consumed) this.options.metrics?.consumerLag.set({ topic, group }, this.options.broker.lag(topic, group));
   }
 
-  private track(leave: () => void): Subscription {
+  private track(leave: () => void, inHand: Set<Promise<void>>): Subscription {
     const subscription: Subscription = {
       close: async () => {
         leave();
         this.subscriptions.delete(subscription);
+        await Promise.allSettled([...inHand]);
       },
     };
     this.subscriptions.add(subscription);

@@ -152,10 +152,15 @@ describe('InProcessBroker with a journal (durability)', () => {
     const first = open({ segmentBytes: 512 });
     const bus = busOf(first);
     await bus.subscribe(Thing, { group: 'durable' }, async () => undefined);
-    const live = await bus.subscribe(Thing, { group: 'live', fromBeginning: false }, never);
+    // The live group is stuck on its first message until it leaves (close() waits for the message in hand).
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const live = await bus.subscribe(Thing, { group: 'live', fromBeginning: false }, () => stuck);
     for (let n = 0; n < 50; n++) await bus.publish(Thing, { key: 'k', value: { n } });
     await until('the durable group is done', () => first.lag(Thing.name, 'durable') === 0);
-    await live.close();
+    const leaving = live.close();
+    release();
+    await leaving;
     await first.close();
     const offsets = JSON.parse(readFileSync(join(dir, 'offsets.json'), 'utf8')) as { groups: { group: string }[] };
     assert.deepEqual(
