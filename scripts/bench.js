@@ -41,6 +41,35 @@ const mainThreadCpuMs = () => {
     return undefined;
   }
 };
+/**
+ * CPU time (ms) of this process's live threads, summed by thread name (`comm`: worker threads and
+ * onnxruntime's pool are "node", sharp's "libvips worker", …), with the main thread apart; each
+ * thread on its own (`name#tid`) with BENCH_THREADS=each. Linux only (empty elsewhere); threads that
+ * exited are not in it.
+ */
+const threadCpuMs = () => {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const comm = Number(tid) === process.pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = process.env.BENCH_THREADS === 'each' ? `${comm}#${tid}` : comm;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    }
+  } catch {
+    /* not Linux */
+  }
+  return out;
+};
+/** The per-thread-name CPU spent since `from` (a `threadCpuMs()`), per unit, largest first. */
+const threadNote = (from, units, unit = 'photo') =>
+  [...threadCpuMs()]
+    .map(([name, after]) => [name, (after - (from.get(name) ?? 0)) / units])
+    .filter(([, spent]) => spent >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, spent]) => `${name} ${spent.toFixed(1)}`)
+    .join(', ') + ` ms/${unit}`;
 const median = (xs) => percentile(xs, 50);
 /**
  * CPU time (ms, all threads) of every process of the deployment under test, by role, from /proc
@@ -324,12 +353,14 @@ async function benchIngestAndConversation() {
   let t0 = performance.now();
   let cpu0 = process.cpuUsage();
   let main0 = mainThreadCpuMs();
+  let threads0 = threadCpuMs();
   await encoder.embedImages(bytes);
   const rawPerSecond = N / ((performance.now() - t0) / 1000);
   const cpuMsPerPhoto = (c) => (c.user + c.system) / 1000 / N;
   const rawCpu = cpuMsPerPhoto(process.cpuUsage(cpu0));
   const mainNote = (from) => (from === undefined ? '' : `; main thread ${ms((mainThreadCpuMs() - from) / N)}/photo`);
   const rawMain = mainNote(main0);
+  const rawThreads = threadNote(threads0, N);
   await encoder.close();
   lastRawPerSecond = rawPerSecond;
   lastRawCpuMsPerPhoto = rawCpu;
@@ -338,6 +369,7 @@ async function benchIngestAndConversation() {
     `${rawPerSecond.toFixed(2)} images/s`,
     `${N} demo photos, decode+preprocess included; CPU ${ms(rawCpu)}/photo (all threads${rawMain})`,
   );
+  record('  raw encoder CPU by thread', rawThreads, 'live threads by name (Linux /proc), summed');
 
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
   const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });
@@ -345,6 +377,7 @@ async function benchIngestAndConversation() {
     t0 = performance.now();
     cpu0 = process.cpuUsage();
     main0 = mainThreadCpuMs();
+    threads0 = threadCpuMs();
     const stages = await stageRecorder(app);
     await app.demoLibrary;
     await app.whenIdle();
@@ -357,6 +390,7 @@ async function benchIngestAndConversation() {
       `${pipelinePerSecond.toFixed(2)} images/s`,
       `ratio pipeline/raw = ${(pipelinePerSecond / rawPerSecond).toFixed(2)} (CPU raw/pipeline = ${(rawCpu / pipelineCpu).toFixed(2)}); CPU ${ms(pipelineCpu)}/photo (all threads${pipelineMain}); load average ${loadavg()[0].toFixed(1)}`,
     );
+    record('  ingest pipeline CPU by thread', threadNote(threads0, N), 'live threads by name (Linux /proc), summed');
     await stages.report(wallMs, N);
     if (!wants('search') && !wants('cluster') && !wants('conversation')) return;
 
@@ -574,13 +608,25 @@ async function benchCluster(rawPerSecond) {
     // The deployment's CPU while nothing is ingested (consumer polls, heartbeats, the broker's own
     // work): what of the CPU per photo below is there without any photo.
     const idleMs = 3_000;
+    // …once it has settled: a service still starting (the generation service's first renders,
+    // models loading) used more than a core in that window in one run. Wait, up to 30 s, for a
+    // second in which the whole deployment used less than half a core.
+    const settleStart = performance.now();
+    for (let last = deploymentCpuMs(); performance.now() - settleStart < 30_000;) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const now = deploymentCpuMs();
+      const spent = [...now].reduce((sum, [role, after]) => sum + after - (last.get(role) ?? after), 0);
+      last = now;
+      if (spent < 500) break;
+    }
+    const settledAfterMs = performance.now() - settleStart;
     const idleBefore = deploymentCpuMs();
     await new Promise((r) => setTimeout(r, idleMs));
     const idleSpent = [...deploymentCpuMs()].map(([role, after]) => [role, after - (idleBefore.get(role) ?? 0)]).sort((a, b) => b[1] - a[1]);
     record(
       '  cluster idle CPU, all processes',
       `${((100 * idleSpent.reduce((sum, [, spent]) => sum + spent, 0)) / idleMs).toFixed(0)}% of a core`,
-      `over ${idleMs / 1000} s before the ingest: ${idleSpent.map(([role, spent]) => `${role} ${((100 * spent) / idleMs).toFixed(0)}%`).join(', ')}`,
+      `over ${idleMs / 1000} s before the ingest, once settled (after ${ms(settledAfterMs)}): ${idleSpent.map(([role, spent]) => `${role} ${((100 * spent) / idleMs).toFixed(0)}%`).join(', ')}`,
     );
     const cpuBefore = deploymentCpuMs();
     const t0 = performance.now();

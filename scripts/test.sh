@@ -40,7 +40,7 @@ ADSEED_KSERVE_MODEL_DIR="$PWD/.cache/models/clip-toy" bash scripts/infra/all.sh 
 
 stage "unit and end-to-end tests, with coverage (c8, .c8rc.json: summary below, report in coverage/index.html)"
 mapfile -t specs < <(find libs services -path '*/node_modules' -prune -o -path '*/dist/*' -name '*.spec.js' -not -name '*.integration.spec.js' -print | sort)
-npx c8 node --test --test-concurrency=2 --test-timeout=600000 "${specs[@]}" scripts/chart/dockerfile-sources.test.js scripts/compose-check.test.js
+npx c8 node --test --test-concurrency=2 --test-timeout=600000 "${specs[@]}" scripts/chart/dockerfile-sources.test.js scripts/compose-check.test.js scripts/cpu-profile.test.js
 stage "contract: Schemathesis against the served OpenAPI document (all phases, bounded)"
 SCHEMATHESIS_MAX_EXAMPLES=6 SCHEMATHESIS_TIMEOUT=240 bash scripts/schemathesis.sh
 stage "integration tests against real servers"
