@@ -141,7 +141,6 @@ export async function createGatewayApp(runtime: ServiceRuntime, env: GatewayEnv)
   app.use(json({ limit: env.ADSEED_MAX_BODY_BYTES }));
   app.use('/docs/assets', serveStatic(dirname(require.resolve('swagger-ui-dist/package.json')), { index: false }));
   app.use(serveStatic(PUBLIC_DIR, { index: 'index.html' }));
-  app.enableShutdownHooks();
   const buckets = [runtime.buckets.seed, runtime.buckets.brand, runtime.buckets.ad, env.ADSEED_BUCKET_STATE];
   if (env.ADSEED_IMAGE_GUARDRAIL !== 'off') buckets.push(env.ADSEED_BUCKET_QUARANTINE);
   for (const bucket of buckets) await runtime.store.ensureBucket(bucket);

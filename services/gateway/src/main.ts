@@ -11,6 +11,10 @@ runMain('gateway', async () => {
   const { common, env } = loadConfigs({ common: CommonEnv, env: GatewayEnv, process: OwnProcessEnv });
   const runtime = await createRuntime('gateway', common);
   const app = await createGatewayApp(runtime, env);
+  // SIGTERM closes the app (drain, stop consuming, close). Here, not in createGatewayApp: the
+  // one-process mode handles its signals itself and closes all five services in order, and a
+  // second hook would re-raise the signal once the gateway alone had closed, killing the rest.
+  app.enableShutdownHooks();
   await app.listen(common.PORT, '0.0.0.0');
   runtime.logger.info('gateway listening', { port: common.PORT });
 });

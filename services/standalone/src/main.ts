@@ -31,6 +31,13 @@ runMain('adseed', async () => {
     host: standalone.HOST,
     ...(standalone.ADSEED_DEMO_LIBRARY !== undefined ? { seedLibraryDir: standalone.ADSEED_DEMO_LIBRARY || null } : {}),
   });
+  // Before the banner: whoever reads "running" may stop it at once. A second Ctrl-C kills it.
+  const stop = async () => {
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
   process.stdout.write(
     [
       '',
@@ -41,10 +48,4 @@ runMain('adseed', async () => {
       '',
     ].join('\n') + '\n',
   );
-  const stop = async () => {
-    await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
 });

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../adseed.app';
 import { unusedPort } from '@adseed/testing';
@@ -104,4 +105,38 @@ describe('start-up failures exit with a code and a reason, never an unhandled re
     assert.doesNotMatch(exit.stderr + exit.stdout, /never-logged-secret/);
     assert.doesNotMatch(exit.stderr, /Unhandled/);
   });
+});
+
+describe('npm start stops on a signal only after every service has closed', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal}: exit 0 (not killed by a signal re-raised once the gateway alone had closed)`, async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'adseed-stop-'));
+      try {
+        const child = spawn(process.execPath, [join(REPO_ROOT, 'services/standalone/dist/main.js')], {
+          cwd: REPO_ROOT,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ADSEED_DATA_DIR: dataDir, ADSEED_DEMO_LIBRARY: '', PORT: '0' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let output = '';
+        const running = new Promise<void>((resolve, reject) => {
+          const look = (chunk: Buffer) => {
+            output += chunk.toString();
+            if (output.includes('adseed is running at')) resolve();
+          };
+          child.stdout.on('data', look);
+          child.stderr.on('data', look);
+          child.on('exit', () => reject(new Error(`exited before it was running:\n${output}`)));
+        });
+        const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+        await running;
+        child.kill(signal);
+        const [code, killedBy] = await exited;
+        // app.close() resolved (all five services, the bus's journal), then process.exit(0). Before,
+        // the gateway's own Nest shutdown hook re-raised the signal after closing the gateway alone.
+        assert.deepEqual({ code, killedBy }, { code: 0, killedBy: null }, output.slice(-2_000));
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+  }
 });
