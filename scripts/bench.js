@@ -42,34 +42,43 @@ const mainThreadCpuMs = () => {
   }
 };
 /**
- * CPU time (ms) of this process's live threads, summed by thread name (`comm`: worker threads and
- * onnxruntime's pool are "node", sharp's "libvips worker", …), with the main thread apart; each
- * thread on its own (`name#tid`) with BENCH_THREADS=each. Linux only (empty elsewhere); threads that
- * exited are not in it.
+ * CPU time (ms) of each live thread of this process, by thread id, with its name (`comm`: worker
+ * threads and onnxruntime's pool are "node", sharp's "libvips worker", …; the main thread "main").
+ * Linux only (empty elsewhere).
  */
 const threadCpuMs = () => {
   const out = new Map();
   try {
     for (const tid of readdirSync('/proc/self/task')) {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const comm = Number(tid) === process.pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const name = process.env.BENCH_THREADS === 'each' ? `${comm}#${tid}` : comm;
+      const name = Number(tid) === process.pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+      out.set(tid, { name, ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 });
     }
   } catch {
     /* not Linux */
   }
   return out;
 };
-/** The per-thread-name CPU spent since `from` (a `threadCpuMs()`), per unit, largest first. */
-const threadNote = (from, units, unit = 'photo') =>
-  [...threadCpuMs()]
-    .map(([name, after]) => [name, (after - (from.get(name) ?? 0)) / units])
-    .filter(([, spent]) => spent >= 0.05)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, spent]) => `${name} ${spent.toFixed(1)}`)
-    .join(', ') + ` ms/${unit}`;
+/**
+ * The CPU each thread spent since `from` (a `threadCpuMs()`), per unit, summed by thread name
+ * (each thread apart, `name#tid`, with BENCH_THREADS=each), largest first. Taken per thread before
+ * grouping, so a thread that exited meanwhile takes nothing away; what it spent is not counted.
+ */
+const threadNote = (from, units, unit = 'photo') => {
+  const spent = new Map();
+  for (const [tid, { name, ms: after }] of threadCpuMs()) {
+    const key = process.env.BENCH_THREADS === 'each' ? `${name}#${tid}` : name;
+    spent.set(key, (spent.get(key) ?? 0) + (after - (from.get(tid)?.ms ?? 0)) / units);
+  }
+  return (
+    [...spent]
+      .filter(([, value]) => value >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .map(([key, value]) => `${key} ${value.toFixed(1)}`)
+      .join(', ') + ` ms/${unit}`
+  );
+};
 const median = (xs) => percentile(xs, 50);
 /**
  * CPU time (ms, all threads) of every process of the deployment under test, by role, from /proc
@@ -612,12 +621,16 @@ async function benchCluster(rawPerSecond) {
     // models loading) used more than a core in that window in one run. Wait, up to 30 s, for a
     // second in which the whole deployment used less than half a core.
     const settleStart = performance.now();
+    let settled = false;
     for (let last = deploymentCpuMs(); performance.now() - settleStart < 30_000;) {
       await new Promise((r) => setTimeout(r, 1_000));
       const now = deploymentCpuMs();
       const spent = [...now].reduce((sum, [role, after]) => sum + after - (last.get(role) ?? after), 0);
       last = now;
-      if (spent < 500) break;
+      if (spent < 500) {
+        settled = true;
+        break;
+      }
     }
     const settledAfterMs = performance.now() - settleStart;
     const idleBefore = deploymentCpuMs();
@@ -626,7 +639,7 @@ async function benchCluster(rawPerSecond) {
     record(
       '  cluster idle CPU, all processes',
       `${((100 * idleSpent.reduce((sum, [, spent]) => sum + spent, 0)) / idleMs).toFixed(0)}% of a core`,
-      `over ${idleMs / 1000} s before the ingest, once settled (after ${ms(settledAfterMs)}): ${idleSpent.map(([role, spent]) => `${role} ${((100 * spent) / idleMs).toFixed(0)}%`).join(', ')}`,
+      `over ${idleMs / 1000} s before the ingest, ${settled ? `once settled (after ${ms(settledAfterMs)})` : `not settled within ${ms(settledAfterMs)}`}: ${idleSpent.map(([role, spent]) => `${role} ${((100 * spent) / idleMs).toFixed(0)}%`).join(', ')}`,
     );
     const cpuBefore = deploymentCpuMs();
     const t0 = performance.now();

@@ -137,6 +137,11 @@ export function describeEventBusContract(name: string, factory: () => Promise<Ev
         assert.deepEqual(handled, [1], 'the message in hand finished before stopConsuming resolved');
         await new Promise((r) => setTimeout(r, 1_000));
         assert.deepEqual(handled, [1], 'nothing was taken after the stop');
+        // A subscription made on the stopped bus takes nothing either.
+        const afterStop: number[] = [];
+        await stopped.subscribe(Thing, { group }, async (m) => void afterStop.push(m.value.n));
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepEqual(afterStop, [], 'a subscription after the stop took nothing');
         // The group's next member starts after the committed message 1, at message 2.
         await bus('next').subscribe(Thing, { group }, async (m) => void later.push(m.value.n));
         await until('the next member got message 2', () => later.length > 0, 30_000);

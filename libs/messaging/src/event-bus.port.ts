@@ -82,8 +82,8 @@ export interface EventBus {
   /**
    * Stops taking messages: each consumer finishes the message in hand (its offset committed) and
    * leaves its group; publishing still works. A stopping service calls this before it closes what
-   * its handlers use (encoders, index), so no handler runs against a closed resource. `close()`
-   * does it too.
+   * its handlers use (encoders, index), so no handler runs against a closed resource; a
+   * subscription made after it takes nothing. `close()` does it too.
    */
   stopConsuming(): Promise<void>;
   close(): Promise<void>;

@@ -36,6 +36,8 @@ export class InProcessEventBus implements EventBus {
   private readonly logger: Logger;
   private readonly subscriptions = new Set<Subscription>();
   private readonly consumed: { topic: string; group: string }[] = [];
+  /** Set by stopConsuming() (and so close()): a subscription made later takes nothing, as on Kafka. */
+  private stopped = false;
 
   constructor(private readonly options: InProcessBusOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -57,6 +59,7 @@ export class InProcessEventBus implements EventBus {
 
   async subscribe<T>(topic: TopicDef<T>, options: SubscribeOptions, handler: (message: IncomingMessage<T>) => Promise<void>): Promise<Subscription> {
     this.options.broker.createTopic(topic.name, topic.partitions);
+    if (this.stopped) return { close: async () => undefined };
     this.consumed.push({ topic: topic.name, group: options.group });
     // Deliveries being handled: leaving the group stops new ones at once, and the subscription's
     // close() waits for these, as a Kafka consumer finishes and commits the message in hand.
@@ -77,6 +80,7 @@ export class InProcessEventBus implements EventBus {
 
   /** Every subscription leaves its group at once, then the deliveries in hand finish (and commit). */
   async stopConsuming(): Promise<void> {
+    this.stopped = true;
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
   }
 

@@ -260,6 +260,8 @@ export class KafkaEventBus implements EventBus {
   }
 
   private async consume(topic: string, options: SubscribeOptions, handle: (raw: RawDelivery) => Promise<void>): Promise<Subscription> {
+    // Stopped: a consumer joining now would hold partitions without taking anything from them.
+    if (this.closing) return { close: async () => undefined };
     await this.connect();
     // One Kafka group per (service group, topic): kafkajs's assigner expects every member of a group
     // to subscribe to the same topics, so one group across several topics leaves partitions unread.
