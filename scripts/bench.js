@@ -27,6 +27,12 @@ const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const ms = (x) => `${x.toFixed(1)} ms`;
+/** A thread's name (`comm`) and CPU time so far (utime + stime, ms; USER_HZ = 100 on Linux) from its /proc stat line. */
+const threadStat = (tid) => {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 };
+};
 /**
  * CPU time of the main (JavaScript) thread so far, in ms, from /proc on Linux (undefined
  * elsewhere): beside process.cpuUsage() (all threads) it tells the encoders' threads from the
@@ -34,9 +40,7 @@ const ms = (x) => `${x.toFixed(1)} ms`;
  */
 const mainThreadCpuMs = () => {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, USER_HZ = 100 on Linux
+    return threadStat(process.pid).ms;
   } catch {
     return undefined;
   }
@@ -50,10 +54,8 @@ const threadCpuMs = () => {
   const out = new Map();
   try {
     for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = Number(tid) === process.pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { name, ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 });
+      const { comm, ms } = threadStat(tid);
+      out.set(tid, { name: Number(tid) === process.pid ? 'main' : comm, ms });
     }
   } catch {
     /* not Linux */
