@@ -13,8 +13,9 @@ export const EmbeddingEnv = z
     // much slower when sessions or processes share the cores (see encoders/onnx-threads.ts).
     ADSEED_ENCODER_SPIN: envBoolean(false),
     ADSEED_MAX_IMAGE_PIXELS: envInt(40_000_000, 1, 500_000_000),
-    // Query texts: embeddings cached (entries, both towers together; 0 = off) and how long an idle
-    // text model waits to batch concurrent queries (0 = only those arriving in the same tick).
+    // Query texts: embeddings cached (entries, both towers together; 0 = off; the ingest's caption
+    // vectors have a second cache of this size) and how long an idle text model waits to batch
+    // concurrent queries (0 = only those arriving in the same tick).
     ADSEED_TEXT_CACHE_SIZE: envInt(10_000, 0, 10_000_000),
     ADSEED_TEXT_BATCH_WAIT_MS: envInt(0, 0, 1_000),
     // Zero-shot labels (needs CLIP weights): a vocabulary of subjects each image is scored against;

@@ -153,3 +153,95 @@ describe('EmbeddingModule with ADSEED_EVENT_VECTORS=float32', () => {
     }
   });
 });
+
+describe('EmbeddingModule ingest captions', () => {
+  /** Stores one photo per caption and publishes all their ingest events at once; waits for the pipeline. */
+  async function ingest(store: FsObjectStore, runtime: ServiceRuntime, broker: InProcessBroker, captions: string[], prefix: string): Promise<AssetEmbedded[]> {
+    await store.ensureBucket('seeds');
+    const paths = await Promise.all(
+      captions.map(async (caption, i) => {
+        const key = `acme/${prefix}-${i}.jpg`;
+        await store.put('seeds', key, Buffer.from(`photo ${prefix} ${i}`), { contentType: 'image/jpeg', metadata: { caption } });
+        return `seeds/${key}`;
+      }),
+    );
+    await Promise.all(
+      paths.map((path) =>
+        runtime.bus.publish(AssetTopics.ingestRequested, {
+          key: assetIdFor(path),
+          value: { assetId: assetIdFor(path), tenant: 'acme', kind: 'seed', path, tags: [], source: 'event' },
+        }),
+      ),
+    );
+    await broker.whenIdle();
+    const byPath = new Map(
+      broker.read(AssetTopics.embedded.name).map((m) => [(JSON.parse(m.value) as AssetEmbedded).path, JSON.parse(m.value) as AssetEmbedded]),
+    );
+    return paths.map((p) => byPath.get(p)!);
+  }
+
+  it('encodes each distinct caption once, in flight together or later, and gives repeats the same vector', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-captions-'));
+    const { broker, store, runtime, fake, moduleRef } = await startModule(dir);
+    try {
+      const first = await ingest(store, runtime, broker, ['red shoe', 'blue shoe', 'red shoe', 'red shoe', 'blue shoe'], 'a');
+      assert.deepEqual([...fake.seen.captionTexts].sort(), ['blue shoe', 'red shoe'], 'identical captions in flight shared one run');
+      assert.equal(fake.seen.images.length, 5, 'every image still went to the image encoder');
+      assert.deepEqual(
+        first.map((e) => e.vectors.caption),
+        [
+          [8, 3],
+          [9, 3],
+          [8, 3],
+          [8, 3],
+          [9, 3],
+        ],
+      );
+      const later = await ingest(store, runtime, broker, ['red shoe', 'green hat'], 'b');
+      assert.deepEqual(fake.seen.captionTexts.slice(2), ['green hat'], 'a caption seen before came from the cache');
+      assert.deepEqual(
+        later.map((e) => e.vectors.caption),
+        [
+          [8, 3],
+          [9, 3],
+        ],
+      );
+    } finally {
+      await moduleRef.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('encodes every caption when the text cache is off (ADSEED_TEXT_CACHE_SIZE=0), repeats in flight still shared', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-captions-off-'));
+    const { broker, store, runtime, fake, moduleRef } = await startModule(dir, { ADSEED_TEXT_CACHE_SIZE: '0' });
+    try {
+      await ingest(store, runtime, broker, ['red shoe'], 'a');
+      await ingest(store, runtime, broker, ['red shoe'], 'b');
+      assert.deepEqual(fake.seen.captionTexts, ['red shoe', 'red shoe']);
+    } finally {
+      await moduleRef.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not keep a failed caption: the next event with that caption asks the model again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-captions-fail-'));
+    const { broker, store, runtime, fake, moduleRef } = await startModule(dir);
+    const caption = fake.encoders.caption!;
+    const embedTexts = caption.embedTexts.bind(caption);
+    let failures = 1;
+    caption.embedTexts = async (texts) => {
+      if (failures-- > 0) throw new Error('model hiccup');
+      return embedTexts(texts);
+    };
+    try {
+      const [event] = await ingest(store, runtime, broker, ['red shoe'], 'a');
+      assert.deepEqual(event?.vectors.caption, [8, 3], 'the bus retried the event and the model answered');
+      assert.deepEqual(fake.seen.captionTexts, ['red shoe']);
+    } finally {
+      await moduleRef.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
