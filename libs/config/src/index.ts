@@ -126,6 +126,8 @@ export const CommonEnv = z
         return map;
       }),
     ADSEED_STORE: z.enum(['fs', 'minio']).default('fs'),
+    // ADSEED_STORE=fs: each put flushed to disk before it returns (as MinIO's); off only for throw-away data.
+    ADSEED_STORE_FSYNC: envBoolean(true),
     ADSEED_DATA_DIR: z.string().default('.data'),
     MINIO_ENDPOINT: z.string().default('127.0.0.1'),
     MINIO_PORT: envInt(9000, 1, 65535),

@@ -146,7 +146,7 @@ function tracedStore(store: ObjectStore): ObjectStore {
 async function createStore(env: CommonEnv, dataDir: string): Promise<ObjectStore> {
   switch (env.ADSEED_STORE) {
     case 'fs':
-      return new FsObjectStore(join(dataDir, 'objects'));
+      return new FsObjectStore(join(dataDir, 'objects'), { sync: env.ADSEED_STORE_FSYNC });
     case 'minio':
       // CommonEnv already refuses this; a runtime built from a hand-made env still fails as config.
       if (!env.MINIO_ACCESS_KEY || !env.MINIO_SECRET_KEY)

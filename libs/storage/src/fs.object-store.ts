@@ -15,25 +15,48 @@ const META_DIR = '.adseed-meta';
  * The embedded object store: `<root>/<bucket>/<key>` on the local filesystem, with content type,
  * etag and user metadata in a sidecar under `<root>/<bucket>/.adseed-meta/`. Writes go to a
  * temporary file and are renamed into place, so a reader never sees half an object.
+ *
+ * With `sync` (the default) a put is durable when it returns, as MinIO's is: both temporary files
+ * are flushed (fdatasync) before they are renamed, and the folders holding the new names are
+ * flushed after. Without it a power cut (not a killed process: the page cache survives that) could
+ * lose an object whose ingest event the bus journal had already made durable, and that event would
+ * then be dead-lettered as "object not found".
  */
 export class FsObjectStore implements ObjectStore {
-  constructor(private readonly root: string) {}
+  private readonly sync: boolean;
+
+  constructor(
+    private readonly root: string,
+    options: { sync?: boolean } = {},
+  ) {
+    this.sync = options.sync ?? true;
+  }
 
   async ensureBucket(bucket: string): Promise<void> {
     assertValidBucket(bucket);
-    await fs.mkdir(join(this.root, bucket, META_DIR), { recursive: true });
+    const metaDir = join(this.root, bucket, META_DIR);
+    const created = await fs.mkdir(metaDir, { recursive: true });
+    if (created && this.sync) await syncFolders(new Set(holdersOfNew(metaDir, created)));
   }
 
   async put(bucket: string, key: string, body: Buffer, options: PutOptions): Promise<ObjectInfo> {
     const file = this.file(bucket, key);
-    await this.requireBucket(bucket);
+    const sidecarFile = this.sidecarFile(bucket, key);
     const etag = createHash('md5').update(body).digest('hex');
     const sidecar: Sidecar = { contentType: options.contentType, etag, metadata: lowerKeys(options.metadata ?? {}) };
-    await atomicWrite(file, body);
-    await atomicWrite(this.sidecarFile(bucket, key), Buffer.from(JSON.stringify(sidecar)));
+    // Both temporary files written (and flushed) at once; the body's name first, then its sidecar's.
+    const written = await Promise.allSettled([this.writeTemp(bucket, file, body), this.writeTemp(bucket, sidecarFile, Buffer.from(JSON.stringify(sidecar)))]);
+    const [bodyTmp, sidecarTmp] = written.map((w) => (w.status === 'fulfilled' ? w.value : undefined));
+    if (!bodyTmp || !sidecarTmp) {
+      await Promise.all([bodyTmp, sidecarTmp].filter((w) => w !== undefined).map((w) => fs.rm(w.tmp, { force: true })));
+      throw (written.find((w) => w.status === 'rejected') as PromiseRejectedResult).reason;
+    }
+    await fs.rename(bodyTmp.tmp, file);
+    await fs.rename(sidecarTmp.tmp, sidecarFile);
+    if (this.sync) await syncFolders(new Set([...bodyTmp.folders, ...sidecarTmp.folders]));
     // What stat() would say, without reading back the sidecar just written.
-    const stats = await fs.stat(file);
-    return { bucket, key, size: stats.size, etag, contentType: sidecar.contentType, lastModified: stats.mtime, metadata: sidecar.metadata };
+    const { mtime } = await fs.stat(file);
+    return { bucket, key, size: body.length, etag, contentType: sidecar.contentType, lastModified: mtime, metadata: sidecar.metadata };
   }
 
   async get(bucket: string, key: string): Promise<{ body: Buffer; info: ObjectInfo }> {
@@ -119,26 +142,71 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  private async requireBucket(bucket: string): Promise<void> {
+  /**
+   * Writes `body` to a temporary file beside `file` (flushed with `sync`), making the folders
+   * under the bucket it lacks. Returns the temporary name and the folders whose
+   * entries the rename and the new folders change (to flush once renamed).
+   */
+  private async writeTemp(bucket: string, file: string, body: Buffer): Promise<{ tmp: string; folders: string[] }> {
+    const tmp = `${file}.adseed-tmp-${randomUUID().slice(0, 8)}`;
+    const folder = dirname(file);
+    const folders = [folder];
+    let handle;
     try {
-      await fs.access(join(this.root, bucket));
-    } catch {
-      throw new ObjectNotFoundError(bucket, '(bucket does not exist)');
+      handle = await fs.open(tmp, 'w');
+    } catch (error) {
+      // The folder is usually there already: make it only when the open says it is not, and
+      // never make the bucket itself (a put into a missing bucket fails, as on MinIO).
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const bucketDir = join(this.root, bucket);
+      if (!(await isDirectory(bucketDir))) throw new ObjectNotFoundError(bucket, '(bucket does not exist)');
+      const created = await fs.mkdir(folder, { recursive: true });
+      if (created) folders.push(...holdersOfNew(folder, created).slice(1));
+      handle = await fs.open(tmp, 'w');
+    }
+    try {
+      await handle.writeFile(body);
+      if (this.sync) await handle.datasync();
+      return { tmp, folders };
+    } catch (error) {
+      await fs.rm(tmp, { force: true });
+      throw error;
+    } finally {
+      await handle.close();
     }
   }
 }
 
-async function atomicWrite(file: string, body: Buffer): Promise<void> {
-  const tmp = `${file}.adseed-tmp-${randomUUID().slice(0, 8)}`;
+/**
+ * After `mkdir -p folder` made `created` (its first new folder) and everything below it: the
+ * folders whose entries changed, `folder` itself first, up to the one that holds `created`.
+ */
+function holdersOfNew(folder: string, created: string): string[] {
+  const holders = [folder];
+  for (let f = folder; f !== dirname(created) && dirname(f) !== f;) holders.push((f = dirname(f)));
+  return holders;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
   try {
-    await fs.writeFile(tmp, body);
-  } catch (error) {
-    // The folder is usually there already: make it only when the write says it is not.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await fs.mkdir(dirname(file), { recursive: true });
-    await fs.writeFile(tmp, body);
+    return (await fs.stat(path)).isDirectory();
+  } catch {
+    return false;
   }
-  await fs.rename(tmp, file);
+}
+
+/** Flushes folders' entries (new names, new subfolders) to disk. */
+async function syncFolders(folders: Set<string>): Promise<void> {
+  await Promise.all(
+    [...folders].map(async (folder) => {
+      const handle = await fs.open(folder, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }),
+  );
 }
 
 async function walk(dir: string): Promise<string[]> {

@@ -127,7 +127,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
         }
       : {},
   );
-  const store = new FsObjectStore(join(dataDir, 'objects'));
+  const store = new FsObjectStore(join(dataDir, 'objects'), { sync: common.ADSEED_STORE_FSYNC });
   const shared = { broker, store, queries: new InProcessQueries(common.ADSEED_REQUEST_TIMEOUT_MS) };
   const runtimeOf = (name: string) => createRuntime(name, common, { shared, sink: options.logSink });
 
