@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { AssetTopics, assetIdFor, rightsToMetadata, Queries, type Rights } from '@adseed/contracts';
-import { parseManifest } from './manifest';
+import { parseManifest, type ManifestRow } from './manifest';
 import type { EventBus } from '@adseed/messaging';
 import type { QueryClient } from '@adseed/platform';
 import type { ObjectStore } from '@adseed/storage';
@@ -18,6 +18,9 @@ export const DEMO_ATTRIBUTION =
   'Images from the Oxford-IIIT Pet Dataset (Parkhi et al., CVPR 2012), VGG, University of Oxford, CC BY-SA 4.0; downscaled and re-encoded.';
 
 export { parseManifest, type ManifestRow } from './manifest';
+
+/** Demo photos stored (and announced) at once on first start. */
+const STORE_CONCURRENCY = 8;
 
 export interface DemoLibraryOptions {
   dir: string;
@@ -65,7 +68,7 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
   await queries.call(Queries.catalogue, { type: 'edit-by-name', tenant, edits: edits.edits });
   const complete = existsSync(options.markerFile);
   let published = 0;
-  for (const row of rows) {
+  const seed = async (row: ManifestRow): Promise<void> => {
     const rights: Rights = { attribution: DEMO_ATTRIBUTION, ...row.rights };
     const key = `${tenant}/oxford-pets/${row.file}`;
     const existed = Boolean(await store.stat(buckets.seed, key));
@@ -95,7 +98,14 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
       });
       published++;
     }
-  }
+  };
+  // A few photos in flight at once: each put waits for the disk (it is flushed before it returns),
+  // and the embedding service batches what arrives while its model runs.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < rows.length) await seed(rows[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, rows.length) }, worker));
   logger.info(`demo seed library: ${rows.length} photos, ${published} queued for indexing`, { dir });
   if (!complete) {
     await options.whenIndexed();
