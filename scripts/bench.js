@@ -345,6 +345,44 @@ const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.inde
 const onlySet = new Set((onlyArg ?? '').split(',').filter(Boolean));
 const wants = (section) => onlySet.size === 0 || onlySet.has(section);
 
+/**
+ * The same ingest without the image encoder (no CLIP model: caption vectors only): what the
+ * pipeline costs besides CLIP — store writes and reads with their fsyncs, the bus and its journal,
+ * schema checks, spans, the caption encoder, the index. When raw and pipeline both keep the
+ * cores busy, their ratio follows CPU per photo, so raw / (raw + this) bounds pipeline/raw even
+ * if the image encoder ran as efficiently inside the pipeline as alone.
+ */
+async function benchPipelineOverhead(library, captionDir, N, rawCpu) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-noclip-'));
+  const app = await startAdseed({
+    dataDir,
+    port: 0,
+    seedLibraryDir: library.dir,
+    clipModelDir: join(dataDir, 'no-clip'),
+    captionModelDir: captionDir,
+    logSink: () => {},
+  });
+  try {
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const threads0 = threadCpuMs();
+    await app.demoLibrary;
+    await app.whenIdle();
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const overhead = (cpu.user + cpu.system) / 1000 / N;
+    record(
+      '  ingest pipeline without the image encoder',
+      `${ms(overhead)}/photo CPU`,
+      `${(N / (wallMs / 1000)).toFixed(1)} images/s, caption vectors only (${threadNote(threads0, N)}); ` +
+        `ceiling of pipeline/raw = raw CPU / (raw CPU + this) = ${(rawCpu / (rawCpu + overhead)).toFixed(2)}`,
+    );
+  } finally {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 /** Encoder raw vs through the ingest pipeline, then conversation and search latency on that app. */
 let lastRawPerSecond;
 let lastRawCpuMsPerPhoto;
@@ -403,6 +441,7 @@ async function benchIngestAndConversation() {
     );
     record('  ingest pipeline CPU by thread', threadNote(threads0, N), 'live threads by name (Linux /proc), summed');
     await stages.report(wallMs, N);
+    await benchPipelineOverhead(library, captionDir, N, rawCpu);
     if (!wants('search') && !wants('cluster') && !wants('conversation')) return;
 
     const json = (path, body) =>
