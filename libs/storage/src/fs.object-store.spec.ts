@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -31,22 +31,34 @@ it('FsObjectStore keeps its sidecar folder out of reach and refuses a missing bu
  * Records the filesystem calls a put makes through `fs.promises` (the store's own import): opens
  * with the flushes made through them, and renames, as `datasync <file>`, `sync <folder>`,
  * `rename <from> → <to>`, paths relative to `root` with the temporary suffix cut to `~tmp`.
+ * `run` may add its own entries to the same list. Options: make some opens fail, or some folder
+ * flushes take `slowMs` (then `synced <folder>` marks their end).
  */
-async function recordingFs<T>(root: string, run: () => Promise<T>, failOpen?: (path: string) => boolean): Promise<string[]> {
+async function recordingFs(
+  root: string,
+  run: (calls: string[]) => Promise<unknown>,
+  options: { failOpen?: (path: string) => boolean; slowSync?: (folder: string) => boolean; slowMs?: number } = {},
+): Promise<string[]> {
   const calls: string[] = [];
-  const name = (p: string) => relative(root, p).replace(/\.adseed-tmp-[0-9a-f]+$/, '~tmp');
+  const name = (p: string) => relative(root, p).replace(/\.adseed-tmp-[0-9a-f]+$/, '~tmp') || '.';
   const { open, rename } = fsp;
   fsp.open = (async (path: string, ...rest: unknown[]) => {
-    if (failOpen?.(path)) throw Object.assign(new Error(`EIO: open ${name(path)}`), { code: 'EIO' });
+    if (options.failOpen?.(path)) throw Object.assign(new Error(`EIO: open ${name(path)}`), { code: 'EIO' });
     const handle = await (open as (...a: unknown[]) => Promise<fsp.FileHandle>)(path, ...rest);
     const { datasync, sync } = handle;
     handle.datasync = async () => (calls.push(`datasync ${name(path)}`), datasync.call(handle));
-    handle.sync = async () => (calls.push(`sync ${name(path) || '.'}`), sync.call(handle));
+    handle.sync = async () => {
+      calls.push(`sync ${name(path)}`);
+      if (!options.slowSync?.(name(path))) return sync.call(handle);
+      await new Promise((resolve) => setTimeout(resolve, options.slowMs ?? 100));
+      await sync.call(handle);
+      calls.push(`synced ${name(path)}`);
+    };
     return handle;
   }) as typeof fsp.open;
   fsp.rename = (async (from: string, to: string) => (calls.push(`rename ${name(from)} → ${name(to)}`), rename(from, to))) as typeof fsp.rename;
   try {
-    await run();
+    await run(calls);
   } finally {
     fsp.open = open;
     fsp.rename = rename;
@@ -54,7 +66,7 @@ async function recordingFs<T>(root: string, run: () => Promise<T>, failOpen?: (p
   return calls;
 }
 
-it('FsObjectStore flushes a put to disk before it returns: data before the names, the names before the reply', async () => {
+it('FsObjectStore flushes a put to disk before it returns: data before the names, the sidecar before the body, the names before the reply', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'adseed-store-sync-'));
   try {
     const store = new FsObjectStore(dir);
@@ -62,27 +74,62 @@ it('FsObjectStore flushes a put to disk before it returns: data before the names
     const calls = await recordingFs(dir, () => store.put('seeds', 'acme/new/photo.jpg', Buffer.from('jpeg'), { contentType: 'image/jpeg' }));
     const renames = calls.filter((c) => c.startsWith('rename'));
     assert.deepEqual(renames, [
-      'rename seeds/acme/new/photo.jpg~tmp → seeds/acme/new/photo.jpg',
       'rename seeds/.adseed-meta/acme/new/photo.jpg.json~tmp → seeds/.adseed-meta/acme/new/photo.jpg.json',
+      'rename seeds/acme/new/photo.jpg~tmp → seeds/acme/new/photo.jpg',
     ]);
-    const firstRename = calls.indexOf(renames[0]);
+    const [first, second] = renames.map((r) => calls.indexOf(r));
     assert.deepEqual(
-      calls.slice(0, firstRename).sort(),
-      ['datasync seeds/.adseed-meta/acme/new/photo.jpg.json~tmp', 'datasync seeds/acme/new/photo.jpg~tmp'],
-      'both files flushed before either is renamed',
+      calls.slice(0, first).sort(),
+      [
+        'datasync seeds/.adseed-meta/acme/new/photo.jpg.json~tmp',
+        'datasync seeds/acme/new/photo.jpg~tmp',
+        // the folders holding the folders the put made
+        'sync seeds',
+        'sync seeds/.adseed-meta',
+        'sync seeds/.adseed-meta/acme',
+        'sync seeds/acme',
+      ],
+      'both files and every new folder flushed before anything is renamed',
     );
-    assert.deepEqual(
-      calls.slice(firstRename + 2).sort(),
-      // the folders holding the new names, and those holding the folders the put made
-      ['sync seeds', 'sync seeds/.adseed-meta', 'sync seeds/.adseed-meta/acme', 'sync seeds/.adseed-meta/acme/new', 'sync seeds/acme', 'sync seeds/acme/new'],
-    );
+    assert.deepEqual(calls.slice(first + 1, second), ['sync seeds/.adseed-meta/acme/new'], "the sidecar's name on disk before the body's is written");
+    assert.deepEqual(calls.slice(second + 1), ['sync seeds/acme/new']);
     const again = await recordingFs(dir, () => store.put('seeds', 'acme/new/photo.jpg', Buffer.from('jpeg 2'), { contentType: 'image/jpeg' }));
     assert.deepEqual(
-      again.filter((c) => c.startsWith('sync')).sort(),
+      again.filter((c) => c.startsWith('sync')),
       ['sync seeds/.adseed-meta/acme/new', 'sync seeds/acme/new'],
       'folders already there: only the ones whose entries changed',
     );
     assert.equal((await store.get('seeds', 'acme/new/photo.jpg')).body.toString(), 'jpeg 2');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('FsObjectStore: a put into a folder another put is still making returns only once that folder is on disk', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'adseed-store-race-'));
+  try {
+    const store = new FsObjectStore(dir);
+    await store.ensureBucket('seeds');
+    const put = (key: string) => store.put('seeds', key, Buffer.from(key), { contentType: 'image/jpeg' });
+    const calls = await recordingFs(
+      dir,
+      async (log) => {
+        const first = put('acme/new/a.jpg');
+        // the second starts once the first has made the folder, while its parent's flush is slow
+        while (!existsSync(join(dir, 'seeds', 'acme', 'new'))) await new Promise((resolve) => setTimeout(resolve, 1));
+        await Promise.all([first.then(() => log.push('a returned')), put('acme/new/b.jpg').then(() => log.push('b returned'))]);
+      },
+      { slowSync: (folder) => folder === 'seeds/acme', slowMs: 150 },
+    );
+    assert.ok(calls.includes('synced seeds/acme'), calls.join('\n'));
+    assert.ok(
+      calls.indexOf('b returned') > calls.indexOf('synced seeds/acme'),
+      `b returned before the folder holding its folder was flushed:\n${calls.join('\n')}`,
+    );
+    assert.deepEqual(
+      (await store.list('seeds', 'acme/')).items.map((i) => i.key),
+      ['acme/new/a.jpg', 'acme/new/b.jpg'],
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -95,8 +142,8 @@ it('FsObjectStore with sync: false flushes nothing (throw-away data)', async () 
     await store.ensureBucket('seeds');
     const calls = await recordingFs(dir, () => store.put('seeds', 'acme/photo.jpg', Buffer.from('jpeg'), { contentType: 'image/jpeg' }));
     assert.deepEqual(calls, [
-      'rename seeds/acme/photo.jpg~tmp → seeds/acme/photo.jpg',
       'rename seeds/.adseed-meta/acme/photo.jpg.json~tmp → seeds/.adseed-meta/acme/photo.jpg.json',
+      'rename seeds/acme/photo.jpg~tmp → seeds/acme/photo.jpg',
     ]);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -112,13 +159,22 @@ it('FsObjectStore leaves no temporary file and no half object when one of the tw
     await recordingFs(
       dir,
       () => store.put('seeds', 'acme/photo.jpg', Buffer.from('jpeg'), { contentType: 'image/jpeg' }).catch((error: unknown) => void (failure = error)),
-      (path) => path.includes('.adseed-meta') && path.includes('.adseed-tmp-'),
+      { failOpen: (path) => path.includes('.adseed-meta') && path.includes('.adseed-tmp-') },
     );
     assert.match(String(failure), /EIO: open seeds\/\.adseed-meta\/acme\/photo\.jpg\.json~tmp/);
     const left = async (folder: string): Promise<string[]> =>
       (await readdir(folder, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
     assert.deepEqual(await left(join(dir, 'seeds')), [], 'the body written beside it was removed, nothing renamed');
     assert.equal(await store.stat('seeds', 'acme/photo.jpg'), undefined);
+
+    // a rename that fails (the key names a folder): its temporary files go too
+    await store.put('seeds', 'acme/photo.jpg', Buffer.from('jpeg'), { contentType: 'image/jpeg' });
+    await assert.rejects(store.put('seeds', 'acme', Buffer.from('x'), { contentType: 'image/jpeg' }));
+    assert.deepEqual(
+      (await left(join(dir, 'seeds'))).filter((f) => f.includes('.adseed-tmp-')),
+      [],
+    );
+    assert.equal((await store.get('seeds', 'acme/photo.jpg')).body.toString(), 'jpeg');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -24,6 +24,8 @@ const META_DIR = '.adseed-meta';
  */
 export class FsObjectStore implements ObjectStore {
   private readonly sync: boolean;
+  /** Folders being made by a put, until the folders holding them are flushed. */
+  private readonly foldersInFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly root: string,
@@ -44,16 +46,22 @@ export class FsObjectStore implements ObjectStore {
     const sidecarFile = this.sidecarFile(bucket, key);
     const etag = createHash('md5').update(body).digest('hex');
     const sidecar: Sidecar = { contentType: options.contentType, etag, metadata: lowerKeys(options.metadata ?? {}) };
-    // Both temporary files written (and flushed) at once; the body's name first, then its sidecar's.
+    // Both temporary files written (and flushed) at once.
     const written = await Promise.allSettled([this.writeTemp(bucket, file, body), this.writeTemp(bucket, sidecarFile, Buffer.from(JSON.stringify(sidecar)))]);
-    const [bodyTmp, sidecarTmp] = written.map((w) => (w.status === 'fulfilled' ? w.value : undefined));
-    if (!bodyTmp || !sidecarTmp) {
-      await Promise.all([bodyTmp, sidecarTmp].filter((w) => w !== undefined).map((w) => fs.rm(w.tmp, { force: true })));
-      throw (written.find((w) => w.status === 'rejected') as PromiseRejectedResult).reason;
+    const temps = written.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
+    try {
+      if (temps.length < written.length) throw (written.find((w) => w.status === 'rejected') as PromiseRejectedResult).reason;
+      const [bodyTmp, sidecarTmp] = temps;
+      // The body's name is the commit point: its sidecar is in place (and on disk) first, so a
+      // crash between the two never leaves a new object without its content type and metadata.
+      await fs.rename(sidecarTmp.tmp, sidecarFile);
+      if (this.sync) await syncFolders(sidecarTmp.folders);
+      await fs.rename(bodyTmp.tmp, file);
+      if (this.sync) await syncFolders(bodyTmp.folders);
+    } catch (error) {
+      await Promise.all(temps.map((t) => fs.rm(t.tmp, { force: true })));
+      throw error;
     }
-    await fs.rename(bodyTmp.tmp, file);
-    await fs.rename(sidecarTmp.tmp, sidecarFile);
-    if (this.sync) await syncFolders(new Set([...bodyTmp.folders, ...sidecarTmp.folders]));
     // What stat() would say, without reading back the sidecar just written.
     const { mtime } = await fs.stat(file);
     return { bucket, key, size: body.length, etag, contentType: sidecar.contentType, lastModified: mtime, metadata: sidecar.metadata };
@@ -144,13 +152,15 @@ export class FsObjectStore implements ObjectStore {
 
   /**
    * Writes `body` to a temporary file beside `file` (flushed with `sync`), making the folders
-   * under the bucket it lacks. Returns the temporary name and the folders whose
-   * entries the rename and the new folders change (to flush once renamed).
+   * under the bucket it lacks. Returns the temporary name and the folders to flush once it is
+   * renamed: its own, and those holding new folders (made by this put or by one running beside
+   * it, whose flush it waits for, so no put returns while its folder may still be lost).
    */
-  private async writeTemp(bucket: string, file: string, body: Buffer): Promise<{ tmp: string; folders: string[] }> {
+  private async writeTemp(bucket: string, file: string, body: Buffer): Promise<{ tmp: string; folders: Set<string> }> {
     const tmp = `${file}.adseed-tmp-${randomUUID().slice(0, 8)}`;
     const folder = dirname(file);
-    const folders = [folder];
+    const bucketDir = join(this.root, bucket);
+    const folders = new Set([folder]);
     let handle;
     try {
       handle = await fs.open(tmp, 'w');
@@ -158,21 +168,40 @@ export class FsObjectStore implements ObjectStore {
       // The folder is usually there already: make it only when the open says it is not, and
       // never make the bucket itself (a put into a missing bucket fails, as on MinIO).
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const bucketDir = join(this.root, bucket);
       if (!(await isDirectory(bucketDir))) throw new ObjectNotFoundError(bucket, '(bucket does not exist)');
-      const created = await fs.mkdir(folder, { recursive: true });
-      if (created) folders.push(...holdersOfNew(folder, created).slice(1));
+      await this.makeFolder(folder, bucketDir);
       handle = await fs.open(tmp, 'w');
     }
     try {
       await handle.writeFile(body);
       if (this.sync) await handle.datasync();
-      return { tmp, folders };
     } catch (error) {
+      await handle.close().catch(() => undefined);
       await fs.rm(tmp, { force: true });
       throw error;
+    }
+    await handle.close();
+    // A folder another put is making (and flushing) right now: wait until its name is on disk.
+    await Promise.all(chainUpTo(folder, bucketDir).flatMap((f) => this.foldersInFlight.get(f) ?? []));
+    return { tmp, folders };
+  }
+
+  /**
+   * `mkdir -p folder` (inside the bucket), then, with `sync`, flushes the folders that hold the new
+   * ones. Puts into any folder of the chain meanwhile wait for that flush (see writeTemp).
+   */
+  private async makeFolder(folder: string, bucketDir: string): Promise<void> {
+    const chain = chainUpTo(folder, bucketDir);
+    let done!: () => void;
+    const flushed = new Promise<void>((resolve) => (done = resolve));
+    for (const f of chain) this.foldersInFlight.set(f, flushed);
+    try {
+      const created = await fs.mkdir(folder, { recursive: true });
+      // the folder itself is flushed after the put's rename; here those holding a new folder
+      if (created && this.sync) await syncFolders(new Set(holdersOfNew(folder, created).slice(1)));
     } finally {
-      await handle.close();
+      done();
+      for (const f of chain) if (this.foldersInFlight.get(f) === flushed) this.foldersInFlight.delete(f);
     }
   }
 }
@@ -185,6 +214,13 @@ function holdersOfNew(folder: string, created: string): string[] {
   const holders = [folder];
   for (let f = folder; f !== dirname(created) && dirname(f) !== f;) holders.push((f = dirname(f)));
   return holders;
+}
+
+/** `folder` and the folders above it, up to and including `top`. */
+function chainUpTo(folder: string, top: string): string[] {
+  const chain = [folder];
+  for (let f = folder; f.length > top.length && dirname(f) !== f;) chain.push((f = dirname(f)));
+  return chain;
 }
 
 async function isDirectory(path: string): Promise<boolean> {
