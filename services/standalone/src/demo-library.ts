@@ -101,9 +101,16 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
   };
   // A few photos in flight at once: each put waits for the disk (it is flushed before it returns),
   // and the embedding service batches what arrives while its model runs.
+  // (after a failure the others stop taking photos: start-up fails with the first error)
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < rows.length) await seed(rows[next++]);
+    while (!failed && next < rows.length) {
+      await seed(rows[next++]).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+    }
   };
   await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, rows.length) }, worker));
   logger.info(`demo seed library: ${rows.length} photos, ${published} queued for indexing`, { dir });
