@@ -216,16 +216,26 @@ describe('EmbeddingModule ingest captions', () => {
     const dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-captions-off-'));
     const { broker, store, runtime, fake, moduleRef } = await startModule(dir, { ADSEED_TEXT_CACHE_SIZE: '0' });
     try {
-      await ingest(store, runtime, broker, ['red shoe'], 'a');
+      // three events at once: with no cache, only sharing the run in flight encodes them once
+      const together = await ingest(store, runtime, broker, ['red shoe', 'red shoe', 'red shoe'], 'a');
+      assert.deepEqual(fake.seen.captionTexts, ['red shoe']);
+      assert.deepEqual(
+        together.map((e) => e.vectors.caption),
+        [
+          [8, 3],
+          [8, 3],
+          [8, 3],
+        ],
+      );
       await ingest(store, runtime, broker, ['red shoe'], 'b');
-      assert.deepEqual(fake.seen.captionTexts, ['red shoe', 'red shoe']);
+      assert.deepEqual(fake.seen.captionTexts, ['red shoe', 'red shoe'], 'later: encoded again, nothing was kept');
     } finally {
       await moduleRef.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-  it('does not keep a failed caption: the next event with that caption asks the model again', async () => {
+  it('does not keep a failed caption: the events that shared the failed run are retried and ask the model again', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'adseed-embedding-captions-fail-'));
     const { broker, store, runtime, fake, moduleRef } = await startModule(dir);
     const caption = fake.encoders.caption!;
@@ -236,9 +246,17 @@ describe('EmbeddingModule ingest captions', () => {
       return embedTexts(texts);
     };
     try {
-      const [event] = await ingest(store, runtime, broker, ['red shoe'], 'a');
-      assert.deepEqual(event?.vectors.caption, [8, 3], 'the bus retried the event and the model answered');
-      assert.deepEqual(fake.seen.captionTexts, ['red shoe']);
+      const events = await ingest(store, runtime, broker, ['red shoe', 'red shoe'], 'a');
+      assert.deepEqual(
+        events.map((e) => e?.vectors.caption),
+        [
+          [8, 3],
+          [8, 3],
+        ],
+        'the bus retried both events and the model answered',
+      );
+      assert.deepEqual(fake.seen.captionTexts, ['red shoe'], 'the failed run recorded nothing; the retry ran once for both');
+      assert.equal(broker.read(AssetTopics.embedded.name).length, 2);
     } finally {
       await moduleRef.close();
       await rm(dir, { recursive: true, force: true });
