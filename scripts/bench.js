@@ -352,7 +352,7 @@ const wants = (section) => onlySet.size === 0 || onlySet.has(section);
  * cores busy, their ratio follows CPU per photo, so raw / (raw + this) bounds pipeline/raw even
  * if the image encoder ran as efficiently inside the pipeline as alone.
  */
-async function benchPipelineOverhead(library, captionDir, N, rawCpu) {
+async function benchPipelineOverhead(library, captionDir, N) {
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-noclip-'));
   const app = await startAdseed({
     dataDir,
@@ -370,13 +370,16 @@ async function benchPipelineOverhead(library, captionDir, N, rawCpu) {
     await app.whenIdle();
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    const overhead = (cpu.user + cpu.system) / 1000 / N;
-    record(
-      '  ingest pipeline without the image encoder',
-      `${ms(overhead)}/photo CPU`,
-      `${(N / (wallMs / 1000)).toFixed(1)} images/s, caption vectors only (${threadNote(threads0, N)}); ` +
-        `ceiling of pipeline/raw = raw CPU / (raw CPU + this) = ${(rawCpu / (rawCpu + overhead)).toFixed(2)}`,
-    );
+    const perPhoto = (cpu.user + cpu.system) / 1000 / N;
+    const note = `${(N / (wallMs / 1000)).toFixed(1)} images/s, caption vectors only (${threadNote(threads0, N)})`;
+    return {
+      record: (rawCpu) =>
+        record(
+          '  ingest pipeline without the image encoder',
+          `${ms(perPhoto)}/photo CPU`,
+          `${note}; ceiling of pipeline/raw = raw CPU / (raw CPU + this) = ${(rawCpu / (rawCpu + perPhoto)).toFixed(2)}`,
+        ),
+    };
   } finally {
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -420,6 +423,8 @@ async function benchIngestAndConversation() {
   );
   record('  raw encoder CPU by thread', rawThreads, 'live threads by name (Linux /proc), summed');
 
+  // measured before the pipeline's app starts (nothing else of ours running), printed after it
+  const overhead = await benchPipelineOverhead(library, captionDir, N);
   const dataDir = mkdtempSync(join(tmpdir(), 'adseed-bench-'));
   const app = await startAdseed({ dataDir, port: 0, seedLibraryDir: library.dir, clipModelDir: clipDir, captionModelDir: captionDir, logSink: () => {} });
   try {
@@ -441,7 +446,7 @@ async function benchIngestAndConversation() {
     );
     record('  ingest pipeline CPU by thread', threadNote(threads0, N), 'live threads by name (Linux /proc), summed');
     await stages.report(wallMs, N);
-    await benchPipelineOverhead(library, captionDir, N, rawCpu);
+    overhead.record(rawCpu);
     if (!wants('search') && !wants('cluster') && !wants('conversation')) return;
 
     const json = (path, body) =>
