@@ -1,6 +1,6 @@
 import { DrainBatcher } from './drain-batcher';
 import type { EncoderInfo, TextEncoder } from './encoders/encoder.port';
-import { TextEmbeddingCache } from './text-embedding.cache';
+import { SharedTextVectors, TextEmbeddingCache, type VectorSource } from './text-embedding.cache';
 
 export interface CachedTextEncoderOptions {
   /** Texts per model run. */
@@ -22,6 +22,8 @@ export interface CachedTextEncoderStats {
   modelCalls: number;
 }
 
+const STAT_OF: Record<VectorSource, keyof CachedTextEncoderStats> = { hit: 'hits', joined: 'joined', miss: 'misses' };
+
 /**
  * The query side of a text encoder: answers repeated texts from a shared LRU cache (keyed by
  * model id, version and text), lets identical texts in flight share one encode, and merges
@@ -30,14 +32,15 @@ export interface CachedTextEncoderStats {
  */
 export class CachedTextEncoder implements Pick<TextEncoder, 'info' | 'embedTexts'> {
   readonly stats: CachedTextEncoderStats = { hits: 0, misses: 0, joined: 0, modelCalls: 0 };
-  private readonly inflight = new Map<string, Promise<Float32Array>>();
+  private readonly vectors: SharedTextVectors;
   private readonly batcher: DrainBatcher<string, Float32Array>;
 
   constructor(
     private readonly inner: Pick<TextEncoder, 'info' | 'embedTexts'>,
-    private readonly cache: TextEmbeddingCache,
+    cache: TextEmbeddingCache,
     options: CachedTextEncoderOptions,
   ) {
+    this.vectors = new SharedTextVectors(cache);
     this.batcher = new DrainBatcher(
       (texts) => {
         this.stats.modelCalls++;
@@ -55,31 +58,9 @@ export class CachedTextEncoder implements Pick<TextEncoder, 'info' | 'embedTexts
     const { modelId, modelVersion } = this.inner.info;
     return Promise.all(
       texts.map(async (text) => {
-        const key = TextEmbeddingCache.key(modelId, modelVersion, text);
-        const cached = this.cache.get(key);
-        if (cached) {
-          this.stats.hits++;
-          return cached.slice();
-        }
-        let pending = this.inflight.get(key);
-        if (pending) {
-          this.stats.joined++;
-        } else {
-          this.stats.misses++;
-          pending = this.batcher.add(text).then(
-            (vector) => {
-              this.cache.set(key, vector);
-              this.inflight.delete(key);
-              return vector;
-            },
-            (error: unknown) => {
-              this.inflight.delete(key);
-              throw error;
-            },
-          );
-          this.inflight.set(key, pending);
-        }
-        return (await pending).slice();
+        const { vector, source } = this.vectors.get(TextEmbeddingCache.key(modelId, modelVersion, text), () => this.batcher.add(text));
+        this.stats[STAT_OF[source]]++;
+        return (await vector).slice();
       }),
     );
   }

@@ -16,7 +16,7 @@ import { captionTextFor } from './caption-text';
 import { ENCODERS, type LoadedEncoders } from './encoder-registry';
 import type { EmbeddingEnv } from './embedding.env';
 import { MicroBatcher, type BatchSlot } from './micro-batcher';
-import { TextEmbeddingCache } from './text-embedding.cache';
+import { SharedTextVectors, TextEmbeddingCache } from './text-embedding.cache';
 import { ZeroShotLabeller } from './zero-shot-labeller';
 
 /**
@@ -39,11 +39,10 @@ export class EmbedAssetUseCase {
    * Caption vectors by text: a library's captions repeat (tags only, a product line's shared
    * description, the demo's breed and species), and the caption encoder gives one text one vector
    * (it runs each text alone), so a repeat needs no model run. Kept apart from the query cache: a
-   * bulk ingest of distinct captions must not evict the searches' texts.
+   * bulk ingest of distinct captions must not evict the searches' texts. Identical captions in
+   * flight share one run.
    */
-  private readonly captionCache: TextEmbeddingCache;
-  /** Captions on their way to the model: identical texts in flight share one run. */
-  private readonly captionsInFlight = new Map<string, Promise<Float32Array>>();
+  private readonly captionVectors: SharedTextVectors;
 
   constructor(
     @Inject(ENCODERS) private readonly encoders: LoadedEncoders,
@@ -55,7 +54,7 @@ export class EmbedAssetUseCase {
   ) {
     this.concurrency = 2 * env.ADSEED_ENCODER_BATCH_SIZE;
     this.vectorFormat = env.ADSEED_EVENT_VECTORS;
-    this.captionCache = new TextEmbeddingCache(env.ADSEED_TEXT_CACHE_SIZE);
+    this.captionVectors = new SharedTextVectors(new TextEmbeddingCache(env.ADSEED_TEXT_CACHE_SIZE));
     const options = (tower: string) => ({
       maxBatch: env.ADSEED_ENCODER_BATCH_SIZE,
       maxWaitMs: env.ADSEED_ENCODER_BATCH_WAIT_MS,
@@ -151,26 +150,10 @@ export class EmbedAssetUseCase {
   /** The caption's vector from the cache, from an identical caption in flight, or from the model. */
   private captionVector(text: string, slot: BatchSlot<string, Float32Array>): Promise<Float32Array> {
     const { modelId, modelVersion } = this.encoders.caption!.info;
-    const key = TextEmbeddingCache.key(modelId, modelVersion, text);
-    const known = this.captionCache.get(key) ?? this.captionsInFlight.get(key);
-    if (known) {
-      // the slot is not needed: give it back at once so the batch it was announced to can start
-      slot.release();
-      return Promise.resolve(known);
-    }
-    const pending = slot.add(text).then(
-      (vector) => {
-        this.captionCache.set(key, vector);
-        this.captionsInFlight.delete(key);
-        return vector;
-      },
-      (error: unknown) => {
-        this.captionsInFlight.delete(key);
-        throw error;
-      },
-    );
-    this.captionsInFlight.set(key, pending);
-    return pending;
+    const { vector, source } = this.captionVectors.get(TextEmbeddingCache.key(modelId, modelVersion, text), () => slot.add(text));
+    // not needed: give the slot back at once so the batch it was announced to can start
+    if (source !== 'miss') slot.release();
+    return vector;
   }
 }
 

@@ -36,3 +36,38 @@ export class TextEmbeddingCache {
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 }
+
+/** Where `SharedTextVectors.get` found a vector. */
+export type VectorSource = 'hit' | 'joined' | 'miss';
+
+/**
+ * A TextEmbeddingCache plus the encodes in flight: a key is encoded once, however many callers
+ * ask for it before the model answers, and kept once it has (a failed encode is not kept: the
+ * next caller tries again).
+ */
+export class SharedTextVectors {
+  private readonly inflight = new Map<string, Promise<Float32Array>>();
+
+  constructor(private readonly cache: TextEmbeddingCache) {}
+
+  /** The vector for `key`: from the cache (`hit`), from an encode in flight (`joined`), or `encode()` now (`miss`). */
+  get(key: string, encode: () => Promise<Float32Array>): { vector: Promise<Float32Array>; source: VectorSource } {
+    const cached = this.cache.get(key);
+    if (cached) return { vector: Promise.resolve(cached), source: 'hit' };
+    const pending = this.inflight.get(key);
+    if (pending) return { vector: pending, source: 'joined' };
+    const vector = encode().then(
+      (v) => {
+        this.cache.set(key, v);
+        this.inflight.delete(key);
+        return v;
+      },
+      (error: unknown) => {
+        this.inflight.delete(key);
+        throw error;
+      },
+    );
+    this.inflight.set(key, vector);
+    return { vector, source: 'miss' };
+  }
+}
