@@ -100,6 +100,11 @@ it('FsObjectStore flushes a put to disk before it returns: data before the names
       'folders already there: only the ones whose entries changed',
     );
     assert.equal((await store.get('seeds', 'acme/new/photo.jpg')).body.toString(), 'jpeg 2');
+
+    const deleted = await recordingFs(dir, () => store.delete('seeds', 'acme/new/photo.jpg'));
+    assert.deepEqual(deleted.sort(), ['sync seeds/.adseed-meta/acme/new', 'sync seeds/acme/new'], 'a delete is on disk when it returns');
+    assert.equal(await store.stat('seeds', 'acme/new/photo.jpg'), undefined);
+    await store.delete('seeds', 'nowhere/photo.jpg'); // no folder to flush: nothing to do
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

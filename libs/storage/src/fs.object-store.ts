@@ -122,8 +122,12 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async delete(bucket: string, key: string): Promise<void> {
-    await fs.rm(this.file(bucket, key), { force: true });
-    await fs.rm(this.sidecarFile(bucket, key), { force: true });
+    const file = this.file(bucket, key);
+    const sidecarFile = this.sidecarFile(bucket, key);
+    // the body's name first (the object is gone), then its sidecar; with `sync`, both on disk
+    await fs.rm(file, { force: true });
+    await fs.rm(sidecarFile, { force: true });
+    if (this.sync) await syncFolders(new Set([dirname(file), dirname(sidecarFile)]));
   }
 
   async presignedGetUrl(): Promise<string | undefined> {
@@ -231,11 +235,17 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** Flushes folders' entries (new names, new subfolders) to disk. */
+/** Flushes folders' entries (new, renamed or removed names) to disk; a folder that is not there has none. */
 async function syncFolders(folders: Set<string>): Promise<void> {
   await Promise.all(
     [...folders].map(async (folder) => {
-      const handle = await fs.open(folder, 'r');
+      let handle;
+      try {
+        handle = await fs.open(folder, 'r');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
       try {
         await handle.sync();
       } finally {
