@@ -38,7 +38,7 @@ export class FsObjectStore implements ObjectStore {
     assertValidBucket(bucket);
     const metaDir = join(this.root, bucket, META_DIR);
     const created = await fs.mkdir(metaDir, { recursive: true });
-    if (created && this.sync) await syncFolders(new Set(holdersOfNew(metaDir, created)));
+    if (created && this.sync) await syncFolders(holdersOfNew(metaDir, created));
   }
 
   async put(bucket: string, key: string, body: Buffer, options: PutOptions): Promise<ObjectInfo> {
@@ -54,12 +54,12 @@ export class FsObjectStore implements ObjectStore {
       const [bodyTmp, sidecarTmp] = temps;
       // The body's name is the commit point: its sidecar is in place (and on disk) first, so a
       // crash between the two never leaves a new object without its content type and metadata.
-      await fs.rename(sidecarTmp.tmp, sidecarFile);
-      if (this.sync) await syncFolders(sidecarTmp.folders);
-      await fs.rename(bodyTmp.tmp, file);
-      if (this.sync) await syncFolders(bodyTmp.folders);
+      await fs.rename(sidecarTmp, sidecarFile);
+      if (this.sync) await syncFolders([dirname(sidecarFile)]);
+      await fs.rename(bodyTmp, file);
+      if (this.sync) await syncFolders([dirname(file)]);
     } catch (error) {
-      await Promise.all(temps.map((t) => fs.rm(t.tmp, { force: true })));
+      await Promise.all(temps.map((tmp) => fs.rm(tmp, { force: true })));
       throw error;
     }
     // What stat() would say, without reading back the sidecar just written.
@@ -127,7 +127,7 @@ export class FsObjectStore implements ObjectStore {
     // the body's name first (the object is gone), then its sidecar; with `sync`, both on disk
     await fs.rm(file, { force: true });
     await fs.rm(sidecarFile, { force: true });
-    if (this.sync) await syncFolders(new Set([dirname(file), dirname(sidecarFile)]));
+    if (this.sync) await syncFolders([dirname(file), dirname(sidecarFile)]);
   }
 
   async presignedGetUrl(): Promise<string | undefined> {
@@ -155,16 +155,15 @@ export class FsObjectStore implements ObjectStore {
   }
 
   /**
-   * Writes `body` to a temporary file beside `file` (flushed with `sync`), making the folders
-   * under the bucket it lacks. Returns the temporary name and the folders to flush once it is
-   * renamed: its own, and those holding new folders (made by this put or by one running beside
-   * it, whose flush it waits for, so no put returns while its folder may still be lost).
+   * Writes `body` to a temporary file beside `file` (flushed with `sync`) and returns its name,
+   * making the folders under the bucket it lacks (the folders holding new ones are flushed then,
+   * also when a put running beside it made them: it waits for that flush, so no put returns while
+   * its folder's name may still be lost).
    */
-  private async writeTemp(bucket: string, file: string, body: Buffer): Promise<{ tmp: string; folders: Set<string> }> {
+  private async writeTemp(bucket: string, file: string, body: Buffer): Promise<string> {
     const tmp = `${file}.adseed-tmp-${randomUUID().slice(0, 8)}`;
     const folder = dirname(file);
     const bucketDir = join(this.root, bucket);
-    const folders = new Set([folder]);
     let handle;
     try {
       handle = await fs.open(tmp, 'w');
@@ -187,7 +186,7 @@ export class FsObjectStore implements ObjectStore {
     await handle.close();
     // A folder another put is making (and flushing) right now: wait until its name is on disk.
     await Promise.all(chainUpTo(folder, bucketDir).flatMap((f) => this.foldersInFlight.get(f) ?? []));
-    return { tmp, folders };
+    return tmp;
   }
 
   /**
@@ -202,7 +201,7 @@ export class FsObjectStore implements ObjectStore {
     try {
       const created = await fs.mkdir(folder, { recursive: true });
       // the folder itself is flushed after the put's rename; here those holding a new folder
-      if (created && this.sync) await syncFolders(new Set(holdersOfNew(folder, created).slice(1)));
+      if (created && this.sync) await syncFolders(holdersOfNew(folder, created).slice(1));
     } finally {
       done();
       for (const f of chain) if (this.foldersInFlight.get(f) === flushed) this.foldersInFlight.delete(f);
@@ -236,9 +235,9 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** Flushes folders' entries (new, renamed or removed names) to disk; a folder that is not there has none. */
-async function syncFolders(folders: Set<string>): Promise<void> {
+async function syncFolders(folders: Iterable<string>): Promise<void> {
   await Promise.all(
-    [...folders].map(async (folder) => {
+    [...new Set(folders)].map(async (folder) => {
       let handle;
       try {
         handle = await fs.open(folder, 'r');

@@ -37,7 +37,7 @@ export class EmbedAssetUseCase {
   private readonly vectorFormat: VectorWireFormat;
   /**
    * Caption vectors by text: a library's captions repeat (tags only, a product line's shared
-   * description, the demo's breed and species), and the caption encoder gives one text one vector
+   * description, a photo set's shared subject), and the caption encoder gives one text one vector
    * (it runs each text alone), so a repeat needs no model run. Kept apart from the query cache: a
    * bulk ingest of distinct captions must not evict the searches' texts. Identical captions in
    * flight share one run.
