@@ -38,7 +38,7 @@ export class FsObjectStore implements ObjectStore {
     assertValidBucket(bucket);
     const metaDir = join(this.root, bucket, META_DIR);
     const created = await fs.mkdir(metaDir, { recursive: true });
-    if (created && this.sync) await syncFolders(holdersOfNew(metaDir, created));
+    if (created && this.sync) await syncFolders(chainUpTo(metaDir, dirname(created)));
   }
 
   async put(bucket: string, key: string, body: Buffer, options: PutOptions): Promise<ObjectInfo> {
@@ -200,23 +200,13 @@ export class FsObjectStore implements ObjectStore {
     for (const f of chain) this.foldersInFlight.set(f, flushed);
     try {
       const created = await fs.mkdir(folder, { recursive: true });
-      // the folder itself is flushed after the put's rename; here those holding a new folder
-      if (created && this.sync) await syncFolders(holdersOfNew(folder, created).slice(1));
+      // the folders holding a new folder (the folder itself is flushed after the put's rename)
+      if (created && this.sync) await syncFolders(chainUpTo(dirname(folder), dirname(created)));
     } finally {
       done();
       for (const f of chain) if (this.foldersInFlight.get(f) === flushed) this.foldersInFlight.delete(f);
     }
   }
-}
-
-/**
- * After `mkdir -p folder` made `created` (its first new folder) and everything below it: the
- * folders whose entries changed, `folder` itself first, up to the one that holds `created`.
- */
-function holdersOfNew(folder: string, created: string): string[] {
-  const holders = [folder];
-  for (let f = folder; f !== dirname(created) && dirname(f) !== f;) holders.push((f = dirname(f)));
-  return holders;
 }
 
 /** `folder` and the folders above it, up to and including `top`. */
