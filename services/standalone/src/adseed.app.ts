@@ -180,6 +180,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
   );
   requeued.catch((error: Error) => logger.error('re-queueing stored-but-unindexed assets failed', { error }));
 
+  // Closing stops the demo seeding and waits for the photos it is storing (none is written after close).
+  const seeding = new AbortController();
   const libraryDir = options.seedLibraryDir === undefined ? DEFAULT_DEMO_LIBRARY : options.seedLibraryDir;
   const demoLibrary = requeued
     .catch(() => 0)
@@ -194,6 +196,7 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
         logger,
         markerFile: join(dataDir, 'demo-library.complete'),
         whenIndexed: () => broker.whenIdle(),
+        signal: seeding.signal,
       }),
     );
   demoLibrary.catch((error: Error) => logger.error('demo library failed', { error }));
@@ -208,6 +211,8 @@ export async function startAdseed(options: AdseedOptions): Promise<RunningAdseed
     requeued,
     whenIdle,
     close: async () => {
+      seeding.abort();
+      await demoLibrary.catch(() => undefined);
       await gateway.close();
       for (const context of contexts.reverse()) await context.close();
       await broker.close();

@@ -34,6 +34,8 @@ export interface DemoLibraryOptions {
   markerFile: string;
   /** Resolves once everything published so far is indexed. */
   whenIndexed(): Promise<void>;
+  /** Aborted when the app closes: no further photo is taken, and indexing is not waited for. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -105,7 +107,7 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
-    while (!failed && next < rows.length) {
+    while (!failed && !options.signal?.aborted && next < rows.length) {
       await seed(rows[next++]).catch((error: unknown) => {
         failed = true;
         throw error;
@@ -115,7 +117,9 @@ export async function seedDemoLibrary(options: DemoLibraryOptions): Promise<{ ph
   await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, rows.length) }, worker));
   logger.info(`demo seed library: ${rows.length} photos, ${published} queued for indexing`, { dir });
   if (!complete) {
-    await options.whenIndexed();
+    const closing = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([options.whenIndexed(), closing]);
+    if (options.signal?.aborted) return { photos: rows.length, published };
     await fs.writeFile(options.markerFile, new Date().toISOString());
     logger.info('demo seed library indexed');
   }
