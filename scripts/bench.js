@@ -595,6 +595,54 @@ async function benchSearch(app, json, seeds, baseUrl) {
  * (gRPC: gateway → retrieval → embedding), sequential and under 20 concurrent clients for 20 s.
  * Needs the servers of scripts/infra (started here, stopped after if we started them).
  */
+/**
+ * Where a search over the services spends its time, hop by hop, from the services' own
+ * histograms (sum of seconds and count per series, read from each process's /metrics): the
+ * gateway's HTTP handling, each gRPC call as its caller saw it and as its server handled it, and
+ * the encoders. Caller minus server is the transport (serialisation, HTTP/2, the event loops).
+ */
+const SEARCH_HOPS = [
+  ['gateway', 'http_request_duration_seconds', /route="\/v1\/search"/, 'gateway HTTP /v1/search'],
+  ['gateway', 'adseed_grpc_client_call_seconds', /Search"/, 'gateway → retrieval Search, caller'],
+  ['retrieval', 'adseed_grpc_server_handling_seconds', /Search"/, 'retrieval Search, handler'],
+  ['retrieval', 'adseed_grpc_client_call_seconds', /EmbedTexts"/, 'retrieval → embedding EmbedTexts, caller'],
+  ['embedding', 'adseed_grpc_server_handling_seconds', /EmbedTexts"/, 'embedding EmbedTexts, handler'],
+  ['embedding', 'adseed_encoder_latency_seconds', /tower="clip-text"/, 'encoder clip-text'],
+  ['embedding', 'adseed_encoder_latency_seconds', /tower="caption"/, 'encoder caption'],
+];
+
+async function searchHops(cluster) {
+  const texts = {};
+  for (const service of new Set(SEARCH_HOPS.map(([s]) => s)))
+    texts[service] = await fetch(`http://127.0.0.1:${cluster.portOf(service)}/metrics`)
+      .then((r) => r.text())
+      .catch(() => '');
+  return SEARCH_HOPS.map(([service, name, labels, label]) => {
+    const sum = (suffix) =>
+      texts[service]
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}_${suffix}{`) && labels.test(line))
+        .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    return { label, seconds: sum('sum'), count: sum('count') };
+  });
+}
+
+function reportSearchHops(before, after, searches, p50) {
+  const parts = after.map((hop, i) => {
+    const count = hop.count - before[i].count;
+    const meanMs = count ? ((hop.seconds - before[i].seconds) * 1000) / count : NaN;
+    return { label: hop.label, count, meanMs };
+  });
+  for (const { label, count, meanMs } of parts) {
+    if (!count) continue;
+    record(
+      `  cluster search hop: ${label}`,
+      `${meanMs.toFixed(2)} ms`,
+      `mean over ${count} calls in the ${searches} sequential searches (whose p50 is ${ms(p50)}); the service's own histogram`,
+    );
+  }
+}
+
 async function benchCluster(rawPerSecond) {
   const { execFileSync } = require('node:child_process');
   const { Kafka, logLevel } = require('kafkajs');
@@ -759,14 +807,17 @@ async function benchCluster(rawPerSecond) {
     };
     for (const text of distinctQueries(5, 300_000)) await search(text); // channels connected, models warm
     const searches = [];
+    const hopsBefore = await searchHops(cluster);
     // the same 50 distinct texts as the embedded figure (no text-cache hits)
     for (const text of distinctQueries(50, 100_000)) searches.push(await search(text));
+    const hopsAfter = await searchHops(cluster);
     const stack = process.env.BENCH_CLUSTER_STACK === 'local' ? 'encoders (ONNX) and embedded index in the services' : 'embedding (Triton) → Qdrant adapter';
     record(
       'gateway search (text → top-3) p50 / p99, over the services (gRPC)',
       `${ms(percentile(searches, 50))} / ${ms(percentile(searches, 99))}`,
       `50 sequential distinct queries; gateway → retrieval → embedding, ${stack}; load average ${loadavg()[0].toFixed(1)}`,
     );
+    reportSearchHops(hopsBefore, hopsAfter, searches.length, percentile(searches, 50));
     const load = await searchLoad(cluster.gatewayUrl, { clients: 20, seconds: 20, tenant });
     record('gateway search, 20 clients for 20 s, over the services (gRPC)', `${load.perSecond.toFixed(0)}/s, ${load.errors} errors`, loadNote(load));
   } finally {
