@@ -72,11 +72,17 @@ export class SearchUseCase {
     let candidates = Math.max(request.k * 5, 20);
     for (;;) {
       const rankings: Partial<Record<VectorName, VectorHit[]>> = {};
-      let exhausted = true;
+      // Whether asking this index for more could add a hit that clears the floor: only a ranking
+      // that filled its page and whose last (lowest) hit still reaches its encoder's floor has
+      // such hits deeper down (every deeper hit scores at most that much on that encoder, and a
+      // hit clears the floor by one of its own encoder scores).
+      let deeperMayClear = false;
       await Promise.all(
         (Object.keys(queries) as VectorName[]).map(async (using) => {
           const hits = await this.index.search({ using, vector: queries[using]!, filter, limit: candidates });
-          if (hits.length === candidates) exhausted = false;
+          const lowest = hits.at(-1)?.score;
+          const min = keep[using];
+          if (hits.length === candidates && lowest !== undefined && min !== undefined && lowest >= min) deeperMayClear = true;
           // A vector from another model version lives in another space: never compare across.
           const model = embedded.models[using];
           const field = using === 'clip' ? 'clipModel' : 'captionModel';
@@ -85,8 +91,9 @@ export class SearchUseCase {
       );
       const { hits: fused, fusion } = fuseRankings(rankings, this.options.rrfK, Number.MAX_SAFE_INTEGER);
       const kept = fused.filter((h) => clearsFloor(h.scores, keep));
-      // Rights and the floor may have dropped hits: ask for more while the index has more.
-      if (kept.length < request.k && !exhausted && candidates < MAX_CANDIDATES) {
+      // Rights or another model version may have dropped hits that clear the floor: ask for more
+      // while the index has more that could (hits under the floor are never made up for deeper).
+      if (kept.length < request.k && deeperMayClear && candidates < MAX_CANDIDATES) {
         candidates = Math.min(candidates * 4, MAX_CANDIDATES);
         continue;
       }
