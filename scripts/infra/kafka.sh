@@ -10,6 +10,9 @@
 #   ADSEED_KAFKA_PORT             [19092]  PLAINTEXT listener
 #   ADSEED_KAFKA_CONTROLLER_PORT  [19093]
 #   ADSEED_KAFKA_HEAP             [512m]
+#   ADSEED_KAFKA_JVM_OPTS         [-XX:+UseSerialGC -XX:TieredStopAtLevel=1]  collector and JIT flags
+#                                  (word-split): a broker for tests and benches on a 2-core machine;
+#                                  see docs/benchmarks.md ("Kafka's broker on two cores")
 #   ADSEED_KAFKA_START_TIMEOUT    [90]     seconds to wait for the broker to accept connections
 set -euo pipefail
 INFRA_NAME=kafka
@@ -21,6 +24,7 @@ SLF4J_RELOAD4J_VERSION=1.7.36 # the slf4j 1.7 line Kafka 3.9 is built against
 KAFKA_PORT="${ADSEED_KAFKA_PORT:-19092}"
 CONTROLLER_PORT="${ADSEED_KAFKA_CONTROLLER_PORT:-19093}"
 KAFKA_HEAP="${ADSEED_KAFKA_HEAP:-512m}"
+KAFKA_JVM_OPTS="${ADSEED_KAFKA_JVM_OPTS--XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 START_TIMEOUT="${ADSEED_KAFKA_START_TIMEOUT:-90}"
 
 HOME_DIR="$INFRA_CACHE/kafka"
@@ -112,7 +116,9 @@ EOF
 
 java_cmd() {
   # The generated conf lives beside the data, so one -cp and two -D flags are the whole setup.
-  printf '%s\0' java "-Xms128m" "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -Djava.awt.headless=true \
+  local opts
+  read -r -a opts <<<"$KAFKA_JVM_OPTS"
+  printf '%s\0' java "-Xms128m" "-Xmx$KAFKA_HEAP" "${opts[@]}" -Djava.awt.headless=true \
     "-Dlog4j.configuration=file:$LOG4J_CONF" -cp "$LIB_DIR/*"
 }
 
