@@ -588,14 +588,6 @@ async function benchSearch(app, json, seeds, baseUrl) {
 }
 
 /**
- * The same ingest over the real servers: images put straight into MinIO, bucket notification →
- * Kafka → embedding (CLIP towers in Triton over KServe v2 gRPC, the same generated ViT-B/32) →
- * Kafka → retrieval (Qdrant adapter on the qdrant-edge shim), five service processes. Compared
- * with the in-process encoder measured in the same run; then gateway search over the services
- * (gRPC: gateway → retrieval → embedding), sequential and under 20 concurrent clients for 20 s.
- * Needs the servers of scripts/infra (started here, stopped after if we started them).
- */
-/**
  * Where a search over the services spends its time, hop by hop, from the services' own
  * histograms (sum of seconds and count per series, read from each process's /metrics): the
  * gateway's HTTP handling, each gRPC call as its caller saw it and as its server handled it, and
@@ -643,6 +635,14 @@ function reportSearchHops(before, after, searches, p50) {
   }
 }
 
+/**
+ * The same ingest over the real servers: images put straight into MinIO, bucket notification →
+ * Kafka → embedding (CLIP towers in Triton over KServe v2 gRPC, the same generated ViT-B/32) →
+ * Kafka → retrieval (Qdrant adapter on the qdrant-edge shim), five service processes. Compared
+ * with the in-process encoder measured in the same run; then gateway search over the services
+ * (gRPC: gateway → retrieval → embedding), sequential and under 20 concurrent clients for 20 s.
+ * Needs the servers of scripts/infra (started here, stopped after if we started them).
+ */
 async function benchCluster(rawPerSecond) {
   const { execFileSync } = require('node:child_process');
   const { Kafka, logLevel } = require('kafkajs');
@@ -690,8 +690,9 @@ async function benchCluster(rawPerSecond) {
   const consumer = kafka.consumer({ groupId: `bench-${tenant}` });
   const indexed = new Set();
   // A warm-up ingest under its own tenant before the measured one (BENCH_CLUSTER_WARMUP photos,
-  // default 32; 0 skips it): the bench starts Kafka's broker fresh, and a broker in production
-  // does not pay the JVM's start (class loading, JIT) on every photo as a fresh one does.
+  // default 32; 0 skips it): the bench starts Kafka's broker fresh (unless one was running
+  // already), and a broker in production does not pay the JVM's start (class loading, JIT) on
+  // every photo as a fresh one does.
   const warmupTenant = `${tenant}-warmup`;
   const warmedUp = new Set();
   try {
@@ -709,7 +710,6 @@ async function benchCluster(rawPerSecond) {
     const minio = new Minio({ ...INFRA.minio, useSSL: false });
     // The embedding service's own encoder histograms, before and after: the batches it ran at.
     const embeddingService = { url: `http://127.0.0.1:${cluster.portOf('embedding')}` };
-    const encodersBefore = await encoderMetrics(embeddingService).catch(() => undefined);
     // The photos are read before the clock starts, as the raw encoder's are; then uploaded with at
     // most BENCH_UPLOAD_CONCURRENCY puts in flight (default 1, one at a time as in the figures recorded before; 8 as a bulk upload does).
     const photos = rowsAll.map((row) => ({ row, bytes: readFileSync(join(DEFAULT_DEMO_LIBRARY, row.file)) }));
@@ -756,6 +756,8 @@ async function benchCluster(rawPerSecond) {
       `${((100 * idleSpent.reduce((sum, [, spent]) => sum + spent, 0)) / idleMs).toFixed(0)}% of a core`,
       `over ${idleMs / 1000} s before the ingest, ${settled ? `once settled (after ${ms(settledAfterMs)})` : `not settled within ${ms(settledAfterMs)}`}: ${idleSpent.map(([role, spent]) => `${role} ${((100 * spent) / idleMs).toFixed(0)}%`).join(', ')}`,
     );
+    // (read after the warm-up, so its batches are not counted against the measured photos)
+    const encodersBefore = await encoderMetrics(embeddingService).catch(() => undefined);
     const cpuBefore = deploymentCpuMs();
     const t0 = performance.now();
     let nextPhoto = 0;

@@ -12,7 +12,9 @@
 #   ADSEED_KAFKA_HEAP             [512m]
 #   ADSEED_KAFKA_JVM_OPTS         [-XX:+UseSerialGC -XX:TieredStopAtLevel=1]  collector and JIT flags
 #                                  (word-split): a broker for tests and benches on a 2-core machine;
-#                                  see docs/benchmarks.md ("Kafka's broker on two cores")
+#                                  see docs/benchmarks.md ("Kafka's broker on two cores"). Set but
+#                                  empty: no flags (the JVM's own choice). Applies at start: stop a
+#                                  running broker first.
 #   ADSEED_KAFKA_START_TIMEOUT    [90]     seconds to wait for the broker to accept connections
 set -euo pipefail
 INFRA_NAME=kafka

@@ -31,7 +31,7 @@ const embedding: QueryClient = {
 };
 
 /** A seed whose two vectors both score `score` against the query; `licence: 'none'` makes it unusable. */
-const seed = (tenant: string, n: number, score: number, licence?: string): VectorRecord => {
+const seed = (tenant: string, n: number, score: number, licence?: string, model = `${MODEL.id}@${MODEL.version}`): VectorRecord => {
   const vector = Float32Array.of(score, Math.sqrt(1 - score * score));
   return {
     id: `${tenant}-${n}`,
@@ -42,8 +42,8 @@ const seed = (tenant: string, n: number, score: number, licence?: string): Vecto
       path: `seeds/${tenant}/${n}.jpg`,
       tags: [],
       indexedAt: NOW.toISOString(),
-      clipModel: `${MODEL.id}@${MODEL.version}`,
-      captionModel: `${MODEL.id}@${MODEL.version}`,
+      clipModel: model,
+      captionModel: model,
       ...(licence ? { rights: { licence } } : {}),
     },
   };
@@ -61,6 +61,8 @@ describe(SearchUseCase.name, () => {
     // "cut": one seed above the floor, 99 under it. "rights": 100 seeds above the floor, the 30 best unlicensed.
     await index.upsert([seed('cut', 0, 0.9), ...Array.from({ length: 99 }, (_, n) => seed('cut', n + 1, 0.3 - n * 0.002))]);
     await index.upsert(Array.from({ length: 100 }, (_, n) => seed('rights', n, 0.99 - n * 0.003, n < 30 ? 'none' : 'stock')));
+    // "stale": the same, the 30 best embedded by an older model version
+    await index.upsert(Array.from({ length: 100 }, (_, n) => seed('stale', n, 0.99 - n * 0.003, undefined, n < 30 ? 'toy@0' : undefined)));
     const recorded = index.search.bind(index);
     index.search = (query) => (searches.push(query), recorded(query));
     const config = loadConfig(RetrievalEnv, { ADSEED_FLOOR_CLIP: String(FLOOR), ADSEED_FLOOR_CAPTION: String(FLOOR) });
@@ -101,6 +103,20 @@ describe(SearchUseCase.name, () => {
       searches.map((q) => q.limit),
       [20, 20, 80, 80],
       'the first page held only unlicensed seeds, all above the floor: a second, larger one',
+    );
+  });
+
+  it('asks for more while hits of another model version leave the page short', async () => {
+    searches = [];
+    const reply = await search.execute({ tenant: 'stale', text: 'anything', k: 3, kind: 'seed', encoders: ['clip', 'caption'] });
+    assert.deepEqual(
+      reply.hits.map((h) => h.assetId),
+      ['stale-30', 'stale-31', 'stale-32'],
+      'the best three embedded by the current model',
+    );
+    assert.deepEqual(
+      searches.map((q) => q.limit),
+      [20, 20, 80, 80],
     );
   });
 

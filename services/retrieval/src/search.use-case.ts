@@ -75,7 +75,9 @@ export class SearchUseCase {
       // Whether asking this index for more could add a hit that clears the floor: only a ranking
       // that filled its page and whose last (lowest) hit still reaches its encoder's floor has
       // such hits deeper down (every deeper hit scores at most that much on that encoder, and a
-      // hit clears the floor by one of its own encoder scores).
+      // hit clears the floor by one of its own encoder scores). That holds for an exact index
+      // (the embedded one); Qdrant's HNSW graph may miss a hit on a page that a larger page's
+      // wider search would find, which this no longer asks for.
       let deeperMayClear = false;
       await Promise.all(
         (Object.keys(queries) as VectorName[]).map(async (using) => {
