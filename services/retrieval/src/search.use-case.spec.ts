@@ -91,34 +91,25 @@ describe(SearchUseCase.name, () => {
     );
   });
 
-  it('asks for more while hits dropped for their rights leave the page short and deeper ones still clear the floor', async () => {
-    searches = [];
-    const reply = await search.execute({ tenant: 'rights', text: 'anything', k: 3, kind: 'seed', encoders: ['clip', 'caption'] });
-    assert.deepEqual(
-      reply.hits.map((h) => h.assetId),
-      ['rights-30', 'rights-31', 'rights-32'],
-      'the best three licensed seeds',
-    );
-    assert.deepEqual(
-      searches.map((q) => q.limit),
-      [20, 20, 80, 80],
-      'the first page held only unlicensed seeds, all above the floor: a second, larger one',
-    );
-  });
-
-  it('asks for more while hits of another model version leave the page short', async () => {
-    searches = [];
-    const reply = await search.execute({ tenant: 'stale', text: 'anything', k: 3, kind: 'seed', encoders: ['clip', 'caption'] });
-    assert.deepEqual(
-      reply.hits.map((h) => h.assetId),
-      ['stale-30', 'stale-31', 'stale-32'],
-      'the best three embedded by the current model',
-    );
-    assert.deepEqual(
-      searches.map((q) => q.limit),
-      [20, 20, 80, 80],
-    );
-  });
+  for (const [tenant, dropped] of [
+    ['rights', 'unlicensed'],
+    ['stale', 'embedded by another model version'],
+  ] as const) {
+    it(`asks for more while hits dropped as ${dropped} leave the page short and deeper ones still clear the floor`, async () => {
+      searches = [];
+      const reply = await search.execute({ tenant, text: 'anything', k: 3, kind: 'seed', encoders: ['clip', 'caption'] });
+      assert.deepEqual(
+        reply.hits.map((h) => h.assetId),
+        [`${tenant}-30`, `${tenant}-31`, `${tenant}-32`],
+        'the best three usable seeds',
+      );
+      assert.deepEqual(
+        searches.map((q) => q.limit),
+        [20, 20, 80, 80],
+        `the first page held only seeds ${dropped}, all above the floor: a second, larger one`,
+      );
+    });
+  }
 
   it('with minScore, keeps every hit that reaches it instead of the floor, marked when under the floor', async () => {
     searches = [];
