@@ -170,7 +170,7 @@ function pillowPython() {
 }
 
 /**
- * Decode + CLIP preprocessing per photo, ours (sharp decode, Pillow-exact resample in JS) against
+ * Decode + CLIP preprocessing per photo, ours (sharp decode, Pillow-exact resample in WebAssembly SIMD) against
  * Pillow + numpy as transformers does it, same photos, passes interleaved; medians. Both sides
  * hash every tensor, so the row also says whether they are bit-identical.
  */
@@ -220,7 +220,7 @@ async function benchPreprocessing(files) {
     versions = `Pillow ${out.pillow}, numpy ${out.numpy}`;
   }
   const oursNote = `${bytes.length} demo photos, one at a time, median of ${passes} passes; CPU ${ms(median(oursCpu))}/photo`;
-  record('CLIP decode + preprocess, ours (sharp + JS Pillow port)', `${median(ours).toFixed(2)} ms/photo`, oursNote);
+  record('CLIP decode + preprocess, ours (sharp + Pillow-exact WebAssembly SIMD)', `${median(ours).toFixed(2)} ms/photo`, oursNote);
   if (theirs.length) {
     record(
       'CLIP decode + preprocess, peer Pillow + numpy (same run)',

@@ -5,7 +5,7 @@
  * fixed point, horizontal pass first with the intermediate rounded to 8 bits, then vertical.
  */
 
-import { verticalResampleKernel } from './pillow-resample.kernel';
+import { resampleKernel } from './pillow-resample.kernel';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const BICUBIC_SUPPORT = 2;
@@ -240,19 +240,35 @@ export function resizeCropBicubicLikePillow(
   }
 
   const rowBytes = crop.width * ch;
-  // The vertical pass runs in the WebAssembly SIMD kernel when there is one (16 bytes a step, so
-  // rows must be a multiple of 16 bytes: 224 RGB pixels are 672): the horizontal pass then writes
-  // straight into the kernel's memory. Layout: weights, one output row, the intermediate rows.
-  const kernel = vert && rowBytes % 16 === 0 && options.simd !== false ? verticalResampleKernel() : undefined;
+  const srcStride = src.width * ch;
+  // Both passes run in the WebAssembly SIMD kernels when there are some: the vertical one 16 bytes
+  // a step (so rows must be a multiple of 16 bytes: 224 RGB pixels are 672), the horizontal one for
+  // RGB. They share the kernel's memory, laid out as: vertical weights, one output row, the
+  // intermediate rows, horizontal weights and bounds, the source rows the output needs (each
+  // buffer the horizontal kernel reads or writes with a spare byte after it).
+  const kernel = options.simd !== false ? resampleKernel() : undefined;
+  const simdVertical = kernel && vert && rowBytes % 16 === 0 ? vert : undefined;
+  const simdHorizontal = kernel && horiz && ch === 3 ? horiz : undefined;
   const weightsAt = 0;
-  const rowAt = kernel && vert ? align16(vert.weights.length * 4) : 0;
+  const rowAt = simdVertical ? align16(simdVertical.weights.length * 4) : 0;
   const midAt = rowAt + align16(rowBytes);
-  const memory = kernel?.reserve(midAt + rows * rowBytes);
+  const hWeightsAt = midAt + align16(rows * rowBytes + 1);
+  const hBoundsAt = hWeightsAt + (simdHorizontal ? align16(simdHorizontal.weights.length * 4) : 0);
+  const srcAt = hBoundsAt + (simdHorizontal ? align16(simdHorizontal.bounds.length * 4) : 0);
+  const memory = simdVertical || simdHorizontal ? kernel?.reserve(simdHorizontal ? srcAt + rows * srcStride + 1 : midAt + rows * rowBytes) : undefined;
   const midOut = memory ? memory.subarray(midAt, midAt + rows * rowBytes) : new Uint8Array(rows * rowBytes);
 
   // After the horizontal pass (or without it), `mid` holds `rows` rows of crop.width pixels.
   let mid: Uint8Array;
-  if (horiz && ch === 3) {
+  if (kernel && memory && simdHorizontal) {
+    new Int32Array(memory.buffer, hWeightsAt, simdHorizontal.weights.length).set(simdHorizontal.weights);
+    new Int32Array(memory.buffer, hBoundsAt, simdHorizontal.bounds.length).set(simdHorizontal.bounds);
+    memory.set(src.data.subarray(firstRow * srcStride, (firstRow + rows) * srcStride), srcAt);
+    for (let y = 0; y < rows; y++) {
+      kernel.horizontalRgbRow(srcAt + y * srcStride, hBoundsAt, hWeightsAt, simdHorizontal.ksize * 4, crop.width, midAt + y * rowBytes);
+    }
+    mid = midOut;
+  } else if (horiz && ch === 3) {
     mid = horizontalRgb(src.data, src.width, firstRow, rows, horiz, crop.width, midOut);
   } else if (horiz) {
     mid = midOut;
@@ -280,11 +296,12 @@ export function resizeCropBicubicLikePillow(
     }
   }
 
-  if (kernel && memory && vert) {
-    new Int32Array(memory.buffer, weightsAt, vert.weights.length).set(vert.weights);
+  if (kernel && memory && simdVertical) {
+    new Int32Array(memory.buffer, weightsAt, simdVertical.weights.length).set(simdVertical.weights);
     const row = memory.subarray(rowAt, rowAt + rowBytes);
     for (let yy = 0; yy < crop.height; yy++) {
-      kernel.verticalRow(midAt + (vert.bounds[yy * 2] - firstRow) * rowBytes, rowBytes, vert.bounds[yy * 2 + 1], weightsAt + yy * vert.ksize * 4, rowAt);
+      const first = simdVertical.bounds[yy * 2] - firstRow;
+      kernel.verticalRow(midAt + first * rowBytes, rowBytes, simdVertical.bounds[yy * 2 + 1], weightsAt + yy * simdVertical.ksize * 4, rowAt);
       emit(yy, row);
     }
     return;
