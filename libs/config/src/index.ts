@@ -104,6 +104,8 @@ export const CommonEnv = z
     KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
     KAFKA_SASL_USERNAME: z.string().optional(),
     KAFKA_SASL_PASSWORD: z.string().optional(),
+    /** How long a Kafka consumer gathers the offsets of the messages it has done before it commits them (0: at once). */
+    KAFKA_COMMIT_INTERVAL_MS: envInt(200, 0, 60_000),
     /** Partitions of every adseed topic the services create (0: each topic's built-in count). Existing topics are not changed. */
     KAFKA_TOPIC_PARTITIONS: envInt(0, 0, 10_000),
     /** Per-topic partitions, winning over KAFKA_TOPIC_PARTITIONS: `adseed.asset.ingest-requested.v1=64,...`. */

@@ -129,6 +129,69 @@ describe(`KafkaEventBus ephemeral groups on a real broker (${BROKERS.join(',')})
   });
 });
 
+describe(`KafkaEventBus offset commits on a real broker (${BROKERS.join(',')})`, () => {
+  const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  const topic = defineTopic(`test.commits-${run}.happened.v1`, z.object({ n: z.number().int() }), 1);
+  let admin: Admin;
+  before(async () => {
+    admin = new Kafka({ clientId: 'adseed-commits', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+  });
+  after(() => admin.disconnect());
+  const committed = async (group: string) => {
+    const [offsets] = await admin.fetchOffsets({ groupId: kafkaGroupId(group, topic.name), topics: [topic.name] });
+    return Number(offsets?.partitions[0]?.offset ?? -1);
+  };
+  const until = async (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await predicate())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  it('gathers the offsets of the messages done until the interval is over, and commits them when the subscription closes before that', async () => {
+    const bus = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet, commitIntervalMs: 600_000 });
+    const group = `gathered-${run}`;
+    const seen: number[] = [];
+    try {
+      await bus.ensureTopics([topic]);
+      for (let n = 0; n < 5; n++) await bus.publish(topic, { key: `k${n}`, value: { n } });
+      const subscription = await bus.subscribe(topic, { group }, async (m) => void seen.push(m.value.n));
+      await until('the five messages to be handled', () => seen.length === 5);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok((await committed(group)) < 5, 'nothing past the handled messages is committed before the interval is over');
+      await subscription.close();
+      assert.equal(await committed(group), 5, 'closing the subscription committed every message it had handled');
+      // The group's next member has nothing left to read: none of the five comes again.
+      const again: number[] = [];
+      await bus.publish(topic, { key: 'k5', value: { n: 5 } });
+      await bus.subscribe(topic, { group }, async (m) => void again.push(m.value.n));
+      await until('the message published after the close', () => again.length > 0);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(again, [5]);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("commits a running consumer's offsets within the interval, without a close", async () => {
+    const bus = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet, commitIntervalMs: 100 });
+    const group = `running-${run}`;
+    let seen = 0;
+    try {
+      await bus.ensureTopics([topic]);
+      for (let n = 10; n < 13; n++) await bus.publish(topic, { key: `k${n}`, value: { n } });
+      const end = Number((await admin.fetchTopicOffsets(topic.name))[0].high);
+      await bus.subscribe(topic, { group }, async () => void seen++);
+      await until('every message to be handled', () => seen === end);
+      await until('the group to commit past the last message', async () => (await committed(group)) === end);
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 describe(`KafkaEventBus consumer window on a real broker (${BROKERS.join(',')})`, () => {
   const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
   // One partition: the window is what lets several of its messages run at once.

@@ -3,6 +3,7 @@ import { Logger, untraced, withProducerSpan, type ServiceMetrics } from '@adseed
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type KafkaConfig, type KafkaMessage, type Producer, type SASLOptions } from 'kafkajs';
 import { deliver, type RawDelivery } from './delivery';
 import { cloudEventHeaders, encode } from './envelope';
+import { OffsetCommitter } from './kafka.commits';
 import { ProduceCoalescer } from './kafka.produce';
 import { fixKafkajsIdleLoop } from './kafkajs-idle-loop';
 import { ConsumerWindow, runPartitionBatch } from './kafka.window';
@@ -54,6 +55,12 @@ export interface KafkaBusOptions {
    * without leaving holds them that long.
    */
   sessionTimeoutMs?: number;
+  /**
+   * How long a consumer gathers the offsets of the messages it has done before it commits them in
+   * one request (default 200 ms; 0: each as soon as no commit is in flight). A consumer that dies
+   * has at most that much redelivered; one that leaves commits first.
+   */
+  commitIntervalMs?: number;
   logger?: Logger;
   metrics?: ServiceMetrics;
   decorateHeaders?: (headers: Headers) => Headers;
@@ -61,8 +68,8 @@ export interface KafkaBusOptions {
 
 /**
  * The Kafka adapter of the event bus — the only file that imports kafkajs. CloudEvents binary
- * headers, key = aggregate id, one consumer group per service, offsets committed by hand after
- * the handler (or the DLT) is done. Events only: no topic belongs to one instance (queries a
+ * headers, key = aggregate id, one consumer group per service, offsets committed by hand once
+ * the handler (or the DLT) is done, gathered per consumer (`OffsetCommitter`). Events only: no topic belongs to one instance (queries a
  * caller waits on go over gRPC), so the bus creates only the shared, versioned topics.
  */
 export class KafkaEventBus implements EventBus {
@@ -75,6 +82,8 @@ export class KafkaEventBus implements EventBus {
   private readonly consumers = new Set<Consumer>();
   /** Per consumer, the eachMessage / eachBatch calls running now (see `leave`). */
   private readonly inHand = new Map<Consumer, Set<Promise<unknown>>>();
+  /** Per consumer, the offsets of the messages it has done, committed every `commitIntervalMs`. */
+  private readonly commits = new Map<Consumer, OffsetCommitter>();
   private readonly known = new Set<string>();
   private readonly consumed = new Map<string, { topic: string; group: string }>();
   /** Groups of `ephemeral` subscriptions still open: deleted on close. */
@@ -188,6 +197,9 @@ export class KafkaEventBus implements EventBus {
     const busy = this.inHand.get(consumer);
     while (busy && busy.size > 0) await Promise.allSettled([...busy]);
     this.inHand.delete(consumer);
+    // Before the disconnect: kafkajs drops the commits of a consumer that has stopped running.
+    await this.commits.get(consumer)?.flush();
+    this.commits.delete(consumer);
     await consumer.disconnect();
   }
 
@@ -280,6 +292,13 @@ export class KafkaEventBus implements EventBus {
       this.consumers.add(current);
       const busy = new Set<Promise<unknown>>();
       this.inHand.set(current, busy);
+      const commits = new OffsetCommitter(
+        (offsets) => current.commitOffsets(offsets),
+        // Redelivered to the partition's owner from the last accepted commit: at least once still.
+        (error, offsets) => this.logger.warn('kafka offset commit refused; those messages will be delivered again', { group: groupId, offsets, error }),
+        this.options.commitIntervalMs ?? 200,
+      );
+      this.commits.set(current, commits);
       /** Runs one eachMessage / eachBatch call, known to `leave` until it is done. */
       const inHand = async (work: () => Promise<void>): Promise<void> => {
         const running = work();
@@ -318,6 +337,7 @@ export class KafkaEventBus implements EventBus {
         this.logger.error('kafka consumer crashed and was not restarted by kafkajs: starting a new one', { group: groupId, topic, error: event.payload.error });
         this.consumers.delete(current);
         this.inHand.delete(current);
+        this.commits.delete(current);
         void current
           .disconnect()
           .catch(() => undefined)
@@ -354,7 +374,7 @@ export class KafkaEventBus implements EventBus {
                   handle: ({ message }) => handle(toRaw(t, partition, message)),
                   progress: async ({ offset }) => {
                     payload.resolveOffset(offset);
-                    await payload.commitOffsetsIfNecessary({ topics: [{ topic: t, partitions: [{ partition, offset: (BigInt(offset) + 1n).toString() }] }] });
+                    commits.done(t, partition, offset);
                   },
                   admitting: () => !stopping() && payload.isRunning() && !payload.isStale(),
                   heartbeat: () => payload.heartbeat(),
@@ -378,13 +398,14 @@ export class KafkaEventBus implements EventBus {
                   clearInterval(beat);
                 }
                 // Only now is the message done with (handled or dead-lettered): commit past it.
-                await current.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+                commits.done(t, partition, message.offset);
               }),
           });
         }
       } catch (error) {
         this.consumers.delete(current);
         this.inHand.delete(current);
+        this.commits.delete(current);
         await current.disconnect().catch(() => undefined);
         throw error;
       }

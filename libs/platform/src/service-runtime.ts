@@ -198,6 +198,7 @@ async function createBus(
         logger: deps.logger,
         metrics: deps.metrics,
         topicPartitions: { default: env.KAFKA_TOPIC_PARTITIONS, byTopic: env.KAFKA_TOPIC_PARTITIONS_OVERRIDES },
+        commitIntervalMs: env.KAFKA_COMMIT_INTERVAL_MS,
         decorateHeaders: deps.decorateHeaders,
       });
   }
