@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,13 +32,13 @@ it('FsObjectStore keeps its sidecar folder out of reach and refuses a missing bu
  * Records the filesystem calls a put makes through `fs.promises` (the store's own import): opens
  * with the flushes made through them, and renames, as `datasync <file>`, `sync <folder>`,
  * `rename <from> → <to>`, paths relative to `root` with the temporary suffix cut to `~tmp`.
- * `run` may add its own entries to the same list. Options: make some opens fail, or some folder
- * flushes take `slowMs` (then `synced <folder>` marks their end).
+ * `run` may add its own entries to the same list. Options: make some opens or renames (by their
+ * target) fail, or some folder flushes take `slowMs` (then `synced <folder>` marks their end).
  */
 async function recordingFs(
   root: string,
   run: (calls: string[]) => Promise<unknown>,
-  options: { failOpen?: (path: string) => boolean; slowSync?: (folder: string) => boolean; slowMs?: number } = {},
+  options: { failOpen?: (path: string) => boolean; failRename?: (to: string) => boolean; slowSync?: (folder: string) => boolean; slowMs?: number } = {},
 ): Promise<string[]> {
   const calls: string[] = [];
   const name = (p: string) => relative(root, p).replace(/\.adseed-tmp-[0-9a-f]+$/, '~tmp') || '.';
@@ -56,7 +57,11 @@ async function recordingFs(
     };
     return handle;
   }) as typeof fsp.open;
-  fsp.rename = (async (from: string, to: string) => (calls.push(`rename ${name(from)} → ${name(to)}`), rename(from, to))) as typeof fsp.rename;
+  fsp.rename = (async (from: string, to: string) => {
+    calls.push(`rename ${name(from)} → ${name(to)}`);
+    if (options.failRename?.(to)) throw Object.assign(new Error(`EIO: rename to ${name(to)}`), { code: 'EIO' });
+    return rename(from, to);
+  }) as typeof fsp.rename;
   try {
     await run(calls);
   } finally {
@@ -180,6 +185,53 @@ it('FsObjectStore leaves no temporary file and no half object when one of the tw
       [],
     );
     assert.equal((await store.get('seeds', 'acme/photo.jpg')).body.toString(), 'jpeg');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('FsObjectStore: a replacement stopped between its two renames leaves the replaced object whole, body and description', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'adseed-store-replace-'));
+  try {
+    const store = new FsObjectStore(dir);
+    await store.ensureBucket('seeds');
+    const put = (body: string, caption: string) =>
+      store.put('seeds', 'acme/photo.jpg', Buffer.from(body), { contentType: `image/${body}`, metadata: { caption } });
+    const stopped = (body: string, caption: string) =>
+      recordingFs(dir, () => assert.rejects(put(body, caption), /EIO: rename to seeds\/acme\/photo\.jpg/), {
+        failRename: (to) => to.endsWith(join('seeds', 'acme', 'photo.jpg')),
+      });
+    const seen = async () => {
+      const { body, info } = await store.get('seeds', 'acme/photo.jpg');
+      return { body: body.toString(), etag: info.etag, contentType: info.contentType, metadata: info.metadata };
+    };
+    const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+    await put('png', 'first');
+    const calls = await stopped('gif', 'second');
+    assert.ok(
+      calls.some((c) => c.startsWith('rename seeds/.adseed-meta/')),
+      "the new sidecar was renamed into place before the body's rename failed",
+    );
+    assert.deepEqual(
+      await seen(),
+      { body: 'png', etag: md5('png'), contentType: 'image/png', metadata: { caption: 'first' } },
+      'still the first object, as it was',
+    );
+
+    await put('webp', 'third');
+    assert.deepEqual(await seen(), { body: 'webp', etag: md5('webp'), contentType: 'image/webp', metadata: { caption: 'third' } });
+    await stopped('bmp', 'fourth');
+    assert.deepEqual(
+      await seen(),
+      { body: 'webp', etag: md5('webp'), contentType: 'image/webp', metadata: { caption: 'third' } },
+      'a replaced replacement too',
+    );
+
+    // A sidecar written before bodies were named by inode still describes the body there.
+    const sidecar = join(dir, 'seeds', '.adseed-meta', 'acme', 'photo.jpg.json');
+    await fsp.writeFile(sidecar, JSON.stringify({ contentType: 'image/webp', etag: 'older', metadata: { caption: 'older' } }));
+    assert.deepEqual(await seen(), { body: 'webp', etag: 'older', contentType: 'image/webp', metadata: { caption: 'older' } });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,15 +1,43 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { assertValidBucket, assertValidKey, ObjectNotFoundError, type ListPage, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.port';
 
-interface Sidecar {
+interface ObjectMeta {
   contentType: string;
   etag: string;
   metadata: Record<string, string>;
+  /** The inode of the body this describes (a rename keeps it); absent in sidecars of older versions. */
+  ino?: number;
+}
+
+/** A sidecar describes the body put with it and, after a replacement, the body it replaced. */
+interface Sidecar extends ObjectMeta {
+  previous?: ObjectMeta;
 }
 
 const META_DIR = '.adseed-meta';
+
+interface TempFile {
+  name: string;
+  handle: FileHandle;
+  folder: string;
+  bucketDir: string;
+}
+
+/**
+ * What a sidecar says about the body whose inode is `ino`: its own entry, or the replaced body's
+ * when a put stopped between renaming the sidecar and renaming the body (the old body is still
+ * there), or nothing when neither names it. Sidecars without inodes (older versions, filesystems
+ * that report none) describe whatever body is there.
+ */
+function metaOfBody(sidecar: Sidecar | undefined, ino: number): ObjectMeta | undefined {
+  if (!sidecar) return undefined;
+  const { previous, ...current } = sidecar;
+  if (current.ino === undefined || !ino || current.ino === ino) return current;
+  return previous?.ino === ino ? previous : undefined;
+}
 
 /**
  * The embedded object store: `<root>/<bucket>/<key>` on the local filesystem, with content type,
@@ -45,26 +73,38 @@ export class FsObjectStore implements ObjectStore {
     const file = this.file(bucket, key);
     const sidecarFile = this.sidecarFile(bucket, key);
     const etag = createHash('md5').update(body).digest('hex');
-    const sidecar: Sidecar = { contentType: options.contentType, etag, metadata: lowerKeys(options.metadata ?? {}) };
-    // Both temporary files written (and flushed) at once.
-    const written = await Promise.allSettled([this.writeTemp(bucket, file, body), this.writeTemp(bucket, sidecarFile, Buffer.from(JSON.stringify(sidecar)))]);
-    const temps = written.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
+    const meta: ObjectMeta = { contentType: options.contentType, etag, metadata: lowerKeys(options.metadata ?? {}) };
+    // The body's temporary file first (its inode names the body in the sidecar), then both files
+    // written (and flushed) at once, while the description of the body being replaced is read.
+    const bodyTmp = await this.openTemp(bucket, file);
+    let sidecarTmp: string | undefined;
     try {
-      if (temps.length < written.length) throw (written.find((w) => w.status === 'rejected') as PromiseRejectedResult).reason;
-      const [bodyTmp, sidecarTmp] = temps;
+      const [replaced, ino] = await Promise.all([this.currentMeta(file, bucket, key), bodyTmp.handle.stat().then((st) => st.ino)]).catch(
+        async (error: unknown) => {
+          await bodyTmp.handle.close().catch(() => undefined);
+          throw error;
+        },
+      );
+      // After a crash between the two renames below, the old body is still in place: the sidecar
+      // keeps its description beside the new one, and stat() picks the one naming the body there.
+      const sidecar: Sidecar = { ...meta, ino, ...(replaced ? { previous: replaced } : {}) };
+      const written = await Promise.allSettled([this.fill(bodyTmp, body), this.writeTemp(bucket, sidecarFile, Buffer.from(JSON.stringify(sidecar)))]);
+      if (written[1].status === 'fulfilled') sidecarTmp = written[1].value;
+      for (const w of written) if (w.status === 'rejected') throw w.reason;
       // The body's name is the commit point: its sidecar is in place (and on disk) first, so a
       // crash between the two never leaves a new object without its content type and metadata.
-      await fs.rename(sidecarTmp, sidecarFile);
+      await fs.rename(sidecarTmp!, sidecarFile);
+      sidecarTmp = undefined;
       if (this.sync) await syncFolders([dirname(sidecarFile)]);
-      await fs.rename(bodyTmp, file);
+      await fs.rename(bodyTmp.name, file);
       if (this.sync) await syncFolders([dirname(file)]);
     } catch (error) {
-      await Promise.all(temps.map((tmp) => fs.rm(tmp, { force: true })));
+      await Promise.all([bodyTmp.name, sidecarTmp].flatMap((tmp) => (tmp ? [fs.rm(tmp, { force: true })] : [])));
       throw error;
     }
     // What stat() would say, without reading back the sidecar just written.
     const { mtime } = await fs.stat(file);
-    return { bucket, key, size: body.length, etag, contentType: sidecar.contentType, lastModified: mtime, metadata: sidecar.metadata };
+    return { bucket, key, size: body.length, etag, contentType: meta.contentType, lastModified: mtime, metadata: meta.metadata };
   }
 
   async get(bucket: string, key: string): Promise<{ body: Buffer; info: ObjectInfo }> {
@@ -91,7 +131,7 @@ export class FsObjectStore implements ObjectStore {
       throw error;
     }
     if (!stats.isFile()) return undefined;
-    const sidecar = await this.readSidecar(bucket, key);
+    const sidecar = metaOfBody(await this.readSidecar(bucket, key), stats.ino);
     return {
       bucket,
       key,
@@ -155,38 +195,57 @@ export class FsObjectStore implements ObjectStore {
   }
 
   /**
-   * Writes `body` to a temporary file beside `file` (flushed with `sync`) and returns its name,
-   * making the folders under the bucket it lacks (the folders holding new ones are flushed then,
-   * also when a put running beside it made them: it waits for that flush, so no put returns while
-   * its folder's name may still be lost).
+   * The description of the body now at `key`, from its sidecar (see `metaOfBody`), with the body's
+   * inode; undefined when there is no body or no sidecar entry names it.
    */
+  private async currentMeta(file: string, bucket: string, key: string): Promise<ObjectMeta | undefined> {
+    const [stats, sidecar] = await Promise.all([fs.stat(file).catch(() => undefined), this.readSidecar(bucket, key)]);
+    if (!stats?.isFile()) return undefined;
+    const meta = metaOfBody(sidecar, stats.ino);
+    return meta && { contentType: meta.contentType, etag: meta.etag, metadata: meta.metadata, ino: stats.ino };
+  }
+
+  /** Writes `body` to a temporary file beside `file` (see `openTemp`, `fill`) and returns its name. */
   private async writeTemp(bucket: string, file: string, body: Buffer): Promise<string> {
-    const tmp = `${file}.adseed-tmp-${randomUUID().slice(0, 8)}`;
+    return this.fill(await this.openTemp(bucket, file), body);
+  }
+
+  /**
+   * Creates a temporary file beside `file`, making the folders under the bucket it lacks (the
+   * folders holding new ones are flushed then, also when a put running beside it made them: `fill`
+   * waits for that flush, so no put returns while its folder's name may still be lost).
+   */
+  private async openTemp(bucket: string, file: string): Promise<TempFile> {
+    const name = `${file}.adseed-tmp-${randomUUID().slice(0, 8)}`;
     const folder = dirname(file);
     const bucketDir = join(this.root, bucket);
-    let handle;
     try {
-      handle = await fs.open(tmp, 'w');
+      return { name, folder, bucketDir, handle: await fs.open(name, 'w') };
     } catch (error) {
       // The folder is usually there already: make it only when the open says it is not, and
       // never make the bucket itself (a put into a missing bucket fails, as on MinIO).
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       if (!(await isDirectory(bucketDir))) throw new ObjectNotFoundError(bucket, '(bucket does not exist)');
       await this.makeFolder(folder, bucketDir);
-      handle = await fs.open(tmp, 'w');
+      return { name, folder, bucketDir, handle: await fs.open(name, 'w') };
     }
+  }
+
+  /** Writes `body` into a temporary file (flushed with `sync`) and closes it; removes it on failure. */
+  private async fill(temp: TempFile, body: Buffer): Promise<string> {
+    const { handle, name, folder, bucketDir } = temp;
     try {
       await handle.writeFile(body);
       if (this.sync) await handle.datasync();
     } catch (error) {
       await handle.close().catch(() => undefined);
-      await fs.rm(tmp, { force: true });
+      await fs.rm(name, { force: true });
       throw error;
     }
     await handle.close();
     // A folder another put is making (and flushing) right now: wait until its name is on disk.
     await Promise.all(chainUpTo(folder, bucketDir).flatMap((f) => this.foldersInFlight.get(f) ?? []));
-    return tmp;
+    return name;
   }
 
   /**
