@@ -221,6 +221,16 @@ it('FsObjectStore: a replacement stopped between its two renames leaves the repl
 
     await put('webp', 'third');
     assert.deepEqual(await seen(), { body: 'webp', etag: md5('webp'), contentType: 'image/webp', metadata: { caption: 'third' } });
+    // A data folder copied elsewhere (every body a new inode) keeps its descriptions.
+    const copy = await mkdtemp(join(tmpdir(), 'adseed-store-copy-'));
+    try {
+      await fsp.cp(dir, copy, { recursive: true });
+      const { body, info } = await new FsObjectStore(copy).get('seeds', 'acme/photo.jpg');
+      assert.deepEqual([body.toString(), info.etag, info.contentType, info.metadata], ['webp', md5('webp'), 'image/webp', { caption: 'third' }]);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+
     await stopped('bmp', 'fourth');
     assert.deepEqual(
       await seen(),

@@ -27,16 +27,15 @@ interface TempFile {
 }
 
 /**
- * What a sidecar says about the body whose inode is `ino`: its own entry, or the replaced body's
- * when a put stopped between renaming the sidecar and renaming the body (the old body is still
- * there), or nothing when neither names it. Sidecars without inodes (older versions, filesystems
- * that report none) describe whatever body is there.
+ * What a sidecar says about the body whose inode is `ino`: the replaced body's entry when a put
+ * stopped between renaming the sidecar and renaming the body (the old body is still there), else
+ * its own. A body whose inode neither names (a data folder copied or restored elsewhere, puts to
+ * one key racing) is described by the newest entry, as before bodies were named by inode.
  */
 function metaOfBody(sidecar: Sidecar | undefined, ino: number): ObjectMeta | undefined {
   if (!sidecar) return undefined;
   const { previous, ...current } = sidecar;
-  if (current.ino === undefined || !ino || current.ino === ino) return current;
-  return previous?.ino === ino ? previous : undefined;
+  return ino && current.ino !== ino && previous?.ino === ino ? previous : current;
 }
 
 /**
@@ -196,7 +195,7 @@ export class FsObjectStore implements ObjectStore {
 
   /**
    * The description of the body now at `key`, from its sidecar (see `metaOfBody`), with the body's
-   * inode; undefined when there is no body or no sidecar entry names it.
+   * inode; undefined when there is no body or no sidecar.
    */
   private async currentMeta(file: string, bucket: string, key: string): Promise<ObjectMeta | undefined> {
     const [stats, sidecar] = await Promise.all([fs.stat(file).catch(() => undefined), this.readSidecar(bucket, key)]);
