@@ -294,8 +294,8 @@ export class KafkaEventBus implements EventBus {
       this.inHand.set(current, busy);
       const commits = new OffsetCommitter(
         (offsets) => current.commitOffsets(offsets),
-        // Redelivered to the partition's owner from the last accepted commit: at least once still.
-        (error, offsets) => this.logger.warn('kafka offset commit refused; those messages will be delivered again', { group: groupId, offsets, error }),
+        // Redelivered from the last accepted commit (a rebalance, a consumer restarting): at least once still.
+        (error, offsets) => this.logger.warn('kafka offset commit failed; those messages may be delivered again', { group: groupId, offsets, error }),
         this.options.commitIntervalMs ?? 200,
       );
       this.commits.set(current, commits);
@@ -337,6 +337,7 @@ export class KafkaEventBus implements EventBus {
         this.logger.error('kafka consumer crashed and was not restarted by kafkajs: starting a new one', { group: groupId, topic, error: event.payload.error });
         this.consumers.delete(current);
         this.inHand.delete(current);
+        this.commits.get(current)?.discard();
         this.commits.delete(current);
         void current
           .disconnect()
@@ -405,6 +406,7 @@ export class KafkaEventBus implements EventBus {
       } catch (error) {
         this.consumers.delete(current);
         this.inHand.delete(current);
+        this.commits.get(current)?.discard();
         this.commits.delete(current);
         await current.disconnect().catch(() => undefined);
         throw error;

@@ -61,8 +61,9 @@ export interface PartitionBatch<M extends WindowMessage> {
   /** Handles one message; resolves once it is done with (handled or dead-lettered). */
   handle(message: M): Promise<void>;
   /**
-   * Every message up to and including `last` is done: move the fetch position past it and commit
-   * `last + 1`. Called in order, never concurrently, only when that offset advanced.
+   * Every message up to and including `last` is done: move the fetch position past it and have
+   * `last + 1` committed (the Kafka adapter marks it for its consumer's OffsetCommitter, which
+   * commits every interval). Called in order, never concurrently, only when that offset advanced.
    */
   progress(last: M): Promise<void>;
   /** False once the consumer stops or the partition is sought elsewhere: admit no more messages. */
@@ -76,10 +77,10 @@ export interface PartitionBatch<M extends WindowMessage> {
  * Handles one partition's fetched batch inside the subscriber's window: messages are admitted in
  * offset order while the window has room, each started without waiting for the ones before it,
  * except that a message whose key is still being handled waits for it (and holds back the rest of
- * the partition), so a key's messages run one at a time, in order. The partition's offset is
- * committed only up to its first message not yet done: a crash re-delivers from there. A stop,
- * a rebalance (heartbeat or commit refused) or a handler that rejects ends admission; the
- * messages in hand finish and their done prefix is committed before this resolves or rethrows.
+ * the partition), so a key's messages run one at a time, in order. The partition's offset only
+ * ever advances to its first message not yet done: a crash re-delivers from there. A stop, a
+ * rebalance (a refused heartbeat), a `progress` or a handler that rejects ends admission; the
+ * messages in hand finish and their done prefix goes to `progress` before this resolves or rethrows.
  * Returns whether every message of the batch was done.
  */
 export async function runPartitionBatch<M extends WindowMessage>(batch: PartitionBatch<M>): Promise<boolean> {
