@@ -145,7 +145,8 @@ describe(resizeCropBicubicLikePillow.name, () => {
   });
 
   // Both passes, one of them, neither; shrinking and enlarging; a crop whose rows are not a
-  // multiple of 16 bytes (horizontal pass in SIMD, vertical in JS); one touching the last column.
+  // multiple of 16 bytes (horizontal pass in SIMD, vertical in JS); one touching the last column;
+  // a source copied into the kernel's memory in several chunks (9 MB).
   for (const [w, h, tw, th, side] of [
     [500, 375, 298, 224, 224],
     [333, 500, 224, 336, 224],
@@ -156,6 +157,7 @@ describe(resizeCropBicubicLikePillow.name, () => {
     [500, 224, 298, 224, 224],
     [640, 427, 335, 224, 100],
     [3, 2, 5, 4, 5],
+    [2000, 1500, 298, 224, 224],
   ]) {
     it(`SIMD and JS passes agree byte for byte (${w}×${h} → ${tw}×${th}, centre ${side} crop)`, () => {
       const src = { data: noisy(w, h, w * 31 + h), width: w, height: h, channels: 3 };

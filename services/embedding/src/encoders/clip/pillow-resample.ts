@@ -9,6 +9,8 @@ import { resampleKernel } from './pillow-resample.kernel';
 
 const PRECISION_BITS = 32 - 8 - 2;
 const BICUBIC_SUPPORT = 2;
+/** Source bytes the horizontal SIMD pass copies into the kernel's memory at a time. */
+const SOURCE_CHUNK_BYTES = 1 << 20;
 
 function bicubic(x: number): number {
   const a = -0.5;
@@ -244,18 +246,25 @@ export function resizeCropBicubicLikePillow(
   // Both passes run in the WebAssembly SIMD kernels when there are some: the vertical one 16 bytes
   // a step (so rows must be a multiple of 16 bytes: 224 RGB pixels are 672), the horizontal one for
   // RGB. They share the kernel's memory, laid out as: vertical weights, one output row, the
-  // intermediate rows, horizontal weights and bounds, the source rows the output needs (each
-  // buffer the horizontal kernel reads or writes with a spare byte after it).
+  // intermediate rows, horizontal weights and bounds, then up to ~1 MiB of source rows at a time
+  // (each buffer the horizontal kernel reads or writes with a spare byte after it). The memory
+  // holds about what the output needs, not the source image: it never shrinks.
   const kernel = options.simd !== false ? resampleKernel() : undefined;
   const simdVertical = kernel && vert && rowBytes % 16 === 0 ? vert : undefined;
   const simdHorizontal = kernel && horiz && ch === 3 ? horiz : undefined;
+  const chunkRows = Math.max(1, Math.min(rows, Math.floor(SOURCE_CHUNK_BYTES / srcStride)));
   const weightsAt = 0;
   const rowAt = simdVertical ? align16(simdVertical.weights.length * 4) : 0;
   const midAt = rowAt + align16(rowBytes);
   const hWeightsAt = midAt + align16(rows * rowBytes + 1);
   const hBoundsAt = hWeightsAt + (simdHorizontal ? align16(simdHorizontal.weights.length * 4) : 0);
   const srcAt = hBoundsAt + (simdHorizontal ? align16(simdHorizontal.bounds.length * 4) : 0);
-  const memory = simdVertical || simdHorizontal ? kernel?.reserve(simdHorizontal ? srcAt + rows * srcStride + 1 : midAt + rows * rowBytes) : undefined;
+  let memory: Uint8Array | undefined;
+  try {
+    if (simdVertical || simdHorizontal) memory = kernel?.reserve(simdHorizontal ? srcAt + chunkRows * srcStride + 1 : midAt + rows * rowBytes);
+  } catch {
+    memory = undefined; // the memory could not grow: the JavaScript passes need none of it
+  }
   const midOut = memory ? memory.subarray(midAt, midAt + rows * rowBytes) : new Uint8Array(rows * rowBytes);
 
   // After the horizontal pass (or without it), `mid` holds `rows` rows of crop.width pixels.
@@ -263,9 +272,12 @@ export function resizeCropBicubicLikePillow(
   if (kernel && memory && simdHorizontal) {
     new Int32Array(memory.buffer, hWeightsAt, simdHorizontal.weights.length).set(simdHorizontal.weights);
     new Int32Array(memory.buffer, hBoundsAt, simdHorizontal.bounds.length).set(simdHorizontal.bounds);
-    memory.set(src.data.subarray(firstRow * srcStride, (firstRow + rows) * srcStride), srcAt);
-    for (let y = 0; y < rows; y++) {
-      kernel.horizontalRgbRow(srcAt + y * srcStride, hBoundsAt, hWeightsAt, simdHorizontal.ksize * 4, crop.width, midAt + y * rowBytes);
+    for (let y0 = 0; y0 < rows; y0 += chunkRows) {
+      const n = Math.min(chunkRows, rows - y0);
+      memory.set(src.data.subarray((firstRow + y0) * srcStride, (firstRow + y0 + n) * srcStride), srcAt);
+      for (let y = 0; y < n; y++) {
+        kernel.horizontalRgbRow(srcAt + y * srcStride, hBoundsAt, hWeightsAt, simdHorizontal.ksize * 4, crop.width, midAt + (y0 + y) * rowBytes);
+      }
     }
     mid = midOut;
   } else if (horiz && ch === 3) {
