@@ -15,6 +15,29 @@ import { kafkaGroupId, KafkaEventBus } from './kafka.bus';
 const BROKERS = (process.env.ADSEED_IT_KAFKA ?? `127.0.0.1:${process.env.ADSEED_KAFKA_PORT ?? 19092}`).split(',');
 const quiet = new Logger({ service: 'test', level: 'error', sink: () => undefined });
 
+/** A suite's run id (lower-case letters, valid in topic names) and an admin client connected for the suite. */
+function suiteOnBroker(clientId: string): { run: string; admin: Admin } {
+  const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  const admin = new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+  before(() => admin.connect());
+  after(() => admin.disconnect());
+  return { run, admin };
+}
+
+/** The offset a group has committed on a one-partition topic (-1: none). */
+async function committedOffset(admin: Admin, group: string, topic: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId: kafkaGroupId(group, topic), topics: [topic] });
+  return Number(offsets?.partitions[0]?.offset ?? -1);
+}
+
+async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describeEventBusContract(`KafkaEventBus on a real broker (${BROKERS.join(',')})`, async () => {
   const kafka = new Kafka({ clientId: 'adseed-contract', brokers: BROKERS, logLevel: logLevel.NOTHING });
   return {
@@ -51,14 +74,8 @@ describeEventBusContract(`KafkaEventBus on a real broker (${BROKERS.join(',')})`
 });
 
 describe(`KafkaEventBus ephemeral groups on a real broker (${BROKERS.join(',')})`, () => {
-  const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  const { run, admin } = suiteOnBroker('adseed-ephemeral');
   const topic = defineTopic(`test.ephemeral-${run}.happened.v1`, z.object({ n: z.number().int() }), 2);
-  let admin: Admin;
-  before(async () => {
-    admin = new Kafka({ clientId: 'adseed-ephemeral', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-  });
-  after(() => admin.disconnect());
   const groups = async () => new Set((await admin.listGroups()).groups.map((g) => g.groupId));
   const newBus = () => new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet });
 
@@ -130,25 +147,9 @@ describe(`KafkaEventBus ephemeral groups on a real broker (${BROKERS.join(',')})
 });
 
 describe(`KafkaEventBus offset commits on a real broker (${BROKERS.join(',')})`, () => {
-  const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  const { run, admin } = suiteOnBroker('adseed-commits');
   const topic = defineTopic(`test.commits-${run}.happened.v1`, z.object({ n: z.number().int() }), 1);
-  let admin: Admin;
-  before(async () => {
-    admin = new Kafka({ clientId: 'adseed-commits', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-  });
-  after(() => admin.disconnect());
-  const committed = async (group: string) => {
-    const [offsets] = await admin.fetchOffsets({ groupId: kafkaGroupId(group, topic.name), topics: [topic.name] });
-    return Number(offsets?.partitions[0]?.offset ?? -1);
-  };
-  const until = async (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await predicate())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const committed = (group: string) => committedOffset(admin, group, topic.name);
 
   it('gathers the offsets of the messages done until the interval is over, and commits them when the subscription closes before that', async () => {
     const bus = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet, commitIntervalMs: 600_000 });
@@ -175,6 +176,30 @@ describe(`KafkaEventBus offset commits on a real broker (${BROKERS.join(',')})`,
     }
   });
 
+  it('commits what a member has done when its group rebalances, without waiting out the interval', async () => {
+    const first = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet, commitIntervalMs: 600_000 });
+    const second = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet, commitIntervalMs: 600_000, sessionTimeoutMs: 6_000 });
+    const group = `rebalanced-${run}`;
+    let seen = 0;
+    try {
+      await first.ensureTopics([topic]);
+      for (let n = 20; n < 24; n++) await first.publish(topic, { key: `k${n}`, value: { n } });
+      const end = Number((await admin.fetchTopicOffsets(topic.name))[0].high);
+      await first.subscribe(topic, { group }, async () => void seen++);
+      await until('every message to be handled', () => seen === end);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok((await committed(group)) < end, 'nothing past the handled messages is committed before the interval is over');
+      // A second member joins: the first one's next heartbeat says the group is rebalancing.
+      const joined = await second.subscribe(topic, { group }, async () => void seen++);
+      await until('the first member to commit at the rebalance', async () => (await committed(group)) === end, 30_000);
+      await joined.assigned;
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(seen, end, 'nothing was handled twice, whichever member holds the partition now');
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
   it("commits a running consumer's offsets within the interval, without a close", async () => {
     const bus = new KafkaEventBus({ source: 'test', brokers: BROKERS, logger: quiet, commitIntervalMs: 100 });
     const group = `running-${run}`;
@@ -193,30 +218,14 @@ describe(`KafkaEventBus offset commits on a real broker (${BROKERS.join(',')})`,
 });
 
 describe(`KafkaEventBus consumer window on a real broker (${BROKERS.join(',')})`, () => {
-  const run = Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  const { run, admin } = suiteOnBroker('adseed-window');
   // One partition: the window is what lets several of its messages run at once.
   const topic = defineTopic(`test.window-${run}.happened.v1`, z.object({ id: z.string(), n: z.number().int() }), 1);
   const group = `window-${run}`;
   const total = 40;
   const keyOf = (n: number) => `k${n % 8}`;
   const stuck = 11; // key k3; k3's next message is 19
-  const until = async (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await predicate())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  let admin: Admin;
-  before(async () => {
-    admin = new Kafka({ clientId: 'adseed-window', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-  });
-  after(() => admin.disconnect());
-  const committed = async () => {
-    const [offsets] = await admin.fetchOffsets({ groupId: kafkaGroupId(group, topic.name), topics: [topic.name] });
-    return Number(offsets?.partitions[0]?.offset ?? -1);
-  };
+  const committed = () => committedOffset(admin, group, topic.name);
 
   it(
     'a consumer killed (SIGKILL) mid-window: the offset stayed at its first unfinished message, the next consumer gets it and everything after, in key order, nothing lost',

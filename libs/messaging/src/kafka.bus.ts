@@ -328,6 +328,10 @@ export class KafkaEventBus implements EventBus {
         }
         markAssigned();
       });
+      // A member joined or left: commit what this one has done now, while the coordinator still
+      // takes this generation's commits (it does until the group has rejoined), so the partitions
+      // that move are not handled again from an older commit.
+      current.on(current.events.REBALANCING, () => void commits.flush());
       current.on(current.events.CRASH, (event) => {
         if (event.payload.restart || closed || this.closing) return;
         // kafkajs restarts a consumer after a retriable error only; after another (e.g. "Failed to
