@@ -58,7 +58,7 @@ export interface KafkaBusOptions {
   /**
    * How long a consumer gathers the offsets of the messages it has done before it commits them in
    * one request (default 200 ms; 0: each as soon as no commit is in flight). A consumer that dies
-   * has at most that much redelivered; one that leaves commits first.
+   * has at most that much redelivered; one that leaves, or whose group rebalances, commits first.
    */
   commitIntervalMs?: number;
   logger?: Logger;
@@ -69,8 +69,9 @@ export interface KafkaBusOptions {
 /**
  * The Kafka adapter of the event bus — the only file that imports kafkajs. CloudEvents binary
  * headers, key = aggregate id, one consumer group per service, offsets committed by hand once
- * the handler (or the DLT) is done, gathered per consumer (`OffsetCommitter`). Events only: no topic belongs to one instance (queries a
- * caller waits on go over gRPC), so the bus creates only the shared, versioned topics.
+ * the handler (or the DLT) is done, gathered per consumer (`OffsetCommitter`). Events only: no
+ * topic belongs to one instance (queries a caller waits on go over gRPC), so the bus creates only
+ * the shared, versioned topics.
  */
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
@@ -201,6 +202,14 @@ export class KafkaEventBus implements EventBus {
     await this.commits.get(consumer)?.flush();
     this.commits.delete(consumer);
     await consumer.disconnect();
+  }
+
+  /** A consumer that crashed or never started: nothing of it is waited for or committed any more. */
+  private forget(consumer: Consumer): void {
+    this.consumers.delete(consumer);
+    this.inHand.delete(consumer);
+    this.commits.get(consumer)?.discard();
+    this.commits.delete(consumer);
   }
 
   private connect(): Promise<void> {
@@ -339,10 +348,7 @@ export class KafkaEventBus implements EventBus {
         // process keeps running without it. Start a new one in the same group: it resumes from the
         // committed offsets, so nothing is lost and redeliveries stay idempotent.
         this.logger.error('kafka consumer crashed and was not restarted by kafkajs: starting a new one', { group: groupId, topic, error: event.payload.error });
-        this.consumers.delete(current);
-        this.inHand.delete(current);
-        this.commits.get(current)?.discard();
-        this.commits.delete(current);
+        this.forget(current);
         void current
           .disconnect()
           .catch(() => undefined)
@@ -408,10 +414,7 @@ export class KafkaEventBus implements EventBus {
           });
         }
       } catch (error) {
-        this.consumers.delete(current);
-        this.inHand.delete(current);
-        this.commits.get(current)?.discard();
-        this.commits.delete(current);
+        this.forget(current);
         await current.disconnect().catch(() => undefined);
         throw error;
       }

@@ -11,10 +11,10 @@
  * `intervalMs` of them. At a rebalance (a member joining or leaving: a scale-out, a rolling
  * restart) the bus flushes the marks at once; those the coordinator refuses all the same (it no
  * longer takes the old generation's commits once the group has rejoined) are reported and dropped,
- * and every member resumes from the last commit it accepted. One request is
- * in flight at a time; the marks made meanwhile wait for the next interval. `flush()` commits what
- * is marked before a consumer leaves its group; `discard()` drops it when the consumer is gone. Kept free of kafkajs so it can be tested on
- * its own; kafka.bus.ts wires it to a consumer.
+ * and every member resumes from the last commit it accepted. One request is in flight at a time;
+ * the marks made meanwhile wait for the next interval. `flush()` commits what is marked before a
+ * consumer leaves its group; `discard()` drops it when the consumer is gone. Kept free of kafkajs
+ * so it can be tested on its own; kafka.bus.ts wires it to a consumer.
  */
 
 export interface CommittedOffset {
