@@ -53,6 +53,8 @@ export class FsObjectStore implements ObjectStore {
   private readonly sync: boolean;
   /** Folders being made by a put, until the folders holding them are flushed. */
   private readonly foldersInFlight = new Map<string, Promise<void>>();
+  /** Per key, the end of the last put or delete called (see inTurn). */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly root: string,
@@ -70,6 +72,11 @@ export class FsObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Buffer, options: PutOptions): Promise<ObjectInfo> {
     const file = this.file(bucket, key);
+    return this.inTurn(file, () => this.replace(bucket, key, file, body, options));
+  }
+
+  /** `put` in its key's turn: the two renames and the description read before them are one step. */
+  private async replace(bucket: string, key: string, file: string, body: Buffer, options: PutOptions): Promise<ObjectInfo> {
     const sidecarFile = this.sidecarFile(bucket, key);
     const etag = createHash('md5').update(body).digest('hex');
     const meta: ObjectMeta = { contentType: options.contentType, etag, metadata: lowerKeys(options.metadata ?? {}) };
@@ -163,10 +170,12 @@ export class FsObjectStore implements ObjectStore {
   async delete(bucket: string, key: string): Promise<void> {
     const file = this.file(bucket, key);
     const sidecarFile = this.sidecarFile(bucket, key);
-    // the body's name first (the object is gone), then its sidecar; with `sync`, both on disk
-    await fs.rm(file, { force: true });
-    await fs.rm(sidecarFile, { force: true });
-    if (this.sync) await syncFolders([dirname(file), dirname(sidecarFile)]);
+    await this.inTurn(file, async () => {
+      // the body's name first (the object is gone), then its sidecar; with `sync`, both on disk
+      await fs.rm(file, { force: true });
+      await fs.rm(sidecarFile, { force: true });
+      if (this.sync) await syncFolders([dirname(file), dirname(sidecarFile)]);
+    });
   }
 
   async presignedGetUrl(): Promise<string | undefined> {
@@ -174,6 +183,26 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * Runs a put or delete of `file` after those of the same key called before it (different keys
+   * run side by side). A put renames two files (sidecar, then body): two puts interleaving there
+   * would leave one's body with the other's description, and a delete between them would leave a
+   * description without a body. In call order, so the last put called wins (as the latest
+   * request does on S3). One process per data folder (the one-process mode) is what this covers.
+   */
+  private inTurn<T>(file: string, work: () => Promise<T>): Promise<T> {
+    const result = (this.turns.get(file) ?? Promise.resolve()).then(work);
+    const turn = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(file, turn);
+    void turn.then(() => {
+      if (this.turns.get(file) === turn) this.turns.delete(file);
+    });
+    return result;
+  }
 
   private file(bucket: string, key: string): string {
     assertValidBucket(bucket);

@@ -58,6 +58,47 @@ export function describeObjectStoreContract(name: string, factory: () => Promise
       assert.equal(await store.stat(bucket, 'k.png'), undefined);
     });
 
+    it('puts racing on one key leave one of them whole: body, etag, content type and metadata of the same put', async () => {
+      // Bodies of different sizes so the writes take different times and the puts interleave.
+      const bodies = Array.from({ length: 24 }, (_, i) => randomBytes(1 + ((i * 7919) % 97) * 1024));
+      for (let round = 0; round < 3; round++) {
+        const key = `race/${round}.bin`;
+        const puts = await Promise.all(
+          bodies.map((body, i) => store.put(bucket, key, body, { contentType: `application/x-put-${i}`, metadata: { put: String(i) } })),
+        );
+        const { body, info } = await store.get(bucket, key);
+        const winner = Number(info.metadata['put']);
+        assert.ok(Number.isInteger(winner) && winner >= 0 && winner < bodies.length, `metadata of no put: ${JSON.stringify(info.metadata)}`);
+        assert.deepEqual(body, bodies[winner], `round ${round}: the body is not put ${winner}'s, whose metadata the object carries`);
+        assert.equal(info.etag, puts[winner].etag, `round ${round}: etag of another put than the body's`);
+        assert.equal(info.contentType, `application/x-put-${winner}`);
+        assert.equal(info.size, bodies[winner].length);
+        const listed = (await store.list(bucket, key)).items;
+        assert.deepEqual(
+          listed.map((i) => [i.key, i.etag]),
+          [[key, puts[winner].etag]],
+        );
+      }
+    });
+
+    it('a delete racing puts on one key leaves no object or one put whole, never a body without its description', async () => {
+      const bodies = Array.from({ length: 12 }, (_, i) => randomBytes(1 + i * 4096));
+      for (let round = 0; round < 4; round++) {
+        const key = `race-delete/${round}.bin`;
+        await Promise.all(
+          bodies.flatMap((body, i) => [
+            store.put(bucket, key, body, { contentType: `application/x-put-${i}`, metadata: { put: String(i) } }),
+            ...(i % 3 === round % 3 ? [store.delete(bucket, key)] : []),
+          ]),
+        );
+        const info = await store.stat(bucket, key);
+        if (!info) continue;
+        const winner = Number(info.metadata['put']);
+        assert.equal(info.contentType, `application/x-put-${winner}`, `round ${round}: ${JSON.stringify(info)}`);
+        assert.deepEqual((await store.get(bucket, key)).body, bodies[winner]);
+      }
+    });
+
     it('rejects keys that could escape the bucket, before any request', async () => {
       for (const key of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a\\b', 'a/./b', '']) {
         await assert.rejects(store.put(bucket, key, Buffer.from('x'), { contentType: 'text/plain' }), InvalidKeyError, key);
