@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Client, NotificationConfig, ObjectCreatedAll, QueueConfig, type BucketItemStat } from 'minio';
 import { assertValidBucket, assertValidKey, ObjectNotFoundError, type ListPage, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.port';
 
@@ -50,12 +52,24 @@ export class MinioObjectStore implements ObjectStore {
   }
 
   async get(bucket: string, key: string): Promise<{ body: Buffer; info: ObjectInfo }> {
-    const info = await this.stat(bucket, key);
-    if (!info) throw new ObjectNotFoundError(bucket, key);
-    const stream = await this.client.getObject(bucket, key);
+    assertValidBucket(bucket);
+    assertValidKey(key);
+    let response: Readable & { headers?: IncomingHttpHeaders };
+    try {
+      response = await this.client.getObject(bucket, key);
+    } catch (error) {
+      if (isMissing(error)) throw new ObjectNotFoundError(bucket, key);
+      throw error;
+    }
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return { body: Buffer.concat(chunks), info };
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    // One request: the GET's own headers describe the bytes it returned (minio-js resolves
+    // getObject with the HTTP response), where a HEAD first cost a round trip and could describe
+    // another version than the one a put in between left for the GET.
+    const info = response.headers ? toInfo(bucket, key, statOf(response.headers, body.length)) : await this.stat(bucket, key);
+    if (!info) throw new ObjectNotFoundError(bucket, key);
+    return { body, info };
   }
 
   async stat(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -65,8 +79,7 @@ export class MinioObjectStore implements ObjectStore {
     try {
       stat = await this.client.statObject(bucket, key);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'NotFound' || code === 'NoSuchKey' || code === 'NoSuchBucket') return undefined;
+      if (isMissing(error)) return undefined;
       throw error;
     }
     return toInfo(bucket, key, stat);
@@ -106,6 +119,40 @@ export class MinioObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
+}
+
+const isMissing = (error: unknown): boolean => ['NotFound', 'NoSuchKey', 'NoSuchBucket'].includes(String((error as { code?: string }).code));
+
+/** Headers `statObject` keeps as metadata (minio-js's own choice), `x-amz-meta-` taken off. */
+const STAT_HEADERS = new Set([
+  'content-type',
+  'cache-control',
+  'content-encoding',
+  'content-disposition',
+  'content-language',
+  'x-amz-website-redirect-location',
+  'x-amz-storage-class',
+  'x-amz-acl',
+  'x-amz-server-side-encryption',
+]);
+
+/** What `statObject` makes of a HEAD response, made of a GET response's headers. */
+function statOf(headers: IncomingHttpHeaders, size: number): BucketItemStat {
+  const metaData: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(',') : value;
+    if (name.startsWith(META_PREFIX)) metaData[name.slice(META_PREFIX.length)] = text;
+    else if (STAT_HEADERS.has(name) || name.startsWith('x-amz-server-side-encryption-')) metaData[name] = text;
+  }
+  const etag = String(headers.etag ?? '').replace(/^"|"$/g, '');
+  return {
+    size,
+    metaData,
+    lastModified: new Date(String(headers['last-modified'])),
+    versionId: (headers['x-amz-version-id'] as string | undefined) ?? null,
+    etag,
+  };
 }
 
 function toInfo(bucket: string, key: string, stat: BucketItemStat): ObjectInfo {

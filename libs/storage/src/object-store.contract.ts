@@ -36,6 +36,13 @@ export function describeObjectStoreContract(name: string, factory: () => Promise
       assert.equal(got.body.toString(), 'one');
       assert.equal(got.info.contentType, 'image/jpeg');
       assert.equal(got.info.metadata.tags, 'cat,indoor');
+      assert.deepEqual(got.info, await store.stat(bucket, 'demo/a/one.jpg'), 'get describes the object as stat does');
+      const unicode = { caption: 'crème brûlée — 100% "ours"', 'rights-licence': 'CC BY-SA 4.0' };
+      await store.put(bucket, 'meta/ü.jpg', Buffer.from('four'), { contentType: 'image/webp', metadata: unicode });
+      const fourth = await store.get(bucket, 'meta/ü.jpg');
+      assert.deepEqual(fourth.info, await store.stat(bucket, 'meta/ü.jpg'));
+      assert.deepEqual(fourth.info.metadata, unicode);
+      assert.equal(fourth.info.size, 4);
       const first = await store.list(bucket, 'demo/', { limit: 1 });
       assert.deepEqual(
         first.items.map((i) => i.key),
