@@ -114,21 +114,30 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async get(bucket: string, key: string): Promise<{ body: Buffer; info: ObjectInfo }> {
-    // The body and the metadata are read at once (one round trip less per object on ingest).
-    const [info, body] = await Promise.all([
-      this.stat(bucket, key),
-      fs.readFile(this.file(bucket, key)).catch((error: unknown) => {
-        // absent, or deleted between the stat and the read: as absent as if it had never been there
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
-        throw error;
-      }),
-    ]);
+    const file = this.file(bucket, key);
+    // The body and the metadata are read at once (one round trip less per object on ingest), in
+    // the key's turn: no put of this key renames a file between the two reads.
+    const [info, body] = await this.inTurn(file, () =>
+      Promise.all([
+        this.describe(bucket, key, file),
+        fs.readFile(file).catch((error: unknown) => {
+          // absent, or a folder: as absent as if it had never been there
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+          throw error;
+        }),
+      ]),
+    );
     if (!info || !body) throw new ObjectNotFoundError(bucket, key);
     return { body, info };
   }
 
   async stat(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     const file = this.file(bucket, key);
+    return this.inTurn(file, () => this.describe(bucket, key, file));
+  }
+
+  /** What `stat` says, read now (the caller holds the key's turn). */
+  private async describe(bucket: string, key: string, file: string): Promise<ObjectInfo | undefined> {
     let stats;
     try {
       stats = await fs.stat(file);
@@ -185,11 +194,14 @@ export class FsObjectStore implements ObjectStore {
   async close(): Promise<void> {}
 
   /**
-   * Runs a put or delete of `file` after those of the same key called before it (different keys
-   * run side by side). A put renames two files (sidecar, then body): two puts interleaving there
-   * would leave one's body with the other's description, and a delete between them would leave a
-   * description without a body. In call order, so the last put called wins (as the latest
-   * request does on S3). One process per data folder (the one-process mode) is what this covers.
+   * Runs a put, delete or read of `file` after those of the same key called before it (different
+   * keys run side by side). A put renames two files (sidecar, then body): two puts interleaving
+   * there would leave one's body with the other's description, a delete between them a body with
+   * none, and a read between them could pair one put's bytes with another's description. In call
+   * order, so the last put called wins (as the latest request does on S3), and a read sees every
+   * put called before it. Reads of one key wait for each other too: a key is read once per ingest,
+   * so that costs nothing worth a reader-writer lock. One process per data folder (the one-process
+   * mode) is what this covers.
    */
   private inTurn<T>(file: string, work: () => Promise<T>): Promise<T> {
     const result = (this.turns.get(file) ?? Promise.resolve()).then(work);

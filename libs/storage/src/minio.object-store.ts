@@ -61,15 +61,20 @@ export class MinioObjectStore implements ObjectStore {
       if (isMissing(error)) throw new ObjectNotFoundError(bucket, key);
       throw error;
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of response) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
     // One request: the GET's own headers describe the bytes it returned (minio-js resolves
     // getObject with the HTTP response), where a HEAD first cost a round trip and could describe
     // another version than the one a put in between left for the GET.
-    const info = response.headers ? toInfo(bucket, key, statOf(response.headers, body.length)) : await this.stat(bucket, key);
-    if (!info) throw new ObjectNotFoundError(bucket, key);
-    return { body, info };
+    const { headers } = response;
+    if (!headers) {
+      response.destroy();
+      throw new Error('minio client: getObject resolved without the response headers that describe the object');
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const expected = Number(headers['content-length']);
+    if (Number.isInteger(expected) && expected !== body.length) throw new Error(`${bucket}/${key}: got ${body.length} of ${expected} bytes`);
+    return { body, info: toInfo(bucket, key, statOf(headers, body.length)) };
   }
 
   async stat(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -145,7 +150,8 @@ function statOf(headers: IncomingHttpHeaders, size: number): BucketItemStat {
     if (name.startsWith(META_PREFIX)) metaData[name.slice(META_PREFIX.length)] = text;
     else if (STAT_HEADERS.has(name) || name.startsWith('x-amz-server-side-encryption-')) metaData[name] = text;
   }
-  const etag = String(headers.etag ?? '').replace(/^"|"$/g, '');
+  // as minio-js's sanitizeETag does for statObject
+  const etag = String(headers.etag ?? '').replace(/^("|&quot;|&#34;)|("|&quot;|&#34;)$/g, '');
   return {
     size,
     metaData,

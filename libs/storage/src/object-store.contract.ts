@@ -99,10 +99,37 @@ export function describeObjectStoreContract(name: string, factory: () => Promise
           ]),
         );
         const info = await store.stat(bucket, key);
-        if (!info) continue;
+        if (!info) {
+          await assert.rejects(store.get(bucket, key), ObjectNotFoundError);
+          assert.deepEqual((await store.list(bucket, key)).items, []);
+          continue;
+        }
         const winner = Number(info.metadata['put']);
         assert.equal(info.contentType, `application/x-put-${winner}`, `round ${round}: ${JSON.stringify(info)}`);
         assert.deepEqual((await store.get(bucket, key)).body, bodies[winner]);
+      }
+    });
+
+    it('reads racing puts on one key get the bytes and the description of one and the same put', async () => {
+      const bodies = Array.from({ length: 16 }, (_, i) => randomBytes(1 + ((i * 7919) % 61) * 4096));
+      const key = 'race-read/photo.bin';
+      const put = (i: number) => store.put(bucket, key, bodies[i], { contentType: `application/x-put-${i}`, metadata: { put: String(i) } });
+      await put(0);
+      let putting = true;
+      const reads: { body: Buffer; info: { contentType: string; metadata: Record<string, string>; size: number } }[] = [];
+      // four readers reading again and again while the puts run
+      const readers = Array.from({ length: 4 }, async () => {
+        while (putting) reads.push(await store.get(bucket, key));
+      });
+      await Promise.all(bodies.map((_, i) => put(i)));
+      putting = false;
+      await Promise.all(readers);
+      assert.ok(reads.length >= 4);
+      for (const { body, info } of reads) {
+        const i = Number(info.metadata['put']);
+        assert.equal(info.contentType, `application/x-put-${i}`);
+        assert.equal(info.size, body.length);
+        assert.deepEqual(body, bodies[i], `a read got put ${i}'s description with other bytes`);
       }
     });
 
