@@ -53,7 +53,7 @@ export class FsObjectStore implements ObjectStore {
   private readonly sync: boolean;
   /** Folders being made by a put, until the folders holding them are flushed. */
   private readonly foldersInFlight = new Map<string, Promise<void>>();
-  /** Per key, the end of the last put or delete called (see inTurn). */
+  /** Per key, the end of the last put, delete or read called (see inTurn). */
   private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
@@ -199,9 +199,9 @@ export class FsObjectStore implements ObjectStore {
    * there would leave one's body with the other's description, a delete between them a body with
    * none, and a read between them could pair one put's bytes with another's description. In call
    * order, so the last put called wins (as the latest request does on S3), and a read sees every
-   * put called before it. Reads of one key wait for each other too: a key is read once per ingest,
-   * so that costs nothing worth a reader-writer lock. One process per data folder (the one-process
-   * mode) is what this covers.
+   * put called before it. Reads of one key wait for each other too (a reader-writer lock would let
+   * them overlap; a read takes a few file calls, and a key is read once per ingest). One process
+   * per data folder (the one-process mode) is what this covers.
    */
   private inTurn<T>(file: string, work: () => Promise<T>): Promise<T> {
     const result = (this.turns.get(file) ?? Promise.resolve()).then(work);
