@@ -29,8 +29,9 @@ interface TempFile {
 /**
  * What a sidecar says about the body whose inode is `ino`: the replaced body's entry when a put
  * stopped between renaming the sidecar and renaming the body (the old body is still there), else
- * its own. A body whose inode neither names (a data folder copied or restored elsewhere, puts to
- * one key racing) is described by the newest entry, as before bodies were named by inode.
+ * its own. A body whose inode neither names (a data folder copied or restored elsewhere, or two
+ * processes writing one data folder: within one, a key's puts take turns) is described by the
+ * newest entry, as before bodies were named by inode.
  */
 function metaOfBody(sidecar: Sidecar | undefined, ino: number): ObjectMeta | undefined {
   if (!sidecar) return undefined;
