@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { CommonEnv, loadConfig } from '@adseed/config';
 import {
   assetIdFor,
+  AssetTopics,
   ConversationTopics,
   Queries,
   type Conversation,
@@ -107,6 +108,40 @@ describe('AgentModule', () => {
       (await queries.call(Queries.catalogue, { type: 'list', tenant: 'acme', includeDisabled: false })).subjects?.map((s) => s.name),
       ['golden retriever'],
     );
+  });
+
+  it('keeps its subject catalogue from the index events: an index of an ingest in flight at the deletion, arriving after it, brings nothing back', async () => {
+    const path = 'seeds/cat/kayak.jpg';
+    const assetId = assetIdFor(path);
+    const at = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
+    const indexed = (requestedAt: string | undefined, indexedAt: string) => ({
+      key: assetId,
+      value: {
+        assetId,
+        tenant: 'cat',
+        path,
+        changed: true,
+        kind: 'seed' as const,
+        caption: 'A kayak on a river',
+        tags: [],
+        indexedAt,
+        ...(requestedAt ? { requestedAt } : {}),
+      },
+    });
+    const names = async () => (await queries.call(Queries.catalogue, { type: 'list', tenant: 'cat', includeDisabled: false })).subjects?.map((s) => s.name);
+    await runtime.bus.publish(AssetTopics.indexed, indexed(at(-3_000), at(-2_000)));
+    await broker.whenIdle();
+    assert.deepEqual(await names(), ['kayak']);
+    await runtime.bus.publish(AssetTopics.deleted, { key: assetId, value: { assetId, tenant: 'cat', path, deletedAt: at(0) } });
+    await broker.whenIdle();
+    assert.deepEqual(await names(), []);
+    await runtime.bus.publish(AssetTopics.indexed, indexed(at(-1_000), at(1_000)));
+    await runtime.bus.publish(AssetTopics.indexed, indexed(undefined, at(-500)));
+    await broker.whenIdle();
+    assert.deepEqual(await names(), [], 'requested before the deletion, or (without a request time) indexed before it');
+    await runtime.bus.publish(AssetTopics.indexed, indexed(at(2_000), at(3_000)));
+    await broker.whenIdle();
+    assert.deepEqual(await names(), ['kayak'], 'uploaded again after the deletion');
   });
 
   it('starts a conversation: proposes the library’s subject, stores it in the configured bucket and announces it', async () => {

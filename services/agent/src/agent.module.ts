@@ -127,10 +127,10 @@ export class AgentConsumers implements OnApplicationBootstrap, OnApplicationShut
     });
     await bus.subscribe(AssetTopics.indexed, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
       if (value.kind !== undefined && value.kind !== 'seed') return;
-      await this.catalogue.update(value.tenant, (c) => c.applyIndexed(value));
+      await this.catalogue.update(value.tenant, (c) => c.applyIndexed({ ...value, requestedAt: value.requestedAt ?? value.indexedAt }));
     });
     await bus.subscribe(AssetTopics.deleted, { group: AGENT_CATALOGUE_GROUP }, async ({ value }) => {
-      await this.catalogue.update(value.tenant, (c) => c.applyDeleted(value.assetId));
+      await this.catalogue.update(value.tenant, (c) => c.applyDeleted(value.assetId, value.deletedAt));
     });
     queryServer.handle(
       Queries.catalogue,

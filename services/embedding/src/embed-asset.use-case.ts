@@ -95,6 +95,8 @@ export class EmbedAssetUseCase {
     captionSlot?: BatchSlot<string, Float32Array>,
   ): Promise<AssetEmbedded> {
     const { bucket, key } = splitStoragePath(event.path);
+    // taken before the read: a deletion after it may have been of the object read here
+    const requestedAt = event.requestedAt ?? this.now().toISOString();
     let object;
     try {
       object = await this.store.get(bucket, key);
@@ -141,6 +143,7 @@ export class EmbedAssetUseCase {
         ...(clipVector && clip ? { clip: { id: clip.info.modelId, version: clip.info.modelVersion } } : {}),
         ...(captionVector && captionEncoder ? { caption: { id: captionEncoder.info.modelId, version: captionEncoder.info.modelVersion } } : {}),
       },
+      requestedAt,
       embeddedAt: this.now().toISOString(),
     };
     await this.bus.publish(AssetTopics.embedded, { key: event.assetId, value: embedded });

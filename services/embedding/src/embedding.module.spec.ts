@@ -97,6 +97,20 @@ describe('EmbeddingModule', () => {
     assert.deepEqual(event.models, { clip: { id: 'fake-clip', version: '1' }, caption: { id: 'fake-caption', version: '2' } });
     assert.equal(event.caption, 'a dog on a beach');
     assert.equal(event.embeddedAt, NOW.toISOString(), 'the overridden clock');
+    assert.equal(event.requestedAt, NOW.toISOString(), 'a request without a time: when the read began');
+
+    const requestedAt = '2026-01-02T03:04:05.000Z';
+    await runtime.bus.publish(AssetTopics.ingestRequested, {
+      key: event.assetId,
+      value: { assetId: event.assetId, tenant: 'acme', kind: 'seed', path: event.path, tags: ['dog'], source: 'upload', requestedAt },
+    });
+    await broker.whenIdle();
+    const again = broker.read(AssetTopics.embedded.name).map((m) => JSON.parse(m.value) as AssetEmbedded);
+    assert.deepEqual(
+      again.map((e) => e.requestedAt),
+      [NOW.toISOString(), requestedAt],
+      'the request’s own time is carried, so a deletion after it holds these vectors back',
+    );
   });
 
   it('answers text embeddings on the query server, each tower its own texts, repeated texts from the cache', async () => {

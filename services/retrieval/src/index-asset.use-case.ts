@@ -1,13 +1,15 @@
 import { AssetTopics, vectorFromWire, type AssetEmbedded } from '@adseed/contracts';
 import { EVENT_BUS, type EventBus } from '@adseed/messaging';
-import { CLOCK, METRICS, type Clock } from '@adseed/platform';
-import type { ServiceMetrics } from '@adseed/telemetry';
+import { CLOCK, LOGGER, METRICS, type Clock } from '@adseed/platform';
+import type { Logger, ServiceMetrics } from '@adseed/telemetry';
 import { Inject, Injectable } from '@nestjs/common';
+import { DeletedAssets } from './deleted-assets';
 import { VECTOR_INDEX, type VectorIndex, type VectorRecord } from './vector-index/vector-index.port';
 
 /**
  * Ingest step 3: puts an embedded asset into the index. Idempotent: the same event twice, or a
- * re-ingest of unchanged content with the same models, leaves the index untouched.
+ * re-ingest of unchanged content with the same models, leaves the index untouched. Vectors of
+ * an ingest requested before the asset was deleted are dropped (see `DeletedAssets`).
  */
 @Injectable()
 export class IndexAssetUseCase {
@@ -16,9 +18,27 @@ export class IndexAssetUseCase {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(METRICS) private readonly metrics: ServiceMetrics,
     @Inject(CLOCK) private readonly now: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly deleted: DeletedAssets,
   ) {}
 
-  async execute(event: AssetEmbedded): Promise<{ changed: boolean }> {
+  /** `dropped` when the asset was deleted after this ingest was requested: nothing indexed or announced. */
+  execute(event: AssetEmbedded): Promise<{ changed: boolean; dropped?: true }> {
+    return this.deleted.inTurn(event.assetId, () => this.indexUnlessDeleted(event));
+  }
+
+  private async indexUnlessDeleted(event: AssetEmbedded): Promise<{ changed: boolean; dropped?: true }> {
+    const requestedAt = event.requestedAt ?? event.embeddedAt;
+    const tombstone = this.deleted.deletedSince(event.assetId, event.tenant, requestedAt);
+    if (tombstone) {
+      this.logger.info('vectors of a deleted asset dropped: its ingest was requested before the deletion', {
+        assetId: event.assetId,
+        tenant: event.tenant,
+        requestedAt,
+        deletedAt: tombstone.deletedAt,
+      });
+      return { changed: false, dropped: true };
+    }
     const record = toRecord(event, this.now());
     const existing = await this.index.get(event.assetId);
     const changed = !existing || fingerprint(existing) !== fingerprint(record);
@@ -38,6 +58,7 @@ export class IndexAssetUseCase {
         tags: event.tags,
         ...(event.rights ? { rights: event.rights } : {}),
         ...(event.labels?.length ? { labels: event.labels } : {}),
+        ...(event.requestedAt ? { requestedAt: event.requestedAt } : {}),
         indexedAt: this.now().toISOString(),
       },
     });

@@ -2,6 +2,7 @@ import type { AssetDeleted, GetAssetReply, GetAssetRequest } from '@adseed/contr
 import { METRICS } from '@adseed/platform';
 import type { ServiceMetrics } from '@adseed/telemetry';
 import { Inject, Injectable } from '@nestjs/common';
+import { DeletedAssets } from './deleted-assets';
 import { rightsOfPayload } from './search.use-case';
 import { VECTOR_INDEX, type VectorIndex } from './vector-index/vector-index.port';
 
@@ -11,6 +12,7 @@ export class IndexedAssetsUseCase {
   constructor(
     @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
     @Inject(METRICS) private readonly metrics: ServiceMetrics,
+    private readonly deleted: DeletedAssets,
   ) {}
 
   async get(request: GetAssetRequest): Promise<GetAssetReply> {
@@ -33,11 +35,18 @@ export class IndexedAssetsUseCase {
     };
   }
 
-  /** Idempotent: an unknown id (already deleted, or never indexed) changes nothing. */
-  async delete(event: AssetDeleted): Promise<void> {
-    const record = await this.index.get(event.assetId);
-    if (!record || record.payload.tenant !== event.tenant) return;
-    await this.index.delete([event.assetId]);
-    this.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
+  /**
+   * Idempotent: an unknown id (already deleted, or not indexed yet) leaves the index as it is.
+   * The deletion is remembered first, in either case, so vectors of an ingest still in flight
+   * do not bring the asset back (see `DeletedAssets`).
+   */
+  delete(event: AssetDeleted): Promise<void> {
+    return this.deleted.inTurn(event.assetId, async () => {
+      await this.deleted.record(event);
+      const record = await this.index.get(event.assetId);
+      if (!record || record.payload.tenant !== event.tenant) return;
+      await this.index.delete([event.assetId]);
+      this.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
+    });
   }
 }

@@ -9,6 +9,8 @@ import { InProcessBroker } from '@adseed/messaging';
 import { CLOCK, createRuntime, InProcessQueries, QUERY_CLIENT, type QueryClient, type ServiceRuntime } from '@adseed/platform';
 import { FsObjectStore } from '@adseed/storage';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { IndexAssetUseCase } from './index-asset.use-case';
+import { IndexedAssetsUseCase } from './indexed-assets.use-case';
 import { RetrievalEnv } from './retrieval.env';
 import { RetrievalModule } from './retrieval.module';
 import { VECTOR_INDEX, type VectorIndex } from './vector-index/vector-index.port';
@@ -130,5 +132,78 @@ describe('RetrievalModule', () => {
     await broker.whenIdle();
     assert.deepEqual(await queries.call(Queries.getAsset, { tenant: 'acme', assetId: red.assetId }), {});
     assert.equal(await moduleRef.get<VectorIndex>(VECTOR_INDEX).count({ tenant: 'acme' }), 1);
+  });
+
+  it('does not bring a deleted asset back from vectors of an ingest requested before the deletion, whatever order they come in', async () => {
+    const index = moduleRef.get<VectorIndex>(VECTOR_INDEX);
+    const before = new Date(NOW.getTime() - 1_000).toISOString();
+    const after = new Date(NOW.getTime() + 1_000).toISOString();
+    const late = { ...embedded('late', [0, 1, 0, 0], 'tomb'), requestedAt: before };
+    const never = { ...embedded('never', [0, 1, 0, 0], 'tomb'), requestedAt: before };
+    await runtime.bus.publish(AssetTopics.embedded, { key: late.assetId, value: late });
+    await broker.whenIdle();
+    assert.ok(await index.get(late.assetId), 'indexed by the first ingest');
+    const announced = () =>
+      broker
+        .read(AssetTopics.indexed.name)
+        .map((m) => JSON.parse(m.value) as { assetId: string; requestedAt?: string })
+        .filter((e) => e.assetId === late.assetId || e.assetId === never.assetId);
+    assert.equal(announced().length, 1);
+    await runtime.bus.publish(AssetTopics.deleted, {
+      key: late.assetId,
+      value: { assetId: late.assetId, tenant: 'tomb', path: late.path, deletedAt: NOW.toISOString() },
+    });
+    // a second ingest of the same upload (e.g. from the storage notification), read before the deletion, embedded after it
+    await runtime.bus.publish(AssetTopics.embedded, { key: late.assetId, value: { ...late, embeddedAt: after } });
+    await broker.whenIdle();
+    assert.equal(await index.get(late.assetId), undefined, 'still deleted');
+    assert.equal(announced().length, 1, 'and not announced as indexed');
+
+    // an asset deleted before its (only) ingest's vectors arrive: not indexed either
+    await runtime.bus.publish(AssetTopics.deleted, {
+      key: never.assetId,
+      value: { assetId: never.assetId, tenant: 'tomb', path: never.path, deletedAt: NOW.toISOString() },
+    });
+    await broker.whenIdle();
+    await runtime.bus.publish(AssetTopics.embedded, { key: never.assetId, value: never });
+    await broker.whenIdle();
+    assert.equal(await index.get(never.assetId), undefined);
+
+    // uploaded again after the deletion: its ingest brings it back, announced with its request time
+    await runtime.bus.publish(AssetTopics.embedded, { key: late.assetId, value: { ...late, requestedAt: after } });
+    await broker.whenIdle();
+    assert.ok(await index.get(late.assetId), 'a new upload is indexed');
+    assert.deepEqual(
+      announced().map((e) => [e.assetId, e.requestedAt]),
+      [
+        [late.assetId, before],
+        [late.assetId, after],
+      ],
+    );
+  });
+
+  it('takes an index and a deletion of one asset in turn: a slow index started first cannot undo the deletion', async () => {
+    const index = moduleRef.get<VectorIndex>(VECTOR_INDEX);
+    const race = { ...embedded('race', [0, 0, 0, 1], 'race'), requestedAt: new Date(NOW.getTime() - 1_000).toISOString() };
+    const originalGet = index.get.bind(index);
+    let releaseGet!: () => void;
+    const gate = new Promise<void>((resolve) => (releaseGet = resolve));
+    let slowed = 0;
+    index.get = async (id) => {
+      if (id === race.assetId && slowed++ === 0) await gate; // the index's first read waits
+      return originalGet(id);
+    };
+    try {
+      const indexing = moduleRef.get(IndexAssetUseCase).execute(race);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const deleting = moduleRef.get(IndexedAssetsUseCase).delete({ assetId: race.assetId, tenant: 'race', path: race.path, deletedAt: NOW.toISOString() });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      releaseGet();
+      assert.deepEqual(await indexing, { changed: true }, 'the index ran first, as called');
+      await deleting;
+      assert.equal(await index.get(race.assetId), undefined, 'the deletion ran after it, and won');
+    } finally {
+      index.get = originalGet;
+    }
   });
 });

@@ -2,18 +2,21 @@ import { join } from 'node:path';
 import { AssetTopics, Queries } from '@adseed/contracts';
 import { EVENT_BUS, type EventBus } from '@adseed/messaging';
 import {
+  CLOCK,
   DATA_DIR,
   LOGGER,
   PlatformModule,
   QUERY_SERVER,
   Readiness,
   SERVICE_CONFIG,
+  type Clock,
   type QueryServer,
   type ServiceDefinition,
   type ServiceRuntime,
 } from '@adseed/platform';
 import { traceMethods, type Logger } from '@adseed/telemetry';
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { DeletedAssets } from './deleted-assets';
 import { IndexAssetUseCase } from './index-asset.use-case';
 import { IndexedAssetsUseCase } from './indexed-assets.use-case';
 import { RetrievalEnv } from './retrieval.env';
@@ -30,6 +33,13 @@ export const vectorIndexProvider: Provider = {
   inject: [SERVICE_CONFIG, DATA_DIR, LOGGER],
   useFactory: async (env: RetrievalEnv, dataDir: string, logger: Logger): Promise<VectorIndex> =>
     traceMethods(await openIndex(env, dataDir, logger), 'VectorIndex', { methods: ['search', 'upsert', 'delete', 'get', 'count'] }),
+};
+
+/** The deletions remembered under the data folder (see `DeletedAssets`). */
+export const deletedAssetsProvider: Provider = {
+  provide: DeletedAssets,
+  inject: [DATA_DIR, CLOCK],
+  useFactory: (dataDir: string, now: Clock): Promise<DeletedAssets> => DeletedAssets.open(join(dataDir, 'retrieval', 'tombstones.jsonl'), now),
 };
 
 async function openIndex(env: RetrievalEnv, dataDir: string, logger: Logger): Promise<VectorIndex> {
@@ -62,6 +72,7 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(QUERY_SERVER) private readonly queryServer: QueryServer,
     @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
+    private readonly deleted: DeletedAssets,
     private readonly indexAsset: IndexAssetUseCase,
     private readonly search: SearchUseCase,
     private readonly assets: IndexedAssetsUseCase,
@@ -84,6 +95,7 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
 
   async onApplicationShutdown(): Promise<void> {
     await this.index.close();
+    await this.deleted.close();
   }
 }
 
@@ -93,7 +105,7 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
  * `PlatformModule.forRoot(...)` beside it and overrides what it needs.
  */
 @Module({
-  providers: [vectorIndexProvider, IndexAssetUseCase, SearchUseCase, IndexedAssetsUseCase, RetrievalConsumers],
+  providers: [vectorIndexProvider, deletedAssetsProvider, IndexAssetUseCase, SearchUseCase, IndexedAssetsUseCase, RetrievalConsumers],
   exports: [VECTOR_INDEX],
 })
 export class RetrievalModule {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AssetEmbedded, AssetTopics, vectorFromWire, vectorToWire, WireVector } from './asset.events';
+import { AssetEmbedded, AssetTopics, ingestPredatesDeletion, vectorFromWire, vectorToWire, WireVector } from './asset.events';
 
 /** Float32 values of every kind a model can put out: signs, tiny and large magnitudes, zero. */
 function sampleVector(n: number, seed: number): Float32Array {
@@ -73,5 +73,20 @@ describe('asset.embedded vectors on the wire', () => {
     }
     assert.equal(WireVector.safeParse(f32(new Array(4096).fill(0.5))).success, true);
     assert.equal(WireVector.safeParse([0.5, 1]).success, true);
+  });
+});
+
+describe('ingestPredatesDeletion', () => {
+  const deletedAt = '2026-12-03T10:00:00.000Z';
+  it('holds back an ingest requested before or at the deletion, not one requested after it', () => {
+    assert.equal(ingestPredatesDeletion('2026-12-03T09:59:59.999Z', deletedAt), true);
+    assert.equal(ingestPredatesDeletion(deletedAt, deletedAt), true, 'at the same millisecond: the object may have been read before it went');
+    assert.equal(ingestPredatesDeletion('2026-12-03T10:00:00.001Z', deletedAt), false);
+    assert.equal(ingestPredatesDeletion('2026-12-03T11:00:00+01:00', deletedAt), true, 'compared as instants, not as text');
+  });
+
+  it('counts a time that does not parse as older (held back)', () => {
+    assert.equal(ingestPredatesDeletion('yesterday', deletedAt), true);
+    assert.equal(ingestPredatesDeletion('2026-12-03T11:00:00.000Z', 'not a time'), true);
   });
 });

@@ -100,6 +100,12 @@ export const AssetEmbedded = z.object({
   labels: z.array(z.string().max(100)).max(16).optional(),
   vectors: z.object({ clip: Vector.optional(), caption: Vector.optional() }),
   models: z.object({ clip: ModelRef.optional(), caption: ModelRef.optional() }),
+  /**
+   * When the ingest these vectors come from was requested (the request's own `requestedAt`, or
+   * the time the embedding service began reading the object when the request had none). A
+   * deletion at or after it was of the object these vectors describe: see `ingestPredatesDeletion`.
+   */
+  requestedAt: z.string().datetime().optional(),
   embeddedAt: z.string(),
 });
 export type AssetEmbedded = z.infer<typeof AssetEmbedded>;
@@ -119,6 +125,8 @@ export const AssetIndexed = z.object({
   tags: Tags.optional(),
   rights: Rights.optional(),
   labels: z.array(z.string().max(100)).max(16).optional(),
+  /** The `requestedAt` of the ingest that was indexed (see `AssetEmbedded.requestedAt`). */
+  requestedAt: z.string().datetime().optional(),
   indexedAt: z.string(),
 });
 export type AssetIndexed = z.infer<typeof AssetIndexed>;
@@ -135,6 +143,26 @@ export const AssetDeleted = z.object({
   deletedAt: z.string(),
 });
 export type AssetDeleted = z.infer<typeof AssetDeleted>;
+
+/**
+ * How long consumers remember a deletion to hold back events of ingests in flight when it
+ * happened: far longer than an ingest takes, even one that waited in a backlog.
+ */
+export const DELETION_TOMBSTONE_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whether an ingest requested at `requestedAt` was of an object deleted at `deletedAt`, so that
+ * its vectors (or its `asset.indexed`) must not bring the asset back. The topics are not ordered
+ * against each other: an `asset.embedded` of an ingest in flight when the asset was deleted (a
+ * second ingest of one upload, from the storage notification, say) can reach the index after the
+ * `asset.deleted`. The store deletes the object before `deletedAt` is taken, so an ingest
+ * requested later read either nothing or a new upload, whose own ingest brings it back. A time
+ * that does not parse counts as older. The times come from different hosts: clock skew between
+ * them narrows what this catches.
+ */
+export function ingestPredatesDeletion(requestedAt: string, deletedAt: string): boolean {
+  return !(Date.parse(requestedAt) > Date.parse(deletedAt));
+}
 
 export const AssetTopics = {
   ingestRequested: defineTopic('adseed.asset.ingest-requested.v1', AssetIngestRequested, 16),

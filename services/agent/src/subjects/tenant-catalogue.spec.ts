@@ -60,6 +60,29 @@ describe(TenantCatalogue.name, () => {
     );
   });
 
+  it('ignores an index of an ingest requested before the asset’s deletion, arriving after it; remembers deletions for a day, also in snapshots', () => {
+    let now = Date.parse('2026-12-03T10:00:00.000Z');
+    const at = (ms: number) => new Date(Date.parse('2026-12-03T10:00:00.000Z') + ms).toISOString();
+    const c = new TenantCatalogue('t', () => new Date(now));
+    c.applyIndexed({ ...asset(1, 'A camping tent by a lake'), requestedAt: at(-2_000) });
+    assert.equal(c.applyDeleted('a1', at(0)), true);
+    assert.equal(c.applyIndexed({ ...asset(1, 'A camping tent by a lake'), requestedAt: at(-1_000) }), false, 'in flight when it was deleted');
+    assert.equal(c.applyIndexed({ ...asset(1, 'A camping tent by a lake'), requestedAt: at(0) }), false, 'requested at the same instant');
+    assert.equal(c.byName('camping tent'), undefined);
+    assert.equal(c.applyDeleted('a2', at(0)), true, 'a deletion that arrives before the asset’s index is remembered too');
+    assert.equal(c.applyDeleted('a2', at(0)), false, 'the same deletion twice changes nothing');
+    assert.equal(c.applyIndexed({ ...asset(2, 'A kayak on a river'), requestedAt: at(-1) }), false);
+
+    const restored = TenantCatalogue.restore(JSON.parse(JSON.stringify(c.snapshot())) as ReturnType<TenantCatalogue['snapshot']>, () => new Date(now));
+    assert.equal(restored.applyIndexed({ ...asset(1, 'A camping tent by a lake'), requestedAt: at(-1_000) }), false, 'the snapshot keeps the deletion');
+    assert.equal(restored.applyIndexed({ ...asset(1, 'A camping tent by a lake'), requestedAt: at(1) }), true, 'uploaded again after the deletion');
+    assert.equal(restored.toSubject(restored.byName('camping tent')!).seedCount, 1);
+
+    now += 24 * 60 * 60 * 1000 + 1;
+    assert.equal(restored.applyIndexed({ ...asset(2, 'A kayak on a river'), requestedAt: at(-1) }), true, 'a deletion older than a day is forgotten');
+    assert.deepEqual(restored.snapshot().deleted, [], 'and left out of the snapshot');
+  });
+
   it('keeps edits by name, so they apply to a subject that appears later, and keeps an edited subject when its seeds go', () => {
     const c = new TenantCatalogue('t');
     c.edit('Coffee Mugs', { description: 'The first coffee of the day', audience: 'people working from home' });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SeedGap, Subject } from '@adseed/contracts';
+import { DELETION_TOMBSTONE_TTL_MS, ingestPredatesDeletion, type SeedGap, type Subject } from '@adseed/contracts';
 import { normalizePhrase, phrasesOf, subjectKey } from './subject-phrases';
 
 export type SubjectSourceName = Subject['source'];
@@ -44,6 +44,8 @@ export interface CatalogueSnapshot {
   membership: [assetId: string, path: string, keys: string[]][];
   edits: [key: string, edit: SubjectEdit][];
   gaps: SeedGap[];
+  /** Assets deleted in the last `DELETION_TOMBSTONE_TTL_MS`, with when (absent in older snapshots). */
+  deleted?: [assetId: string, deletedAt: string][];
 }
 
 export const subjectIdFor = (tenant: string, key: string): string => createHash('sha256').update(`${tenant}\u0000${key}`).digest('hex').slice(0, 16);
@@ -65,6 +67,9 @@ export class TenantCatalogue {
   private readonly keyCounts = new Map<string, number>();
   private readonly edits = new Map<string, SubjectEdit>();
   private readonly gaps = new Map<string, SeedGap>();
+  /** assetId → deletedAt: holds back `asset.indexed` of ingests in flight when an asset was deleted */
+  private readonly deleted = new Map<string, string>();
+  private deletedAtLastPrune = 0;
   /** bumped on every change, so caches (subject vectors) know when to refresh */
   version = 0;
 
@@ -73,8 +78,23 @@ export class TenantCatalogue {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** An asset was indexed (new or changed): its subjects follow its caption and tags. */
-  applyIndexed(asset: { assetId: string; path: string; caption?: string; tags?: readonly string[]; labels?: readonly string[] }): boolean {
+  /**
+   * An asset was indexed (new or changed): its subjects follow its caption and tags. An index of
+   * an ingest requested (`requestedAt`) before the asset's deletion is ignored: the topics are
+   * not ordered against each other, so it can arrive after the `asset.deleted`.
+   */
+  applyIndexed(asset: {
+    assetId: string;
+    path: string;
+    caption?: string;
+    tags?: readonly string[];
+    labels?: readonly string[];
+    requestedAt?: string;
+  }): boolean {
+    const deletedAt = this.deleted.get(asset.assetId);
+    if (deletedAt !== undefined && asset.requestedAt !== undefined && !this.expired(deletedAt) && ingestPredatesDeletion(asset.requestedAt, deletedAt)) {
+      return false;
+    }
     const phrases = phrasesOf(asset);
     const labels = (asset.labels ?? []).map(normalizePhrase).filter(Boolean);
     const previous = this.membership.get(asset.assetId);
@@ -98,11 +118,20 @@ export class TenantCatalogue {
     return true;
   }
 
-  /** An asset was deleted: it leaves every subject, including those a person added. */
-  applyDeleted(assetId: string): boolean {
+  /**
+   * An asset was deleted: it leaves every subject, including those a person added. With
+   * `deletedAt`, the deletion is remembered for `DELETION_TOMBSTONE_TTL_MS` (see `applyIndexed`).
+   */
+  applyDeleted(assetId: string, deletedAt?: string): boolean {
     const previous = this.membership.get(assetId);
     const at = this.now().toISOString();
     let changed = false;
+    const known = this.deleted.get(assetId);
+    if (deletedAt !== undefined && (known === undefined || Date.parse(deletedAt) > Date.parse(known))) {
+      this.deleted.set(assetId, deletedAt);
+      changed = true;
+      if (this.deleted.size >= 2 * this.deletedAtLastPrune + 1024) this.pruneDeleted();
+    }
     if (previous) {
       this.detach(assetId, previous, at);
       this.membership.delete(assetId);
@@ -276,6 +305,7 @@ export class TenantCatalogue {
       membership: [...this.membership].map(([id, m]) => [id, m.path, m.keys]),
       edits: [...this.edits],
       gaps: [...this.gaps.values()],
+      deleted: [...this.deleted].filter(([, deletedAt]) => !this.expired(deletedAt)),
     };
   }
 
@@ -304,6 +334,8 @@ export class TenantCatalogue {
     }
     for (const [key, edit] of snapshot.edits) c.edits.set(key, edit);
     for (const g of snapshot.gaps) c.gaps.set(`${g.kind}\u0000${normalizePhrase(g.text)}`, g);
+    for (const [assetId, deletedAt] of snapshot.deleted ?? []) if (!c.expired(deletedAt)) c.deleted.set(assetId, deletedAt);
+    c.deletedAtLastPrune = c.deleted.size;
     return c;
   }
 
@@ -334,6 +366,15 @@ export class TenantCatalogue {
       entry.updatedAt = at;
       this.dropIfEmpty(entry);
     }
+  }
+
+  private expired(deletedAt: string): boolean {
+    return Date.parse(deletedAt) < this.now().getTime() - DELETION_TOMBSTONE_TTL_MS;
+  }
+
+  private pruneDeleted(): void {
+    for (const [assetId, deletedAt] of this.deleted) if (this.expired(deletedAt)) this.deleted.delete(assetId);
+    this.deletedAtLastPrune = this.deleted.size;
   }
 
   /** A library subject with no seeds left goes; one a person added or edited stays (so its id and edits do too). */

@@ -20,11 +20,15 @@ import { clusterEnv } from './cluster-env';
 
 type Json = Record<string, any>;
 
-/** Watches `asset.indexed` from the test's own consumer group, keyed by asset id. */
-async function watchIndexed(tenant: string): Promise<{ consumer: Consumer; changes: Map<string, boolean[]> }> {
+/**
+ * Watches `asset.indexed` from the test's own consumer group, keyed by asset id (and keeps the
+ * first `asset.embedded` of each of the tenant's assets, as sent).
+ */
+async function watchIndexed(tenant: string): Promise<{ consumer: Consumer; changes: Map<string, boolean[]>; embedded: Map<string, string> }> {
   const kafka = new Kafka({ clientId: 'adseed-it', brokers: [INFRA.kafka], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `it-watch-${randomUUID()}` });
   const changes = new Map<string, boolean[]>();
+  const embedded = new Map<string, string>();
   // A new group starts at the end of the log only once it has joined: wait for the assignment
   // (listen before run(), which may join before it returns).
   const joined = new Promise<void>((resolve, reject) => {
@@ -35,15 +39,19 @@ async function watchIndexed(tenant: string): Promise<{ consumer: Consumer; chang
     });
   });
   await consumer.connect();
-  await consumer.subscribe({ topic: 'adseed.asset.indexed.v1', fromBeginning: false });
+  await consumer.subscribe({ topics: ['adseed.asset.indexed.v1', 'adseed.asset.embedded.v1'], fromBeginning: false });
   await consumer.run({
-    eachMessage: async ({ message }) => {
-      const value = JSON.parse(message.value!.toString()) as { assetId: string; tenant: string; changed: boolean };
-      if (value.tenant === tenant) changes.set(value.assetId, [...(changes.get(value.assetId) ?? []), value.changed]);
+    eachMessage: async ({ topic, message }) => {
+      const raw = message.value!.toString();
+      const value = JSON.parse(raw) as { assetId: string; tenant: string; changed: boolean };
+      if (value.tenant !== tenant) return;
+      if (topic === 'adseed.asset.embedded.v1') {
+        if (!embedded.has(value.assetId)) embedded.set(value.assetId, raw);
+      } else changes.set(value.assetId, [...(changes.get(value.assetId) ?? []), value.changed]);
     },
   });
   await joined;
-  return { consumer, changes };
+  return { consumer, changes, embedded };
 }
 
 async function listTopics(): Promise<string[]> {
@@ -175,7 +183,7 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
     const shop = `shop-${randomUUID().slice(0, 8)}`;
     const call = (path: string, init: RequestInit & { json?: unknown } = {}) =>
       api(path, { ...init, headers: { 'x-tenant-id': shop, ...(init.headers as Record<string, string>) } });
-    const { consumer, changes } = await watchIndexed(shop);
+    const { consumer, changes, embedded } = await watchIndexed(shop);
     try {
       const photos = [
         ...PRODUCT_LIBRARY,
@@ -218,6 +226,34 @@ describe('every service its own process, on real Kafka, MinIO and Triton, with t
         if (Date.now() > gone) throw new Error(`the deleted asset is still searchable or counted (${count} seeds)`);
         await new Promise((r) => setTimeout(r, 500));
       }
+
+      // Vectors of an ingest requested before the deletion, delivered after it (a second ingest
+      // of the upload, from the storage notification, can be that late): they must not bring the
+      // asset back. Sent with another asset's vectors behind them on the same key, so the
+      // partition is known to be handled up to the late one when the other is announced.
+      const late = embedded.get(victim.assetId);
+      const [markerId, marker] = [...embedded].find(([id]) => id !== victim.assetId) ?? [];
+      assert.ok(late && markerId && marker, 'the watcher saw the asset.embedded events');
+      const announcedBefore = changes.get(markerId)?.length ?? 0;
+      const producer = new Kafka({ clientId: 'adseed-it', brokers: [INFRA.kafka], logLevel: logLevel.NOTHING }).producer();
+      await producer.connect();
+      try {
+        await producer.send({
+          topic: 'adseed.asset.embedded.v1',
+          messages: [
+            { key: victim.assetId, value: late },
+            { key: victim.assetId, value: marker },
+          ],
+        });
+      } finally {
+        await producer.disconnect();
+      }
+      await until('the asset sent after the late vectors is indexed again', () => (changes.get(markerId)?.length ?? 0) > announcedBefore, 60_000);
+      const after = ((await (await call('/v1/search', { method: 'POST', json: { text: 'running shoes', k: 10 } })).json()) as Json).hits as Json[];
+      assert.ok(!after.some((h) => h.assetId === victim.assetId), 'the late vectors did not bring the deleted asset back into search');
+      assert.equal((await call(`/v1/assets/${victim.assetId}`, { method: 'DELETE' })).status, 404, 'nor into the index');
+      // the agent's catalogue follows asset.indexed, which the retrieval service did not send for it
+      assert.equal((await subjects()).find((s) => s.name === 'running shoes')?.seedCount, 3);
     } finally {
       await consumer.disconnect();
     }

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DELETION_TOMBSTONE_TTL_MS } from '@adseed/contracts';
+import { DeletedAssets } from './deleted-assets';
+
+const T0 = Date.parse('2026-12-03T10:00:00.000Z');
+const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+describe('DeletedAssets', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'adseed-deleted-assets-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('holds back an ingest of the same tenant’s asset requested before the deletion, only that', async () => {
+    const deleted = await DeletedAssets.open(join(dir, 'a', 'tombstones.jsonl'), () => new Date(T0 + 60_000));
+    await deleted.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(0) });
+    assert.ok(deleted.deletedSince('a1', 'acme', at(-1)), 'requested before');
+    assert.ok(deleted.deletedSince('a1', 'acme', at(0)), 'requested at the same instant');
+    assert.equal(deleted.deletedSince('a1', 'acme', at(1)), undefined, 'requested after: a new upload');
+    assert.equal(deleted.deletedSince('a1', 'other', at(-1)), undefined, 'another tenant’s tombstone is not this one’s');
+    assert.equal(deleted.deletedSince('a2', 'acme', at(-1)), undefined, 'never deleted');
+    await deleted.close();
+  });
+
+  it('keeps the later of two deletions of one asset, whatever order they are recorded in', async () => {
+    const deleted = await DeletedAssets.open(join(dir, 'b', 'tombstones.jsonl'), () => new Date(T0));
+    await deleted.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(5_000) });
+    await deleted.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(1_000) });
+    assert.ok(deleted.deletedSince('a1', 'acme', at(4_000)), 'the later deletion still counts');
+    await deleted.close();
+  });
+
+  it('remembers deletions across a reopen, skips a line cut short by a crash, and compacts the file', async () => {
+    const file = join(dir, 'c', 'tombstones.jsonl');
+    const now = () => new Date(T0);
+    const first = await DeletedAssets.open(file, now);
+    await first.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(0) });
+    await first.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(10) });
+    await first.record({ assetId: 'a2', tenant: 'acme', deletedAt: at(0) });
+    await first.close();
+    await appendFile(file, '{"assetId":"a3","ten');
+    const second = await DeletedAssets.open(file, now);
+    assert.equal(second.size, 2);
+    assert.ok(second.deletedSince('a1', 'acme', at(5)), 'the later deletion of a1 survived');
+    assert.ok(second.deletedSince('a2', 'acme', at(-1)));
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    assert.equal(lines.length, 2, 'one line per asset after the reopen, the cut line gone');
+    await second.record({ assetId: 'a4', tenant: 'acme', deletedAt: at(0) });
+    await second.close();
+    assert.equal((await readFile(file, 'utf8')).trim().split('\n').length, 3, 'appends after the compacted lines');
+  });
+
+  it('forgets a deletion older than the tombstone time-to-live, in memory and on reopen', async () => {
+    const file = join(dir, 'd', 'tombstones.jsonl');
+    let now = T0;
+    const deleted = await DeletedAssets.open(file, () => new Date(now));
+    await deleted.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(0) });
+    now = T0 + DELETION_TOMBSTONE_TTL_MS - 1;
+    assert.ok(deleted.deletedSince('a1', 'acme', at(-1)), 'still in force just before it expires');
+    now = T0 + DELETION_TOMBSTONE_TTL_MS + 1;
+    assert.equal(deleted.deletedSince('a1', 'acme', at(-1)), undefined);
+    await deleted.close();
+    const reopened = await DeletedAssets.open(file, () => new Date(now));
+    assert.equal(reopened.size, 0);
+    await reopened.close();
+  });
+
+  it('runs the work of one asset in call order, other assets side by side', async () => {
+    const deleted = await DeletedAssets.open(join(dir, 'e', 'tombstones.jsonl'));
+    const log: string[] = [];
+    const step = (name: string, ms: number) => async () => {
+      log.push(`${name} start`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      log.push(`${name} end`);
+      if (name === 'a1 first') throw new Error('a failing turn does not block the next');
+      return name;
+    };
+    const results = await Promise.allSettled([
+      deleted.inTurn('a1', step('a1 first', 30)),
+      deleted.inTurn('a1', step('a1 second', 1)),
+      deleted.inTurn('a2', step('a2', 1)),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.ok(log.indexOf('a1 second start') > log.indexOf('a1 first end'), log.join(', '));
+    assert.ok(log.indexOf('a2 end') < log.indexOf('a1 first end'), `a2 did not wait for a1: ${log.join(', ')}`);
+    await deleted.close();
+  });
+});
