@@ -662,8 +662,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
   it('the Kafka broker stopped and started mid-flow: the services recover by themselves, every image is indexed, search works', async () => {
     const started = Date.now();
     const tenant = `fb-${run}`;
-    // The demo photos twice, under two prefixes (516 assets): with the 258 alone the ingest was
-    // done before the broker's stop had finished (caption vectors of repeated captions are reused).
+    // The demo photos twice, under two prefixes (516 assets). The ingest waits for all of them:
+    // the embedding service (which also turns MinIO's notifications into ingest requests) is
+    // stopped while they are uploaded and started again once their notifications are in Kafka,
+    // so the broker goes away with most of the ingest still to do. Uploading while it ran, the
+    // whole ingest was at times done before the broker's stop began.
     const uploads = ['a', 'b'].flatMap((prefix) => rows.map((row) => ({ row, key: `${tenant}/${prefix}/${row.file}` })));
     const expected = new Set(uploads.map((u) => assetIdFor(`${SEEDS}/${u.key}`)));
     // No probe consumer lives through the restart (see KafkaProbe.watch): progress comes from the
@@ -680,8 +683,11 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       }
     });
     let brokerDown = false;
+    let embeddingDown = false;
     let watch: Watch | undefined;
     try {
+      embeddingDown = true;
+      await cluster.kill('embedding', 'SIGTERM');
       await uploadAll(uploads);
       await until(
         () => `MinIO's notifications of ${uploads.length} uploads (have ${notified.size})`,
@@ -689,6 +695,9 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
         60_000,
       );
       await notifications.stop();
+      assert.equal(await indexedVectors(tenant), 0, 'nothing indexed while the embedding service was stopped');
+      await cluster.start('embedding');
+      embeddingDown = false;
       await untilAsync(
         () => 'the first assets indexed',
         async () => (await indexedVectors(tenant)) >= 10,
@@ -720,8 +729,7 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
       const recoverySeconds = (Date.now() - brokerBack) / 1000;
       await pipelineSettled(watch, 120_000);
       const { duplicates } = assertIndexedOnce(expected, changes);
-      // The ingest must still be running when the broker's (controlled, 3–5 s) stop begins; it may
-      // finish during the stop on a fast day, which still takes the broker away mid-flow.
+      // The ingest must still be running when the broker's (controlled, 3–5 s) stop begins.
       assert.ok(indexedAtStop < uploads.length, `every asset was indexed before the broker's stop began (${indexedAtStop}); the stop tested nothing`);
       assert.equal(await indexedVectors(tenant), uploads.length);
 
@@ -744,8 +752,9 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
           `(stop took ${stopSeconds.toFixed(1)} s, down ${BROKER_DOWN_MS / 1000} s more), all indexed ${recoverySeconds.toFixed(1)} s after it was back, ${duplicates} duplicate asset.indexed`,
       );
     } finally {
-      // Never leave the broker down for the tests after this one.
+      // Never leave the broker or the embedding service down for the tests after this one.
       if (brokerDown) await sh('bash scripts/infra/kafka.sh start', 180_000);
+      if (embeddingDown) await cluster.start('embedding');
       await Promise.allSettled([watch?.stop(), notifications.stop()]);
     }
   });
