@@ -45,16 +45,20 @@ describe('DeletedAssets', () => {
     await first.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(10) });
     await first.record({ assetId: 'a2', tenant: 'acme', deletedAt: at(0) });
     await first.close();
-    await appendFile(file, '{"assetId":"a3","ten');
+    await appendFile(file, '\n{"assetId":"a3","ten'); // an append cut short
     const second = await DeletedAssets.open(file, now);
     assert.equal(second.size, 2);
     assert.ok(second.deletedSince('a1', 'acme', at(5)), 'the later deletion of a1 survived');
     assert.ok(second.deletedSince('a2', 'acme', at(-1)));
-    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
     assert.equal(lines.length, 2, 'one line per asset after the reopen, the cut line gone');
+    await appendFile(file, '{"assetId":"a5","ten'); // cut short again, with no line end
     await second.record({ assetId: 'a4', tenant: 'acme', deletedAt: at(0) });
     await second.close();
-    assert.equal((await readFile(file, 'utf8')).trim().split('\n').length, 3, 'appends after the compacted lines');
+    const third = await DeletedAssets.open(file, now);
+    assert.ok(third.deletedSince('a4', 'acme', at(-1)), 'an append after a line cut short starts a line of its own');
+    assert.equal(third.size, 3);
+    await third.close();
   });
 
   it('forgets a deletion older than the tombstone time-to-live, in memory and on reopen', async () => {
@@ -69,6 +73,34 @@ describe('DeletedAssets', () => {
     await deleted.close();
     const reopened = await DeletedAssets.open(file, () => new Date(now));
     assert.equal(reopened.size, 0);
+    await reopened.close();
+  });
+
+  it('counts the time-to-live from when the deletion was recorded, not from when it happened (a consumer a day behind)', async () => {
+    const file = join(dir, 'f', 'tombstones.jsonl');
+    const now = T0 + 2 * DELETION_TOMBSTONE_TTL_MS;
+    const deleted = await DeletedAssets.open(file, () => new Date(now));
+    await deleted.record({ assetId: 'a1', tenant: 'acme', deletedAt: at(0) });
+    assert.ok(deleted.deletedSince('a1', 'acme', at(-1)));
+    await deleted.close();
+    await appendFile(file, '\n{"assetId":"a2","tenant":"acme","deletedAt":"2026-12-03T10:00:00.000Z","recordedAt":"not a time"}\n');
+    const reopened = await DeletedAssets.open(file, () => new Date(now));
+    assert.ok(reopened.deletedSince('a1', 'acme', at(-1)), 'still in force after a reopen');
+    assert.equal(reopened.deletedSince('a2', 'acme', at(-1)), undefined, 'a time that does not parse counts as expired');
+    await reopened.close();
+  });
+
+  it('compacts the file while it runs: a redelivered deletion does not grow it without end', async () => {
+    const file = join(dir, 'g', 'tombstones.jsonl');
+    const deleted = await DeletedAssets.open(file);
+    for (let i = 0; i < 5_000; i++) await deleted.record({ assetId: `a${i % 10}`, tenant: 'acme', deletedAt: at(i) });
+    const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+    assert.ok(lines.length < 5_000 - 4_000 + 10, `${lines.length} lines for 10 assets`);
+    assert.ok(deleted.deletedSince('a9', 'acme', at(4_999)), 'the latest deletion of each is kept');
+    await deleted.close();
+    const reopened = await DeletedAssets.open(file);
+    assert.equal(reopened.size, 10);
+    assert.ok(reopened.deletedSince('a9', 'acme', at(4_999)));
     await reopened.close();
   });
 

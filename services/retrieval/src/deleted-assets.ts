@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DELETION_TOMBSTONE_TTL_MS, ingestPredatesDeletion } from '@adseed/contracts';
 
@@ -9,6 +9,14 @@ export interface Tombstone {
   deletedAt: string;
 }
 
+interface Kept extends Tombstone {
+  /** When this service learnt of the deletion: what the time-to-live counts from. */
+  recordedAt: string;
+}
+
+/** Lines appended since the file was last written whole, beyond which it is compacted. */
+const COMPACT_AFTER_LINES = 4096;
+
 /**
  * The assets deleted recently (tombstones), and one turn per asset for the work that reads and
  * writes its record. An `asset.embedded` of an ingest requested before the deletion must not
@@ -16,59 +24,65 @@ export interface Tombstone {
  * so a deletion and an index of one asset also take turns, or an index could read "no
  * tombstone", the deletion find nothing to drop, and the index then write the record.
  *
- * Tombstones are appended to a JSON-lines file (one per data folder) so a restart, which
- * re-delivers the events not yet committed, still knows them; kept `DELETION_TOMBSTONE_TTL_MS`,
- * then dropped (the file is compacted when opened). One process per file: replicas that share a
+ * Tombstones are appended to a JSON-lines file (one per data folder), so a restart of the
+ * process, which re-delivers the events not yet committed, still knows them (the appends are
+ * not flushed to the disk: a crash of the host can lose the last ones). Each is kept
+ * `DELETION_TOMBSTONE_TTL_MS` from when it was recorded; the file is compacted when opened and
+ * when it has grown by `COMPACT_AFTER_LINES` lines. One process per file: replicas that share a
  * Qdrant collection each keep their own (README, "Lifecycle").
  */
 export class DeletedAssets {
-  private readonly tombstones = new Map<string, Tombstone>();
+  private readonly tombstones = new Map<string, Kept>();
   private readonly turns = new Map<string, Promise<void>>();
-  private sizeAtLastPrune = 0;
+  private appended = 0;
+  /** Appends and compactions, one after another. */
+  private writes: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly file: FileHandle,
+    private readonly path: string,
+    private file: FileHandle,
     private readonly now: () => Date,
   ) {}
 
   /** Reads the tombstones still in force from `path` (created if missing) and compacts it. */
   static async open(path: string, now: () => Date = () => new Date()): Promise<DeletedAssets> {
     await mkdir(dirname(path), { recursive: true });
-    const kept = new Map<string, Tombstone>();
     let text = '';
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    const cutoff = now().getTime() - DELETION_TOMBSTONE_TTL_MS;
+    const kept = new Map<string, Kept>();
     for (const line of text.split('\n')) {
       const tombstone = parseLine(line); // a line cut short by a crash is skipped
-      if (tombstone && !(Date.parse(tombstone.deletedAt) < cutoff)) keep(kept, tombstone);
+      if (tombstone) keep(kept, tombstone);
     }
-    const temp = `${path}.tmp`;
-    await writeFile(temp, [...kept.values()].map((t) => JSON.stringify(t) + '\n').join(''));
-    await rename(temp, path);
-    const deleted = new DeletedAssets(await open(path, 'a'), now);
-    for (const [id, t] of kept) deleted.tombstones.set(id, t);
-    deleted.sizeAtLastPrune = kept.size;
+    const live = [...kept.values()].filter((t) => !expiredAt(t, now()));
+    const deleted = new DeletedAssets(path, await rewrite(path, live), now);
+    for (const t of live) deleted.tombstones.set(t.assetId, t);
     return deleted;
   }
 
-  /** Whether vectors of `tenant`'s asset from an ingest requested at `requestedAt` were deleted since. */
+  /** The deletion of `tenant`'s asset that vectors from an ingest requested at `requestedAt` predate, if any. */
   deletedSince(assetId: string, tenant: string, requestedAt: string): Tombstone | undefined {
     const tombstone = this.tombstones.get(assetId);
     if (!tombstone || tombstone.tenant !== tenant || this.expired(tombstone)) return undefined;
     return ingestPredatesDeletion(requestedAt, tombstone.deletedAt) ? tombstone : undefined;
   }
 
-  /** Remembers a deletion (the later one, when an asset was deleted twice), on disk before it resolves. */
-  async record(tombstone: Tombstone): Promise<void> {
+  /** Remembers a deletion (the later one, when an asset was deleted twice); written to the file before it resolves. */
+  record(tombstone: Tombstone): Promise<void> {
     const { assetId, tenant, deletedAt } = tombstone;
-    const entry = { assetId, tenant, deletedAt };
-    await this.file.appendFile(JSON.stringify(entry) + '\n');
-    keep(this.tombstones, entry);
-    if (this.tombstones.size >= 2 * this.sizeAtLastPrune + 1024) this.prune();
+    const entry: Kept = { assetId, tenant, deletedAt, recordedAt: this.now().toISOString() };
+    const write = this.writes.then(async () => {
+      // each line starts on its own, even after an append cut short (a full disk, say)
+      await this.file.appendFile('\n' + JSON.stringify(entry));
+      keep(this.tombstones, entry);
+      if (++this.appended >= COMPACT_AFTER_LINES) await this.compact();
+    });
+    this.writes = write.catch(() => undefined);
+    return write;
   }
 
   /**
@@ -93,30 +107,53 @@ export class DeletedAssets {
   }
 
   async close(): Promise<void> {
+    await this.writes;
     await this.file.close();
   }
 
-  private expired(t: Tombstone): boolean {
-    return Date.parse(t.deletedAt) < this.now().getTime() - DELETION_TOMBSTONE_TTL_MS;
+  private expired(t: Kept): boolean {
+    return expiredAt(t, this.now());
   }
 
-  private prune(): void {
+  private async compact(): Promise<void> {
     for (const [id, t] of this.tombstones) if (this.expired(t)) this.tombstones.delete(id);
-    this.sizeAtLastPrune = this.tombstones.size;
+    const previous = this.file;
+    this.file = await rewrite(this.path, [...this.tombstones.values()]);
+    this.appended = 0;
+    await previous.close();
   }
 }
 
-function keep(map: Map<string, Tombstone>, t: Tombstone): void {
+/** Recorded longer ago than the time-to-live, or at a time that does not parse. */
+const expiredAt = (t: Kept, now: Date): boolean => !(Date.parse(t.recordedAt) >= now.getTime() - DELETION_TOMBSTONE_TTL_MS);
+
+/** Writes `tombstones` as the whole file (a new file renamed over it) and opens it for appending. */
+async function rewrite(path: string, tombstones: Kept[]): Promise<FileHandle> {
+  const temp = `${path}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(tombstones.map((t) => JSON.stringify(t) + '\n').join(''));
+    await handle.sync(); // the renamed file is whole, or the old one stays
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+  return open(path, 'a');
+}
+
+function keep(map: Map<string, Kept>, t: Kept): void {
   const known = map.get(t.assetId);
   if (!known || !(Date.parse(known.deletedAt) > Date.parse(t.deletedAt))) map.set(t.assetId, t);
 }
 
-function parseLine(line: string): Tombstone | undefined {
+function parseLine(line: string): Kept | undefined {
   if (!line.trim()) return undefined;
   try {
-    const value = JSON.parse(line) as Partial<Tombstone>;
+    const value = JSON.parse(line) as Partial<Kept>;
     if (typeof value.assetId === 'string' && typeof value.tenant === 'string' && typeof value.deletedAt === 'string') {
-      return { assetId: value.assetId, tenant: value.tenant, deletedAt: value.deletedAt };
+      // a line without recordedAt counts from the deletion
+      const recordedAt = typeof value.recordedAt === 'string' ? value.recordedAt : value.deletedAt;
+      return { assetId: value.assetId, tenant: value.tenant, deletedAt: value.deletedAt, recordedAt };
     }
   } catch {
     // cut short or foreign: skipped

@@ -39,12 +39,16 @@ export class IndexAssetUseCase {
       });
       return { changed: false, dropped: true };
     }
-    const record = toRecord(event, this.now());
+    const record = toRecord(event, requestedAt, this.now());
     const existing = await this.index.get(event.assetId);
     const changed = !existing || fingerprint(existing) !== fingerprint(record);
     if (changed) {
       await this.index.upsert([record]);
       this.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
+    } else if (requestedOf(existing) < Date.parse(requestedAt)) {
+      // the same content, asked for again later (a re-upload): the record is now as recent as
+      // that request, so a deletion older than it does not remove it (see IndexedAssetsUseCase)
+      await this.index.upsert([{ ...existing, payload: { ...existing.payload, requestedAt } }]);
     }
     await this.bus.publish(AssetTopics.indexed, {
       key: event.assetId,
@@ -66,7 +70,13 @@ export class IndexAssetUseCase {
   }
 }
 
-function toRecord(event: AssetEmbedded, now: Date): VectorRecord {
+/** When the ingest a record comes from was requested (ms), or -Infinity for a record indexed without it. */
+export const requestedOf = (record: VectorRecord): number => {
+  const at = typeof record.payload['requestedAt'] === 'string' ? Date.parse(record.payload['requestedAt']) : NaN;
+  return Number.isNaN(at) ? -Infinity : at;
+};
+
+function toRecord(event: AssetEmbedded, requestedAt: string, now: Date): VectorRecord {
   return {
     id: event.assetId,
     vectors: {
@@ -84,6 +94,7 @@ function toRecord(event: AssetEmbedded, now: Date): VectorRecord {
       clipModel: event.models.clip ? `${event.models.clip.id}@${event.models.clip.version}` : '',
       captionModel: event.models.caption ? `${event.models.caption.id}@${event.models.caption.version}` : '',
       ...(event.models.clip ? { modelId: event.models.clip.id, modelVersion: event.models.clip.version } : {}),
+      requestedAt,
       indexedAt: now.toISOString(),
     },
   };

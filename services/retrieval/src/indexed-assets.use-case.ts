@@ -1,8 +1,9 @@
 import type { AssetDeleted, GetAssetReply, GetAssetRequest } from '@adseed/contracts';
-import { METRICS } from '@adseed/platform';
-import type { ServiceMetrics } from '@adseed/telemetry';
+import { LOGGER, METRICS } from '@adseed/platform';
+import type { Logger, ServiceMetrics } from '@adseed/telemetry';
 import { Inject, Injectable } from '@nestjs/common';
 import { DeletedAssets } from './deleted-assets';
+import { requestedOf } from './index-asset.use-case';
 import { rightsOfPayload } from './search.use-case';
 import { VECTOR_INDEX, type VectorIndex } from './vector-index/vector-index.port';
 
@@ -13,6 +14,7 @@ export class IndexedAssetsUseCase {
     @Inject(VECTOR_INDEX) private readonly index: VectorIndex,
     @Inject(METRICS) private readonly metrics: ServiceMetrics,
     private readonly deleted: DeletedAssets,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async get(request: GetAssetRequest): Promise<GetAssetReply> {
@@ -38,13 +40,18 @@ export class IndexedAssetsUseCase {
   /**
    * Idempotent: an unknown id (already deleted, or not indexed yet) leaves the index as it is.
    * The deletion is remembered first, in either case, so vectors of an ingest still in flight
-   * do not bring the asset back (see `DeletedAssets`).
+   * do not bring the asset back (see `DeletedAssets`). A record from an ingest requested after
+   * the deletion (the asset uploaded again, its vectors here before the late deletion) stays.
    */
   delete(event: AssetDeleted): Promise<void> {
     return this.deleted.inTurn(event.assetId, async () => {
       await this.deleted.record(event);
       const record = await this.index.get(event.assetId);
       if (!record || record.payload.tenant !== event.tenant) return;
+      if (requestedOf(record) > Date.parse(event.deletedAt)) {
+        this.logger.info('deletion older than the indexed upload: kept', { assetId: event.assetId, deletedAt: event.deletedAt });
+        return;
+      }
       await this.index.delete([event.assetId]);
       this.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
     });

@@ -182,6 +182,35 @@ describe('RetrievalModule', () => {
     );
   });
 
+  it('keeps an asset uploaded again after its deletion when the deletion arrives late, also when the upload changed nothing', async () => {
+    const index = moduleRef.get<VectorIndex>(VECTOR_INDEX);
+    const at = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
+    const deletion = (e: AssetEmbedded, deletedAt: string) => ({ key: e.assetId, value: { assetId: e.assetId, tenant: 'again', path: e.path, deletedAt } });
+    const fresh = { ...embedded('fresh', [0, 1, 0, 0], 'again'), requestedAt: at(1_000) };
+    await runtime.bus.publish(AssetTopics.embedded, { key: fresh.assetId, value: fresh });
+    await broker.whenIdle();
+    await runtime.bus.publish(AssetTopics.deleted, deletion(fresh, at(0)));
+    await broker.whenIdle();
+    assert.ok(await index.get(fresh.assetId), 'indexed from an upload after the deletion: kept');
+
+    const same = { ...embedded('same', [0, 1, 0, 0], 'again'), requestedAt: at(-5_000) };
+    await runtime.bus.publish(AssetTopics.embedded, { key: same.assetId, value: same });
+    await broker.whenIdle();
+    await runtime.bus.publish(AssetTopics.embedded, { key: same.assetId, value: { ...same, requestedAt: at(2_000) } });
+    await broker.whenIdle();
+    assert.equal(
+      (await index.get(same.assetId))?.payload['requestedAt'],
+      at(2_000),
+      'the same content asked for again: the record is as recent as the request',
+    );
+    await runtime.bus.publish(AssetTopics.deleted, deletion(same, at(0)));
+    await broker.whenIdle();
+    assert.ok(await index.get(same.assetId), 'so the older deletion leaves it');
+    await runtime.bus.publish(AssetTopics.deleted, deletion(same, at(3_000)));
+    await broker.whenIdle();
+    assert.equal(await index.get(same.assetId), undefined, 'a deletion after it removes it');
+  });
+
   it('takes an index and a deletion of one asset in turn: a slow index started first cannot undo the deletion', async () => {
     const index = moduleRef.get<VectorIndex>(VECTOR_INDEX);
     const race = { ...embedded('race', [0, 0, 0, 1], 'race'), requestedAt: new Date(NOW.getTime() - 1_000).toISOString() };

@@ -94,8 +94,11 @@ export class RetrievalConsumers implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.index.close();
-    await this.deleted.close();
+    try {
+      await this.index.close();
+    } finally {
+      await this.deleted.close();
+    }
   }
 }
 

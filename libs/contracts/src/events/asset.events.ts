@@ -140,7 +140,8 @@ export const AssetDeleted = z.object({
   assetId: AssetId,
   tenant: TenantId,
   path: StoragePath,
-  deletedAt: z.string(),
+  /** An ISO-8601 time: consumers compare it with ingest request times (`ingestPredatesDeletion`). */
+  deletedAt: z.string().datetime({ offset: true }),
 });
 export type AssetDeleted = z.infer<typeof AssetDeleted>;
 

@@ -32,6 +32,8 @@ interface Membership {
   path: string;
   /** the phrase keys the asset's caption and tags give (library subjects) */
   keys: string[];
+  /** when the latest ingest of the asset was requested: a deletion older than it does not remove it */
+  requestedAt?: string;
 }
 
 const EXAMPLES = 3;
@@ -41,11 +43,11 @@ export interface CatalogueSnapshot {
   version: 1;
   tenant: string;
   entries: { id: string; primaryKey: string; aliases: Alias[]; source: SubjectSourceName; members?: string[]; createdAt: string; updatedAt: string }[];
-  membership: [assetId: string, path: string, keys: string[]][];
+  membership: [assetId: string, path: string, keys: string[], requestedAt?: string][];
   edits: [key: string, edit: SubjectEdit][];
   gaps: SeedGap[];
   /** Assets deleted in the last `DELETION_TOMBSTONE_TTL_MS`, with when (absent in older snapshots). */
-  deleted?: [assetId: string, deletedAt: string][];
+  deleted?: [assetId: string, deletedAt: string, recordedAt: string][];
 }
 
 export const subjectIdFor = (tenant: string, key: string): string => createHash('sha256').update(`${tenant}\u0000${key}`).digest('hex').slice(0, 16);
@@ -67,8 +69,8 @@ export class TenantCatalogue {
   private readonly keyCounts = new Map<string, number>();
   private readonly edits = new Map<string, SubjectEdit>();
   private readonly gaps = new Map<string, SeedGap>();
-  /** assetId → deletedAt: holds back `asset.indexed` of ingests in flight when an asset was deleted */
-  private readonly deleted = new Map<string, string>();
+  /** assetId → its deletion: holds back `asset.indexed` of ingests in flight when the asset was deleted */
+  private readonly deleted = new Map<string, { deletedAt: string; recordedAt: string }>();
   private deletedAtLastPrune = 0;
   /** bumped on every change, so caches (subject vectors) know when to refresh */
   version = 0;
@@ -91,15 +93,20 @@ export class TenantCatalogue {
     labels?: readonly string[];
     requestedAt?: string;
   }): boolean {
-    const deletedAt = this.deleted.get(asset.assetId);
-    if (deletedAt !== undefined && asset.requestedAt !== undefined && !this.expired(deletedAt) && ingestPredatesDeletion(asset.requestedAt, deletedAt)) {
+    const tombstone = this.deleted.get(asset.assetId);
+    if (tombstone && asset.requestedAt !== undefined && !this.expired(tombstone) && ingestPredatesDeletion(asset.requestedAt, tombstone.deletedAt)) {
       return false;
     }
     const phrases = phrasesOf(asset);
     const labels = (asset.labels ?? []).map(normalizePhrase).filter(Boolean);
     const previous = this.membership.get(asset.assetId);
     const keys = [...new Set([...phrases.map(subjectKey), ...labels.map(subjectKey)])];
-    if (previous && previous.path === asset.path && sameKeys(previous.keys, keys)) return false;
+    if (previous && previous.path === asset.path && sameKeys(previous.keys, keys)) {
+      if (asset.requestedAt !== undefined && !(Date.parse(previous.requestedAt ?? '') >= Date.parse(asset.requestedAt))) {
+        previous.requestedAt = asset.requestedAt; // asked for again (a re-upload): no subject changes
+      }
+      return false;
+    }
     const at = this.now().toISOString();
     if (previous) this.detach(asset.assetId, previous, at);
     const surfaces = new Map<string, { surface: string; source: SubjectSourceName }>();
@@ -113,24 +120,35 @@ export class TenantCatalogue {
         entry.updatedAt = at;
       }
     }
-    this.membership.set(asset.assetId, { path: asset.path, keys: [...surfaces.keys()] });
+    this.membership.set(asset.assetId, {
+      path: asset.path,
+      keys: [...surfaces.keys()],
+      ...(asset.requestedAt !== undefined ? { requestedAt: asset.requestedAt } : {}),
+    });
     this.version++;
     return true;
   }
 
   /**
    * An asset was deleted: it leaves every subject, including those a person added. With
-   * `deletedAt`, the deletion is remembered for `DELETION_TOMBSTONE_TTL_MS` (see `applyIndexed`).
+   * `deletedAt`, the deletion is remembered for `DELETION_TOMBSTONE_TTL_MS` (see `applyIndexed`),
+   * and an asset indexed from an ingest requested after it (uploaded again, the deletion late)
+   * stays.
    */
   applyDeleted(assetId: string, deletedAt?: string): boolean {
     const previous = this.membership.get(assetId);
     const at = this.now().toISOString();
     let changed = false;
     const known = this.deleted.get(assetId);
-    if (deletedAt !== undefined && (known === undefined || Date.parse(deletedAt) > Date.parse(known))) {
-      this.deleted.set(assetId, deletedAt);
+    if (deletedAt !== undefined && (known === undefined || Date.parse(deletedAt) > Date.parse(known.deletedAt))) {
+      this.deleted.set(assetId, { deletedAt, recordedAt: at });
       changed = true;
       if (this.deleted.size >= 2 * this.deletedAtLastPrune + 1024) this.pruneDeleted();
+    }
+    // indexed again from an upload after this deletion (the deletion arrived late): it stays
+    if (deletedAt !== undefined && previous?.requestedAt !== undefined && Date.parse(previous.requestedAt) > Date.parse(deletedAt)) {
+      if (changed) this.version++;
+      return changed;
     }
     if (previous) {
       this.detach(assetId, previous, at);
@@ -302,10 +320,12 @@ export class TenantCatalogue {
         createdAt: e.createdAt,
         updatedAt: e.updatedAt,
       })),
-      membership: [...this.membership].map(([id, m]) => [id, m.path, m.keys]),
+      membership: [...this.membership].map(([id, m]): CatalogueSnapshot['membership'][number] =>
+        m.requestedAt !== undefined ? [id, m.path, m.keys, m.requestedAt] : [id, m.path, m.keys],
+      ),
       edits: [...this.edits],
       gaps: [...this.gaps.values()],
-      deleted: [...this.deleted].filter(([, deletedAt]) => !this.expired(deletedAt)),
+      deleted: [...this.deleted].filter(([, t]) => !this.expired(t)).map(([assetId, t]) => [assetId, t.deletedAt, t.recordedAt]),
     };
   }
 
@@ -325,8 +345,8 @@ export class TenantCatalogue {
       c.entries.set(entry.id, entry);
       for (const a of entry.aliases) c.byKey.set(a.key, entry);
     }
-    for (const [assetId, path, keys] of snapshot.membership) {
-      c.membership.set(assetId, { path, keys });
+    for (const [assetId, path, keys, requestedAt] of snapshot.membership) {
+      c.membership.set(assetId, { path, keys, ...(requestedAt !== undefined ? { requestedAt } : {}) });
       for (const key of keys) {
         c.keyCounts.set(key, (c.keyCounts.get(key) ?? 0) + 1);
         c.byKey.get(key)?.members.add(assetId);
@@ -334,7 +354,10 @@ export class TenantCatalogue {
     }
     for (const [key, edit] of snapshot.edits) c.edits.set(key, edit);
     for (const g of snapshot.gaps) c.gaps.set(`${g.kind}\u0000${normalizePhrase(g.text)}`, g);
-    for (const [assetId, deletedAt] of snapshot.deleted ?? []) if (!c.expired(deletedAt)) c.deleted.set(assetId, deletedAt);
+    for (const [assetId, deletedAt, recordedAt] of snapshot.deleted ?? []) {
+      const tombstone = { deletedAt, recordedAt };
+      if (!c.expired(tombstone)) c.deleted.set(assetId, tombstone);
+    }
     c.deletedAtLastPrune = c.deleted.size;
     return c;
   }
@@ -368,12 +391,13 @@ export class TenantCatalogue {
     }
   }
 
-  private expired(deletedAt: string): boolean {
-    return Date.parse(deletedAt) < this.now().getTime() - DELETION_TOMBSTONE_TTL_MS;
+  /** Recorded longer ago than the time-to-live, or at a time that does not parse. */
+  private expired(t: { recordedAt: string }): boolean {
+    return !(Date.parse(t.recordedAt) >= this.now().getTime() - DELETION_TOMBSTONE_TTL_MS);
   }
 
   private pruneDeleted(): void {
-    for (const [assetId, deletedAt] of this.deleted) if (this.expired(deletedAt)) this.deleted.delete(assetId);
+    for (const [assetId, t] of this.deleted) if (this.expired(t)) this.deleted.delete(assetId);
     this.deletedAtLastPrune = this.deleted.size;
   }
 

@@ -752,10 +752,10 @@ describe('faults of the multi-process deployment, on real Kafka and MinIO', () =
           `(stop took ${stopSeconds.toFixed(1)} s, down ${BROKER_DOWN_MS / 1000} s more), all indexed ${recoverySeconds.toFixed(1)} s after it was back, ${duplicates} duplicate asset.indexed`,
       );
     } finally {
+      await Promise.allSettled([watch?.stop(), notifications.stop()]);
       // Never leave the broker or the embedding service down for the tests after this one.
       if (brokerDown) await sh('bash scripts/infra/kafka.sh start', 180_000);
       if (embeddingDown) await cluster.start('embedding');
-      await Promise.allSettled([watch?.stop(), notifications.stop()]);
     }
   });
 
