@@ -45,10 +45,6 @@ export class IndexAssetUseCase {
     if (changed) {
       await this.index.upsert([record]);
       this.metrics.indexVectors.set({ tenant: event.tenant }, await this.index.count({ tenant: event.tenant }));
-    } else if (requestedOf(existing) < Date.parse(requestedAt)) {
-      // the same content, asked for again later (a re-upload): the record is now as recent as
-      // that request, so a deletion older than it does not remove it (see IndexedAssetsUseCase)
-      await this.index.upsert([{ ...existing, payload: { ...existing.payload, requestedAt } }]);
     }
     await this.bus.publish(AssetTopics.indexed, {
       key: event.assetId,

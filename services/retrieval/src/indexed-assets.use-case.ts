@@ -40,8 +40,10 @@ export class IndexedAssetsUseCase {
   /**
    * Idempotent: an unknown id (already deleted, or not indexed yet) leaves the index as it is.
    * The deletion is remembered first, in either case, so vectors of an ingest still in flight
-   * do not bring the asset back (see `DeletedAssets`). A record from an ingest requested after
-   * the deletion (the asset uploaded again, its vectors here before the late deletion) stays.
+   * do not bring the asset back (see `DeletedAssets`). A record written by an ingest requested
+   * after the deletion (the asset uploaded again, changed, its vectors here before the late
+   * deletion) stays. The same bytes uploaded again leave the record as it was (a re-ingest
+   * writes nothing), so a deletion arriving after them still removes it.
    */
   delete(event: AssetDeleted): Promise<void> {
     return this.deleted.inTurn(event.assetId, async () => {

@@ -32,7 +32,7 @@ interface Membership {
   path: string;
   /** the phrase keys the asset's caption and tags give (library subjects) */
   keys: string[];
-  /** when the latest ingest of the asset was requested: a deletion older than it does not remove it */
+  /** when the ingest that last changed the asset's subjects was requested: a deletion older than it does not remove it */
   requestedAt?: string;
 }
 
@@ -101,12 +101,8 @@ export class TenantCatalogue {
     const labels = (asset.labels ?? []).map(normalizePhrase).filter(Boolean);
     const previous = this.membership.get(asset.assetId);
     const keys = [...new Set([...phrases.map(subjectKey), ...labels.map(subjectKey)])];
-    if (previous && previous.path === asset.path && sameKeys(previous.keys, keys)) {
-      if (asset.requestedAt !== undefined && !(Date.parse(previous.requestedAt ?? '') >= Date.parse(asset.requestedAt))) {
-        previous.requestedAt = asset.requestedAt; // asked for again (a re-upload): no subject changes
-      }
-      return false;
-    }
+    // the same subjects again: nothing changes, as in the index (whose record keeps its first request time)
+    if (previous && previous.path === asset.path && sameKeys(previous.keys, keys)) return false;
     const at = this.now().toISOString();
     if (previous) this.detach(asset.assetId, previous, at);
     const surfaces = new Map<string, { surface: string; source: SubjectSourceName }>();
