@@ -101,7 +101,7 @@ export class TenantCatalogue {
     const labels = (asset.labels ?? []).map(normalizePhrase).filter(Boolean);
     const previous = this.membership.get(asset.assetId);
     const keys = [...new Set([...phrases.map(subjectKey), ...labels.map(subjectKey)])];
-    // the same subjects again: nothing changes, as in the index (whose record keeps its first request time)
+    // the same subjects again: nothing changes, as in the index (whose record keeps the request time of the ingest that wrote it)
     if (previous && previous.path === asset.path && sameKeys(previous.keys, keys)) return false;
     const at = this.now().toISOString();
     if (previous) this.detach(asset.assetId, previous, at);
